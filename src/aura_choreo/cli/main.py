@@ -1,0 +1,89 @@
+"""The `aura-choreo` command: a thin layer that parses arguments, calls the library and prints."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+import traceback
+
+import click
+
+from aura_choreo import __version__
+from aura_choreo.cli.registry import COMMANDS
+
+
+class LazyGroup(click.Group):
+    """A group that imports a command's module only when that command runs."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        entry = COMMANDS.get(cmd_name)
+        if entry is None:
+            return None
+        module_name, summary = entry
+        if module_name is None or importlib.util.find_spec(module_name) is None:
+            return _not_implemented(cmd_name, summary)
+        command = importlib.import_module(module_name).command
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, summary) for name, (_, summary) in COMMANDS.items()]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+def _not_implemented(name: str, summary: str) -> click.Command:
+    @click.command(
+        name=name,
+        help=f"{summary}\n\nNot implemented yet.",
+        context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    )
+    @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+    @click.option("--quiet", is_flag=True, help="No progress output.")
+    def command(as_json: bool, quiet: bool) -> None:
+        if as_json:
+            click.echo('{"ok": false, "error": "not implemented yet"}')
+        click.echo(f"error: `aura-choreo {name}` is not implemented yet", err=True)
+        raise SystemExit(2)
+
+    return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="aura-choreo")
+@click.option("--debug", is_flag=True, envvar="AURA_CHOREO_DEBUG", help="Show tracebacks of internal errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Write a multi-party protocol once, check it, project it, run it."""
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI; unexpected errors become one line plus a hint, never a traceback."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args or bool(_env_debug())
+    try:
+        cli.main(args=args, prog_name="aura-choreo", standalone_mode=True)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        raise SystemExit(130) from None
+    except Exception as exc:  # the last line of defence: a user never sees a raw traceback
+        if debug:
+            traceback.print_exc()
+        else:
+            click.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
+            click.echo("  = help: rerun with --debug to see the traceback, and report it", err=True)
+        raise SystemExit(1) from None
+
+
+def _env_debug() -> str:
+    import os
+
+    return os.environ.get("AURA_CHOREO_DEBUG", "")

@@ -1,0 +1,99 @@
+"""The exception hierarchy: every error aura-choreo raises on purpose is an `AuraChoreoError`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from aura_choreo.diagnostics import Diagnostic, render_all
+
+
+class AuraChoreoError(Exception):
+    """Base of every error raised by aura-choreo on purpose."""
+
+
+class ChoreographyError(AuraChoreoError):
+    """A choreography failed to parse or check; carries every diagnostic."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic], sources: Mapping[str, str] | None = None):
+        self.diagnostics = list(diagnostics)
+        self.sources = dict(sources or {})
+        super().__init__(self.render())
+
+    def render(self, *, colour: bool = False) -> str:
+        """The diagnostics as text, with source lines and carets where the source is known."""
+        return render_all(self.diagnostics, self.sources, colour=colour)
+
+
+def _where(role: str | None, session: str | None, step: str | None) -> str:
+    parts = []
+    if role:
+        parts.append(f"role {role}")
+    if session:
+        parts.append(f"session {session}")
+    if step:
+        parts.append(f"at {step}")
+    return ", ".join(parts)
+
+
+class RuntimeProtocolError(AuraChoreoError):
+    """An error at run time that belongs to a role in a session."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        role: str | None = None,
+        session: str | None = None,
+        step: str | None = None,
+    ):
+        self.role = role
+        self.session = session
+        self.step = step
+        self.detail = message
+        where = _where(role, session, step)
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class ProtocolViolation(RuntimeProtocolError):
+    """A send or receive that the role's local type does not allow."""
+
+    def __init__(
+        self,
+        role: str,
+        expected: str,
+        got: str,
+        *,
+        session: str | None = None,
+        step: str | None = None,
+    ):
+        self.expected = expected
+        self.got = got
+        super().__init__(f"expected {expected}, got {got}", role=role, session=session, step=step)
+
+
+class CapabilityDenied(RuntimeProtocolError):
+    """The sender's device lacks a capability the message requires."""
+
+    def __init__(self, role: str, capability: str, *, session: str | None = None, step: str | None = None):
+        self.capability = capability
+        super().__init__(f"missing capability `{capability}`", role=role, session=session, step=step)
+
+
+class BudgetExhausted(RuntimeProtocolError):
+    """A flow budget cannot pay for a send."""
+
+
+class LeakageExceeded(RuntimeProtocolError):
+    """A leakage budget cannot pay for a send."""
+
+
+class PeerTimeout(RuntimeProtocolError):
+    """A peer stayed silent past its deadline."""
+
+
+class TransportError(RuntimeProtocolError):
+    """The transport failed to deliver or accept a frame."""
+
+
+class ReceiptError(RuntimeProtocolError):
+    """A receipt is forged, out of order or replayed."""

@@ -1,0 +1,46 @@
+"""Shared test fixtures: golden files and the seed corpus."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+SEED_CORPUS = SHARED / "corpus" / "seeds"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-goldens",
+        action="store_true",
+        default=False,
+        help="rewrite golden files from the current output instead of comparing",
+    )
+
+
+@pytest.fixture
+def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
+    """`golden(name, text)`: compare `text` with `goldens/<name>` beside the test file.
+
+    Golden files are only written with `pytest --update-goldens`, never silently.
+    """
+    folder = Path(request.fspath).parent / "goldens"
+    update = bool(request.config.getoption("--update-goldens"))
+
+    def check(name: str, text: str) -> None:
+        path = folder / name
+        if update:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+            return
+        assert path.exists(), f"missing golden file {path}; run pytest --update-goldens to create it"
+        assert text == path.read_text(encoding="utf-8")
+
+    return check
+
+
+def seed_files() -> list[Path]:
+    """Every `.choreo` file of the shared seed corpus, sorted."""
+    return sorted(SEED_CORPUS.glob("*.choreo"))
