@@ -18,7 +18,7 @@ run: venv
 	$(BIN)/python examples/flagship_demo.py
 
 lint: venv
-	$(BIN)/ruff check src tests bench examples
+	$(BIN)/ruff check $(wildcard src tests bench examples)
 
 typecheck: venv
 	$(BIN)/mypy --strict src/aura_choreo
