@@ -1,0 +1,98 @@
+"""An asyncio event loop on virtual time.
+
+`loop.time()` is a virtual clock. When no callback is ready and no I/O is pending, the loop jumps the
+clock straight to the next scheduled timer instead of sleeping, so unmodified code that uses
+`asyncio.sleep`, `asyncio.timeout` or `loop.call_later` runs at full speed and deterministically.
+A loop with no timer and nothing ready blocks on its selector as a normal loop does (threads may still
+wake it with `call_soon_threadsafe`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import selectors
+from collections.abc import Callable, Coroutine, Mapping
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+# Timers this close to the jump target are snapped onto it, so float rounding never leaves the loop
+# one tick short of a timer it just jumped to.
+_SNAP_SECONDS = 1e-6
+
+
+class VirtualClock:
+    """A monotonic clock that only moves when told to."""
+
+    def __init__(self, start: float = 0.0) -> None:
+        self._now = start
+
+    def now(self) -> float:
+        """The current virtual time in seconds."""
+        return self._now
+
+    def advance_to(self, when: float) -> None:
+        """Move the clock forward to `when` (never backwards)."""
+        if when > self._now:
+            self._now = when
+
+
+class VirtualTimeSelector(selectors.BaseSelector):
+    """A selector that polls real I/O without waiting and turns every wait into a clock jump."""
+
+    def __init__(self, clock: VirtualClock, next_deadline: Callable[[], float | None]) -> None:
+        self._inner = selectors.DefaultSelector()
+        self._clock = clock
+        self._next_deadline = next_deadline
+
+    def register(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
+        return self._inner.register(fileobj, events, data)
+
+    def unregister(self, fileobj: Any) -> selectors.SelectorKey:
+        return self._inner.unregister(fileobj)
+
+    def modify(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
+        return self._inner.modify(fileobj, events, data)
+
+    def get_map(self) -> Mapping[Any, selectors.SelectorKey]:
+        return self._inner.get_map()
+
+    def close(self) -> None:
+        self._inner.close()
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        ready = self._inner.select(0)
+        if ready or timeout == 0:
+            return ready
+        if timeout is None:
+            # Nothing scheduled at all: only another thread can wake us, exactly as in a real loop.
+            return self._inner.select(None)
+        target = self._clock.now() + timeout
+        deadline = self._next_deadline()
+        if deadline is not None and abs(deadline - target) < _SNAP_SECONDS:
+            target = deadline
+        self._clock.advance_to(target)
+        return []
+
+
+class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
+    """A selector event loop whose `time()` is virtual and which never sleeps on a timer."""
+
+    def __init__(self, start: float = 0.0) -> None:
+        self.clock = VirtualClock(start)
+        super().__init__(VirtualTimeSelector(self.clock, self._next_timer_deadline))
+
+    def time(self) -> float:
+        return self.clock.now()
+
+    def _next_timer_deadline(self) -> float | None:
+        # `_scheduled` is the base loop's timer heap; its head is the earliest live timer when the
+        # base loop calls select (cancelled heads are popped first).
+        scheduled: list[asyncio.TimerHandle] = getattr(self, "_scheduled", [])
+        return scheduled[0].when() if scheduled else None
+
+
+def run_virtual(main: Coroutine[Any, Any, T], *, start: float = 0.0) -> T:
+    """Run a coroutine to completion on a fresh virtual-time loop (like `asyncio.run`)."""
+    with asyncio.Runner(loop_factory=lambda: VirtualTimeEventLoop(start)) as runner:
+        return runner.run(main)
