@@ -1,0 +1,134 @@
+"""Extensions: code that runs at each send/receive of a step carrying given annotations.
+
+The guard chain (capabilities, flow and leakage budgets, journal coupling, receipts) plugs in here, as
+do user extensions. A registry is an ordinary object handed to the session: there is no global
+registry. Extensions are registered for annotation keys (`guard_capability`, `flow_cost`, ...) or for
+every step (`register_all`); the keys a registry knows are what the parser accepts without W101.
+
+Hooks, in the order the session layer calls them:
+- `on_session_start(ctx)` once per endpoint before any message (pre-flight, e.g. the capability
+  manifest check); raising refuses the session.
+- `before_send(ctx)` before the envelope is built; may raise a typed denial (`CapabilityDenied`,
+  `BudgetExhausted`, ...) so nothing is sent; may return attachments for the envelope
+  (`{"receipt": ..., "journal": ...}`; other keys travel in the envelope's `ext` map).
+- `after_send(ctx, accepted)` once the transport accepted (True) or refused (False) the frame.
+- `on_receive(ctx, attachments)` when a message for this step arrives, before the role sees it; may
+  raise (`ReceiptError`) to reject it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from aura_choreo.projection.local_types import AnnotationMap, LocalType, annotation_value
+from aura_choreo.syntax.ast import AnnotationValue
+
+Attachments = Mapping[str, bytes]
+"""Extra data riding on an envelope: `receipt`, `journal` and extension-specific keys."""
+
+
+@dataclass(frozen=True)
+class SessionContext:
+    """What an extension sees when an endpoint joins a session."""
+
+    protocol: str
+    session: str
+    role: str
+    device: str
+    local_type: LocalType
+
+
+@dataclass(frozen=True)
+class StepContext:
+    """What an extension sees at one send or receive."""
+
+    protocol: str
+    session: str
+    role: str
+    device: str
+    peer: str
+    """The receiver of a send, the sender of a receive."""
+    label: str
+    annotations: AnnotationMap
+    payload: object = None
+    direction: str = "send"
+    """`send` or `recv`."""
+    step: int = 0
+    """The endpoint's step counter (1-based count of its sends and receives)."""
+    peer_device: str = ""
+
+    def annotation(self, key: str) -> AnnotationValue | None:
+        """The value of annotation `key` on this step, or None."""
+        return annotation_value(self.annotations, key)
+
+
+class Extension:
+    """Base class of extensions: override the hooks you need (the defaults do nothing)."""
+
+    def on_session_start(self, ctx: SessionContext) -> None:
+        """Pre-flight check when an endpoint joins; raise to refuse the session."""
+
+    def before_send(self, ctx: StepContext) -> Attachments | None:
+        """Check (and charge) a send; raise a typed denial to stop it; return envelope attachments."""
+        return None
+
+    def after_send(self, ctx: StepContext, accepted: bool) -> None:
+        """The transport accepted (True) or refused (False) the send."""
+
+    def on_receive(self, ctx: StepContext, attachments: Attachments) -> None:
+        """Check a received message (e.g. verify its receipt); raise to reject it."""
+
+
+@dataclass
+class ExtensionRegistry:
+    """Extensions keyed by annotation name, plus extensions that see every step.
+
+    Lookups are cached per annotation map (the hot path asks once per distinct step, not per message).
+    """
+
+    _by_key: dict[str, list[Extension]] = field(default_factory=dict)
+    _every_step: list[Extension] = field(default_factory=list)
+    _cache: dict[AnnotationMap, tuple[Extension, ...]] = field(default_factory=dict)
+
+    def register(self, keys: Iterable[str], extension: Extension) -> None:
+        """Run `extension` on every step carrying at least one of `keys`."""
+        for key in keys:
+            self._by_key.setdefault(key, []).append(extension)
+        self._cache.clear()
+
+    def register_all(self, extension: Extension) -> None:
+        """Run `extension` on every step, annotated or not (e.g. the flow guard: unannotated sends cost 1)."""
+        self._every_step.append(extension)
+        self._cache.clear()
+
+    def known_keys(self) -> frozenset[str]:
+        """The annotation keys some extension registered (the parser's `extra_annotation_keys`)."""
+        return frozenset(self._by_key)
+
+    def extensions(self) -> tuple[Extension, ...]:
+        """Every registered extension once, in registration order (every-step ones first)."""
+        seen: dict[int, Extension] = {}
+        for ext in self._every_step:
+            seen.setdefault(id(ext), ext)
+        for exts in self._by_key.values():
+            for ext in exts:
+                seen.setdefault(id(ext), ext)
+        return tuple(seen.values())
+
+    def for_step(self, annotations: AnnotationMap) -> tuple[Extension, ...]:
+        """The extensions that run on a step with these annotations, each once, in registration order."""
+        cached = self._cache.get(annotations)
+        if cached is not None:
+            return cached
+        chosen: dict[int, Extension] = {id(ext): ext for ext in self._every_step}
+        for key, _ in annotations:
+            for ext in self._by_key.get(key, ()):
+                chosen.setdefault(id(ext), ext)
+        result = tuple(chosen.values())
+        self._cache[annotations] = result
+        return result
+
+    def is_empty(self) -> bool:
+        """Whether no extension is registered (the session layer then skips every hook)."""
+        return not self._by_key and not self._every_step

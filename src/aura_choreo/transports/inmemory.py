@@ -1,0 +1,88 @@
+"""The in-memory transport (testing mode): reliable, with a deterministic delivery order.
+
+Frames are delivered on the next turn of the event loop (never re-entrantly inside `send`), in the
+order they were sent, across all links. Frames for an address that is not attached yet wait until it
+is, so a role may start sending before its peer joined.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+
+from aura_choreo.errors import TransportError
+from aura_choreo.transports.base import (
+    DEFAULT_MAX_FRAME,
+    Address,
+    FrameHandler,
+    Link,
+    Transport,
+    check_frame_size,
+)
+
+
+class InMemoryTransport(Transport):
+    """Every link lives in this process; frames are delivered once, in send order."""
+
+    reliable = True
+
+    def __init__(self, *, max_frame: int = DEFAULT_MAX_FRAME) -> None:
+        self.max_frame = max_frame
+        self._handlers: dict[Address, FrameHandler] = {}
+        self._pending: dict[Address, deque[tuple[Address, bytes]]] = {}
+        self.frames_sent = 0
+
+    def attach(self, address: Address, on_frame: FrameHandler) -> Link:
+        if address in self._handlers:
+            raise TransportError(f"address {address!r} is already attached")
+        self._handlers[address] = on_frame
+        waiting = self._pending.pop(address, None)
+        if waiting:
+            loop = asyncio.get_running_loop()
+            for sender, frame in waiting:
+                loop.call_soon(on_frame, sender, frame)
+        return _InMemoryLink(self, address)
+
+    def _detach(self, address: Address) -> None:
+        self._handlers.pop(address, None)
+
+    def _deliver(self, sender: Address, to: Address, frame: bytes) -> None:
+        handler = self._handlers.get(to)
+        if handler is None:
+            self._pending.setdefault(to, deque()).append((sender, frame))
+        else:
+            handler(sender, frame)
+
+    def _post(self, sender: Address, to: Address, frame: bytes) -> None:
+        check_frame_size(frame, self.max_frame, sender=sender, to=to)
+        self.frames_sent += 1
+        # Delivery on the next loop turn keeps the receiver's code out of the sender's call stack;
+        # call_soon callbacks run in FIFO order, which makes delivery order deterministic.
+        asyncio.get_running_loop().call_soon(self._deliver, sender, to, frame)
+
+
+class _InMemoryLink(Link):
+    __slots__ = ("_address", "_closed", "_transport")
+
+    def __init__(self, transport: InMemoryTransport, address: Address) -> None:
+        self._transport = transport
+        self._address = address
+        self._closed = False
+
+    @property
+    def address(self) -> Address:
+        return self._address
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    async def send(self, to: Address, frame: bytes) -> None:
+        if self._closed:
+            raise TransportError(f"link {self._address!r} is closed")
+        self._transport._post(self._address, to, frame)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._transport._detach(self._address)
