@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING
+
 from aura_choreo.errors import (
     AuraChoreoError,
     BudgetExhausted,
@@ -14,7 +17,26 @@ from aura_choreo.errors import (
     TransportError,
 )
 
+if TYPE_CHECKING:
+    from aura_choreo.syntax import parse, parse_source
+
 __version__ = "0.1.0"
+
+# Re-exports imported on first use, so `import aura_choreo` (and `aura-choreo --help`) stays fast.
+_LAZY_EXPORTS: dict[str, str] = {
+    "parse": "aura_choreo.syntax",
+    "parse_source": "aura_choreo.syntax",
+}
+
+
+def __getattr__(name: str) -> object:
+    module = _LAZY_EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'aura_choreo' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "AuraChoreoError",
@@ -27,4 +49,6 @@ __all__ = [
     "ReceiptError",
     "TransportError",
     "__version__",
+    "parse",
+    "parse_source",
 ]

@@ -1,1 +1,10 @@
-"""syntax."""
+"""The DSL front end: lexer, recursive-descent parser, name and annotation checks, loader, formatter.
+
+`parse_source` never raises on bad input: every problem becomes a diagnostic. Codes reported here:
+E001 syntax, E002 import error (a missing imported file or an import cycle), E010 undefined role,
+E011 duplicate role, E013 index out of range, E060 annotation type error, W101 unknown annotation key.
+"""
+
+from aura_choreo.syntax.parser import ParseResult, check_file, parse, parse_source
+
+__all__ = ["ParseResult", "check_file", "parse", "parse_source"]

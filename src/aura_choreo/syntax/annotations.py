@@ -1,0 +1,86 @@
+"""Annotation syntax: `k = v` entries inside `[...]` or `#[...]`, and `@key`, `@key = v`, `@key(args)`.
+
+Values are strings, ints (a duration becomes its milliseconds), booleans, identifiers and lists.
+"""
+
+from __future__ import annotations
+
+from aura_choreo.syntax.ast import Annotation, AnnotationArgs, AnnotationValue, Ident
+from aura_choreo.syntax.cursor import Cursor
+from aura_choreo.syntax.tokens import DURATION, IDENT, INT, STRING
+
+_VALUE = "an annotation value (a string, integer, boolean, identifier or list)"
+
+
+def parse_annotation_entry(c: Cursor) -> Annotation:
+    """`@key`, `key = value`, `@key = value` or `@key(args)`; a key alone is the flag `True`."""
+    start = c.token
+    c.accept("@")
+    key = c.expect_ident("an annotation key").text
+    value: AnnotationValue = True
+    if c.accept("="):
+        value = parse_annotation_value(c)
+    elif c.at("(") and not c.token.newline_before:
+        value = _parse_args(c)
+    return Annotation(key, value, span=c.span_from(start))
+
+
+def parse_annotation_list(c: Cursor) -> tuple[Annotation, ...]:
+    """The entries of `[...]` after the `[`, up to and including the `]`."""
+    entries: list[Annotation] = []
+    while not c.at("]"):
+        entries.append(parse_annotation_entry(c))
+        if not c.accept(","):
+            break
+    c.expect("]", "`,` or `]`")
+    return tuple(entries)
+
+
+def parse_annotation_value(c: Cursor) -> AnnotationValue:
+    token = c.token
+    if token.kind in (STRING, INT, DURATION):
+        c.advance()
+        return token.value
+    if token.kind == "-" and c.peek().kind in (INT, DURATION):
+        c.advance()
+        value = c.advance().value
+        assert isinstance(value, int)
+        return -value
+    if token.kind == IDENT:
+        c.advance()
+        if token.text in ("true", "false"):
+            return token.text == "true"
+        name = token.text
+        while c.at("::") and c.peek().kind == IDENT:
+            c.advance()
+            name += "::" + c.advance().text
+        return Ident(name)
+    if token.kind == "[":
+        c.advance()
+        c.descend()
+        items: list[AnnotationValue] = []
+        while not c.at("]"):
+            items.append(parse_annotation_value(c))
+            if not c.accept(","):
+                break
+        c.expect("]", "`,` or `]`")
+        c.ascend()
+        return tuple(items)
+    c.fail(_VALUE)
+
+
+def _parse_args(c: Cursor) -> AnnotationArgs:
+    c.expect("(")
+    positional: list[AnnotationValue] = []
+    named: list[tuple[str, AnnotationValue]] = []
+    while not c.at(")"):
+        if c.token.kind == IDENT and c.peek().kind == "=":
+            key = c.advance().text
+            c.advance()
+            named.append((key, parse_annotation_value(c)))
+        else:
+            positional.append(parse_annotation_value(c))
+        if not c.accept(","):
+            break
+    c.expect(")", "`,` or `)`")
+    return AnnotationArgs(tuple(positional), tuple(named))

@@ -1,0 +1,149 @@
+"""The parser's view of the token list: look-ahead, expectations in words, and error recovery."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+from aura_choreo.diagnostics import Diagnostic, Span, error
+from aura_choreo.syntax.tokens import EOF, IDENT, Token
+
+_STATEMENT_KEYWORDS = frozenset(
+    "choice match if loop for break rec continue parallel par barrier let protocol call compose "
+    "sub_protocol timeout try".split()
+)
+_PARTICIPANT_FOLLOWERS = frozenset({"->", "<->", "->*", ":", "["})
+MAX_NESTING = 60
+_OPENERS = {"{": "}", "(": ")", "[": "]"}
+
+
+class ParseFailure(Exception):
+    """Raised after a syntax error has been recorded, to unwind to the nearest recovery point."""
+
+
+class Cursor:
+    """A position in the token list of one file, plus the diagnostics found so far."""
+
+    def __init__(self, tokens: list[Token], file: str) -> None:
+        self.tokens = tokens
+        self.file = file
+        self.pos = 0
+        self.depth = 0
+        self.diagnostics: list[Diagnostic] = []
+
+    # ------------------------------------------------------------ looking
+
+    @property
+    def token(self) -> Token:
+        return self.tokens[self.pos]
+
+    def peek(self, offset: int = 1) -> Token:
+        index = min(self.pos + offset, len(self.tokens) - 1)
+        return self.tokens[index]
+
+    def at(self, kind: str) -> bool:
+        return self.tokens[self.pos].kind == kind
+
+    def at_word(self, word: str) -> bool:
+        token = self.tokens[self.pos]
+        return token.kind == IDENT and token.value == word
+
+    def at_end(self) -> bool:
+        return self.tokens[self.pos].kind == EOF
+
+    def previous(self) -> Token:
+        return self.tokens[max(self.pos - 1, 0)]
+
+    # ------------------------------------------------------------ consuming
+
+    def advance(self) -> Token:
+        token = self.tokens[self.pos]
+        if token.kind != EOF:
+            self.pos += 1
+        return token
+
+    def accept(self, kind: str) -> Token | None:
+        token = self.tokens[self.pos]
+        if token.kind == kind:
+            self.pos += 1
+            return token
+        return None
+
+    def accept_word(self, word: str) -> Token | None:
+        if self.at_word(word):
+            return self.advance()
+        return None
+
+    def expect(self, kind: str, what: str | None = None) -> Token:
+        token = self.tokens[self.pos]
+        if token.kind != kind:
+            self.fail(what or f"`{kind}`")
+        self.pos += 1
+        return token
+
+    def expect_word(self, word: str) -> Token:
+        if not self.at_word(word):
+            self.fail(f"`{word}`")
+        return self.advance()
+
+    def expect_ident(self, what: str) -> Token:
+        return self.expect(IDENT, what)
+
+    def descend(self) -> None:
+        """Enter a nested block, bracket or type; deep nesting is an error, not a RecursionError."""
+        self.depth += 1
+        if self.depth > MAX_NESTING:
+            self.fail(f"at most {MAX_NESTING} levels of nesting")
+
+    def ascend(self) -> None:
+        self.depth -= 1
+
+    # ------------------------------------------------------------ spans
+
+    def span_from(self, start: Token) -> Span:
+        """The span from the start of `start` to the end of the last consumed token."""
+        end = self.previous()
+        if end is start or self.pos == 0:
+            return start.span(self.file)
+        return Span(self.file, start.line, start.column, end.end_line, end.end_column)
+
+    # ------------------------------------------------------------ errors
+
+    def fail(self, expected: str, *hints: str) -> NoReturn:
+        """Record `expected X, found Y` at the current token and raise ParseFailure."""
+        token = self.token
+        self.report(token.span(self.file), f"expected {expected}, found {token.describe()}", *hints)
+        raise ParseFailure
+
+    def report(self, span: Span, message: str, *hints: str) -> None:
+        self.diagnostics.append(error("E001", span, message, *hints))
+
+    def synchronise(self, start: int) -> None:
+        """Skip to the start of the next statement after an error at token index `start`.
+
+        Stops after a `;`, before a `}` that closes the current block, or before a line that starts
+        like a statement; brackets opened while skipping are skipped whole.
+        """
+        depth = 0
+        while not self.at_end():
+            token = self.token
+            if depth == 0 and self.pos > start:
+                if token.kind == "}" or (token.newline_before and self.looks_like_statement_start()):
+                    return
+            if token.kind in _OPENERS:
+                depth += 1
+            elif token.kind in ("}", ")", "]"):
+                depth = max(depth - 1, 0)
+            elif token.kind == ";" and depth == 0:
+                self.advance()
+                return
+            self.advance()
+
+    def looks_like_statement_start(self) -> bool:
+        token, following = self.token, self.peek()
+        if token.kind == "@" or token.kind == "#":
+            return True
+        if token.kind != IDENT:
+            return False
+        if following.kind in _PARTICIPANT_FOLLOWERS:
+            return following.kind != "[" or not following.newline_before
+        return token.value in _STATEMENT_KEYWORDS or token.value in ("choreography", "import", "roles")

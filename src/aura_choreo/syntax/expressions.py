@@ -1,0 +1,173 @@
+"""The safe expression language (SPEC §1.6): literals, names, paths, attributes, indexing, calls,
+arithmetic, comparison and boolean operators (Rust spellings normalised to Python ones)."""
+
+from __future__ import annotations
+
+from aura_choreo.syntax.ast import (
+    Attribute,
+    BinOp,
+    Call,
+    Duration,
+    Expr,
+    Index,
+    ListExpr,
+    Literal,
+    Name,
+    UnaryOp,
+)
+from aura_choreo.syntax.cursor import Cursor
+from aura_choreo.syntax.tokens import DURATION, IDENT, INT, STRING, Token
+
+_COMPARISONS = frozenset({"==", "!=", "<", ">", "<=", ">="})
+_WORD_LITERALS: dict[str, bool | None] = {"true": True, "false": False, "True": True, "False": False,
+                                          "None": None}  # fmt: skip
+EXPRESSION = "an expression"
+
+
+def parse_expression(c: Cursor) -> Expr:
+    """`or` is the loosest operator; the chain below climbs to atoms."""
+    return _or(c)
+
+
+def _binary(c: Cursor, start: Token, op: str, left: Expr, right: Expr) -> Expr:
+    return BinOp(op, left, right, span=c.span_from(start))
+
+
+def _or(c: Cursor) -> Expr:
+    start = c.token
+    left = _and(c)
+    while c.at("||") or c.at_word("or"):
+        c.advance()
+        left = _binary(c, start, "or", left, _and(c))
+    return left
+
+
+def _and(c: Cursor) -> Expr:
+    start = c.token
+    left = _not(c)
+    while c.at("&&") or c.at_word("and"):
+        c.advance()
+        left = _binary(c, start, "and", left, _not(c))
+    return left
+
+
+def _not(c: Cursor) -> Expr:
+    starts: list[Token] = []
+    while c.at_word("not"):
+        starts.append(c.advance())
+    value = _comparison(c)
+    for start in reversed(starts):  # a loop, not recursion: `not not ... x` may be long
+        value = UnaryOp("not", value, span=c.span_from(start))
+    return value
+
+
+def _comparison(c: Cursor) -> Expr:
+    start = c.token
+    left = _additive(c)
+    while c.token.kind in _COMPARISONS or c.at_word("in"):
+        op = c.advance().text
+        left = _binary(c, start, op, left, _additive(c))
+    return left
+
+
+def _additive(c: Cursor) -> Expr:
+    start = c.token
+    left = _multiplicative(c)
+    while c.at("+") or c.at("-"):
+        op = c.advance().text
+        left = _binary(c, start, op, left, _multiplicative(c))
+    return left
+
+
+def _multiplicative(c: Cursor) -> Expr:
+    start = c.token
+    left = _unary(c)
+    while c.at("*") or c.at("/") or c.at("%"):
+        op = c.advance().text
+        left = _binary(c, start, op, left, _unary(c))
+    return left
+
+
+def _unary(c: Cursor) -> Expr:
+    prefixes: list[Token] = []
+    while c.at("!") or (c.at("-") and c.peek().kind != INT):
+        prefixes.append(c.advance())
+    start = c.token
+    if c.accept("-"):  # `-5` is a literal, so that a negative literal prints and parses back the same
+        number = c.advance().value
+        assert isinstance(number, int)
+        value = _postfix(c, start, Literal(-number, span=c.span_from(start)))
+    else:
+        value = _postfix(c, start, _atom(c))
+    for prefix in reversed(prefixes):  # a loop, not recursion: `!!!...x` may be long
+        value = UnaryOp("not" if prefix.kind == "!" else "-", value, span=c.span_from(prefix))
+    return value
+
+
+def _postfix(c: Cursor, start: Token, value: Expr) -> Expr:
+    while True:
+        token = c.token
+        if token.kind == "." and c.peek().kind == IDENT:
+            c.advance()
+            value = Attribute(value, str(c.advance().value), span=c.span_from(start))
+        elif token.kind == "[" and not token.newline_before:
+            c.advance()
+            c.descend()
+            index = parse_expression(c)
+            c.expect("]", "`]`")
+            c.ascend()
+            value = Index(value, index, span=c.span_from(start))
+        elif token.kind == "(" and isinstance(value, Name) and not token.newline_before:
+            c.advance()
+            c.descend()
+            args = parse_expression_list(c, ")")
+            c.ascend()
+            value = Call(value.name, args, span=c.span_from(start))
+        else:
+            return value
+
+
+def parse_expression_list(c: Cursor, closer: str) -> tuple[Expr, ...]:
+    """Comma-separated expressions up to and including `closer` (a trailing comma is allowed)."""
+    items: list[Expr] = []
+    while not c.at(closer):
+        items.append(parse_expression(c))
+        if not c.accept(","):
+            break
+    c.expect(closer, f"`,` or `{closer}`")
+    return tuple(items)
+
+
+def _atom(c: Cursor) -> Expr:
+    token = c.token
+    kind = token.kind
+    if kind == INT or kind == STRING:
+        c.advance()
+        return Literal(token.value, span=c.span_from(token))
+    if kind == DURATION:
+        c.advance()
+        assert isinstance(token.value, int)
+        return Duration(token.value, token.text, span=c.span_from(token))
+    if kind == IDENT:
+        c.advance()
+        if token.text in _WORD_LITERALS:
+            return Literal(_WORD_LITERALS[token.text], span=c.span_from(token))
+        name = token.text
+        while c.at("::") and c.peek().kind == IDENT:
+            c.advance()
+            name += "::" + c.advance().text
+        return Name(name, span=c.span_from(token))
+    if kind == "(":
+        c.advance()
+        c.descend()
+        inner = parse_expression(c)
+        c.expect(")", "`)`")
+        c.ascend()
+        return inner
+    if kind == "[":
+        c.advance()
+        c.descend()
+        items = parse_expression_list(c, "]")
+        c.ascend()
+        return ListExpr(items, span=c.span_from(token))
+    c.fail(EXPRESSION)

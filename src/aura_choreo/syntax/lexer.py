@@ -1,0 +1,183 @@
+"""The lexer: `.choreo` text to tokens, never raising; bad characters become E001 diagnostics."""
+
+from __future__ import annotations
+
+import re
+
+from aura_choreo.diagnostics import Diagnostic, Span, error
+from aura_choreo.syntax.tokens import (
+    DURATION,
+    EOF,
+    IDENT,
+    INT,
+    PUNCTUATION,
+    RAW_CLOSE,
+    RAW_OPEN,
+    STRING,
+    Token,
+)
+
+_PUNCT = "|".join(re.escape(p) for p in PUNCTUATION)
+_TOKEN = re.compile(
+    rf"""
+     (?P<ws>[ \t\r\f\v]+)
+    |(?P<nl>\n)
+    |(?P<line_comment>//[^\n]*)
+    |(?P<block_comment>/\*)
+    |(?P<raw_open>r\#")
+    |(?P<quote>")
+    |(?P<number>\d[\d_]*(?:[A-Za-z_][A-Za-z0-9_]*)?)
+    |(?P<ident>[A-Za-z_][A-Za-z0-9_]*)
+    |(?P<punct>{_PUNCT})
+    """,
+    re.VERBOSE,
+)
+_STRING = re.compile(r'"((?:[^"\\\n]|\\.)*)"')
+_ESCAPE = re.compile(r"\\(u\{[0-9A-Fa-f]{1,6}\}|.)", re.DOTALL)
+_SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", '"': '"', "'": "'"}
+_NUMBER = re.compile(r"(\d(?:[\d_]*\d)?)(_?)([A-Za-z][A-Za-z0-9_]*)?")
+
+_DURATION_HINT = "durations are written like `500ms`, `30s`, `2m`, `1h` or `30_seconds`"
+MILLIS_PER_UNIT = {
+    "ms": 1, "millis": 1, "millisecond": 1, "milliseconds": 1,
+    "s": 1000, "sec": 1000, "secs": 1000, "second": 1000, "seconds": 1000,
+    "m": 60_000, "min": 60_000, "mins": 60_000, "minute": 60_000, "minutes": 60_000,
+    "h": 3_600_000, "hour": 3_600_000, "hours": 3_600_000,
+}  # fmt: skip
+
+
+def tokenize(text: str, file: str = "<string>") -> tuple[list[Token], list[Diagnostic]]:
+    """Split `text` into tokens (ending with an EOF token) and the lexical errors found on the way."""
+    return _Lexer(text, file).run()
+
+
+class _Lexer:
+    def __init__(self, text: str, file: str) -> None:
+        self.text = text
+        self.file = file
+        self.tokens: list[Token] = []
+        self.diagnostics: list[Diagnostic] = []
+        self.line = 1
+        self.line_start = 0
+        self.newline = True
+        self.raw_depth = 0
+
+    def run(self) -> tuple[list[Token], list[Diagnostic]]:
+        text, pos, end = self.text, 0, len(self.text)
+        match = _TOKEN.match
+        while pos < end:
+            m = match(text, pos)
+            if m is None:
+                self._error_at(pos, 1, f"unexpected character `{_show_char(text[pos])}`")
+                pos += 1
+                continue
+            kind = m.lastgroup
+            stop = m.end()
+            if kind == "ws" or kind == "line_comment":
+                pass
+            elif kind == "nl":
+                self.line += 1
+                self.line_start = stop
+                self.newline = True
+            elif kind == "ident":
+                self._add(IDENT, pos, stop, m.group())
+            elif kind == "punct":
+                self._add(m.group(), pos, stop, m.group())
+            elif kind == "number":
+                self._number(pos, stop, m.group())
+            elif kind == "quote":
+                stop = self._string(pos)
+            elif kind == "block_comment":
+                stop = self._block_comment(pos)
+            else:  # raw_open
+                self.raw_depth += 1
+                self._add(RAW_OPEN, pos, stop, RAW_OPEN)
+            pos = stop
+        column = end - self.line_start + 1
+        self.tokens.append(Token(EOF, "", "", self.line, column, self.line, column + 1, True))
+        return self.tokens, self.diagnostics
+
+    def _add(self, kind: str, start: int, stop: int, value: int | str) -> None:
+        column = start - self.line_start + 1
+        token = Token(kind, self.text[start:stop], value, self.line, column, self.line,
+                      column + stop - start, self.newline)  # fmt: skip
+        self.tokens.append(token)
+        self.newline = False
+
+    def _number(self, start: int, stop: int, text: str) -> None:
+        m = _NUMBER.fullmatch(text)
+        assert m is not None
+        digits, underscore, unit = m.groups()
+        value = int(digits.replace("_", ""))
+        if unit is None:
+            if underscore:
+                self._error_at(start, stop - start, f"an integer cannot end in `_`: `{text}`")
+            self._add(INT, start, stop, value)
+        elif unit in MILLIS_PER_UNIT:
+            self._add(DURATION, start, stop, value * MILLIS_PER_UNIT[unit])
+        else:
+            self._error_at(start, stop - start, f"unknown duration unit `{unit}` in `{text}`",
+                           _DURATION_HINT)  # fmt: skip
+            self._add(INT, start, stop, value)
+
+    def _string(self, start: int) -> int:
+        if self.raw_depth and self.text.startswith(RAW_CLOSE, start):
+            self.raw_depth -= 1
+            self._add(RAW_CLOSE, start, start + 2, RAW_CLOSE)
+            return start + 2
+        m = _STRING.match(self.text, start)
+        if m is None:
+            stop = self.text.find("\n", start)
+            stop = len(self.text) if stop < 0 else stop
+            self._error_at(start, stop - start, "unterminated string", 'close it with `"` on the same line')
+            self._add(STRING, start, stop, self.text[start + 1 : stop])
+            return stop
+        self._add(STRING, start, m.end(), self._unescape(m.group(1), start + 1))
+        return m.end()
+
+    def _unescape(self, body: str, offset: int) -> str:
+        if "\\" not in body:
+            return body
+
+        def replace(m: re.Match[str]) -> str:
+            code = m.group(1)
+            if code in _SIMPLE_ESCAPES:
+                return _SIMPLE_ESCAPES[code]
+            if code.startswith("u{"):
+                value = int(code[2:-1], 16)
+                if value <= 0x10FFFF and not 0xD800 <= value <= 0xDFFF:
+                    return chr(value)
+            self._error_at(offset + m.start(), m.end() - m.start(), f"unknown escape `\\{code}` in a string",
+                           'use `\\"`, `\\\\`, `\\n`, `\\t` or `\\u{hex}`')  # fmt: skip
+            return code
+
+        return _ESCAPE.sub(replace, body)
+
+    def _block_comment(self, start: int) -> int:
+        text, depth, pos = self.text, 1, start + 2
+        while depth:
+            open_at = text.find("/*", pos)
+            close_at = text.find("*/", pos)
+            if close_at < 0:
+                self._error_at(start, 2, "unterminated comment", "close it with `*/`")
+                pos = len(text)
+                break
+            if 0 <= open_at < close_at:
+                depth, pos = depth + 1, open_at + 2
+            else:
+                depth, pos = depth - 1, close_at + 2
+        newlines = text.count("\n", start, pos)
+        if newlines:
+            self.line += newlines
+            self.line_start = text.rfind("\n", start, pos) + 1
+            self.newline = True
+        return pos
+
+    def _error_at(self, start: int, width: int, message: str, *hints: str) -> None:
+        column = start - self.line_start + 1
+        span = Span.point(self.file, self.line, column, width)
+        self.diagnostics.append(error("E001", span, message, *hints))
+
+
+def _show_char(char: str) -> str:
+    return char if char.isprintable() else f"\\u{{{ord(char):x}}}"

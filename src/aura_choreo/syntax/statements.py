@@ -1,0 +1,440 @@
+"""Statements and blocks (SPEC §1.6).
+
+A statement ends at `;`, at a newline, or before `}`; a newline ends it only where it is complete, so
+a send split over lines (`Admin[...]` / `-> Moderator: M;`) stays one statement. Keywords are only
+keywords at the start of a statement and only when the next token cannot continue a send
+(`Loop -> B: M` is a send by the role `Loop`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aura_choreo.syntax.annotations import parse_annotation_entry, parse_annotation_list
+from aura_choreo.syntax.ast import (
+    Annotation,
+    Annotations,
+    Barrier,
+    Block,
+    Branch,
+    Break,
+    Broadcast,
+    CallProtocol,
+    Chain,
+    Choice,
+    Continue,
+    Exchange,
+    Expr,
+    For,
+    If,
+    Let,
+    LocalAction,
+    Loop,
+    Match,
+    MatchArm,
+    Message,
+    NamedBlock,
+    Parallel,
+    Participant,
+    ProtocolDef,
+    Rec,
+    RoleRef,
+    Send,
+    Stmt,
+    Timeout,
+    Try,
+)
+from aura_choreo.syntax.cursor import Cursor, ParseFailure
+from aura_choreo.syntax.expressions import parse_expression, parse_expression_list
+from aura_choreo.syntax.messages import parse_message, parse_participant, parse_role_ref
+from aura_choreo.syntax.tokens import EOF, IDENT, STRING, Token
+
+STATEMENT = "a statement"
+_SEND_CONTINUATIONS = frozenset({"->", "<->", "->*", ":"})
+_BLOCK_END = frozenset({"}", EOF})
+
+
+# ---------------------------------------------------------------- blocks
+
+
+def parse_block(c: Cursor) -> Block:
+    """`{ statements }`; a missing `}` is reported at end of file, with where the block opened."""
+    opening = c.expect("{", "`{`")
+    c.descend()
+    body = parse_statements(c, _BLOCK_END)
+    c.ascend()
+    close_block(c, opening)
+    return body
+
+
+def close_block(c: Cursor, opening: Token) -> None:
+    """Consume the `}` matching `opening`, or report it missing (without unwinding)."""
+    if not c.accept("}"):
+        c.report(
+            c.token.span(c.file),
+            f"expected `}}` to close the block opened at line {opening.line}, found {c.token.describe()}",
+        )
+
+
+def parse_statements(c: Cursor, stops: frozenset[str], *, bar_separates: bool = False) -> Block:
+    """Statements up to (not including) a token in `stops`, recovering from errors statement by statement."""
+    statements: list[Stmt] = []
+    depth = c.depth
+    while True:
+        while c.accept(";"):
+            pass
+        if c.token.kind in stops:
+            return tuple(statements)
+        start = c.pos
+        try:
+            statements.append(parse_statement(c))
+            end_statement(c, stops)
+        except ParseFailure:
+            c.depth = depth
+            c.synchronise(start)
+
+
+def end_statement(c: Cursor, stops: frozenset[str]) -> None:
+    """A statement is complete: the next token must be `;`, a newline, or the end of the block."""
+    token = c.token
+    if token.kind == ";":
+        c.advance()
+    elif token.kind not in stops and not token.newline_before and token.kind not in _BLOCK_END:
+        c.fail("`;` or a newline")
+
+
+# ---------------------------------------------------------------- one statement
+
+
+def parse_statement(c: Cursor) -> Stmt:
+    """One statement with the annotations written before it."""
+    annotations = _leading_annotations(c)
+    token = c.token
+    if token.kind != IDENT:
+        c.fail(STATEMENT)
+    following = c.peek()
+    if following.kind in _SEND_CONTINUATIONS or (following.kind == "[" and not following.newline_before):
+        return _participant_statement(c, annotations)
+    handler = _KEYWORDS.get(token.text)
+    if handler is None:
+        if token.text == "else":
+            c.fail(STATEMENT, "`else` must follow the `}` of an `if` block")
+        c.fail("`->`, `<->`, `->*` or `:` after a role name" if following.kind == IDENT or
+               following.newline_before else STATEMENT)  # fmt: skip
+    return handler(c, annotations)
+
+
+def _leading_annotations(c: Cursor) -> Annotations:
+    annotations: list[Annotation] = []
+    while True:
+        if c.at("["):
+            c.advance()
+            annotations.extend(parse_annotation_list(c))
+        elif c.at("@"):
+            annotations.append(parse_annotation_entry(c))
+        else:
+            return tuple(annotations)
+
+
+def _participant_statement(c: Cursor, annotations: Annotations) -> Stmt:
+    start = c.token
+    first = parse_participant(c)
+    if c.accept(":"):
+        if first.annotations:
+            c.report(first.span, "a local action's role cannot carry annotations",
+                     "write them before the statement: `[@key = value] R: Action()`")  # fmt: skip
+        action = c.expect_ident("an action name").text
+        args: tuple[Expr, ...] = ()
+        if c.at("(") and not c.token.newline_before:
+            c.advance()
+            args = parse_expression_list(c, ")")
+        return LocalAction(first.role, action, args, annotations=annotations, span=c.span_from(start))
+    if c.accept("->*"):
+        c.expect(":", "`:` and the message of the broadcast")
+        return Broadcast(first, parse_message(c), annotations=annotations, span=c.span_from(start))
+    if c.accept("<->"):
+        right = parse_participant(c)
+        return Exchange(first, right, _optional_message(c), annotations=annotations, span=c.span_from(start))
+    if not c.at("->"):
+        c.fail("`->`, `<->`, `->*` or `:`")
+    participants: list[Participant] = [first]
+    while c.accept("->"):
+        participants.append(parse_participant(c))
+    message = _optional_message(c)
+    span = c.span_from(start)
+    if len(participants) == 2:
+        return Send(participants[0], participants[1], message, annotations=annotations, span=span)
+    return Chain(tuple(participants), message, annotations=annotations, span=span)
+
+
+def _optional_message(c: Cursor) -> Message | None:
+    return parse_message(c) if c.accept(":") else None
+
+
+# ---------------------------------------------------------------- choice, match, if
+
+
+def _choice(c: Cursor, annotations: Annotations) -> Stmt:
+    start = c.advance()
+    if c.at_word("at") and c.peek().kind == IDENT:
+        c.advance()
+    decider = parse_role_ref(c)
+    opening = c.expect("{", "`{` after the deciding role")
+    branches: list[Branch] = []
+    _separated_items(c, lambda: branches.append(_branch(c)))
+    close_block(c, opening)
+    return Choice(decider, tuple(branches), annotations=annotations, span=c.span_from(start))
+
+
+def _branch(c: Cursor) -> Branch:
+    start = c.expect_ident("a branch label")
+    guard = parse_expression(c) if c.accept_word("when") else None
+    if not (c.accept(":") or c.accept("=>")):
+        c.fail("`:` after the branch label" if guard else "`when` or `:` after the branch label")
+    body = _arm_body(c)
+    return Branch(start.text, guard, body, span=c.span_from(start))
+
+
+def _arm_body(c: Cursor) -> Block:
+    """A branch or match arm body: a block, or a single statement."""
+    if c.at("{"):
+        return parse_block(c)
+    return (parse_statement(c),)
+
+
+def _separated_items(c: Cursor, item: Callable[[], object]) -> None:
+    """Items separated by `,`, `;` or newlines up to the closing `}` (not consumed), with recovery."""
+    depth = c.depth
+    c.descend()
+    while True:
+        while c.accept(",") or c.accept(";"):
+            pass
+        if c.token.kind in _BLOCK_END:
+            break
+        start = c.pos
+        try:
+            item()
+            if not (c.at(",") or c.at(";") or c.token.kind in _BLOCK_END or c.token.newline_before):
+                c.fail("`,`, `;` or a newline")
+        except ParseFailure:
+            c.depth = depth + 1
+            c.synchronise(start)
+    c.ascend()
+
+
+def _match(c: Cursor, annotations: Annotations) -> Stmt:
+    start = c.advance()
+    subject = parse_expression(c)
+    opening = c.expect("{", "`{` after the matched expression")
+    arms: list[MatchArm] = []
+    _separated_items(c, lambda: arms.append(_arm(c)))
+    close_block(c, opening)
+    return Match(subject, tuple(arms), annotations=annotations, span=c.span_from(start))
+
+
+def _arm(c: Cursor) -> MatchArm:
+    start = c.expect_ident("a pattern (such as `Vote::Commit` or `_`)")
+    pattern = start.text
+    while c.at("::") and c.peek().kind == IDENT:
+        c.advance()
+        pattern += "::" + c.advance().text
+    c.expect("=>", "`=>` after the pattern")
+    return MatchArm(pattern, _arm_body(c), span=c.span_from(start))
+
+
+def _if(c: Cursor, annotations: Annotations) -> Stmt:
+    start = c.advance()
+    condition = parse_expression(c)
+    then_body = parse_block(c)
+    else_body: Block | None = None
+    if c.at_word("else"):
+        c.advance()
+        if c.at_word("if"):
+            else_body = (_if(c, ()),)
+        else:
+            else_body = parse_block(c)
+    return If(condition, then_body, else_body, annotations=annotations, span=c.span_from(start))
+
+
+# ---------------------------------------------------------------- loops and recursion
+
+
+def _loop(c: Cursor, annotations: Annotations) -> Stmt:
+    start = c.advance()
+    if not c.accept("("):
+        return Loop("open", parse_block(c), annotations=annotations, span=c.span_from(start))
+    kind_token = c.token
+    kind = kind_token.text if kind_token.kind == IDENT else ""
+    if kind not in ("count", "decides", "custom"):
+        c.fail("`count`, `decides` or `custom`")
+    c.advance()
+    c.expect(":", f"`:` after `{kind}`")
+    count: Expr | None = None
+    decider: RoleRef | None = None
+    condition: str | None = None
+    if kind == "count":
+        count = parse_expression(c)
+    elif kind == "decides":
+        decider = parse_role_ref(c)
+    else:
+        token = c.token
+        if token.kind not in (STRING, IDENT):
+            c.fail('a condition name (a string such as `"has_more"`)')
+        condition = str(c.advance().value)
+    c.expect(")", "`)`")
+    body = parse_block(c)
+    return Loop(kind, body, count, decider, condition, annotations=annotations, span=c.span_from(start))
+
+
+def _for(c: Cursor, annotations: Annotations) -> Stmt:
+    start = c.advance()
+    var = c.expect_ident("a loop variable").text
+    c.expect_word("in")
+    first = parse_expression(c)
+    c.expect("..", "`..` (a range is written `a..b`)")
+    stop = parse_expression(c)
+    body = parse_block(c)
+    return For(var, first, stop, body, annotations=annotations, span=c.span_from(start))
+
+
+def _break(c: Cursor, annotations: Annotations) -> Stmt:
+    start = c.advance()
+    return Break(annotations=annotations, span=c.span_from(start))
+
+
+def _rec(c: Cursor, annotations: Annotations) -> Stmt:
+    start = c.advance()
+    label = c.expect_ident("a recursion label").text
+    body = parse_block(c)
+    return Rec(label, body, annotations=annotations, span=c.span_from(start))
+
+
+def _continue(c: Cursor, annotations: Annotations) -> Stmt:
+    start = c.advance()
+    label = c.expect_ident("the label of the enclosing `rec`").text
+    return Continue(label, annotations=annotations, span=c.span_from(start))
+
+
+# ---------------------------------------------------------------- parallel, barrier, actions, bindings
+
+
+def _parallel(c: Cursor, annotations: Annotations) -> Stmt:
+    start = c.advance()
+    opening = c.expect("{", "`{`")
+    c.descend()
+    groups: list[list[Stmt]] = [[]]
+    separated = False
+    stops = frozenset({"}", "|", EOF})
+    while True:
+        groups[-1].extend(parse_statements(c, stops))
+        if not c.accept("|"):
+            break
+        separated = True
+        groups.append([])
+    c.ascend()
+    close_block(c, opening)
+    branches = tuple(tuple(g) for g in groups) if separated else tuple((s,) for s in groups[0])
+    return Parallel(branches, annotations=annotations, span=c.span_from(start))
+
+
+def _barrier(c: Cursor, annotations: Annotations) -> Stmt:
+    start = c.advance()
+    role: RoleRef | None = None
+    if c.at("(") and not c.token.newline_before:
+        c.advance()
+        role = parse_role_ref(c)
+        c.expect(")", "`)`")
+    return Barrier(role, annotations=annotations, span=c.span_from(start))
+
+
+def _let(c: Cursor, annotations: Annotations) -> Stmt:
+    start = c.advance()
+    name = c.expect_ident("a variable name").text
+    c.expect("=", "`=`")
+    value = parse_expression(c)
+    return Let(name, value, annotations=annotations, span=c.span_from(start))
+
+
+# ---------------------------------------------------------------- composition
+
+
+def _protocol_def(c: Cursor, annotations: Annotations) -> Stmt:
+    start = c.advance()
+    name = c.expect_ident("a protocol name").text
+    params: list[str] = []
+    if c.accept("("):
+        while not c.at(")"):
+            params.append(c.expect_ident("a role parameter").text)
+            if not c.accept(","):
+                break
+        c.expect(")", "`,` or `)`")
+    body = parse_block(c)
+    return ProtocolDef(name, tuple(params), body, annotations=annotations, span=c.span_from(start))
+
+
+def _call(c: Cursor, annotations: Annotations) -> Stmt:
+    start = c.advance()
+    name = c.expect_ident("a protocol name").text
+    args: tuple[RoleRef, ...] | None = None
+    if c.at("(") and not c.token.newline_before:
+        c.advance()
+        refs: list[RoleRef] = []
+        while not c.at(")"):
+            refs.append(parse_role_ref(c))
+            if not c.accept(","):
+                break
+        c.expect(")", "`,` or `)`")
+        args = tuple(refs)
+    return CallProtocol(name, args, start.text, annotations=annotations, span=c.span_from(start))
+
+
+def _named_block(c: Cursor, annotations: Annotations) -> Stmt:
+    start = c.advance()
+    name = c.expect_ident("a block name").text
+    body = parse_block(c)
+    return NamedBlock(name, body, annotations=annotations, span=c.span_from(start))
+
+
+def _timeout(c: Cursor, annotations: Annotations) -> Stmt:
+    start = c.advance()
+    c.expect("(", "`(` and a deadline such as `30s`")
+    deadline = parse_expression(c)
+    c.expect(")", "`)`")
+    body = parse_block(c)
+    alt: Block = ()
+    if c.at_word("or") and c.peek().kind == "{":
+        c.advance()
+        alt = parse_block(c)
+    return Timeout(deadline, body, alt, annotations=annotations, span=c.span_from(start))
+
+
+def _try(c: Cursor, annotations: Annotations) -> Stmt:
+    start = c.advance()
+    body = parse_block(c)
+    if not c.at_word("compensate"):
+        c.fail("`compensate` and the compensation block")
+    c.advance()
+    compensate = parse_block(c)
+    return Try(body, compensate, annotations=annotations, span=c.span_from(start))
+
+
+_KEYWORDS: dict[str, Callable[[Cursor, Annotations], Stmt]] = {
+    "choice": _choice,
+    "match": _match,
+    "if": _if,
+    "loop": _loop,
+    "for": _for,
+    "break": _break,
+    "rec": _rec,
+    "continue": _continue,
+    "parallel": _parallel,
+    "par": _parallel,
+    "barrier": _barrier,
+    "let": _let,
+    "protocol": _protocol_def,
+    "call": _call,
+    "compose": _call,
+    "sub_protocol": _named_block,
+    "timeout": _timeout,
+    "try": _try,
+}

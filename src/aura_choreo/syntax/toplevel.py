@@ -1,0 +1,172 @@
+"""The top level of a file: imports, macro wrappers, protocol annotations, choreographies and roles."""
+
+from __future__ import annotations
+
+from aura_choreo.syntax.annotations import parse_annotation_entry, parse_annotation_list
+from aura_choreo.syntax.ast import Annotation, Choreography, Import, RoleDecl, SourceFile
+from aura_choreo.syntax.cursor import Cursor, ParseFailure
+from aura_choreo.syntax.statements import close_block, end_statement, parse_statements
+from aura_choreo.syntax.tokens import EOF, IDENT, INT, RAW_CLOSE, RAW_OPEN, STRING, Token
+
+MACRO_WRAPPERS = frozenset({"choreography", "aura_choreography"})
+_TOP_LEVEL = "`choreography`, `protocol`, `import` or an annotation"
+_BODY_END = frozenset({"}", EOF})
+_HEADER_WORDS = frozenset({"choreography", "protocol", "import", "aura_choreography"})
+
+
+def parse_file(c: Cursor) -> SourceFile:
+    """A whole file: any number of imports and choreographies, possibly inside macro wrappers."""
+    imports: list[Import] = []
+    choreographies: list[Choreography] = []
+    _items(c, imports, choreographies, closer=None)
+    return SourceFile(c.file, tuple(imports), tuple(choreographies))
+
+
+def _items(
+    c: Cursor, imports: list[Import], choreographies: list[Choreography], closer: Token | None
+) -> None:
+    """Top-level items until `closer`'s partner (`}` or `"#`), or end of file when `closer` is None."""
+    closing_kind = None if closer is None else ("}" if closer.kind == "{" else RAW_CLOSE)
+    pending: list[Annotation] = []
+    while True:
+        while c.accept(";"):
+            pass
+        token = c.token
+        if closing_kind is not None and token.kind == closing_kind:
+            c.advance()
+            break
+        if token.kind == EOF:
+            if closer is not None:
+                c.report(token.span(c.file), f"expected `{closing_kind}` to close the `{closer.text}` opened "
+                         f"at line {closer.line}, found end of file")  # fmt: skip
+            break
+        start = c.pos
+        try:
+            if _item(c, imports, choreographies, pending, inside_wrapper=closer is not None):
+                pending = []
+        except ParseFailure:
+            c.depth = 0
+            _synchronise_top_level(c, start)
+    if pending:
+        c.report(pending[-1].span, "annotations must be followed by a choreography")
+
+
+def _item(
+    c: Cursor,
+    imports: list[Import],
+    choreographies: list[Choreography],
+    pending: list[Annotation],
+    *,
+    inside_wrapper: bool,
+) -> bool:
+    """Parse one top-level item; True when it was a choreography (which takes the pending annotations)."""
+    token, following = c.token, c.peek()
+    if token.is_word("import"):
+        c.advance()
+        path = c.expect(STRING, 'the path of the imported file, as a string: `import "other.choreo";`')
+        imports.append(Import(str(path.value), span=c.span_from(token)))
+        end_statement(c, _BODY_END)
+    elif token.kind == "#":
+        c.advance()
+        c.expect("[", "`[` (a protocol annotation is written `#[key = value]`)")
+        pending.extend(parse_annotation_list(c))
+    elif token.kind == "@":
+        pending.append(parse_annotation_entry(c))
+    elif token.kind == "[":
+        c.advance()
+        pending.extend(parse_annotation_list(c))
+    elif token.kind == RAW_OPEN:
+        c.advance()
+        _items(c, imports, choreographies, closer=token)
+    elif token.kind == IDENT and token.text in MACRO_WRAPPERS and following.kind == "!":
+        c.advance()
+        c.advance()
+        opening = c.expect("{", "`{` after the macro name")
+        _items(c, imports, choreographies, closer=opening)
+    elif token.is_word("choreography") or token.is_word("protocol"):
+        c.advance()
+        choreographies.append(_choreography(c, token, pending))
+        return True
+    elif token.kind == IDENT and following.kind == "{" and inside_wrapper:
+        choreographies.append(_choreography(c, token, pending))
+        return True
+    elif token.kind == IDENT and following.kind == "{":
+        c.fail(_TOP_LEVEL, f"write `choreography {token.text} {{`")
+    else:
+        c.fail(_TOP_LEVEL)
+    return False
+
+
+def _choreography(c: Cursor, start: Token, annotations: list[Annotation]) -> Choreography:
+    name = c.expect_ident("a choreography name").text
+    opening = c.expect("{", "`{` after the choreography name")
+    roles: tuple[RoleDecl, ...] = ()
+    if c.at_word("roles") and c.peek().kind == ":":
+        roles = _roles(c)
+    else:
+        c.report(c.token.span(c.file), f"expected `roles:` declaring the roles, found {c.token.describe()}",
+                 "a choreography starts with its roles: `roles: A, B, Workers[3];`")  # fmt: skip
+    body = parse_statements(c, _BODY_END)
+    close_block(c, opening)
+    namespace, kept = _take_namespace(annotations)
+    return Choreography(name, roles, body, namespace, kept, span=c.span_from(start))
+
+
+def _take_namespace(annotations: list[Annotation]) -> tuple[str | None, tuple[Annotation, ...]]:
+    """The first string `namespace` annotation becomes the namespace; anything else stays (and is checked)."""
+    for i, annotation in enumerate(annotations):
+        if annotation.key == "namespace" and isinstance(annotation.value, str):
+            return annotation.value, tuple(annotations[:i] + annotations[i + 1 :])
+    return None, tuple(annotations)
+
+
+def _roles(c: Cursor) -> tuple[RoleDecl, ...]:
+    """`roles: A, B, Workers[3], Followers[N], Signers[*]` ended by `;` or a newline."""
+    c.advance()
+    c.advance()
+    roles: list[RoleDecl] = []
+    start = c.pos
+    try:
+        while True:
+            roles.append(_role_decl(c))
+            if not c.accept(","):
+                break
+            if c.token.kind != IDENT:  # a trailing comma
+                break
+        end_statement(c, _BODY_END)
+    except ParseFailure:
+        c.synchronise(start)
+    return tuple(roles)
+
+
+def _role_decl(c: Cursor) -> RoleDecl:
+    start = c.expect_ident("a role name")
+    size: int | str | None = None
+    if c.accept("["):
+        token = c.token
+        if token.kind == "*":
+            size = "*"
+        elif token.kind in (INT, IDENT):
+            size = token.value
+        else:
+            c.fail("a family size: an integer, a parameter name or `*`")
+        c.advance()
+        c.expect("]", "`]`")
+    return RoleDecl(start.text, size, span=c.span_from(start))
+
+
+def _synchronise_top_level(c: Cursor, start: int) -> None:
+    """Skip to the next top-level item, skipping bracketed regions whole."""
+    depth = 0
+    while not c.at_end():
+        token = c.token
+        if depth == 0 and c.pos > start:
+            if token.kind in ("}", RAW_CLOSE, "#", RAW_OPEN) or (
+                token.kind == IDENT and token.text in _HEADER_WORDS and token.newline_before
+            ):
+                return
+        if token.kind in ("{", "(", "["):
+            depth += 1
+        elif token.kind in ("}", ")", "]"):
+            depth = max(depth - 1, 0)
+        c.advance()
