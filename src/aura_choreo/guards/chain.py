@@ -1,0 +1,303 @@
+"""The guard chain (SPEC §5.3): Cap -> Flow -> Leakage -> JournalCoupler -> Receipt, around each send.
+
+Two phases around the transport:
+1. `prepare(send)` runs every stage in order. A stage that denies raises its typed error and leaves the
+   budgets of the stages before it as they were, so a capability denial charges nothing and a budget
+   denial writes no fact. Once every stage allowed the send, flow and leakage are charged, the
+   send's facts get their ids, and the receipt is issued.
+2. The caller hands the attachments to the transport, then calls `commit(prepared)` if the transport
+   accepted the frame (facts written, receipt chain advanced) or `abort(prepared)` if it refused it
+   (no fact written; leakage stays charged, SPEC §5.3; flow stays charged because `spent` only grows
+   within an epoch, which keeps replicas mergeable).
+On the receiving device, `accept(...)` verifies the receipt and merges a piggybacked journal delta.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from aura_choreo.errors import CapabilityDenied, ReceiptError, RuntimeProtocolError
+from aura_choreo.guards.capabilities import CapabilityPolicy, CapabilityRequest, check_manifest
+from aura_choreo.guards.flow import FlowBudget, FlowLedger
+from aura_choreo.guards.leakage import LayeredLeakage, LeakageCharge, LeakageLayer, LeakageLedger
+from aura_choreo.guards.metrics import GuardMetrics
+from aura_choreo.guards.profile import GuardProfile, GuardProfiles
+from aura_choreo.guards.receipts import DeviceKey, Receipt, ReceiptSigner, ReceiptVerifier
+from aura_choreo.journal import Fact, FactLog, Journal, JournalStore, PendingFacts
+from aura_choreo.journal.store import MEMORY
+from aura_choreo.projection.local_types import AnnotationMap
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class OutgoingSend:
+    """One send to guard: who sends what to whom, in which protocol, session and budget context."""
+
+    protocol: str
+    session: str
+    role: str
+    device: str
+    peer_role: str
+    peer_device: str
+    label: str
+    annotations: AnnotationMap = ()
+    context: str = ""
+    """The budget context; empty means the protocol's name."""
+    step: str | None = None
+
+    @property
+    def budget_context(self) -> str:
+        return self.context or self.protocol
+
+
+@dataclass(frozen=True)
+class Attachments:
+    """What rides on the message: the receipt and the journal delta (SPEC §5.1 envelope)."""
+
+    receipt: Receipt | None = None
+    journal_delta: FactLog | None = None
+
+    def to_wire(self) -> dict[str, bytes]:
+        """Envelope attachments: `receipt` and `journal`, each JSON bytes, present only when set."""
+        wire: dict[str, bytes] = {}
+        if self.receipt is not None:
+            wire["receipt"] = json.dumps(self.receipt.to_wire(), separators=(",", ":")).encode()
+        if self.journal_delta is not None:
+            wire["journal"] = json.dumps(self.journal_delta.to_wire(), separators=(",", ":")).encode()
+        return wire
+
+    @classmethod
+    def from_wire(cls, wire: Mapping[str, bytes]) -> Attachments:
+        """Decode `to_wire`; malformed attachments raise `ReceiptError`."""
+        try:
+            receipt = Receipt.from_wire(json.loads(wire["receipt"])) if "receipt" in wire else None
+            delta = FactLog.from_wire(json.loads(wire["journal"])) if "journal" in wire else None
+        except ReceiptError:
+            raise
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise ReceiptError(f"malformed message attachments: {exc}") from exc
+        return cls(receipt, delta)
+
+
+@dataclass(frozen=True)
+class PreparedSend:
+    """A send every stage allowed; hand `attachments` to the transport, then commit or abort."""
+
+    send: OutgoingSend
+    profile: GuardProfile
+    flow: FlowBudget
+    leakage: tuple[LeakageCharge, ...]
+    pending: PendingFacts | None
+    attachments: Attachments
+
+
+class DeviceGuards:
+    """The guard state one device holds: flow and leakage budgets, receipt keys, its journal."""
+
+    def __init__(
+        self,
+        device: str,
+        *,
+        flow: FlowLedger | None = None,
+        leakage: LayeredLeakage | None = None,
+        journal: Journal | None = None,
+        key: DeviceKey | None = None,
+    ) -> None:
+        self.device = device
+        self.flow = flow or FlowLedger()
+        self.leakage = leakage or LayeredLeakage([LeakageLayer(LeakageLedger())])
+        self.journal = journal or Journal(device, JournalStore(MEMORY))
+        self.key = key or DeviceKey.from_seed(device, device.encode())
+        self.signer = ReceiptSigner(self.key)
+        self.verifier = ReceiptVerifier(device, {})
+
+
+@dataclass
+class GuardChain:
+    """The guard chain for a set of devices (one process's devices), with per-label profiles.
+
+    `devices` is filled on demand by `new_device` for devices no policy mentions.
+    """
+
+    capabilities: CapabilityPolicy
+    devices: dict[str, DeviceGuards] = field(default_factory=dict)
+    profiles: GuardProfiles = field(default_factory=GuardProfiles)
+    metrics: GuardMetrics = field(default_factory=GuardMetrics)
+    signing: bool = True
+    new_device: Callable[[str], DeviceGuards] = DeviceGuards
+
+    def device(self, name: str) -> DeviceGuards:
+        guards = self.devices.get(name)
+        if guards is None:
+            guards = self.devices[name] = self.new_device(name)
+            self._introduce(guards)
+        return guards
+
+    def _introduce(self, new: DeviceGuards) -> None:
+        # Every device of the chain knows every other's public key (the keyring of this process).
+        for other in self.devices.values():
+            other.verifier.add_key(new.device, new.key.public_key)
+            new.verifier.add_key(other.device, other.key.public_key)
+
+    def register_message_guard(self, label: str, profile: GuardProfile) -> None:
+        """Guard messages labelled `label` with `profile` instead of their annotations."""
+        self.profiles.register_message_guard(label, profile)
+
+    def check_session_start(
+        self, *, role: str, device: str, manifest: Iterable[str], context: str, session: str | None = None
+    ) -> None:
+        """Refuse a session (`CapabilityDenied`) if `device` lacks any capability of the role's manifest."""
+        started = time.perf_counter()
+        try:
+            check_manifest(
+                self.capabilities,
+                role=role,
+                device=device,
+                context=context,
+                manifest=manifest,
+                session=session,
+            )
+        except CapabilityDenied:
+            self.metrics.denied("capability")
+            raise
+        finally:
+            self.metrics.timed("capability", time.perf_counter() - started)
+
+    def prepare(self, send: OutgoingSend) -> PreparedSend:
+        """Run every stage in order; raise the first denial (typed) with nothing charged or written."""
+        profile = self.profiles.profile_for(send.label, send.annotations)
+        sender = self.device(send.device)
+        context = send.budget_context
+        where = {"role": send.role, "session": send.session, "step": send.step}
+
+        with _Stage(self.metrics, "capability"):
+            request = CapabilityRequest(send.role, send.device, context, profile.capabilities)
+            self.capabilities.check(request, session=send.session, step=send.step)
+        with _Stage(self.metrics, "flow"):
+            budget = sender.flow.budget(context, send.peer_device)
+            if not budget.can_pay(profile.flow_cost):
+                sender.flow.charge(context, send.peer_device, profile.flow_cost, **where)  # raises
+        with _Stage(self.metrics, "leakage"):
+            charges = sender.leakage.charge(context, profile.leakage, **where)
+        # Every budget allowed the send: charge the flow now (nothing ran in between to change it).
+        charged = sender.flow.charge(context, send.peer_device, profile.flow_cost, **where)
+        self.metrics.flow_charged += profile.flow_cost
+        self.metrics.leakage_charged = self.metrics.leakage_charged + profile.leakage
+
+        with _Stage(self.metrics, "journal"):
+            pending = None
+            if profile.journal_facts:
+                pending = sender.journal.reserve(
+                    profile.journal_facts,
+                    protocol=send.protocol,
+                    session=send.session,
+                    role=send.role,
+                    label=send.label,
+                    data={"to": send.peer_role, "cost": profile.flow_cost},
+                )
+            delta = sender.journal.delta_for(send.peer_device, pending) if profile.journal_merge else None
+        with _Stage(self.metrics, "receipt"):
+            receipt = None
+            if self.signing:
+                receipt = sender.signer.issue(
+                    context, send.peer_device, epoch=charged.epoch, cost=profile.flow_cost
+                )
+                self.metrics.receipts_issued += 1
+        self.metrics.sends_prepared += 1
+        return PreparedSend(send, profile, charged, charges, pending, Attachments(receipt, delta))
+
+    def commit(self, prepared: PreparedSend) -> tuple[Fact, ...]:
+        """The transport accepted the send: write its facts, advance the receipt chain."""
+        sender = self.device(prepared.send.device)
+        facts: tuple[Fact, ...] = ()
+        if prepared.pending is not None:
+            facts = sender.journal.commit(prepared.pending)
+            self.metrics.facts_committed += len(facts)
+        if prepared.attachments.journal_delta is not None:
+            sender.journal.note_delivered(prepared.send.peer_device, prepared.attachments.journal_delta)
+        if prepared.attachments.receipt is not None:
+            sender.signer.commit(prepared.attachments.receipt)
+        self.metrics.sends_committed += 1
+        return facts
+
+    def abort(self, prepared: PreparedSend) -> None:
+        """The transport refused the send: no fact is written; leakage and flow stay charged."""
+        if prepared.pending is not None:
+            self.device(prepared.send.device).journal.release(prepared.pending)
+        self.metrics.sends_aborted += 1
+
+    async def send_guarded(self, send: OutgoingSend, transmit: Callable[[Attachments], Awaitable[T]]) -> T:
+        """`prepare`, `transmit(attachments)`, then `commit` (it returned) or `abort` (it raised)."""
+        prepared = self.prepare(send)
+        try:
+            result = await transmit(prepared.attachments)
+        except BaseException:
+            self.abort(prepared)
+            raise
+        self.commit(prepared)
+        return result
+
+    def accept(
+        self,
+        *,
+        sender_device: str,
+        receiver_device: str,
+        attachments: Attachments,
+        role: str | None = None,
+        session: str | None = None,
+    ) -> tuple[Fact, ...]:
+        """On the receiving device: verify the receipt (if signing) and merge the journal delta.
+
+        Returns the facts that were new to the receiver's journal. Raises `ReceiptError`.
+        """
+        receiver = self.device(receiver_device)
+        self.device(sender_device)  # make sure its public key is known
+        with _Stage(self.metrics, "receipt"):
+            if self.signing:
+                if attachments.receipt is None:
+                    self.metrics.receipts_rejected += 1
+                    raise ReceiptError(
+                        f"message from {sender_device} carries no receipt", role=role, session=session
+                    )
+                if attachments.receipt.sender != sender_device:
+                    self.metrics.receipts_rejected += 1
+                    raise ReceiptError(
+                        f"receipt names sender {attachments.receipt.sender}, "
+                        f"but the message came from {sender_device}",
+                        role=role,
+                        session=session,
+                    )
+                try:
+                    receiver.verifier.verify(attachments.receipt, role=role, session=session)
+                except ReceiptError:
+                    self.metrics.receipts_rejected += 1
+                    raise
+                self.metrics.receipts_verified += 1
+        merged: tuple[Fact, ...] = ()
+        if attachments.journal_delta is not None:
+            with _Stage(self.metrics, "journal"):
+                merged = receiver.journal.merge(attachments.journal_delta, from_device=sender_device)
+                self.metrics.facts_merged += len(merged)
+        return merged
+
+
+class _Stage:
+    """Times one stage into the metrics and counts its denials."""
+
+    def __init__(self, metrics: GuardMetrics, stage: str) -> None:
+        self._metrics = metrics
+        self._stage = stage
+        self._started = 0.0
+
+    def __enter__(self) -> None:
+        self._started = time.perf_counter()
+
+    def __exit__(self, exc_type: type[BaseException] | None, *rest: object) -> None:
+        self._metrics.timed(self._stage, time.perf_counter() - self._started)
+        if exc_type is not None and issubclass(exc_type, RuntimeProtocolError):
+            self._metrics.denied(self._stage)

@@ -1,0 +1,117 @@
+"""The guard chain as a runtime extension: every send of a session passes the chain.
+
+Registered for every step (unannotated sends cost the default profile's 1), it checks each role's
+capability manifest when its endpoint joins, runs `prepare` before each send, `commit`/`abort` once the
+transport answered, and verifies receipts and merges journal deltas on receive.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Mapping
+
+from aura_choreo.guards.capabilities import local_role_manifest
+from aura_choreo.guards.chain import Attachments, GuardChain, OutgoingSend, PreparedSend
+from aura_choreo.guards.leakage import Clock
+from aura_choreo.guards.policy import Policy
+from aura_choreo.journal import JournalStore
+from aura_choreo.projection.local_types import LocalType
+from aura_choreo.runtime.extensions import Extension, ExtensionRegistry, SessionContext, StepContext
+
+ManifestOf = Callable[[LocalType], object]
+
+_PreparedKey = tuple[str, str, int]
+"""(session, role, step): one endpoint's send in flight."""
+
+
+def role_manifest(local_type: LocalType) -> tuple[str, ...]:
+    """A role's capability manifest: the verifier's `role_manifest` when it exists, else ours."""
+    # Looked up at call time: the verifier may be absent or still without `role_manifest`.
+    verified_manifest = getattr(importlib.import_module("aura_choreo.verify"), "role_manifest", None)
+    if not callable(verified_manifest):
+        return local_role_manifest(local_type)
+    manifest = verified_manifest(local_type)
+    if isinstance(manifest, frozenset | set):
+        return tuple(sorted(str(c) for c in manifest))
+    return tuple(str(c) for c in manifest)
+
+
+class GuardExtension(Extension):
+    """Runs a `GuardChain` on every send and receive of the sessions it is registered for."""
+
+    def __init__(
+        self,
+        chain: GuardChain,
+        *,
+        device_of: Callable[[str], str] = lambda role: role,
+        context_of: Callable[[str, str], str] = lambda protocol, _session: protocol,
+    ) -> None:
+        self.chain = chain
+        self.device_of = device_of
+        self.context_of = context_of
+        self._in_flight: dict[_PreparedKey, PreparedSend] = {}
+
+    def on_session_start(self, ctx: SessionContext) -> None:
+        self.chain.check_session_start(
+            role=ctx.role,
+            device=ctx.device or self.device_of(ctx.role),
+            manifest=role_manifest(ctx.local_type),
+            context=self.context_of(ctx.protocol, ctx.session),
+            session=ctx.session,
+        )
+
+    def before_send(self, ctx: StepContext) -> Mapping[str, bytes] | None:
+        send = OutgoingSend(
+            protocol=ctx.protocol,
+            session=ctx.session,
+            role=ctx.role,
+            device=ctx.device or self.device_of(ctx.role),
+            peer_role=ctx.peer,
+            peer_device=ctx.peer_device or self.device_of(ctx.peer),
+            label=ctx.label,
+            annotations=ctx.annotations,
+            context=self.context_of(ctx.protocol, ctx.session),
+            step=f"step {ctx.step}: {ctx.role} -> {ctx.peer}: {ctx.label}",
+        )
+        prepared = self.chain.prepare(send)
+        self._in_flight[(ctx.session, ctx.role, ctx.step)] = prepared
+        return prepared.attachments.to_wire() or None
+
+    def after_send(self, ctx: StepContext, accepted: bool) -> None:
+        prepared = self._in_flight.pop((ctx.session, ctx.role, ctx.step), None)
+        if prepared is None:
+            return
+        if accepted:
+            self.chain.commit(prepared)
+        else:
+            self.chain.abort(prepared)
+
+    def on_receive(self, ctx: StepContext, attachments: Mapping[str, bytes]) -> None:
+        self.chain.accept(
+            sender_device=ctx.peer_device or self.device_of(ctx.peer),
+            receiver_device=ctx.device or self.device_of(ctx.role),
+            attachments=Attachments.from_wire(attachments),
+            role=ctx.role,
+            session=ctx.session,
+        )
+
+    def install(self, registry: ExtensionRegistry) -> ExtensionRegistry:
+        """Register on every step of `registry` (and return it)."""
+        registry.register_all(self)
+        return registry
+
+
+def build_guard_extension(
+    policy: Policy, *, clock: Clock | None = None, store: JournalStore | None = None
+) -> GuardExtension:
+    """The guard extension for sessions run under `policy` (its chain is `extension.chain`)."""
+    return GuardExtension(
+        policy.build_chain(clock=clock, store=store), device_of=policy.device_of, context_of=policy.context_of
+    )
+
+
+def guard_registry(
+    policy: Policy, *, clock: Clock | None = None, store: JournalStore | None = None
+) -> ExtensionRegistry:
+    """A fresh extension registry holding the guard extension for `policy`."""
+    return build_guard_extension(policy, clock=clock, store=store).install(ExtensionRegistry())

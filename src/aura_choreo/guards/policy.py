@@ -1,0 +1,410 @@
+"""Policy files: each device's capabilities and budgets, the role -> device map, per-label guards.
+
+A policy is TOML (`.toml`, read with stdlib `tomllib`) or JSON (any other suffix):
+
+```toml
+context = "protocol"        # budget context: "protocol" (default) or "session"
+signing = true              # Ed25519 receipts on every guarded send
+journal = ":memory:"        # or a path such as ".aura/journal.db"
+
+[defaults]                  # every key optional
+flow_limit = 1024
+leakage_limits = [1000, 500, 100]
+leakage_window_seconds = 86400
+
+[devices.alice]
+capabilities = ["admin_access", "audit_logs"]   # or "admin_access, audit_logs"
+flow_limit = 2048                               # overrides the default
+peer_flow_limits = { bob = 300 }
+leakage_limits = [10, 10, 5]
+
+[roles]
+Admin = "alice"             # unmapped roles run on a device named after the role
+
+[[capability_layers]]       # refining layers: in a listed context only these capabilities
+name = "org"
+contexts = { "admin_operations.AdminOperations" = ["admin_access"] }
+
+[[privacy_layers]]          # extra leakage layers, checked after the device's own
+name = "org"
+limits = [100, 50, 10]
+scope = "global"            # "global" (one budget for all contexts) or "context"
+
+[message_guards.Ping]       # like register_message_guard: overrides the message's annotations
+flow_cost = 5
+```
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import NoReturn, cast
+
+from aura_choreo.diagnostics import did_you_mean
+from aura_choreo.errors import AuraChoreoError
+from aura_choreo.guards.capabilities import (
+    CapabilityLayer,
+    CapabilityPolicy,
+    ContextCapabilities,
+    DeviceCapabilities,
+)
+from aura_choreo.guards.chain import DeviceGuards, GuardChain
+from aura_choreo.guards.flow import DEFAULT_FLOW_LIMIT, FlowLedger
+from aura_choreo.guards.leakage import (
+    DEFAULT_LEAKAGE_LIMITS,
+    DEFAULT_WINDOW_SECONDS,
+    Clock,
+    LayeredLeakage,
+    LeakageLayer,
+    LeakageLedger,
+    LeakageVector,
+)
+from aura_choreo.guards.profile import (
+    GuardConfigError,
+    GuardProfile,
+    GuardProfiles,
+    parse_name_list,
+    profile_from_annotations,
+)
+from aura_choreo.journal import Journal, JournalStore
+from aura_choreo.journal.store import MEMORY, Synchronous
+from aura_choreo.syntax.ast import AnnotationValue
+
+
+class PolicyError(AuraChoreoError):
+    """A policy file that cannot be read or says something invalid; names the file and the key."""
+
+
+@dataclass(frozen=True)
+class DevicePolicy:
+    """What one device holds and may spend."""
+
+    name: str
+    capabilities: frozenset[str] = frozenset()
+    flow_limit: int = DEFAULT_FLOW_LIMIT
+    peer_flow_limits: Mapping[str, int] = field(default_factory=dict, hash=False)
+    leakage_limits: LeakageVector = DEFAULT_LEAKAGE_LIMITS
+
+
+@dataclass(frozen=True)
+class PrivacyLayerPolicy:
+    name: str
+    limits: LeakageVector
+    scope: str = "context"
+
+
+@dataclass(frozen=True)
+class Policy:
+    """A loaded policy; `build_chain()` turns it into a `GuardChain`."""
+
+    devices: Mapping[str, DevicePolicy] = field(default_factory=dict, hash=False)
+    roles: Mapping[str, str] = field(default_factory=dict, hash=False)
+    default_flow_limit: int = DEFAULT_FLOW_LIMIT
+    default_leakage_limits: LeakageVector = DEFAULT_LEAKAGE_LIMITS
+    leakage_window_seconds: float = DEFAULT_WINDOW_SECONDS
+    context: str = "protocol"
+    signing: bool = True
+    journal: str = MEMORY
+    synchronous: Synchronous = "FULL"
+    capability_layers: tuple[tuple[str, Mapping[str, frozenset[str]]], ...] = ()
+    privacy_layers: tuple[PrivacyLayerPolicy, ...] = ()
+    message_guards: Mapping[str, GuardProfile] = field(default_factory=dict, hash=False)
+    source: str = "<policy>"
+
+    def device_of(self, role: str) -> str:
+        """The device a role runs on: mapped exactly, via its family (`Voter[1]` -> `dev[1]`), or itself."""
+        if role in self.roles:
+            return self.roles[role]
+        family = re.fullmatch(r"(.+)\[(\d+)\]", role)
+        if family and family.group(1) in self.roles:
+            return f"{self.roles[family.group(1)]}[{family.group(2)}]"
+        return role
+
+    def device_policy(self, device: str) -> DevicePolicy:
+        """The device's policy; a family instance `dev[2]` inherits `dev`'s; unknown devices get defaults."""
+        if device in self.devices:
+            return self.devices[device]
+        family = re.fullmatch(r"(.+)\[\d+\]", device)
+        if family and family.group(1) in self.devices:
+            return self.devices[family.group(1)]
+        return DevicePolicy(
+            device, flow_limit=self.default_flow_limit, leakage_limits=self.default_leakage_limits
+        )
+
+    def context_of(self, protocol: str, session: str) -> str:
+        """The budget context of a session under this policy."""
+        return session if self.context == "session" else protocol
+
+    def build_chain(self, *, clock: Clock | None = None, store: JournalStore | None = None) -> GuardChain:
+        """A guard chain enforcing this policy. One journal store (from `journal`, or `store`) is shared
+        by the devices' journals; `clock` (seconds) drives leakage windows (simulation's virtual time)."""
+        import time
+
+        now = clock or time.time
+        journal_store = store or JournalStore(self.journal, synchronous=self.synchronous)
+        held = _HeldCapabilities(self)
+        layers: list[CapabilityLayer] = [held]
+        layers += [ContextCapabilities(contexts, name=name) for name, contexts in self.capability_layers]
+        shared_layers = [
+            (
+                p,
+                LeakageLedger(
+                    limits=p.limits, window_seconds=self.leakage_window_seconds, clock=now, name=p.name
+                ),
+            )
+            for p in self.privacy_layers
+        ]
+
+        def new_device(device: str) -> DeviceGuards:
+            spec = self.device_policy(device)
+            own = LeakageLayer(
+                LeakageLedger(
+                    limits=spec.leakage_limits,
+                    window_seconds=self.leakage_window_seconds,
+                    clock=now,
+                    name="leakage",
+                )
+            )
+            extra = [LeakageLayer(ledger, _scope(p.scope)) for p, ledger in shared_layers]
+            return DeviceGuards(
+                device,
+                flow=FlowLedger(default_limit=spec.flow_limit, limits=spec.peer_flow_limits),
+                leakage=LayeredLeakage([own, *extra]),
+                journal=Journal(device, journal_store),
+            )
+
+        profiles = GuardProfiles()
+        for label, profile in self.message_guards.items():
+            profiles.register_message_guard(label, profile)
+        return GuardChain(
+            CapabilityPolicy(tuple(layers)), profiles=profiles, signing=self.signing, new_device=new_device
+        )
+
+
+class _HeldCapabilities(DeviceCapabilities):
+    """The device layer of a policy: capabilities per device, family instances inheriting."""
+
+    def __init__(self, policy: Policy) -> None:
+        super().__init__({name: spec.capabilities for name, spec in policy.devices.items()})
+        self._policy = policy
+
+    def held(self, device: str) -> frozenset[str]:
+        if device not in self._held:
+            self._held[device] = self._policy.device_policy(device).capabilities
+        return super().held(device)
+
+
+def _scope(scope: str) -> Callable[[str], str]:
+    if scope == "global":
+        return lambda _context: "*"
+    return lambda context: context
+
+
+# ---------------------------------------------------------------- loading
+
+_TOP_KEYS = (
+    "context",
+    "signing",
+    "journal",
+    "synchronous",
+    "defaults",
+    "devices",
+    "roles",
+    "capability_layers",
+    "privacy_layers",
+    "message_guards",
+)
+_DEFAULT_KEYS = ("flow_limit", "leakage_limits", "leakage_window_seconds")
+_DEVICE_KEYS = ("capabilities", "flow_limit", "peer_flow_limits", "leakage_limits")
+_GUARD_KEYS = ("guard_capability", "flow_cost", "leakage_budget", "journal_facts", "journal_merge")
+
+
+def load_policy(path: str | Path) -> Policy:
+    """Read a policy file (TOML for `.toml`, JSON otherwise); raise `PolicyError` naming what is wrong."""
+    source = str(path)
+    try:
+        raw = Path(path).read_bytes()
+    except OSError as exc:
+        raise PolicyError(f"{source}: cannot read policy file: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+        data = tomllib.loads(text) if source.endswith(".toml") else json.loads(text)
+    except UnicodeDecodeError:
+        raise PolicyError(f"{source}: policy file is not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise PolicyError(f"{source}: invalid TOML: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise PolicyError(f"{source}:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg}") from None
+    return parse_policy(data, source=source)
+
+
+def parse_policy(data: object, *, source: str = "<policy>") -> Policy:
+    """Build a `Policy` from already-decoded TOML/JSON data."""
+    reader = _Reader(source)
+    top = reader.table(data, "")
+    reader.known(top, _TOP_KEYS, "")
+    defaults = reader.table(top.get("defaults", {}), "defaults")
+    reader.known(defaults, _DEFAULT_KEYS, "defaults")
+    flow_limit = reader.count(defaults.get("flow_limit", DEFAULT_FLOW_LIMIT), "defaults.flow_limit")
+    leakage = reader.leakage(
+        defaults.get("leakage_limits", DEFAULT_LEAKAGE_LIMITS.as_list()), "defaults.leakage_limits"
+    )
+    window = defaults.get("leakage_window_seconds", DEFAULT_WINDOW_SECONDS)
+    if isinstance(window, bool) or not isinstance(window, int | float) or window <= 0:
+        reader.fail(
+            "defaults.leakage_window_seconds", f"expected a positive number of seconds, got {window!r}"
+        )
+
+    devices = {}
+    for name, raw in reader.table(top.get("devices", {}), "devices").items():
+        where = f"devices.{name}"
+        spec = reader.table(raw, where)
+        reader.known(spec, _DEVICE_KEYS, where)
+        peers = reader.table(spec.get("peer_flow_limits", {}), f"{where}.peer_flow_limits")
+        devices[name] = DevicePolicy(
+            name,
+            capabilities=frozenset(reader.names(spec.get("capabilities", []), f"{where}.capabilities")),
+            flow_limit=reader.count(spec.get("flow_limit", flow_limit), f"{where}.flow_limit"),
+            peer_flow_limits={p: reader.count(v, f"{where}.peer_flow_limits.{p}") for p, v in peers.items()},
+            leakage_limits=reader.leakage(
+                spec.get("leakage_limits", leakage.as_list()), f"{where}.leakage_limits"
+            ),
+        )
+    roles = {}
+    for role, device in reader.table(top.get("roles", {}), "roles").items():
+        roles[role] = reader.text(device, f"roles.{role}")
+
+    context = reader.choice(top.get("context", "protocol"), ("protocol", "session"), "context")
+    synchronous = reader.choice(top.get("synchronous", "FULL"), ("FULL", "NORMAL"), "synchronous")
+    signing = top.get("signing", True)
+    if not isinstance(signing, bool):
+        reader.fail("signing", f"expected true or false, got {signing!r}")
+    return Policy(
+        devices=devices,
+        roles=roles,
+        default_flow_limit=flow_limit,
+        default_leakage_limits=leakage,
+        leakage_window_seconds=float(window),
+        context=context,
+        signing=signing,
+        journal=reader.text(top.get("journal", MEMORY), "journal"),
+        synchronous="FULL" if synchronous == "FULL" else "NORMAL",
+        capability_layers=_capability_layers(reader, top.get("capability_layers", [])),
+        privacy_layers=_privacy_layers(reader, top.get("privacy_layers", [])),
+        message_guards=_message_guards(reader, top.get("message_guards", {})),
+        source=source,
+    )
+
+
+def _capability_layers(reader: _Reader, raw: object) -> tuple[tuple[str, Mapping[str, frozenset[str]]], ...]:
+    layers = []
+    for i, item in enumerate(reader.array(raw, "capability_layers")):
+        where = f"capability_layers[{i}]"
+        layer = reader.table(item, where)
+        reader.known(layer, ("name", "contexts"), where)
+        contexts = reader.table(layer.get("contexts", {}), f"{where}.contexts")
+        allowed = {c: frozenset(reader.names(v, f"{where}.contexts.{c}")) for c, v in contexts.items()}
+        layers.append((reader.text(layer.get("name", f"layer{i}"), f"{where}.name"), allowed))
+    return tuple(layers)
+
+
+def _privacy_layers(reader: _Reader, raw: object) -> tuple[PrivacyLayerPolicy, ...]:
+    layers = []
+    for i, item in enumerate(reader.array(raw, "privacy_layers")):
+        where = f"privacy_layers[{i}]"
+        layer = reader.table(item, where)
+        reader.known(layer, ("name", "limits", "scope"), where)
+        if "limits" not in layer:
+            reader.fail(f"{where}.limits", "missing: give [external, neighbor, group]")
+        layers.append(
+            PrivacyLayerPolicy(
+                reader.text(layer.get("name", f"privacy{i}"), f"{where}.name"),
+                reader.leakage(layer["limits"], f"{where}.limits"),
+                reader.choice(layer.get("scope", "context"), ("context", "global"), f"{where}.scope"),
+            )
+        )
+    return tuple(layers)
+
+
+def _message_guards(reader: _Reader, raw: object) -> dict[str, GuardProfile]:
+    guards = {}
+    for label, item in reader.table(raw, "message_guards").items():
+        where = f"message_guards.{label}"
+        spec = reader.table(item, where)
+        reader.known(spec, _GUARD_KEYS, where)
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in spec.items()}
+        try:
+            # profile_from_annotations type-checks every value itself, hence the cast.
+            profile = profile_from_annotations(cast("dict[str, AnnotationValue]", values))
+        except GuardConfigError as exc:
+            reader.fail(where, str(exc))
+        # An explicit profile with no flow_cost costs what the default profile costs, not 100.
+        if "flow_cost" not in spec:
+            profile = GuardProfile(
+                profile.capabilities, 1, profile.leakage, profile.journal_facts, profile.journal_merge
+            )
+        guards[label] = profile
+    return guards
+
+
+class _Reader:
+    """Typed reads from decoded policy data, failing with the file and the key path."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, where: str, message: str, hint: str = "") -> NoReturn:
+        location = f"{self.source}: {where}: " if where else f"{self.source}: "
+        raise PolicyError(location + message + (f" ({hint})" if hint else ""))
+
+    def table(self, value: object, where: str) -> dict[str, object]:
+        if not isinstance(value, dict):
+            self.fail(where or "top level", f"expected a table/object, got {type(value).__name__}")
+        return {str(k): v for k, v in value.items()}
+
+    def array(self, value: object, where: str) -> list[object]:
+        if not isinstance(value, list):
+            self.fail(where, f"expected a list, got {type(value).__name__}")
+        return list(value)
+
+    def known(self, table: Mapping[str, object], keys: tuple[str, ...], where: str) -> None:
+        for key in table:
+            if key not in keys:
+                self.fail(f"{where}.{key}" if where else key, "unknown key", did_you_mean(key, keys))
+
+    def count(self, value: object, where: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            self.fail(where, f"expected a non-negative integer, got {value!r}")
+        return int(value)
+
+    def text(self, value: object, where: str) -> str:
+        if not isinstance(value, str):
+            self.fail(where, f"expected a string, got {value!r}")
+        return str(value)
+
+    def choice(self, value: object, options: tuple[str, ...], where: str) -> str:
+        if value not in options:
+            self.fail(
+                where,
+                f"expected one of {', '.join(options)}, got {value!r}",
+                did_you_mean(str(value), options),
+            )
+        return str(value)
+
+    def names(self, value: object, where: str) -> tuple[str, ...]:
+        if isinstance(value, str):
+            return parse_name_list(value)
+        if isinstance(value, list) and all(isinstance(v, str) for v in value):
+            return parse_name_list(",".join(value))
+        self.fail(where, f"expected a list of names or a comma-separated string, got {value!r}")
+
+    def leakage(self, value: object, where: str) -> LeakageVector:
+        if not (isinstance(value, list) and len(value) == 3):
+            self.fail(where, f"expected three integers [external, neighbor, group], got {value!r}")
+        items = [self.count(v, where) for v in value]
+        return LeakageVector(*items)

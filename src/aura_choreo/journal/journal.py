@@ -1,0 +1,121 @@
+"""A device's journal: its fact CRDT replica, persisted in a `JournalStore`."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from aura_choreo.journal.facts import Fact, FactId, FactLog, FactValue, VersionVector
+from aura_choreo.journal.store import JournalStore
+
+
+@dataclass(frozen=True)
+class PendingFacts:
+    """Facts prepared for a send, with ids reserved; committed iff the transport accepts the send."""
+
+    facts: tuple[Fact, ...]
+
+
+class Journal:
+    """One device's replica of the fact CRDT.
+
+    Counters are reserved when a send is prepared (so the facts can ride on that very message) and
+    given back when the send is refused; facts reach the store only through `commit` and `merge`.
+    """
+
+    def __init__(self, device: str, store: JournalStore) -> None:
+        self.device = device
+        self.store = store
+        self._log = FactLog.of(store.load_facts(device))
+        own = [f.id.counter for f in self._log if f.id.device == device]
+        self._next_counter = max(own, default=0) + 1
+        self._lamport = max((f.lamport for f in self._log), default=0)
+        self._peer_known: dict[str, VersionVector] = {}
+
+    @property
+    def log(self) -> FactLog:
+        return self._log
+
+    @property
+    def lamport(self) -> int:
+        return self._lamport
+
+    def facts(self) -> list[Fact]:
+        return list(self._log)
+
+    def version_vector(self) -> VersionVector:
+        return self._log.version_vector()
+
+    def reserve(
+        self,
+        names: Iterable[str],
+        *,
+        protocol: str,
+        session: str,
+        role: str,
+        label: str,
+        data: Mapping[str, FactValue] | None = None,
+    ) -> PendingFacts:
+        """Prepare one fact per name, with the next counters and Lamport times; nothing is stored yet."""
+        facts = []
+        for name in names:
+            self._lamport += 1
+            fact_id = FactId(self.device, self._next_counter)
+            self._next_counter += 1
+            facts.append(Fact(fact_id, name, protocol, session, role, label, self._lamport, dict(data or {})))
+        return PendingFacts(tuple(facts))
+
+    def commit(self, pending: PendingFacts) -> tuple[Fact, ...]:
+        """Store the pending facts durably (one transaction) and add them to the replica."""
+        self.store.append_facts(self.device, pending.facts)
+        self._log = self._log.merge(FactLog.of(pending.facts))
+        return pending.facts
+
+    def release(self, pending: PendingFacts) -> None:
+        """Give back the counters of a refused send (when no later reservation took counters after them)."""
+        if pending.facts and pending.facts[-1].id.counter == self._next_counter - 1:
+            self._next_counter = pending.facts[0].id.counter
+
+    def merge(self, delta: FactLog, *, from_device: str | None = None) -> tuple[Fact, ...]:
+        """Merge a peer's delta (union); returns the facts that were new here, now stored."""
+        new = tuple(f for f in delta if f.id not in self._log)
+        self.store.append_facts(self.device, new)
+        self._log = self._log.merge(FactLog.of(new))
+        self._lamport = max([self._lamport, *(f.lamport for f in delta)])
+        if from_device is not None:
+            self.note_delivered(from_device, delta)
+        return new
+
+    def delta_for(self, peer: str, pending: PendingFacts | None = None) -> FactLog:
+        """What `peer` is not known to have: committed facts past its version vector, plus `pending`."""
+        delta = self._log.delta_since(self._peer_known.get(peer, VersionVector()))
+        return delta.merge(FactLog.of(pending.facts)) if pending else delta
+
+    def note_delivered(self, peer: str, delta: FactLog) -> None:
+        """Record that `peer` now holds `delta` (its send was accepted, or it sent it to us)."""
+        known = dict(self._peer_known.get(peer, VersionVector()).counters)
+        for device in {f.id.device for f in delta}:
+            n = known.get(device, 0)
+            while FactId(device, n + 1) in delta:
+                n += 1
+            known[device] = n
+        self._peer_known[peer] = VersionVector(known)
+
+    def record_trace(self, session: str, protocol: str, events: Iterable[object]) -> None:
+        """Store a session's trace events alongside the facts (any dataclass, mapping or `to_json()`)."""
+        self.store.append_trace_events(session, protocol, (event_to_json(e) for e in events))
+
+
+def event_to_json(event: object) -> Mapping[str, object]:
+    """A trace event as a JSON object: via its `to_json()`, as a dataclass, or as a mapping."""
+    to_json = getattr(event, "to_json", None)
+    if callable(to_json):
+        value = to_json()
+        if isinstance(value, Mapping):
+            return value
+    if dataclasses.is_dataclass(event) and not isinstance(event, type):
+        return dataclasses.asdict(event)
+    if isinstance(event, Mapping):
+        return event
+    return {"event": repr(event)}
