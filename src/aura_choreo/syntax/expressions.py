@@ -19,8 +19,13 @@ from aura_choreo.syntax.cursor import Cursor
 from aura_choreo.syntax.tokens import DURATION, IDENT, INT, STRING, Token
 
 _COMPARISONS = frozenset({"==", "!=", "<", ">", "<=", ">="})
-_WORD_LITERALS: dict[str, bool | None] = {"true": True, "false": False, "True": True, "False": False,
-                                          "None": None}  # fmt: skip
+_WORD_LITERALS: dict[str, bool | None] = {
+    "true": True,
+    "false": False,
+    "True": True,
+    "False": False,
+    "None": None,
+}
 EXPRESSION = "an expression"
 
 

@@ -39,11 +39,24 @@ _NUMBER = re.compile(r"(\d(?:[\d_]*\d)?)(_?)([A-Za-z][A-Za-z0-9_]*)?")
 
 _DURATION_HINT = "durations are written like `500ms`, `30s`, `2m`, `1h` or `30_seconds`"
 MILLIS_PER_UNIT = {
-    "ms": 1, "millis": 1, "millisecond": 1, "milliseconds": 1,
-    "s": 1000, "sec": 1000, "secs": 1000, "second": 1000, "seconds": 1000,
-    "m": 60_000, "min": 60_000, "mins": 60_000, "minute": 60_000, "minutes": 60_000,
-    "h": 3_600_000, "hour": 3_600_000, "hours": 3_600_000,
-}  # fmt: skip
+    "ms": 1,
+    "millis": 1,
+    "millisecond": 1,
+    "milliseconds": 1,
+    "s": 1000,
+    "sec": 1000,
+    "secs": 1000,
+    "second": 1000,
+    "seconds": 1000,
+    "m": 60_000,
+    "min": 60_000,
+    "mins": 60_000,
+    "minute": 60_000,
+    "minutes": 60_000,
+    "h": 3_600_000,
+    "hour": 3_600_000,
+    "hours": 3_600_000,
+}
 
 
 def tokenize(text: str, file: str = "<string>") -> tuple[list[Token], list[Diagnostic]]:
@@ -99,8 +112,16 @@ class _Lexer:
 
     def _add(self, kind: str, start: int, stop: int, value: int | str) -> None:
         column = start - self.line_start + 1
-        token = Token(kind, self.text[start:stop], value, self.line, column, self.line,
-                      column + stop - start, self.newline)  # fmt: skip
+        token = Token(
+            kind,
+            self.text[start:stop],
+            value,
+            self.line,
+            column,
+            self.line,
+            column + stop - start,
+            self.newline,
+        )
         self.tokens.append(token)
         self.newline = False
 
@@ -116,8 +137,7 @@ class _Lexer:
         elif unit in MILLIS_PER_UNIT:
             self._add(DURATION, start, stop, value * MILLIS_PER_UNIT[unit])
         else:
-            self._error_at(start, stop - start, f"unknown duration unit `{unit}` in `{text}`",
-                           _DURATION_HINT)  # fmt: skip
+            self._error_at(start, stop - start, f"unknown duration unit `{unit}` in `{text}`", _DURATION_HINT)
             self._add(INT, start, stop, value)
 
     def _string(self, start: int) -> int:
@@ -147,8 +167,12 @@ class _Lexer:
                 value = int(code[2:-1], 16)
                 if value <= 0x10FFFF and not 0xD800 <= value <= 0xDFFF:
                     return chr(value)
-            self._error_at(offset + m.start(), m.end() - m.start(), f"unknown escape `\\{code}` in a string",
-                           'use `\\"`, `\\\\`, `\\n`, `\\t` or `\\u{hex}`')  # fmt: skip
+            self._error_at(
+                offset + m.start(),
+                m.end() - m.start(),
+                f"unknown escape `\\{code}` in a string",
+                'use `\\"`, `\\\\`, `\\n`, `\\t` or `\\u{hex}`',
+            )
             return code
 
         return _ESCAPE.sub(replace, body)

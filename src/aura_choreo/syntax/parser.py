@@ -7,9 +7,11 @@ from dataclasses import dataclass
 
 from aura_choreo.diagnostics import Diagnostic, Span, error, has_errors, sort_diagnostics
 from aura_choreo.errors import ChoreographyError
+from aura_choreo.syntax.annotation_checks import check_annotations
 from aura_choreo.syntax.ast import SourceFile
 from aura_choreo.syntax.cursor import Cursor
 from aura_choreo.syntax.lexer import tokenize
+from aura_choreo.syntax.names import check_role_names
 from aura_choreo.syntax.toplevel import parse_file
 
 
@@ -55,4 +57,4 @@ def parse(text: str, filename: str = "<string>") -> SourceFile:
 
 def check_file(file: SourceFile, extra_annotation_keys: Iterable[str] = ()) -> list[Diagnostic]:
     """The checks that run right after parsing: names (E010, E011, E013) and annotations (E060, W101)."""
-    return []
+    return check_role_names(file) + check_annotations(file, extra_annotation_keys)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from aura_choreo.diagnostics import did_you_mean
 from aura_choreo.syntax.annotations import parse_annotation_entry, parse_annotation_list
 from aura_choreo.syntax.ast import (
     Annotation,
@@ -119,8 +120,9 @@ def parse_statement(c: Cursor) -> Stmt:
     if handler is None:
         if token.text == "else":
             c.fail(STATEMENT, "`else` must follow the `}` of an `if` block")
-        c.fail("`->`, `<->`, `->*` or `:` after a role name" if following.kind == IDENT or
-               following.newline_before else STATEMENT)  # fmt: skip
+        c.advance()
+        hint = did_you_mean(token.text, _KEYWORDS) if following.kind in (IDENT, "{", "(") else ""
+        c.fail(f"`->`, `<->`, `->*` or `:` after the role `{token.text}`", hint)
     return handler(c, annotations)
 
 
@@ -141,8 +143,11 @@ def _participant_statement(c: Cursor, annotations: Annotations) -> Stmt:
     first = parse_participant(c)
     if c.accept(":"):
         if first.annotations:
-            c.report(first.span, "a local action's role cannot carry annotations",
-                     "write them before the statement: `[@key = value] R: Action()`")  # fmt: skip
+            c.report(
+                first.span,
+                "a local action's role cannot carry annotations",
+                "write them before the statement: `[@key = value] R: Action()`",
+            )
         action = c.expect_ident("an action name").text
         args: tuple[Expr, ...] = ()
         if c.at("(") and not c.token.newline_before:

@@ -37,8 +37,11 @@ def _items(
             break
         if token.kind == EOF:
             if closer is not None:
-                c.report(token.span(c.file), f"expected `{closing_kind}` to close the `{closer.text}` opened "
-                         f"at line {closer.line}, found end of file")  # fmt: skip
+                c.report(
+                    token.span(c.file),
+                    f"expected `{closing_kind}` to close the `{closer.text}` opened "
+                    f"at line {closer.line}, found end of file",
+                )
             break
         start = c.pos
         try:
@@ -104,8 +107,11 @@ def _choreography(c: Cursor, start: Token, annotations: list[Annotation]) -> Cho
     if c.at_word("roles") and c.peek().kind == ":":
         roles = _roles(c)
     else:
-        c.report(c.token.span(c.file), f"expected `roles:` declaring the roles, found {c.token.describe()}",
-                 "a choreography starts with its roles: `roles: A, B, Workers[3];`")  # fmt: skip
+        c.report(
+            c.token.span(c.file),
+            f"expected `roles:` declaring the roles, found {c.token.describe()}",
+            "a choreography starts with its roles: `roles: A, B, Workers[3];`",
+        )
     body = parse_statements(c, _BODY_END)
     close_block(c, opening)
     namespace, kept = _take_namespace(annotations)
