@@ -1,0 +1,153 @@
+"""Policy files: TOML and JSON, defaults, role -> device map, clear errors, building the chain."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from aura_choreo.errors import BudgetExhausted, CapabilityDenied, LeakageExceeded
+from aura_choreo.guards import LeakageVector, OutgoingSend, PolicyError, load_policy, parse_policy
+
+TOML = """
+context = "session"
+signing = false
+
+[defaults]
+flow_limit = 500
+leakage_limits = [10, 10, 2]
+
+[devices.alice]
+capabilities = "admin_access, audit_logs"
+flow_limit = 2048
+peer_flow_limits = { bob = 300 }
+
+[devices.workers]
+capabilities = ["work"]
+
+[roles]
+Admin = "alice"
+Worker = "workers"
+
+[[capability_layers]]
+name = "org"
+contexts = { locked = ["audit_logs"] }
+
+[[privacy_layers]]
+name = "org"
+limits = [5, 5, 1]
+scope = "global"
+
+[message_guards.Ping]
+flow_cost = 5
+"""
+
+
+def write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_toml_policy_is_read(tmp_path: Path) -> None:
+    policy = load_policy(write(tmp_path, "p.toml", TOML))
+    assert policy.context == "session" and policy.signing is False
+    alice = policy.device_policy("alice")
+    assert alice.capabilities == {"admin_access", "audit_logs"}
+    assert alice.flow_limit == 2048 and alice.peer_flow_limits == {"bob": 300}
+    assert alice.leakage_limits == LeakageVector(10, 10, 2)
+    assert policy.device_policy("unknown").flow_limit == 500
+    assert policy.message_guards["Ping"].flow_cost == 5
+
+
+def test_json_policy_is_read(tmp_path: Path) -> None:
+    data = {"devices": {"d": {"capabilities": ["x"]}}, "roles": {"R": "d"}}
+    policy = load_policy(write(tmp_path, "p.json", json.dumps(data)))
+    assert policy.device_of("R") == "d"
+    assert policy.device_policy("d").capabilities == {"x"}
+    assert policy.default_flow_limit == 1024
+
+
+def test_roles_map_to_devices_and_families_to_instances(tmp_path: Path) -> None:
+    policy = load_policy(write(tmp_path, "p.toml", TOML))
+    assert policy.device_of("Admin") == "alice"
+    assert policy.device_of("Worker[2]") == "workers[2]"
+    assert policy.device_policy("workers[2]").capabilities == {"work"}
+    assert policy.device_of("Stranger") == "Stranger"
+
+
+def test_built_chain_enforces_the_policy(tmp_path: Path) -> None:
+    chain = load_policy(write(tmp_path, "p.toml", TOML)).build_chain(clock=lambda: 0.0)
+
+    def send(label: str, annotations: tuple[tuple[str, object], ...], context: str = "s1") -> None:
+        out = OutgoingSend("p.P", "s1", "Admin", "alice", "B", "bob", label, annotations, context)  # type: ignore[arg-type]
+        chain.commit(chain.prepare(out))
+
+    send("Grant", (("guard_capability", "admin_access"), ("flow_cost", 300)))
+    with pytest.raises(BudgetExhausted):
+        send("Grant", (("flow_cost", 1),))  # bob's per-peer limit is 300
+    with pytest.raises(CapabilityDenied):
+        send("Grant", (("guard_capability", "admin_access"),), context="locked")  # the org layer denies
+    with pytest.raises(CapabilityDenied):
+        send("Grant", (("guard_capability", "root"),))
+
+
+def test_global_privacy_layer_spans_contexts(tmp_path: Path) -> None:
+    chain = load_policy(write(tmp_path, "p.toml", TOML)).build_chain(clock=lambda: 0.0)
+    leak = (("leakage_budget", (0, 0, 1)), ("flow_cost", 0))
+    chain.commit(chain.prepare(OutgoingSend("p.P", "s", "Admin", "alice", "B", "carol", "M", leak, "c1")))
+    with pytest.raises(LeakageExceeded, match="org"):
+        chain.prepare(OutgoingSend("p.P", "s", "Admin", "alice", "B", "carol", "M", leak, "c2"))
+    assert chain.device("alice").leakage.layers[0].ledger.spent("c2") == LeakageVector()
+
+
+def test_message_guard_from_the_policy_overrides_annotations(tmp_path: Path) -> None:
+    chain = load_policy(write(tmp_path, "p.toml", TOML)).build_chain()
+    prepared = chain.prepare(
+        OutgoingSend("p.P", "s", "Admin", "alice", "B", "dave", "Ping", (("flow_cost", 900),))
+    )
+    assert prepared.profile.flow_cost == 5
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (
+            {"devices": {"d": {"capabilites": ["x"]}}},
+            "devices.d.capabilites: unknown key (did you mean `capabilities`?)",
+        ),
+        (
+            {"defaults": {"flow_limit": "lots"}},
+            "defaults.flow_limit: expected a non-negative integer, got 'lots'",
+        ),
+        ({"devices": {"d": {"leakage_limits": [1, 2]}}}, "devices.d.leakage_limits: expected three integers"),
+        ({"roles": {"R": 3}}, "roles.R: expected a string, got 3"),
+        (
+            {"context": "sesion"},
+            "context: expected one of protocol, session, got 'sesion' (did you mean `session`?)",
+        ),
+        ({"signing": "yes"}, "signing: expected true or false"),
+        ({"privacy_layers": [{"name": "x"}]}, "privacy_layers[0].limits: missing"),
+        (
+            {"message_guards": {"M": {"flow_cost": -2}}},
+            "message_guards.M: annotation `flow_cost` must be non-negative",
+        ),
+        ({"devices": []}, "devices: expected a table/object, got list"),
+        ([], "top level: expected a table/object"),
+    ],
+)
+def test_invalid_policies_name_the_file_and_key(data: object, message: str) -> None:
+    with pytest.raises(PolicyError) as error:
+        parse_policy(data, source="policy.json")
+    assert str(error.value).startswith("policy.json: ")
+    assert message in str(error.value)
+
+
+def test_unreadable_and_malformed_files_are_policy_errors(tmp_path: Path) -> None:
+    with pytest.raises(PolicyError, match="cannot read"):
+        load_policy(tmp_path / "missing.toml")
+    with pytest.raises(PolicyError, match="invalid TOML"):
+        load_policy(write(tmp_path, "bad.toml", "devices = ["))
+    with pytest.raises(PolicyError, match=r"bad.json:1:\d+: invalid JSON"):
+        load_policy(write(tmp_path, "bad.json", "{nope"))
