@@ -5,6 +5,16 @@ E001 syntax, E002 import error (a missing imported file or an import cycle), E01
 E011 duplicate role, E013 index out of range, E060 annotation type error, W101 unknown annotation key.
 """
 
+from aura_choreo.syntax.formatter import format_source
+from aura_choreo.syntax.loader import LoadResult, load_sources
 from aura_choreo.syntax.parser import ParseResult, check_file, parse, parse_source
 
-__all__ = ["ParseResult", "check_file", "parse", "parse_source"]
+__all__ = [
+    "LoadResult",
+    "ParseResult",
+    "check_file",
+    "format_source",
+    "load_sources",
+    "parse",
+    "parse_source",
+]

@@ -1,0 +1,130 @@
+"""`aura-choreo validate FILE... [--json] [--strict] [--quiet]`: check choreographies, report every problem.
+
+The check runs in stages over one shared `Validation`. Each stage reads what earlier stages left
+(the loaded files, the diagnostics so far) and adds diagnostics and per-protocol fields:
+
+1. syntax (this module): parse every file and its imports; name and annotation checks.
+2. semantics + projection: add a stage function to `STAGES` below.
+3. verification (model check: `deadlock_free`, `states`): add a stage function to `STAGES` below.
+
+The JSON report is SPEC §7: `{"ok", "diagnostics": [...], "protocols": [{"name", "roles", ...}]}`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import click
+
+from aura_choreo.cli.output import fail, print_diagnostics, print_json
+from aura_choreo.diagnostics import Diagnostic, has_errors, promote_warnings, sort_diagnostics
+from aura_choreo.syntax import load_sources
+from aura_choreo.syntax.ast import Choreography, SourceFile
+from aura_choreo.syntax.formatter import format_role_decl
+
+
+@dataclass(frozen=True)
+class ValidateOptions:
+    """What the command line asked for."""
+
+    strict: bool = False
+    extra_annotation_keys: frozenset[str] = frozenset()
+
+
+@dataclass
+class ProtocolReport:
+    """One choreography in the report; later stages add JSON fields to `fields`."""
+
+    choreography: Choreography
+    file: str
+    fields: dict[str, object] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, object]:
+        roles = [format_role_decl(r) for r in self.choreography.roles]
+        return {"name": self.choreography.qualified_name, "file": self.file, "roles": roles, **self.fields}
+
+
+@dataclass
+class Validation:
+    """The state the stages build up: loaded files (imports first), sources, diagnostics, protocols."""
+
+    options: ValidateOptions
+    files: dict[str, SourceFile] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    protocols: list[ProtocolReport] = field(default_factory=list)
+
+    def file_has_errors(self, path: str) -> bool:
+        """Whether `path` has an error so far (later stages skip such files' choreographies)."""
+        return any(d.is_error and d.span.file == path for d in self.diagnostics)
+
+    @property
+    def ok(self) -> bool:
+        return not has_errors(self.diagnostics)
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "ok": self.ok,
+            "diagnostics": [d.to_json() for d in self.diagnostics],
+            "protocols": [p.to_json() for p in self.protocols],
+        }
+
+
+Stage = Callable[[Validation], None]
+
+
+def syntax_stage(validation: Validation, paths: Sequence[str]) -> None:
+    """Stage 1: parse each file and what it imports, with the name and annotation checks."""
+    for path in paths:
+        loaded = load_sources(path, extra_annotation_keys=validation.options.extra_annotation_keys)
+        validation.diagnostics.extend(loaded.diagnostics)
+        validation.sources.update(loaded.sources)
+        for name, file in loaded.files.items():
+            if name in validation.files:
+                continue
+            validation.files[name] = file
+            validation.protocols.extend(ProtocolReport(c, name) for c in file.choreographies)
+
+
+# ---- LATER STAGES GO HERE -------------------------------------------------------------------------
+# Semantics + projection (engineer 2), then verification (engineer 3): each is a function
+# `stage(validation) -> None` that appends diagnostics and sets `protocol.fields[...]` (e.g.
+# "deadlock_free", "states"). They run in this order after the syntax stage.
+STAGES: tuple[Stage, ...] = ()
+# ----------------------------------------------------------------------------------------------------
+
+
+def validate_paths(paths: Sequence[str], options: ValidateOptions | None = None) -> Validation:
+    """Run every stage over `paths`; diagnostics end up sorted, warnings promoted under `--strict`."""
+    validation = Validation(options or ValidateOptions())
+    syntax_stage(validation, paths)
+    for stage in STAGES:
+        stage(validation)
+    diagnostics = sort_diagnostics(validation.diagnostics)
+    validation.diagnostics = promote_warnings(diagnostics) if validation.options.strict else diagnostics
+    return validation
+
+
+@click.command(name="validate", help="Check choreographies: syntax, names, projection, deadlocks.")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the SPEC §7 JSON report on stdout.")
+@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+@click.option("--quiet", is_flag=True, help="Print nothing on success.")
+def command(files: tuple[str, ...], as_json: bool, strict: bool, quiet: bool) -> None:
+    missing = [f for f in files if not os.path.isfile(f)]
+    if missing:
+        fail(f"cannot read `{missing[0]}`: no such file", code=2)
+    validation = validate_paths(files, ValidateOptions(strict=strict))
+    if as_json:
+        print_json(validation.to_json())
+    else:
+        print_diagnostics(validation.diagnostics, validation.sources)
+        if validation.ok and not quiet:
+            count = len(validation.protocols)
+            click.echo(
+                f"ok: {count} choreograph{'y' if count == 1 else 'ies'} in {len(validation.files)} "
+                f"file{'' if len(validation.files) == 1 else 's'}"
+            )
+    raise SystemExit(0 if validation.ok else 1)
