@@ -18,6 +18,7 @@ from aura_choreo.errors import (
 )
 
 if TYPE_CHECKING:
+    from aura_choreo.protocol import Protocol, choreography, load, load_all
     from aura_choreo.syntax import parse, parse_source
 
 __version__ = "0.1.0"
@@ -26,6 +27,10 @@ __version__ = "0.1.0"
 _LAZY_EXPORTS: dict[str, str] = {
     "parse": "aura_choreo.syntax",
     "parse_source": "aura_choreo.syntax",
+    "Protocol": "aura_choreo.protocol",
+    "choreography": "aura_choreo.protocol",
+    "load": "aura_choreo.protocol",
+    "load_all": "aura_choreo.protocol",
 }
 
 
@@ -45,10 +50,14 @@ __all__ = [
     "ChoreographyError",
     "LeakageExceeded",
     "PeerTimeout",
+    "Protocol",
     "ProtocolViolation",
     "ReceiptError",
     "TransportError",
     "__version__",
+    "choreography",
+    "load",
+    "load_all",
     "parse",
     "parse_source",
 ]

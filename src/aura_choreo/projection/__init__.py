@@ -1,1 +1,29 @@
-"""projection."""
+"""Projection: a checked protocol onto each role's local type, and the renderers of local types.
+
+Exports are lazy so that importing `aura_choreo.projection.local_types` (the shared contract) does
+not pull in the projection machinery.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+_EXPORTS = {
+    "project_role": "aura_choreo.projection.project",
+    "project_all": "aura_choreo.projection.project",
+    "complete_choices": "aura_choreo.projection.notify",
+    "render_text": "aura_choreo.projection.render_text",
+    "to_json": "aura_choreo.projection.render_json",
+    "render": "aura_choreo.projection.formats",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'aura_choreo.projection' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)

@@ -1,0 +1,107 @@
+"""Knowledge of choice (SPEC §3.4): tell the roles that cannot learn which branch was taken.
+
+Inner choices are completed first, so an outer choice sees their notifications. For each choice and
+each other role, in declaration order: if the role's branch projections do not merge, the decider
+sends it a message labelled with the branch label at the start of every branch (W102), or, under
+strict choice, error E080 names the message to add. A role that learns the branch from another role's
+message merges already, so it is never notified.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from aura_choreo.diagnostics import Diagnostic, error, warning
+from aura_choreo.projection.merge import merge
+from aura_choreo.projection.project import NotProjectable, Projector
+from aura_choreo.semantics import core
+
+
+def complete_choices(
+    body: core.CoreSeq, roles: tuple[str, ...], *, strict: bool = False
+) -> tuple[core.CoreSeq, list[Diagnostic]]:
+    """`body` with the minimal notifications inserted, and W102 (or E080 when `strict`) for each."""
+    diagnostics: list[Diagnostic] = []
+    projector = Projector(body)
+
+    def visit(seq: core.CoreSeq) -> core.CoreSeq:
+        return tuple(visit_stmt(s) for s in seq)
+
+    def visit_stmt(stmt: core.CoreStmt) -> core.CoreStmt:
+        if isinstance(stmt, core.Choice):
+            stmt = replace(stmt, branches=tuple(replace(b, body=visit(b.body)) for b in stmt.branches))
+            return _notify(stmt, roles, projector, strict, diagnostics)
+        if isinstance(stmt, core.Conditional):
+            return replace(stmt, branches=tuple(replace(b, body=visit(b.body)) for b in stmt.branches))
+        if isinstance(stmt, core.CountedLoop | core.Rec):
+            return replace(stmt, body=visit(stmt.body))
+        if isinstance(stmt, core.Parallel):
+            return replace(stmt, branches=tuple(visit(b) for b in stmt.branches))
+        if isinstance(stmt, core.Timeout):
+            return replace(stmt, body=visit(stmt.body), alt=visit(stmt.alt))
+        if isinstance(stmt, core.Try):
+            return replace(stmt, body=visit(stmt.body), comp=visit(stmt.comp))
+        return stmt
+
+    return visit(body), diagnostics
+
+
+def _informed(choice: core.Choice, role: str, projector: Projector) -> bool:
+    try:
+        bodies = [projector.seq(b.body, role) for b in choice.branches]
+    except NotProjectable:
+        return True  # an inner choice the role cannot follow is reported on its own
+    return merge(bodies, choice.name) is not None
+
+
+def _notify(
+    choice: core.Choice,
+    roles: tuple[str, ...],
+    projector: Projector,
+    strict: bool,
+    diagnostics: list[Diagnostic],
+) -> core.Choice:
+    if len(choice.branches) < 2:
+        return choice
+    uninformed = [role for role in roles if role != choice.decider and not _informed(choice, role, projector)]
+    if not uninformed:
+        return choice
+    d = choice.decider
+    line = choice.span.line
+    for role in uninformed:
+        if strict:
+            fixes = ", ".join(
+                f"`{d} -> {role}: {b.label};` first in branch `{b.label}`" for b in choice.branches
+            )
+            diagnostics.append(
+                error(
+                    "E080",
+                    choice.span,
+                    f"role `{role}` cannot tell which branch of the choice by `{d}` (line {line}) was taken",
+                    f"add {fixes}",
+                )
+            )
+        else:
+            diagnostics.append(
+                warning(
+                    "W102",
+                    choice.span,
+                    f"role `{role}` cannot tell which branch of the choice by `{d}` (line {line}) was taken; "
+                    f"inserted `{d} -> {role}: <branch label>` at the start of each branch",
+                    f"to make it explicit, start every branch with a message from `{d}` to `{role}` "
+                    "with a distinct label",
+                )
+            )
+    if strict:
+        return choice
+    branches = tuple(
+        replace(
+            b,
+            body=tuple(
+                core.Message(d, role, b.label, notification=True, span=choice.span) for role in uninformed
+            )
+            + b.body,
+        )
+        for b in choice.branches
+    )
+    return replace(choice, branches=branches)

@@ -1,0 +1,274 @@
+"""The user-facing `Protocol`: a checked, projected choreography, and the ways to get one.
+
+`load(path)`, `load_all(path)` and `choreography(text)` parse, check and project; any error raises
+`ChoreographyError` carrying every diagnostic with its source. Unbound family sizes and integer
+parameters are bound to 3 for analysis (info diagnostic I001) until `Protocol.bind(...)` says otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aura_choreo.diagnostics import Diagnostic, Span, did_you_mean, error, has_errors, sort_diagnostics
+from aura_choreo.errors import ChoreographyError
+from aura_choreo.projection.local_types import LocalType
+from aura_choreo.projection.project import UnknownRole, project_all
+from aura_choreo.semantics import CheckedProtocol, check_choreography
+from aura_choreo.semantics.checker import build_registry, duplicate_names
+from aura_choreo.semantics.core import CoreSeq
+from aura_choreo.syntax.ast import Choreography
+
+
+@dataclass(frozen=True)
+class _Origin:
+    """What a protocol was loaded from: enough to check it again with other parameters."""
+
+    choreography: Choreography
+    registry: Mapping[str, Choreography]
+    sources: Mapping[str, str]
+    parse_diagnostics: tuple[Diagnostic, ...] = ()
+
+
+class Protocol:
+    """A choreography that parsed, checked and projected: its roles and one local type per role."""
+
+    def __init__(
+        self,
+        checked: CheckedProtocol,
+        origin: _Origin,
+        *,
+        strict_choice: bool | None = None,
+        given: Mapping[str, int] | None = None,
+    ):
+        projection = project_all(checked, strict_choice=strict_choice)
+        self.checked = checked
+        self._origin = origin
+        self._strict_choice = strict_choice
+        self._given = dict(given or {})
+        self._local_types = projection.local_types
+        self.body: CoreSeq = projection.body
+        """The core body, notifications included (what the local types were projected from)."""
+        self.diagnostics: list[Diagnostic] = sort_diagnostics(
+            [*origin.parse_diagnostics, *checked.diagnostics, *projection.diagnostics]
+        )
+
+    @property
+    def qualified_name(self) -> str:
+        return self.checked.qualified_name
+
+    @property
+    def name(self) -> str:
+        return self.checked.name
+
+    @property
+    def roles(self) -> tuple[str, ...]:
+        """Concrete roles in declaration order (`Voter[0]`, `Voter[1]`, ...)."""
+        return self.checked.roles
+
+    @property
+    def params(self) -> dict[str, int]:
+        """Every parameter and family size, as bound (given or defaulted)."""
+        return self.checked.param_map
+
+    @property
+    def sources(self) -> dict[str, str]:
+        return dict(self._origin.sources)
+
+    def bind(self, **params: int) -> Protocol:
+        """A new `Protocol` with these family sizes / integer parameters (`bind(N=5, Signers=4)`)."""
+        known = self._parameter_names()
+        for key, value in params.items():
+            if key not in known:
+                hint = did_you_mean(key, known) or f"parameters: {', '.join(sorted(known)) or 'none'}"
+                raise ChoreographyError(
+                    [
+                        error(
+                            "E014",
+                            self.checked.span,
+                            f"`{self.qualified_name}` has no parameter `{key}`",
+                            hint,
+                        )
+                    ],
+                    self._origin.sources,
+                )
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise ChoreographyError(
+                    [
+                        error(
+                            "E014", self.checked.span, f"parameter `{key}` must be an integer, got {value!r}"
+                        )
+                    ],
+                    self._origin.sources,
+                )
+        given = {**self._given, **params}
+        return _build(self._origin, given, self._strict_choice)
+
+    def _parameter_names(self) -> set[str]:
+        names = set(self.checked.param_map)
+        for decl in self.checked.role_decls:
+            if decl.size == "*":
+                names.add(decl.name)
+            elif isinstance(decl.size, str):
+                names.add(decl.size)
+        return names
+
+    def local_type(self, role: str) -> LocalType:
+        """The local type of `role` (a concrete name such as `Voter[1]`)."""
+        found = self._local_types.get(role)
+        if found is None:
+            raise UnknownRole(role, self.roles)
+        return found
+
+    def local_types(self) -> dict[str, LocalType]:
+        """Every role's local type, in declaration order."""
+        return dict(self._local_types)
+
+    def session(self, *args: Any, **kwargs: Any) -> Any:
+        """Start a session of this protocol (see `aura_choreo.runtime.session.start_session`)."""
+        from aura_choreo.runtime.session import start_session  # type: ignore[import-not-found,unused-ignore]
+
+        return start_session(self, *args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"Protocol({self.qualified_name!r}, roles={list(self.roles)!r})"
+
+
+def _build(origin: _Origin, given: Mapping[str, int], strict_choice: bool | None) -> Protocol:
+    checked = check_choreography(origin.choreography, origin.registry, params=given)
+    if has_errors(checked.diagnostics):
+        raise ChoreographyError(
+            sort_diagnostics([*origin.parse_diagnostics, *checked.diagnostics]), origin.sources
+        )
+    try:
+        return Protocol(checked, origin, strict_choice=strict_choice, given=given)
+    except ChoreographyError as exc:
+        raise ChoreographyError(
+            sort_diagnostics([*origin.parse_diagnostics, *checked.diagnostics, *exc.diagnostics]),
+            origin.sources,
+        ) from None
+
+
+def _protocols(
+    choreographies: list[Choreography],
+    sources: Mapping[str, str],
+    parse_diagnostics: list[Diagnostic],
+    *,
+    params: Mapping[str, int] | None,
+    strict_choice: bool | None,
+    only: Choreography | None = None,
+) -> dict[str, Protocol]:
+    if has_errors(parse_diagnostics):
+        raise ChoreographyError(parse_diagnostics, sources)
+    duplicates = duplicate_names(choreographies)
+    if duplicates:
+        raise ChoreographyError(sort_diagnostics([*parse_diagnostics, *duplicates]), sources)
+    registry = build_registry(choreographies)
+    result: dict[str, Protocol] = {}
+    failures: list[Diagnostic] = []
+    for c in choreographies if only is None else [only]:
+        origin = _Origin(
+            c, registry, sources, tuple(d for d in parse_diagnostics if d.span.file == c.span.file)
+        )
+        try:
+            result[c.qualified_name] = _build(origin, dict(params or {}), strict_choice)
+        except ChoreographyError as exc:
+            failures.extend(exc.diagnostics)
+    if failures:
+        raise ChoreographyError(sort_diagnostics(failures), sources)
+    return result
+
+
+def _root_choreographies(
+    path: str,
+) -> tuple[list[Choreography], list[Choreography], dict[str, str], list[Diagnostic]]:
+    from aura_choreo.syntax import load_sources
+
+    loaded = load_sources(path)
+    root = os.path.normpath(os.fspath(path))
+    everything = [c for f in loaded.files.values() for c in f.choreographies]
+    in_root = [c for p, f in loaded.files.items() if p == root for c in f.choreographies]
+    return everything, in_root, loaded.sources, list(loaded.diagnostics)
+
+
+def load_all(
+    path: str | os.PathLike[str],
+    *,
+    params: Mapping[str, int] | None = None,
+    strict_choice: bool | None = None,
+) -> dict[str, Protocol]:
+    """Every choreography declared in `path` (imports only serve calls), by qualified name."""
+    everything, in_root, sources, diagnostics = _root_choreographies(os.fspath(path))
+    if has_errors(diagnostics):
+        raise ChoreographyError(diagnostics, sources)
+    protocols = _protocols(everything, sources, diagnostics, params=params, strict_choice=strict_choice)
+    return {c.qualified_name: protocols[c.qualified_name] for c in in_root}
+
+
+def load(
+    path: str | os.PathLike[str],
+    name: str | None = None,
+    *,
+    params: Mapping[str, int] | None = None,
+    strict_choice: bool | None = None,
+) -> Protocol:
+    """The one choreography in `path`, or the one called `name` (plain or qualified)."""
+    everything, in_root, sources, diagnostics = _root_choreographies(os.fspath(path))
+    if has_errors(diagnostics):
+        raise ChoreographyError(diagnostics, sources)
+    chosen = _choose(in_root, name, os.fspath(path))
+    protocols = _protocols(
+        everything, sources, diagnostics, params=params, strict_choice=strict_choice, only=chosen
+    )
+    return protocols[chosen.qualified_name]
+
+
+def _choose(choreographies: list[Choreography], name: str | None, where: str) -> Choreography:
+    names = [c.qualified_name for c in choreographies]
+    if name is None:
+        if len(choreographies) == 1:
+            return choreographies[0]
+        message = (
+            f"`{where}` declares no choreography"
+            if not choreographies
+            else f"`{where}` declares {len(choreographies)} choreographies; say which one: {', '.join(names)}"
+        )
+        raise ChoreographyError([error("E020", Span.point(where, 1, 1), message)])
+    for c in choreographies:
+        if name in (c.qualified_name, c.name):
+            return c
+    raise ChoreographyError(
+        [
+            error(
+                "E020",
+                Span.point(where, 1, 1),
+                f"`{where}` has no choreography `{name}` (it declares: {', '.join(names) or 'none'})",
+                did_you_mean(name, names),
+            )
+        ]
+    )
+
+
+def choreography(
+    text: str,
+    *,
+    filename: str = "<choreography>",
+    name: str | None = None,
+    params: Mapping[str, int] | None = None,
+    strict_choice: bool | None = None,
+) -> Protocol:
+    """Parse, check and project `text` (the analogue of the Rust macro); raises `ChoreographyError`."""
+    from aura_choreo.syntax import parse_source
+
+    parsed = parse_source(text, filename)
+    sources = {filename: text}
+    if has_errors(parsed.diagnostics):
+        raise ChoreographyError(parsed.diagnostics, sources)
+    everything = list(parsed.file.choreographies)
+    chosen = _choose(everything, name, filename)
+    protocols = _protocols(
+        everything, sources, parsed.diagnostics, params=params, strict_choice=strict_choice, only=chosen
+    )
+    return protocols[chosen.qualified_name]

@@ -1,0 +1,189 @@
+"""Knowledge analysis (SPEC §3.6): who knows which variable, and who decides each `match`/`if`.
+
+A role knows a variable once it has sent or received a payload field of that name, or bound it with
+`let`; protocol parameters and loop indices are known to all. A conditional whose variables every
+involved role knows stays a shared `Conditional`; otherwise it becomes a `Choice` by the role that acts
+first in every non-empty branch (E032 when there is no such single role).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+
+from aura_choreo.diagnostics import Diagnostic, error
+from aura_choreo.semantics import core
+from aura_choreo.semantics.actors import first_actors, involved_roles, rec_bodies
+from aura_choreo.semantics.expressions import expr_text, variables
+
+Knowledge = Mapping[str, frozenset[str]]
+
+
+def protocol_variables(seq: core.CoreSeq) -> frozenset[str]:
+    """Every variable the protocol itself defines: payload field names and `let` names."""
+    found: set[str] = set()
+    for stmt in core.walk(seq):
+        if isinstance(stmt, core.Message):
+            found.update(p.name for p in stmt.payload if p.name)
+        elif isinstance(stmt, core.Let):
+            found.add(stmt.name)
+    return frozenset(found)
+
+
+class KnowledgeAnalysis:
+    """One pass over a core body, in execution order, rewriting conditionals and lets."""
+
+    def __init__(
+        self,
+        roles: tuple[str, ...],
+        common: frozenset[str],
+        body: core.CoreSeq,
+        diagnostics: list[Diagnostic],
+    ):
+        self.roles = roles
+        self.common = common
+        self.recs = rec_bodies(body)
+        self.defined = protocol_variables(body)
+        self.diagnostics = diagnostics
+
+    def run(self, body: core.CoreSeq) -> core.CoreSeq:
+        start: dict[str, frozenset[str]] = {r: frozenset() for r in self.roles}
+        result, _ = self.seq(body, start, self.common)
+        return result
+
+    def seq(
+        self, seq: core.CoreSeq, known: Knowledge, common: frozenset[str]
+    ) -> tuple[core.CoreSeq, Knowledge]:
+        out: list[core.CoreStmt] = []
+        for stmt in seq:
+            rewritten, known = self.stmt(stmt, known, common)
+            out.extend(rewritten)
+        return tuple(out), known
+
+    def stmt(
+        self, stmt: core.CoreStmt, known: Knowledge, common: frozenset[str]
+    ) -> tuple[list[core.CoreStmt], Knowledge]:
+        if isinstance(stmt, core.Message):
+            names = frozenset(p.name for p in stmt.payload if p.name)
+            return [stmt], _learn(known, (stmt.sender, stmt.receiver), names)
+        if isinstance(stmt, core.Let):
+            needed = (variables(stmt.expr) & self.defined) - common
+            roles = tuple(r for r in self.roles if needed <= known.get(r, frozenset()))
+            return [replace(stmt, roles=roles)], _learn(known, roles, frozenset((stmt.name,)))
+        if isinstance(stmt, core.Choice):
+            self._check_guards(stmt, known, common)
+            return self._branching(stmt, known, common)
+        if isinstance(stmt, core.Conditional):
+            return self._conditional(stmt, known, common)
+        if isinstance(stmt, core.CountedLoop):
+            inner_common = common | {stmt.var} if stmt.var else common
+            body, after = self.seq(stmt.body, known, inner_common)
+            return [replace(stmt, body=body)], after
+        if isinstance(stmt, core.Rec):
+            body, after = self.seq(stmt.body, known, common)
+            return [replace(stmt, body=body)], after
+        if isinstance(stmt, core.Parallel):
+            results = [self.seq(b, known, common) for b in stmt.branches]
+            return [replace(stmt, branches=tuple(b for b, _ in results))], _union(
+                [k for _, k in results], known
+            )
+        if isinstance(stmt, core.Quorum):
+            for m in stmt.messages:
+                known = _learn(known, (m.sender, m.receiver), frozenset(p.name for p in m.payload if p.name))
+            return [stmt], known
+        if isinstance(stmt, core.Timeout):
+            body, k1 = self.seq(stmt.body, known, common)
+            alt, k2 = self.seq(stmt.alt, known, common)
+            return [replace(stmt, body=body, alt=alt)], _intersect([k1, k2])
+        if isinstance(stmt, core.Try):
+            body, k1 = self.seq(stmt.body, known, common)
+            comp, k2 = self.seq(stmt.comp, known, common)
+            return [replace(stmt, body=body, comp=comp)], _intersect([k1, k2])
+        return [stmt], known
+
+    def _branching(
+        self, stmt: core.Choice | core.Conditional, known: Knowledge, common: frozenset[str]
+    ) -> tuple[list[core.CoreStmt], Knowledge]:
+        results = [self.seq(b.body, known, common) for b in stmt.branches]
+        branches = tuple(replace(b, body=body) for b, (body, _) in zip(stmt.branches, results, strict=True))
+        return [replace(stmt, branches=branches)], _intersect([k for _, k in results]) if results else known
+
+    def _check_guards(self, choice: core.Choice, known: Knowledge, common: frozenset[str]) -> None:
+        knows = known.get(choice.decider, frozenset()) | common
+        for branch in choice.branches:
+            if branch.guard is None:
+                continue
+            missing = sorted((variables(branch.guard) & self.defined) - knows)
+            if missing:
+                self.diagnostics.append(
+                    error(
+                        "E032",
+                        branch.guard.span,
+                        f"the guard of branch `{branch.label}` reads `{missing[0]}`, which the decider "
+                        f"`{choice.decider}` does not know at this point",
+                        f"send `{missing[0]}` to `{choice.decider}` before the choice, "
+                        "or let the role that knows it decide",
+                    )
+                )
+
+    def _conditional(
+        self, stmt: core.Conditional, known: Knowledge, common: frozenset[str]
+    ) -> tuple[list[core.CoreStmt], Knowledge]:
+        involved = set()
+        for branch in stmt.branches:
+            involved |= involved_roles(branch.body, self.recs)
+        if not involved:
+            return [], known
+        needed = variables(stmt.expr) - common
+        if all(needed <= known.get(r, frozenset()) for r in involved):
+            return self._branching(replace(stmt, shared=True), known, common)
+        firsts = [first_actors(b.body, self.recs) for b in stmt.branches]
+        candidates = {frozenset(f) for f in firsts if f}
+        if len(candidates) == 1 and len(next(iter(candidates))) == 1:
+            decider = next(iter(next(iter(candidates))))
+            choice = core.Choice(
+                decider,
+                tuple(replace(b, pattern=b.pattern) for b in stmt.branches),
+                stmt.name,
+                stmt.expr,
+                span=stmt.span,
+            )
+            return self._branching(choice, known, common)
+        unknown = sorted(r for r in involved if not needed <= known.get(r, frozenset()))
+        acting = sorted({r for f in firsts for r in f})
+        self.diagnostics.append(
+            error(
+                "E032",
+                stmt.span,
+                f"no role can decide `{expr_text(stmt.expr)}`: "
+                f"{', '.join(f'`{r}`' for r in unknown)} do not know it, and the branches do not all "
+                f"start with the same role (first to act: {', '.join(acting) or 'nobody'})",
+                "send the value to every role involved before this point, "
+                "or start every branch with a message from the role that decides",
+            )
+        )
+        return self._branching(stmt, known, common)
+
+
+def _learn(known: Knowledge, roles: tuple[str, ...], names: frozenset[str]) -> Knowledge:
+    if not names:
+        return known
+    updated = dict(known)
+    for r in roles:
+        updated[r] = updated.get(r, frozenset()) | names
+    return updated
+
+
+def _intersect(all_known: list[Knowledge]) -> Knowledge:
+    if not all_known:
+        return {}
+    roles = set().union(*(k.keys() for k in all_known))
+    return {r: frozenset.intersection(*(k.get(r, frozenset()) for k in all_known)) for r in roles}
+
+
+def _union(all_known: list[Knowledge], before: Knowledge) -> Knowledge:
+    merged = dict(before)
+    for k in all_known:
+        for r, names in k.items():
+            merged[r] = merged.get(r, frozenset()) | names
+    return merged

@@ -1,0 +1,61 @@
+"""Eliminating `break`: loops become `rec` whose non-breaking paths end in `continue`.
+
+Statements that follow a statement that may break move into its non-breaking branches, so local
+types need no break operation (SPEC §3.3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from aura_choreo.diagnostics import Diagnostic, error, warning
+from aura_choreo.semantics import core
+
+
+def may_break(stmt: core.CoreStmt) -> bool:
+    """Whether `stmt` contains a `break` of the loop being restructured (not of an inner loop)."""
+    if isinstance(stmt, core.Break):
+        return True
+    if isinstance(stmt, core.Choice | core.Conditional | core.Parallel | core.Timeout | core.Try):
+        return any(may_break(s) for child in core.children(stmt) for s in child)
+    return False
+
+
+def seq_may_break(seq: core.CoreSeq) -> bool:
+    return any(may_break(s) for s in seq)
+
+
+def restructure(seq: core.CoreSeq, on_end: core.CoreSeq, diagnostics: list[Diagnostic]) -> core.CoreSeq:
+    """`seq` with every break turned into "leave" and `on_end` appended to every path that completes."""
+    for position, stmt in enumerate(seq):
+        if not may_break(stmt):
+            continue
+        head = seq[:position]
+        rest = seq[position + 1 :]
+        if isinstance(stmt, core.Break):
+            if rest:
+                diagnostics.append(
+                    warning(
+                        "W103",
+                        rest[0].span,
+                        "statement unreachable: it follows a `break`",
+                        "remove it or move it before the `break`",
+                    )
+                )
+            return head
+        if isinstance(stmt, core.Choice | core.Conditional):
+            continuation = restructure(rest, on_end, diagnostics)
+            branches = tuple(
+                replace(b, body=restructure(b.body, continuation, diagnostics)) for b in stmt.branches
+            )
+            return (*head, replace(stmt, branches=branches))
+        diagnostics.append(
+            error(
+                "E050",
+                stmt.span,
+                "`break` must sit inside a choice, `if` or `match` of the loop body",
+                "a `break` inside `parallel`, `timeout` or `try` cannot leave the loop",
+            )
+        )
+        return seq + on_end
+    return seq + on_end
