@@ -1,0 +1,525 @@
+"""Endpoints: one role's side of one session, written imperatively.
+
+    async with session.endpoint("Coordinator", node) as ep:
+        await ep.send("Participant", PrepareRequest(transaction_id=7))
+        reply = await ep.recv("Participant")
+        label = await ep.offer("Participant")
+
+Every call is checked by the role's monitor before anything reaches the wire, and payloads are
+type-checked on send and on receipt: a wrong call raises `ProtocolViolation` naming role, session and
+step. Leaving the `async with` block checks that the role ran to its end with nothing left unread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Collection
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any
+
+import msgspec
+
+from aura_choreo.diagnostics import did_you_mean
+from aura_choreo.errors import AuraChoreoError, PeerTimeout, ProtocolViolation, TransportError
+from aura_choreo.projection.local_types import Branch, LocalStep, Recv, Send, Timeout, Try, annotation_value
+from aura_choreo.runtime.extensions import Extension, SessionContext, StepContext
+from aura_choreo.runtime.inbox import InboxTimeout, Queued
+from aura_choreo.runtime.messages import MessageSpec, coerce_message
+from aura_choreo.runtime.monitor import Monitor, TimeoutToken, TryToken
+from aura_choreo.runtime.node import Node
+from aura_choreo.runtime.session import Session
+from aura_choreo.runtime.trace import TraceEvent
+from aura_choreo.runtime.wire import (
+    KIND_CONTROL,
+    KIND_DATA,
+    WIRE_VERSION,
+    Envelope,
+    WireError,
+    decode_payload,
+    decode_value,
+    encode_payload,
+    encode_value,
+)
+from aura_choreo.syntax.ast import AnnotationValue
+
+FAILED, DONE, COMMIT, COMPENSATE = "Failed", "Done", "Commit", "Compensate"
+"""Labels of the saga control messages (SPEC §4.6); they never reach the role's code."""
+
+
+class TryAborted(AuraChoreoError):
+    """Raised inside a try body when the saga must compensate (a participant failed)."""
+
+    def __init__(self, token: TryToken, reason: str) -> None:
+        self.token = token
+        self.reason = reason
+        super().__init__(f"try block {token.key} aborted: {reason}")
+
+
+@dataclass
+class EndpointStats:
+    """What the endpoint dropped on purpose."""
+
+    discarded: int = 0
+    """Quorum stragglers received after the quorum completed."""
+    late: int = 0
+    """Messages of a timeout body that arrived after the role left it."""
+
+
+def label_of(message: object) -> str:
+    """The label a message is sent under: a string itself, otherwise its class name."""
+    return message if isinstance(message, str) else type(message).__name__
+
+
+def parse_timeout_ms(value: AnnotationValue | None) -> int | None:
+    """A `timeout` annotation in milliseconds (`5000`, `"5s"`, `"500ms"`), or None."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        text = value.strip().replace("_", "")
+        for suffix, scale in (("ms", 1), ("millis", 1), ("seconds", 1000), ("s", 1000), ("m", 60_000)):
+            if text.endswith(suffix) and text[: -len(suffix)].isdigit():
+                return int(text[: -len(suffix)]) * scale
+        if text.isdigit():
+            return int(text)
+    return None
+
+
+class Endpoint:
+    """One role in one session over one node; see the module docstring."""
+
+    def __init__(self, session: Session, role: str, node: Node, *, device: str | None = None) -> None:
+        local_type = session.local_types.get(role)
+        if local_type is None:
+            hint = did_you_mean(role, list(session.local_types))
+            raise ValueError(f"no role {role!r} in {session.protocol}" + (f"; {hint}" if hint else ""))
+        self.session = session
+        self.role = role
+        self.node = node
+        self.device = device or node.address
+        self.local_type = local_type
+        self.env: dict[str, object] = dict(session.params)
+        self.monitor = Monitor(local_type, session=session.id, env=self.env)
+        self.inbox = node.inbox(session.id, role)
+        self.stats = EndpointStats()
+        self.last_message: Any = None
+        self.last_sender = ""
+        self.last_sender_label = ""
+        self._seq: dict[str, int] = {}
+        self._specs: dict[int, MessageSpec] = {}
+        self._timeouts: list[TimeoutToken] = []
+        self._settled_tries: set[str] = set()
+        self._loop = asyncio.get_running_loop()
+        self._trace = session.trace
+        self._extensions = None if session.extensions.is_empty() else session.extensions
+
+    # ------------------------------------------------------------------ lifetime
+
+    async def __aenter__(self) -> Endpoint:
+        self.start()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            if exc_type is None:
+                self.finish()
+        finally:
+            self.node.release(self.session.id, self.role)
+
+    def start(self) -> None:
+        """Pre-flight: every extension's `on_session_start` (e.g. the capability manifest check)."""
+        if self._extensions is None:
+            return
+        ctx = SessionContext(self.session.protocol, self.session.id, self.role, self.device, self.local_type)
+        for extension in self._extensions.extensions():
+            extension.on_session_start(ctx)
+
+    def finish(self) -> None:
+        """Check that the role ran to its end and that no message is left unread."""
+        if not self.monitor.done:
+            raise self._violation(self.monitor.expected(), "the end of the role's code")
+        for queue in self.inbox.queues.values():
+            while queue:
+                _, envelope = queue.popleft()
+                if self._drop_expected(envelope):
+                    continue
+                raise self._violation("end", f"{envelope.label} from {envelope.sender} after the end")
+
+    # ------------------------------------------------------------------ sending
+
+    async def send(self, to: str, message: object, *, label: str | None = None) -> None:
+        """Send `message` (a generated struct, a user object, or a label for an empty payload) to `to`."""
+        label = label or label_of(message)
+        step = self.monitor.on_send(to, label)
+        spec = self._spec(step, label, step.payload)
+        msg = coerce_message(spec, message)
+        if msg is None or (spec.checks and spec.bad_fields(msg)):
+            got = type(message).__name__ if msg is None else f"{label}({', '.join(spec.bad_fields(msg))})"
+            raise self._violation(spec.signature(), got)
+        if step.payload:
+            self.monitor.bind(step.payload, msg)
+        await self._transmit(to, step, label, msg)
+
+    async def _transmit(self, to: str, step: Send, label: str, msg: msgspec.Struct) -> None:
+        extensions = self._extensions.for_step(step.annotations) if self._extensions is not None else ()
+        attachments: dict[str, bytes] = {}
+        ctx: StepContext | None = None
+        if extensions:
+            ctx = self._step_context(to, label, step.annotations, msg, "send")
+            for extension in extensions:
+                extra = extension.before_send(ctx)
+                if extra:
+                    attachments.update(extra)
+        payload, big = encode_payload(msg)
+        seq = self._seq.get(to, 0) + 1
+        self._seq[to] = seq
+        envelope = Envelope(
+            WIRE_VERSION,
+            KIND_DATA,
+            self.session.id,
+            self.session.protocol,
+            self.role,
+            to,
+            label,
+            seq,
+            msgspec.Raw(payload),
+            attachments.pop("receipt", None),
+            attachments.pop("journal", None),
+            attachments or None,
+            big,
+        )
+        try:
+            await self.node.send(self.session.address(to), envelope)
+        except TransportError as exc:
+            _after_send(extensions, ctx, False)
+            raise TransportError(
+                exc.detail, role=self.role, session=self.session.id, step=self._step()
+            ) from exc
+        _after_send(extensions, ctx, True)
+        self._record("send", self.role, to, label, seq)
+
+    async def _send_control(self, to: str, label: str, key: str) -> None:
+        seq = self._seq.get(to, 0) + 1
+        self._seq[to] = seq
+        envelope = Envelope(
+            WIRE_VERSION, KIND_CONTROL, self.session.id, self.session.protocol, self.role, to, label, seq,
+            msgspec.Raw(encode_value(key)),
+        )  # fmt: skip
+        await self.node.send(self.session.address(to), envelope)
+        self._record("send", self.role, to, label, seq)
+
+    # ------------------------------------------------------------------ receiving
+
+    async def recv(self, from_: str, label: str | None = None) -> Any:
+        """Receive the next message from `from_` (with `label`: the next one with that label)."""
+        while True:
+            envelope = self._take(from_, label)
+            if envelope is not None:
+                return self._accept(envelope)
+            await self._wait((from_,))
+
+    async def offer(self, from_: str) -> str:
+        """Receive the message from `from_` that decides an external choice; returns its label.
+
+        The message itself is in `last_message`.
+        """
+        await self.recv(from_)
+        return self.last_sender_label
+
+    async def recv_any(self, roles: Collection[str]) -> tuple[str, Any]:
+        """Receive the first message to arrive from any of `roles`; returns (sender, message)."""
+        while True:
+            best: tuple[int, str] | None = None
+            for role in roles:
+                queue = self.inbox.queues.get(role)
+                if queue:
+                    self._drop_stale(queue)
+                    if queue and (best is None or queue[0][0] < best[0]):
+                        best = (queue[0][0], role)
+            if best is not None:
+                envelope = self._take(best[1], None)
+                if envelope is not None:
+                    return best[1], self._accept(envelope)
+            await self._wait(tuple(roles))
+
+    def _take(self, from_: str, label: str | None) -> Envelope | None:
+        queue = self.inbox.queues.get(from_)
+        if not queue:
+            self._check_control()
+            return None
+        if label is None:
+            self._drop_stale(queue)
+            return queue.popleft()[1] if queue else None
+        for i, (_, envelope) in enumerate(queue):
+            if envelope.label == label:
+                del queue[i]
+                return envelope
+        return None
+
+    def _drop_stale(self, queue: deque[Queued]) -> None:
+        """Drop quorum stragglers and late timeout messages at the head of a queue."""
+        monitor = self.monitor
+        while queue and (monitor.discards or monitor.late):
+            if not self._drop_expected(queue[0][1]):
+                return
+            queue.popleft()
+
+    def _drop_expected(self, envelope: Envelope) -> bool:
+        key = (envelope.sender, envelope.label)
+        monitor = self.monitor
+        if key in monitor.discards:
+            monitor.discards.remove(key)
+            self.stats.discarded += 1
+            self._record("discard", envelope.sender, self.role, envelope.label, envelope.seq)
+            return True
+        if key in monitor.late and not monitor.accepts_receive(*key):
+            self.stats.late += 1
+            self._record("late", envelope.sender, self.role, envelope.label, envelope.seq)
+            return True
+        return False
+
+    def _accept(self, envelope: Envelope) -> Any:
+        sender, label = envelope.sender, envelope.label
+        step = self.monitor.on_receive(sender, label)
+        spec = self._spec(step, label, step.payload)
+        try:
+            message = decode_payload(spec.decoder, spec.cls, envelope.payload, envelope.big)
+        except WireError as exc:
+            got = f"{label} from {sender} with a bad payload: {exc}"
+            raise self._violation(spec.signature(), got) from None
+        if step.payload:
+            self.monitor.bind(step.payload, message)
+        if self._extensions is not None:
+            annotations = step.annotations if isinstance(step, Recv) else ()
+            extensions = self._extensions.for_step(annotations)
+            if extensions:
+                ctx = self._step_context(sender, label, annotations, message, "recv")
+                attachments = dict(envelope.ext or {})
+                if envelope.receipt is not None:
+                    attachments["receipt"] = envelope.receipt
+                if envelope.journal is not None:
+                    attachments["journal"] = envelope.journal
+                for extension in extensions:
+                    extension.on_receive(ctx, attachments)
+        self.last_message = message
+        self.last_sender = sender
+        self.last_sender_label = label
+        self._record("recv", sender, self.role, label, envelope.seq)
+        return message
+
+    async def _wait(self, senders: Collection[str]) -> None:
+        timeout = self._receive_timeout(senders)
+        deadline = None if timeout is None else self._loop.time() + timeout
+        try:
+            await self.inbox.wait(senders, deadline)
+        except InboxTimeout:
+            who = " or ".join(senders)
+            raise PeerTimeout(
+                f"{who} sent nothing within {timeout:g}s (expected {self.monitor.expected()})",
+                role=self.role,
+                session=self.session.id,
+                step=self._step(),
+            ) from None
+        self._check_control()
+
+    def _receive_timeout(self, senders: Collection[str]) -> float | None:
+        for head in self.monitor.next_steps():
+            if isinstance(head, Recv) and head.from_ in senders:
+                ms = parse_timeout_ms(annotation_value(head.annotations, "timeout"))
+                if ms is not None:
+                    return ms / 1000
+        return self.session.peer_timeout
+
+    # ------------------------------------------------------------------ choices and local actions
+
+    async def choose(self, label: str) -> None:
+        """Take branch `label` of this role's internal choice (nothing is sent by the choice itself)."""
+        self.monitor.on_choose(label)
+        self._record("choose", self.role, self.role, label, 0)
+
+    async def local(self, action: str, *args: object) -> None:
+        """Record a local action (no communication, so the monitor has nothing to check)."""
+        self._record("local", self.role, self.role, action, 0)
+
+    # ------------------------------------------------------------------ timeout blocks (SPEC §4.5)
+
+    def enter_timeout(self, step: Timeout) -> TimeoutToken | None:
+        """Arm the deadline of a timeout block this role is entering (None for a non-waiter)."""
+        self._timeouts.extend(self.monitor.take_armed())
+        for token in self._timeouts:
+            if token.step is step and token.active and token.deadline is None:
+                token.deadline = self._loop.time() + step.deadline_ms / 1000
+                return token
+        return None
+
+    def expire_timeout(self, token: TimeoutToken) -> bool:
+        """The deadline passed: the monitor moves to the alt; body messages arriving later are late."""
+        if token in self._timeouts:
+            self._timeouts.remove(token)
+        expired = self.monitor.on_timeout(token)
+        if expired:
+            self._record("timeout", self.role, self.role, "timeout", 0)
+        return expired
+
+    # ------------------------------------------------------------------ try blocks (SPEC §4.6)
+
+    def try_token(self, step: Try) -> TryToken:
+        """The token of the try block this role is entering."""
+        self.monitor.next_steps()  # settle, so the block is entered
+        for token in self.monitor.tries:
+            if token.step is step and token.active:
+                return token
+        raise self._violation(self.monitor.expected(), "a try block")
+
+    async def settle_try(self, token: TryToken, failed: bool) -> bool:
+        """Finish a try block: report to / decide as the coordinator; True if it committed."""
+        step = token.step
+        others = [p for p in dict.fromkeys(step.participants) if p != self.role]
+        if self.role == step.coordinator:
+            committed = not failed and await self._collect_reports(token, others)
+            for participant in others:
+                await self._send_control(participant, COMMIT if committed else COMPENSATE, token.key)
+        else:
+            verdict = self._take_control(COMPENSATE, token.key)
+            if verdict is None:
+                await self._send_control(step.coordinator, FAILED if failed else DONE, token.key)
+                verdict = await self._await_control(step.coordinator, (COMMIT, COMPENSATE), token.key)
+            committed = verdict == COMMIT
+        self._settled_tries.add(token.key)
+        self.monitor.on_try_outcome(token, committed)
+        if not committed:
+            self._mark_late(token)
+        return committed
+
+    def _mark_late(self, token: TryToken) -> None:
+        from aura_choreo.projection.local_types import Offer, iter_steps
+
+        for inner in iter_steps(token.step.body):
+            if isinstance(inner, Recv):
+                self.monitor.late.add((inner.from_, inner.label))
+            elif isinstance(inner, Offer):
+                self.monitor.late.update((inner.from_, b.label) for b in inner.branches)
+
+    async def _collect_reports(self, token: TryToken, participants: list[str]) -> bool:
+        waiting = set(participants)
+        while waiting:
+            for participant in list(waiting):
+                report = self._take_control_from(participant, (DONE, FAILED), token.key)
+                if report == FAILED:
+                    return False
+                if report == DONE:
+                    waiting.discard(participant)
+            if waiting:
+                await self._wait_control(tuple(waiting))
+        return True
+
+    async def _await_control(self, sender: str, labels: tuple[str, ...], key: str) -> str:
+        while True:
+            found = self._take_control_from(sender, labels, key)
+            if found is not None:
+                return found
+            await self._wait_control((sender,))
+
+    async def _wait_control(self, senders: tuple[str, ...]) -> None:
+        timeout = self.session.peer_timeout
+        deadline = None if timeout is None else self._loop.time() + timeout
+        try:
+            await self.inbox.wait((), deadline)
+        except InboxTimeout:
+            raise PeerTimeout(
+                f"no saga outcome from {', '.join(senders)} within {timeout:g}s",
+                role=self.role,
+                session=self.session.id,
+                step=self._step(),
+            ) from None
+
+    def _take_control(self, label: str, key: str) -> str | None:
+        return self._take_control_from(None, (label,), key)
+
+    def _take_control_from(self, sender: str | None, labels: tuple[str, ...], key: str) -> str | None:
+        control = self.inbox.control
+        for envelope in list(control):
+            if envelope.label in labels and (sender is None or envelope.sender == sender):
+                if _control_key(envelope) == key:
+                    control.remove(envelope)
+                    self._record("recv", envelope.sender, self.role, envelope.label, envelope.seq)
+                    return envelope.label
+        return None
+
+    def _check_control(self) -> None:
+        """Inside a try body, abort at a receive when the saga must compensate."""
+        if not self.inbox.control or not self.monitor.tries:
+            return
+        for token in self.monitor.tries:
+            if token.body_done:
+                continue
+            step = token.step
+            wanted = (FAILED,) if self.role == step.coordinator else (COMPENSATE,)
+            for envelope in self.inbox.control:
+                if envelope.label in wanted and _control_key(envelope) == token.key:
+                    if envelope.label == FAILED:
+                        self.inbox.control.remove(envelope)
+                    raise TryAborted(token, f"{envelope.label} from {envelope.sender}")
+
+    # ------------------------------------------------------------------ helpers
+
+    def message(self, label: str, *args: object, **fields: object) -> msgspec.Struct:
+        """Build a message of this protocol by label: `ep.message("Prepare", transaction_id=1)`."""
+        return self.session.catalog.make(label, *args, **fields)
+
+    def _spec(self, step: LocalStep | Branch, label: str, payload: Any) -> MessageSpec:
+        key = id(step)
+        spec = self._specs.get(key)
+        if spec is None:
+            spec = self._specs[key] = self.session.catalog.spec(label, payload)
+        return spec
+
+    def _step(self) -> str:
+        return f"step {self.monitor.step_count + 1}"
+
+    def _violation(self, expected: str, got: str) -> ProtocolViolation:
+        return ProtocolViolation(self.role, expected, got, session=self.session.id, step=self._step())
+
+    def _step_context(
+        self, peer: str, label: str, annotations: Any, payload: object, direction: str
+    ) -> StepContext:
+        return StepContext(
+            protocol=self.session.protocol,
+            session=self.session.id,
+            role=self.role,
+            device=self.device,
+            peer=peer,
+            label=label,
+            annotations=annotations,
+            payload=payload,
+            direction=direction,
+            step=self.monitor.step_count,
+            peer_device=self.session.address(peer),
+        )
+
+    def _record(self, kind: str, sender: str, receiver: str, label: str, seq: int) -> None:
+        self._trace.record(
+            TraceEvent(
+                kind, self.session.id, self.role, sender, receiver, label, seq, self._loop.time(),
+                self.session.protocol,
+            )
+        )  # fmt: skip
+
+
+def _control_key(envelope: Envelope) -> str:
+    try:
+        return str(decode_value(envelope.payload))
+    except WireError:
+        return ""
+
+
+def _after_send(extensions: tuple[Extension, ...], ctx: StepContext | None, accepted: bool) -> None:
+    if ctx is not None:
+        for extension in extensions:
+            extension.after_send(ctx, accepted)
+

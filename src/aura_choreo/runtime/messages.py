@@ -1,0 +1,285 @@
+"""Message classes generated from payload declarations, and their run-time type checks (SPEC §1.4).
+
+Each (label, payload) pair gets one msgspec Struct class named after the label, with one field per
+payload item: `name: Type` keeps its name; a bare `Type` or bare `name` gets `value` (or `value0`,
+`value1`, ... when there are several). Types map to Python as SPEC §1.4 says; a user type is looked
+up in the `UserTypes` registry, otherwise it is carried opaquely (`Any`).
+
+Sends are checked with precompiled predicates (deep, so `list[int]` checks its items); receipts are
+checked by msgspec while decoding.
+"""
+
+from __future__ import annotations
+
+import keyword
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from aura_choreo.projection.local_types import LocalType, Offer, Payload, Recv, Send, iter_steps
+from aura_choreo.syntax.ast import TypeExpr, TypeRef, UnionType
+
+INT_NAMES = frozenset(
+    "u8 u16 u32 u64 u128 usize i8 i16 i32 i64 i128 isize int integer Int Integer BigInt".split()
+)
+FLOAT_NAMES = frozenset({"f32", "f64", "float", "Float", "double"})
+STR_NAMES = frozenset({"String", "str", "&str", "string", "Str", "char"})
+BOOL_NAMES = frozenset({"bool", "Bool", "boolean"})
+BYTES_NAMES = frozenset({"bytes", "Bytes", "ByteBuf", "bytearray"})
+LIST_NAMES = frozenset({"Vec", "list", "List", "VecDeque", "HashSet", "BTreeSet", "set", "Set", "tuple"})
+MAP_NAMES = frozenset({"HashMap", "BTreeMap", "dict", "Dict", "Map", "IndexMap"})
+OPTION_NAMES = frozenset({"Option", "Optional"})
+NONE_NAMES = frozenset({"None", "()", "unit"})
+
+Check = Callable[[object], bool]
+
+
+@dataclass
+class UserTypes:
+    """A registry of user classes (dataclasses, msgspec Structs) by type name (`Vote`, `my::Vote`)."""
+
+    _classes: dict[str, type] = field(default_factory=dict)
+
+    def register(self, cls: type, name: str | None = None) -> type:
+        """Register `cls` under `name` (default: its class name); usable as a class decorator."""
+        self._classes[name or cls.__name__] = cls
+        return cls
+
+    def get(self, name: str) -> type | None:
+        """The class registered for a type path, by full name or last segment."""
+        return self._classes.get(name) or self._classes.get(name.rsplit("::", 1)[-1])
+
+
+def last_segment(name: str) -> str:
+    """`std::vec::Vec` -> `Vec`."""
+    return name.rsplit("::", 1)[-1].rsplit(".", 1)[-1]
+
+
+def python_type(type_expr: TypeExpr | None, user_types: UserTypes | None = None) -> Any:
+    """The Python type annotation a declared type maps to (`Any` when opaque)."""
+    if type_expr is None:
+        return Any
+    if isinstance(type_expr, UnionType):
+        options = [python_type(o, user_types) for o in type_expr.options]
+        if any(o is Any for o in options):
+            return Any
+        result = options[0]
+        for option in options[1:]:
+            result = result | option
+        return result
+    name = last_segment(type_expr.name)
+    args = type_expr.args
+    if name in INT_NAMES:
+        return int
+    if name in FLOAT_NAMES:
+        return float
+    if name in STR_NAMES:
+        return str
+    if name in BOOL_NAMES:
+        return bool
+    if name in BYTES_NAMES:
+        return bytes
+    if name in NONE_NAMES:
+        return type(None)
+    if name in LIST_NAMES:
+        if args and _is_u8(args[0]) and name == "Vec":
+            return bytes
+        item = python_type(args[0], user_types) if args else Any
+        return list[item]  # type: ignore[valid-type]
+    if name in MAP_NAMES:
+        key = python_type(args[0], user_types) if args else Any
+        value = python_type(args[1], user_types) if len(args) > 1 else Any
+        if key not in (str, int):
+            key = Any  # MessagePack maps need hashable keys; anything else travels untyped
+        return dict[key, value]  # type: ignore[valid-type]
+    if name in OPTION_NAMES:
+        inner = python_type(args[0], user_types) if args else Any
+        return Any if inner is Any else inner | None
+    if user_types is not None:
+        cls = user_types.get(type_expr.name)
+        if cls is not None:
+            return cls
+    return Any
+
+
+def _is_u8(type_expr: TypeExpr) -> bool:
+    return isinstance(type_expr, TypeRef) and type_expr.name == "u8"
+
+
+def checker(annotation: Any) -> Check | None:
+    """A predicate checking a value against a mapped type; None when anything goes."""
+    if annotation is Any:
+        return None
+    if annotation is int:
+        return lambda v: type(v) is int
+    if annotation is float:
+        return lambda v: type(v) is float or type(v) is int
+    if annotation in (str, bool, bytes):
+        exact = annotation
+        return lambda v: type(v) is exact
+    if annotation is type(None):
+        return lambda v: v is None
+    origin = getattr(annotation, "__origin__", None)
+    args: tuple[Any, ...] = tuple(getattr(annotation, "__args__", ()))
+    if origin is list:
+        item = checker(args[0]) if args else None
+        if item is None:
+            return lambda v: isinstance(v, list)
+        return lambda v: isinstance(v, list) and all(item(x) for x in v)
+    if origin is dict:
+        key = checker(args[0]) if args else None
+        value = checker(args[1]) if len(args) > 1 else None
+        return lambda v: isinstance(v, dict) and all(
+            (key is None or key(k)) and (value is None or value(x)) for k, x in v.items()
+        )
+    if args and origin is None:  # a union (`int | None`)
+        options = [checker(a) for a in args]
+        if any(o is None for o in options):
+            return None
+        checks = [o for o in options if o is not None]
+        return lambda v: any(c(v) for c in checks)
+    if isinstance(annotation, type):
+        cls = annotation
+        return lambda v: isinstance(v, cls)
+    return None
+
+
+def field_names(payload: Payload) -> tuple[str, ...]:
+    """The struct field name of each payload item."""
+    bare = sum(1 for item in payload if item.name is None)
+    names: list[str] = []
+    counter = 0
+    for item in payload:
+        if item.name is not None:
+            names.append(item.name + "_" if keyword.iskeyword(item.name) else item.name)
+        elif bare == 1:
+            names.append("value")
+        else:
+            names.append(f"value{counter}")
+            counter += 1
+    return tuple(names)
+
+
+@dataclass(frozen=True)
+class MessageSpec:
+    """Everything the runtime needs about one message kind: class, field checks, decoder."""
+
+    label: str
+    payload: Payload
+    cls: type[msgspec.Struct]
+    fields: tuple[str, ...]
+    types: tuple[Any, ...]
+    checks: tuple[tuple[str, Check], ...]
+    decoder: msgspec.msgpack.Decoder[Any]
+
+    def bad_fields(self, message: msgspec.Struct) -> list[str]:
+        """Fields of `message` whose value does not have the declared type (empty when fine)."""
+        bad: list[str] = []
+        for name, check in self.checks:
+            if not check(getattr(message, name)):
+                bad.append(f"{name}: {type(getattr(message, name)).__name__}")
+        return bad
+
+    def signature(self) -> str:
+        """`Label(name: Type, ...)` as declared."""
+        if not self.payload:
+            return self.label
+        parts = []
+        for item, name in zip(self.payload, self.fields, strict=True):
+            parts.append(f"{name}: {item.type}" if item.type is not None else name)
+        return f"{self.label}({', '.join(parts)})"
+
+
+def build_spec(label: str, payload: Payload, user_types: UserTypes | None = None) -> MessageSpec:
+    """Generate the message class and checks for one (label, payload)."""
+    names = field_names(payload)
+    types = tuple(python_type(item.type, user_types) for item in payload)
+    cls = msgspec.defstruct(_class_name(label), list(zip(names, types, strict=True)), array_like=True)
+    checks = tuple((n, c) for n, t in zip(names, types, strict=True) if (c := checker(t)) is not None)
+    from aura_choreo.runtime.wire import payload_decoder
+
+    return MessageSpec(label, payload, cls, names, types, checks, payload_decoder(cls))
+
+
+def _class_name(label: str) -> str:
+    name = "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in label) or "Message"
+    return name if name.isidentifier() else f"M_{name}"
+
+
+@dataclass
+class MessageCatalog:
+    """The message classes of one protocol (shared by every role so both sides agree)."""
+
+    user_types: UserTypes | None = None
+    _specs: dict[tuple[str, Payload], MessageSpec] = field(default_factory=dict)
+    _by_label: dict[str, MessageSpec] = field(default_factory=dict)
+
+    @classmethod
+    def for_local_types(
+        cls, local_types: Iterable[LocalType], user_types: UserTypes | None = None
+    ) -> MessageCatalog:
+        """A catalog holding every message the given local types send or receive."""
+        catalog = cls(user_types)
+        for local_type in local_types:
+            for step in iter_steps(local_type.steps):
+                if isinstance(step, Send | Recv):
+                    catalog.spec(step.label, step.payload)
+                elif isinstance(step, Offer):
+                    for branch in step.branches:
+                        catalog.spec(branch.label, branch.payload)
+        return catalog
+
+    def spec(self, label: str, payload: Payload) -> MessageSpec:
+        """The spec of (label, payload), generated on first use."""
+        key = (label, payload)
+        found = self._specs.get(key)
+        if found is None:
+            found = build_spec(label, payload, self.user_types)
+            self._specs[key] = found
+            self._by_label.setdefault(label, found)
+        return found
+
+    def by_label(self, label: str) -> MessageSpec | None:
+        """The first spec generated for `label` (for building messages by name)."""
+        return self._by_label.get(label)
+
+    def make(self, label: str, *args: object, **fields: object) -> msgspec.Struct:
+        """Build a message by label: `catalog.make("Prepare", transaction_id=1)`."""
+        spec = self._by_label.get(label)
+        if spec is None:
+            raise KeyError(f"no message labelled {label!r} in this protocol")
+        return spec.cls(*args, **fields)
+
+
+def coerce_message(spec: MessageSpec, message: object) -> msgspec.Struct | None:
+    """Turn what user code or a behaviour returned into an instance of `spec.cls` (None if impossible).
+
+    Accepted: an instance of the class; None / the label for an empty payload; a mapping of fields; a
+    tuple of field values; a single value when there is one field; any object with the fields as
+    attributes (a dataclass or Struct of the user's).
+    """
+    cls = spec.cls
+    if type(message) is cls:
+        return message
+    n = len(spec.fields)
+    if message is None or (isinstance(message, str) and message == spec.label and n != 1):
+        return cls() if n == 0 else None
+    if isinstance(message, Mapping):
+        try:
+            return cls(**{k: message[k] for k in spec.fields if k in message})
+        except TypeError:
+            return None
+    if isinstance(message, tuple) and len(message) == n:
+        return cls(*message)
+    if n == 1 and not _has_fields(message, spec.fields):
+        return cls(message)
+    if _has_fields(message, spec.fields):
+        return cls(*(getattr(message, f) for f in spec.fields))
+    return None
+
+
+def _has_fields(value: object, names: tuple[str, ...]) -> bool:
+    return bool(names) and all(hasattr(value, n) for n in names) and not isinstance(value, str | int | float)
+

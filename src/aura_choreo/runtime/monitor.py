@@ -1,0 +1,547 @@
+"""The sans-I/O monitor: checks one endpoint's sends, receives and choices against its local type.
+
+No asyncio, no clock, no transport: events go in (`on_send`, `on_receive`, `on_choose`,
+`on_timeout`, `on_try_outcome`), the matched step comes out, or `ProtocolViolation` is raised naming
+role, session, step number, what was expected and what happened. The live endpoint, the simulator and
+trace replay all drive this one machine.
+
+Inside, the local type runs as a set of threads (one per active `par` branch), each a stack of frames
+(sequence, loop, recursion, timeout body, try body). Silent steps (`if` on shared knowledge, counted
+loops, `rec`/`continue`, local actions and `let`) are crossed lazily, right before the next event, so
+the fields of the message just received are bound when an `if` after it is evaluated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from aura_choreo.errors import ProtocolViolation, RuntimeProtocolError
+from aura_choreo.projection.local_types import (
+    Branch,
+    Choose,
+    Continue,
+    If,
+    Local,
+    LocalSeq,
+    LocalStep,
+    LocalType,
+    Loop,
+    Offer,
+    Par,
+    Quorum,
+    Rec,
+    Recv,
+    Send,
+    Timeout,
+    Try,
+    iter_steps,
+)
+from aura_choreo.runtime.expressions import ExpressionError, evaluate, matches_pattern
+
+_SEQ, _LOOP, _REC, _TIMEOUT, _TRY = range(5)
+
+
+class EvaluationFailed(RuntimeProtocolError):
+    """An expression the local type needs (an `if`, a loop count) could not be evaluated."""
+
+
+@dataclass(eq=False)
+class TimeoutToken:
+    """An armed `timeout` block of a waiter: the endpoint starts a timer for `deadline_ms`."""
+
+    step: Timeout
+    active: bool = True
+    deadline: float | None = None
+    """Set by the endpoint: the loop time at which the block expires."""
+    _frame: _Frame | None = field(default=None, repr=False)
+    _thread: _Thread | None = field(default=None, repr=False)
+
+
+@dataclass(eq=False)
+class TryToken:
+    """A `try` block entered by this role; `key` identifies the block across roles in one session."""
+
+    step: Try
+    key: str
+    active: bool = True
+    body_done: bool = False
+    _frame: _Frame | None = field(default=None, repr=False)
+    _thread: _Thread | None = field(default=None, repr=False)
+
+
+class _Frame:
+    __slots__ = ("index", "kind", "label", "pos", "remaining", "seq", "token", "var")
+
+    def __init__(self, seq: LocalSeq, kind: int = _SEQ) -> None:
+        self.seq = seq
+        self.pos = 0
+        self.kind = kind
+        self.remaining = 0
+        self.index = 0
+        self.var: str | None = None
+        self.label = ""
+        self.token: TimeoutToken | TryToken | None = None
+
+
+class _Thread:
+    __slots__ = ("children", "head", "parent", "quorum_got", "stack", "waiting")
+
+    def __init__(self, seq: LocalSeq, parent: _Thread | None = None) -> None:
+        self.stack: list[_Frame] = [_Frame(seq)]
+        self.parent = parent
+        self.children: list[_Thread] = []
+        self.waiting = 0
+        self.head: LocalStep | TryToken | None = None
+        self.quorum_got: set[int] = set()
+
+
+def describe(step: LocalStep | TryToken | None) -> str:
+    """A short human description of what a step expects (`send PrepareRequest to Participant`)."""
+    if step is None:
+        return "end"
+    if isinstance(step, TryToken):
+        return "the outcome of the try block"
+    if isinstance(step, Send):
+        return f"send {step.label} to {step.to}"
+    if isinstance(step, Recv):
+        return f"receive {step.label} from {step.from_}"
+    if isinstance(step, Choose):
+        return f"choose one of {', '.join(b.label for b in step.branches)}"
+    if isinstance(step, Offer):
+        return f"receive one of {', '.join(b.label for b in step.branches)} from {step.from_}"
+    if isinstance(step, Quorum):
+        return "receive one of " + ", ".join(f"{r.label} from {r.from_}" for r in step.body)
+    return type(step).__name__.lower()
+
+
+class Monitor:
+    """Checks one role's actions against its local type; `env` holds the role's known values."""
+
+    def __init__(
+        self,
+        local_type: LocalType,
+        *,
+        session: str | None = None,
+        env: dict[str, object] | None = None,
+    ) -> None:
+        self.local_type = local_type
+        self.role = local_type.role
+        self.session = session
+        self.env: dict[str, object] = env if env is not None else {}
+        self.step_count = 0
+        self._threads: list[_Thread] = [_Thread(local_type.steps)]
+        self._dirty = True
+        self._try_entries: dict[str, int] = {}
+        self.armed: list[TimeoutToken] = []
+        """Timeout blocks entered since the endpoint last took them (`take_armed`)."""
+        self.tries: list[TryToken] = []
+        """Try blocks entered and not yet settled, oldest first."""
+        self.discards: list[tuple[str, str]] = []
+        """(sender, label) of messages to drop when they arrive (quorum stragglers)."""
+        self.late: set[tuple[str, str]] = set()
+        """(sender, label) of receives abandoned by an expired timeout: such messages are late."""
+
+    # ------------------------------------------------------------------ queries
+
+    @property
+    def done(self) -> bool:
+        """Whether the local type has run to its end."""
+        self._settle_all()
+        return not self._threads
+
+    def next_steps(self) -> list[LocalStep | TryToken]:
+        """What may happen next: one head per active thread (empty at the end)."""
+        self._settle_all()
+        return [t.head for t in self._threads if t.head is not None]
+
+    def expected(self) -> str:
+        """What may happen next, in words."""
+        heads = self.next_steps()
+        return " or ".join(describe(h) for h in heads) if heads else "end"
+
+    def accepts_receive(self, from_: str, label: str) -> bool:
+        """Whether a message `label` from `from_` would be accepted now (the state is not changed)."""
+        self._settle_all()
+        for thread in self._threads:
+            if self._recv_match(thread, from_, label) is not None:
+                return True
+        return False
+
+    def expects_from(self, from_: str) -> bool:
+        """Whether some next step receives from `from_`."""
+        for head in self.next_steps():
+            if isinstance(head, Recv | Offer) and head.from_ == from_:
+                return True
+            if isinstance(head, Quorum) and any(r.from_ == from_ for r in head.body):
+                return True
+        return False
+
+    def take_armed(self) -> list[TimeoutToken]:
+        """The timeout blocks entered since the last call (the endpoint arms a timer for each)."""
+        self._settle_all()
+        armed, self.armed = self.armed, []
+        return armed
+
+    # ------------------------------------------------------------------ events
+
+    def on_send(self, to: str, label: str, message: object = None) -> Send:
+        """Record a send of `label` to `to`; returns the matched step."""
+        if self._dirty:
+            self._settle_all()
+        for thread in self._threads:
+            head = thread.head
+            if type(head) is Send and head.to == to and head.label == label:
+                thread.stack[-1].pos += 1
+                self._after_event(thread, head.payload, message)
+                return head
+        raise self._violation(f"send {label} to {to}")
+
+    def on_receive(self, from_: str, label: str, message: object = None) -> Recv | Branch:
+        """Record the receipt of `label` from `from_`; returns the matched `Recv` (or offer `Branch`)."""
+        if self._dirty:
+            self._settle_all()
+        for thread in self._threads:
+            head = thread.head
+            if type(head) is Recv:
+                if head.from_ == from_ and head.label == label:
+                    thread.stack[-1].pos += 1
+                    self._after_event(thread, head.payload, message)
+                    return head
+                continue
+            matched = self._recv_match(thread, from_, label)
+            if matched is None:
+                continue
+            if isinstance(head, Offer) and isinstance(matched, Branch):
+                thread.stack[-1].pos += 1
+                thread.stack.append(_Frame(matched.body))
+                self._after_event(thread, matched.payload, message)
+                return matched
+            if isinstance(head, Quorum) and isinstance(matched, Recv):
+                self._quorum_receive(thread, head, matched)
+                self._after_event(thread, matched.payload, message)
+                return matched
+        raise self._violation(f"receive {label} from {from_}")
+
+    def on_choose(self, label: str) -> Branch:
+        """Record this role's choice of branch `label`; returns the branch."""
+        self._settle_all()
+        for thread in self._threads:
+            head = thread.head
+            if isinstance(head, Choose):
+                for branch in head.branches:
+                    if branch.label == label:
+                        thread.stack[-1].pos += 1
+                        thread.stack.append(_Frame(branch.body))
+                        self._after_event(thread, (), None)
+                        return branch
+        raise self._violation(f"choose {label}")
+
+    def on_timeout(self, token: TimeoutToken) -> bool:
+        """The deadline of `token` passed: abandon its body and run its alt. False if already done."""
+        if not token.active or token._thread is None or token._frame is None:
+            return False
+        thread = token._thread
+        self._unwind(thread, token._frame)
+        thread.stack.append(_Frame(token.step.alt))
+        for step in iter_steps(token.step.body):
+            if isinstance(step, Recv):
+                self.late.add((step.from_, step.label))
+            elif isinstance(step, Offer):
+                self.late.update((step.from_, b.label) for b in step.branches)
+        self._reactivate(thread)
+        return True
+
+    def on_try_outcome(self, token: TryToken, committed: bool) -> None:
+        """The coordinator's verdict on a try block: commit (leave it) or compensate (run `comp`)."""
+        if not token.active or token._thread is None or token._frame is None:
+            raise self._violation("the outcome of a try block that is not active")
+        if committed and not token.body_done:
+            raise self._violation("commit of a try block whose body is not done")
+        thread = token._thread
+        self._unwind(thread, token._frame)
+        if not committed:
+            thread.stack.append(_Frame(token.step.comp))
+        self._reactivate(thread)
+
+    # ------------------------------------------------------------------ internals
+
+    def _violation(self, got: str) -> ProtocolViolation:
+        return ProtocolViolation(
+            self.role, self.expected(), got, session=self.session, step=f"step {self.step_count + 1}"
+        )
+
+    def _after_event(self, thread: _Thread, payload: tuple[object, ...], message: object) -> None:
+        self.step_count += 1
+        if message is not None and payload:
+            self.bind(payload, message)
+        thread.head = None
+        self._dirty = True
+
+    def bind(self, payload: tuple[object, ...], message: object) -> None:
+        """Make the named payload fields of `message` known (SPEC §3.6)."""
+        env = self.env
+        for item in payload:
+            name = getattr(item, "name", None)
+            if name is None:
+                continue
+            if isinstance(message, Mapping):
+                if name in message:
+                    env[name] = message[name]
+            elif hasattr(message, name):
+                env[name] = getattr(message, name)
+
+    def _recv_match(self, thread: _Thread, from_: str, label: str) -> Recv | Branch | None:
+        head = thread.head
+        if isinstance(head, Recv):
+            return head if head.from_ == from_ and head.label == label else None
+        if isinstance(head, Offer):
+            if head.from_ != from_:
+                return None
+            for branch in head.branches:
+                if branch.label == label:
+                    return branch
+            return None
+        if isinstance(head, Quorum):
+            for i, recv in enumerate(head.body):
+                if i not in thread.quorum_got and recv.from_ == from_ and recv.label == label:
+                    return recv
+        return None
+
+    def _quorum_receive(self, thread: _Thread, step: Quorum, recv: Recv) -> None:
+        for i, candidate in enumerate(step.body):
+            if candidate is recv and i not in thread.quorum_got:
+                thread.quorum_got.add(i)
+                break
+        if len(thread.quorum_got) >= min(step.min, len(step.body)):
+            for i, straggler in enumerate(step.body):
+                if i not in thread.quorum_got:
+                    self.discards.append((straggler.from_, straggler.label))
+            thread.quorum_got = set()
+            thread.stack[-1].pos += 1
+
+    def _unwind(self, thread: _Thread, frame: _Frame) -> None:
+        """Pop `thread`'s frames down to and including `frame`, killing par children above it."""
+        self._kill_children(thread)
+        while thread.stack:
+            top = thread.stack.pop()
+            if top.token is not None:
+                top.token.active = False
+                if isinstance(top.token, TryToken) and top.token in self.tries:
+                    self.tries.remove(top.token)
+            if top is frame:
+                return
+        raise RuntimeProtocolError("monitor frame not found while unwinding", role=self.role)
+
+    def _kill_children(self, thread: _Thread) -> None:
+        for child in thread.children:
+            self._kill_children(child)
+            for frame in child.stack:
+                if frame.token is not None:
+                    frame.token.active = False
+            if child in self._threads:
+                self._threads.remove(child)
+        thread.children = []
+        thread.waiting = 0
+
+    def _reactivate(self, thread: _Thread) -> None:
+        thread.head = None
+        thread.quorum_got = set()
+        if thread not in self._threads:
+            self._threads.append(thread)
+        self._dirty = True
+
+    def _settle_all(self) -> None:
+        if not self._dirty:
+            return
+        self._dirty = False
+        i = 0
+        # Settling may spawn (par) or finish threads, so the list is walked by index.
+        while i < len(self._threads):
+            thread = self._threads[i]
+            if thread.head is None and thread.waiting == 0:
+                self._settle(thread)
+            i += 1
+        self._threads = [t for t in self._threads if t.stack or t.waiting]
+        self._threads.sort(key=_thread_depth)
+
+    def _settle(self, thread: _Thread) -> None:
+        """Cross silent steps until `thread` reaches an observable step, a par, or its end."""
+        stack = thread.stack
+        while stack:
+            frame = stack[-1]
+            if frame.pos >= len(frame.seq):
+                if not self._finish_frame(thread, frame):
+                    return
+                continue
+            step = frame.seq[frame.pos]
+            kind = type(step)
+            if kind is Send or kind is Recv or kind is Choose or kind is Offer or kind is Quorum:
+                thread.head = step
+                return
+            frame.pos += 1
+            if kind is Par:
+                assert isinstance(step, Par)
+                if self._start_par(thread, step):
+                    return
+            else:
+                self._enter(thread, step)
+        self._thread_finished(thread)
+
+    def _finish_frame(self, thread: _Thread, frame: _Frame) -> bool:
+        """Leave (or repeat) a finished frame; False if the thread must stop here."""
+        if frame.kind == _LOOP and frame.remaining > 0:
+            frame.remaining -= 1
+            frame.index += 1
+            frame.pos = 0
+            if frame.var is not None:
+                self.env[frame.var] = frame.index
+            return True
+        if frame.kind == _TRY and isinstance(frame.token, TryToken):
+            frame.token.body_done = True
+            thread.head = frame.token
+            return False
+        if frame.kind == _TIMEOUT and frame.token is not None:
+            frame.token.active = False
+        thread.stack.pop()
+        return True
+
+    def _enter(self, thread: _Thread, step: LocalStep) -> None:
+        if isinstance(step, If):
+            branch = self._decide_if(step)
+            if branch is not None and branch.body:
+                thread.stack.append(_Frame(branch.body))
+        elif isinstance(step, Loop):
+            self._enter_loop(thread, step)
+        elif isinstance(step, Rec):
+            frame = _Frame(step.body, _REC)
+            frame.label = step.label
+            thread.stack.append(frame)
+        elif isinstance(step, Continue):
+            self._continue(thread, step.label)
+        elif isinstance(step, Local):
+            if step.var is not None and step.expr is not None:
+                try:
+                    self.env[step.var] = evaluate(step.expr, self.env)
+                except ExpressionError:
+                    pass  # the behaviour supplies it (SPEC §3.6): not every role can compute a let
+        elif isinstance(step, Timeout):
+            self._enter_timeout(thread, step)
+        elif isinstance(step, Try):
+            self._enter_try(thread, step)
+        else:
+            raise RuntimeProtocolError(
+                f"unsupported local step {type(step).__name__}", role=self.role, session=self.session
+            )
+
+    def _evaluate(self, expr: object, what: str) -> object:
+        try:
+            return evaluate(expr, self.env)  # type: ignore[arg-type]
+        except ExpressionError as exc:
+            raise EvaluationFailed(
+                f"cannot evaluate {what}: {exc}",
+                role=self.role,
+                session=self.session,
+                step=f"step {self.step_count + 1}",
+            ) from None
+
+    def _decide_if(self, step: If) -> Branch | None:
+        value = self._evaluate(step.expr, "the condition of an if/match")
+        if step.patterns:
+            for branch, pattern in zip(step.branches, step.patterns, strict=False):
+                if matches_pattern(value, pattern):
+                    return branch
+            return None
+        wanted = "then" if value else "else"
+        for branch in step.branches:
+            if branch.label == wanted:
+                return branch
+        index = 0 if value else 1
+        return step.branches[index] if index < len(step.branches) else None
+
+    def _enter_loop(self, thread: _Thread, step: Loop) -> None:
+        count = self._evaluate(step.count, "a loop count")
+        start = self._evaluate(step.start, "a loop start") if step.start is not None else 0
+        if not isinstance(count, int) or not isinstance(start, int):
+            raise EvaluationFailed(
+                f"loop count must be an integer, got {count!r}", role=self.role, session=self.session
+            )
+        if count <= 0 or not step.body:
+            return
+        frame = _Frame(step.body, _LOOP)
+        frame.remaining = count - 1
+        frame.index = start
+        frame.var = step.var
+        if step.var is not None:
+            self.env[step.var] = start
+        thread.stack.append(frame)
+
+    def _continue(self, thread: _Thread, label: str) -> None:
+        stack = thread.stack
+        while stack:
+            frame = stack[-1]
+            if frame.kind == _REC and frame.label == label:
+                frame.pos = 0
+                return
+            stack.pop()
+            if frame.token is not None:
+                frame.token.active = False
+        raise RuntimeProtocolError(
+            f"`continue {label}` outside `rec {label}`", role=self.role, session=self.session
+        )
+
+    def _enter_timeout(self, thread: _Thread, step: Timeout) -> None:
+        if not step.waiter:
+            thread.stack.append(_Frame(step.body))
+            return
+        frame = _Frame(step.body, _TIMEOUT)
+        token = TimeoutToken(step, _frame=frame, _thread=thread)
+        frame.token = token
+        thread.stack.append(frame)
+        self.armed.append(token)
+
+    def _enter_try(self, thread: _Thread, step: Try) -> None:
+        where = f"{step.span.line}:{step.span.column}"
+        count = self._try_entries.get(where, 0)
+        self._try_entries[where] = count + 1
+        frame = _Frame(step.body, _TRY)
+        token = TryToken(step, f"{where}#{count}", _frame=frame, _thread=thread)
+        frame.token = token
+        thread.stack.append(frame)
+        self.tries.append(token)
+
+    def _start_par(self, thread: _Thread, step: Par) -> bool:
+        """Spawn one thread per branch; True if the parent must wait for them."""
+        children = [_Thread(branch, parent=thread) for branch in step.branches if branch]
+        if not children:
+            return False
+        thread.children = children
+        thread.waiting = len(children)
+        thread.head = None
+        self._threads.extend(children)
+        return True
+
+    def _thread_finished(self, thread: _Thread) -> None:
+        thread.head = None
+        parent = thread.parent
+        if parent is None:
+            return
+        if thread in parent.children:
+            parent.children.remove(thread)
+        parent.waiting -= 1
+        if parent.waiting == 0:
+            # Resume the parent after its par: it settles later in this same pass (it is in the list).
+            parent.head = None
+            if parent not in self._threads:
+                self._threads.append(parent)
+            self._settle(parent)
+
+
+def _thread_depth(thread: _Thread) -> int:
+    """Sort key keeping threads in a stable parent-before-child order."""
+    depth = 0
+    parent = thread.parent
+    while parent is not None:
+        depth += 1
+        parent = parent.parent
+    return depth

@@ -1,0 +1,237 @@
+"""A node: one device's attachment to a transport, shared by every endpoint (session, role) it hosts.
+
+The node is the session layer below the endpoints. It encodes and decodes envelopes, enforces the
+frame size limit, drops and counts garbage frames (never crashing on them), demultiplexes arriving
+envelopes by (session, receiver role) into inboxes, and, over an unreliable transport, makes each
+(session, sender, receiver) channel reliable and FIFO: cumulative acknowledgements, retransmission on
+a timer with exponential backoff, de-duplication and reordering by sequence number.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from types import TracebackType
+
+from aura_choreo.errors import TransportError
+from aura_choreo.runtime.inbox import Inbox
+from aura_choreo.runtime.wire import (
+    KIND_ACK,
+    NIL,
+    WIRE_VERSION,
+    Envelope,
+    WireError,
+    decode_envelope,
+    encode_envelope,
+)
+from aura_choreo.transports.base import Address, Link, Transport
+
+ChannelKey = tuple[str, str, str]
+"""(session, sender role, receiver role)."""
+
+
+@dataclass
+class NodeStats:
+    """Counters of what the node dropped or repaired (for tests, metrics and the simulator)."""
+
+    garbage: int = 0
+    """Frames that were too large, undecodable, or of an unknown version."""
+    duplicates: int = 0
+    retransmissions: int = 0
+    reordered: int = 0
+    acks_sent: int = 0
+
+
+@dataclass
+class _Unacked:
+    to: Address
+    frame: bytes
+    due: float
+    attempts: int = 0
+
+
+class _Receiving:
+    """Receive state of one channel over an unreliable transport."""
+
+    __slots__ = ("buffer", "next_seq")
+
+    def __init__(self) -> None:
+        self.next_seq = 1
+        self.buffer: dict[int, Envelope] = {}
+
+
+class Node:
+    """Attach `address` to `transport` for the duration of `async with Node(...) as node:`."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        address: Address,
+        *,
+        retransmit_after: float = 0.2,
+        max_retransmit_after: float = 5.0,
+    ) -> None:
+        self.transport = transport
+        self.address = address
+        self.reliable = transport.reliable
+        self.max_frame = transport.max_frame
+        self.retransmit_after = retransmit_after
+        self.max_retransmit_after = max_retransmit_after
+        self.stats = NodeStats()
+        self._inboxes: dict[tuple[str, str], Inbox] = {}
+        self._link: Link | None = None
+        self._tasks: asyncio.TaskGroup | None = None
+        self._background: list[asyncio.Task[None]] = []
+        self._unacked: dict[tuple[str, str, str, int], _Unacked] = {}
+        self._receiving: dict[ChannelKey, _Receiving] = {}
+        self._acks: dict[tuple[Address, ChannelKey], int] = {}
+        self._wake_acks = asyncio.Event()
+        self._wake_resend = asyncio.Event()
+
+    async def __aenter__(self) -> Node:
+        self._link = self.transport.attach(self.address, self._on_frame)
+        if not self.reliable:
+            self._tasks = asyncio.TaskGroup()
+            await self._tasks.__aenter__()
+            self._background = [
+                self._tasks.create_task(self._ack_pump()),
+                self._tasks.create_task(self._resend_loop()),
+            ]
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._tasks is not None:
+            for task in self._background:
+                task.cancel()
+            await self._tasks.__aexit__(None, None, None)
+            self._tasks = None
+        if self._link is not None:
+            self._link.close()
+
+    # ------------------------------------------------------------------ endpoints
+
+    def inbox(self, session: str, role: str) -> Inbox:
+        """The inbox of (session, role), created on first use (messages may arrive before the role)."""
+        key = (session, role)
+        inbox = self._inboxes.get(key)
+        if inbox is None:
+            inbox = self._inboxes[key] = Inbox()
+        return inbox
+
+    def release(self, session: str, role: str) -> None:
+        """Forget the inbox of an endpoint that has finished."""
+        self._inboxes.pop((session, role), None)
+
+    async def send(self, to: Address, envelope: Envelope) -> None:
+        """Encode and send an envelope; over an unreliable transport, keep it until acknowledged."""
+        link = self._link
+        if link is None:
+            raise TransportError(f"node {self.address!r} is not attached (use `async with`)")
+        frame = encode_envelope(envelope)
+        if len(frame) > self.max_frame:
+            raise TransportError(
+                f"message {envelope.label} is {len(frame)} bytes, over the {self.max_frame}-byte limit",
+                role=envelope.sender,
+                session=envelope.session,
+            )
+        if not self.reliable:
+            loop = asyncio.get_running_loop()
+            key = (envelope.session, envelope.sender, envelope.receiver, envelope.seq)
+            self._unacked[key] = _Unacked(to, frame, loop.time() + self.retransmit_after)
+            self._wake_resend.set()
+        await link.send(to, frame)
+
+    # ------------------------------------------------------------------ arrivals
+
+    def _on_frame(self, sender: Address, frame: bytes) -> None:
+        if len(frame) > self.max_frame:
+            self.stats.garbage += 1
+            return
+        try:
+            envelope = decode_envelope(frame)
+        except WireError:
+            self.stats.garbage += 1
+            return
+        if envelope.version != WIRE_VERSION:
+            self.stats.garbage += 1
+            return
+        if self.reliable:
+            self.inbox(envelope.session, envelope.receiver).push(envelope)
+        elif envelope.kind == KIND_ACK:
+            self._on_ack(envelope)
+        else:
+            self._on_unreliable(sender, envelope)
+
+    def _on_unreliable(self, sender: Address, envelope: Envelope) -> None:
+        channel = (envelope.session, envelope.sender, envelope.receiver)
+        state = self._receiving.get(channel)
+        if state is None:
+            state = self._receiving[channel] = _Receiving()
+        seq = envelope.seq
+        if seq < state.next_seq or seq in state.buffer:
+            self.stats.duplicates += 1
+        elif seq > state.next_seq:
+            self.stats.reordered += 1
+            state.buffer[seq] = envelope
+        else:
+            inbox = self.inbox(envelope.session, envelope.receiver)
+            inbox.push(envelope)
+            state.next_seq += 1
+            while state.next_seq in state.buffer:
+                inbox.push(state.buffer.pop(state.next_seq))
+                state.next_seq += 1
+        # Acknowledge cumulatively (also on duplicates: the previous ack may have been lost).
+        self._acks[(sender, channel)] = state.next_seq - 1
+        self._wake_acks.set()
+
+    def _on_ack(self, envelope: Envelope) -> None:
+        # An ack travels receiver -> sender, so its `receiver` is the original sender.
+        session, original_sender, original_receiver = envelope.session, envelope.receiver, envelope.sender
+        for key in [k for k in self._unacked if k[:3] == (session, original_sender, original_receiver)]:
+            if key[3] <= envelope.seq:
+                del self._unacked[key]
+
+    # ------------------------------------------------------------------ background (unreliable only)
+
+    async def _ack_pump(self) -> None:
+        while True:
+            await self._wake_acks.wait()
+            self._wake_acks.clear()
+            acks, self._acks = self._acks, {}
+            for (to, (session, sender, receiver)), seq in acks.items():
+                ack = Envelope(WIRE_VERSION, KIND_ACK, session, "", receiver, sender, "", seq, NIL)
+                if self._link is None or self._link.closed:
+                    return
+                self.stats.acks_sent += 1
+                try:
+                    await self._link.send(to, encode_envelope(ack))
+                except TransportError:
+                    pass  # the sender retransmits and we acknowledge again
+
+    async def _resend_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            if not self._unacked:
+                self._wake_resend.clear()
+                await self._wake_resend.wait()
+                continue
+            now = loop.time()
+            next_due = min(u.due for u in self._unacked.values())
+            if next_due > now:
+                await asyncio.sleep(next_due - now)
+                continue
+            for unacked in list(self._unacked.values()):
+                if unacked.due > now:
+                    continue
+                unacked.attempts += 1
+                backoff = self.retransmit_after * (2**unacked.attempts)
+                unacked.due = now + min(backoff, self.max_retransmit_after)
+                self.stats.retransmissions += 1
+                if self._link is None or self._link.closed:
+                    return
+                try:
+                    await self._link.send(unacked.to, unacked.frame)
+                except TransportError:
+                    pass  # keep it queued; the next round tries again

@@ -1,0 +1,104 @@
+"""Session traces: every send and receive an endpoint performs, with JSONL export and import.
+
+One `Trace` may collect the events of many endpoints and sessions (it is handed to each session).
+The JSON form of an event is one object per line:
+`{"kind", "session", "protocol", "role", "from", "to", "label", "seq", "time"}` where `kind` is `send`,
+`recv`, `choose`, `local`, `discard` (a quorum straggler), `late` (arrived after a timeout) or
+`timeout`; `from`/`to` are the message's sender and receiver (for `choose`/`local`/`timeout`, both are
+the role itself).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True, slots=True)
+class TraceEvent:
+    """One thing one role did in one session."""
+
+    kind: str
+    session: str
+    role: str
+    sender: str
+    receiver: str
+    label: str
+    seq: int
+    time: float
+    protocol: str = ""
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "kind": self.kind,
+            "session": self.session,
+            "protocol": self.protocol,
+            "role": self.role,
+            "from": self.sender,
+            "to": self.receiver,
+            "label": self.label,
+            "seq": self.seq,
+            "time": self.time,
+        }
+
+    @staticmethod
+    def from_json(data: dict[str, object]) -> TraceEvent:
+        def text(key: str) -> str:
+            return str(data.get(key, ""))
+
+        seq = data.get("seq", 0)
+        time = data.get("time", 0.0)
+        return TraceEvent(
+            kind=text("kind"),
+            session=text("session"),
+            role=text("role"),
+            sender=text("from"),
+            receiver=text("to"),
+            label=text("label"),
+            seq=seq if isinstance(seq, int) else 0,
+            time=float(time) if isinstance(time, int | float) else 0.0,
+            protocol=text("protocol"),
+        )
+
+
+@dataclass
+class Trace:
+    """An append-only list of events, in the order they happened."""
+
+    events: list[TraceEvent] = field(default_factory=list)
+
+    def record(self, event: TraceEvent) -> None:
+        self.events.append(event)
+
+    def __iter__(self) -> Iterator[TraceEvent]:
+        return iter(self.events)
+
+    def __len__(self) -> int:
+        return len(self.events)
+
+    def for_session(self, session: str) -> Trace:
+        """The events of one session."""
+        return Trace([e for e in self.events if e.session == session])
+
+    def of_kind(self, *kinds: str) -> list[TraceEvent]:
+        """The events of the given kinds, in order."""
+        return [e for e in self.events if e.kind in kinds]
+
+    def deliveries(self) -> list[TraceEvent]:
+        """The receive events: the messages delivered to roles, in delivery order."""
+        return self.of_kind("recv")
+
+    def to_jsonl(self) -> str:
+        """One JSON object per line (empty string for an empty trace)."""
+        return "".join(json.dumps(e.to_json(), sort_keys=True) + "\n" for e in self.events)
+
+    def write_jsonl(self, path: str | Path) -> None:
+        Path(path).write_text(self.to_jsonl(), encoding="utf-8")
+
+    @staticmethod
+    def from_jsonl(text: str | Iterable[str]) -> Trace:
+        """Parse the output of `to_jsonl` (blank lines ignored)."""
+        lines = text.splitlines() if isinstance(text, str) else text
+        return Trace([TraceEvent.from_json(json.loads(line)) for line in lines if line.strip()])

@@ -1,0 +1,121 @@
+"""The wire format (SPEC §5.1): a versioned envelope, MessagePack via msgspec, integers of any size.
+
+A frame is one encoded `Envelope`. Its payload is the message struct encoded on its own (`Raw`), so
+the envelope can be decoded and routed before the payload is checked against the receiving step's
+type. Integers beyond 64 bits travel as MessagePack extension type `BIGINT_EXT` (two's complement,
+big-endian); the envelope's `big` flag tells the receiver to decode through that path.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgspec
+
+WIRE_VERSION = 1
+KIND_DATA = 0
+KIND_ACK = 1
+KIND_CONTROL = 2
+BIGINT_EXT = 1
+
+_INT64_MIN = -(1 << 63)
+_UINT64_MAX = (1 << 64) - 1
+
+
+class Envelope(msgspec.Struct, array_like=True, gc=False):
+    """One frame on the wire. `seq` counts per (session, sender, receiver) from 1."""
+
+    version: int
+    kind: int
+    session: str
+    protocol: str
+    sender: str
+    receiver: str
+    label: str
+    seq: int
+    payload: msgspec.Raw
+    receipt: bytes | None = None
+    journal: bytes | None = None
+    ext: dict[str, bytes] | None = None
+    big: bool = False
+
+
+class _BigInt:
+    __slots__ = ("value",)
+
+    def __init__(self, value: int) -> None:
+        self.value = value
+
+
+def _enc_hook(value: Any) -> Any:
+    if isinstance(value, _BigInt):
+        n = value.value
+        return msgspec.msgpack.Ext(BIGINT_EXT, n.to_bytes(n.bit_length() // 8 + 1, "big", signed=True))
+    raise NotImplementedError(f"cannot encode {type(value).__name__}")
+
+
+def _ext_hook(code: int, data: memoryview) -> Any:
+    if code == BIGINT_EXT:
+        return int.from_bytes(data, "big", signed=True)
+    raise ValueError(f"unknown extension type {code}")
+
+
+_ENCODER = msgspec.msgpack.Encoder(enc_hook=_enc_hook)
+_ENVELOPE_DECODER = msgspec.msgpack.Decoder(Envelope)
+_ANY_DECODER = msgspec.msgpack.Decoder(ext_hook=_ext_hook)
+NIL = msgspec.Raw(_ENCODER.encode(None))
+
+WireError = (msgspec.DecodeError, msgspec.ValidationError)
+"""What a bad frame or payload raises while decoding."""
+
+
+def _wrap_big(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return _BigInt(value) if value < _INT64_MIN or value > _UINT64_MAX else value
+    if isinstance(value, list | tuple):
+        return [_wrap_big(v) for v in value]
+    if isinstance(value, dict):
+        return {_wrap_big(k): _wrap_big(v) for k, v in value.items()}
+    return value
+
+
+def encode_payload(message: object) -> tuple[bytes, bool]:
+    """Encode a message; returns (bytes, whether integers beyond 64 bits needed the extension type)."""
+    try:
+        return _ENCODER.encode(message), False
+    except OverflowError:
+        return _ENCODER.encode(_wrap_big(msgspec.to_builtins(message, enc_hook=_enc_hook))), True
+
+
+def payload_decoder(cls: type[msgspec.Struct]) -> msgspec.msgpack.Decoder[Any]:
+    """A typed decoder for one message class."""
+    return msgspec.msgpack.Decoder(cls)
+
+
+def decode_payload(
+    decoder: msgspec.msgpack.Decoder[Any], cls: type[msgspec.Struct], data: bytes | msgspec.Raw, big: bool
+) -> Any:
+    """Decode and type-check a payload; raises one of `WireError` when it does not fit."""
+    if not big:
+        return decoder.decode(data)
+    return msgspec.convert(_ANY_DECODER.decode(data), cls)
+
+
+def encode_envelope(envelope: Envelope) -> bytes:
+    """The frame for an envelope."""
+    return _ENCODER.encode(envelope)
+
+
+def decode_envelope(frame: bytes) -> Envelope:
+    """The envelope in a frame; raises one of `WireError` for garbage."""
+    return _ENVELOPE_DECODER.decode(frame)
+
+
+def encode_value(value: object) -> bytes:
+    """Encode any plain value (control-message payloads)."""
+    return _ENCODER.encode(value)
+
+
+def decode_value(data: bytes | msgspec.Raw) -> Any:
+    """Decode any plain value."""
+    return _ANY_DECODER.decode(data)
