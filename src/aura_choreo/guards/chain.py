@@ -109,10 +109,10 @@ class DeviceGuards:
         key: DeviceKey | None = None,
     ) -> None:
         self.device = device
-        self.flow = flow or FlowLedger()
-        self.leakage = leakage or LayeredLeakage([LeakageLayer(LeakageLedger())])
-        self.journal = journal or Journal(device, JournalStore(MEMORY))
-        self.key = key or DeviceKey.from_seed(device, device.encode())
+        self.flow = FlowLedger() if flow is None else flow
+        self.leakage = LayeredLeakage([LeakageLayer(LeakageLedger())]) if leakage is None else leakage
+        self.journal = Journal(device, JournalStore(MEMORY)) if journal is None else journal
+        self.key = DeviceKey.from_seed(device, device.encode()) if key is None else key
         self.signer = ReceiptSigner(self.key)
         self.verifier = ReceiptVerifier(device, {})
 

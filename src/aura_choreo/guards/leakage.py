@@ -88,6 +88,8 @@ class LeakageLedger:
         self._ledger_id = id(self)
         self._next_charge = itertools.count(1)
         self._charges: dict[str, deque[LeakageCharge]] = {}
+        # Running sum of each context's charges in the window, so a charge costs O(expired), not O(all).
+        self._totals: dict[str, LeakageVector] = {}
 
     def limit(self, context: str) -> LeakageVector:
         return self._context_limits.get(context, self.limits)
@@ -98,11 +100,10 @@ class LeakageLedger:
         if not charges:
             return ZERO_LEAKAGE
         horizon = self._clock() - self.window_seconds
+        total = self._totals[context]
         while charges and charges[0].at <= horizon:
-            charges.popleft()
-        total = ZERO_LEAKAGE
-        for charge in charges:
-            total = total + charge.amount
+            total = total - charges.popleft().amount
+        self._totals[context] = total
         return total
 
     def charge(
@@ -127,7 +128,9 @@ class LeakageLedger:
                 step=step,
             )
         charge = LeakageCharge(self._ledger_id, next(self._next_charge), context, amount, self._clock())
-        self._charges.setdefault(context, deque()).append(charge)
+        if not amount.is_zero():
+            self._charges.setdefault(context, deque()).append(charge)
+            self._totals[context] = spent + amount
         return charge
 
     def rollback(self, charge: LeakageCharge) -> None:
@@ -137,6 +140,7 @@ class LeakageLedger:
         charges = self._charges.get(charge.context)
         if charges is not None and charge in charges:
             charges.remove(charge)
+            self._totals[charge.context] = self._totals[charge.context] - charge.amount
 
 
 @dataclass(frozen=True)

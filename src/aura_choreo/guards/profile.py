@@ -116,6 +116,8 @@ class GuardProfiles:
     def __init__(self, default: GuardProfile = DEFAULT_PROFILE) -> None:
         self.default = default
         self._by_label: dict[str, GuardProfile] = {}
+        # Annotation maps are few and immutable: parse each once, not at every send.
+        self._parsed: dict[AnnotationMap, GuardProfile] = {}
 
     def register_message_guard(self, label: str, profile: GuardProfile) -> None:
         """Guard every message labelled `label` with `profile`, whatever its annotations say."""
@@ -130,4 +132,7 @@ class GuardProfiles:
             return self._by_label[label]
         if not annotations:
             return self.default
-        return profile_from_annotations(annotations)
+        profile = self._parsed.get(annotations)
+        if profile is None:
+            profile = self._parsed[annotations] = profile_from_annotations(annotations)
+        return profile

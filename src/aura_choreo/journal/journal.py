@@ -27,25 +27,53 @@ class Journal:
     def __init__(self, device: str, store: JournalStore) -> None:
         self.device = device
         self.store = store
-        self._log = FactLog.of(store.load_facts(device))
-        own = [f.id.counter for f in self._log if f.id.device == device]
-        self._next_counter = max(own, default=0) + 1
-        self._lamport = max((f.lamport for f in self._log), default=0)
+        # Indexed per device with the contiguous prefix kept up to date, so commits, merges and
+        # deltas cost what they touch rather than the size of the whole journal.
+        self._by_device: dict[str, dict[int, Fact]] = {}
+        self._prefix: dict[str, int] = {}
+        self._highest: dict[str, int] = {}
+        self._count = 0
+        self._lamport = 0
+        for fact in store.load_facts(device):
+            self._add(fact)
+        self._next_counter = max(self._by_device.get(device, {0: None}), default=0) + 1
         self._peer_known: dict[str, VersionVector] = {}
+
+    def _add(self, fact: Fact) -> bool:
+        facts = self._by_device.setdefault(fact.id.device, {})
+        if fact.id.counter in facts:
+            return False
+        facts[fact.id.counter] = fact
+        self._count += 1
+        self._lamport = max(self._lamport, fact.lamport)
+        n = self._prefix.get(fact.id.device, 0)
+        while n + 1 in facts:
+            n += 1
+        self._prefix[fact.id.device] = n
+        self._highest[fact.id.device] = max(self._highest.get(fact.id.device, 0), fact.id.counter)
+        return True
+
+    def __contains__(self, fact_id: object) -> bool:
+        return isinstance(fact_id, FactId) and fact_id.counter in self._by_device.get(fact_id.device, {})
+
+    def __len__(self) -> int:
+        return self._count
 
     @property
     def log(self) -> FactLog:
-        return self._log
+        """A snapshot of the replica as an immutable `FactLog`."""
+        return FactLog.of(f for facts in self._by_device.values() for f in facts.values())
 
     @property
     def lamport(self) -> int:
         return self._lamport
 
     def facts(self) -> list[Fact]:
-        return list(self._log)
+        """Every fact, ordered by id."""
+        return list(self.log)
 
     def version_vector(self) -> VersionVector:
-        return self._log.version_vector()
+        return VersionVector(dict(sorted(self._prefix.items())))
 
     def reserve(
         self,
@@ -69,7 +97,8 @@ class Journal:
     def commit(self, pending: PendingFacts) -> tuple[Fact, ...]:
         """Store the pending facts durably (one transaction) and add them to the replica."""
         self.store.append_facts(self.device, pending.facts)
-        self._log = self._log.merge(FactLog.of(pending.facts))
+        for fact in pending.facts:
+            self._add(fact)
         return pending.facts
 
     def release(self, pending: PendingFacts) -> None:
@@ -79,18 +108,24 @@ class Journal:
 
     def merge(self, delta: FactLog, *, from_device: str | None = None) -> tuple[Fact, ...]:
         """Merge a peer's delta (union); returns the facts that were new here, now stored."""
-        new = tuple(f for f in delta if f.id not in self._log)
+        new = tuple(f for f in delta if f.id not in self)
         self.store.append_facts(self.device, new)
-        self._log = self._log.merge(FactLog.of(new))
-        self._lamport = max([self._lamport, *(f.lamport for f in delta)])
+        for fact in new:
+            self._add(fact)
         if from_device is not None:
             self.note_delivered(from_device, delta)
         return new
 
     def delta_for(self, peer: str, pending: PendingFacts | None = None) -> FactLog:
         """What `peer` is not known to have: committed facts past its version vector, plus `pending`."""
-        delta = self._log.delta_since(self._peer_known.get(peer, VersionVector()))
-        return delta.merge(FactLog.of(pending.facts)) if pending else delta
+        known = self._peer_known.get(peer, VersionVector())
+        unknown = []
+        for device, facts in self._by_device.items():
+            seen = known[device]
+            if seen >= self._highest.get(device, 0):
+                continue
+            unknown += [fact for counter, fact in facts.items() if counter > seen]
+        return FactLog.of([*unknown, *(pending.facts if pending else ())])
 
     def note_delivered(self, peer: str, delta: FactLog) -> None:
         """Record that `peer` now holds `delta` (its send was accepted, or it sent it to us)."""
