@@ -77,7 +77,8 @@ def format_choreography(choreography: Choreography) -> str:
     if choreography.namespace is not None:
         lines.append(f"#[namespace = {quote(choreography.namespace)}]")
     if choreography.annotations:
-        lines.append(f"#[{', '.join(_annotation(a, at=False) for a in choreography.annotations)}]")
+        entries = ", ".join(_annotation(a, at=False, bare_flags=True) for a in choreography.annotations)
+        lines.append(f"#[{entries}]")
     lines.append(f"choreography {choreography.name} {{")
     lines.append(f"{INDENT}roles: {', '.join(format_role_decl(r) for r in choreography.roles)};")
     if choreography.body:
@@ -306,15 +307,16 @@ def format_type(type_: TypeExpr) -> str:
 # ---------------------------------------------------------------- annotations
 
 
-def _annotation(annotation: Annotation, *, at: bool) -> str:
-    """`key = value`; flags (`True`) and argument lists always take the `@` form so they cannot read as
-    an index (`A[@critical]`, not `A[critical]`)."""
+def _annotation(annotation: Annotation, *, at: bool, bare_flags: bool = False) -> str:
+    """`key = value`, or `@key` for a flag. In `[...]` after a role a flag keeps its `@` (`A[@critical]`)
+    so that it cannot read as an index; `journal_merge` stays `= true`, as it is a real boolean."""
     value = annotation.value
-    if value is True:
-        return f"@{annotation.key}"
+    key = annotation.key
+    if value is True and key != "journal_merge":
+        return key if bare_flags else f"@{key}"
     if isinstance(value, AnnotationArgs):
-        return f"@{annotation.key}{format_annotation_value(value)}"
-    return f"{'@' if at else ''}{annotation.key} = {format_annotation_value(value)}"
+        return f"{'' if bare_flags else '@'}{key}{format_annotation_value(value)}"
+    return f"{'@' if at else ''}{key} = {format_annotation_value(value)}"
 
 
 def format_annotation_value(value: AnnotationValue) -> str:

@@ -42,7 +42,9 @@ def parse_source(
         file = SourceFile(filename, (), ())
         too_deep = error("E001", Span.point(filename, 1, 1), "the file is nested too deeply to parse")
         diagnostics.append(too_deep)
-    diagnostics.extend(cursor.diagnostics)
+    lexical = {(d.span.line, d.span.column) for d in diagnostics}
+    # a bad token already has its lexical error; "expected X, found <bad token>" there would say it twice
+    diagnostics.extend(d for d in cursor.diagnostics if (d.span.line, d.span.column) not in lexical)
     diagnostics.extend(check_file(file, extra_annotation_keys))
     return ParseResult(file, sort_diagnostics(diagnostics))
 

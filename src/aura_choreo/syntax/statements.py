@@ -219,7 +219,8 @@ def _separated_items(c: Cursor, item: Callable[[], object]) -> None:
         start = c.pos
         try:
             item()
-            if not (c.at(",") or c.at(";") or c.token.kind in _BLOCK_END or c.token.newline_before):
+            separated = c.token.kind in (",", ";", "}", EOF) or c.token.newline_before
+            if not separated and c.previous().kind != "}":  # a braced body needs no separator after it
                 c.fail("`,`, `;` or a newline")
         except ParseFailure:
             c.depth = depth + 1
