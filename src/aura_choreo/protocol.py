@@ -136,6 +136,37 @@ class Protocol:
         return f"Protocol({self.qualified_name!r}, roles={list(self.roles)!r})"
 
 
+@dataclass(frozen=True)
+class BuildResult:
+    """A choreography checked and, if that succeeded, projected: never raises on bad input."""
+
+    checked: CheckedProtocol
+    protocol: Protocol | None
+    diagnostics: tuple[Diagnostic, ...]
+    """The check's and the projection's diagnostics (not the parser's)."""
+
+
+def build_protocol(
+    choreography: Choreography,
+    registry: Mapping[str, Choreography],
+    sources: Mapping[str, str],
+    *,
+    params: Mapping[str, int] | None = None,
+    strict_choice: bool | None = None,
+) -> BuildResult:
+    """Check and project one parsed choreography of a load (`registry`: all of the load's, for calls)."""
+    origin = _Origin(choreography, registry, sources)
+    given = dict(params or {})
+    checked = check_choreography(choreography, registry, params=given)
+    if has_errors(checked.diagnostics):
+        return BuildResult(checked, None, checked.diagnostics)
+    try:
+        protocol = Protocol(checked, origin, strict_choice=strict_choice, given=given)
+    except ChoreographyError as exc:
+        return BuildResult(checked, None, tuple(sort_diagnostics([*checked.diagnostics, *exc.diagnostics])))
+    return BuildResult(checked, protocol, tuple(protocol.diagnostics))
+
+
 def _build(origin: _Origin, given: Mapping[str, int], strict_choice: bool | None) -> Protocol:
     checked = check_choreography(origin.choreography, origin.registry, params=given)
     if has_errors(checked.diagnostics):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import click
 
@@ -24,6 +25,9 @@ from aura_choreo.syntax import load_sources
 from aura_choreo.syntax.ast import Choreography, SourceFile
 from aura_choreo.syntax.formatter import format_role_decl
 
+if TYPE_CHECKING:
+    from aura_choreo.protocol import Protocol
+
 
 @dataclass(frozen=True)
 class ValidateOptions:
@@ -31,6 +35,8 @@ class ValidateOptions:
 
     strict: bool = False
     extra_annotation_keys: frozenset[str] = frozenset()
+    params: tuple[tuple[str, int], ...] = ()
+    """`--param K=V` bindings of family sizes and integer parameters (unbound ones default to 3)."""
 
 
 @dataclass
@@ -55,6 +61,8 @@ class Validation:
     sources: dict[str, str] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     protocols: list[ProtocolReport] = field(default_factory=list)
+    projected: dict[str, Protocol] = field(default_factory=dict)
+    """Each protocol that checked and projected, by qualified name (set by the projection stage)."""
 
     def file_has_errors(self, path: str) -> bool:
         """Whether `path` has an error so far (later stages skip such files' choreographies)."""
@@ -92,7 +100,13 @@ def syntax_stage(validation: Validation, paths: Sequence[str]) -> None:
 # Semantics + projection (engineer 2), then verification (engineer 3): each is a function
 # `stage(validation) -> None` that appends diagnostics and sets `protocol.fields[...]` (e.g.
 # "deadlock_free", "states"). They run in this order after the syntax stage.
-STAGES: tuple[Stage, ...] = ()
+def _projection_stage(validation: Validation) -> None:
+    from aura_choreo.cli.stage_projection import projection_stage
+
+    projection_stage(validation)
+
+
+STAGES: tuple[Stage, ...] = (_projection_stage,)
 # ----------------------------------------------------------------------------------------------------
 
 
@@ -111,12 +125,18 @@ def validate_paths(paths: Sequence[str], options: ValidateOptions | None = None)
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the SPEC §7 JSON report on stdout.")
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+@click.option("--param", "param_values", multiple=True, metavar="K=V", help="Bind a family size or param.")
 @click.option("--quiet", is_flag=True, help="Print nothing on success.")
-def command(files: tuple[str, ...], as_json: bool, strict: bool, quiet: bool) -> None:
+def command(
+    files: tuple[str, ...], as_json: bool, strict: bool, param_values: tuple[str, ...], quiet: bool
+) -> None:
+    from aura_choreo.cli.cmd_project import parse_params
+
     missing = [f for f in files if not os.path.isfile(f)]
     if missing:
         fail(f"cannot read `{missing[0]}`: no such file", code=2)
-    validation = validate_paths(files, ValidateOptions(strict=strict))
+    params = tuple(parse_params(param_values).items())
+    validation = validate_paths(files, ValidateOptions(strict=strict, params=params))
     if as_json:
         print_json(validation.to_json())
     else:
