@@ -1,0 +1,374 @@
+"""Compile a local type to a communicating finite-state machine (SPEC §4.1).
+
+Construction: continuation-passing over the step sequence with epsilon edges, then epsilon
+elimination. Modelling choices (each keeps the model an over-approximation of what can run, so the
+explorer stays sound for deadlocks):
+
+- `choose`: branching on the first sends when every branch starts with a send; otherwise one internal
+  `tau:choose L` edge per branch (the role commits before acting, and may then wait).
+- `offer`: one receive edge per branch label.
+- `if`: one `coin:if EXPR=L` edge per branch. Every role evaluates the same expression on the same
+  shared knowledge, so all of them must take the same branch: the explorer makes the k-th decision of a
+  coin key identical for every role that holds the key.
+- counted loops: unrolled when the count is a literal up to `UNROLL_LIMIT`; otherwise a loop head with
+  `coin:loop@D COUNT=again|exit` (all roles iterate the same number of times, any number).
+- `rec`/`continue`: a head state and back edges; falling off the body leaves the recursion.
+- `par`: the interleaving product of the branch machines.
+- `quorum(k)`: the subsets of answers received; after k the role continues and discards later answers.
+- `timeout` (waiter): from every waiting state of the body a `tau:timeout` edge to alt; late body
+  messages are discarded afterwards. Non-waiters run the body.
+- `try` (saga): the outcome is a coin `saga C` shared by the participants: `commit` after the body, or
+  `compensate`, which a participant may also take at any receive of the body (it abandons the body
+  there); late body messages are discarded during compensation.
+- local actions and `let` are silent.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from itertools import combinations
+
+from aura_choreo.errors import AuraChoreoError
+from aura_choreo.projection.local_types import (
+    Choose,
+    Continue,
+    If,
+    Local,
+    LocalSeq,
+    LocalStep,
+    LocalType,
+    Loop,
+    Offer,
+    Par,
+    Quorum,
+    Rec,
+    Recv,
+    Send,
+    Timeout,
+    Try,
+    iter_steps,
+)
+from aura_choreo.verify.exprtext import expr_text, literal_int
+from aura_choreo.verify.fsm import Action, ActionKind, BranchInfo, Machine, Transition
+
+UNROLL_LIMIT = 6
+"""Counted loops with a literal count up to this are unrolled exactly; larger ones are abstracted."""
+
+MAX_FRAGMENT_STATES = 200_000
+"""Refuse to build a parallel/quorum product larger than this (a family too large to check)."""
+
+_NO_TAGS: frozenset[int] = frozenset()
+
+
+class MachineCompileError(AuraChoreoError):
+    """A local type that cannot be compiled to a finite-state machine."""
+
+
+@dataclass
+class _Builder:
+    """The epsilon-NFA under construction."""
+
+    role: str
+    branches: list[BranchInfo] = field(default_factory=list)
+    origins: dict[int, int] = field(default_factory=dict)
+    count: int = 0
+    edges: list[tuple[int, Action | None, int, frozenset[int]]] = field(default_factory=list)
+    discard_seeds: dict[int, set[tuple[str, str]]] = field(default_factory=dict)
+    regions: list[tuple[int, int, Action, int]] = field(default_factory=list)
+    loop_depth: int = 0
+
+    def new(self) -> int:
+        self.count += 1
+        return self.count - 1
+
+    def eps(self, source: int, target: int, tags: frozenset[int] = _NO_TAGS) -> None:
+        self.edges.append((source, None, target, tags))
+
+    def edge(self, source: int, action: Action, target: int, tags: frozenset[int] = _NO_TAGS) -> None:
+        self.edges.append((source, action, target, tags))
+
+    def seed_discards(self, state: int, messages: set[tuple[str, str]]) -> None:
+        if messages:
+            self.discard_seeds.setdefault(state, set()).update(messages)
+
+    def branch(self, step: LocalStep, kind: str, label: str, choice: str) -> frozenset[int]:
+        origin = self.origins.setdefault(id(step), len(self.origins))
+        self.branches.append(BranchInfo(kind, label, choice, step.span, origin))
+        return frozenset({len(self.branches) - 1})
+
+    # ------------------------------------------------------------ steps
+
+    def seq(self, steps: LocalSeq, k: int, env: dict[str, int]) -> int:
+        entry = k
+        for step in reversed(steps):
+            entry = self.step(step, entry, env)
+        return entry
+
+    def step(self, step: LocalStep, k: int, env: dict[str, int]) -> int:
+        if isinstance(step, Send):
+            s = self.new()
+            self.edge(s, Action.send(step.to, step.label), k)
+            return s
+        if isinstance(step, Recv):
+            s = self.new()
+            self.edge(s, Action.recv(step.from_, step.label), k)
+            return s
+        if isinstance(step, Local):
+            return k
+        if isinstance(step, Choose):
+            return self._choose(step, k, env)
+        if isinstance(step, Offer):
+            s = self.new()
+            for b in step.branches:
+                tags = self.branch(step, "offer", b.label, step.choice)
+                self.edge(s, Action.recv(step.from_, b.label), self.seq(b.body, k, env), tags)
+            return s
+        if isinstance(step, If):
+            s = self.new()
+            key = "if " + expr_text(step.expr)
+            for b in step.branches:
+                tags = self.branch(step, "if", b.label, key)
+                self.edge(s, Action.coin(key, b.label), self.seq(b.body, k, env), tags)
+            return s if step.branches else k
+        if isinstance(step, Loop):
+            return self._loop(step, k, env)
+        if isinstance(step, Rec):
+            head = self.new()
+            self.eps(head, self.seq(step.body, k, {**env, step.label: head}))
+            return head
+        if isinstance(step, Continue):
+            if step.label not in env:
+                raise MachineCompileError(
+                    f"role {self.role}: `continue {step.label}` is not inside `rec {step.label}`"
+                    " (or crosses a parallel block)"
+                )
+            return env[step.label]
+        if isinstance(step, Par):
+            return self._par(step, k, env)
+        if isinstance(step, Quorum):
+            return self._quorum(step, k)
+        if isinstance(step, Timeout):
+            return self._timeout(step, k, env)
+        if isinstance(step, Try):
+            return self._try(step, k, env)
+        raise MachineCompileError(f"role {self.role}: cannot compile step {type(step).__name__}")
+
+    def _choose(self, step: Choose, k: int, env: dict[str, int]) -> int:
+        if not step.branches:
+            return k
+        direct = len(step.branches) == 1 or all(b.body and isinstance(b.body[0], Send) for b in step.branches)
+        s = self.new()
+        for b in step.branches:
+            tags = self.branch(step, "choose", b.label, step.choice)
+            entry = self.seq(b.body, k, env)
+            if direct:
+                self.eps(s, entry, tags)
+            else:
+                self.edge(s, Action.tau(f"choose {b.label}"), entry, tags)
+        return s
+
+    def _loop(self, step: Loop, k: int, env: dict[str, int]) -> int:
+        count = literal_int(step.count)
+        if count is not None and count <= UNROLL_LIMIT:
+            entry = k
+            for _ in range(max(count, 0)):
+                entry = self.seq(step.body, entry, env)
+            return entry
+        key = f"loop@{self.loop_depth} {expr_text(step.count)}"
+        head = self.new()
+        self.loop_depth += 1
+        body = self.seq(step.body, head, env)
+        self.loop_depth -= 1
+        self.edge(head, Action.coin(key, "again"), body)
+        self.edge(head, Action.coin(key, "exit"), k)
+        return head
+
+    def _par(self, step: Par, k: int, env: dict[str, int]) -> int:
+        branches = [b for b in step.branches if b]
+        if not branches:
+            return k
+        if len(branches) == 1:
+            return self.seq(branches[0], k, env)
+        parts = []
+        for body in branches:
+            sub = _Builder(self.role, self.branches, self.origins, loop_depth=self.loop_depth)
+            final = sub.new()
+            parts.append(_finish(sub, sub.seq(body, final, {}), final, self.role, ""))
+        return self._embed_product(parts, k)
+
+    def _embed_product(self, parts: list[Machine], k: int) -> int:
+        start = tuple(m.initial for m in parts)
+        ids = {start: self.new()}
+        queue = deque([start])
+        while queue:
+            current = queue.popleft()
+            here = ids[current]
+            discards: set[tuple[str, str]] = set()
+            for i, m in enumerate(parts):
+                discards |= m.discard_map.get(current[i], frozenset())
+                for index in m.outgoing[current[i]]:
+                    t = m.transitions[index]
+                    nxt = (*current[:i], t.target, *current[i + 1 :])
+                    if nxt not in ids:
+                        if len(ids) >= MAX_FRAGMENT_STATES:
+                            raise MachineCompileError(
+                                f"role {self.role}: a parallel block has more than {MAX_FRAGMENT_STATES}"
+                                " interleavings; bind the family to a smaller size to check it"
+                            )
+                        ids[nxt] = self.new()
+                        queue.append(nxt)
+                    self.edge(here, t.action, ids[nxt], t.branches)
+            self.seed_discards(here, discards)
+            if all(current[i] in m.finals for i, m in enumerate(parts)):
+                self.eps(here, k)
+        return ids[start]
+
+    def _quorum(self, step: Quorum, k: int) -> int:
+        recvs = list(step.body)
+        need = max(0, min(step.min, len(recvs)))
+        late = {(r.from_, r.label) for r in recvs} if need < len(recvs) else set()
+        self.seed_discards(k, late)
+        sizes = sum(1 for j in range(need + 1) for _ in combinations(range(len(recvs)), j))
+        if sizes > MAX_FRAGMENT_STATES:
+            raise MachineCompileError(f"role {self.role}: a quorum over {len(recvs)} answers is too large")
+        ids: dict[frozenset[int], int] = {}
+
+        def state(received: frozenset[int]) -> int:
+            if received not in ids:
+                ids[received] = self.new()
+                if len(received) >= need:
+                    self.eps(ids[received], k)
+                else:
+                    for i, r in enumerate(recvs):
+                        if i not in received:
+                            self.edge(ids[received], Action.recv(r.from_, r.label), state(received | {i}))
+            return ids[received]
+
+        return state(frozenset())
+
+    def _timeout(self, step: Timeout, k: int, env: dict[str, int]) -> int:
+        if not step.waiter:
+            return self.seq(step.body, k, env)
+        alt = self.seq(step.alt, k, env)
+        self.seed_discards(alt, _received_messages(step.body))
+        start = self.count
+        body = self.seq(step.body, k, env)
+        self.regions.append((start, self.count, Action.tau(f"timeout {step.deadline_ms}ms"), alt))
+        return body
+
+    def _try(self, step: Try, k: int, env: dict[str, int]) -> int:
+        key = f"saga {step.coordinator or '?'}"
+        if step.participants:
+            key += " [" + ",".join(step.participants) + "]"
+        comp = self.seq(step.comp, k, env)
+        self.seed_discards(comp, _received_messages(step.body))
+        done = self.new()
+        self.edge(done, Action.coin(key, "commit"), k)
+        self.edge(done, Action.coin(key, "compensate"), comp)
+        start = self.count
+        body = self.seq(step.body, done, env)
+        self.regions.append((start, self.count, Action.coin(key, "compensate"), comp))
+        return body
+
+
+def _received_messages(seq: LocalSeq) -> set[tuple[str, str]]:
+    found: set[tuple[str, str]] = set()
+    for step in iter_steps(seq):
+        if isinstance(step, Recv):
+            found.add((step.from_, step.label))
+        elif isinstance(step, Offer):
+            found.update((step.from_, b.label) for b in step.branches)
+    return found
+
+
+def _finish(b: _Builder, entry: int, final: int, role: str, protocol: str) -> Machine:
+    """Eliminate epsilon edges, keep what `entry` reaches, and number states in BFS order."""
+    n = b.count
+    eps_out: list[list[tuple[int, frozenset[int]]]] = [[] for _ in range(n)]
+    vis_out: list[list[tuple[Action, int, frozenset[int]]]] = [[] for _ in range(n)]
+    for source, action, target, tags in b.edges:
+        if action is None:
+            eps_out[source].append((target, tags))
+        else:
+            vis_out[source].append((action, target, tags))
+    for start, end, action, target in b.regions:
+        for s in range(start, end):
+            if any(a.kind is ActionKind.RECV for a, _, _ in vis_out[s]):
+                vis_out[s].append((action, target, _NO_TAGS))
+    discards = _propagate_discards(b, eps_out, vis_out)
+
+    def closure(s: int) -> dict[int, frozenset[int]]:
+        seen = {s: _NO_TAGS}
+        work = [s]
+        while work:
+            t = work.pop()
+            for u, tags in eps_out[t]:
+                if u not in seen:
+                    seen[u] = seen[t] | tags
+                    work.append(u)
+        return seen
+
+    order = {entry: 0}
+    queue = deque([entry])
+    merged: dict[tuple[int, Action, int], frozenset[int]] = {}
+    finals: set[int] = set()
+    state_discards: dict[int, frozenset[tuple[str, str]]] = {}
+    while queue:
+        s = queue.popleft()
+        reach = closure(s)
+        if final in reach:
+            finals.add(s)
+        dropped: set[tuple[str, str]] = set()
+        for t, tags in reach.items():
+            dropped |= discards[t]
+            for action, u, edge_tags in vis_out[t]:
+                key = (s, action, u)
+                merged[key] = merged.get(key, _NO_TAGS) | tags | edge_tags
+                if u not in order:
+                    order[u] = len(order)
+                    queue.append(u)
+        if dropped:
+            state_discards[s] = frozenset(dropped)
+    transitions = tuple(
+        Transition(order[s], action, order[u], tags) for (s, action, u), tags in merged.items()
+    )
+    return Machine(
+        role=role,
+        state_count=len(order),
+        initial=0,
+        finals=frozenset(order[s] for s in finals),
+        transitions=transitions,
+        discards=tuple(sorted((order[s], d) for s, d in state_discards.items())),
+        branches=tuple(b.branches),
+        protocol=protocol,
+    )
+
+
+def _propagate_discards(
+    b: _Builder,
+    eps_out: list[list[tuple[int, frozenset[int]]]],
+    vis_out: list[list[tuple[Action, int, frozenset[int]]]],
+) -> list[frozenset[tuple[str, str]]]:
+    """Discard sets flow forward: once late messages may exist, they may arrive at any later state."""
+    sets: list[set[tuple[str, str]]] = [set() for _ in range(b.count)]
+    work = []
+    for s, seed in b.discard_seeds.items():
+        sets[s] |= seed
+        work.append(s)
+    while work:
+        s = work.pop()
+        successors = [u for u, _ in eps_out[s]] + [u for _, u, _ in vis_out[s]]
+        for u in successors:
+            if not sets[s] <= sets[u]:
+                sets[u] |= sets[s]
+                work.append(u)
+    return [frozenset(x) for x in sets]
+
+
+def compile_machine(local_type: LocalType) -> Machine:
+    """The communicating finite-state machine of one role's local type."""
+    builder = _Builder(local_type.role)
+    final = builder.new()
+    entry = builder.seq(local_type.steps, final, {})
+    return _finish(builder, entry, final, local_type.role, local_type.protocol)
