@@ -27,7 +27,7 @@ from aura_choreo.guards.leakage import LayeredLeakage, LeakageCharge, LeakageLay
 from aura_choreo.guards.metrics import GuardMetrics
 from aura_choreo.guards.profile import GuardProfile, GuardProfiles
 from aura_choreo.guards.receipts import DeviceKey, Receipt, ReceiptSigner, ReceiptVerifier
-from aura_choreo.journal import Fact, FactLog, Journal, JournalStore, PendingFacts
+from aura_choreo.journal import Fact, FactLog, Journal, JournalStore, PendingFacts, event_to_json
 from aura_choreo.journal.store import MEMORY
 from aura_choreo.projection.local_types import AnnotationMap
 
@@ -130,6 +130,8 @@ class GuardChain:
     metrics: GuardMetrics = field(default_factory=GuardMetrics)
     signing: bool = True
     new_device: Callable[[str], DeviceGuards] = DeviceGuards
+    store: JournalStore | None = None
+    """Where session traces go (`record_trace`); the policy's journal store."""
 
     def device(self, name: str) -> DeviceGuards:
         guards = self.devices.get(name)
@@ -284,6 +286,12 @@ class GuardChain:
                 merged = receiver.journal.merge(attachments.journal_delta, from_device=sender_device)
                 self.metrics.facts_merged += len(merged)
         return merged
+
+    def record_trace(self, session: str, protocol: str, events: Iterable[object]) -> None:
+        """Store a session's trace events alongside the journal (needs a `store`)."""
+        if self.store is None:
+            raise ValueError("this guard chain has no journal store to record traces in")
+        self.store.append_trace_events(session, protocol, (event_to_json(e) for e in events))
 
 
 class _Stage:

@@ -8,7 +8,7 @@ transport answered, and verifies receipts and merges journal deltas on receive.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from aura_choreo.guards.capabilities import local_role_manifest
 from aura_choreo.guards.chain import Attachments, GuardChain, OutgoingSend, PreparedSend
@@ -37,13 +37,17 @@ def role_manifest(local_type: LocalType) -> tuple[str, ...]:
 
 
 class GuardExtension(Extension):
-    """Runs a `GuardChain` on every send and receive of the sessions it is registered for."""
+    """Runs a `GuardChain` on every send and receive of the sessions it is registered for.
+
+    `device_of(role, runtime_device)` names the device whose capabilities and budgets a role uses;
+    by default the runtime's own (the address of the node hosting the role).
+    """
 
     def __init__(
         self,
         chain: GuardChain,
         *,
-        device_of: Callable[[str], str] = lambda role: role,
+        device_of: Callable[[str, str], str] = lambda _role, device: device,
         context_of: Callable[[str, str], str] = lambda protocol, _session: protocol,
     ) -> None:
         self.chain = chain
@@ -54,7 +58,7 @@ class GuardExtension(Extension):
     def on_session_start(self, ctx: SessionContext) -> None:
         self.chain.check_session_start(
             role=ctx.role,
-            device=ctx.device or self.device_of(ctx.role),
+            device=self.device_of(ctx.role, ctx.device),
             manifest=role_manifest(ctx.local_type),
             context=self.context_of(ctx.protocol, ctx.session),
             session=ctx.session,
@@ -65,9 +69,9 @@ class GuardExtension(Extension):
             protocol=ctx.protocol,
             session=ctx.session,
             role=ctx.role,
-            device=ctx.device or self.device_of(ctx.role),
+            device=self.device_of(ctx.role, ctx.device),
             peer_role=ctx.peer,
-            peer_device=ctx.peer_device or self.device_of(ctx.peer),
+            peer_device=self.device_of(ctx.peer, ctx.peer_device),
             label=ctx.label,
             annotations=ctx.annotations,
             context=self.context_of(ctx.protocol, ctx.session),
@@ -88,12 +92,16 @@ class GuardExtension(Extension):
 
     def on_receive(self, ctx: StepContext, attachments: Mapping[str, bytes]) -> None:
         self.chain.accept(
-            sender_device=ctx.peer_device or self.device_of(ctx.peer),
-            receiver_device=ctx.device or self.device_of(ctx.role),
+            sender_device=self.device_of(ctx.peer, ctx.peer_device),
+            receiver_device=self.device_of(ctx.role, ctx.device),
             attachments=Attachments.from_wire(attachments),
             role=ctx.role,
             session=ctx.session,
         )
+
+    def record_trace(self, session: str, protocol: str, events: Iterable[object]) -> None:
+        """Store a finished session's trace alongside the journal."""
+        self.chain.record_trace(session, protocol, events)
 
     def install(self, registry: ExtensionRegistry) -> ExtensionRegistry:
         """Register on every step of `registry` (and return it)."""

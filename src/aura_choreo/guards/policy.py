@@ -40,7 +40,7 @@ from __future__ import annotations
 import json
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn, cast
@@ -116,14 +116,19 @@ class Policy:
     message_guards: Mapping[str, GuardProfile] = field(default_factory=dict, hash=False)
     source: str = "<policy>"
 
-    def device_of(self, role: str) -> str:
-        """The device a role runs on: mapped exactly, via its family (`Voter[1]` -> `dev[1]`), or itself."""
+    def device_of(self, role: str, default: str | None = None) -> str:
+        """The device a role runs on: mapped exactly, via its family (`Voter[1]` -> `dev[1]`), else
+        `default` (the runtime's device for the role), else the role's own name."""
         if role in self.roles:
             return self.roles[role]
         family = re.fullmatch(r"(.+)\[(\d+)\]", role)
         if family and family.group(1) in self.roles:
             return f"{self.roles[family.group(1)]}[{family.group(2)}]"
-        return role
+        return default or role
+
+    def session_devices(self, roles: Iterable[str]) -> dict[str, str]:
+        """role -> device for `roles`: pass it as a session's `devices` so nodes listen where guards look."""
+        return {role: self.device_of(role) for role in roles}
 
     def device_policy(self, device: str) -> DevicePolicy:
         """The device's policy; a family instance `dev[2]` inherits `dev`'s; unknown devices get defaults."""
@@ -182,7 +187,11 @@ class Policy:
         for label, profile in self.message_guards.items():
             profiles.register_message_guard(label, profile)
         return GuardChain(
-            CapabilityPolicy(tuple(layers)), profiles=profiles, signing=self.signing, new_device=new_device
+            CapabilityPolicy(tuple(layers)),
+            profiles=profiles,
+            signing=self.signing,
+            new_device=new_device,
+            store=journal_store,
         )
 
 

@@ -1,0 +1,150 @@
+"""The guard extension inside the runtime: imperative endpoints over the in-memory transport."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from aura_choreo.errors import BudgetExhausted, CapabilityDenied, TransportError
+from aura_choreo.guards import GuardExtension, LeakageVector, build_guard_extension, parse_policy
+from aura_choreo.projection.local_types import AnnotationMap, LocalType, Recv, Send
+from aura_choreo.runtime.extensions import ExtensionRegistry
+from aura_choreo.runtime.node import Node
+from aura_choreo.runtime.session import Session, start_session
+from aura_choreo.transports.inmemory import InMemoryTransport
+
+GRANT: AnnotationMap = (
+    ("guard_capability", "admin, audit"),
+    ("flow_cost", 300),
+    ("leakage_budget", (0, 0, 1)),
+    ("journal_facts", "granted"),
+)
+ACK: AnnotationMap = (("journal_facts", "acked"), ("journal_merge", True))
+
+
+def local_types() -> list[LocalType]:
+    roles = ("Admin", "User")
+    admin = LocalType(
+        "t.Grant", "Admin", (Send("User", "Grant", (), GRANT), Recv("User", "Ack", (), ACK)), roles
+    )
+    user = LocalType(
+        "t.Grant", "User", (Recv("Admin", "Grant", (), GRANT), Send("Admin", "Ack", (), ACK)), roles
+    )
+    return [admin, user]
+
+
+def guards(caps: list[str], *, flow_limit: int = 1024) -> GuardExtension:
+    return build_guard_extension(
+        parse_policy(
+            {
+                "defaults": {"flow_limit": flow_limit},
+                "devices": {"alice": {"capabilities": caps}},
+                "roles": {"Admin": "alice", "User": "bob"},
+            }
+        ),
+        clock=lambda: 0.0,
+    )
+
+
+async def run(extension: GuardExtension, transport: InMemoryTransport, *, rounds: int = 1) -> str:
+    registry = extension.install(ExtensionRegistry())
+    session = start_session(local_types(), extensions=registry, devices={"Admin": "alice", "User": "bob"})
+    async with Node(transport, "alice") as alice, Node(transport, "bob") as bob:
+        for _ in range(rounds):
+            current = session.another()
+
+            async def admin(current: Session = current) -> None:
+                async with current.endpoint("Admin", alice) as ep:
+                    await ep.send("User", "Grant")
+                    await ep.recv("User")
+
+            async def user(current: Session = current) -> None:
+                async with current.endpoint("User", bob) as ep:
+                    await ep.recv("Admin")
+                    await ep.send("Admin", "Ack")
+
+            async with asyncio.TaskGroup() as group:
+                group.create_task(admin())
+                group.create_task(user())
+            extension.record_trace(current.id, current.protocol, current.trace)
+    return current.id
+
+
+async def test_guarded_session_runs_and_journals_the_facts() -> None:
+    extension = guards(["admin", "audit"])
+    session_id = await run(extension, InMemoryTransport())
+    chain = extension.chain
+    alice = chain.device("alice").journal.facts()
+    assert [(f.id.device, f.name, f.label, f.role, f.session) for f in alice] == [
+        ("alice", "granted", "Grant", "Admin", session_id),
+        ("bob", "acked", "Ack", "User", session_id),
+    ]
+    assert [f.name for f in chain.device("bob").journal.facts()] == ["acked"]
+    assert chain.metrics.receipts_verified == 2
+    assert chain.metrics.facts_merged == 1
+    assert chain.device("alice").flow.budget("t.Grant", "bob").spent == 300
+    assert chain.device("bob").flow.budget("t.Grant", "alice").spent == 100  # annotated, no flow_cost
+    assert chain.device("alice").leakage.layers[0].ledger.spent("t.Grant") == LeakageVector(0, 0, 1)
+
+
+async def test_merged_facts_are_durable_in_the_receivers_journal() -> None:
+    extension = guards(["admin", "audit"])
+    await run(extension, InMemoryTransport())
+    assert extension.chain.store is not None
+    stored = extension.chain.store.load_facts("alice")
+    assert [(f.id.device, f.name) for f in stored] == [("alice", "granted"), ("bob", "acked")]
+
+
+async def test_session_traces_are_stored_with_the_journal() -> None:
+    extension = guards(["admin", "audit"])
+    session_id = await run(extension, InMemoryTransport())
+    assert extension.chain.store is not None
+    events = extension.chain.store.trace_events(session_id)
+    assert [(e["kind"], e["label"]) for e in events] == [
+        ("send", "Grant"),
+        ("recv", "Grant"),
+        ("send", "Ack"),
+        ("recv", "Ack"),
+    ]
+
+
+async def test_missing_capability_refuses_the_session_before_any_message() -> None:
+    transport = InMemoryTransport()
+    extension = guards(["admin"])
+    with pytest.raises(ExceptionGroup) as failed:
+        await run(extension, transport)
+    denied = failed.value.subgroup(CapabilityDenied)
+    assert denied is not None
+    error = denied.exceptions[0]
+    assert isinstance(error, CapabilityDenied)
+    assert (error.role, error.capability) == ("Admin", "audit")
+    assert transport.frames_sent == 0
+
+
+async def test_budget_exhaustion_surfaces_at_the_sending_endpoint() -> None:
+    transport = InMemoryTransport()
+    extension = guards(["admin", "audit"], flow_limit=500)
+    with pytest.raises(ExceptionGroup) as failed:
+        await run(extension, transport, rounds=2)
+    exhausted = failed.value.subgroup(BudgetExhausted)
+    assert exhausted is not None
+    error = exhausted.exceptions[0]
+    assert isinstance(error, BudgetExhausted)
+    assert error.role == "Admin" and error.session is not None
+    # The second Grant never reached the wire, and wrote no fact.
+    assert [f.name for f in extension.chain.device("alice").journal.facts() if f.id.device == "alice"] == [
+        "granted"
+    ]
+
+
+async def test_refused_frame_writes_no_fact_but_charges_leakage() -> None:
+    transport = InMemoryTransport(max_frame=64)
+    extension = guards(["admin", "audit"])
+    with pytest.raises(ExceptionGroup) as failed:
+        await run(extension, transport)
+    assert failed.value.subgroup(TransportError) is not None
+    chain = extension.chain
+    assert chain.device("alice").journal.facts() == []
+    assert chain.device("alice").leakage.layers[0].ledger.spent("t.Grant") == LeakageVector(0, 0, 1)
+    assert chain.metrics.sends_aborted == 1
