@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Collection
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
@@ -46,6 +46,22 @@ from aura_choreo.syntax.ast import AnnotationValue
 
 FAILED, DONE, COMMIT, COMPENSATE = "Failed", "Done", "Commit", "Compensate"
 """Labels of the saga control messages (SPEC §4.6); they never reach the role's code."""
+
+
+class SendFailed(TransportError):
+    """The transport refused a send the monitor already accepted; `await exc.retry()` sends it again."""
+
+    def __init__(
+        self,
+        message: str,
+        retry: Callable[[], Awaitable[None]],
+        *,
+        role: str | None = None,
+        session: str | None = None,
+        step: str | None = None,
+    ) -> None:
+        self.retry = retry
+        super().__init__(message, role=role, session=session, step=step)
 
 
 class TryAborted(AuraChoreoError):
@@ -193,15 +209,24 @@ class Endpoint:
             attachments or None,
             big,
         )
+        await self._deliver(to, envelope, extensions, ctx)
+
+    async def _deliver(
+        self, to: str, envelope: Envelope, extensions: tuple[Extension, ...], ctx: StepContext | None
+    ) -> None:
         try:
             await self.node.send(self.session.address(to), envelope)
         except TransportError as exc:
             _after_send(extensions, ctx, False)
-            raise TransportError(
-                exc.detail, role=self.role, session=self.session.id, step=self._step()
+
+            async def retry() -> None:
+                await self._deliver(to, envelope, extensions, ctx)
+
+            raise SendFailed(
+                exc.detail, retry, role=self.role, session=self.session.id, step=self._step()
             ) from exc
         _after_send(extensions, ctx, True)
-        self._record("send", self.role, to, label, seq)
+        self._record("send", self.role, to, envelope.label, envelope.seq)
 
     async def _send_control(self, to: str, label: str, key: str) -> None:
         seq = self._seq.get(to, 0) + 1
@@ -391,6 +416,7 @@ class Endpoint:
                 verdict = await self._await_control(step.coordinator, (COMMIT, COMPENSATE), token.key)
             committed = verdict == COMMIT
         self._settled_tries.add(token.key)
+        self.monitor.next_steps()  # settle: a finished body is only marked done once crossed
         self.monitor.on_try_outcome(token, committed)
         if not committed:
             self._mark_late(token)

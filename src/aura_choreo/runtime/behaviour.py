@@ -1,0 +1,252 @@
+"""Behaviours: the user code that supplies payloads, decisions, guard values and local actions.
+
+A behaviour is any object. The runner asks it, by name:
+- payloads: a method named after the label, `def PrepareRequest(self, env) -> message`; it may return
+  the generated struct, a dict of fields, a tuple of field values, a single value for a one-field
+  payload, or None for an empty payload;
+- decisions: `def choose_<choice>(self, env) -> label` (`Choose.choice`; `choose` when unnamed);
+- values of variables the role does not know (guards, `match` subjects): `def value_<name>(self, env)`;
+- local actions: a method named after the action, `def Validate(self, env, *args)`.
+Whatever a behaviour does not define is synthesised by `DefaultBehaviour` (seeded): payloads from the
+declared types, random branches whose guards hold. So any protocol runs with no user code at all.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from aura_choreo.projection.local_types import (
+    Choose,
+    If,
+    Local,
+    LocalType,
+    Loop,
+    Offer,
+    Payload,
+    Recv,
+    Send,
+    iter_steps,
+)
+from aura_choreo.runtime.expressions import ExpressionError, attribute_reads, evaluate, matches_pattern
+from aura_choreo.runtime.messages import (
+    BOOL_NAMES,
+    BYTES_NAMES,
+    FLOAT_NAMES,
+    INT_NAMES,
+    LIST_NAMES,
+    MAP_NAMES,
+    OPTION_NAMES,
+    STR_NAMES,
+    last_segment,
+)
+from aura_choreo.syntax.ast import Expr, Name, TypeExpr, TypeRef, UnionType
+
+
+@dataclass(frozen=True)
+class ProtocolHints:
+    """What synthesis needs to know about how a protocol reads its values.
+
+    `fields`: variable -> attribute names expressions read from it (`chunk` -> {`is_last`});
+    `patterns`: variable or type name -> the `match` patterns it is compared with (`Vote::Commit`).
+    """
+
+    fields: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    patterns: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @staticmethod
+    def from_local_types(local_types: Iterable[LocalType]) -> ProtocolHints:
+        fields: dict[str, set[str]] = {}
+        patterns: dict[str, list[str]] = {}
+        types_of: dict[str, str] = {}
+        exprs: list[Expr] = []
+        matches: list[tuple[Expr, tuple[str, ...]]] = []
+        for local_type in local_types:
+            for step in iter_steps(local_type.steps):
+                exprs.extend(_expressions(step))
+                if isinstance(step, If) and step.patterns:
+                    matches.append((step.expr, step.patterns))
+                elif isinstance(step, Choose) and step.expr is not None:
+                    matches.append((step.expr, tuple(b.label for b in step.branches)))
+                for item in _payload_of(step):
+                    if item.name is not None and isinstance(item.type, TypeRef):
+                        types_of.setdefault(item.name, last_segment(item.type.name))
+        for expr in exprs:
+            for var, attrs in attribute_reads(expr).items():
+                fields.setdefault(var, set()).update(attrs)
+        for expr, pats in matches:
+            if isinstance(expr, Name):
+                concrete = [p for p in pats if p != "_" and p not in ("then", "else")]
+                for key in (expr.name, types_of.get(expr.name, "")):
+                    if key and concrete:
+                        bucket = patterns.setdefault(key, [])
+                        bucket.extend(p for p in concrete if p not in bucket)
+        return ProtocolHints(
+            {k: frozenset(v) for k, v in fields.items()}, {k: tuple(v) for k, v in patterns.items()}
+        )
+
+
+def _payload_of(step: object) -> Payload:
+    if isinstance(step, Send | Recv):
+        return step.payload
+    return ()
+
+
+def _expressions(step: object) -> list[Expr]:
+    found: list[Expr] = []
+    if isinstance(step, If):
+        found.append(step.expr)
+    if isinstance(step, Choose):
+        if step.expr is not None:
+            found.append(step.expr)
+        found.extend(b.guard for b in step.branches if b.guard is not None)
+    if isinstance(step, Offer):
+        found.extend(b.guard for b in step.branches if b.guard is not None)
+    if isinstance(step, Loop):
+        found.append(step.count)
+    if isinstance(step, Local):
+        found.extend(step.args)
+        if step.expr is not None:
+            found.append(step.expr)
+    return found
+
+
+class DefaultBehaviour:
+    """Synthesises valid payloads from types and picks random valid branches; seeded, so reproducible."""
+
+    def __init__(self, seed: int = 0, hints: ProtocolHints | None = None) -> None:
+        self.rng = random.Random(seed)
+        self.hints = hints or ProtocolHints()
+        self._counter = 0
+
+    # ---------------------------------------------------------------- payloads
+
+    def payload(self, payload: Payload, env: Mapping[str, object]) -> dict[str, object]:
+        """Field values for a payload (keys are the payload's field names, `value`... for bare types)."""
+        from aura_choreo.runtime.messages import field_names
+
+        names = field_names(payload)
+        return {n: self.synthesise(item.type, item.name) for n, item in zip(names, payload, strict=True)}
+
+    def synthesise(self, type_expr: TypeExpr | None, name: str | None = None) -> Any:
+        """A random value of a declared type; unknown types become records or enum patterns."""
+        rng = self.rng
+        if name is not None and name in self.hints.patterns:
+            return rng.choice(self.hints.patterns[name])
+        if type_expr is None:
+            return self._unknown(None, name)
+        if isinstance(type_expr, UnionType):
+            return self.synthesise(type_expr.options[0], name)
+        type_name = last_segment(type_expr.name)
+        args = type_expr.args
+        if type_name in INT_NAMES:
+            return rng.randint(0, 9)
+        if type_name in FLOAT_NAMES:
+            return round(rng.random() * 100, 3)
+        if type_name in STR_NAMES:
+            return f"{name or 'text'}-{rng.randint(0, 999)}"
+        if type_name in BOOL_NAMES:
+            # Fair coin: a boolean that decides an open loop's `break` ends it with probability 1.
+            return rng.random() < 0.5
+        if type_name in BYTES_NAMES or (type_name == "Vec" and args and str(args[0]) == "u8"):
+            return bytes(rng.randrange(256) for _ in range(4))
+        if type_name in LIST_NAMES:
+            return [self.synthesise(args[0] if args else None, None) for _ in range(rng.randint(0, 3))]
+        if type_name in MAP_NAMES:
+            key = self.synthesise(args[0], None) if args else "key"
+            value = self.synthesise(args[1], None) if len(args) > 1 else 0
+            return {key if isinstance(key, str | int) else str(key): value}
+        if type_name in OPTION_NAMES:
+            return self.synthesise(args[0], name) if args else None
+        return self._unknown(type_name, name)
+
+    def _unknown(self, type_name: str | None, name: str | None) -> Any:
+        if type_name is not None and type_name in self.hints.patterns:
+            return self.rng.choice(self.hints.patterns[type_name])
+        reads = self.hints.fields.get(name or "", frozenset())
+        if reads:
+            return {attr: self.rng.random() < 0.5 for attr in sorted(reads)}
+        self._counter += 1
+        return f"{type_name or name or 'value'}#{self._counter}"
+
+    # ---------------------------------------------------------------- decisions
+
+    def decide(self, step: Choose, env: Mapping[str, object]) -> str:
+        """A random branch whose guard holds (guards it cannot evaluate count as holding)."""
+        if step.expr is not None:
+            try:
+                value = evaluate(step.expr, env)
+            except ExpressionError:
+                pass
+            else:
+                for branch in step.branches:
+                    if matches_pattern(value, branch.label) or (branch.label == "then" and value):
+                        return branch.label
+                    if branch.label == "else" and not value:
+                        return branch.label
+        allowed = [b.label for b in step.branches if _guard_holds(b.guard, env)]
+        return self.rng.choice(allowed or [b.label for b in step.branches])
+
+    def value(self, name: str, env: Mapping[str, object]) -> Any:
+        """A value for a variable the role does not know."""
+        if name in self.hints.patterns:
+            return self.rng.choice(self.hints.patterns[name])
+        return self.rng.random() < 0.5
+
+
+def _guard_holds(guard: Expr | None, env: Mapping[str, object]) -> bool:
+    if guard is None:
+        return True
+    try:
+        return bool(evaluate(guard, env))
+    except ExpressionError:
+        return True
+
+
+class BehaviourAdapter:
+    """Asks a user behaviour first and the default behaviour for whatever it does not define."""
+
+    def __init__(self, behaviour: object | None, default: DefaultBehaviour) -> None:
+        self.behaviour = behaviour
+        self.default = default
+
+    def _method(self, name: str) -> Any:
+        if self.behaviour is None or name.startswith("_"):
+            return None
+        method = getattr(self.behaviour, name, None)
+        return method if callable(method) else None
+
+    def payload(self, label: str, payload: Payload, env: dict[str, object]) -> object:
+        method = self._method(label)
+        if method is not None:
+            return method(env)
+        return self.default.payload(payload, env)
+
+    def decide(self, step: Choose, env: dict[str, object]) -> str:
+        method = self._method(f"choose_{step.choice}" if step.choice else "choose")
+        if method is not None:
+            return str(method(env))
+        self.provide_values(step, env)
+        return self.default.decide(step, env)
+
+    def provide_values(self, step: Choose, env: dict[str, object]) -> None:
+        """Ask the behaviour for the variables of the choice's expression and guards it does not know."""
+        from aura_choreo.runtime.expressions import free_names
+
+        exprs = [step.expr] if step.expr is not None else []
+        exprs.extend(b.guard for b in step.branches if b.guard is not None)
+        for expr in exprs:
+            for name in sorted(free_names(expr)):
+                if name not in env:
+                    method = self._method(f"value_{name}")
+                    env[name] = method(env) if method is not None else self.default.value(name, env)
+
+    def local(self, action: str, args: tuple[object, ...], env: dict[str, object]) -> object:
+        method = self._method(action)
+        return method(env, *args) if method is not None else None
+
+    def value(self, name: str, env: dict[str, object]) -> object:
+        method = self._method(f"value_{name}")
+        return method(env) if method is not None else self.default.value(name, env)

@@ -1,0 +1,235 @@
+"""Effect programs: a role's code as data, run by an interpreter over a handler stack.
+
+    program = Program().send("B", Ping(n=1)).recv("B").choose("done")
+    await interpret(program, endpoint)
+
+A program is an immutable tuple of effects. Leaf effects (send, recv, recv_any, choose, offer, local)
+go through the handler stack (transport handler plus middleware); structural effects (if, loop, rec,
+par, quorum, timeout, try) are run by the interpreter itself. `compile_local_type` turns a local type
+into the program the behaviour-driven runner executes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from aura_choreo.projection.local_types import (
+    Choose,
+    Continue,
+    If,
+    Local,
+    LocalSeq,
+    LocalType,
+    Loop,
+    Offer,
+    Par,
+    Quorum,
+    Rec,
+    Recv,
+    Send,
+    Timeout,
+    Try,
+)
+
+
+@dataclass(frozen=True)
+class Effect:
+    """Base of effects."""
+
+
+@dataclass(frozen=True)
+class SendEffect(Effect):
+    """Send to `to`; with `message` None the behaviour supplies the payload for `label`."""
+
+    to: str
+    label: str | None
+    message: object = None
+    step: Send | None = None
+
+
+@dataclass(frozen=True)
+class RecvEffect(Effect):
+    """Receive from `from_` (the next message, or the next one labelled `label`)."""
+
+    from_: str
+    label: str | None = None
+
+
+@dataclass(frozen=True)
+class RecvAnyEffect(Effect):
+    """Receive the first message from any of `roles`."""
+
+    roles: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ChooseEffect(Effect):
+    """Take branch `label` (None: the behaviour decides) and run its program (if any)."""
+
+    label: str | None
+    branches: tuple[tuple[str, Program], ...] = ()
+    step: Choose | None = None
+
+
+@dataclass(frozen=True)
+class OfferEffect(Effect):
+    """Receive the deciding message from `from_` and run the program of its label (if any)."""
+
+    from_: str
+    branches: tuple[tuple[str, Program], ...] = ()
+
+
+@dataclass(frozen=True)
+class LocalEffect(Effect):
+    """A local action of the behaviour (or a `let` when `step.var` is set)."""
+
+    action: str
+    args: tuple[object, ...] = ()
+    step: Local | None = None
+
+
+@dataclass(frozen=True)
+class IfEffect(Effect):
+    """A conditional on shared knowledge, evaluated locally."""
+
+    step: If
+    branches: tuple[tuple[str, Program], ...]
+
+
+@dataclass(frozen=True)
+class LoopEffect(Effect):
+    """A counted loop."""
+
+    step: Loop
+    body: Program
+
+
+@dataclass(frozen=True)
+class RecEffect(Effect):
+    """Labelled recursion: `body` runs again at every `ContinueEffect(label)`."""
+
+    label: str
+    body: Program
+
+
+@dataclass(frozen=True)
+class ContinueEffect(Effect):
+    label: str
+
+
+@dataclass(frozen=True)
+class ParEffect(Effect):
+    """Branches that run concurrently, one task each."""
+
+    branches: tuple[Program, ...]
+
+
+@dataclass(frozen=True)
+class QuorumEffect(Effect):
+    """Receive `step.min` of the listed receives, in arrival order."""
+
+    step: Quorum
+
+
+@dataclass(frozen=True)
+class TimeoutEffect(Effect):
+    step: Timeout
+    body: Program
+    alt: Program
+
+
+@dataclass(frozen=True)
+class TryEffect(Effect):
+    step: Try
+    body: Program
+    comp: Program
+
+
+@dataclass(frozen=True)
+class Program:
+    """An immutable sequence of effects, built fluently; `then` composes programs."""
+
+    effects: tuple[Effect, ...] = ()
+
+    def _add(self, effect: Effect) -> Program:
+        return Program((*self.effects, effect))
+
+    def send(self, to: str, message: object, *, label: str | None = None) -> Program:
+        """Send `message` to `to` (label: `label`, or the message's class name / the string itself)."""
+        from aura_choreo.runtime.endpoint import label_of
+
+        return self._add(SendEffect(to, label or label_of(message), message))
+
+    def recv(self, from_: str, label: str | None = None) -> Program:
+        return self._add(RecvEffect(from_, label))
+
+    def recv_any(self, roles: Iterable[str]) -> Program:
+        return self._add(RecvAnyEffect(tuple(roles)))
+
+    def choose(self, label: str, branches: Mapping[str, Program] | None = None) -> Program:
+        """Take branch `label`; with `branches`, then run the program of the chosen label."""
+        return self._add(ChooseEffect(label, tuple((branches or {}).items())))
+
+    def offer(self, from_: str, branches: Mapping[str, Program] | None = None) -> Program:
+        return self._add(OfferEffect(from_, tuple((branches or {}).items())))
+
+    def local(self, action: str, *args: object) -> Program:
+        return self._add(LocalEffect(action, args))
+
+    def par(self, *branches: Program) -> Program:
+        return self._add(ParEffect(branches))
+
+    def then(self, other: Program) -> Program:
+        """This program followed by `other`."""
+        return Program(self.effects + other.effects)
+
+    def __add__(self, other: Program) -> Program:
+        return self.then(other)
+
+    def __len__(self) -> int:
+        return len(self.effects)
+
+
+def compile_local_type(local_type: LocalType) -> Program:
+    """The program that runs a local type, asking the behaviour for payloads and decisions."""
+    return compile_steps(local_type.steps)
+
+
+def compile_steps(steps: LocalSeq) -> Program:
+    """Compile a sequence of local steps."""
+    return Program(tuple(_compile(step) for step in steps))
+
+
+def _compile(step: object) -> Effect:
+    if isinstance(step, Send):
+        return SendEffect(step.to, step.label, None, step)
+    if isinstance(step, Recv):
+        return RecvEffect(step.from_, step.label)
+    if isinstance(step, Choose):
+        return ChooseEffect(None, tuple((b.label, compile_steps(b.body)) for b in step.branches), step)
+    if isinstance(step, Offer):
+        return OfferEffect(step.from_, tuple((b.label, compile_steps(b.body)) for b in step.branches))
+    if isinstance(step, If):
+        return IfEffect(step, tuple((b.label, compile_steps(b.body)) for b in step.branches))
+    if isinstance(step, Loop):
+        return LoopEffect(step, compile_steps(step.body))
+    if isinstance(step, Rec):
+        return RecEffect(step.label, compile_steps(step.body))
+    if isinstance(step, Continue):
+        return ContinueEffect(step.label)
+    if isinstance(step, Par):
+        return ParEffect(tuple(compile_steps(b) for b in step.branches))
+    if isinstance(step, Quorum):
+        return QuorumEffect(step)
+    if isinstance(step, Local):
+        return LocalEffect(step.action, step.args, step)
+    if isinstance(step, Timeout):
+        return TimeoutEffect(step, compile_steps(step.body), compile_steps(step.alt))
+    if isinstance(step, Try):
+        return TryEffect(step, compile_steps(step.body), compile_steps(step.comp))
+    raise TypeError(f"cannot compile local step {type(step).__name__}")
+
+
+LEAF_EFFECTS = (SendEffect, RecvEffect, RecvAnyEffect, ChooseEffect, OfferEffect, LocalEffect)
+"""Effects that go through the handler stack."""

@@ -1,0 +1,98 @@
+"""Running roles: imperative code, effect programs, or behaviours, one or all roles of a session.
+
+    results = await run_session(session, InMemoryTransport(), {
+        "Coordinator": coordinator,            # async def coordinator(ep): ... (imperative)
+        "Participant": ParticipantBehaviour(), # behaviour-driven; omitted roles use DefaultBehaviour
+    })
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from contextlib import AsyncExitStack
+from typing import Any
+
+from aura_choreo.runtime.behaviour import BehaviourAdapter, DefaultBehaviour, ProtocolHints
+from aura_choreo.runtime.endpoint import Endpoint
+from aura_choreo.runtime.interpreter import EndpointHandler, Handler, Interpreter, first_error
+from aura_choreo.runtime.node import Node
+from aura_choreo.runtime.program import Program, compile_local_type
+from aura_choreo.runtime.session import Session
+from aura_choreo.transports.base import Transport
+
+RoleCode = Callable[[Endpoint], Awaitable[Any]] | Program | object | None
+"""An async function of the endpoint, a `Program`, a behaviour object, or None (default behaviour)."""
+
+MiddlewareFactory = Callable[[Handler], Handler]
+
+
+def build_handler(
+    endpoint: Endpoint, behaviour: BehaviourAdapter, middleware: Sequence[MiddlewareFactory] = ()
+) -> Handler:
+    """The handler stack: the endpoint handler wrapped by each middleware, first listed outermost."""
+    handler: Handler = EndpointHandler(endpoint, behaviour)
+    for factory in reversed(middleware):
+        handler = factory(handler)
+    return handler
+
+
+async def run_role(
+    endpoint: Endpoint,
+    code: RoleCode = None,
+    *,
+    seed: int = 0,
+    hints: ProtocolHints | None = None,
+    middleware: Sequence[MiddlewareFactory] = (),
+) -> Any:
+    """Run one role to its end inside `async with endpoint`; returns what imperative code returns, else
+    the role's known values (`endpoint.env`)."""
+    async with endpoint as ep:
+        if inspect.iscoroutinefunction(code):
+            return await code(ep)
+        if hints is None:
+            hints = ProtocolHints.from_local_types(ep.session.local_types.values())
+        user = None if isinstance(code, Program) else code
+        behaviour = BehaviourAdapter(user, DefaultBehaviour(seed, hints))
+        program = code if isinstance(code, Program) else compile_local_type(ep.local_type)
+        await Interpreter(ep, build_handler(ep, behaviour, middleware)).run(program)
+        return ep.env
+
+
+async def run_session(
+    session: Session,
+    transport: Transport,
+    roles: Mapping[str, RoleCode] | None = None,
+    *,
+    seed: int = 0,
+    middleware: Sequence[MiddlewareFactory] = (),
+) -> dict[str, Any]:
+    """Run every role of `session` over `transport` concurrently; returns each role's result.
+
+    Roles missing from `roles` run the default behaviour (seeded with `seed` + the role's index). The
+    first typed error of any role is raised as itself (not wrapped in an exception group).
+    """
+    roles = roles or {}
+    hints = ProtocolHints.from_local_types(session.local_types.values())
+    results: dict[str, Any] = {}
+    async with AsyncExitStack() as stack:
+        nodes: dict[str, Node] = {}
+        for role in session.local_types:
+            address = session.address(role)
+            if address not in nodes:
+                nodes[address] = await stack.enter_async_context(Node(transport, address))
+
+        async def one(index: int, role: str) -> None:
+            endpoint = session.endpoint(role, nodes[session.address(role)])
+            results[role] = await run_role(
+                endpoint, roles.get(role), seed=seed + index, hints=hints, middleware=middleware
+            )
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                for index, role in enumerate(session.local_types):
+                    group.create_task(one(index, role))
+        except BaseExceptionGroup as errors:
+            raise first_error(errors) from None
+    return results
