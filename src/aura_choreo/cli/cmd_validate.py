@@ -5,7 +5,8 @@ The check runs in stages over one shared `Validation`. Each stage reads what ear
 
 1. syntax (this module): parse every file and its imports; name and annotation checks.
 2. semantics + projection: add a stage function to `STAGES` below.
-3. verification (model check: `deadlock_free`, `states`): add a stage function to `STAGES` below.
+3. verification (`stage_verification.py`): model check (`deadlock_free`, `states`), reachability,
+   budgets and manifests (`--bound`, `--no-por`, `--flow-limit`, `--policy`, `--max-states`).
 
 The JSON report is SPEC §7: `{"ok", "diagnostics": [...], "protocols": [{"name", "roles", ...}]}`.
 """
@@ -37,6 +38,16 @@ class ValidateOptions:
     extra_annotation_keys: frozenset[str] = frozenset()
     params: tuple[tuple[str, int], ...] = ()
     """`--param K=V` bindings of family sizes and integer parameters (unbound ones default to 3)."""
+    bound: int = 4
+    """`--bound K`: messages per channel explored by the model checker."""
+    por: bool = True
+    """`--no-por` turns partial-order reduction off (the full interleaving graph)."""
+    flow_limit: int | None = None
+    """`--flow-limit N`: worst-case flow cost allowed per (role, peer) in one session."""
+    policy: str | None = None
+    """`--policy FILE`: the run-time policy (TOML/JSON) whose limits and capabilities are checked."""
+    max_states: int | None = 2_000_000
+    """`--max-states N`: stop exploring a protocol after this many states (W107)."""
 
 
 @dataclass
@@ -106,7 +117,18 @@ def _projection_stage(validation: Validation) -> None:
     projection_stage(validation)
 
 
-STAGES: tuple[Stage, ...] = (_projection_stage,)
+def _verification_stage(validation: Validation) -> None:
+    from aura_choreo.cli.stage_verification import verification_stage
+
+    policy = None
+    if validation.options.policy is not None:
+        from aura_choreo.guards.policy import load_policy
+
+        policy = load_policy(validation.options.policy)
+    verification_stage(validation, policy)
+
+
+STAGES: tuple[Stage, ...] = (_projection_stage, _verification_stage)
 # ----------------------------------------------------------------------------------------------------
 
 
@@ -127,16 +149,69 @@ def validate_paths(paths: Sequence[str], options: ValidateOptions | None = None)
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
 @click.option("--param", "param_values", multiple=True, metavar="K=V", help="Bind a family size or param.")
 @click.option("--quiet", is_flag=True, help="Print nothing on success.")
+@click.option(
+    "--bound",
+    default=4,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Messages per channel explored by the model checker.",
+)
+@click.option("--no-por", is_flag=True, help="Explore every interleaving (no partial-order reduction).")
+@click.option(
+    "--flow-limit",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Worst-case flow cost allowed per role and peer in one session.",
+)
+@click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Run-time policy file (TOML/JSON) whose limits and capabilities are checked.",
+)
+@click.option(
+    "--max-states",
+    type=click.IntRange(min=1),
+    default=2_000_000,
+    show_default=True,
+    help="Stop exploring a protocol after this many states.",
+)
 def command(
-    files: tuple[str, ...], as_json: bool, strict: bool, param_values: tuple[str, ...], quiet: bool
+    files: tuple[str, ...],
+    as_json: bool,
+    strict: bool,
+    param_values: tuple[str, ...],
+    quiet: bool,
+    bound: int,
+    no_por: bool,
+    flow_limit: int | None,
+    policy_path: str | None,
+    max_states: int,
 ) -> None:
     from aura_choreo.cli.cmd_project import parse_params
 
     missing = [f for f in files if not os.path.isfile(f)]
     if missing:
         fail(f"cannot read `{missing[0]}`: no such file", code=2)
+    if policy_path is not None:
+        from aura_choreo.guards.policy import PolicyError, load_policy
+
+        try:
+            load_policy(policy_path)
+        except PolicyError as exc:
+            fail(str(exc), code=2)
     params = tuple(parse_params(param_values).items())
-    validation = validate_paths(files, ValidateOptions(strict=strict, params=params))
+    options = ValidateOptions(
+        strict=strict,
+        params=params,
+        bound=bound,
+        por=not no_por,
+        flow_limit=flow_limit,
+        policy=policy_path,
+        max_states=max_states,
+    )
+    validation = validate_paths(files, options)
     if as_json:
         print_json(validation.to_json())
     else:
