@@ -1,0 +1,71 @@
+"""The lexer: literals, durations, comments, strings, raw wrappers, and where newlines fall."""
+
+from __future__ import annotations
+
+import pytest
+
+from aura_choreo.syntax.lexer import tokenize
+from aura_choreo.syntax.tokens import DURATION, EOF, IDENT, INT, RAW_CLOSE, RAW_OPEN, STRING
+
+
+def kinds_and_values(text: str) -> list[tuple[str, object]]:
+    tokens, diagnostics = tokenize(text)
+    assert diagnostics == []
+    return [(t.kind, t.value) for t in tokens if t.kind != EOF]
+
+
+@pytest.mark.parametrize(
+    ("text", "millis"),
+    [("500ms", 500), ("30s", 30_000), ("2m", 120_000), ("1h", 3_600_000), ("30_seconds", 30_000),
+     ("5_minutes", 300_000), ("100_millis", 100), ("1_500ms", 1500)],
+)  # fmt: skip
+def test_durations_are_milliseconds(text: str, millis: int) -> None:
+    assert kinds_and_values(text) == [(DURATION, millis)]
+
+
+def test_integers_allow_underscores() -> None:
+    assert kinds_and_values("1_000_000 42") == [(INT, 1_000_000), (INT, 42)]
+
+
+def test_strings_decode_escapes() -> None:
+    assert kinds_and_values(r'"a\"b\\c\n\u{41}"') == [(STRING, 'a"b\\c\nA')]
+
+
+def test_comments_are_skipped_and_nested_block_comments_close() -> None:
+    assert kinds_and_values("a // b\n/* c /* d */ e */ f") == [(IDENT, "a"), (IDENT, "f")]
+
+
+def test_longest_punctuation_wins() -> None:
+    assert [k for k, _ in kinds_and_values("->* <-> -> => :: .. a>>b")] == [
+        "->*", "<->", "->", "=>", "::", "..", IDENT, ">", ">", IDENT,
+    ]  # fmt: skip
+
+
+def test_range_after_integer_is_not_a_number() -> None:
+    assert kinds_and_values("0..3") == [(INT, 0), ("..", ".."), (INT, 3)]
+
+
+def test_raw_string_wrapper_tokens() -> None:
+    assert [k for k, _ in kinds_and_values('r#" x "a" "#')] == [RAW_OPEN, IDENT, STRING, RAW_CLOSE]
+
+
+def test_newline_before_is_recorded_across_comments() -> None:
+    tokens, _ = tokenize("a /* x\n */ b c\n// z\nd")
+    assert [t.newline_before for t in tokens[:4]] == [True, True, False, True]
+
+
+def test_positions_are_one_based_line_and_column() -> None:
+    tokens, _ = tokenize("ab\n  cd")
+    assert [(t.line, t.column, t.end_column) for t in tokens[:2]] == [(1, 1, 3), (2, 3, 5)]
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [("5x", "unknown duration unit `x`"), ("5_", "cannot end in `_`"), ("$", "unexpected character `$`"),
+     ('"open', "unterminated string"), ("/* x", "unterminated comment"), (r'"\q"', "unknown escape")],
+)  # fmt: skip
+def test_lexical_errors_are_diagnostics(text: str, message: str) -> None:
+    _, diagnostics = tokenize(text, "f.choreo")
+    assert len(diagnostics) == 1
+    assert diagnostics[0].code == "E001"
+    assert message in diagnostics[0].message
