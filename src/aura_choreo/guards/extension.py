@@ -7,16 +7,16 @@ transport answered, and verifies receipts and merges journal deltas on receive.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable, Iterable, Mapping
 
-from aura_choreo.guards.capabilities import local_role_manifest
 from aura_choreo.guards.chain import Attachments, GuardChain, OutgoingSend, PreparedSend
 from aura_choreo.guards.leakage import Clock
 from aura_choreo.guards.policy import Policy
 from aura_choreo.journal import JournalStore
 from aura_choreo.projection.local_types import LocalType
 from aura_choreo.runtime.extensions import Extension, ExtensionRegistry, SessionContext, StepContext
+from aura_choreo.runtime.session import Session
+from aura_choreo.verify.budgets import role_manifest as verified_manifest
 
 ManifestOf = Callable[[LocalType], object]
 
@@ -25,15 +25,8 @@ _PreparedKey = tuple[str, str, int]
 
 
 def role_manifest(local_type: LocalType) -> tuple[str, ...]:
-    """A role's capability manifest: the verifier's `role_manifest` when it exists, else ours."""
-    # Looked up at call time: the verifier may be absent or still without `role_manifest`.
-    verified_manifest = getattr(importlib.import_module("aura_choreo.verify"), "role_manifest", None)
-    if not callable(verified_manifest):
-        return local_role_manifest(local_type)
-    manifest = verified_manifest(local_type)
-    if isinstance(manifest, frozenset | set):
-        return tuple(sorted(str(c) for c in manifest))
-    return tuple(str(c) for c in manifest)
+    """A role's capability manifest, as the verifier computes it (`validate --json` shows the same)."""
+    return tuple(sorted(verified_manifest(local_type)))
 
 
 class GuardExtension(Extension):
@@ -63,6 +56,18 @@ class GuardExtension(Extension):
             context=self.context_of(ctx.protocol, ctx.session),
             session=ctx.session,
         )
+
+    def check_session(self, session: Session) -> None:
+        """Pre-flight for a whole in-process session: every role's manifest, before any endpoint starts.
+
+        `on_session_start` checks one endpoint as it joins, which in a distributed run is all a device
+        can do; when one process starts every role, calling this first guarantees that a refused
+        session sends no message at all.
+        """
+        for role, local_type in session.local_types.items():
+            self.on_session_start(
+                SessionContext(session.protocol, session.id, role, session.address(role), local_type)
+            )
 
     def before_send(self, ctx: StepContext) -> Mapping[str, bytes] | None:
         send = OutgoingSend(

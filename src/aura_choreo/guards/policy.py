@@ -178,7 +178,11 @@ class Policy:
             extra = [LeakageLayer(ledger, _scope(p.scope)) for p, ledger in shared_layers]
             return DeviceGuards(
                 device,
-                flow=FlowLedger(default_limit=spec.flow_limit, limits=spec.peer_flow_limits),
+                # Peer limits may name the peer's role or its device; the ledger is keyed by device.
+                flow=FlowLedger(
+                    default_limit=spec.flow_limit,
+                    limits={self.device_of(peer): limit for peer, limit in spec.peer_flow_limits.items()},
+                ),
                 leakage=LayeredLeakage([own, *extra]),
                 journal=Journal(device, journal_store),
             )
