@@ -18,6 +18,8 @@ from aura_choreo.errors import (
 )
 
 if TYPE_CHECKING:
+    from aura_choreo.guards import GuardExtension, GuardProfile, Policy, build_guard_extension, load_policy
+    from aura_choreo.journal import Journal, JournalStore
     from aura_choreo.protocol import Protocol, choreography, load, load_all
     from aura_choreo.syntax import parse, parse_source
 
@@ -31,6 +33,13 @@ _LAZY_EXPORTS: dict[str, str] = {
     "choreography": "aura_choreo.protocol",
     "load": "aura_choreo.protocol",
     "load_all": "aura_choreo.protocol",
+    "GuardExtension": "aura_choreo.guards",
+    "GuardProfile": "aura_choreo.guards",
+    "Policy": "aura_choreo.guards",
+    "build_guard_extension": "aura_choreo.guards",
+    "load_policy": "aura_choreo.guards",
+    "Journal": "aura_choreo.journal",
+    "JournalStore": "aura_choreo.journal",
 }
 
 
@@ -48,16 +57,23 @@ __all__ = [
     "BudgetExhausted",
     "CapabilityDenied",
     "ChoreographyError",
+    "GuardExtension",
+    "GuardProfile",
+    "Journal",
+    "JournalStore",
     "LeakageExceeded",
     "PeerTimeout",
+    "Policy",
     "Protocol",
     "ProtocolViolation",
     "ReceiptError",
     "TransportError",
     "__version__",
+    "build_guard_extension",
     "choreography",
     "load",
     "load_all",
+    "load_policy",
     "parse",
     "parse_source",
 ]
