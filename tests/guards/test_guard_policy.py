@@ -151,3 +151,21 @@ def test_unreadable_and_malformed_files_are_policy_errors(tmp_path: Path) -> Non
         load_policy(write(tmp_path, "bad.toml", "devices = ["))
     with pytest.raises(PolicyError, match=r"bad.json:1:\d+: invalid JSON"):
         load_policy(write(tmp_path, "bad.json", "{nope"))
+
+
+def test_epochs_rotate_on_the_policy_clock() -> None:
+    now = [0.0]
+    policy = parse_policy({"defaults": {"flow_limit": 10, "epoch_seconds": 60}})
+    assert policy.epoch_seconds == 60
+    chain = policy.build_chain(clock=lambda: now[0])
+    send = OutgoingSend("p.P", "s", "A", "a", "B", "b", "M", (("flow_cost", 10),))
+    chain.commit(chain.prepare(send))
+    with pytest.raises(BudgetExhausted):
+        chain.prepare(send)
+    now[0] = 61.0
+    assert chain.prepare(send).flow.epoch == 1
+
+
+def test_bad_epoch_length_is_a_policy_error() -> None:
+    with pytest.raises(PolicyError, match=r"defaults\.epoch_seconds: expected a positive number of seconds"):
+        parse_policy({"defaults": {"epoch_seconds": 0}})

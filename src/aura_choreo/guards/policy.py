@@ -107,6 +107,7 @@ class Policy:
     default_flow_limit: int = DEFAULT_FLOW_LIMIT
     default_leakage_limits: LeakageVector = DEFAULT_LEAKAGE_LIMITS
     leakage_window_seconds: float = DEFAULT_WINDOW_SECONDS
+    epoch_seconds: float | None = None
     context: str = "protocol"
     signing: bool = True
     journal: str = MEMORY
@@ -182,6 +183,8 @@ class Policy:
                 flow=FlowLedger(
                     default_limit=spec.flow_limit,
                     limits={self.device_of(peer): limit for peer, limit in spec.peer_flow_limits.items()},
+                    epoch_seconds=self.epoch_seconds,
+                    clock=now,
                 ),
                 leakage=LayeredLeakage([own, *extra]),
                 journal=Journal(device, journal_store),
@@ -232,7 +235,7 @@ _TOP_KEYS = (
     "privacy_layers",
     "message_guards",
 )
-_DEFAULT_KEYS = ("flow_limit", "leakage_limits", "leakage_window_seconds")
+_DEFAULT_KEYS = ("flow_limit", "leakage_limits", "leakage_window_seconds", "epoch_seconds")
 _DEVICE_KEYS = ("capabilities", "flow_limit", "peer_flow_limits", "leakage_limits")
 _GUARD_KEYS = ("guard_capability", "flow_cost", "leakage_budget", "journal_facts", "journal_merge")
 
@@ -267,11 +270,11 @@ def parse_policy(data: object, *, source: str = "<policy>") -> Policy:
     leakage = reader.leakage(
         defaults.get("leakage_limits", DEFAULT_LEAKAGE_LIMITS.as_list()), "defaults.leakage_limits"
     )
-    window = defaults.get("leakage_window_seconds", DEFAULT_WINDOW_SECONDS)
-    if isinstance(window, bool) or not isinstance(window, int | float) or window <= 0:
-        reader.fail(
-            "defaults.leakage_window_seconds", f"expected a positive number of seconds, got {window!r}"
-        )
+    window = reader.seconds(
+        defaults.get("leakage_window_seconds", DEFAULT_WINDOW_SECONDS), "defaults.leakage_window_seconds"
+    )
+    epoch = defaults.get("epoch_seconds")
+    epoch_seconds = None if epoch is None else reader.seconds(epoch, "defaults.epoch_seconds")
 
     devices = {}
     for name, raw in reader.table(top.get("devices", {}), "devices").items():
@@ -302,7 +305,8 @@ def parse_policy(data: object, *, source: str = "<policy>") -> Policy:
         roles=roles,
         default_flow_limit=flow_limit,
         default_leakage_limits=leakage,
-        leakage_window_seconds=float(window),
+        leakage_window_seconds=window,
+        epoch_seconds=epoch_seconds,
         context=context,
         signing=signing,
         journal=reader.text(top.get("journal", MEMORY), "journal"),
@@ -394,6 +398,11 @@ class _Reader:
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             self.fail(where, f"expected a non-negative integer, got {value!r}")
         return int(value)
+
+    def seconds(self, value: object, where: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+            self.fail(where, f"expected a positive number of seconds, got {value!r}")
+        return float(value)
 
     def text(self, value: object, where: str) -> str:
         if not isinstance(value, str):
