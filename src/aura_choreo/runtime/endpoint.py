@@ -246,6 +246,8 @@ class Endpoint:
             envelope = self._take(from_, label)
             if envelope is not None:
                 return self._accept(envelope)
+            if not self.monitor.expects_from(from_):
+                raise self._violation(self.monitor.expected(), f"receive from {from_}")
             await self._wait((from_,))
 
     async def offer(self, from_: str) -> str:
@@ -270,6 +272,8 @@ class Endpoint:
                 envelope = self._take(best[1], None)
                 if envelope is not None:
                     return best[1], self._accept(envelope)
+            if not any(self.monitor.expects_from(role) for role in roles):
+                raise self._violation(self.monitor.expected(), f"receive from any of {', '.join(roles)}")
             await self._wait(tuple(roles))
 
     def _take(self, from_: str, label: str | None) -> Envelope | None:

@@ -229,7 +229,11 @@ def evaluate(expr: Expr, env: Mapping[str, object]) -> Any:
         func = FUNCTIONS.get(expr.func)
         if func is None:
             raise ExpressionError(f"function `{expr.func}` is not allowed (only {', '.join(FUNCTIONS)})")
-        return func(*(evaluate(arg, env) for arg in expr.args))
+        args = [evaluate(arg, env) for arg in expr.args]
+        try:
+            return func(*args)
+        except TypeError:
+            raise ExpressionError(f"`{expr.func}` cannot take {len(args)} argument(s) of these types") from None
     if isinstance(expr, ListExpr):
         return _check_sequence([evaluate(item, env) for item in expr.items])
     raise ExpressionError(f"unsupported expression {type(expr).__name__}")
