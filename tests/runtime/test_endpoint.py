@@ -240,7 +240,7 @@ async def test_the_timeout_annotation_sets_the_receive_deadline() -> None:
         await ep.recv("A")
 
     session = protocol.session(peer_timeout=None)
-    with pytest.raises(PeerTimeout, match="within 0.02s"):
+    with pytest.raises(PeerTimeout, match=r"within 0\.02s"):
         await run_session(session, InMemoryTransport(), {"A": a, "B": b})
 
 

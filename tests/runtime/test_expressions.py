@@ -154,7 +154,7 @@ _leaves: st.SearchStrategy[Expr] = st.one_of(
 
 def _extend(children: st.SearchStrategy[Expr]) -> st.SearchStrategy[Expr]:
     return st.one_of(
-        st.builds(BinOp, st.sampled_from(["+", "-", "*", "/", "==", "<", "and", "or", "%"]), children, children),
+        st.builds(BinOp, st.sampled_from(["+", "-", "*", "/", "==", "<", "and", "or"]), children, children),
         st.builds(UnaryOp, st.sampled_from(["not", "-"]), children),
         st.builds(Attribute, children, _names),
         st.builds(Index, children, children),

@@ -233,7 +233,7 @@ def evaluate(expr: Expr, env: Mapping[str, object]) -> Any:
         try:
             return func(*args)
         except TypeError:
-            raise ExpressionError(f"`{expr.func}` cannot take {len(args)} argument(s) of these types") from None
+            raise ExpressionError(f"`{expr.func}` cannot take these {len(args)} argument(s)") from None
     if isinstance(expr, ListExpr):
         return _check_sequence([evaluate(item, env) for item in expr.items])
     raise ExpressionError(f"unsupported expression {type(expr).__name__}")
