@@ -1,0 +1,335 @@
+"""The simulation harness: run every role of a protocol on the simulated network, on virtual time.
+
+    report = simulate(protocol, seed=1, runs=20, config=SimulationConfig(network=..., schedule=...))
+    assert report.ok, report.summary()
+
+Each run is one session on a fresh virtual-time loop and a fresh `SimulatedTransport` seeded with the
+run's seed, so a run depends only on (protocol, seed, config, behaviours): the same inputs give the same
+trace, byte for byte. Roles run their behaviour (or the default behaviour) through the runtime's
+interpreter; crashes from the fault schedule stop a role's task, scheduled budget exhaustion makes its
+sends fail with `BudgetExhausted`, and a run that has not finished by the horizon is reported as stuck.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from aura_choreo.errors import AuraChoreoError, BudgetExhausted, RuntimeProtocolError
+from aura_choreo.runtime.behaviour import BehaviourAdapter, DefaultBehaviour, ProtocolHints
+from aura_choreo.runtime.endpoint import Endpoint
+from aura_choreo.runtime.extensions import Extension, ExtensionRegistry, StepContext
+from aura_choreo.runtime.interpreter import Interpreter
+from aura_choreo.runtime.program import Program, compile_local_type
+from aura_choreo.runtime.runner import RoleCode, build_handler, run_session
+from aura_choreo.runtime.session import DEFAULT_PEER_TIMEOUT, Session, start_session
+from aura_choreo.runtime.trace import Trace
+from aura_choreo.testing.faults import BudgetExhaustion, Crash, FaultSchedule
+from aura_choreo.testing.network import NetworkModel, NetworkState
+from aura_choreo.testing.virtual_time import run_virtual
+from aura_choreo.transports.simulated import SimulatedTransport, TransportStats
+
+Roles = Mapping[str, RoleCode] | Callable[[str], RoleCode]
+"""Role code per role, or a factory called once per role and run (fresh behaviour state each run)."""
+ExtensionsFactory = Callable[[Callable[[], float]], ExtensionRegistry]
+"""Builds a fresh extension registry for one run, given the run's clock (virtual seconds)."""
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """The network, the faults, and the time limits of simulated runs (times in virtual seconds)."""
+
+    network: NetworkModel = field(default_factory=NetworkModel)
+    schedule: FaultSchedule = ()
+    peer_timeout: float | None = DEFAULT_PEER_TIMEOUT
+    horizon: float = 3600.0
+    """A run still going after this long is stuck (e.g. retransmitting into a permanent partition)."""
+
+
+@dataclass(frozen=True)
+class RunFailure:
+    """Why a run failed: the error's type name, the role and step it names, and its message."""
+
+    error: str
+    message: str
+    role: str | None = None
+    step: str | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.role} at {self.step}" if self.role and self.step else self.role or "?"
+        return f"{self.error} ({where}): {self.message}"
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One simulated session: its seed, failure (None if every role reached its end) and trace."""
+
+    seed: int
+    session: str
+    failure: RunFailure | None
+    trace: Trace
+    duration: float
+    """Virtual seconds from start to the end of the run."""
+    transport: TransportStats
+    crashed: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None
+
+
+@dataclass(frozen=True)
+class SimulationReport:
+    """Every run of a simulation."""
+
+    runs: tuple[RunResult, ...]
+
+    @property
+    def ok(self) -> bool:
+        return all(r.ok for r in self.runs)
+
+    @property
+    def failures(self) -> tuple[RunResult, ...]:
+        return tuple(r for r in self.runs if not r.ok)
+
+    def to_json(self) -> dict[str, object]:
+        """The `simulate --json` document (SPEC §7)."""
+        first = self.runs[0].trace if self.runs else Trace()
+        return {
+            "ok": self.ok,
+            "runs": len(self.runs),
+            "failed_runs": len(self.failures),
+            "failures": [
+                {
+                    "seed": r.seed,
+                    "error": r.failure.error,
+                    "role": r.failure.role,
+                    "step": r.failure.step,
+                    "message": r.failure.message,
+                }
+                for r in self.failures
+                if r.failure is not None
+            ],
+            "trace": [
+                {"from": e.sender, "to": e.receiver, "label": e.label, "time": round(e.time, 6)}
+                for e in first.deliveries()
+            ],
+        }
+
+
+class InjectedBudgetExhaustion(Extension):
+    """Refuses sends while the fault schedule says the sender's budget towards the peer is spent."""
+
+    def __init__(self, network: NetworkState, now_ms: Callable[[], float]) -> None:
+        self._network = network
+        self._now_ms = now_ms
+
+    def before_send(self, ctx: StepContext) -> None:
+        peer = ctx.peer_device or ctx.peer
+        if self._network.budget_exhausted(ctx.device, peer, self._now_ms()):
+            raise BudgetExhausted(
+                f"flow budget towards {ctx.peer} exhausted (scheduled fault)",
+                role=ctx.role,
+                session=ctx.session,
+                step=f"step {ctx.step + 1}",
+            )
+
+
+def _to_addresses(schedule: FaultSchedule, devices: Mapping[str, str]) -> FaultSchedule:
+    """Rename roles to the addresses their devices listen at (the transport sees addresses)."""
+    if not devices:
+        return schedule
+    from dataclasses import replace
+
+    from aura_choreo.testing.faults import DropMessage, DuplicateMessage, Partition
+
+    def at(role: str) -> str:
+        return devices.get(role, role)
+
+    renamed: list[Any] = []
+    for event in schedule:
+        if isinstance(event, Partition):
+            renamed.append(replace(event, roles=tuple(at(r) for r in event.roles)))
+        elif isinstance(event, Crash):
+            renamed.append(replace(event, role=at(event.role)))
+        elif isinstance(event, BudgetExhaustion):
+            peer = None if event.peer is None else at(event.peer)
+            renamed.append(replace(event, role=at(event.role), peer=peer))
+        elif isinstance(event, DropMessage | DuplicateMessage):
+            renamed.append(replace(event, src=at(event.src), dst=at(event.dst)))
+    return tuple(renamed)
+
+
+def _kills(crash: Crash) -> bool:
+    """Whether a crash ends the role: for good, or restarting without its state."""
+    return crash.restart_ms is None or not crash.keep_journal
+
+
+class _RunState:
+    """Per-run bookkeeping shared by the role wrappers."""
+
+    def __init__(self) -> None:
+        self.endpoints: dict[str, Endpoint] = {}
+        self.crashed: list[str] = []
+
+
+def _role_runner(
+    role: str,
+    code: RoleCode,
+    seed: int,
+    hints: ProtocolHints,
+    crash: tuple[Crash, float] | None,
+    state: _RunState,
+) -> Callable[[Endpoint], Any]:
+    """The role's code, wrapped to record its endpoint and to stop it when its node crashes for good."""
+
+    async def run(ep: Endpoint) -> Any:
+        state.endpoints[role] = ep
+        if crash is not None and _kills(crash[0]):
+            task = asyncio.current_task()
+            loop = asyncio.get_running_loop()
+
+            def kill() -> None:
+                if task is not None and not task.done():
+                    state.crashed.append(role)
+                    task.cancel()
+
+            loop.call_at(crash[1] + crash[0].at_ms / 1000.0, kill)
+        if inspect.iscoroutinefunction(code):
+            return await code(ep)
+        user = None if isinstance(code, Program) else code
+        behaviour = BehaviourAdapter(user, DefaultBehaviour(seed, hints))
+        program = code if isinstance(code, Program) else compile_local_type(ep.local_type)
+        await Interpreter(ep, build_handler(ep, behaviour)).run(program)
+        return ep.env
+
+    return run
+
+
+def _failure_of(exc: BaseException) -> RunFailure:
+    if isinstance(exc, RuntimeProtocolError):
+        return RunFailure(type(exc).__name__, exc.detail, exc.role, exc.step)
+    if isinstance(exc, AuraChoreoError):
+        return RunFailure(type(exc).__name__, str(exc))
+    return RunFailure(type(exc).__name__, f"the role's code raised: {exc}")
+
+
+def _stuck(session: Session, state: _RunState, horizon: float) -> RunFailure:
+    waiting = [
+        (role, ep)
+        for role, ep in state.endpoints.items()
+        if role not in state.crashed and not ep.monitor.done
+    ]
+    if not waiting:
+        return RunFailure("Stuck", f"the session did not end within {horizon:g}s of virtual time")
+    role, ep = waiting[0]
+    others = ", ".join(r for r, _ in waiting[1:])
+    return RunFailure(
+        "Stuck",
+        f"still expecting {ep.monitor.expected()} after {horizon:g}s of virtual time"
+        + (f" (also waiting: {others})" if others else ""),
+        role,
+        f"step {ep.monitor.step_count + 1}",
+    )
+
+
+async def simulate_run(
+    protocol: object,
+    seed: int,
+    config: SimulationConfig | None = None,
+    *,
+    roles: Roles | None = None,
+    extensions: ExtensionsFactory | None = None,
+    devices: Mapping[str, str] | None = None,
+) -> RunResult:
+    """Run one session on the current loop (use a `VirtualTimeEventLoop` so it takes no wall time)."""
+    config = config or SimulationConfig()
+    devices = dict(devices or {})
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    transport = SimulatedTransport(config.network, _to_addresses(config.schedule, devices), seed=seed)
+    transport.now_ms()  # the fault schedule's zero is now
+    registry = extensions(loop.time) if extensions is not None else ExtensionRegistry()
+    if any(isinstance(e, BudgetExhaustion) for e in config.schedule):
+        registry.register_all(InjectedBudgetExhaustion(transport.network, transport.now_ms))
+    session = start_session(
+        protocol,  # type: ignore[arg-type]
+        session_id=f"sim-{seed}",
+        devices=devices,
+        extensions=registry,
+        peer_timeout=config.peer_timeout,
+    )
+    state = _RunState()
+    crashes = {e.role: e for e in config.schedule if isinstance(e, Crash)}
+    hints = ProtocolHints.from_local_types(session.local_types.values())
+    codes: dict[str, RoleCode] = {}
+    for index, role in enumerate(session.local_types):
+        code = roles(role) if callable(roles) else (roles or {}).get(role)
+        crash = crashes.get(role)
+        codes[role] = _role_runner(
+            role, code, seed + index, hints, None if crash is None else (crash, start), state
+        )
+    failure: RunFailure | None = None
+    try:
+        async with asyncio.timeout(config.horizon):
+            await run_session(session, transport, codes, seed=seed)
+    except TimeoutError:
+        failure = _stuck(session, state, config.horizon)
+    except Exception as exc:  # any role's error is the run's outcome, never the harness's crash
+        failure = _failure_of(exc)
+    if failure is None and state.crashed:
+        role = state.crashed[0]
+        crash = crashes[role]
+        failure = RunFailure("Crashed", f"{role} crashed at {crash.at_ms:g}ms (scheduled fault)", role)
+    return RunResult(
+        seed,
+        session.id,
+        failure,
+        session.trace,
+        loop.time() - start,
+        transport.stats,
+        tuple(state.crashed),
+    )
+
+
+def run_simulation(
+    protocol: object,
+    seed: int,
+    config: SimulationConfig | None = None,
+    *,
+    roles: Roles | None = None,
+    extensions: ExtensionsFactory | None = None,
+    devices: Mapping[str, str] | None = None,
+) -> RunResult:
+    """Run one session on a fresh virtual-time loop."""
+    return run_virtual(
+        simulate_run(protocol, seed, config, roles=roles, extensions=extensions, devices=devices)
+    )
+
+
+def simulate(
+    protocol: object,
+    *,
+    seed: int = 0,
+    runs: int = 1,
+    seeds: Iterable[int] | None = None,
+    config: SimulationConfig | None = None,
+    roles: Roles | None = None,
+    extensions: ExtensionsFactory | None = None,
+    devices: Mapping[str, str] | None = None,
+    on_run: Callable[[RunResult], None] | None = None,
+) -> SimulationReport:
+    """Run `runs` sessions with seeds `seed`, `seed + 1`, ... (or exactly `seeds`), one loop each."""
+    chosen = list(seeds) if seeds is not None else [seed + i for i in range(runs)]
+    results = []
+    for run_seed in chosen:
+        result = run_simulation(
+            protocol, run_seed, config, roles=roles, extensions=extensions, devices=devices
+        )
+        if on_run is not None:
+            on_run(result)
+        results.append(result)
+    return SimulationReport(tuple(results))

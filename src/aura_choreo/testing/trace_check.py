@@ -1,0 +1,379 @@
+"""Trace checking after the fact: does a recorded trace follow the global protocol?
+
+Two independent checks, per session:
+- each role's events are replayed through the runtime's sans-I/O `Monitor` (the machine the live
+  endpoints use). A trace carries labels, not payload values, so an `if`/`match` the monitor cannot
+  evaluate is resolved by trying each branch against the events that follow (depth-first, bounded);
+- global consistency: every message received (or discarded as a straggler, or dropped as late) was
+  sent earlier in the trace, and each (sender, receiver) channel is FIFO: the k-th arrival is the k-th
+  send.
+With `complete=True` (the default) every role must also have reached its end and every sent message
+must have arrived; a trace of a run that failed on purpose is checked with `complete=False`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from aura_choreo.errors import ProtocolViolation, RuntimeProtocolError
+from aura_choreo.projection.local_types import Branch, If, LocalType
+from aura_choreo.runtime.endpoint import COMMIT, COMPENSATE, DONE, FAILED
+from aura_choreo.runtime.monitor import EvaluationFailed, Monitor, TimeoutToken, TryToken
+from aura_choreo.runtime.trace import Trace, TraceEvent
+
+SAGA_CONTROL = frozenset({COMMIT, COMPENSATE, DONE, FAILED})
+_ARRIVALS = ("recv", "discard", "late")
+_MAX_REPLAYS = 2_000
+
+
+@dataclass(frozen=True)
+class TraceIssue:
+    """One way a trace departs from the protocol: where (session, role, event index) and what."""
+
+    session: str
+    message: str
+    role: str | None = None
+    event: int | None = None
+    """Index of the offending event in the trace (0-based), when there is one."""
+
+    def __str__(self) -> str:
+        where = [f"session {self.session}"]
+        if self.role:
+            where.append(f"role {self.role}")
+        if self.event is not None:
+            where.append(f"event {self.event}")
+        return f"{', '.join(where)}: {self.message}"
+
+
+@dataclass(frozen=True)
+class TraceReport:
+    """The verdict on a trace: `ok` when there is no issue."""
+
+    issues: tuple[TraceIssue, ...]
+    sessions: tuple[str, ...]
+    events: int
+
+    @property
+    def ok(self) -> bool:
+        return not self.issues
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "ok": self.ok,
+            "sessions": list(self.sessions),
+            "events": self.events,
+            "issues": [
+                {"session": i.session, "role": i.role, "event": i.event, "message": i.message}
+                for i in self.issues
+            ],
+        }
+
+
+def check_trace(
+    protocol: object,
+    trace: Trace | Iterable[TraceEvent],
+    *,
+    complete: bool = True,
+    params: Mapping[str, object] | None = None,
+) -> TraceReport:
+    """Check `trace` (one or many sessions) against `protocol`.
+
+    `protocol` is a loaded `aura_choreo.Protocol` or local types (a role -> LocalType mapping or an
+    iterable of them); `params` adds or overrides parameter values (loop counts, family sizes).
+    """
+    local_types, name, bound = _local_types(protocol)
+    env: dict[str, object] = {**bound, **(params or {})}
+    events = list(trace)
+    by_session: dict[str, list[tuple[int, TraceEvent]]] = defaultdict(list)
+    for index, event in enumerate(events):
+        by_session[event.session].append((index, event))
+    issues: list[TraceIssue] = []
+    for session, indexed in by_session.items():
+        issues.extend(_check_session(session, indexed, local_types, name, env, complete))
+    return TraceReport(tuple(issues), tuple(by_session), len(events))
+
+
+def _local_types(protocol: object) -> tuple[dict[str, LocalType], str, dict[str, object]]:
+    getter = getattr(protocol, "local_types", None)
+    if callable(getter):
+        found = getter()
+        params = getattr(protocol, "params", None)
+        bound = dict(params) if isinstance(params, Mapping) else {}
+        name = str(getattr(protocol, "qualified_name", ""))
+    else:
+        found, bound, name = protocol, {}, ""
+    if isinstance(found, Mapping):
+        types = {str(role): lt for role, lt in found.items() if isinstance(lt, LocalType)}
+    elif isinstance(found, Iterable):
+        types = {lt.role: lt for lt in found if isinstance(lt, LocalType)}
+    else:
+        raise TypeError(f"expected a protocol or local types, got {type(protocol).__name__}")
+    if not name and types:
+        name = next(iter(types.values())).protocol
+    return types, name, bound
+
+
+def _check_session(
+    session: str,
+    indexed: list[tuple[int, TraceEvent]],
+    local_types: Mapping[str, LocalType],
+    protocol_name: str,
+    env: Mapping[str, object],
+    complete: bool,
+) -> list[TraceIssue]:
+    issues: list[TraceIssue] = []
+    per_role: dict[str, list[tuple[int, TraceEvent]]] = defaultdict(list)
+    for index, event in indexed:
+        if event.protocol and protocol_name and event.protocol != protocol_name:
+            issues.append(
+                TraceIssue(
+                    session, f"event of protocol {event.protocol}, not {protocol_name}", event.role, index
+                )
+            )
+            return issues
+        if event.role not in local_types:
+            issues.append(TraceIssue(session, f"unknown role {event.role!r}", event.role, index))
+            continue
+        per_role[event.role].append((index, event))
+    for role, local_type in local_types.items():
+        events = per_role.get(role, [])
+        problem = _replay_role(session, local_type, events, env, complete)
+        if problem is not None:
+            issues.append(problem)
+    issues.extend(_check_channels(session, indexed, complete))
+    return issues
+
+
+# ---------------------------------------------------------------------------- per-role replay
+
+
+class _NeedsDecision(Exception):
+    def __init__(self, branches: int) -> None:
+        self.branches = branches
+
+
+class _ReplayMonitor(Monitor):
+    """A monitor that resolves `if`s it cannot evaluate from a list of forced branch indices."""
+
+    def __init__(self, local_type: LocalType, session: str, env: dict[str, object], forced: list[int]):
+        super().__init__(local_type, session=session, env=env)
+        self._forced = forced
+        self._used = 0
+
+    def _decide_if(self, step: If) -> Branch | None:
+        try:
+            return super()._decide_if(step)
+        except EvaluationFailed:
+            if self._used >= len(self._forced):
+                raise _NeedsDecision(len(step.branches)) from None
+            choice = self._forced[self._used]
+            self._used += 1
+            return step.branches[choice]
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    progress: int
+    """How many events replayed before the failure (len(events) on success)."""
+    issue: str | None = None
+    decision: int = 0
+    """When the replay stopped at an `if` it cannot evaluate: the number of branches to try."""
+
+
+def _replay_role(
+    session: str,
+    local_type: LocalType,
+    events: Sequence[tuple[int, TraceEvent]],
+    env: Mapping[str, object],
+    complete: bool,
+) -> TraceIssue | None:
+    budget = [_MAX_REPLAYS]
+    best: list[_Outcome] = []
+
+    def search(forced: list[int]) -> bool:
+        if budget[0] <= 0:
+            return False
+        budget[0] -= 1
+        outcome = _replay_once(session, local_type, events, dict(env), forced, complete)
+        if outcome.decision:
+            return any(search([*forced, choice]) for choice in range(outcome.decision))
+        if outcome.issue is None:
+            return True
+        if not best or outcome.progress > best[0].progress:
+            best[:] = [outcome]
+        return False
+
+    if search([]):
+        return None
+    if not best:
+        return TraceIssue(session, "too many ambiguous branches to check this role's events", local_type.role)
+    failed = best[0]
+    index = events[failed.progress][0] if failed.progress < len(events) else None
+    return TraceIssue(session, failed.issue or "", local_type.role, index)
+
+
+def _replay_once(
+    session: str,
+    local_type: LocalType,
+    events: Sequence[tuple[int, TraceEvent]],
+    env: dict[str, object],
+    forced: list[int],
+    complete: bool,
+) -> _Outcome:
+    replay = _RoleReplay(_ReplayMonitor(local_type, session, env, forced))
+    position = 0
+    try:
+        while position < len(events):
+            replay.apply(events[position][1])
+            position += 1
+        if complete and not replay.finish():
+            return _Outcome(position, f"trace ends while the role still expects {replay.monitor.expected()}")
+    except _NeedsDecision as need:
+        return _Outcome(position, decision=need.branches)
+    except RuntimeProtocolError as exc:
+        return _Outcome(position, exc.detail)
+    return _Outcome(position)
+
+
+class _RoleReplay:
+    """Feeds one role's events to its monitor, as the live endpoint would have."""
+
+    def __init__(self, monitor: _ReplayMonitor) -> None:
+        self.monitor = monitor
+        self.armed: list[TimeoutToken] = []
+        self.announcing: str | None = None
+        """The saga verdict the coordinator is sending to each participant (applied once)."""
+
+    def apply(self, event: TraceEvent) -> None:
+        kind, label = event.kind, event.label
+        self.armed.extend(self.monitor.take_armed())
+        if label in SAGA_CONTROL and kind in ("send", "recv"):
+            self._control(kind, label)
+            return
+        self.announcing = None
+        if kind == "send":
+            self._step(lambda: self.monitor.on_send(event.receiver, label))
+        elif kind == "recv":
+            self._step(lambda: self.monitor.on_receive(event.sender, label))
+        elif kind == "choose":
+            self._step(lambda: self.monitor.on_choose(label))
+        elif kind == "timeout":
+            self._timeout()
+        # `local`, `discard` and `late` events are not steps of the local type.
+
+    def finish(self) -> bool:
+        """Whether the role reached its end (committing a finished saga nobody else was told about)."""
+        if not self.monitor.done and self._commit_silent_try():
+            return self.monitor.done
+        return self.monitor.done
+
+    def _step(self, action: Callable[[], object]) -> None:
+        try:
+            action()
+        except ProtocolViolation:
+            # A coordinator alone in its saga announces nothing: its finished body commits silently.
+            if not self._commit_silent_try():
+                raise
+            action()
+
+    def _commit_silent_try(self) -> bool:
+        heads = self.monitor.next_steps()
+        for head in heads:
+            if isinstance(head, TryToken) and head.body_done and head.step.coordinator == self.monitor.role:
+                self.monitor.on_try_outcome(head, True)
+                return True
+        return False
+
+    def _control(self, kind: str, label: str) -> None:
+        if label not in (COMMIT, COMPENSATE):
+            return  # a participant's report (Done / Failed) is not a step of its local type
+        if kind == "send" and self.announcing == label:
+            return
+        self.monitor.next_steps()  # settle, so a finished body shows its try token
+        tokens = [t for t in self.monitor.tries if t.active]
+        if not tokens:
+            raise RuntimeProtocolError(f"saga {label} {kind} outside a try block", role=self.monitor.role)
+        self.monitor.on_try_outcome(tokens[-1], label == COMMIT)
+        self.announcing = label if kind == "send" else None
+
+    def _timeout(self) -> None:
+        active = [t for t in self.armed if t.active]
+        if not active:
+            raise RuntimeProtocolError("a timeout fired outside any timeout block", role=self.monitor.role)
+        self.armed.remove(active[-1])
+        self.monitor.on_timeout(active[-1])
+
+
+# ---------------------------------------------------------------------------- global consistency
+
+
+def _check_channels(session: str, indexed: list[tuple[int, TraceEvent]], complete: bool) -> list[TraceIssue]:
+    """Every arrival matches an earlier send (by sequence number when the trace has them), no message
+    arrives twice, and messages of one label on one channel are consumed in the order they were sent.
+
+    Saga control messages (Done, Failed, Commit, Compensate) travel beside the data and may legitimately
+    stay unread, so they are only checked for having been sent.
+    """
+    issues: list[TraceIssue] = []
+    by_seq: dict[tuple[str, str, int], tuple[int, TraceEvent]] = {}
+    by_label: dict[tuple[str, str, str], list[tuple[int, TraceEvent]]] = defaultdict(list)
+    consumed: dict[tuple[str, str, str], int] = defaultdict(int)
+    arrived_seqs: set[tuple[str, str, int]] = set()
+    last_seq: dict[tuple[str, str, str], int] = {}
+    for index, event in indexed:
+        key = (event.sender, event.receiver, event.label)
+        if event.kind == "send" and event.role == event.sender:
+            by_label[key].append((index, event))
+            if event.seq:
+                by_seq[(event.sender, event.receiver, event.seq)] = (index, event)
+            continue
+        if event.kind not in _ARRIVALS or event.role != event.receiver:
+            continue
+        what = f"{event.label} from {event.sender} to {event.receiver}"
+        if event.seq:
+            seq_key = (event.sender, event.receiver, event.seq)
+            sent = by_seq.get(seq_key)
+            if sent is None or sent[1].label != event.label:
+                issues.append(
+                    TraceIssue(session, f"{what} (seq {event.seq}) was never sent before", event.role, index)
+                )
+                continue
+            if seq_key in arrived_seqs:
+                issues.append(
+                    TraceIssue(session, f"{what} (seq {event.seq}) arrived twice", event.role, index)
+                )
+                continue
+            arrived_seqs.add(seq_key)
+            if key[2] not in SAGA_CONTROL and last_seq.get(key, 0) > event.seq:
+                issues.append(
+                    TraceIssue(
+                        session,
+                        f"channel {event.sender} -> {event.receiver} is not FIFO: {event.label} "
+                        f"seq {event.seq} arrived after seq {last_seq[key]}",
+                        event.role,
+                        index,
+                    )
+                )
+            last_seq[key] = max(last_seq.get(key, 0), event.seq)
+            consumed[key] += 1
+            continue
+        k = consumed[key]
+        consumed[key] = k + 1
+        if k >= len(by_label[key]):
+            issues.append(TraceIssue(session, f"{what} arrived but was never sent before", event.role, index))
+    if complete:
+        for key, sent_events in by_label.items():
+            if key[2] in SAGA_CONTROL:
+                continue
+            for index, event in sent_events[consumed[key] :]:
+                issues.append(
+                    TraceIssue(
+                        session,
+                        f"{event.label} from {key[0]} to {key[1]} was sent but never arrived",
+                        event.role,
+                        index,
+                    )
+                )
+    return issues
