@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from aura_choreo.errors import BudgetExhausted, CapabilityDenied, LeakageExceeded
+from aura_choreo.errors import BudgetExhausted, CapabilityDenied, LeakageExceeded, ReceiptError
 from aura_choreo.guards import LeakageVector, OutgoingSend, PolicyError, load_policy, parse_policy
 
 TOML = """
@@ -169,3 +169,32 @@ def test_epochs_rotate_on_the_policy_clock() -> None:
 def test_bad_epoch_length_is_a_policy_error() -> None:
     with pytest.raises(PolicyError, match=r"defaults\.epoch_seconds: expected a positive number of seconds"):
         parse_policy({"defaults": {"epoch_seconds": 0}})
+
+
+def test_receipts_from_a_device_in_another_process_verify_with_its_configured_key() -> None:
+    sender_chain = parse_policy({}).build_chain()
+    prepared = sender_chain.prepare(OutgoingSend("p.P", "s", "A", "alice", "B", "bob", "M", ()))
+    sender_chain.commit(prepared)
+    alice_key = sender_chain.device("alice").key.public_bytes().hex()
+
+    receiver_chain = parse_policy({"devices": {"alice": {"public_key": alice_key}}}).build_chain()
+    receiver_chain.accept(sender_device="alice", receiver_device="bob", attachments=prepared.attachments)
+
+    stranger_chain = parse_policy({}).build_chain()
+    with pytest.raises(ReceiptError, match="bad signature"):
+        stranger_chain.accept(sender_device="alice", receiver_device="bob", attachments=prepared.attachments)
+
+
+def test_bad_public_key_is_a_policy_error() -> None:
+    with pytest.raises(PolicyError, match=r"devices\.d\.public_key: expected a hex-encoded 32-byte"):
+        parse_policy({"devices": {"d": {"public_key": "abcd"}}})
+
+
+def test_device_keys_are_random_unless_derived_from_a_seed() -> None:
+    policy = parse_policy({})
+
+    def key(**options: bytes) -> bytes:
+        return policy.build_chain(**options).device("alice").key.public_bytes()  # type: ignore[arg-type]
+
+    assert key() != key()
+    assert key(key_seed=b"run-1") == key(key_seed=b"run-1") != key(key_seed=b"run-2")

@@ -112,7 +112,7 @@ class DeviceGuards:
         self.flow = FlowLedger() if flow is None else flow
         self.leakage = LayeredLeakage([LeakageLayer(LeakageLedger())]) if leakage is None else leakage
         self.journal = Journal(device, JournalStore(MEMORY)) if journal is None else journal
-        self.key = DeviceKey.from_seed(device, device.encode()) if key is None else key
+        self.key = DeviceKey.generate(device) if key is None else key
         self.signer = ReceiptSigner(self.key)
         self.verifier = ReceiptVerifier(device, {})
 
@@ -132,6 +132,8 @@ class GuardChain:
     new_device: Callable[[str], DeviceGuards] = DeviceGuards
     store: JournalStore | None = None
     """Where session traces go (`record_trace`); the policy's journal store."""
+    public_keys: Mapping[str, bytes] = field(default_factory=dict)
+    """Configured public keys of devices (remote ones): trusted over any key generated here."""
 
     def device(self, name: str) -> DeviceGuards:
         guards = self.devices.get(name)
@@ -143,8 +145,10 @@ class GuardChain:
     def _introduce(self, new: DeviceGuards) -> None:
         # Every device of the chain knows every other's public key (the keyring of this process).
         for other in self.devices.values():
-            other.verifier.add_key(new.device, new.key.public_key)
-            new.verifier.add_key(other.device, other.key.public_key)
+            other.verifier.add_key(new.device, self.public_keys.get(new.device, new.key.public_bytes()))
+            new.verifier.add_key(other.device, self.public_keys.get(other.device, other.key.public_bytes()))
+        for device, public_key in self.public_keys.items():
+            new.verifier.add_key(device, public_key)
 
     def register_message_guard(self, label: str, profile: GuardProfile) -> None:
         """Guard messages labelled `label` with `profile` instead of their annotations."""

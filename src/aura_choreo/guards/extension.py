@@ -115,16 +115,25 @@ class GuardExtension(Extension):
 
 
 def build_guard_extension(
-    policy: Policy, *, clock: Clock | None = None, store: JournalStore | None = None
+    policy: Policy,
+    *,
+    clock: Clock | None = None,
+    store: JournalStore | None = None,
+    key_seed: bytes | None = None,
 ) -> GuardExtension:
     """The guard extension for sessions run under `policy` (its chain is `extension.chain`)."""
-    return GuardExtension(
-        policy.build_chain(clock=clock, store=store), device_of=policy.device_of, context_of=policy.context_of
-    )
+    chain = policy.build_chain(clock=clock, store=store, key_seed=key_seed)
+    return GuardExtension(chain, device_of=policy.device_of, context_of=policy.context_of)
 
 
 def guard_registry(
-    policy: Policy, *, clock: Clock | None = None, store: JournalStore | None = None
+    policy: Policy,
+    *,
+    clock: Clock | None = None,
+    store: JournalStore | None = None,
+    key_seed: bytes | None = None,
 ) -> ExtensionRegistry:
-    """A fresh extension registry holding the guard extension for `policy`."""
-    return build_guard_extension(policy, clock=clock, store=store).install(ExtensionRegistry())
+    """A fresh extension registry holding the guard extension for `policy` (e.g. simulate's factory:
+    `lambda clock: guard_registry(policy, clock=clock)`)."""
+    extension = build_guard_extension(policy, clock=clock, store=store, key_seed=key_seed)
+    return extension.install(ExtensionRegistry())

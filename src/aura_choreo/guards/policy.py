@@ -14,6 +14,7 @@ leakage_window_seconds = 86400
 
 [devices.alice]
 capabilities = ["admin_access", "audit_logs"]   # or "admin_access, audit_logs"
+public_key = "9f1c..."                          # hex Ed25519 key, for devices in other processes
 flow_limit = 2048                               # overrides the default
 peer_flow_limits = { bob = 300 }
 leakage_limits = [10, 10, 5]
@@ -71,6 +72,7 @@ from aura_choreo.guards.profile import (
     parse_name_list,
     profile_from_annotations,
 )
+from aura_choreo.guards.receipts import DeviceKey
 from aura_choreo.journal import Journal, JournalStore
 from aura_choreo.journal.store import MEMORY, Synchronous
 from aura_choreo.syntax.ast import AnnotationValue
@@ -89,6 +91,8 @@ class DevicePolicy:
     flow_limit: int = DEFAULT_FLOW_LIMIT
     peer_flow_limits: Mapping[str, int] = field(default_factory=dict, hash=False)
     leakage_limits: LeakageVector = DEFAULT_LEAKAGE_LIMITS
+    public_key: bytes | None = None
+    """The device's Ed25519 public key (raw 32 bytes) when it signs in another process."""
 
 
 @dataclass(frozen=True)
@@ -146,9 +150,12 @@ class Policy:
         """The budget context of a session under this policy."""
         return session if self.context == "session" else protocol
 
-    def build_chain(self, *, clock: Clock | None = None, store: JournalStore | None = None) -> GuardChain:
+    def build_chain(
+        self, *, clock: Clock | None = None, store: JournalStore | None = None, key_seed: bytes | None = None
+    ) -> GuardChain:
         """A guard chain enforcing this policy. One journal store (from `journal`, or `store`) is shared
-        by the devices' journals; `clock` (seconds) drives leakage windows (simulation's virtual time)."""
+        by the devices' journals; `clock` (seconds) drives leakage windows and epochs (simulation's
+        virtual time). Device keys are random unless `key_seed` derives them (reproducible runs)."""
         import time
 
         now = clock or time.time
@@ -177,8 +184,10 @@ class Policy:
                 )
             )
             extra = [LeakageLayer(ledger, _scope(p.scope)) for p, ledger in shared_layers]
+            key = None if key_seed is None else DeviceKey.from_seed(device, key_seed + b"/" + device.encode())
             return DeviceGuards(
                 device,
+                key=key,
                 # Peer limits may name the peer's role or its device; the ledger is keyed by device.
                 flow=FlowLedger(
                     default_limit=spec.flow_limit,
@@ -199,6 +208,7 @@ class Policy:
             signing=self.signing,
             new_device=new_device,
             store=journal_store,
+            public_keys={d.name: d.public_key for d in self.devices.values() if d.public_key is not None},
         )
 
 
@@ -236,7 +246,7 @@ _TOP_KEYS = (
     "message_guards",
 )
 _DEFAULT_KEYS = ("flow_limit", "leakage_limits", "leakage_window_seconds", "epoch_seconds")
-_DEVICE_KEYS = ("capabilities", "flow_limit", "peer_flow_limits", "leakage_limits")
+_DEVICE_KEYS = ("capabilities", "flow_limit", "peer_flow_limits", "leakage_limits", "public_key")
 _GUARD_KEYS = ("guard_capability", "flow_cost", "leakage_budget", "journal_facts", "journal_merge")
 
 
@@ -287,6 +297,7 @@ def parse_policy(data: object, *, source: str = "<policy>") -> Policy:
             capabilities=frozenset(reader.names(spec.get("capabilities", []), f"{where}.capabilities")),
             flow_limit=reader.count(spec.get("flow_limit", flow_limit), f"{where}.flow_limit"),
             peer_flow_limits={p: reader.count(v, f"{where}.peer_flow_limits.{p}") for p, v in peers.items()},
+            public_key=reader.public_key(spec.get("public_key"), f"{where}.public_key"),
             leakage_limits=reader.leakage(
                 spec.get("leakage_limits", leakage.as_list()), f"{where}.leakage_limits"
             ),
@@ -403,6 +414,17 @@ class _Reader:
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
             self.fail(where, f"expected a positive number of seconds, got {value!r}")
         return float(value)
+
+    def public_key(self, value: object, where: str) -> bytes | None:
+        if value is None:
+            return None
+        try:
+            key = bytes.fromhex(value) if isinstance(value, str) else b""
+        except ValueError:
+            key = b""
+        if len(key) != 32:
+            self.fail(where, "expected a hex-encoded 32-byte Ed25519 public key")
+        return key
 
     def text(self, value: object, where: str) -> str:
         if not isinstance(value, str):
