@@ -219,15 +219,17 @@ class BehaviourAdapter:
         return method if callable(method) else None
 
     def payload(self, label: str, payload: Payload, env: dict[str, object]) -> object:
+        """The payload for `label` (or an awaitable of it)."""
         method = self._method(label)
         if method is not None:
             return method(env)
         return self.default.payload(payload, env)
 
-    def decide(self, step: Choose, env: dict[str, object]) -> str:
+    def decide(self, step: Choose, env: dict[str, object]) -> object:
+        """The label to take (or an awaitable of it, from an `async` method)."""
         method = self._method(f"choose_{step.choice}" if step.choice else "choose")
         if method is not None:
-            return str(method(env))
+            return method(env)
         self.provide_values(step, env)
         return self.default.decide(step, env)
 
@@ -244,6 +246,7 @@ class BehaviourAdapter:
                     env[name] = method(env) if method is not None else self.default.value(name, env)
 
     def local(self, action: str, args: tuple[object, ...], env: dict[str, object]) -> object:
+        """Run a local action (its result, or an awaitable of it)."""
         method = self._method(action)
         return method(env, *args) if method is not None else None
 

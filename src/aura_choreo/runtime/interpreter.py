@@ -10,6 +10,7 @@ loops on the endpoint's known values, `rec`/`continue`, `par` (one task per bran
 from __future__ import annotations
 
 import asyncio
+import inspect
 from typing import Any, Protocol
 
 from aura_choreo.errors import AuraChoreoError, ProtocolViolation
@@ -54,10 +55,11 @@ class EndpointHandler:
         ep = self.endpoint
         if isinstance(effect, SendEffect):
             message = effect.message
-            if message is None and effect.step is not None:
-                message = self.behaviour.payload(effect.step.label, effect.step.payload, ep.env)
+            step = effect.step
+            if message is None and step is not None:
+                message = await _resolved(self.behaviour.payload(step.label, step.payload, ep.env))
                 if message is None:
-                    message = effect.step.label if not effect.step.payload else None
+                    message = step.label if not step.payload else None
             await ep.send(effect.to, message, label=effect.label)
             return None
         if isinstance(effect, RecvEffect):
@@ -69,22 +71,31 @@ class EndpointHandler:
             if label is None:
                 if effect.step is None:
                     raise ValueError("a choose effect needs a label or a step")
-                label = self.behaviour.decide(effect.step, ep.env)
+                label = str(await _resolved(self.behaviour.decide(effect.step, ep.env)))
             await ep.choose(label)
             return label
         if isinstance(effect, OfferEffect):
             return await ep.offer(effect.from_)
         if isinstance(effect, LocalEffect):
-            step = effect.step
-            if step is not None and step.var is not None:
-                if step.var not in ep.env:
-                    ep.env[step.var] = self.behaviour.value(step.var, ep.env)
-                return ep.env[step.var]
+            let = effect.step
+            if let is not None and let.var is not None:
+                try:
+                    ep.env[let.var] = evaluate(let.expr, ep.env) if let.expr is not None else None
+                except ExpressionError:  # a value this role cannot compute: its behaviour provides it
+                    ep.env[let.var] = await _resolved(self.behaviour.value(let.var, ep.env))
+                return ep.env[let.var]
             args = tuple(_arg_value(a, ep.env) for a in effect.args)
-            result = self.behaviour.local(effect.action, args, ep.env)
+            result = await _resolved(self.behaviour.local(effect.action, args, ep.env))
             await ep.local(effect.action, *args)
             return result
         raise TypeError(f"not a leaf effect: {type(effect).__name__}")
+
+
+async def _resolved(value: Any) -> Any:
+    """Behaviour methods may be plain or `async`: await what needs awaiting."""
+    if inspect.isawaitable(value):
+        return await value
+    return value
 
 
 def _arg_value(arg: object, env: dict[str, object]) -> object:

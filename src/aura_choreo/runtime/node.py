@@ -40,6 +40,8 @@ class NodeStats:
     retransmissions: int = 0
     reordered: int = 0
     acks_sent: int = 0
+    after_end: int = 0
+    """Messages for an endpoint that had already finished (dropped)."""
 
 
 @dataclass
@@ -79,6 +81,7 @@ class Node:
         self.max_retransmit_after = max_retransmit_after
         self.stats = NodeStats()
         self._inboxes: dict[tuple[str, str], Inbox] = {}
+        self._finished: set[tuple[str, str]] = set()
         self._link: Link | None = None
         self._tasks: asyncio.TaskGroup | None = None
         self._background: list[asyncio.Task[None]] = []
@@ -121,8 +124,19 @@ class Node:
         return inbox
 
     def release(self, session: str, role: str) -> None:
-        """Forget the inbox of an endpoint that has finished."""
+        """Forget the inbox of an endpoint that has finished; later messages for it are counted."""
         self._inboxes.pop((session, role), None)
+        self._finished.add((session, role))
+
+    def _push(self, envelope: Envelope) -> None:
+        key = (envelope.session, envelope.receiver)
+        inbox = self._inboxes.get(key)
+        if inbox is None:
+            if key in self._finished:
+                self.stats.after_end += 1
+                return
+            inbox = self.inbox(*key)
+        inbox.push(envelope)
 
     async def send(self, to: Address, envelope: Envelope) -> None:
         """Encode and send an envelope; over an unreliable transport, keep it until acknowledged."""
@@ -158,7 +172,7 @@ class Node:
             self.stats.garbage += 1
             return
         if self.reliable:
-            self.inbox(envelope.session, envelope.receiver).push(envelope)
+            self._push(envelope)
         elif envelope.kind == KIND_ACK:
             self._on_ack(envelope)
         else:
@@ -176,11 +190,10 @@ class Node:
             self.stats.reordered += 1
             state.buffer[seq] = envelope
         else:
-            inbox = self.inbox(envelope.session, envelope.receiver)
-            inbox.push(envelope)
+            self._push(envelope)
             state.next_seq += 1
             while state.next_seq in state.buffer:
-                inbox.push(state.buffer.pop(state.next_seq))
+                self._push(state.buffer.pop(state.next_seq))
                 state.next_seq += 1
         # Acknowledge cumulatively (also on duplicates: the previous ack may have been lost).
         self._acks[(sender, channel)] = state.next_seq - 1
