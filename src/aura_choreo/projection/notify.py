@@ -15,6 +15,7 @@ from aura_choreo.diagnostics import Diagnostic, error, warning
 from aura_choreo.projection.merge import merge
 from aura_choreo.projection.project import NotProjectable, Projector
 from aura_choreo.semantics import core
+from aura_choreo.semantics.structure import check_parallel
 
 
 def complete_choices(
@@ -43,7 +44,10 @@ def complete_choices(
             return replace(stmt, body=visit(stmt.body), comp=visit(stmt.comp))
         return stmt
 
-    return visit(body), diagnostics
+    completed = visit(body)
+    if not strict:
+        check_parallel(completed, diagnostics, notifications_only=True)
+    return completed, diagnostics
 
 
 def _informed(choice: core.Choice, role: str, projector: Projector) -> bool:

@@ -13,27 +13,43 @@ from aura_choreo.semantics.actors import first_actors, rec_bodies
 from aura_choreo.syntax.ast import RoleDecl
 
 
-def check_parallel(body: core.CoreSeq, diagnostics: list[Diagnostic]) -> None:
-    """E040: two branches of one parallel block that use the same (sender, receiver, label)."""
+def check_parallel(
+    body: core.CoreSeq, diagnostics: list[Diagnostic], *, notifications_only: bool = False
+) -> None:
+    """E040: two branches of one parallel block that use the same (sender, receiver, label).
+
+    With `notifications_only`, only conflicts that involve an inserted choice notification are reported
+    (the others were reported before projection).
+    """
     for stmt in core.walk(body):
         if not isinstance(stmt, core.Parallel):
             continue
         owners: dict[tuple[str, str, str], int] = {}
+        notified: set[tuple[str, str, str]] = set()
         reported: set[tuple[str, str, str]] = set()
         for index, branch in enumerate(stmt.branches):
-            for m in set(_triples(branch)):
+            messages = list(core.messages_in(branch))
+            notified.update((m.sender, m.receiver, m.label) for m in messages if m.notification)
+            for m in dict.fromkeys((m.sender, m.receiver, m.label) for m in messages):
                 first = owners.setdefault(m, index)
-                if first != index and m not in reported:
-                    reported.add(m)
-                    diagnostics.append(
-                        error(
-                            "E040",
-                            stmt.span,
-                            f"parallel branches {first + 1} and {index + 1} both send `{m[2]}` "
-                            f"from `{m[0]}` to `{m[1]}`",
-                            "the receiver could not tell them apart; give the messages distinct labels",
-                        )
+                if first == index or m in reported or (notifications_only and m not in notified):
+                    continue
+                reported.add(m)
+                hint = (
+                    f"`{m[1]}` is told of choices by `{m[0]}` in both branches with the same label; "
+                    f"give it a distinct first message from `{m[0]}` in each choice's branches"
+                    if m in notified
+                    else "the receiver could not tell them apart; give the messages distinct labels"
+                )
+                diagnostics.append(
+                    error(
+                        "E040",
+                        stmt.span,
+                        f"parallel branches {first + 1} and {index + 1} both send `{m[2]}` "
+                        f"from `{m[0]}` to `{m[1]}`",
+                        hint,
                     )
+                )
 
 
 def _triples(seq: core.CoreSeq) -> list[tuple[str, str, str]]:
