@@ -9,8 +9,10 @@ import pytest
 from aura_choreo.errors import BudgetExhausted, CapabilityDenied, TransportError
 from aura_choreo.guards import GuardExtension, LeakageVector, build_guard_extension, parse_policy
 from aura_choreo.projection.local_types import AnnotationMap, LocalType, Recv, Send
+from aura_choreo.protocol import choreography
 from aura_choreo.runtime.extensions import ExtensionRegistry
 from aura_choreo.runtime.node import Node
+from aura_choreo.runtime.runner import run_session
 from aura_choreo.runtime.session import Session, start_session
 from aura_choreo.transports.inmemory import InMemoryTransport
 
@@ -148,3 +150,26 @@ async def test_refused_frame_writes_no_fact_but_charges_leakage() -> None:
     assert chain.device("alice").journal.facts() == []
     assert chain.device("alice").leakage.layers[0].ledger.spent("t.Grant") == LeakageVector(0, 0, 1)
     assert chain.metrics.sends_aborted == 1
+
+
+async def test_parallel_sends_of_one_role_each_commit_their_own_facts() -> None:
+    protocol = choreography(
+        """
+        protocol Fan {
+            roles: A, B, C;
+            parallel {
+                A[journal_facts = "to_b", journal_merge = true] -> B: X;
+                A[journal_facts = "to_c"] -> C: Y;
+            }
+            B -> A: Done;
+        }
+        """
+    )
+    extension = build_guard_extension(parse_policy({}), clock=lambda: 0.0)
+    session = protocol.session(extensions=extension.install(ExtensionRegistry()))
+    await run_session(session, InMemoryTransport())
+    facts = extension.chain.device("A").journal.facts()
+    assert sorted((f.name, f.label) for f in facts if f.id.device == "A") == [("to_b", "X"), ("to_c", "Y")]
+    assert [f.id.counter for f in facts if f.id.device == "A"] == [1, 2]
+    assert "to_b" in {f.name for f in extension.chain.device("B").journal.facts()}
+    assert extension.chain.metrics.sends_committed == 3

@@ -20,8 +20,6 @@ from aura_choreo.verify.budgets import role_manifest as verified_manifest
 
 ManifestOf = Callable[[LocalType], object]
 
-_PreparedKey = tuple[str, str, int]
-"""(session, role, step): one endpoint's send in flight."""
 
 
 def role_manifest(local_type: LocalType) -> tuple[str, ...]:
@@ -46,7 +44,9 @@ class GuardExtension(Extension):
         self.chain = chain
         self.device_of = device_of
         self.context_of = context_of
-        self._in_flight: dict[_PreparedKey, PreparedSend] = {}
+        # Sends between before_send and after_send, keyed by the identity of their step context (the
+        # endpoint hands the same object to both hooks); the context is kept so its id stays unique.
+        self._in_flight: dict[int, tuple[StepContext, PreparedSend]] = {}
 
     def on_session_start(self, ctx: SessionContext) -> None:
         self.chain.check_session_start(
@@ -83,13 +83,14 @@ class GuardExtension(Extension):
             step=f"step {ctx.step}: {ctx.role} -> {ctx.peer}: {ctx.label}",
         )
         prepared = self.chain.prepare(send)
-        self._in_flight[(ctx.session, ctx.role, ctx.step)] = prepared
+        self._in_flight[id(ctx)] = (ctx, prepared)
         return prepared.attachments.to_wire() or None
 
     def after_send(self, ctx: StepContext, accepted: bool) -> None:
-        prepared = self._in_flight.pop((ctx.session, ctx.role, ctx.step), None)
-        if prepared is None:
+        entry = self._in_flight.pop(id(ctx), None)
+        if entry is None:
             return
+        prepared = entry[1]
         if accepted:
             self.chain.commit(prepared)
         else:
