@@ -120,7 +120,7 @@ def _tokens(text: str, file: str) -> list[_Token]:
         ch = text[i]
         if ch in " \t\r\n":
             advance(1)
-        elif text.startswith("//", i) or (ch == "#" and col == 1):
+        elif text.startswith("//", i) or (ch == "#" and not text[text.rfind("\n", 0, i) + 1 : i].strip()):
             while i < n and text[i] != "\n":
                 advance(1)
         elif text.startswith("/*", i):

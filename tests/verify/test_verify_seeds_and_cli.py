@@ -1,0 +1,88 @@
+"""Every well-formed seed verifies; `validate` reports verification results (SPEC §7)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from aura_choreo.cli.main import cli
+from aura_choreo.errors import ChoreographyError
+from aura_choreo.protocol import load_all
+from aura_choreo.verify import verify_protocol
+from conftest import seed_files
+
+
+def _protocols(path: Path):  # type: ignore[no-untyped-def]
+    try:
+        return load_all(path)
+    except ChoreographyError:
+        return {}  # not well-formed: other stages report it
+
+
+@pytest.mark.parametrize("path", seed_files(), ids=lambda p: p.stem)
+def test_every_well_formed_seed_is_deadlock_free_with_and_without_por(path: Path) -> None:
+    for protocol in _protocols(path).values():
+        local_types = protocol.local_types()
+        reduced = verify_protocol(local_types)
+        full = verify_protocol(local_types, por=False)
+        assert reduced.deadlock_free and full.deadlock_free, [f.message for f in full.findings]
+        assert reduced.states <= full.states
+        assert not [f for f in full.findings if f.is_error]
+
+
+def test_at_least_most_seeds_are_verified() -> None:
+    verified = sum(len(_protocols(p)) for p in seed_files())
+    assert verified >= 30
+
+
+def _validate(*args: str) -> tuple[int, dict[str, object]]:
+    result = CliRunner().invoke(cli, ["validate", "--json", *args])
+    return result.exit_code, json.loads(result.stdout)
+
+
+def test_validate_json_has_deadlock_freedom_states_budgets_and_manifests() -> None:
+    seed = next(p for p in seed_files() if p.name == "001_BudgetedProtocol.choreo")
+    code, report = _validate(str(seed))
+    assert code == 0 and report["ok"] is True
+    (protocol,) = report["protocols"]  # type: ignore[misc]
+    assert protocol["deadlock_free"] is True and protocol["states"] > 1
+    assert protocol["budgets"]["Sender"]["peers"]["Receiver"]["flow_cost"] == 300
+    assert protocol["manifests"] == {"Sender": ["send_data"], "Receiver": []}
+    assert protocol["verification"]["bound"] == 4 and protocol["verification"]["complete"] is True
+
+
+def test_validate_flow_limit_fails_with_e104(tmp_path: Path) -> None:
+    seed = next(p for p in seed_files() if p.name == "001_BudgetedProtocol.choreo")
+    code, report = _validate(str(seed), "--flow-limit", "250")
+    assert code == 1 and report["ok"] is False
+    codes = [d["code"] for d in report["diagnostics"]]  # type: ignore[index]
+    assert codes == ["E104"]
+
+
+def test_validate_policy_checks_capabilities(tmp_path: Path) -> None:
+    seed = next(p for p in seed_files() if p.name == "001_BudgetedProtocol.choreo")
+    policy = tmp_path / "policy.json"
+    policy.write_text(json.dumps({"devices": {"Sender": {"capabilities": ["other"]}}}), encoding="utf-8")
+    code, report = _validate(str(seed), "--policy", str(policy))
+    assert code == 1
+    messages = [d["message"] for d in report["diagnostics"]]  # type: ignore[index]
+    assert any("`send_data`" in m for m in messages)
+
+
+def test_validate_bad_policy_is_a_usage_error(tmp_path: Path) -> None:
+    seed = seed_files()[0]
+    policy = tmp_path / "policy.json"
+    policy.write_text("{not json", encoding="utf-8")
+    result = CliRunner().invoke(cli, ["validate", str(seed), "--policy", str(policy)])
+    assert result.exit_code == 2 and "invalid JSON" in result.output
+
+
+def test_validate_without_por_reports_more_states() -> None:
+    seed = next(p for p in seed_files() if p.name == "003_DistributedConsensus.choreo")
+    _, reduced = _validate(str(seed))
+    _, full = _validate(str(seed), "--no-por")
+    assert reduced["protocols"][0]["states"] < full["protocols"][0]["states"]  # type: ignore[index]
+    assert full["protocols"][0]["deadlock_free"] is True  # type: ignore[index]
