@@ -13,8 +13,10 @@ from aura_choreo.journal import Fact, FactId, FactLog, Journal, JournalStore
 
 def test_file_store_runs_in_wal_mode_with_full_sync(tmp_path: Path) -> None:
     path = tmp_path / "nested" / "journal.db"
-    with JournalStore(path):
-        pass
+    with JournalStore(path) as store:
+        assert store.settings() == {"journal_mode": "WAL", "synchronous": "FULL"}
+    with JournalStore(path, synchronous="NORMAL") as store:
+        assert store.settings() == {"journal_mode": "WAL", "synchronous": "NORMAL"}
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 

@@ -71,6 +71,12 @@ class JournalStore:
     def close(self) -> None:
         self._db.close()
 
+    def settings(self) -> dict[str, str]:
+        """The connection's durability settings as SQLite reports them (`journal_mode`, `synchronous`)."""
+        mode = str(self._db.execute("PRAGMA journal_mode").fetchone()[0]).upper()
+        level = int(self._db.execute("PRAGMA synchronous").fetchone()[0])
+        return {"journal_mode": mode, "synchronous": {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}[level]}
+
     def __enter__(self) -> JournalStore:
         return self
 
