@@ -134,7 +134,7 @@ class InjectedBudgetExhaustion(Extension):
                 f"flow budget towards {ctx.peer} exhausted (scheduled fault)",
                 role=ctx.role,
                 session=ctx.session,
-                step=f"step {ctx.step + 1}",
+                step=f"step {ctx.step}",
             )
 
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from aura_choreo.errors import ProtocolViolation, RuntimeProtocolError
-from aura_choreo.projection.local_types import Branch, If, LocalType
+from aura_choreo.projection.local_types import Branch, If, LocalType, Offer, Recv, Send
 from aura_choreo.runtime.endpoint import COMMIT, COMPENSATE, DONE, FAILED
 from aura_choreo.runtime.monitor import EvaluationFailed, Monitor, TimeoutToken, TryToken
 from aura_choreo.runtime.trace import Trace, TraceEvent
@@ -137,13 +137,31 @@ def _check_session(
             issues.append(TraceIssue(session, f"unknown role {event.role!r}", event.role, index))
             continue
         per_role[event.role].append((index, event))
+    control = _control_labels(local_types.values())
+    given_up: set[tuple[str, str, str]] = set()
     for role, local_type in local_types.items():
-        events = per_role.get(role, [])
-        problem = _replay_role(session, local_type, events, env, complete)
-        if problem is not None:
-            issues.append(problem)
-    issues.extend(_check_channels(session, indexed, complete))
+        replayed = _replay_role(session, local_type, per_role.get(role, []), env, complete, control)
+        if isinstance(replayed, TraceIssue):
+            issues.append(replayed)
+        else:
+            given_up.update((sender, role, label) for sender, label in replayed.late)
+    issues.extend(_check_channels(session, indexed, complete, given_up, control))
     return issues
+
+
+def _control_labels(local_types: Iterable[LocalType]) -> frozenset[str]:
+    """The saga control labels that cannot be mistaken for the protocol's own messages.
+
+    A trace records labels, not envelope kinds, so a protocol with its own `Done` message keeps it.
+    """
+    used: set[str] = set()
+    for local_type in local_types:
+        for step in local_type.iter_steps():
+            if isinstance(step, Send | Recv):
+                used.add(step.label)
+            elif isinstance(step, Offer):
+                used.update(b.label for b in step.branches)
+    return SAGA_CONTROL - used
 
 
 # ---------------------------------------------------------------------------- per-role replay
@@ -180,6 +198,8 @@ class _Outcome:
     issue: str | None = None
     decision: int = 0
     """When the replay stopped at an `if` it cannot evaluate: the number of branches to try."""
+    late: frozenset[tuple[str, str]] = frozenset()
+    """(sender, label) of messages the role gave up on (an expired timeout, a compensated saga)."""
 
 
 def _replay_role(
@@ -188,25 +208,32 @@ def _replay_role(
     events: Sequence[tuple[int, TraceEvent]],
     env: Mapping[str, object],
     complete: bool,
-) -> TraceIssue | None:
+    control: frozenset[str],
+) -> TraceIssue | _Outcome:
+    """The successful replay of one role's events, or the issue of the replay that got furthest."""
     budget = [_MAX_REPLAYS]
     best: list[_Outcome] = []
 
-    def search(forced: list[int]) -> bool:
+    def search(forced: list[int]) -> _Outcome | None:
         if budget[0] <= 0:
-            return False
+            return None
         budget[0] -= 1
-        outcome = _replay_once(session, local_type, events, dict(env), forced, complete)
+        outcome = _replay_once(session, local_type, events, dict(env), forced, complete, control)
         if outcome.decision:
-            return any(search([*forced, choice]) for choice in range(outcome.decision))
+            for choice in range(outcome.decision):
+                found = search([*forced, choice])
+                if found is not None:
+                    return found
+            return None
         if outcome.issue is None:
-            return True
+            return outcome
         if not best or outcome.progress > best[0].progress:
             best[:] = [outcome]
-        return False
-
-    if search([]):
         return None
+
+    success = search([])
+    if success is not None:
+        return success
     if not best:
         return TraceIssue(session, "too many ambiguous branches to check this role's events", local_type.role)
     failed = best[0]
@@ -221,8 +248,9 @@ def _replay_once(
     env: dict[str, object],
     forced: list[int],
     complete: bool,
+    control: frozenset[str],
 ) -> _Outcome:
-    replay = _RoleReplay(_ReplayMonitor(local_type, session, env, forced))
+    replay = _RoleReplay(_ReplayMonitor(local_type, session, env, forced), control)
     position = 0
     try:
         while position < len(events):
@@ -234,14 +262,15 @@ def _replay_once(
         return _Outcome(position, decision=need.branches)
     except RuntimeProtocolError as exc:
         return _Outcome(position, exc.detail)
-    return _Outcome(position)
+    return _Outcome(position, late=frozenset(replay.monitor.late))
 
 
 class _RoleReplay:
     """Feeds one role's events to its monitor, as the live endpoint would have."""
 
-    def __init__(self, monitor: _ReplayMonitor) -> None:
+    def __init__(self, monitor: _ReplayMonitor, control: frozenset[str]) -> None:
         self.monitor = monitor
+        self.control = control
         self.armed: list[TimeoutToken] = []
         self.announcing: str | None = None
         """The saga verdict the coordinator is sending to each participant (applied once)."""
@@ -249,7 +278,7 @@ class _RoleReplay:
     def apply(self, event: TraceEvent) -> None:
         kind, label = event.kind, event.label
         self.armed.extend(self.monitor.take_armed())
-        if label in SAGA_CONTROL and kind in ("send", "recv"):
+        if label in self.control and kind in ("send", "recv"):
             self._control(kind, label)
             return
         self.announcing = None
@@ -309,12 +338,19 @@ class _RoleReplay:
 # ---------------------------------------------------------------------------- global consistency
 
 
-def _check_channels(session: str, indexed: list[tuple[int, TraceEvent]], complete: bool) -> list[TraceIssue]:
+def _check_channels(
+    session: str,
+    indexed: list[tuple[int, TraceEvent]],
+    complete: bool,
+    given_up: set[tuple[str, str, str]],
+    control: frozenset[str],
+) -> list[TraceIssue]:
     """Every arrival matches an earlier send (by sequence number when the trace has them), no message
     arrives twice, and messages of one label on one channel are consumed in the order they were sent.
 
     Saga control messages (Done, Failed, Commit, Compensate) travel beside the data and may legitimately
-    stay unread, so they are only checked for having been sent.
+    stay unread, so they are only checked for having been sent; so may messages the receiver gave up on
+    (`given_up`: (sender, receiver, label) of an expired timeout or a compensated saga).
     """
     issues: list[TraceIssue] = []
     by_seq: dict[tuple[str, str, int], tuple[int, TraceEvent]] = {}
@@ -346,7 +382,7 @@ def _check_channels(session: str, indexed: list[tuple[int, TraceEvent]], complet
                 )
                 continue
             arrived_seqs.add(seq_key)
-            if key[2] not in SAGA_CONTROL and last_seq.get(key, 0) > event.seq:
+            if key[2] not in control and last_seq.get(key, 0) > event.seq:
                 issues.append(
                     TraceIssue(
                         session,
@@ -365,7 +401,7 @@ def _check_channels(session: str, indexed: list[tuple[int, TraceEvent]], complet
             issues.append(TraceIssue(session, f"{what} arrived but was never sent before", event.role, index))
     if complete:
         for key, sent_events in by_label.items():
-            if key[2] in SAGA_CONTROL:
+            if key[2] in control or key in given_up:
                 continue
             for index, event in sent_events[consumed[key] :]:
                 issues.append(
