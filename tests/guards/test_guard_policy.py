@@ -198,3 +198,12 @@ def test_device_keys_are_random_unless_derived_from_a_seed() -> None:
 
     assert key() != key()
     assert key(key_seed=b"run-1") == key(key_seed=b"run-1") != key(key_seed=b"run-2")
+
+
+def test_policy_sets_the_default_profile_of_unannotated_messages() -> None:
+    chain = parse_policy({"default_message_guard": {"flow_cost": 2, "journal_facts": "seen"}}).build_chain()
+    prepared = chain.prepare(OutgoingSend("p.P", "s", "A", "a", "B", "b", "M", ()))
+    assert prepared.profile.flow_cost == 2
+    assert [f.name for f in chain.commit(prepared)] == ["seen"]
+    annotated = chain.prepare(OutgoingSend("p.P", "s", "A", "a", "B", "b", "M", (("priority", "high"),)))
+    assert annotated.profile.flow_cost == 100

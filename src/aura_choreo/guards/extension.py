@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from aura_choreo.guards.chain import Attachments, GuardChain, OutgoingSend, PreparedSend
 from aura_choreo.guards.leakage import Clock
 from aura_choreo.guards.policy import Policy
+from aura_choreo.guards.profile import GuardProfile
 from aura_choreo.journal import JournalStore
 from aura_choreo.projection.local_types import LocalType
 from aura_choreo.runtime.extensions import Extension, ExtensionRegistry, SessionContext, StepContext
@@ -19,7 +20,6 @@ from aura_choreo.runtime.session import Session
 from aura_choreo.verify.budgets import role_manifest as verified_manifest
 
 ManifestOf = Callable[[LocalType], object]
-
 
 
 def role_manifest(local_type: LocalType) -> tuple[str, ...]:
@@ -104,6 +104,10 @@ class GuardExtension(Extension):
             role=ctx.role,
             session=ctx.session,
         )
+
+    def register_message_guard(self, label: str, profile: GuardProfile) -> None:
+        """Guard messages labelled `label` with `profile` instead of their annotations."""
+        self.chain.register_message_guard(label, profile)
 
     def record_trace(self, session: str, protocol: str, events: Iterable[object]) -> None:
         """Store a finished session's trace alongside the journal."""

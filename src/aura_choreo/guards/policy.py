@@ -33,6 +33,9 @@ scope = "global"            # "global" (one budget for all contexts) or "context
 
 [message_guards.Ping]       # like register_message_guard: overrides the message's annotations
 flow_cost = 5
+
+[default_message_guard]     # the profile of unannotated messages (default: flow_cost 1, nothing else)
+flow_cost = 2
 ```
 """
 
@@ -66,6 +69,7 @@ from aura_choreo.guards.leakage import (
     LeakageVector,
 )
 from aura_choreo.guards.profile import (
+    DEFAULT_PROFILE,
     GuardConfigError,
     GuardProfile,
     GuardProfiles,
@@ -119,6 +123,8 @@ class Policy:
     capability_layers: tuple[tuple[str, Mapping[str, frozenset[str]]], ...] = ()
     privacy_layers: tuple[PrivacyLayerPolicy, ...] = ()
     message_guards: Mapping[str, GuardProfile] = field(default_factory=dict, hash=False)
+    default_guard: GuardProfile = DEFAULT_PROFILE
+    """The profile of messages with no annotation and no registered profile."""
     source: str = "<policy>"
 
     def device_of(self, role: str, default: str | None = None) -> str:
@@ -199,7 +205,7 @@ class Policy:
                 journal=Journal(device, journal_store),
             )
 
-        profiles = GuardProfiles()
+        profiles = GuardProfiles(default=self.default_guard)
         for label, profile in self.message_guards.items():
             profiles.register_message_guard(label, profile)
         return GuardChain(
@@ -244,6 +250,7 @@ _TOP_KEYS = (
     "capability_layers",
     "privacy_layers",
     "message_guards",
+    "default_message_guard",
 )
 _DEFAULT_KEYS = ("flow_limit", "leakage_limits", "leakage_window_seconds", "epoch_seconds")
 _DEVICE_KEYS = ("capabilities", "flow_limit", "peer_flow_limits", "leakage_limits", "public_key")
@@ -325,6 +332,7 @@ def parse_policy(data: object, *, source: str = "<policy>") -> Policy:
         capability_layers=_capability_layers(reader, top.get("capability_layers", [])),
         privacy_layers=_privacy_layers(reader, top.get("privacy_layers", [])),
         message_guards=_message_guards(reader, top.get("message_guards", {})),
+        default_guard=_guard_profile(reader, top.get("default_message_guard", {}), "default_message_guard"),
         source=source,
     )
 
@@ -360,24 +368,27 @@ def _privacy_layers(reader: _Reader, raw: object) -> tuple[PrivacyLayerPolicy, .
 
 
 def _message_guards(reader: _Reader, raw: object) -> dict[str, GuardProfile]:
-    guards = {}
-    for label, item in reader.table(raw, "message_guards").items():
-        where = f"message_guards.{label}"
-        spec = reader.table(item, where)
-        reader.known(spec, _GUARD_KEYS, where)
-        values = {k: tuple(v) if isinstance(v, list) else v for k, v in spec.items()}
-        try:
-            # profile_from_annotations type-checks every value itself, hence the cast.
-            profile = profile_from_annotations(cast("dict[str, AnnotationValue]", values))
-        except GuardConfigError as exc:
-            reader.fail(where, str(exc))
-        # An explicit profile with no flow_cost costs what the default profile costs, not 100.
-        if "flow_cost" not in spec:
-            profile = GuardProfile(
-                profile.capabilities, 1, profile.leakage, profile.journal_facts, profile.journal_merge
-            )
-        guards[label] = profile
-    return guards
+    return {
+        label: _guard_profile(reader, item, f"message_guards.{label}")
+        for label, item in reader.table(raw, "message_guards").items()
+    }
+
+
+def _guard_profile(reader: _Reader, raw: object, where: str) -> GuardProfile:
+    spec = reader.table(raw, where)
+    reader.known(spec, _GUARD_KEYS, where)
+    values = {k: tuple(v) if isinstance(v, list) else v for k, v in spec.items()}
+    try:
+        # profile_from_annotations type-checks every value itself, hence the cast.
+        profile = profile_from_annotations(cast("dict[str, AnnotationValue]", values))
+    except GuardConfigError as exc:
+        reader.fail(where, str(exc))
+    # An explicit profile with no flow_cost costs what the default profile costs, not 100.
+    if "flow_cost" not in spec:
+        profile = GuardProfile(
+            profile.capabilities, 1, profile.leakage, profile.journal_facts, profile.journal_merge
+        )
+    return profile
 
 
 class _Reader:
