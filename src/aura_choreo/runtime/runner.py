@@ -67,11 +67,13 @@ async def run_session(
     *,
     seed: int = 0,
     middleware: Sequence[MiddlewareFactory] = (),
+    retransmit_after: float = 0.2,
 ) -> dict[str, Any]:
     """Run every role of `session` over `transport` concurrently; returns each role's result.
 
     Roles missing from `roles` run the default behaviour (seeded with `seed` + the role's index). The
     first typed error of any role is raised as itself (not wrapped in an exception group).
+    `retransmit_after` is the nodes' first retransmission delay (unreliable transports only).
     """
     roles = roles or {}
     hints = ProtocolHints.from_local_types(session.local_types.values())
@@ -81,7 +83,8 @@ async def run_session(
         for role in session.local_types:
             address = session.address(role)
             if address not in nodes:
-                nodes[address] = await stack.enter_async_context(Node(transport, address))
+                node = Node(transport, address, retransmit_after=retransmit_after)
+                nodes[address] = await stack.enter_async_context(node)
 
         async def one(index: int, role: str) -> None:
             endpoint = session.endpoint(role, nodes[session.address(role)])

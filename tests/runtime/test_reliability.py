@@ -1,0 +1,117 @@
+"""The session layer over a lossy transport: drops, duplicates and reordering never reach the protocol."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+
+from aura_choreo.protocol import choreography
+from aura_choreo.runtime.endpoint import Endpoint
+from aura_choreo.runtime.runner import run_session
+from aura_choreo.transports.base import Address, FrameHandler, Link, Transport
+
+
+class LossyTransport(Transport):
+    """Drops, duplicates and delays (so reorders) frames, seeded."""
+
+    reliable = False
+
+    def __init__(self, seed: int, drop: float = 0.2, duplicate: float = 0.2, max_delay: float = 0.003):
+        self.rng = random.Random(seed)
+        self.drop, self.duplicate, self.max_delay = drop, duplicate, max_delay
+        self.handlers: dict[Address, FrameHandler] = {}
+        self.dropped = self.duplicated = 0
+
+    def attach(self, address: Address, on_frame: FrameHandler) -> Link:
+        self.handlers[address] = on_frame
+        return _LossyLink(self, address)
+
+    def post(self, sender: Address, to: Address, frame: bytes) -> None:
+        if self.rng.random() < self.drop:
+            self.dropped += 1
+            return
+        copies = 2 if self.rng.random() < self.duplicate else 1
+        self.duplicated += copies - 1
+        loop = asyncio.get_running_loop()
+        for _ in range(copies):
+            loop.call_later(self.rng.random() * self.max_delay, self._deliver, sender, to, frame)
+
+    def _deliver(self, sender: Address, to: Address, frame: bytes) -> None:
+        handler = self.handlers.get(to)
+        if handler is not None:
+            handler(sender, frame)
+
+
+class _LossyLink(Link):
+    def __init__(self, transport: LossyTransport, address: Address) -> None:
+        self.transport, self._address, self._closed = transport, address, False
+
+    @property
+    def address(self) -> Address:
+        return self._address
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    async def send(self, to: Address, frame: bytes) -> None:
+        self.transport.post(self._address, to, frame)
+
+    def close(self) -> None:
+        self._closed = True
+        self.transport.handlers.pop(self._address, None)
+
+
+STREAM = choreography(
+    """
+    choreography Stream {
+        roles: A, B;
+        loop (count: 30) { A -> B: Item(n: i64); }
+        B -> A: Total(sum: i64);
+    }
+    """
+)
+
+
+async def test_drops_duplicates_and_reordering_are_repaired_in_order() -> None:
+    for seed in range(3):
+        transport = LossyTransport(seed)
+        session = STREAM.session(peer_timeout=10)
+
+        async def a(ep: Endpoint) -> int:
+            for n in range(30):
+                await ep.send("B", ep.message("Item", n=n))
+            return int((await ep.recv("B")).sum)
+
+        async def b(ep: Endpoint) -> list[int]:
+            got = [(await ep.recv("A")).n for _ in range(30)]
+            await ep.send("A", ep.message("Total", sum=sum(got)))
+            return got
+
+        running = run_session(session, transport, {"A": a, "B": b}, retransmit_after=0.01)
+        results = await asyncio.wait_for(running, 20)
+        assert results["B"] == list(range(30))
+        assert results["A"] == sum(range(30))
+        assert transport.dropped > 0
+        assert transport.duplicated > 0
+
+
+async def test_default_behaviour_runs_a_branching_protocol_over_a_lossy_network() -> None:
+    protocol = choreography(
+        """
+        choreography Auction {
+            roles: Seller, Bidder[2];
+            Seller -> Bidder[*]: Open(item: String);
+            Bidder[*] -> Seller: Bid(amount: u64);
+            choice Seller {
+                sold: { Seller -> Bidder[*]: Sold(amount: u64); }
+                unsold: { Seller -> Bidder[*]: Unsold; }
+            }
+        }
+        """
+    )
+    for seed in range(3):
+        session = protocol.session(peer_timeout=10)
+        running = run_session(session, LossyTransport(seed + 10), seed=seed, retransmit_after=0.01)
+        await asyncio.wait_for(running, 20)
+        assert len(session.trace.of_kind("recv")) == 6
