@@ -128,7 +128,7 @@ class Protocol:
 
     def session(self, *args: Any, **kwargs: Any) -> Any:
         """Start a session of this protocol (see `aura_choreo.runtime.session.start_session`)."""
-        from aura_choreo.runtime.session import start_session  # type: ignore[import-not-found,unused-ignore]
+        from aura_choreo.runtime.session import start_session
 
         return start_session(self, *args, **kwargs)
 

@@ -156,7 +156,9 @@ class KnowledgeAnalysis:
                 "E032",
                 stmt.span,
                 f"no role can decide `{expr_text(stmt.expr)}`: "
-                f"{', '.join(f'`{r}`' for r in unknown)} do not know it, and the branches do not all "
+                f"{', '.join(f'`{r}`' for r in unknown)} {'does' if len(unknown) == 1 else 'do'} "
+                "not know it, "
+                "and the branches do not all "
                 f"start with the same role (first to act: {', '.join(acting) or 'nobody'})",
                 "send the value to every role involved before this point, "
                 "or start every branch with a message from the role that decides",
