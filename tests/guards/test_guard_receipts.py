@@ -21,9 +21,7 @@ def bob(alice: ReceiptSigner) -> ReceiptVerifier:
 
 
 def send(signer: ReceiptSigner, *, epoch: int = 0, cost: int = 10, context: str = "ctx") -> Receipt:
-    receipt = signer.issue(context, "bob", epoch=epoch, cost=cost)
-    signer.commit(receipt)
-    return receipt
+    return signer.issue(context, "bob", epoch=epoch, cost=cost)
 
 
 def test_a_chain_of_receipts_verifies(alice: ReceiptSigner, bob: ReceiptVerifier) -> None:
@@ -77,11 +75,26 @@ def test_skipped_receipt_breaks_the_chain(alice: ReceiptSigner, bob: ReceiptVeri
         bob.verify(send(alice))
 
 
-def test_uncommitted_receipt_does_not_advance_the_chain(alice: ReceiptSigner, bob: ReceiptVerifier) -> None:
-    refused = alice.issue("ctx", "bob", epoch=0, cost=1)
+def test_released_receipt_gives_its_place_back(alice: ReceiptSigner, bob: ReceiptVerifier) -> None:
+    bob.verify(send(alice))
+    refused = send(alice)
+    assert alice.release(refused)
     accepted = send(alice)
     assert accepted.nonce == refused.nonce
     bob.verify(accepted)
+
+
+def test_release_behind_a_later_receipt_is_refused(alice: ReceiptSigner) -> None:
+    first, _second = send(alice), send(alice)
+    assert not alice.release(first)
+
+
+def test_receipts_issued_back_to_back_verify_in_issue_order(
+    alice: ReceiptSigner, bob: ReceiptVerifier
+) -> None:
+    first, second = send(alice), send(alice)
+    bob.verify(first)
+    bob.verify(second)
 
 
 def test_chains_are_per_context(alice: ReceiptSigner, bob: ReceiptVerifier) -> None:

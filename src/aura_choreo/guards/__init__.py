@@ -10,7 +10,14 @@ from aura_choreo.guards.capabilities import (
     local_role_manifest,
     parse_capabilities,
 )
-from aura_choreo.guards.chain import Attachments, DeviceGuards, GuardChain, OutgoingSend, PreparedSend
+from aura_choreo.guards.chain import (
+    Attachments,
+    DeviceGuards,
+    GuardChain,
+    OutgoingSend,
+    PreparedSend,
+    receipt_channel,
+)
 from aura_choreo.guards.extension import GuardExtension, build_guard_extension, guard_registry, role_manifest
 from aura_choreo.guards.flow import DEFAULT_FLOW_LIMIT, FlowBudget, FlowLedger
 from aura_choreo.guards.leakage import (
@@ -82,5 +89,6 @@ __all__ = [
     "parse_capabilities",
     "parse_policy",
     "profile_from_annotations",
+    "receipt_channel",
     "role_manifest",
 ]

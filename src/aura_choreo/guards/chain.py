@@ -54,6 +54,20 @@ class OutgoingSend:
     def budget_context(self) -> str:
         return self.context or self.protocol
 
+    @property
+    def channel(self) -> str:
+        """The receipt chain this send extends: one per (context, session, sender role, receiver role)."""
+        return receipt_channel(self.budget_context, self.session, self.role, self.peer_role)
+
+
+def receipt_channel(context: str, session: str, sender_role: str, receiver_role: str) -> str:
+    """The `context` a receipt names: the channel it was sent on.
+
+    Receipts chain per channel because the runtime delivers each channel in order (FIFO per session and
+    pair of roles); a chain spanning channels could see its receipts arrive out of order.
+    """
+    return f"{context}/{session}/{sender_role}->{receiver_role}"
+
 
 @dataclass(frozen=True)
 class Attachments:
@@ -211,14 +225,14 @@ class GuardChain:
             receipt = None
             if self.signing:
                 receipt = sender.signer.issue(
-                    context, send.peer_device, epoch=charged.epoch, cost=profile.flow_cost
+                    send.channel, send.peer_device, epoch=charged.epoch, cost=profile.flow_cost
                 )
                 self.metrics.receipts_issued += 1
         self.metrics.sends_prepared += 1
         return PreparedSend(send, profile, charged, charges, pending, Attachments(receipt, delta))
 
     def commit(self, prepared: PreparedSend) -> tuple[Fact, ...]:
-        """The transport accepted the send: write its facts, advance the receipt chain."""
+        """The transport accepted the send: write its facts, note the delta as delivered."""
         sender = self.device(prepared.send.device)
         facts: tuple[Fact, ...] = ()
         if prepared.pending is not None:
@@ -226,15 +240,17 @@ class GuardChain:
             self.metrics.facts_committed += len(facts)
         if prepared.attachments.journal_delta is not None:
             sender.journal.note_delivered(prepared.send.peer_device, prepared.attachments.journal_delta)
-        if prepared.attachments.receipt is not None:
-            sender.signer.commit(prepared.attachments.receipt)
         self.metrics.sends_committed += 1
         return facts
 
     def abort(self, prepared: PreparedSend) -> None:
-        """The transport refused the send: no fact is written; leakage and flow stay charged."""
+        """The transport refused the send: no fact is written, the receipt's place in its chain is given
+        back; leakage and flow stay charged."""
+        sender = self.device(prepared.send.device)
         if prepared.pending is not None:
-            self.device(prepared.send.device).journal.release(prepared.pending)
+            sender.journal.release(prepared.pending)
+        if prepared.attachments.receipt is not None:
+            sender.signer.release(prepared.attachments.receipt)
         self.metrics.sends_aborted += 1
 
     async def send_guarded(self, send: OutgoingSend, transmit: Callable[[Attachments], Awaitable[T]]) -> T:
@@ -256,10 +272,13 @@ class GuardChain:
         attachments: Attachments,
         role: str | None = None,
         session: str | None = None,
+        channel: str | None = None,
     ) -> tuple[Fact, ...]:
         """On the receiving device: verify the receipt (if signing) and merge the journal delta.
 
-        Returns the facts that were new to the receiver's journal. Raises `ReceiptError`.
+        `channel` (see `receipt_channel`) is the channel the message arrived on; a receipt naming
+        another one is rejected. Returns the facts that were new to the receiver's journal. Raises
+        `ReceiptError`.
         """
         receiver = self.device(receiver_device)
         self.device(sender_device)  # make sure its public key is known
@@ -275,6 +294,14 @@ class GuardChain:
                     raise ReceiptError(
                         f"receipt names sender {attachments.receipt.sender}, "
                         f"but the message came from {sender_device}",
+                        role=role,
+                        session=session,
+                    )
+                if channel is not None and attachments.receipt.context != channel:
+                    self.metrics.receipts_rejected += 1
+                    raise ReceiptError(
+                        f"receipt from {sender_device} is for {attachments.receipt.context}, "
+                        f"but the message came on {channel}",
                         role=role,
                         session=session,
                     )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 
-from aura_choreo.guards.chain import Attachments, GuardChain, OutgoingSend, PreparedSend
+from aura_choreo.guards.chain import Attachments, GuardChain, OutgoingSend, PreparedSend, receipt_channel
 from aura_choreo.guards.leakage import Clock
 from aura_choreo.guards.policy import Policy
 from aura_choreo.guards.profile import GuardProfile
@@ -97,12 +97,14 @@ class GuardExtension(Extension):
             self.chain.abort(prepared)
 
     def on_receive(self, ctx: StepContext, attachments: Mapping[str, bytes]) -> None:
+        context = self.context_of(ctx.protocol, ctx.session)
         self.chain.accept(
             sender_device=self.device_of(ctx.peer, ctx.peer_device),
             receiver_device=self.device_of(ctx.role, ctx.device),
             attachments=Attachments.from_wire(attachments),
             role=ctx.role,
             session=ctx.session,
+            channel=receipt_channel(context, ctx.session, ctx.peer, ctx.role),
         )
 
     def register_message_guard(self, label: str, profile: GuardProfile) -> None:

@@ -111,8 +111,9 @@ ChainKey = tuple[str, str]
 class ReceiptSigner:
     """Issues the receipts of one device, one hash chain per (context, receiver).
 
-    `issue` does not advance the chain: `commit` does, once the transport accepted the send, so a
-    refused send leaves the chain where the receiver last saw it.
+    `issue` advances the chain at once, so sends prepared concurrently get consecutive nonces in the
+    order they were issued (which is the order they enter the channel). `release` gives a refused
+    send's place back when nothing was issued after it, so the receiver never sees a gap.
     """
 
     def __init__(self, key: DeviceKey) -> None:
@@ -120,12 +121,23 @@ class ReceiptSigner:
         self._last: dict[ChainKey, tuple[int, str]] = {}
 
     def issue(self, context: str, receiver: str, *, epoch: int, cost: int) -> Receipt:
-        last_nonce, last_hash = self._last.get((context, receiver), (0, GENESIS_HASH))
+        chain = (context, receiver)
+        last_nonce, last_hash = self._last.get(chain, (0, GENESIS_HASH))
         unsigned = Receipt(context, self.key.device, receiver, epoch, cost, last_nonce + 1, last_hash)
-        return replace(unsigned, signature=self.key.private_key.sign(unsigned.signed_bytes()))
+        receipt = replace(unsigned, signature=self.key.private_key.sign(unsigned.signed_bytes()))
+        self._last[chain] = (receipt.nonce, receipt.digest())
+        return receipt
 
-    def commit(self, receipt: Receipt) -> None:
-        self._last[(receipt.context, receipt.receiver)] = (receipt.nonce, receipt.digest())
+    def release(self, receipt: Receipt) -> bool:
+        """Undo `issue` of a receipt that was never sent; False if a later receipt already follows it."""
+        chain = (receipt.context, receipt.receiver)
+        if self._last.get(chain) != (receipt.nonce, receipt.digest()):
+            return False
+        if receipt.nonce == 1:
+            del self._last[chain]
+        else:
+            self._last[chain] = (receipt.nonce - 1, receipt.prev_hash)
+        return True
 
 
 class ReceiptVerifier:
