@@ -1,0 +1,336 @@
+"""`aura-choreo simulate FILE`: run every role on a seeded, faulty simulated network, many times.
+
+    aura-choreo simulate tpc.choreo --seed 1 --runs 100 --drop 0.1 --dup 0.05 --delay 5..50 \\
+        --partition Participant@200..900 --crash Participant@40 --json
+
+Each run is one session on virtual time; runs use seeds N, N+1, ...; each finished run's trace is also
+checked against the global protocol. Exit 1 when any run fails. `--shrink OUT.json` turns the first
+failing run into a minimal replayable fixture; `--replay FILE` runs one again.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import TypeVar
+
+import click
+
+from aura_choreo.cli.output import fail, print_diagnostics, print_json
+from aura_choreo.diagnostics import did_you_mean
+from aura_choreo.errors import ChoreographyError
+from aura_choreo.protocol import Protocol, load_all
+from aura_choreo.testing.fault_options import (
+    parse_crash,
+    parse_delay,
+    parse_param,
+    parse_partition,
+    parse_probability,
+)
+from aura_choreo.testing.faults import FaultEvent
+from aura_choreo.testing.fixtures import FixtureError, SimulationFixture, read_fixture, write_fixture
+from aura_choreo.testing.network import FixedLatency, Latency, LinkModel, NetworkModel
+from aura_choreo.testing.simulation import (
+    ExtensionsFactory,
+    Roles,
+    RunFailure,
+    RunResult,
+    SimulationConfig,
+    SimulationReport,
+    run_simulation,
+)
+from aura_choreo.testing.trace_check import check_trace
+
+T = TypeVar("T")
+
+
+def _usage(parse: Callable[..., T], *args: str) -> T:
+    """`parse(*args)`; its ValueError is a usage error (exit 2)."""
+    try:
+        return parse(*args)
+    except ValueError as exc:
+        fail(str(exc), code=2)
+        raise  # unreachable: fail exits
+
+
+def _network(drop: str | None, dup: str | None, delay: str | None, reorder: bool) -> NetworkModel:
+    latency: Latency = _usage(parse_delay, delay) if delay else FixedLatency(1.0)
+    link = LinkModel(
+        latency=latency,
+        drop=_usage(parse_probability, drop, "--drop") if drop else 0.0,
+        duplicate=_usage(parse_probability, dup, "--dup") if dup else 0.0,
+        reorder=reorder,
+    )
+    return NetworkModel(link)
+
+
+def _load(file: str, params: dict[str, int], only: str | None) -> list[Protocol]:
+    if not os.path.isfile(file):
+        fail(f"cannot read `{file}`: no such file", code=2)
+    try:
+        protocols = list(load_all(file, params=params).values())
+    except ChoreographyError as exc:
+        print_diagnostics(exc.diagnostics, exc.sources)
+        raise SystemExit(1) from None
+    known = {name for p in protocols for name in p.params}
+    for key in params:
+        if key not in known:
+            fail(
+                f"unknown parameter `{key}`",
+                code=2,
+                hint=did_you_mean(key, known) or f"parameters: {', '.join(sorted(known)) or 'none'}",
+            )
+    if only is not None:
+        chosen = [p for p in protocols if only in (p.name, p.qualified_name)]
+        if not chosen:
+            names = [p.qualified_name for p in protocols]
+            fail(f"no choreography `{only}` in {file}", code=2, hint=did_you_mean(only, names))
+        return chosen
+    return protocols
+
+
+def _check_roles(protocol: Protocol, events: tuple[FaultEvent, ...]) -> None:
+    roles = set(protocol.roles)
+    for event in events:
+        named = getattr(event, "roles", None) or (getattr(event, "role", None),)
+        for role in named:
+            if role is not None and role not in roles:
+                hint = did_you_mean(role, sorted(roles)) or f"roles: {', '.join(protocol.roles)}"
+                fail(f"unknown role `{role}` in a fault option", code=2, hint=hint)
+
+
+def _policy_setup(
+    policy_file: str | None, protocol: Protocol
+) -> tuple[ExtensionsFactory | None, dict[str, str]]:
+    if policy_file is None:
+        return None, {}
+    from aura_choreo.guards import PolicyError, guard_registry, load_policy
+
+    try:
+        policy = load_policy(policy_file)
+    except PolicyError as exc:
+        fail(str(exc), code=2)
+        raise
+    return (lambda clock: guard_registry(policy, clock=clock)), policy.session_devices(protocol.roles)
+
+
+@contextmanager
+def _progress(total: int, label: str, show: bool) -> Iterator[Callable[[], None]]:
+    """A rich progress bar on stderr (rich imported only when a bar is shown)."""
+    if not show:
+        yield lambda: None
+        return
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task(label, total=total)
+        yield lambda: progress.advance(task)
+
+
+def _checked(protocol: Protocol, result: RunResult) -> RunResult:
+    """A finished run whose trace does not follow the global protocol fails too."""
+    if result.failure is not None:
+        return result
+    report = check_trace(protocol, result.trace)
+    if report.ok:
+        return result
+    issue = report.issues[0]
+    failure = RunFailure("TraceCheckFailed", issue.message, issue.role)
+    return replace(result, failure=failure)
+
+
+def _describe(result: RunResult) -> str:
+    if result.failure is None:
+        delivered = len(result.trace.deliveries())
+        return f"seed {result.seed}: ok ({delivered} messages, {result.duration:.3f}s virtual)"
+    return f"seed {result.seed}: FAILED {result.failure}"
+
+
+def _summary(protocol: Protocol, report: SimulationReport, seeds: list[int]) -> list[str]:
+    runs = report.runs
+    failed = report.failures
+    lost = sum(r.transport.lost for r in runs)
+    duplicated = sum(r.transport.duplicated for r in runs)
+    delivered = sum(len(r.trace.deliveries()) for r in runs)
+    longest = max((r.duration for r in runs), default=0.0)
+    seed_text = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}..{seeds[-1]}"
+    lines = [
+        f"{protocol.qualified_name}: {len(runs)} runs ({seed_text}), {len(runs) - len(failed)} ok, "
+        f"{len(failed)} failed",
+        f"  roles: {', '.join(protocol.roles)}",
+        f"  messages delivered: {delivered}; frames lost: {lost}, duplicated: {duplicated}; "
+        f"longest run: {longest:.3f}s virtual",
+    ]
+    for result in failed[:20]:
+        lines.append("  " + _describe(result))
+    if len(failed) > 20:
+        lines.append(f"  ... and {len(failed) - 20} more failing seeds")
+    return lines
+
+
+def _report_json(reports: list[tuple[Protocol, SimulationReport]]) -> dict[str, object]:
+    if len(reports) == 1:
+        protocol, report = reports[0]
+        return {"protocol": protocol.qualified_name, **report.to_json()}
+    documents = [{"protocol": p.qualified_name, **r.to_json()} for p, r in reports]
+    failures = [{"protocol": d["protocol"], **f} for d in documents for f in d["failures"]]  # type: ignore[attr-defined]
+    return {
+        "ok": all(d["ok"] for d in documents),
+        "runs": sum(int(d["runs"]) for d in documents),  # type: ignore[call-overload]
+        "failed_runs": sum(int(d["failed_runs"]) for d in documents),  # type: ignore[call-overload]
+        "failures": failures,
+        "trace": documents[0]["trace"] if documents else [],
+        "protocols": documents,
+    }
+
+
+@click.command(name="simulate", help="Run every role on a seeded, faulty simulated network.")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the first run.")
+@click.option("--runs", type=click.IntRange(min=1), default=1, show_default=True, help="Number of runs.")
+@click.option("--drop", default=None, metavar="P", help="Probability that a frame is lost (0.1 or 10%).")
+@click.option("--dup", default=None, metavar="P", help="Probability that a frame is delivered twice.")
+@click.option("--delay", default=None, metavar="A..B", help="Link latency in ms: uniform A..B, or fixed.")
+@click.option("--reorder", is_flag=True, help="Let frames overtake each other on a link.")
+@click.option("--partition", "partitions", multiple=True, metavar="R1,R2@T1..T2", help="Isolate roles.")
+@click.option("--crash", "crashes", multiple=True, metavar="R@T[..T2[:wipe]]", help="Crash a role's node.")
+@click.option("--param", "param_values", multiple=True, metavar="K=V", help="Bind a family size/parameter.")
+@click.option("--protocol", "protocol_name", default=None, help="Only this choreography of the file.")
+@click.option("--behaviours", default=None, metavar="MOD:OBJ", help="User behaviours (module or .py file).")
+@click.option("--policy", "policy_file", default=None, metavar="FILE", help="Run the guard chain (policy).")
+@click.option(
+    "--timeout", "peer_timeout", type=float, default=30.0, show_default=True, help="Receive timeout (s)."
+)
+@click.option(
+    "--horizon", type=float, default=3600.0, show_default=True, help="Virtual seconds before stuck."
+)
+@click.option("--replay", "replay_file", default=None, metavar="FILE", help="Replay a fixture from --shrink.")
+@click.option("--shrink", "shrink_file", default=None, metavar="OUT", help="Shrink the first failure to OUT.")
+@click.option("--trace-out", default=None, metavar="FILE", help="Write the first run's trace (JSONL).")
+@click.option("--no-check", is_flag=True, help="Do not check each run's trace against the protocol.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output (SPEC §7).")
+@click.option("--quiet", is_flag=True, help="Only the summary; no progress bar, no per-run lines.")
+def command(
+    file: str,
+    seed: int,
+    runs: int,
+    drop: str | None,
+    dup: str | None,
+    delay: str | None,
+    reorder: bool,
+    partitions: tuple[str, ...],
+    crashes: tuple[str, ...],
+    param_values: tuple[str, ...],
+    protocol_name: str | None,
+    behaviours: str | None,
+    policy_file: str | None,
+    peer_timeout: float,
+    horizon: float,
+    replay_file: str | None,
+    shrink_file: str | None,
+    trace_out: str | None,
+    no_check: bool,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    params = dict(_usage(parse_param, v) for v in param_values)
+    fixture: SimulationFixture | None = None
+    if replay_file is not None:
+        try:
+            fixture = read_fixture(Path(replay_file))
+        except FixtureError as exc:
+            fail(str(exc), code=2)
+        assert fixture is not None
+        params = {**fixture.params, **params}
+        protocol_name = protocol_name or fixture.protocol
+    schedule: tuple[FaultEvent, ...] = tuple(_usage(parse_partition, p) for p in partitions)
+    schedule += tuple(_usage(parse_crash, c) for c in crashes)
+    config = SimulationConfig(
+        network=_network(drop, dup, delay, reorder),
+        schedule=schedule,
+        peer_timeout=peer_timeout if peer_timeout > 0 else None,
+        horizon=horizon,
+    )
+    if fixture is not None:
+        config = replace(config, network=fixture.network, schedule=fixture.schedule)
+    roles: Roles | None = None
+    if behaviours is not None:
+        from aura_choreo.testing.behaviour_loading import BehaviourLoadError, load_roles
+
+        try:
+            roles = load_roles(behaviours)
+        except BehaviourLoadError as exc:
+            fail(str(exc), code=2)
+    protocols = _load(file, params, protocol_name)
+    seeds = [fixture.seed] if fixture is not None else [seed + i for i in range(runs)]
+    show_progress = not (quiet or as_json) and sys.stderr.isatty() and len(seeds) > 1
+    reports: list[tuple[Protocol, SimulationReport]] = []
+    for protocol in protocols:
+        _check_roles(protocol, config.schedule)
+        extensions, devices = _policy_setup(policy_file, protocol)
+        results: list[RunResult] = []
+        with _progress(len(seeds), protocol.qualified_name, show_progress) as advance:
+            for run_seed in seeds:
+                result = run_simulation(
+                    protocol, run_seed, config, roles=roles, extensions=extensions, devices=devices
+                )
+                result = result if no_check else _checked(protocol, result)
+                results.append(result)
+                if not (quiet or as_json):
+                    click.echo(_describe(result))
+                advance()
+        report = SimulationReport(tuple(results))
+        reports.append((protocol, report))
+        if shrink_file is not None and report.failures:
+            _shrink(
+                protocol, report.failures[0], config, roles, extensions, devices, params, shrink_file, as_json
+            )
+    if trace_out is not None and reports and reports[0][1].runs:
+        reports[0][1].runs[0].trace.write_jsonl(trace_out)
+    if as_json:
+        print_json(_report_json(reports))
+    else:
+        for protocol, report in reports:
+            for line in _summary(protocol, report, seeds):
+                click.echo(line)
+    if not all(report.ok for _, report in reports):
+        raise SystemExit(1)
+
+
+def _shrink(
+    protocol: Protocol,
+    failing: RunResult,
+    config: SimulationConfig,
+    roles: Roles | None,
+    extensions: ExtensionsFactory | None,
+    devices: dict[str, str],
+    params: dict[str, int],
+    out: str,
+    as_json: bool,
+) -> None:
+    from aura_choreo.testing.minimise import minimise_run
+
+    try:
+        minimal = minimise_run(
+            protocol, failing.seed, config, roles=roles, extensions=extensions, devices=devices
+        )
+    except ValueError:
+        # the failure came from the trace check, which shrinking does not re-run: keep the whole run
+        fixture = SimulationFixture(
+            failing.seed, config.network, config.schedule, protocol.qualified_name, params
+        )
+        write_fixture(Path(out), fixture)
+        return
+    write_fixture(Path(out), minimal.fixture(protocol=protocol.qualified_name, params=params))
+    if not as_json:
+        click.echo(
+            f"shrunk seed {failing.seed}: {minimal.original_events} -> {len(minimal.config.schedule)} "
+            f"fault events ({minimal.tests_run} runs); replay with --replay {out}",
+            err=True,
+        )
