@@ -122,11 +122,11 @@ def command(
             print_json({"ok": False, "diagnostics": [d.to_json() for d in diagnostics]})
         print_diagnostics(diagnostics, sources)
         raise SystemExit(1)
-    if not quiet:
-        print_diagnostics([d for d in diagnostics if not d.is_error], sources)
     protocols = _select(protocols, protocol_name)
     _check_params(protocols, params)
     types = _types(protocols, role)
+    if not quiet:
+        print_diagnostics([d for d in diagnostics if not d.is_error], sources)
     if fmt == "json":
         documents = [to_json(t) for t in types]
         print_json(documents[0] if role is not None and len(documents) == 1 else documents)
