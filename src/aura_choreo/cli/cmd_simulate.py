@@ -161,7 +161,8 @@ def _summary(protocol: Protocol, report: SimulationReport, seeds: list[int]) -> 
     longest = max((r.duration for r in runs), default=0.0)
     seed_text = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}..{seeds[-1]}"
     lines = [
-        f"{protocol.qualified_name}: {len(runs)} runs ({seed_text}), {len(runs) - len(failed)} ok, "
+        f"{protocol.qualified_name}: {len(runs)} run{'s' if len(runs) != 1 else ''} ({seed_text}), "
+        f"{len(runs) - len(failed)} ok, "
         f"{len(failed)} failed",
         f"  roles: {', '.join(protocol.roles)}",
         f"  messages delivered: {delivered}; frames lost: {lost}, duplicated: {duplicated}; "
