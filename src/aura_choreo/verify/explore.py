@@ -25,6 +25,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from aura_choreo.verify.findings import Finding, FindingKind
 from aura_choreo.verify.fsm import ActionKind, Machine
@@ -32,7 +33,16 @@ from aura_choreo.verify.trace import TraceStep
 
 MAX_FINDINGS_PER_KIND = 10
 
-State = tuple[object, ...]
+State = tuple[Any, ...]
+_NONE: dict[int, Any] = {}
+_Plan = tuple[
+    tuple[tuple[int, int, int, int], ...],
+    tuple[int, ...],
+    dict[int, dict[int, tuple[tuple[int, int], ...]]],
+    dict[int, frozenset[int]],
+    tuple[tuple[int, int], ...],
+    list[tuple[int, int, int, int]],
+]
 
 
 @dataclass(frozen=True)
@@ -169,57 +179,75 @@ class _Explorer:
         self.max_states = max_states
         self.bound_blocked = False
         self.cyclic = any(m.has_cycle for m in machines)
+        self.plans = [self._plans(r) for r in range(self.n)]
+        t = self.t
+        self.receptions: list[list[tuple[int, frozenset[int]] | None]] = [
+            [
+                None if chan < 0 else (self.n + chan, frozenset(t.recvs[r][q][chan]))
+                for q, chan in enumerate(t.recv_only[r])
+            ]
+            for r in range(self.n)
+        ]
+
+    def _plans(self, r: int) -> list[_Plan | None]:
+        """Per state of role r: its moves with step codes and absolute slots; None when it has none."""
+        t, n = self.t, self.n
+        plans: list[_Plan | None] = []
+        for q in range(t.machines[r].state_count):
+            sends = tuple((n + chan, msg, target, r + n * ti) for chan, msg, target, ti in t.sends[r][q])
+            recvs = {
+                chan: {label: tuple((target, r + n * ti) for target, ti in options)
+                       for label, options in by_label.items()}
+                for chan, by_label in t.recvs[r][q].items()
+            }
+            taus = tuple((target, r + n * ti) for target, ti in t.taus[r][q])
+            coins = t.coins[r][q]
+            listen = t.listen[r][q]
+            empty = not (sends or listen or taus or coins)
+            plans.append(None if empty else (sends, listen, recvs, t.drops[r][q], taus, coins))
+        return plans
 
     # ------------------------------------------------------------ moves of one role
 
     def role_moves(self, st: State, r: int) -> tuple[list[Move], bool]:
         """The enabled moves of role r, and whether other roles' moves can change that set."""
-        t = self.t
-        n = self.n
-        bound = self.bound
-        q = st[r]
-        assert isinstance(q, int)
+        plan = self.plans[r][st[r]]
         moves: list[Move] = []
+        if plan is None:
+            return moves, True
+        sends, listen, recvs, drops, taus, coins = plan
         stable = True
-        for chan, msg, target, ti in t.sends[r][q]:
-            ch = st[n + chan]
-            assert isinstance(ch, tuple)
-            if len(ch) >= bound:
+        n = self.n
+        for slot, msg, target, code in sends:
+            ch = st[slot]
+            if len(ch) >= self.bound:
                 stable = False
                 self.bound_blocked = True
                 continue
             new = list(st)
             new[r] = target
-            new[n + chan] = (*ch, msg)
-            moves.append((r + n * ti, tuple(new)))
-        listen = t.listen[r][q]
-        if listen:
-            recvs = t.recvs[r][q]
-            drops = t.drops[r][q]
-            for chan in listen:
-                ch = st[n + chan]
-                assert isinstance(ch, tuple)
-                if not ch:
-                    stable = False
-                    continue
-                head = ch[0]
-                assert isinstance(head, int)
-                options = recvs.get(chan, {}).get(head)
-                if options:
-                    for target, ti in options:
-                        new = list(st)
-                        new[r] = target
-                        new[n + chan] = ch[1:]
-                        moves.append((r + n * ti, tuple(new)))
-                elif head in drops.get(chan, ()):
+            new[slot] = (*ch, msg)
+            moves.append((code, tuple(new)))
+        for chan in listen:
+            ch = st[n + chan]
+            if not ch:
+                stable = False
+                continue
+            options = recvs.get(chan, _NONE).get(ch[0])
+            if options:
+                for target, code in options:
                     new = list(st)
+                    new[r] = target
                     new[n + chan] = ch[1:]
-                    moves.append((-1 - (r + n * chan), tuple(new)))
-        for target, ti in t.taus[r][q]:
+                    moves.append((code, tuple(new)))
+            elif ch[0] in drops.get(chan, ()):
+                new = list(st)
+                new[n + chan] = ch[1:]
+                moves.append((-1 - (r + n * chan), tuple(new)))
+        for target, code in taus:
             new = list(st)
             new[r] = target
-            moves.append((r + n * ti, tuple(new)))
-        coins = t.coins[r][q]
+            moves.append((code, tuple(new)))
         if coins:
             stable = self._coin_moves(st, r, coins, moves) and stable
         return moves, stable
@@ -232,7 +260,6 @@ class _Explorer:
         for key, label, target, ti in coins:
             slot = t.slot[(key, r)]
             queue = st[slot]
-            assert isinstance(queue, tuple)
             if queue:
                 if queue[0] == label:
                     new = list(st)
@@ -271,6 +298,7 @@ class _Explorer:
         self._per_kind: dict[FindingKind, int] = {}
         stuck_bit = 1 << n
         frontier: list[tuple[int, State]] = [(0, init)]
+        limit = self.max_states if self.max_states is not None else 1 << 62
         transitions = 0
         complete = True
         while frontier and complete:
@@ -278,7 +306,7 @@ class _Explorer:
             next_frontier: list[tuple[int, State]] = []
             for idx, st in frontier:
                 moves = self._choose_moves(st, seen, level_end)
-                self._check_reception(st, idx)
+                self._last_reception_error = self._check_reception(st, idx)
                 error_here = self._last_reception_error
                 if not moves:
                     error_here = self._classify_stuck(st, idx) or error_here
@@ -288,7 +316,6 @@ class _Explorer:
                     need = 0
                     for r in range(n):
                         q = st[r]
-                        assert isinstance(q, int)
                         if t.final[r][q]:
                             fin |= 1 << r
                         elif t.can_finish[r][q]:
@@ -302,7 +329,7 @@ class _Explorer:
                     h = hash(succ)
                     target = seen.get(h)
                     if target is None:
-                        if self.max_states is not None and len(seen) >= self.max_states:
+                        if len(seen) >= limit:
                             complete = False
                             break
                         target = len(seen)
@@ -367,32 +394,33 @@ class _Explorer:
         self._per_kind[kind] = self._per_kind.get(kind, 0) + 1
         self._reports[key] = (kind, idx, message, roles)
 
-    def _check_reception(self, st: State, idx: int) -> None:
+    def _check_reception(self, st: State, idx: int) -> bool:
         """Unspecified reception: a role that only reads one channel, whose head it cannot take."""
+        found = False
+        for r, table in enumerate(self.receptions):
+            entry = table[st[r]]
+            if entry is None:
+                continue
+            ch = st[entry[0]]
+            if ch and ch[0] not in entry[1]:
+                found = True
+                self._report_reception(st, idx, r)
+        return found
+
+    def _report_reception(self, st: State, idx: int, r: int) -> None:
         t, n = self.t, self.n
-        self._last_reception_error = False
-        for r in range(n):
-            q = st[r]
-            assert isinstance(q, int)
-            chan = t.recv_only[r][q]
-            if chan < 0:
-                continue
-            ch = st[n + chan]
-            assert isinstance(ch, tuple)
-            if not ch or ch[0] in t.recvs[r][q][chan]:
-                continue
-            self._last_reception_error = True
-            head = ch[0]
-            assert isinstance(head, int)
-            sender = t.channels[chan][0]
-            expected = ", ".join(sorted(t.labels[i] for i in t.recvs[r][q][chan]))
-            self._report(
-                FindingKind.UNSPECIFIED_RECEPTION,
-                (r, chan, head),
-                idx,
-                f"{t.roles[r]} receives `{t.labels[head]}` from {sender} but can only take {expected} there",
-                (t.roles[r], sender),
-            )
+        q = st[r]
+        chan = t.recv_only[r][q]
+        head = st[n + chan][0]
+        sender = t.channels[chan][0]
+        expected = ", ".join(sorted(t.labels[i] for i in t.recvs[r][q][chan]))
+        self._report(
+            FindingKind.UNSPECIFIED_RECEPTION,
+            (r, chan, head),
+            idx,
+            f"{t.roles[r]} receives `{t.labels[head]}` from {sender} but can only take {expected} there",
+            (t.roles[r], sender),
+        )
 
     def _classify_stuck(self, st: State, idx: int) -> bool:
         """A state with no move: fine if every role ended with empty channels; else report. Error?"""
@@ -400,7 +428,6 @@ class _Explorer:
         waiting = []
         for r in range(n):
             q = st[r]
-            assert isinstance(q, int)
             if not t.final[r][q]:
                 waiting.append(r)
         pending = [(c, ch) for c, ch in enumerate(st[n : n + len(t.channels)]) if ch]
@@ -446,7 +473,6 @@ class _Explorer:
         t, n = self.t, self.n
         for r in range(n):
             q = st[r]
-            assert isinstance(q, int)
             for chan, _, _, _ in t.sends[r][q]:
                 if len(st[n + chan]) >= self.bound:  # type: ignore[arg-type]
                     return True
@@ -455,7 +481,6 @@ class _Explorer:
     def _waits_for(self, st: State, r: int) -> str:
         t = self.t
         q = st[r]
-        assert isinstance(q, int)
         m = t.machines[r]
         wanted = [m.transitions[i].action.text() for i in m.outgoing[q]]
         if not wanted:

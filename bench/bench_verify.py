@@ -1,0 +1,131 @@
+"""Benchmark the model checker: state-space growth with the number of roles, POR vs full, and a 10^6 run.
+
+Generated protocols (through the whole pipeline: text -> check -> projection -> machines):
+- `pairs`: roles in independent pairs, each pair doing K ping-pongs inside one `parallel` block, so
+  the full state space is the product of the pairs' spaces (exponential in roles);
+- `star`: a leader broadcasting to and gathering from a family (fan-in interleavings);
+- `ring`: a token passed around n roles (sequential, linear).
+For each, the full exploration (no partial-order reduction) is the baseline of the reduced one, and a
+raw BFS over tuples with a dict (Python's floor for one state) is the baseline of the states/s rate.
+
+Targets (SPEC §4.2, issue 5): >= 50,000 states/s; a 10^6-state protocol in < 60 s and < 2 GiB.
+Run: `.venv/bin/python bench/bench_verify.py` (add `--quick` to skip the 10^6 run).
+"""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+from collections import deque
+
+from aura_choreo.protocol import choreography
+from aura_choreo.verify import verify_protocol
+
+
+def pairs(roles: int, exchanges: int) -> str:
+    branches = []
+    for p in range(roles // 2):
+        steps = [f"A{p} -> B{p}: Ping{i}; B{p} -> A{p}: Pong{i};" for i in range(exchanges)]
+        branches.append(" ".join(steps))
+    names = ", ".join(f"A{p}, B{p}" for p in range(roles // 2))
+    if len(branches) == 1:  # `parallel { s1; s2 }` would make each statement a branch
+        return f"protocol Pairs {{ roles: {names}; {branches[0]} }}"
+    return f"protocol Pairs {{ roles: {names}; parallel {{ {' | '.join(branches)} }} }}"
+
+
+def star(roles: int) -> str:
+    return (
+        f"protocol Star {{ roles: Leader, W[{roles - 1}]; Leader -> W[*]: Task; W[*] -> Leader: Result;"
+        " Leader -> W[*]: Done; }"
+    )
+
+
+def ring(roles: int) -> str:
+    names = [f"R{i}" for i in range(roles)]
+    sends = " ".join(f"{names[i]} -> {names[(i + 1) % roles]}: Token;" for i in range(roles))
+    return f"protocol Ring {{ roles: {', '.join(names)}; {sends} {sends} }}"
+
+
+def raw_bfs_rate(side: int, dims: int) -> tuple[int, float]:
+    """Baseline: BFS over the grid {0..side-1}^dims with tuple states in a dict (no protocol logic)."""
+    start = (0,) * dims
+    seen = {hash(start): 0}
+    queue = deque([start])
+    began = time.perf_counter()
+    while queue:
+        state = queue.popleft()
+        for i in range(dims):
+            if state[i] + 1 < side:
+                new = list(state)
+                new[i] += 1
+                succ = tuple(new)
+                h = hash(succ)
+                if h not in seen:
+                    seen[h] = len(seen)
+                    queue.append(succ)
+    elapsed = time.perf_counter() - began
+    return len(seen), len(seen) / elapsed
+
+
+def measure(text: str, por: bool) -> tuple[int, float]:
+    local_types = choreography(text).local_types()
+    began = time.perf_counter()
+    report = verify_protocol(local_types, por=por)
+    elapsed = time.perf_counter() - began
+    assert report.deadlock_free, [f.message for f in report.findings]
+    return report.states, elapsed
+
+
+def growth_table() -> None:
+    print(
+        f"{'protocol':<10} {'roles':>5} {'full states':>12} {'POR states':>11} {'POR/full':>9} "
+        f"{'full s':>8} {'POR s':>7} {'full states/s':>14}"
+    )
+    for family, make in (("pairs", lambda n: pairs(n, 3)), ("star", star), ("ring", ring)):
+        previous = None
+        for roles in range(2, 9):
+            if family == "pairs" and roles % 2:
+                continue
+            text = make(roles)
+            full_states, full_time = measure(text, por=False)
+            por_states, por_time = measure(text, por=True)
+            growth = f"  x{full_states / previous:.1f}" if previous else ""
+            previous = full_states
+            rate = full_states / max(full_time, 1e-9)
+            ratio = por_states / full_states
+            print(
+                f"{family:<10} {roles:>5} {full_states:>12,} {por_states:>11,} {ratio:>9.3f} "
+                f"{full_time:>8.3f} {por_time:>7.3f} {rate:>14,.0f}{growth}"
+            )
+
+
+def million_run() -> None:
+    text = pairs(8, 8)  # 4 independent pairs x 8 ping-pongs: 33^4 = 1,185,921 states
+    print("\n10^6 model: 8 roles in 4 independent pairs, 8 ping-pongs each, no partial-order reduction")
+    base_states, base_rate = raw_bfs_rate(33, 4)
+    states, elapsed = measure(text, por=False)
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    rate = states / elapsed
+    print(
+        f"  explored {states:,} states in {elapsed:.1f} s = {rate:,.0f} states/s;"
+        f" peak RSS {peak_mib:,.0f} MiB"
+    )
+    print(
+        f"  baseline raw tuple BFS: {base_states:,} states at {base_rate:,.0f} states/s;"
+        f" explorer/baseline = {rate / base_rate:.2f}"
+    )
+    por_states, por_elapsed = measure(text, por=True)
+    print(f"  with POR: {por_states:,} states in {por_elapsed:.3f} s ({states / por_states:,.0f}x fewer)")
+    verdict = rate >= 50_000 and elapsed < 60 and peak_mib < 2048
+    print(f"  targets (>= 50,000 states/s, < 60 s, < 2 GiB): {'met' if verdict else 'MISSED'}")
+
+
+def main() -> None:
+    growth_table()
+    if "--quick" not in sys.argv:
+        million_run()
+
+
+if __name__ == "__main__":
+    main()
