@@ -6,9 +6,9 @@ Two phases around the transport:
    denial writes no fact. Once every stage allowed the send, flow and leakage are charged, the
    send's facts get their ids, and the receipt is issued.
 2. The caller hands the attachments to the transport, then calls `commit(prepared)` if the transport
-   accepted the frame (facts written, receipt chain advanced) or `abort(prepared)` if it refused it
-   (no fact written; leakage stays charged, SPEC §5.3; flow stays charged because `spent` only grows
-   within an epoch, which keeps replicas mergeable).
+   accepted the frame (facts written in one transaction) or `abort(prepared)` if it refused it (no fact
+   written, the receipt's place in its chain given back; leakage stays charged, SPEC §5.3; flow stays
+   charged because `spent` only grows within an epoch, which keeps replicas mergeable).
 On the receiving device, `accept(...)` verifies the receipt and merges a piggybacked journal delta.
 """
 
