@@ -270,13 +270,13 @@ class _Explorer:
             others = [t.slot[(key, o)] for o in t.key_holders[key] if o != r]
             if others:
                 stable = False
-            if any(len(st[s]) >= self.bound for s in others):  # type: ignore[arg-type]
+            if any(len(st[s]) >= self.bound for s in others):
                 self.bound_blocked = True
                 continue
             new = list(st)
             new[r] = target
             for s in others:
-                new[s] = (*new[s], label)  # type: ignore[misc]
+                new[s] = (*new[s], label)
             moves.append((r + self.n * ti, tuple(new)))
         return stable
 
@@ -447,7 +447,7 @@ class _Explorer:
             return True
         if not waiting:
             text = "; ".join(
-                f"{t.channels[c][0]} -> {t.channels[c][1]}: " + ", ".join(t.labels[m] for m in ch)  # type: ignore[attr-defined]
+                f"{t.channels[c][0]} -> {t.channels[c][1]}: " + ", ".join(t.labels[m] for m in ch)
                 for c, ch in pending
             )
             roles = tuple(sorted({r for c, _ in pending for r in t.channels[c]}))
@@ -474,7 +474,7 @@ class _Explorer:
         for r in range(n):
             q = st[r]
             for chan, _, _, _ in t.sends[r][q]:
-                if len(st[n + chan]) >= self.bound:  # type: ignore[arg-type]
+                if len(st[n + chan]) >= self.bound:
                     return True
         return False
 
