@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from aura_choreo.journal import Journal, JournalStore
     from aura_choreo.protocol import Protocol, choreography, load, load_all
     from aura_choreo.syntax import parse, parse_source
+    from aura_choreo.verify import VerificationReport, verify_protocol
 
 __version__ = "0.1.0"
 
@@ -40,6 +41,8 @@ _LAZY_EXPORTS: dict[str, str] = {
     "load_policy": "aura_choreo.guards",
     "Journal": "aura_choreo.journal",
     "JournalStore": "aura_choreo.journal",
+    "VerificationReport": "aura_choreo.verify",
+    "verify_protocol": "aura_choreo.verify",
 }
 
 
@@ -68,6 +71,7 @@ __all__ = [
     "ProtocolViolation",
     "ReceiptError",
     "TransportError",
+    "VerificationReport",
     "__version__",
     "build_guard_extension",
     "choreography",
@@ -76,4 +80,5 @@ __all__ = [
     "load_policy",
     "parse",
     "parse_source",
+    "verify_protocol",
 ]
