@@ -30,7 +30,6 @@ from aura_choreo.runtime.messages import MessageSpec, coerce_message
 from aura_choreo.runtime.monitor import Monitor, TimeoutToken, TryToken
 from aura_choreo.runtime.node import Node
 from aura_choreo.runtime.session import Session
-from aura_choreo.runtime.trace import TraceEvent
 from aura_choreo.runtime.wire import (
     KIND_CONTROL,
     KIND_DATA,
@@ -131,6 +130,10 @@ class Endpoint:
         self._loop = asyncio.get_running_loop()
         self._trace = session.trace
         self._extensions = None if session.extensions.is_empty() else session.extensions
+        self._timeout_annotations = any(
+            isinstance(step, Recv) and annotation_value(step.annotations, "timeout") is not None
+            for step in local_type.iter_steps()
+        )
 
     # ------------------------------------------------------------------ lifetime
 
@@ -342,6 +345,7 @@ class Endpoint:
         return message
 
     async def _wait(self, senders: Collection[str]) -> None:
+        self._check_control()  # a saga verdict may already be queued: do not sleep past it
         timeout = self._receive_timeout(senders)
         deadline = None if timeout is None else self._loop.time() + timeout
         try:
@@ -357,6 +361,8 @@ class Endpoint:
         self._check_control()
 
     def _receive_timeout(self, senders: Collection[str]) -> float | None:
+        if not self._timeout_annotations:
+            return self.session.peer_timeout
         for head in self.monitor.next_steps():
             if isinstance(head, Recv) and head.from_ in senders:
                 ms = parse_timeout_ms(annotation_value(head.annotations, "timeout"))
@@ -533,12 +539,10 @@ class Endpoint:
         )
 
     def _record(self, kind: str, sender: str, receiver: str, label: str, seq: int) -> None:
-        self._trace.record(
-            TraceEvent(
-                kind, self.session.id, self.role, sender, receiver, label, seq, self._loop.time(),
-                self.session.protocol,
-            )
-        )  # fmt: skip
+        session = self.session
+        self._trace.record_fields(
+            kind, session.id, self.role, sender, receiver, label, seq, self._loop.time(), session.protocol
+        )
 
 
 def _control_key(envelope: Envelope) -> str:

@@ -23,13 +23,15 @@ class InboxTimeout(Exception):
 class Inbox:
     """Per-sender FIFO queues and the waiters of one endpoint."""
 
-    __slots__ = ("_arrivals", "_waiters", "control", "queues")
+    __slots__ = ("_arrivals", "_timer", "_timer_at", "_waiters", "control", "queues")
 
     def __init__(self) -> None:
         self.queues: dict[str, deque[Queued]] = {}
         self.control: deque[Envelope] = deque()
-        self._waiters: list[tuple[asyncio.Future[None], Collection[str] | None]] = []
+        self._waiters: list[_Waiter] = []
         self._arrivals = 0
+        self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0
 
     def push(self, envelope: Envelope) -> None:
         """Queue an arrived envelope and wake whoever waits for its sender."""
@@ -43,8 +45,9 @@ class Inbox:
                 queue = self.queues[sender] = deque()
             self._arrivals += 1
             queue.append((self._arrivals, envelope))
-        for future, wanted in self._waiters:
-            if not future.done() and (wanted is None or sender is None or sender in wanted):
+        for waiter in self._waiters:
+            future = waiter.future
+            if not future.done() and (waiter.senders is None or sender is None or sender in waiter.senders):
                 future.set_result(None)
 
     def pending(self) -> int:
@@ -57,18 +60,50 @@ class Inbox:
         Raises `InboxTimeout` if loop time `deadline` passes first.
         """
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[None] = loop.create_future()
-        entry = (future, senders)
-        self._waiters.append(entry)
-        timer = loop.call_at(deadline, _expire, future) if deadline is not None else None
+        waiter = _Waiter(loop.create_future(), senders, deadline)
+        self._waiters.append(waiter)
+        if deadline is not None and (self._timer is None or deadline < self._timer_at):
+            self._arm(loop, deadline)
         try:
-            await future
+            await waiter.future
         finally:
-            self._waiters.remove(entry)
-            if timer is not None:
-                timer.cancel()
+            self._waiters.remove(waiter)
+
+    def _arm(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
+        # One timer per inbox, not one per wait: most waits end long before their deadline, and
+        # a later deadline never needs an earlier timer (it re-arms itself when it fires).
+        if self._timer is not None:
+            self._timer.cancel()
+        self._timer = loop.call_at(when, self._expire, loop)
+        self._timer_at = when
+
+    def _expire(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._timer = None
+        now = loop.time()
+        upcoming: float | None = None
+        for waiter in self._waiters:
+            if waiter.deadline is None or waiter.future.done():
+                continue
+            if waiter.deadline <= now:
+                waiter.future.set_exception(InboxTimeout())
+            elif upcoming is None or waiter.deadline < upcoming:
+                upcoming = waiter.deadline
+        if upcoming is not None:
+            self._arm(loop, upcoming)
+
+    def close(self) -> None:
+        """Cancel the deadline timer (the endpoint has finished)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
 
-def _expire(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_exception(InboxTimeout())
+class _Waiter:
+    __slots__ = ("deadline", "future", "senders")
+
+    def __init__(
+        self, future: asyncio.Future[None], senders: Collection[str] | None, deadline: float | None
+    ) -> None:
+        self.future = future
+        self.senders = senders
+        self.deadline = deadline

@@ -13,7 +13,6 @@ the fields of the message just received are bound when an `if` after it is evalu
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from aura_choreo.errors import ProtocolViolation, RuntimeProtocolError
@@ -40,6 +39,7 @@ from aura_choreo.projection.local_types import (
 from aura_choreo.runtime.expressions import ExpressionError, evaluate, matches_pattern
 
 _SEQ, _LOOP, _REC, _TIMEOUT, _TRY = range(5)
+_MISSING = object()
 
 
 class EvaluationFailed(RuntimeProtocolError):
@@ -285,11 +285,11 @@ class Monitor:
             name = getattr(item, "name", None)
             if name is None:
                 continue
-            if isinstance(message, Mapping):
-                if name in message:
-                    env[name] = message[name]
-            elif hasattr(message, name):
-                env[name] = getattr(message, name)
+            value = getattr(message, name, _MISSING)
+            if value is _MISSING and type(message) is dict:
+                value = message.get(name, _MISSING)
+            if value is not _MISSING:
+                env[name] = value
 
     def _recv_match(self, thread: _Thread, from_: str, label: str) -> Recv | Branch | None:
         head = thread.head
@@ -355,11 +355,22 @@ class Monitor:
         if not self._dirty:
             return
         self._dirty = False
+        threads = self._threads
+        if len(threads) == 1 and threads[0].parent is None:
+            # The common case (no par active): settle the one thread, no bookkeeping.
+            thread = threads[0]
+            if thread.head is None and thread.waiting == 0 and thread.stack:
+                self._settle(thread)
+            if len(self._threads) == 1:
+                if not thread.stack and not thread.waiting:
+                    self._threads = []
+                return
+            # A par started: settle its branches below.
         i = 0
         # Settling may spawn (par) or finish threads, so the list is walked by index.
         while i < len(self._threads):
             thread = self._threads[i]
-            if thread.head is None and thread.waiting == 0:
+            if thread.head is None and thread.waiting == 0 and thread.stack:
                 self._settle(thread)
             i += 1
         self._threads = [t for t in self._threads if t.stack or t.waiting]

@@ -125,7 +125,9 @@ class Node:
 
     def release(self, session: str, role: str) -> None:
         """Forget the inbox of an endpoint that has finished; later messages for it are counted."""
-        self._inboxes.pop((session, role), None)
+        inbox = self._inboxes.pop((session, role), None)
+        if inbox is not None:
+            inbox.close()
         self._finished.add((session, role))
 
     def _push(self, envelope: Envelope) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 
@@ -63,20 +63,59 @@ class TraceEvent:
         )
 
 
-@dataclass
 class Trace:
-    """An append-only list of events, in the order they happened."""
+    """An append-only list of events, in the order they happened.
 
-    events: list[TraceEvent] = field(default_factory=list)
+    Endpoints record raw field tuples (`record_fields`) on the hot path; they become `TraceEvent`s the
+    first time `events` is read.
+    """
+
+    def __init__(self, events: Iterable[TraceEvent] = ()) -> None:
+        self._events: list[TraceEvent] = list(events)
+        self._pending: list[tuple[str, str, str, str, str, str, int, float, str]] = []
+
+    @property
+    def events(self) -> list[TraceEvent]:
+        """Every event so far, in order."""
+        if self._pending:
+            self._events.extend(TraceEvent(*fields) for fields in self._pending)
+            self._pending.clear()
+        return self._events
 
     def record(self, event: TraceEvent) -> None:
-        self.events.append(event)
+        self._pending.append(
+            (event.kind, event.session, event.role, event.sender, event.receiver, event.label, event.seq,
+             event.time, event.protocol)
+        )  # fmt: skip
+
+    def record_fields(
+        self,
+        kind: str,
+        session: str,
+        role: str,
+        sender: str,
+        receiver: str,
+        label: str,
+        seq: int,
+        time: float,
+        protocol: str,
+    ) -> None:
+        """Record an event from its fields (what endpoints call for every send and receive)."""
+        self._pending.append((kind, session, role, sender, receiver, label, seq, time, protocol))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Trace) and self.events == other.events
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Trace({len(self)} events)"
 
     def __iter__(self) -> Iterator[TraceEvent]:
         return iter(self.events)
 
     def __len__(self) -> int:
-        return len(self.events)
+        return len(self._events) + len(self._pending)
 
     def for_session(self, session: str) -> Trace:
         """The events of one session."""
