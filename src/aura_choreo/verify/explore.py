@@ -551,14 +551,28 @@ class _Explorer:
         while idx > 0:
             codes.append(self.via[idx])
             idx = self.parent[idx]
-        return tuple(self.step_of(code) for code in reversed(codes))
+        steps = []
+        state = self.t.initial()
+        n = self.n
+        for code in reversed(codes):
+            if code < 0:
+                raw = -1 - code
+                role, chan = raw % n, raw // n
+                late = self.t.labels[state[n + chan][0]]
+                steps.append(TraceStep(self.t.roles[role], "discard", self.t.channels[chan][0], late))
+            else:
+                role = code % n
+                steps.append(self.step_of(code))
+            moves, _ = self.role_moves(state, role)
+            state = next(succ for c, succ in moves if c == code)
+        return tuple(steps)
 
     def step_of(self, code: int) -> TraceStep:
         t, n = self.t, self.n
         if code < 0:
             raw = -1 - code
             r, chan = raw % n, raw // n
-            return TraceStep(t.roles[r], "discard", t.channels[chan][0], "late message")
+            return TraceStep(t.roles[r], "discard", t.channels[chan][0], "a late message")
         r, ti = code % n, code // n
         a = t.machines[r].transitions[ti].action
         if a.kind is ActionKind.SEND:
