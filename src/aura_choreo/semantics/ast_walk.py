@@ -1,63 +1,98 @@
-"""Generic traversal of the AST (every node is a dataclass, so fields can be walked uniformly)."""
+"""Traversal of the AST's statements (expressions and annotations are not walked: nothing here needs them)."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 
 from aura_choreo.syntax import ast
 
 
-def nodes(value: object) -> Iterator[object]:
-    """`value` and every dataclass node or tuple item reachable from it, depth first."""
-    yield value
-    if isinstance(value, tuple):
-        for item in value:
-            yield from nodes(item)
-    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-        for f in dataclasses.fields(value):
-            if f.name != "span":
-                yield from nodes(getattr(value, f.name))
+def child_blocks(stmt: ast.Stmt) -> tuple[ast.Block, ...]:
+    """The nested blocks of a compound statement."""
+    if isinstance(stmt, ast.Choice):
+        return tuple(b.body for b in stmt.branches)
+    if isinstance(stmt, ast.Match):
+        return tuple(a.body for a in stmt.arms)
+    if isinstance(stmt, ast.If):
+        return (stmt.then_body,) if stmt.else_body is None else (stmt.then_body, stmt.else_body)
+    if isinstance(stmt, ast.Loop | ast.For | ast.Rec | ast.ProtocolDef | ast.NamedBlock):
+        return (stmt.body,)
+    if isinstance(stmt, ast.Parallel):
+        return stmt.branches
+    if isinstance(stmt, ast.Timeout):
+        return (stmt.body, stmt.alt)
+    if isinstance(stmt, ast.Try):
+        return (stmt.body, stmt.compensate)
+    return ()
+
+
+def statements(body: ast.Block, *, into_loops: bool = True) -> Iterator[ast.Stmt]:
+    """Every statement of `body`, nested ones included (not inside loops when `into_loops` is False)."""
+    stack = list(reversed(body))
+    while stack:
+        stmt = stack.pop()
+        yield stmt
+        if not into_loops and isinstance(stmt, ast.Loop | ast.For):
+            continue
+        for block in reversed(child_blocks(stmt)):
+            stack.extend(reversed(block))
+
+
+def role_refs(stmt: ast.Stmt) -> Iterator[ast.RoleRef]:
+    """The role references a statement itself makes."""
+    if isinstance(stmt, ast.Send):
+        yield stmt.sender.role
+        yield stmt.receiver.role
+    elif isinstance(stmt, ast.Chain):
+        yield from (p.role for p in stmt.participants)
+    elif isinstance(stmt, ast.Exchange):
+        yield stmt.left.role
+        yield stmt.right.role
+    elif isinstance(stmt, ast.Broadcast):
+        yield stmt.sender.role
+    elif isinstance(stmt, ast.Choice):
+        yield stmt.decider
+    elif isinstance(stmt, ast.Loop) and stmt.decider is not None:
+        yield stmt.decider
+    elif isinstance(stmt, ast.Barrier) and stmt.role is not None:
+        yield stmt.role
+    elif isinstance(stmt, ast.LocalAction):
+        yield stmt.role
+    elif isinstance(stmt, ast.CallProtocol) and stmt.args:
+        yield from stmt.args
 
 
 def protocol_defs(body: ast.Block) -> dict[str, ast.ProtocolDef]:
     """Every nested `protocol Sub(...) { }` of a body, by name (the first definition wins)."""
     found: dict[str, ast.ProtocolDef] = {}
-    for node in nodes(body):
-        if isinstance(node, ast.ProtocolDef):
-            found.setdefault(node.name, node)
+    for stmt in statements(body):
+        if isinstance(stmt, ast.ProtocolDef):
+            found.setdefault(stmt.name, stmt)
     return found
 
 
 def mentions_index(body: ast.Block, var: str) -> bool:
     """Whether a role reference in `body` is indexed by `var` (`R[var]`, `R[var..k]`)."""
-    for node in nodes(body):
-        if isinstance(node, ast.IndexValue) and node.value == var:
-            return True
-        if isinstance(node, ast.IndexRange) and var in (node.start, node.stop):
-            return True
+    for stmt in statements(body):
+        for ref in role_refs(stmt):
+            index = ref.index
+            if isinstance(index, ast.IndexValue) and index.value == var:
+                return True
+            if isinstance(index, ast.IndexRange) and var in (index.start, index.stop):
+                return True
     return False
 
 
 def loop_breaks(body: ast.Block) -> bool:
     """Whether `body` contains a `break` of this loop (not of an inner loop)."""
-    return any(_contains_break(stmt) for stmt in body)
-
-
-def _contains_break(value: object) -> bool:
-    if isinstance(value, ast.Break):
-        return True
-    if isinstance(value, ast.Loop | ast.For | ast.Expr):
-        return False
-    if isinstance(value, tuple):
-        return any(_contains_break(item) for item in value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return any(
-            _contains_break(getattr(value, f.name)) for f in dataclasses.fields(value) if f.name != "span"
-        )
-    return False
+    return any(isinstance(s, ast.Break) for s in statements(body, into_loops=False))
 
 
 def rec_labels(body: ast.Block) -> set[str]:
     """Every label of a user-written `rec`."""
-    return {node.label for node in nodes(body) if isinstance(node, ast.Rec)}
+    return {s.label for s in statements(body) if isinstance(s, ast.Rec)}
+
+
+def loop_variables(body: ast.Block) -> set[str]:
+    """Every `for` index variable."""
+    return {s.var for s in statements(body) if isinstance(s, ast.For)}

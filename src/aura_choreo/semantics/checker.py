@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from aura_choreo.diagnostics import Diagnostic, error, sort_diagnostics
-from aura_choreo.semantics.ast_walk import nodes, rec_labels
+from aura_choreo.semantics.ast_walk import loop_variables, rec_labels
 from aura_choreo.semantics.checked import CheckedProtocol
 from aura_choreo.semantics.expand import Expander, annotation_map, normalise_key
 from aura_choreo.semantics.knowledge import KnowledgeAnalysis
@@ -77,7 +77,7 @@ def check_choreography(
     names = NameAllocator(rec_labels(choreography.body))
     registry = registry if registry is not None else build_registry([choreography])
     body = Expander(choreography, registry, roles, env, diagnostics, names).expand()
-    loop_vars = {n.var for n in nodes(choreography.body) if isinstance(n, ast.For)}
+    loop_vars = loop_variables(choreography.body)
     common = frozenset(env.bound()) | frozenset(loop_vars)
     body = KnowledgeAnalysis(roles.concrete, common, body, diagnostics).run(body)
     body = assign_coordinators(body, diagnostics)
