@@ -173,3 +173,27 @@ async def test_parallel_sends_of_one_role_each_commit_their_own_facts() -> None:
     assert [f.id.counter for f in facts if f.id.device == "A"] == [1, 2]
     assert "to_b" in {f.name for f in extension.chain.device("B").journal.facts()}
     assert extension.chain.metrics.sends_committed == 3
+
+
+async def test_capability_revoked_mid_session_denies_the_next_send() -> None:
+    protocol = choreography(
+        """
+        protocol Revoke {
+            roles: Admin, User;
+            Admin[guard_capability = "admin"] -> User: First;
+            User -> Admin: Ack;
+            Admin[guard_capability = "admin"] -> User: Second;
+        }
+        """
+    )
+    extension = build_guard_extension(parse_policy({"devices": {"Admin": {"capabilities": ["admin"]}}}))
+
+    class UserRevokesOnAck:
+        def Ack(self, env: object) -> None:  # the User's behaviour builds Ack: revoke right then
+            extension.chain.revoke("Admin", "admin")
+
+    session = protocol.session(extensions=extension.install(ExtensionRegistry()))
+    with pytest.raises(CapabilityDenied) as denied:
+        await run_session(session, InMemoryTransport(), {"User": UserRevokesOnAck()})
+    assert (denied.value.role, denied.value.capability) == ("Admin", "admin")
+    assert [e.label for e in session.trace if e.kind == "send"] == ["First", "Ack"]

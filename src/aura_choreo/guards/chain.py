@@ -21,7 +21,12 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from aura_choreo.errors import CapabilityDenied, ReceiptError, RuntimeProtocolError
-from aura_choreo.guards.capabilities import CapabilityPolicy, CapabilityRequest, check_manifest
+from aura_choreo.guards.capabilities import (
+    CapabilityPolicy,
+    CapabilityRequest,
+    DeviceCapabilities,
+    check_manifest,
+)
 from aura_choreo.guards.flow import FlowBudget, FlowLedger
 from aura_choreo.guards.leakage import LayeredLeakage, LeakageCharge, LeakageLayer, LeakageLedger
 from aura_choreo.guards.metrics import GuardMetrics
@@ -167,6 +172,22 @@ class GuardChain:
     def register_message_guard(self, label: str, profile: GuardProfile) -> None:
         """Guard messages labelled `label` with `profile` instead of their annotations."""
         self.profiles.register_message_guard(label, profile)
+
+    def revoke(self, device: str, *capabilities: str) -> None:
+        """Take capabilities from a device; its next send needing one of them is denied."""
+        for layer in self._held_layers():
+            layer.revoke(device, *capabilities)
+
+    def grant(self, device: str, *capabilities: str) -> None:
+        """Give a device capabilities (refining layers may still deny them)."""
+        for layer in self._held_layers():
+            layer.grant(device, *capabilities)
+
+    def _held_layers(self) -> list[DeviceCapabilities]:
+        layers = [layer for layer in self.capabilities.layers if isinstance(layer, DeviceCapabilities)]
+        if not layers:
+            raise ValueError("this chain's capability policy has no device layer to grant or revoke in")
+        return layers
 
     def check_session_start(
         self, *, role: str, device: str, manifest: Iterable[str], context: str, session: str | None = None
