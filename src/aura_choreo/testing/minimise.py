@@ -1,8 +1,8 @@
 """Turn a failing simulated run into a minimal, replayable fixture.
 
-`minimise_run` keeps the seed and shrinks what made the run fail: first the fault schedule (delta
-debugging, then simpler events), then the network model (no loss, no duplication, no reordering, fixed
-latency), keeping only changes under which the run still fails *the same way* (same error type and
+`minimise_run` keeps the seed and shrinks what made the run fail: the network model (no loss, no
+duplication, no reordering, fixed latency) and the fault schedule (delta debugging, then simpler
+events), keeping only changes under which the run still fails *the same way* (same error type and
 role), so shrinking cannot wander off to a different bug. `replay` runs a fixture again.
 """
 
@@ -101,19 +101,24 @@ def minimise_run(
     target = original.failure
 
     def schedule_fails(schedule: FaultSchedule) -> bool:
-        return _same_failure(run(replace(config, schedule=schedule)).failure, target)
+        return _same_failure(run(replace(current, schedule=schedule)).failure, target)
 
-    shrunk = shrink(config.schedule, schedule_fails, simplify=simplify_fault, max_tests=max_runs)
-    schedule: FaultSchedule = shrunk.items
-    current = replace(config, schedule=schedule)
-    progress = True
-    while progress and runs < max_runs:
-        progress = False
-        for network in _simpler_networks(current.network):
-            candidate = replace(current, network=network)
-            if _same_failure(run(candidate).failure, target):
-                current, progress = candidate, True
-                break
+    def simplify_network(start: SimulationConfig) -> SimulationConfig:
+        simplest, progress = start, True
+        while progress and runs < max_runs:
+            progress = False
+            for network in _simpler_networks(simplest.network):
+                candidate = replace(simplest, network=network)
+                if _same_failure(run(candidate).failure, target):
+                    simplest, progress = candidate, True
+                    break
+        return simplest
+
+    # The network first: a fixture without random loss is easier to read, and the schedule shrinks
+    # further once the noise is gone; then the network again, in case the schedule was what needed it.
+    current = simplify_network(config)
+    shrunk = shrink(current.schedule, schedule_fails, simplify=simplify_fault, max_tests=max_runs)
+    current = simplify_network(replace(current, schedule=shrunk.items))
     final = run(current)
     return Minimised(current, final, len(config.schedule), runs)
 
