@@ -208,3 +208,23 @@ def test_validate_json_manifests_agree_with_the_runtime(name: str) -> None:
     protocol = seed(name)
     assert reported == manifests(protocol)
     assert reported == {role: sorted(local_role_manifest(lt)) for role, lt in protocol.local_types().items()}
+
+
+@pytest.mark.parametrize("name", ["000_AdminOperations", "000_ThresholdCoordination"])
+def test_simulate_cli_runs_the_seed_under_its_policy_file(name: str, tmp_path: Path) -> None:
+    protocol = seed(name)
+    path = str(SEED_CORPUS / f"{name}.choreo")
+    exact = write_policy(tmp_path, protocol, manifests(protocol))
+    result = CliRunner().invoke(cli, ["simulate", path, "--policy", str(exact), "--runs", "2", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["failed_runs"] == 0
+
+    held = manifests(protocol)
+    role = next(r for r in protocol.roles if held[r])
+    held[role] = held[role][1:]
+    (tmp_path / "short").mkdir()
+    short = write_policy(tmp_path / "short", protocol, held)
+    result = CliRunner().invoke(cli, ["simulate", path, "--policy", str(short), "--json"])
+    assert result.exit_code == 1
+    failure = json.loads(result.output)["failures"][0]
+    assert (failure["error"], failure["role"]) == ("CapabilityDenied", role)
