@@ -157,3 +157,10 @@ def test_protocol_exposes_names_and_local_types() -> None:
     assert list(types) == ["A", "B"]
     assert types["B"].protocol == "shop.Buy" and types["B"].roles == ("A", "B")
     assert protocol.checked.qualified_name == "shop.Buy"
+
+
+def test_session_delegates_to_the_runtime() -> None:
+    pytest.importorskip("aura_choreo.runtime.session")
+    protocol = choreography("choreography P { roles: A, B\n A -> B: Go }")
+    session = protocol.session()
+    assert session is not None and type(session).__name__ == "Session"

@@ -279,3 +279,24 @@ def test_given_parameters_are_not_reported() -> None:
     assert checked.diagnostics == ()
     assert checked.roles == ("Coordinator", "Signers[0]", "Signers[1]", "Signers[2]", "Signers[3]")
     assert checked.param_map == {"Signers": 4, "threshold": 2}
+
+
+def test_a_statement_after_continue_is_unreachable_and_not_run() -> None:
+    text = "choreography X {\n roles: A, B\n rec L {\n  A -> B: M\n  continue L\n  A -> B: Dead\n }\n}\n"
+    checked = check_choreography(parse_source(text, "x.choreo").file.choreographies[0])
+    [w103] = checked.diagnostics
+    assert w103.code == "W103" and w103.span.line == 6 and "continue L" in w103.message
+
+
+def test_continue_of_an_outer_rec_inside_a_loop_is_not_followed_by_the_loop_jump() -> None:
+    from aura_choreo.semantics import core
+
+    text = (
+        "choreography X {\n roles: A, B\n rec L {\n  loop {\n   choice A {\n"
+        "    again: { A -> B: Again\n continue L }\n    stop: { A -> B: Stop\n break }\n   }\n  }\n }\n}\n"
+    )
+    checked = check_choreography(parse_source(text, "x.choreo").file.choreographies[0])
+    assert checked.ok
+    choice = next(s for s in core.walk(checked.body) if isinstance(s, core.Choice))
+    again, stop = choice.branches
+    assert again.body[-1] == core.Continue("L") and not any(isinstance(s, core.Continue) for s in stop.body)

@@ -32,7 +32,8 @@ class NotProjectable(AuraChoreoError):
 class Projector:
     """Projects core sequences onto roles; knows which roles each `rec` involves."""
 
-    def __init__(self, body: core.CoreSeq):
+    def __init__(self, body: core.CoreSeq, roles: tuple[str, ...] = ()):
+        self.order = {role: index for index, role in enumerate(roles)}
         recs = rec_bodies(body)
         self.rec_roles = {label: involved_roles(rec_body, recs) for label, rec_body in recs.items()}
 
@@ -143,7 +144,7 @@ class Projector:
         participants = core.roles_in(stmt.body) | core.roles_in(stmt.comp) | {stmt.coordinator}
         if role not in participants:
             return ()
-        ordered = tuple(sorted(participants - {""}))
+        ordered = tuple(sorted(participants - {""}, key=lambda r: (self.order.get(r, len(self.order)), r)))
         return (
             lt.Try(
                 self.seq(stmt.body, role),
@@ -178,7 +179,7 @@ def project_all(checked: CheckedProtocol, *, strict_choice: bool | None = None) 
     body, diagnostics = complete_choices(checked.body, checked.roles, strict=strict)
     if has_errors(diagnostics):
         raise ChoreographyError(diagnostics)
-    projector = Projector(body)
+    projector = Projector(body, checked.roles)
     types = {
         role: lt.LocalType(checked.qualified_name, role, projector.seq(body, role), checked.roles)
         for role in checked.roles
@@ -198,7 +199,8 @@ def project_role(checked: CheckedProtocol, role: str, *, strict_choice: bool | N
     body, diagnostics = complete_choices(checked.body, checked.roles, strict=strict)
     if has_errors(diagnostics):
         raise ChoreographyError(diagnostics)
-    return lt.LocalType(checked.qualified_name, role, Projector(body).seq(body, role), checked.roles)
+    projector = Projector(body, checked.roles)
+    return lt.LocalType(checked.qualified_name, role, projector.seq(body, role), checked.roles)
 
 
 def unknown_role_error(role: str, roles: tuple[str, ...]) -> Diagnostic:

@@ -112,7 +112,18 @@ class Expander:
     def block(self, stmts: ast.Block, ctx: _Ctx) -> core.CoreSeq:
         out: list[core.CoreStmt] = []
         endless: ast.Loop | None = None
+        jumped: ast.Continue | None = None
         for stmt in stmts:
+            if jumped is not None and not isinstance(stmt, ast.ProtocolDef):
+                self.diagnostics.append(
+                    warning(
+                        "W103",
+                        stmt.span,
+                        f"statement unreachable: it follows `continue {jumped.label}`",
+                        "move it before the `continue`, or remove it",
+                    )
+                )
+                jumped = None
             if endless is not None and not isinstance(stmt, ast.ProtocolDef):
                 self.diagnostics.append(
                     warning(
@@ -124,6 +135,8 @@ class Expander:
                 )
                 endless = None
             out.extend(self.statement(stmt, ctx))
+            if isinstance(stmt, ast.Continue) and stmt.label in ctx.recs:
+                jumped = stmt
             if isinstance(stmt, ast.Loop) and stmt.kind == "open" and not loop_breaks(stmt.body):
                 endless = stmt
         return tuple(out)

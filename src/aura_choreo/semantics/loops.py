@@ -58,4 +58,6 @@ def restructure(seq: core.CoreSeq, on_end: core.CoreSeq, diagnostics: list[Diagn
             )
         )
         return seq + on_end
+    if seq and isinstance(seq[-1], core.Continue):
+        return seq  # the path jumps back: nothing after it runs
     return seq + on_end
