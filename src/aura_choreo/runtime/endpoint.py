@@ -23,9 +23,9 @@ import msgspec
 
 from aura_choreo.diagnostics import did_you_mean
 from aura_choreo.errors import AuraChoreoError, PeerTimeout, ProtocolViolation, TransportError
-from aura_choreo.projection.local_types import Branch, LocalStep, Recv, Send, Timeout, Try, annotation_value
+from aura_choreo.projection.local_types import Branch, LocalStep, Recv, Timeout, Try, annotation_value
 from aura_choreo.runtime.extensions import Extension, SessionContext, StepContext
-from aura_choreo.runtime.inbox import InboxTimeout, Queued
+from aura_choreo.runtime.inbox import InboxTimeout, Queued, Waiter
 from aura_choreo.runtime.messages import MessageSpec, coerce_message
 from aura_choreo.runtime.monitor import Monitor, TimeoutToken, TryToken
 from aura_choreo.runtime.node import Node
@@ -173,46 +173,42 @@ class Endpoint:
 
     async def send(self, to: str, message: object, *, label: str | None = None) -> None:
         """Send `message` (a generated struct, a user object, or a label for an empty payload) to `to`."""
-        label = label or label_of(message)
-        step = self.monitor.on_send(to, label)
-        spec = self._spec(step, label, step.payload)
-        msg = coerce_message(spec, message)
-        if msg is None or (spec.checks and spec.bad_fields(msg)):
-            got = type(message).__name__ if msg is None else f"{label}({', '.join(spec.bad_fields(msg))})"
-            raise self._violation(spec.signature(), got)
+        if label is None:
+            label = message if type(message) is str else type(message).__name__
+        monitor = self.monitor
+        step = monitor.on_send(to, label)
+        spec = self._specs.get(id(step)) or self._spec(step, label, step.payload)
+        msg = message if type(message) is spec.cls else coerce_message(spec, message)
+        if msg is None:
+            raise self._violation(spec.signature(), type(message).__name__)
+        for name, check in spec.checks:
+            if not check(getattr(msg, name)):
+                raise self._violation(spec.signature(), f"{label}({', '.join(spec.bad_fields(msg))})")
         if step.payload:
-            self.monitor.bind(step.payload, msg)
-        await self._transmit(to, step, label, msg)
-
-    async def _transmit(self, to: str, step: Send, label: str, msg: msgspec.Struct) -> None:
-        extensions = self._extensions.for_step(step.annotations) if self._extensions is not None else ()
-        attachments: dict[str, bytes] = {}
+            monitor.bind(step.payload, msg)
+        extensions: tuple[Extension, ...] = ()
         ctx: StepContext | None = None
-        if extensions:
-            ctx = self._step_context(to, label, step.annotations, msg, "send")
-            for extension in extensions:
-                extra = extension.before_send(ctx)
-                if extra:
-                    attachments.update(extra)
+        receipt = journal = ext = None
+        if self._extensions is not None:
+            extensions = self._extensions.for_step(step.annotations)
+            if extensions:
+                ctx = self._step_context(to, label, step.annotations, msg, "send")
+                receipt, journal, ext = _attachments(extensions, ctx)
         payload, big = encode_payload(msg)
         seq = self._seq.get(to, 0) + 1
         self._seq[to] = seq
+        session = self.session
         envelope = Envelope(
-            WIRE_VERSION,
-            KIND_DATA,
-            self.session.id,
-            self.session.protocol,
-            self.role,
-            to,
-            label,
-            seq,
-            msgspec.Raw(payload),
-            attachments.pop("receipt", None),
-            attachments.pop("journal", None),
-            attachments or None,
-            big,
-        )
-        await self._deliver(to, envelope, extensions, ctx)
+            WIRE_VERSION, KIND_DATA, session.id, session.protocol, self.role, to, label, seq,
+            msgspec.Raw(payload), receipt, journal, ext, big,
+        )  # fmt: skip
+        try:
+            await self.node.send(session.address(to), envelope)
+        except TransportError as exc:
+            raise self._send_failed(exc, to, envelope, extensions, ctx) from exc
+        if ctx is not None:
+            _after_send(extensions, ctx, True)
+        self._record("send", self.role, to, label, seq)
 
     async def _deliver(
         self, to: str, envelope: Envelope, extensions: tuple[Extension, ...], ctx: StepContext | None
@@ -220,16 +216,25 @@ class Endpoint:
         try:
             await self.node.send(self.session.address(to), envelope)
         except TransportError as exc:
-            _after_send(extensions, ctx, False)
-
-            async def retry() -> None:
-                await self._deliver(to, envelope, extensions, ctx)
-
-            raise SendFailed(
-                exc.detail, retry, role=self.role, session=self.session.id, step=self._step()
-            ) from exc
-        _after_send(extensions, ctx, True)
+            raise self._send_failed(exc, to, envelope, extensions, ctx) from exc
+        if ctx is not None:
+            _after_send(extensions, ctx, True)
         self._record("send", self.role, to, envelope.label, envelope.seq)
+
+    def _send_failed(
+        self,
+        exc: TransportError,
+        to: str,
+        envelope: Envelope,
+        extensions: tuple[Extension, ...],
+        ctx: StepContext | None,
+    ) -> SendFailed:
+        _after_send(extensions, ctx, False)
+
+        async def retry() -> None:
+            await self._deliver(to, envelope, extensions, ctx)
+
+        return SendFailed(exc.detail, retry, role=self.role, session=self.session.id, step=self._step())
 
     async def _send_control(self, to: str, label: str, key: str) -> None:
         seq = self._seq.get(to, 0) + 1
@@ -245,13 +250,27 @@ class Endpoint:
 
     async def recv(self, from_: str, label: str | None = None) -> Any:
         """Receive the next message from `from_` (with `label`: the next one with that label)."""
+        monitor = self.monitor
+        inbox = self.inbox
         while True:
-            envelope = self._take(from_, label)
-            if envelope is not None:
-                return self._accept(envelope)
-            if not self.monitor.expects_from(from_):
-                raise self._violation(self.monitor.expected(), f"receive from {from_}")
-            await self._wait((from_,))
+            queue = inbox.queues.get(from_)
+            if queue:
+                if label is None and not monitor.discards and not monitor.late:
+                    return self._accept(queue.popleft()[1])  # the common case
+                envelope = self._take(from_, label)
+                if envelope is not None:
+                    return self._accept(envelope)
+            if not monitor.expects_from(from_):
+                raise self._violation(monitor.expected(), f"receive from {from_}")
+            waiter = self._arm_wait((from_,))
+            try:
+                await waiter.future
+            except InboxTimeout:
+                raise self._peer_timeout(waiter) from None
+            finally:
+                inbox.remove_waiter(waiter)
+            if inbox.control:
+                self._check_control()
 
     async def offer(self, from_: str) -> str:
         """Receive the message from `from_` that decides an external choice; returns its label.
@@ -317,48 +336,68 @@ class Endpoint:
 
     def _accept(self, envelope: Envelope) -> Any:
         sender, label = envelope.sender, envelope.label
-        step = self.monitor.on_receive(sender, label)
-        spec = self._spec(step, label, step.payload)
+        monitor = self.monitor
+        step = monitor.on_receive(sender, label)
+        spec = self._specs.get(id(step)) or self._spec(step, label, step.payload)
         try:
-            message = decode_payload(spec.decoder, spec.cls, envelope.payload, envelope.big)
+            if envelope.big:
+                message = decode_payload(spec.decoder, spec.cls, envelope.payload, True)
+            else:
+                message = spec.decoder.decode(envelope.payload)
         except WireError as exc:
             got = f"{label} from {sender} with a bad payload: {exc}"
             raise self._violation(spec.signature(), got) from None
         if step.payload:
-            self.monitor.bind(step.payload, message)
+            monitor.bind(step.payload, message)
         if self._extensions is not None:
-            annotations = step.annotations if isinstance(step, Recv) else ()
-            extensions = self._extensions.for_step(annotations)
-            if extensions:
-                ctx = self._step_context(sender, label, annotations, message, "recv")
-                attachments = dict(envelope.ext or {})
-                if envelope.receipt is not None:
-                    attachments["receipt"] = envelope.receipt
-                if envelope.journal is not None:
-                    attachments["journal"] = envelope.journal
-                for extension in extensions:
-                    extension.on_receive(ctx, attachments)
+            self._on_receive_extensions(step, envelope, message)
         self.last_message = message
         self.last_sender = sender
         self.last_sender_label = label
         self._record("recv", sender, self.role, label, envelope.seq)
         return message
 
+    def _on_receive_extensions(self, step: Recv | Branch, envelope: Envelope, message: object) -> None:
+        assert self._extensions is not None
+        annotations = step.annotations if isinstance(step, Recv) else ()
+        extensions = self._extensions.for_step(annotations)
+        if not extensions:
+            return
+        ctx = self._step_context(envelope.sender, envelope.label, annotations, message, "recv")
+        attachments = dict(envelope.ext or {})
+        if envelope.receipt is not None:
+            attachments["receipt"] = envelope.receipt
+        if envelope.journal is not None:
+            attachments["journal"] = envelope.journal
+        for extension in extensions:
+            extension.on_receive(ctx, attachments)
+
     async def _wait(self, senders: Collection[str]) -> None:
-        self._check_control()  # a saga verdict may already be queued: do not sleep past it
+        waiter = self._arm_wait(senders)
+        try:
+            await waiter.future
+        except InboxTimeout:
+            raise self._peer_timeout(waiter) from None
+        finally:
+            self.inbox.remove_waiter(waiter)
+        if self.inbox.control:
+            self._check_control()
+
+    def _arm_wait(self, senders: Collection[str]) -> Waiter:
+        if self.inbox.control:
+            self._check_control()  # a saga verdict may already be queued: do not sleep past it
         timeout = self._receive_timeout(senders)
         deadline = None if timeout is None else self._loop.time() + timeout
-        try:
-            await self.inbox.wait(senders, deadline)
-        except InboxTimeout:
-            who = " or ".join(senders)
-            raise PeerTimeout(
-                f"{who} sent nothing within {timeout:g}s (expected {self.monitor.expected()})",
-                role=self.role,
-                session=self.session.id,
-                step=self._step(),
-            ) from None
-        self._check_control()
+        return self.inbox.add_waiter(senders, deadline, timeout)
+
+    def _peer_timeout(self, waiter: Waiter) -> PeerTimeout:
+        who = " or ".join(waiter.senders or ())
+        return PeerTimeout(
+            f"{who} sent nothing within {waiter.timeout or 0:g}s (expected {self.monitor.expected()})",
+            role=self.role,
+            session=self.session.id,
+            step=self._step(),
+        )
 
     def _receive_timeout(self, senders: Collection[str]) -> float | None:
         if not self._timeout_annotations:
@@ -550,6 +589,20 @@ def _control_key(envelope: Envelope) -> str:
         return str(decode_value(envelope.payload))
     except WireError:
         return ""
+
+
+def _attachments(
+    extensions: tuple[Extension, ...], ctx: StepContext
+) -> tuple[bytes | None, bytes | None, dict[str, bytes] | None]:
+    """Run `before_send` of each extension; their attachments as (receipt, journal, other)."""
+    attachments: dict[str, bytes] = {}
+    for extension in extensions:
+        extra = extension.before_send(ctx)
+        if extra:
+            attachments.update(extra)
+    receipt = attachments.pop("receipt", None)
+    journal = attachments.pop("journal", None)
+    return receipt, journal, attachments or None
 
 
 def _after_send(extensions: tuple[Extension, ...], ctx: StepContext | None, accepted: bool) -> None:

@@ -28,7 +28,7 @@ class Inbox:
     def __init__(self) -> None:
         self.queues: dict[str, deque[Queued]] = {}
         self.control: deque[Envelope] = deque()
-        self._waiters: list[_Waiter] = []
+        self._waiters: list[Waiter] = []
         self._arrivals = 0
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = 0.0
@@ -59,15 +59,25 @@ class Inbox:
 
         Raises `InboxTimeout` if loop time `deadline` passes first.
         """
-        loop = asyncio.get_running_loop()
-        waiter = _Waiter(loop.create_future(), senders, deadline)
-        self._waiters.append(waiter)
-        if deadline is not None and (self._timer is None or deadline < self._timer_at):
-            self._arm(loop, deadline)
+        waiter = self.add_waiter(senders, deadline)
         try:
             await waiter.future
         finally:
-            self._waiters.remove(waiter)
+            self.remove_waiter(waiter)
+
+    def add_waiter(
+        self, senders: Collection[str] | None, deadline: float | None, timeout: float | None = None
+    ) -> Waiter:
+        """Register a waiter (the caller awaits `waiter.future`, then calls `remove_waiter`)."""
+        loop = asyncio.get_running_loop()
+        waiter = Waiter(loop.create_future(), senders, deadline, timeout)
+        self._waiters.append(waiter)
+        if deadline is not None and (self._timer is None or deadline < self._timer_at):
+            self._arm(loop, deadline)
+        return waiter
+
+    def remove_waiter(self, waiter: Waiter) -> None:
+        self._waiters.remove(waiter)
 
     def _arm(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
         # One timer per inbox, not one per wait: most waits end long before their deadline, and
@@ -98,12 +108,19 @@ class Inbox:
             self._timer = None
 
 
-class _Waiter:
-    __slots__ = ("deadline", "future", "senders")
+class Waiter:
+    """One pending wait: its future, the senders it waits for, its deadline (loop time) and timeout."""
+
+    __slots__ = ("deadline", "future", "senders", "timeout")
 
     def __init__(
-        self, future: asyncio.Future[None], senders: Collection[str] | None, deadline: float | None
+        self,
+        future: asyncio.Future[None],
+        senders: Collection[str] | None,
+        deadline: float | None,
+        timeout: float | None,
     ) -> None:
         self.future = future
         self.senders = senders
         self.deadline = deadline
+        self.timeout = timeout

@@ -170,6 +170,13 @@ class Monitor:
 
     def expects_from(self, from_: str) -> bool:
         """Whether some next step receives from `from_`."""
+        if self._dirty:
+            self._settle_all()
+        threads = self._threads
+        if len(threads) == 1:
+            head = threads[0].head
+            if type(head) is Recv:
+                return head.from_ == from_
         for head in self.next_steps():
             if isinstance(head, Recv | Offer) and head.from_ == from_:
                 return True
@@ -193,7 +200,11 @@ class Monitor:
             head = thread.head
             if type(head) is Send and head.to == to and head.label == label:
                 thread.stack[-1].pos += 1
-                self._after_event(thread, head.payload, message)
+                self.step_count += 1
+                if message is not None and head.payload:
+                    self.bind(head.payload, message)
+                thread.head = None
+                self._dirty = True
                 return head
         raise self._violation(f"send {label} to {to}")
 
@@ -206,7 +217,11 @@ class Monitor:
             if type(head) is Recv:
                 if head.from_ == from_ and head.label == label:
                     thread.stack[-1].pos += 1
-                    self._after_event(thread, head.payload, message)
+                    self.step_count += 1
+                    if message is not None and head.payload:
+                        self.bind(head.payload, message)
+                    thread.head = None
+                    self._dirty = True
                     return head
                 continue
             matched = self._recv_match(thread, from_, label)

@@ -101,9 +101,8 @@ def decode_payload(
     return msgspec.convert(_ANY_DECODER.decode(data), cls)
 
 
-def encode_envelope(envelope: Envelope) -> bytes:
-    """The frame for an envelope."""
-    return _ENCODER.encode(envelope)
+encode_envelope = _ENCODER.encode
+"""The frame for an envelope."""
 
 
 def decode_envelope(frame: bytes) -> Envelope:
