@@ -86,3 +86,27 @@ def test_validate_without_por_reports_more_states() -> None:
     _, full = _validate(str(seed), "--no-por")
     assert reduced["protocols"][0]["states"] < full["protocols"][0]["states"]  # type: ignore[index]
     assert full["protocols"][0]["deadlock_free"] is True  # type: ignore[index]
+
+
+RELAY = """protocol TimeoutRelay {
+  roles: S, C, D;
+  S -> C: Start;
+  timeout(5s) { S -> C: Resp; C -> D: Fwd; } or { C -> D: Giveup; }
+}
+"""
+
+
+def test_validate_reports_a_timeout_race_as_a_deadlock_with_its_run(tmp_path: Path) -> None:
+    # D may time out although C finished the body: D then waits for `Giveup`, which never comes.
+    path = tmp_path / "relay.choreo"
+    path.write_text(RELAY, encoding="utf-8")
+    result = CliRunner().invoke(cli, ["validate", str(path)])
+    assert result.exit_code == 1
+    assert "error[E100]: TimeoutRelay: deadlock: D waits for C?Giveup" in result.output
+    assert "D takes timeout 5000ms" in result.output and "D discards late Fwd from C" in result.output
+    code, report = _validate(str(path), "--bound", "2")
+    assert code == 1
+    protocol = report["protocols"][0]  # type: ignore[index]
+    assert protocol["deadlock_free"] is False and protocol["verification"]["bound"] == 2
+    (finding,) = protocol["verification"]["findings"]
+    assert finding["code"] == "E100" and finding["sequence_diagram"].startswith("sequenceDiagram")
