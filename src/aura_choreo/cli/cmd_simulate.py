@@ -37,13 +37,12 @@ from aura_choreo.testing.network import FixedLatency, Latency, LinkModel, Networ
 from aura_choreo.testing.simulation import (
     ExtensionsFactory,
     Roles,
-    RunFailure,
     RunResult,
     SimulationConfig,
     SimulationReport,
     run_simulation,
+    with_trace_check,
 )
-from aura_choreo.testing.trace_check import check_trace
 
 T = TypeVar("T")
 
@@ -131,18 +130,6 @@ def _progress(total: int, label: str, show: bool) -> Iterator[Callable[[], None]
     with Progress(*columns, console=Console(stderr=True), transient=True) as progress:
         task = progress.add_task(label, total=total)
         yield lambda: progress.advance(task)
-
-
-def _checked(protocol: Protocol, result: RunResult) -> RunResult:
-    """A finished run whose trace does not follow the global protocol fails too."""
-    if result.failure is not None:
-        return result
-    report = check_trace(protocol, result.trace)
-    if report.ok:
-        return result
-    issue = report.issues[0]
-    failure = RunFailure("TraceCheckFailed", issue.message, issue.role)
-    return replace(result, failure=failure)
 
 
 def _describe(result: RunResult) -> str:
@@ -281,7 +268,7 @@ def command(
                 result = run_simulation(
                     protocol, run_seed, config, roles=roles, extensions=extensions, devices=devices
                 )
-                result = result if no_check else _checked(protocol, result)
+                result = result if no_check else with_trace_check(protocol, result)
                 results.append(result)
                 if not (quiet or as_json):
                     click.echo(_describe(result))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from aura_choreo.errors import AuraChoreoError, BudgetExhausted, RuntimeProtocolError
@@ -95,6 +95,12 @@ class SimulationReport:
     def failures(self) -> tuple[RunResult, ...]:
         return tuple(r for r in self.runs if not r.ok)
 
+    def summary(self) -> str:
+        """A readable account: how many runs passed, and each failing seed with its role and step."""
+        lines = [f"{len(self.runs) - len(self.failures)} of {len(self.runs)} runs ok"]
+        lines += [f"  seed {r.seed}: {r.failure}" for r in self.failures]
+        return "\n".join(lines)
+
     def to_json(self) -> dict[str, object]:
         """The `simulate --json` document (SPEC §7)."""
         first = self.runs[0].trace if self.runs else Trace()
@@ -138,12 +144,23 @@ class InjectedBudgetExhaustion(Extension):
             )
 
 
+def with_trace_check(protocol: object, result: RunResult) -> RunResult:
+    """`result`, failed with `TraceCheckFailed` if it finished but its trace departs from the protocol."""
+    if result.failure is not None:
+        return result
+    from aura_choreo.testing.trace_check import check_trace
+
+    report = check_trace(protocol, result.trace)
+    if report.ok:
+        return result
+    issue = report.issues[0]
+    return replace(result, failure=RunFailure("TraceCheckFailed", str(issue), issue.role))
+
+
 def _to_addresses(schedule: FaultSchedule, devices: Mapping[str, str]) -> FaultSchedule:
     """Rename roles to the addresses their devices listen at (the transport sees addresses)."""
     if not devices:
         return schedule
-    from dataclasses import replace
-
     from aura_choreo.testing.faults import DropMessage, DuplicateMessage, Partition
 
     def at(role: str) -> str:
@@ -209,7 +226,8 @@ def _role_runner(
     return run
 
 
-def _failure_of(exc: BaseException) -> RunFailure:
+def failure_of(exc: BaseException) -> RunFailure:
+    """How an exception raised by a run is reported."""
     if isinstance(exc, RuntimeProtocolError):
         return RunFailure(type(exc).__name__, exc.detail, exc.role, exc.step)
     if isinstance(exc, AuraChoreoError):
@@ -279,7 +297,7 @@ async def simulate_run(
     except TimeoutError:
         failure = _stuck(session, state, config.horizon)
     except Exception as exc:  # any role's error is the run's outcome, never the harness's crash
-        failure = _failure_of(exc)
+        failure = failure_of(exc)
     if failure is None and state.crashed:
         role = state.crashed[0]
         crash = crashes[role]
@@ -320,15 +338,21 @@ def simulate(
     roles: Roles | None = None,
     extensions: ExtensionsFactory | None = None,
     devices: Mapping[str, str] | None = None,
+    check: bool = False,
     on_run: Callable[[RunResult], None] | None = None,
 ) -> SimulationReport:
-    """Run `runs` sessions with seeds `seed`, `seed + 1`, ... (or exactly `seeds`), one loop each."""
+    """Run `runs` sessions with seeds `seed`, `seed + 1`, ... (or exactly `seeds`), one loop each.
+
+    With `check`, each finished run's trace is also checked against the protocol (`check_trace`).
+    """
     chosen = list(seeds) if seeds is not None else [seed + i for i in range(runs)]
     results = []
     for run_seed in chosen:
         result = run_simulation(
             protocol, run_seed, config, roles=roles, extensions=extensions, devices=devices
         )
+        if check:
+            result = with_trace_check(protocol, result)
         if on_run is not None:
             on_run(result)
         results.append(result)

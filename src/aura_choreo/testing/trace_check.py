@@ -184,11 +184,21 @@ class _ReplayMonitor(Monitor):
         try:
             return super()._decide_if(step)
         except EvaluationFailed:
+            options = _if_options(step)
             if self._used >= len(self._forced):
-                raise _NeedsDecision(len(step.branches)) from None
+                raise _NeedsDecision(len(options)) from None
             choice = self._forced[self._used]
             self._used += 1
-            return step.branches[choice]
+            return options[choice]
+
+
+def _if_options(step: If) -> list[Branch | None]:
+    """The outcomes a trace may show for an `if`/`match` it cannot evaluate: one of its branches.
+
+    A value that matches no arm would let the role skip the match at run time; a trace check does not
+    accept that silently, since it usually means a value the protocol's arms do not cover.
+    """
+    return list(step.branches)
 
 
 @dataclass(frozen=True)

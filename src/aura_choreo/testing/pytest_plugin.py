@@ -1,0 +1,87 @@
+"""The pytest plugin (registered as the `aura_choreo` entry point): the `choreo_sim` fixture.
+
+    def test_participant_aborts_when_asked(choreo_sim):
+        report = choreo_sim.run("tpc.choreo", {"Participant": MyParticipant()}, runs=20, drop=0.1)
+        choreo_sim.assert_ok(report)
+
+Every run is a full session on the simulated network (virtual time, seeded) and each finished run's
+trace is checked against the global protocol. This module imports only pytest at import time, so a
+broken protocol never breaks test collection.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+if TYPE_CHECKING:
+    from aura_choreo.testing.faults import FaultEvent
+    from aura_choreo.testing.network import Latency
+    from aura_choreo.testing.simulation import Roles, SimulationReport
+
+
+@dataclass(frozen=True)
+class ChoreoSim:
+    """Run protocols with user behaviours on the simulator in one call."""
+
+    base_dir: Path
+    """Relative protocol paths are found from here (the directory of the test file)."""
+
+    def load(self, protocol: object, params: Mapping[str, int] | None = None) -> object:
+        """A `Protocol` from a path (relative to the test file), choreography text, or a Protocol."""
+        from aura_choreo.protocol import Protocol, choreography, load
+
+        if isinstance(protocol, Protocol):
+            return protocol.bind(**params) if params else protocol
+        if isinstance(protocol, Path) or (isinstance(protocol, str) and protocol.endswith(".choreo")):
+            path = Path(protocol)
+            return load(path if path.is_absolute() else self.base_dir / path, params=params)
+        if isinstance(protocol, str):
+            return choreography(protocol, params=params)
+        raise TypeError(
+            f"expected a Protocol, a .choreo path or choreography text, got {type(protocol).__name__}"
+        )
+
+    def run(
+        self,
+        protocol: object,
+        roles: Roles | None = None,
+        *,
+        seed: int = 0,
+        runs: int = 1,
+        drop: float = 0.0,
+        duplicate: float = 0.0,
+        latency: Latency | None = None,
+        reorder: bool = False,
+        faults: tuple[FaultEvent, ...] = (),
+        params: Mapping[str, int] | None = None,
+        peer_timeout: float | None = 30.0,
+        check: bool = True,
+    ) -> SimulationReport:
+        """Simulate `runs` sessions (seeds `seed`...) with these behaviours, network and faults."""
+        from aura_choreo.testing.network import FixedLatency, LinkModel, NetworkModel
+        from aura_choreo.testing.simulation import SimulationConfig, simulate
+
+        link = LinkModel(
+            latency=latency or FixedLatency(1.0), drop=drop, duplicate=duplicate, reorder=reorder
+        )
+        config = SimulationConfig(network=NetworkModel(link), schedule=faults, peer_timeout=peer_timeout)
+        return simulate(
+            self.load(protocol, params), seed=seed, runs=runs, config=config, roles=roles, check=check
+        )
+
+    @staticmethod
+    def assert_ok(report: SimulationReport) -> None:
+        """Fail the test with every failing seed, role and step if any run failed."""
+        if not report.ok:
+            pytest.fail(f"simulation failed:\n{report.summary()}", pytrace=False)
+
+
+@pytest.fixture
+def choreo_sim(request: pytest.FixtureRequest) -> ChoreoSim:
+    """Run a protocol with your behaviours on the simulated network: `choreo_sim.run(path, roles, ...)`."""
+    return ChoreoSim(Path(request.path).parent)
