@@ -123,6 +123,7 @@ def step_json(step: lt.LocalStep) -> dict[str, object]:  # one case per step kin
         return {
             "op": "try",
             "decider": step.coordinator,
+            "coordinator": step.coordinator,
             "participants": list(step.participants),
             "body": seq_json(step.body),
             "comp": seq_json(step.comp),
