@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from aura_choreo.journal import Journal, JournalStore
     from aura_choreo.protocol import Protocol, choreography, load, load_all
     from aura_choreo.syntax import parse, parse_source
+    from aura_choreo.testing import check_trace, simulate
+    from aura_choreo.transports.simulated import SimulatedTransport
     from aura_choreo.verify import VerificationReport, verify_protocol
 
 __version__ = "0.1.0"
@@ -43,6 +45,9 @@ _LAZY_EXPORTS: dict[str, str] = {
     "JournalStore": "aura_choreo.journal",
     "VerificationReport": "aura_choreo.verify",
     "verify_protocol": "aura_choreo.verify",
+    "SimulatedTransport": "aura_choreo.transports.simulated",
+    "check_trace": "aura_choreo.testing",
+    "simulate": "aura_choreo.testing",
 }
 
 
@@ -70,15 +75,18 @@ __all__ = [
     "Protocol",
     "ProtocolViolation",
     "ReceiptError",
+    "SimulatedTransport",
     "TransportError",
     "VerificationReport",
     "__version__",
     "build_guard_extension",
+    "check_trace",
     "choreography",
     "load",
     "load_all",
     "load_policy",
     "parse",
     "parse_source",
+    "simulate",
     "verify_protocol",
 ]
