@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from aura_choreo import ChoreographyError, load_all
+from aura_choreo.projection.render_text import render_text
 from conftest import SEED_CORPUS, seed_files
 
 # file -> None (projects for every role) or the sub-protocols it calls without defining (E020).
@@ -71,3 +73,13 @@ def test_seed_outcome(name: str) -> None:
         load_all(path)
     e020 = [d for d in caught.value.diagnostics if d.code == "E020"]
     assert {d.message for d in e020} == {f"undefined sub-protocol `{m}`" for m in missing}
+
+
+PROJECTABLE_SEEDS = sorted(name for name, missing in SEED_OUTCOMES.items() if missing is None)
+
+
+@pytest.mark.parametrize("name", PROJECTABLE_SEEDS)
+def test_seed_projection_golden(name: str, golden: Callable[[str, str], None]) -> None:
+    protocols = load_all(Path(SEED_CORPUS) / name)
+    text = "".join(render_text(t) for p in protocols.values() for t in p.local_types().values())
+    golden(f"seeds/{name.removesuffix('.choreo')}.txt", text)
