@@ -208,7 +208,9 @@ class Endpoint:
             raise self._send_failed(exc, to, envelope, extensions, ctx) from exc
         if ctx is not None:
             _after_send(extensions, ctx, True)
-        self._record("send", self.role, to, label, seq)
+        self._trace.record_fields(
+            "send", session.id, self.role, self.role, to, label, seq, self._loop.time(), session.protocol
+        )
 
     async def _deliver(
         self, to: str, envelope: Envelope, extensions: tuple[Extension, ...], ctx: StepContext | None
@@ -260,9 +262,7 @@ class Endpoint:
                 envelope = self._take(from_, label)
                 if envelope is not None:
                     return self._accept(envelope)
-            if not monitor.expects_from(from_):
-                raise self._violation(monitor.expected(), f"receive from {from_}")
-            waiter = self._arm_wait((from_,))
+            waiter = self._arm_wait((from_,), from_)
             try:
                 await waiter.future
             except InboxTimeout:
@@ -354,7 +354,11 @@ class Endpoint:
         self.last_message = message
         self.last_sender = sender
         self.last_sender_label = label
-        self._record("recv", sender, self.role, label, envelope.seq)
+        session = self.session
+        self._trace.record_fields(
+            "recv", session.id, self.role, sender, self.role, label, envelope.seq, self._loop.time(),
+            session.protocol,
+        )  # fmt: skip
         return message
 
     def _on_receive_extensions(self, step: Recv | Branch, envelope: Envelope, message: object) -> None:
@@ -383,10 +387,13 @@ class Endpoint:
         if self.inbox.control:
             self._check_control()
 
-    def _arm_wait(self, senders: Collection[str]) -> Waiter:
+    def _arm_wait(self, senders: Collection[str], expected_from: str | None = None) -> Waiter:
+        """Check the wait makes sense, then register it (with its peer deadline)."""
+        if expected_from is not None and not self.monitor.expects_from(expected_from):
+            raise self._violation(self.monitor.expected(), f"receive from {expected_from}")
         if self.inbox.control:
             self._check_control()  # a saga verdict may already be queued: do not sleep past it
-        timeout = self._receive_timeout(senders)
+        timeout = self._receive_timeout(senders) if self._timeout_annotations else self.session.peer_timeout
         deadline = None if timeout is None else self._loop.time() + timeout
         return self.inbox.add_waiter(senders, deadline, timeout)
 

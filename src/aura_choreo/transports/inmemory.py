@@ -47,17 +47,15 @@ class InMemoryTransport(Transport):
     def _detach(self, address: Address) -> None:
         self._handlers.pop(address, None)
 
-    def _deliver(self, sender: Address, to: Address, frame: bytes) -> None:
+    def _post(self, sender: Address, to: Address, frame: bytes) -> None:
+        if len(frame) > self.max_frame:
+            check_frame_size(frame, self.max_frame, sender=sender, to=to)  # raises, with the message
+        self.frames_sent += 1
         handler = self._handlers.get(to)
         if handler is None:
             self._pending.setdefault(to, deque()).append((sender, frame))
         else:
             handler(sender, frame)
-
-    def _post(self, sender: Address, to: Address, frame: bytes) -> None:
-        check_frame_size(frame, self.max_frame, sender=sender, to=to)
-        self.frames_sent += 1
-        self._deliver(sender, to, frame)
 
 
 class _InMemoryLink(Link):
