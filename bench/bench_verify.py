@@ -3,6 +3,8 @@
 Generated protocols (through the whole pipeline: text -> check -> projection -> machines):
 - `pairs`: roles in independent pairs, each pair doing K ping-pongs inside one `parallel` block, so
   the full state space is the product of the pairs' spaces (exponential in roles);
+- `loops`: the same pairs, each ping-ponging in a decided loop (cyclic: the cycle proviso of the
+  reduction and the cannot-reach-end analysis are exercised, so POR saves less);
 - `star`: a leader broadcasting to and gathering from a family (fan-in interleavings);
 - `ring`: a token passed around n roles (sequential, linear).
 For each, the full exploration (no partial-order reduction) is the baseline of the reduced one, and a
@@ -32,6 +34,18 @@ def pairs(roles: int, exchanges: int) -> str:
     if len(branches) == 1:  # `parallel { s1; s2 }` would make each statement a branch
         return f"protocol Pairs {{ roles: {names}; {branches[0]} }}"
     return f"protocol Pairs {{ roles: {names}; parallel {{ {' | '.join(branches)} }} }}"
+
+
+def loops(roles: int) -> str:
+    """Independent pairs, each in a decided loop (cyclic: the livelock analysis and POR proviso run)."""
+    branches = [
+        f"loop (decides: A{p}) {{ A{p} -> B{p}: Ping; B{p} -> A{p}: Pong; }}; A{p} -> B{p}: Bye;"
+        for p in range(roles // 2)
+    ]
+    names = ", ".join(f"A{p}, B{p}" for p in range(roles // 2))
+    if len(branches) == 1:
+        return f"protocol Loops {{ roles: {names}; {branches[0]} }}"
+    return f"protocol Loops {{ roles: {names}; parallel {{ {' | '.join(branches)} }} }}"
 
 
 def star(roles: int) -> str:
@@ -82,10 +96,10 @@ def growth_table() -> None:
         f"{'protocol':<10} {'roles':>5} {'full states':>12} {'POR states':>11} {'POR/full':>9} "
         f"{'full s':>8} {'POR s':>7} {'full states/s':>14}"
     )
-    for family, make in (("pairs", lambda n: pairs(n, 3)), ("star", star), ("ring", ring)):
+    for family, make in (("pairs", lambda n: pairs(n, 3)), ("loops", loops), ("star", star), ("ring", ring)):
         previous = None
         for roles in range(2, 9):
-            if family == "pairs" and roles % 2:
+            if family in ("pairs", "loops") and roles % 2:
                 continue
             text = make(roles)
             full_states, full_time = measure(text, por=False)

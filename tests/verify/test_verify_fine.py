@@ -97,3 +97,17 @@ def test_unreachable_branch_is_a_warning_with_the_branch_named() -> None:
     assert [w.code for w in warnings] == ["W105"]
     assert "`Stop`" in warnings[0].message and "B" in warnings[0].message
     assert report.deadlock_free
+
+
+def test_partial_order_reduction_also_shrinks_cyclic_protocols() -> None:
+    text = """protocol Loops { roles: A0, B0, A1, B1, A2, B2;
+        parallel {
+            loop (decides: A0) { A0 -> B0: Ping; B0 -> A0: Pong; }; A0 -> B0: Bye;
+          | loop (decides: A1) { A1 -> B1: Ping; B1 -> A1: Pong; }; A1 -> B1: Bye;
+          | loop (decides: A2) { A2 -> B2: Ping; B2 -> A2: Pong; }; A2 -> B2: Bye;
+        } }"""
+    local_types = choreography(text).local_types()
+    reduced = verify_protocol(local_types, por=True)
+    full = verify_protocol(local_types, por=False)
+    assert reduced.deadlock_free and full.deadlock_free
+    assert reduced.states * 4 < full.states

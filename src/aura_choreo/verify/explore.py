@@ -16,10 +16,11 @@ owner moves its machine, a channel has one writer (appends at the tail) and one 
 head), and coin queues only grow at the tail for other roles. The enabled set of a role can still be
 *changed* by others when it listens on an empty channel, has a send blocked by the bound, or has a free
 coin choice. A role whose enabled set cannot change ("stable") gives a persistent set: all of its
-enabled moves. That preserves every reachable deadlock (Godefroid). With the BFS cycle proviso (a
-state whose reduced successors include an already-visited state of a level not deeper than its own is
-fully expanded, so every cycle of the reduced graph has a fully expanded state), no action is ignored
-forever either, so unspecified receptions, branch coverage and "cannot reach end" are preserved too.
+enabled moves. That preserves every reachable deadlock (Godefroid). The cycle proviso is static: a
+role's moves are never a reduced set if one of them is a back edge of a depth-first search of its
+machine. Every cycle of the product moves some role around a cycle of its machine, hence through a
+back edge, so every cycle of the reduced graph contains a fully expanded state; no action is ignored
+forever, and unspecified receptions, branch coverage and "cannot reach end" are preserved too.
 """
 
 from __future__ import annotations
@@ -182,6 +183,7 @@ class _Explorer:
         self.bound_blocked = False
         self.cyclic = any(m.has_cycle for m in machines)
         self.plans = [self._plans(r) for r in range(self.n)]
+        self.back = frozenset(r + self.n * ti for r, m in enumerate(machines) for ti in m.back_edges)
         t = self.t
         self.receptions: list[list[tuple[int, frozenset[int]] | None]] = [
             [
@@ -299,31 +301,29 @@ class _Explorer:
         self._reports: dict[tuple[object, ...], tuple[FindingKind, int, str, tuple[str, ...]]] = {}
         self._per_kind: dict[FindingKind, int] = {}
         stuck_bit = 1 << n
+        final_bits = [[(1 << r) if f else 0 for f in t.final[r]] for r in range(n)]
+        need_bits = [
+            [(1 << r) if ok and not f else 0 for f, ok in zip(t.final[r], t.can_finish[r], strict=True)]
+            for r in range(n)
+        ]
         frontier: list[tuple[int, State]] = [(0, init)]
         limit = self.max_states if self.max_states is not None else 1 << 62
         transitions = 0
         complete = True
         while frontier and complete:
-            level_end = len(seen)
             next_frontier: list[tuple[int, State]] = []
             for idx, st in frontier:
-                moves = self._choose_moves(st, seen, level_end)
+                moves = self._choose_moves(st)
                 self._last_reception_error = self._check_reception(st, idx)
                 error_here = self._last_reception_error
                 if not moves:
                     error_here = self._classify_stuck(st, idx) or error_here
                 if self.cyclic:
                     edge_start.append(len(edges_to))
-                    fin = 0
-                    need = 0
-                    for r in range(n):
-                        q = st[r]
-                        if t.final[r][q]:
-                            fin |= 1 << r
-                        elif t.can_finish[r][q]:
-                            need |= 1 << r
+                    # Role bits are disjoint, so summing the per-role bits of the state is an OR.
+                    fin = sum(map(list.__getitem__, final_bits, st))
                     masks_final.append(fin | (stuck_bit if error_here else 0))
-                    masks_need.append(need)
+                    masks_need.append(sum(map(list.__getitem__, need_bits, st)))
                 for code, succ in moves:
                     transitions += 1
                     if code >= 0:
@@ -370,18 +370,14 @@ class _Explorer:
             },
         )
 
-    def _choose_moves(self, st: State, seen: dict[int, int], level_end: int) -> list[Move]:
-        """A persistent set of moves when POR finds one that passes the cycle proviso, else all."""
+    def _choose_moves(self, st: State) -> list[Move]:
+        """A persistent set (one stable role's moves, none closing a local cycle) if any, else all."""
         everything: list[Move] = []
+        back = self.back
         for r in range(self.n):
             moves, stable = self.role_moves(st, r)
-            if self.por and stable and moves:
-                for _, succ in moves:
-                    known = seen.get(hash(succ))
-                    if known is not None and known < level_end:
-                        break
-                else:
-                    return moves
+            if self.por and stable and moves and not any(code in back for code, _ in moves):
+                return moves
             everything.extend(moves)
         return everything
 

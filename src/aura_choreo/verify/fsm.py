@@ -158,10 +158,13 @@ class Machine:
         return tuple(ok)
 
     @cached_property
-    def has_cycle(self) -> bool:
-        """Whether some state can reach itself (loops, recursion)."""
+    def back_edges(self) -> frozenset[int]:
+        """Transitions (indices) that close a cycle in a depth-first search from the initial state:
+        every cycle of the machine contains at least one of them."""
         colour = [0] * self.state_count
-        for root in range(self.state_count):
+        back: set[int] = set()
+        roots = [self.initial, *range(self.state_count)]
+        for root in roots:
             if colour[root]:
                 continue
             stack: list[tuple[int, int]] = [(root, 0)]
@@ -173,14 +176,19 @@ class Machine:
                     stack[-1] = (state, pos + 1)
                     nxt = self.transitions[outs[pos]].target
                     if colour[nxt] == 1:
-                        return True
-                    if colour[nxt] == 0:
+                        back.add(outs[pos])
+                    elif colour[nxt] == 0:
                         colour[nxt] = 1
                         stack.append((nxt, 0))
                 else:
                     colour[state] = 2
                     stack.pop()
-        return False
+        return frozenset(back)
+
+    @property
+    def has_cycle(self) -> bool:
+        """Whether some state can reach itself (loops, recursion)."""
+        return bool(self.back_edges)
 
     def peers(self) -> frozenset[str]:
         """Every role this machine sends to or receives from."""
