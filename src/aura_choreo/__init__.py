@@ -21,8 +21,23 @@ if TYPE_CHECKING:
     from aura_choreo.guards import GuardExtension, GuardProfile, Policy, build_guard_extension, load_policy
     from aura_choreo.journal import Journal, JournalStore
     from aura_choreo.protocol import Protocol, choreography, load, load_all
+    from aura_choreo.runtime import (
+        DefaultBehaviour,
+        Endpoint,
+        Extension,
+        ExtensionRegistry,
+        Node,
+        Program,
+        Session,
+        Trace,
+        UserTypes,
+        run_role,
+        run_session,
+        start_session,
+    )
     from aura_choreo.syntax import parse, parse_source
     from aura_choreo.testing import check_trace, simulate
+    from aura_choreo.transports import InMemoryTransport, Transport
     from aura_choreo.transports.simulated import SimulatedTransport
     from aura_choreo.verify import VerificationReport, verify_protocol
 
@@ -46,6 +61,20 @@ _LAZY_EXPORTS: dict[str, str] = {
     "VerificationReport": "aura_choreo.verify",
     "verify_protocol": "aura_choreo.verify",
     "SimulatedTransport": "aura_choreo.transports.simulated",
+    "Endpoint": "aura_choreo.runtime",
+    "Session": "aura_choreo.runtime",
+    "start_session": "aura_choreo.runtime",
+    "run_session": "aura_choreo.runtime",
+    "run_role": "aura_choreo.runtime",
+    "Program": "aura_choreo.runtime",
+    "DefaultBehaviour": "aura_choreo.runtime",
+    "Extension": "aura_choreo.runtime",
+    "ExtensionRegistry": "aura_choreo.runtime",
+    "UserTypes": "aura_choreo.runtime",
+    "Trace": "aura_choreo.runtime",
+    "Node": "aura_choreo.runtime",
+    "InMemoryTransport": "aura_choreo.transports",
+    "Transport": "aura_choreo.transports",
     "check_trace": "aura_choreo.testing",
     "simulate": "aura_choreo.testing",
 }
@@ -65,18 +94,29 @@ __all__ = [
     "BudgetExhausted",
     "CapabilityDenied",
     "ChoreographyError",
+    "DefaultBehaviour",
+    "Endpoint",
+    "Extension",
+    "ExtensionRegistry",
     "GuardExtension",
     "GuardProfile",
+    "InMemoryTransport",
     "Journal",
     "JournalStore",
     "LeakageExceeded",
+    "Node",
     "PeerTimeout",
     "Policy",
+    "Program",
     "Protocol",
     "ProtocolViolation",
     "ReceiptError",
+    "Session",
     "SimulatedTransport",
+    "Trace",
+    "Transport",
     "TransportError",
+    "UserTypes",
     "VerificationReport",
     "__version__",
     "build_guard_extension",
@@ -87,6 +127,9 @@ __all__ = [
     "load_policy",
     "parse",
     "parse_source",
+    "run_role",
+    "run_session",
     "simulate",
+    "start_session",
     "verify_protocol",
 ]

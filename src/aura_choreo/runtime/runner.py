@@ -9,10 +9,11 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import inspect
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import AsyncExitStack
-from typing import Any
+from typing import Any, cast
 
 from aura_choreo.runtime.behaviour import BehaviourAdapter, DefaultBehaviour, ProtocolHints
 from aura_choreo.runtime.endpoint import Endpoint
@@ -49,8 +50,9 @@ async def run_role(
     """Run one role to its end inside `async with endpoint`; returns what imperative code returns, else
     the role's known values (`endpoint.env`)."""
     async with endpoint as ep:
-        if inspect.iscoroutinefunction(code):
-            return await code(ep)
+        if _is_role_function(code):
+            result = cast(Callable[[Endpoint], Any], code)(ep)
+            return await result if inspect.isawaitable(result) else result
         if hints is None:
             hints = ProtocolHints.from_local_types(ep.session.local_types.values())
         user = None if isinstance(code, Program) else code
@@ -58,6 +60,16 @@ async def run_role(
         program = code if isinstance(code, Program) else compile_local_type(ep.local_type)
         await Interpreter(ep, build_handler(ep, behaviour, middleware)).run(program)
         return ep.env
+
+
+def _is_role_function(code: object) -> bool:
+    """Imperative role code: a function or method of the endpoint (behaviours are other objects)."""
+    return (
+        inspect.iscoroutinefunction(code)
+        or inspect.isfunction(code)
+        or inspect.ismethod(code)
+        or isinstance(code, functools.partial)
+    )
 
 
 async def run_session(
