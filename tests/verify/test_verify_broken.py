@@ -5,7 +5,7 @@ from __future__ import annotations
 from verify_replay import all_final, enabled, lt, machines_of, replay
 
 from aura_choreo.projection.local_types import Branch, Choose, Continue, Offer, Rec, Recv, Send
-from aura_choreo.verify import FindingKind, TraceStep, explore, verify_machines
+from aura_choreo.verify import FindingKind, TraceStep, explore, verify_machines, verify_protocol
 
 
 def _only(findings, kind):  # type: ignore[no-untyped-def]
@@ -165,3 +165,15 @@ def test_the_state_limit_stops_early_and_says_so() -> None:
     assert not result.complete
     assert result.states == 5
     assert [f.code for f in result.findings] == ["W107"]
+
+
+def test_a_run_stuck_at_the_bound_is_not_claimed_deadlock_free() -> None:
+    # With 2 slots A blocks on a full channel while B waits for C: inconclusive (W106), not "free";
+    # with 4 slots the same protocol shows its real deadlock.
+    a = lt("A", Send("B", "One"), Send("B", "Two"), Send("B", "Three"))
+    b = lt("B", Recv("C", "Go"), Recv("A", "One"), Recv("A", "Two"), Recv("A", "Three"))
+    tight = verify_protocol({"A": a, "B": b, "C": lt("C")}, bound=2)
+    assert not tight.deadlock_free
+    assert [f.code for f in tight.findings] == ["W106"]
+    roomy = verify_protocol({"A": a, "B": b, "C": lt("C")}, bound=4)
+    assert [f.code for f in roomy.findings] == ["E100"]

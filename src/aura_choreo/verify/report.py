@@ -30,7 +30,8 @@ class VerificationReport:
     """The verdict on one protocol.
 
     `deadlock_free` is true when the exploration finished and found no deadlock, unspecified reception,
-    orphan message or role that cannot reach its end (SPEC §3.5).
+    orphan message or role that cannot reach its end (SPEC §3.5), and no run got stuck on a full
+    channel (then the bound, not the protocol, decided the outcome: W106).
     """
 
     protocol: str
@@ -142,7 +143,8 @@ def verify_protocol(
     return VerificationReport(
         protocol=protocol,
         roles=tuple(local_types),
-        deadlock_free=result.complete and not any(f.kind in MODEL_CHECK_ERRORS for f in findings),
+        deadlock_free=result.complete
+        and not any(f.kind in MODEL_CHECK_ERRORS or f.kind is FindingKind.BOUND_REACHED for f in findings),
         states=result.states,
         transitions=result.transitions,
         findings=tuple(findings),
