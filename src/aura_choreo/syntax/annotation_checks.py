@@ -67,7 +67,8 @@ def check_annotations(file: SourceFile, extra_keys: Iterable[str] = ()) -> list[
     accepted = KNOWN_ANNOTATION_KEYS | frozenset(extra_keys)
     diagnostics: list[Diagnostic] = []
     for group in _annotation_groups(file):
-        diagnostics.extend(_check_group(group, accepted))
+        if group:
+            diagnostics.extend(_check_group(group, accepted))
     return diagnostics
 
 

@@ -24,31 +24,30 @@ class Cursor:
     """A position in the token list of one file, plus the diagnostics found so far."""
 
     def __init__(self, tokens: list[Token], file: str) -> None:
-        self.tokens = tokens
+        # a second EOF lets `accept`/`expect` step past the last token without a bounds check
+        self.tokens = [*tokens, tokens[-1]]
         self.file = file
         self.pos = 0
+        self.token = self.tokens[0]
+        """The current token (kept as an attribute: it is read on every step)."""
         self.depth = 0
         self.diagnostics: list[Diagnostic] = []
 
     # ------------------------------------------------------------ looking
-
-    @property
-    def token(self) -> Token:
-        return self.tokens[self.pos]
 
     def peek(self, offset: int = 1) -> Token:
         index = min(self.pos + offset, len(self.tokens) - 1)
         return self.tokens[index]
 
     def at(self, kind: str) -> bool:
-        return self.tokens[self.pos].kind == kind
+        return self.token.kind == kind
 
     def at_word(self, word: str) -> bool:
-        token = self.tokens[self.pos]
+        token = self.token
         return token.kind == IDENT and token.value == word
 
     def at_end(self) -> bool:
-        return self.tokens[self.pos].kind == EOF
+        return self.token.kind == EOF
 
     def previous(self) -> Token:
         return self.tokens[max(self.pos - 1, 0)]
@@ -56,15 +55,17 @@ class Cursor:
     # ------------------------------------------------------------ consuming
 
     def advance(self) -> Token:
-        token = self.tokens[self.pos]
+        token = self.token
         if token.kind != EOF:
             self.pos += 1
+            self.token = self.tokens[self.pos]
         return token
 
     def accept(self, kind: str) -> Token | None:
-        token = self.tokens[self.pos]
+        token = self.token
         if token.kind == kind:
             self.pos += 1
+            self.token = self.tokens[self.pos]
             return token
         return None
 
@@ -74,10 +75,11 @@ class Cursor:
         return None
 
     def expect(self, kind: str, what: str | None = None) -> Token:
-        token = self.tokens[self.pos]
+        token = self.token
         if token.kind != kind:
             self.fail(what or f"`{kind}`")
         self.pos += 1
+        self.token = self.tokens[self.pos]
         return token
 
     def expect_word(self, word: str) -> Token:
@@ -86,7 +88,12 @@ class Cursor:
         return self.advance()
 
     def expect_ident(self, what: str) -> Token:
-        return self.expect(IDENT, what)
+        token = self.token
+        if token.kind != IDENT:
+            self.fail(what)
+        self.pos += 1
+        self.token = self.tokens[self.pos]
+        return token
 
     def descend(self) -> None:
         """Enter a nested block, bracket or type; deep nesting is an error, not a RecursionError."""
@@ -101,10 +108,10 @@ class Cursor:
 
     def span_from(self, start: Token) -> Span:
         """The span from the start of `start` to the end of the last consumed token."""
-        end = self.previous()
-        if end is start or self.pos == 0:
+        end = self.tokens[self.pos - 1] if self.pos else start
+        if end is start:
             return start.span(self.file)
-        return Span(self.file, start.line, start.column, end.end_line, end.end_column)
+        return Span(self.file, start.line, start.column, end.line, end.column + (len(end.text) or 1))
 
     # ------------------------------------------------------------ errors
 

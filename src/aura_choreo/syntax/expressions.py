@@ -18,7 +18,6 @@ from aura_choreo.syntax.ast import (
 from aura_choreo.syntax.cursor import Cursor
 from aura_choreo.syntax.tokens import DURATION, IDENT, INT, STRING, Token
 
-_COMPARISONS = frozenset({"==", "!=", "<", ">", "<=", ">="})
 _WORD_LITERALS: dict[str, bool | None] = {
     "true": True,
     "false": False,
@@ -29,68 +28,48 @@ _WORD_LITERALS: dict[str, bool | None] = {
 EXPRESSION = "an expression"
 
 
-def parse_expression(c: Cursor) -> Expr:
-    """`or` is the loosest operator; the chain below climbs to atoms."""
-    return _or(c)
+# binary operators by token: (the operator in the AST, its precedence level; higher binds tighter)
+_BINARY: dict[str, tuple[str, int]] = {
+    "||": ("or", 1),
+    "&&": ("and", 2),
+    "==": ("==", 4),
+    "!=": ("!=", 4),
+    "<": ("<", 4),
+    ">": (">", 4),
+    "<=": ("<=", 4),
+    ">=": (">=", 4),
+    "+": ("+", 5),
+    "-": ("-", 5),
+    "*": ("*", 6),
+    "/": ("/", 6),
+    "%": ("%", 6),
+}
+_BINARY_WORDS: dict[str, tuple[str, int]] = {"or": ("or", 1), "and": ("and", 2), "in": ("in", 4)}
+_NOT_LEVEL = 3  # `not` binds looser than comparisons and tighter than `and`, as in Python
 
 
-def _binary(c: Cursor, start: Token, op: str, left: Expr, right: Expr) -> Expr:
-    return BinOp(op, left, right, span=c.span_from(start))
-
-
-def _or(c: Cursor) -> Expr:
+def parse_expression(c: Cursor, min_level: int = 1) -> Expr:
+    """Precedence climbing over the binary operators; operators of one level associate to the left."""
     start = c.token
-    left = _and(c)
-    while c.at("||") or c.at_word("or"):
+    left = _not(c) if c.at_word("not") else _unary(c)
+    while True:
+        token = c.token
+        entry = _BINARY_WORDS.get(token.text) if token.kind == IDENT else _BINARY.get(token.kind)
+        if entry is None or entry[1] < min_level:
+            return left
         c.advance()
-        left = _binary(c, start, "or", left, _and(c))
-    return left
-
-
-def _and(c: Cursor) -> Expr:
-    start = c.token
-    left = _not(c)
-    while c.at("&&") or c.at_word("and"):
-        c.advance()
-        left = _binary(c, start, "and", left, _not(c))
-    return left
+        right = parse_expression(c, entry[1] + 1)
+        left = BinOp(entry[0], left, right, span=c.span_from(start))
 
 
 def _not(c: Cursor) -> Expr:
     starts: list[Token] = []
     while c.at_word("not"):
         starts.append(c.advance())
-    value = _comparison(c)
+    value = parse_expression(c, _NOT_LEVEL + 1)
     for start in reversed(starts):  # a loop, not recursion: `not not ... x` may be long
         value = UnaryOp("not", value, span=c.span_from(start))
     return value
-
-
-def _comparison(c: Cursor) -> Expr:
-    start = c.token
-    left = _additive(c)
-    while c.token.kind in _COMPARISONS or c.at_word("in"):
-        op = c.advance().text
-        left = _binary(c, start, op, left, _additive(c))
-    return left
-
-
-def _additive(c: Cursor) -> Expr:
-    start = c.token
-    left = _multiplicative(c)
-    while c.at("+") or c.at("-"):
-        op = c.advance().text
-        left = _binary(c, start, op, left, _multiplicative(c))
-    return left
-
-
-def _multiplicative(c: Cursor) -> Expr:
-    start = c.token
-    left = _unary(c)
-    while c.at("*") or c.at("/") or c.at("%"):
-        op = c.advance().text
-        left = _binary(c, start, op, left, _unary(c))
-    return left
 
 
 def _unary(c: Cursor) -> Expr:

@@ -358,14 +358,10 @@ def _expression(expr: Expr) -> tuple[str, int]:
     if isinstance(expr, UnaryOp):
         if expr.op == "not":
             return f"not {_operand(expr.operand, _LEVELS['not'])}", _LEVELS["not"]
-        operand = expr.operand
-        if (
-            isinstance(operand, Literal)
-            and isinstance(operand.value, int)
-            and not isinstance(operand.value, bool)
-        ):
-            return f"{expr.op}({format_expression(operand)})", _UNARY_LEVEL  # `-5` would read as a literal
-        return f"{expr.op}{_operand(operand, _UNARY_LEVEL)}", _UNARY_LEVEL
+        text = _operand(expr.operand, _UNARY_LEVEL)
+        if text[:1].isdigit():  # `-5`, `-5.x` would read as the literal -5 (and its attribute)
+            text = f"({text})"
+        return f"{expr.op}{text}", _UNARY_LEVEL
     if isinstance(expr, Attribute):
         return f"{_operand(expr.value, _POSTFIX_LEVEL)}.{expr.attr}", _POSTFIX_LEVEL
     if isinstance(expr, Index):

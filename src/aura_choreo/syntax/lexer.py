@@ -15,20 +15,25 @@ from aura_choreo.syntax.tokens import (
     RAW_OPEN,
     STRING,
     Token,
+    make_token,
 )
 
 _PUNCT = "|".join(re.escape(p) for p in PUNCTUATION)
+# One match per token: leading blanks are skipped by the same match (this is the hot loop).
 _TOKEN = re.compile(
     rf"""
-     (?P<ws>[ \t\r\f\v]+)
-    |(?P<nl>\n)
+    [ \t\r\f\v]*
+    (?:
+     (?P<nl>\n(?:[ \t\r\f\v]*\n)*)
     |(?P<line_comment>//[^\n]*)
     |(?P<block_comment>/\*)
     |(?P<raw_open>r\#")
-    |(?P<quote>")
-    |(?P<number>\d[\d_]*(?:[A-Za-z_][A-Za-z0-9_]*)?)
     |(?P<ident>[A-Za-z_][A-Za-z0-9_]*)
     |(?P<punct>{_PUNCT})
+    |(?P<number>\d[\d_]*(?:[A-Za-z_][A-Za-z0-9_]*)?)
+    |(?P<quote>")
+    |(?P<end>\Z)
+    )
     """,
     re.VERBOSE,
 )
@@ -76,53 +81,66 @@ class _Lexer:
         self.raw_depth = 0
 
     def run(self) -> tuple[list[Token], list[Diagnostic]]:
-        text, pos, end = self.text, 0, len(self.text)
+        text, pos = self.text, 0
         match = _TOKEN.match
-        while pos < end:
+        tokens = self.tokens
+        make = make_token
+        line, line_start, newline = 1, 0, True  # locals in the hot loop; synced with self around helpers
+        while True:
             m = match(text, pos)
-            if m is None:
-                self._error_at(pos, 1, f"unexpected character `{_show_char(text[pos])}`")
-                pos += 1
-                continue
-            kind = m.lastgroup
-            stop = m.end()
-            if kind == "ws" or kind == "line_comment":
-                pass
+            kind = m.lastgroup if m is not None else None
+            if kind == "ident" or kind == "punct":
+                assert m is not None
+                value = m.group(kind)
+                stop = m.end()
+                column = stop - len(value) - line_start + 1
+                tokens.append(
+                    make(Token, (IDENT if kind == "ident" else value, value, value, line, column, newline))
+                )
+                newline = False
             elif kind == "nl":
-                self.line += 1
-                self.line_start = stop
-                self.newline = True
-            elif kind == "ident":
-                self._add(IDENT, pos, stop, m.group())
-            elif kind == "punct":
-                self._add(m.group(), pos, stop, m.group())
-            elif kind == "number":
-                self._number(pos, stop, m.group())
-            elif kind == "quote":
-                stop = self._string(pos)
-            elif kind == "block_comment":
-                stop = self._block_comment(pos)
-            else:  # raw_open
-                self.raw_depth += 1
-                self._add(RAW_OPEN, pos, stop, RAW_OPEN)
+                assert m is not None
+                stop = m.end()
+                line += m.group(kind).count("\n")
+                line_start = stop
+                newline = True
+            elif kind == "line_comment":
+                assert m is not None
+                stop = m.end()
+            elif kind == "end":
+                break
+            else:
+                self.line, self.line_start, self.newline = line, line_start, newline
+                stop = self._rare_token(m, pos)
+                line, line_start, newline = self.line, self.line_start, self.newline
             pos = stop
-        column = end - self.line_start + 1
-        self.tokens.append(Token(EOF, "", "", self.line, column, self.line, column + 1, True))
-        return self.tokens, self.diagnostics
+        self.line, self.line_start = line, line_start
+        column = len(text) - line_start + 1
+        tokens.append(Token(EOF, "", "", line, column, True))
+        return tokens, self.diagnostics
+
+    def _rare_token(self, m: re.Match[str] | None, pos: int) -> int:
+        """Numbers, strings, comments, raw-string openers and bad characters; returns where to go on."""
+        if m is None:  # blanks, then a character no token starts with
+            start = len(self.text) - len(self.text[pos:].lstrip(" \t\r\f\v"))
+            self._error_at(start, 1, f"unexpected character `{_show_char(self.text[start])}`")
+            return start + 1
+        kind = m.lastgroup or ""
+        start, stop = m.start(kind), m.end()
+        if kind == "number":
+            self._number(start, stop, m.group(kind))
+        elif kind == "quote":
+            stop = self._string(start)
+        elif kind == "block_comment":
+            stop = self._block_comment(start)
+        else:  # raw_open
+            self.raw_depth += 1
+            self._add(RAW_OPEN, start, stop, RAW_OPEN)
+        return stop
 
     def _add(self, kind: str, start: int, stop: int, value: int | str) -> None:
         column = start - self.line_start + 1
-        token = Token(
-            kind,
-            self.text[start:stop],
-            value,
-            self.line,
-            column,
-            self.line,
-            column + stop - start,
-            self.newline,
-        )
-        self.tokens.append(token)
+        self.tokens.append(Token(kind, self.text[start:stop], value, self.line, column, self.newline))
         self.newline = False
 
     def _number(self, start: int, stop: int, text: str) -> None:

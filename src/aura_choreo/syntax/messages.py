@@ -51,7 +51,8 @@ def parse_participant(c: Cursor) -> Participant:
     if c.at("[") and not c.token.newline_before:
         c.advance()
         annotations = parse_annotation_list(c)
-    return Participant(role, annotations, span=c.span_from(start))
+    # without annotations the participant is exactly its role: share the span object
+    return Participant(role, annotations, span=c.span_from(start) if annotations else role.span)
 
 
 def _bracket_is_index(c: Cursor) -> bool:
@@ -149,5 +150,5 @@ def _payload_field(c: Cursor) -> PayloadField:
         return PayloadField(start.text, parse_type(c), span=c.span_from(start))
     item = parse_type(c)
     if isinstance(item, TypeRef) and not item.args and is_bare_field_name(item.name):
-        return PayloadField(item.name, None, span=c.span_from(start))
-    return PayloadField(None, item, span=c.span_from(start))
+        return PayloadField(item.name, None, span=item.span)
+    return PayloadField(None, item, span=item.span)

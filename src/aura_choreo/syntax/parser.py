@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import gc
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from aura_choreo.diagnostics import Diagnostic, Span, error, has_errors, sort_diagnostics
@@ -34,19 +36,37 @@ def parse_source(
 
     `extra_annotation_keys` are annotation keys registered by extensions: no W101 for them.
     """
-    tokens, diagnostics = tokenize(text, filename)
-    cursor = Cursor(tokens, filename)
-    try:
-        file = parse_file(cursor)
-    except RecursionError:  # the nesting limit should make this unreachable; belt and braces
-        file = SourceFile(filename, (), ())
-        too_deep = error("E001", Span.point(filename, 1, 1), "the file is nested too deeply to parse")
-        diagnostics.append(too_deep)
+    with _cyclic_gc_paused():
+        tokens, diagnostics = tokenize(text, filename)
+        cursor = Cursor(tokens, filename)
+        try:
+            file = parse_file(cursor)
+        except RecursionError:  # the nesting limit should make this unreachable; belt and braces
+            file = SourceFile(filename, (), ())
+            too_deep = error("E001", Span.point(filename, 1, 1), "the file is nested too deeply to parse")
+            diagnostics.append(too_deep)
     lexical = {(d.span.line, d.span.column) for d in diagnostics}
     # a bad token already has its lexical error; "expected X, found <bad token>" there would say it twice
     diagnostics.extend(d for d in cursor.diagnostics if (d.span.line, d.span.column) not in lexical)
     diagnostics.extend(check_file(file, extra_annotation_keys))
     return ParseResult(file, sort_diagnostics(diagnostics))
+
+
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while parsing.
+
+    Parsing allocates hundreds of thousands of long-lived, acyclic objects (tokens, nodes, spans);
+    each full collection would walk all of them again, which makes parse time grow faster than the
+    input (measured: 10x the statements took 13x the time). Reference counting still frees garbage.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def parse(text: str, filename: str = "<string>") -> SourceFile:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from aura_choreo.diagnostics import Span
 
 IDENT = "identifier"
@@ -52,37 +54,27 @@ PUNCTUATION = (
 )
 
 
-class Token:
+class Token(NamedTuple):
     """One token: its kind (a punctuation string or one of the kind names above), its value and place.
 
-    `newline_before` says whether a line break separates it from the previous token: statements end
-    at a newline only where the next token cannot continue them.
+    A named tuple because the lexer makes one per word of input: building one is a single C call.
+    Tokens never span lines. `newline_before` says whether a line break separates it from the
+    previous token: statements end at a newline only where the next token cannot continue them.
     """
 
-    __slots__ = ("column", "end_column", "end_line", "kind", "line", "newline_before", "text", "value")
+    kind: str
+    text: str
+    value: int | str
+    line: int
+    column: int
+    newline_before: bool
 
-    def __init__(
-        self,
-        kind: str,
-        text: str,
-        value: int | str,
-        line: int,
-        column: int,
-        end_line: int,
-        end_column: int,
-        newline_before: bool,
-    ) -> None:
-        self.kind = kind
-        self.text = text
-        self.value = value
-        self.line = line
-        self.column = column
-        self.end_line = end_line
-        self.end_column = end_column
-        self.newline_before = newline_before
+    @property
+    def end_column(self) -> int:
+        return self.column + max(len(self.text), 1)
 
     def span(self, file: str) -> Span:
-        return Span(file, self.line, self.column, self.end_line, self.end_column)
+        return Span(file, self.line, self.column, self.line, self.column + max(len(self.text), 1))
 
     def is_word(self, word: str) -> bool:
         """Whether this is the identifier `word` (keywords are identifiers in the right place)."""
@@ -101,5 +93,6 @@ class Token:
             return f"string {shown}"
         return f"`{self.text}`"
 
-    def __repr__(self) -> str:
-        return f"Token({self.kind!r}, {self.text!r}, {self.line}:{self.column})"
+
+make_token = tuple.__new__
+"""`make_token(Token, (kind, text, value, line, column, newline_before))`: the fast constructor."""
