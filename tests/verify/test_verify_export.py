@@ -104,6 +104,8 @@ def test_finals_can_be_marked_with_peripheries_and_initial_with_an_attribute() -
         ('digraph R { a -> b [label="B!X"] } extra', "after the graph", 1),
         ('digraph R { a -> b [label="B!X]; }', "unterminated string", 1),
         ('digraph R {\n a -> b [label="hello"]; }', "expected `Peer!Label`", 2),
+        ('digraph R { a [discard="B!X"]; a -> b [label="B?Y"]; }', "discard lists", 0),
+        ('digraph R { a [discard="zzz"]; a -> b [label="B?Y"]; }', "discard", 0),
     ],
 )
 def test_bad_dot_is_an_error_with_its_position(text: str, message: str, line: int) -> None:

@@ -200,8 +200,10 @@ class _Explorer:
         for q in range(t.machines[r].state_count):
             sends = tuple((n + chan, msg, target, r + n * ti) for chan, msg, target, ti in t.sends[r][q])
             recvs = {
-                chan: {label: tuple((target, r + n * ti) for target, ti in options)
-                       for label, options in by_label.items()}
+                chan: {
+                    label: tuple((target, r + n * ti) for target, ti in options)
+                    for label, options in by_label.items()
+                }
                 for chan, by_label in t.recvs[r][q].items()
             }
             taus = tuple((target, r + n * ti) for target, ti in t.taus[r][q])

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from aura_choreo.errors import AuraChoreoError
 from aura_choreo.projection.local_types import LocalType
 from aura_choreo.verify.compile import compile_machine
-from aura_choreo.verify.fsm import Action, Machine, Transition
+from aura_choreo.verify.fsm import Action, ActionKind, Machine, Transition
 
 
 class DotParseError(AuraChoreoError):
@@ -310,7 +310,14 @@ def parse_dot(text: str, *, file: str = "<dot>", role: str | None = None) -> Mac
         if name in index and attrs.get("discard"):
             items = set()
             for part in attrs["discard"].split(","):
-                action = Action.parse(part)
+                try:
+                    action = Action.parse(part)
+                except ValueError as exc:
+                    raise DotParseError(f"state {name}: discard: {exc}", file=file) from None
+                if action.kind is not ActionKind.RECV:
+                    raise DotParseError(
+                        f"state {name}: discard lists `Peer?Label` items, got `{part}`", file=file
+                    )
                 items.add((action.peer, action.label))
             discards.append((index[name], frozenset(items)))
     role_name = (
