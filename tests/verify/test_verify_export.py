@@ -142,3 +142,16 @@ def test_any_machine_round_trips_through_dot(edges, finals) -> None:  # type: ig
     transitions = tuple(dict.fromkeys(Transition(s, a, t) for s, a, t in edges))
     machine = Machine("R", 5, 0, finals or frozenset({4}), transitions)
     assert parse_dot(machine_to_dot(machine)) == machine
+
+
+_noise = st.text(alphabet='digraph{}[]=;,->"\\/*#\n abcs0123!?:_.', max_size=80)
+_dot_noise = _noise | _noise.map(lambda body: "digraph R {" + body + "}")
+
+
+@settings(max_examples=150, deadline=None)
+@given(_dot_noise)
+def test_any_text_either_parses_or_is_a_dot_parse_error(text: str) -> None:
+    try:
+        parse_dot(text, role="R")
+    except DotParseError:
+        pass
