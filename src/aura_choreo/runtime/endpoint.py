@@ -35,6 +35,7 @@ from aura_choreo.runtime.wire import (
     KIND_DATA,
     WIRE_VERSION,
     Envelope,
+    OutgoingEnvelope,
     WireError,
     decode_payload,
     decode_value,
@@ -130,6 +131,7 @@ class Endpoint:
         self._loop = asyncio.get_running_loop()
         self._trace = session.trace
         self._extensions = None if session.extensions.is_empty() else session.extensions
+        self._devices = session.devices
         self._timeout_annotations = any(
             isinstance(step, Recv) and annotation_value(step.annotations, "timeout") is not None
             for step in local_type.iter_steps()
@@ -194,16 +196,24 @@ class Endpoint:
             if extensions:
                 ctx = self._step_context(to, label, step.annotations, msg, "send")
                 receipt, journal, ext = _attachments(extensions, ctx)
-        payload, big = encode_payload(msg)
         seq = self._seq.get(to, 0) + 1
         self._seq[to] = seq
         session = self.session
-        envelope = Envelope(
+        envelope: Envelope | OutgoingEnvelope = OutgoingEnvelope(
             WIRE_VERSION, KIND_DATA, session.id, session.protocol, self.role, to, label, seq,
-            msgspec.Raw(payload), receipt, journal, ext, big,
+            msg, receipt, journal, ext,
         )  # fmt: skip
         try:
-            await self.node.send(session.address(to), envelope)
+            try:
+                sending = self.node.send(self._devices.get(to, to), envelope)
+            except OverflowError:  # an integer beyond 64 bits: encode the payload on its own
+                payload, big = encode_payload(msg)
+                envelope = Envelope(
+                    WIRE_VERSION, KIND_DATA, session.id, session.protocol, self.role, to, label, seq,
+                    msgspec.Raw(payload), receipt, journal, ext, big,
+                )  # fmt: skip
+                sending = self.node.send(self._devices.get(to, to), envelope)
+            await sending
         except TransportError as exc:
             raise self._send_failed(exc, to, envelope, extensions, ctx) from exc
         if ctx is not None:
@@ -213,7 +223,11 @@ class Endpoint:
         )
 
     async def _deliver(
-        self, to: str, envelope: Envelope, extensions: tuple[Extension, ...], ctx: StepContext | None
+        self,
+        to: str,
+        envelope: Envelope | OutgoingEnvelope,
+        extensions: tuple[Extension, ...],
+        ctx: StepContext | None,
     ) -> None:
         try:
             await self.node.send(self.session.address(to), envelope)
@@ -227,7 +241,7 @@ class Endpoint:
         self,
         exc: TransportError,
         to: str,
-        envelope: Envelope,
+        envelope: Envelope | OutgoingEnvelope,
         extensions: tuple[Extension, ...],
         ctx: StepContext | None,
     ) -> SendFailed:
@@ -395,7 +409,7 @@ class Endpoint:
             self._check_control()  # a saga verdict may already be queued: do not sleep past it
         timeout = self._receive_timeout(senders) if self._timeout_annotations else self.session.peer_timeout
         deadline = None if timeout is None else self._loop.time() + timeout
-        return self.inbox.add_waiter(senders, deadline, timeout)
+        return self.inbox.add_waiter(senders, deadline, timeout, self._loop)
 
     def _peer_timeout(self, waiter: Waiter) -> PeerTimeout:
         who = " or ".join(waiter.senders or ())

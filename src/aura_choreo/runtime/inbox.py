@@ -66,10 +66,15 @@ class Inbox:
             self.remove_waiter(waiter)
 
     def add_waiter(
-        self, senders: Collection[str] | None, deadline: float | None, timeout: float | None = None
+        self,
+        senders: Collection[str] | None,
+        deadline: float | None,
+        timeout: float | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
     ) -> Waiter:
         """Register a waiter (the caller awaits `waiter.future`, then calls `remove_waiter`)."""
-        loop = asyncio.get_running_loop()
+        if loop is None:
+            loop = asyncio.get_running_loop()
         waiter = Waiter(loop.create_future(), senders, deadline, timeout)
         self._waiters.append(waiter)
         if deadline is not None and (self._timer is None or deadline < self._timer_at):

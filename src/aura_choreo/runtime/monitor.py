@@ -199,12 +199,10 @@ class Monitor:
         for thread in self._threads:
             head = thread.head
             if type(head) is Send and head.to == to and head.label == label:
-                thread.stack[-1].pos += 1
                 self.step_count += 1
                 if message is not None and head.payload:
                     self.bind(head.payload, message)
-                thread.head = None
-                self._dirty = True
+                self._advance(thread)
                 return head
         raise self._violation(f"send {label} to {to}")
 
@@ -216,12 +214,10 @@ class Monitor:
             head = thread.head
             if type(head) is Recv:
                 if head.from_ == from_ and head.label == label:
-                    thread.stack[-1].pos += 1
                     self.step_count += 1
                     if message is not None and head.payload:
                         self.bind(head.payload, message)
-                    thread.head = None
-                    self._dirty = True
+                    self._advance(thread)
                     return head
                 continue
             matched = self._recv_match(thread, from_, label)
@@ -280,6 +276,20 @@ class Monitor:
         self._reactivate(thread)
 
     # ------------------------------------------------------------------ internals
+
+    def _advance(self, thread: _Thread) -> None:
+        """Step past a send/receive head; the next step is found at once when it is a plain one."""
+        frame = thread.stack[-1]
+        pos = frame.pos = frame.pos + 1
+        seq = frame.seq
+        if pos < len(seq):
+            step = seq[pos]
+            kind = type(step)
+            if kind is Send or kind is Recv:
+                thread.head = step  # straight-line code: no settling needed
+                return
+        thread.head = None
+        self._dirty = True
 
     def _violation(self, got: str) -> ProtocolViolation:
         return ProtocolViolation(

@@ -21,6 +21,7 @@ from aura_choreo.runtime.wire import (
     NIL,
     WIRE_VERSION,
     Envelope,
+    OutgoingEnvelope,
     WireError,
     decode_envelope,
     encode_envelope,
@@ -143,7 +144,7 @@ class Node:
             inbox = self.inbox(*key)
         inbox.push(envelope)
 
-    def send(self, to: Address, envelope: Envelope) -> Awaitable[None]:
+    def send(self, to: Address, envelope: Envelope | OutgoingEnvelope) -> Awaitable[None]:
         """Encode and send an envelope (await the result); over an unreliable transport, keep it until
         acknowledged. Raises `TransportError` at once if the node is detached or the frame too large."""
         link = self._link

@@ -40,6 +40,25 @@ class Envelope(msgspec.Struct, array_like=True, gc=False):
     big: bool = False
 
 
+class OutgoingEnvelope(msgspec.Struct, array_like=True, gc=False):
+    """The sender's view of `Envelope`: the same layout, with the payload still a message object, so
+    envelope and payload are encoded in one pass (the receiver decodes the payload as `Raw`)."""
+
+    version: int
+    kind: int
+    session: str
+    protocol: str
+    sender: str
+    receiver: str
+    label: str
+    seq: int
+    payload: Any
+    receipt: bytes | None = None
+    journal: bytes | None = None
+    ext: dict[str, bytes] | None = None
+    big: bool = False
+
+
 class _BigInt:
     __slots__ = ("value",)
 
