@@ -42,6 +42,13 @@ aura_choreography! {
   }
 }
 """,
+    "header_annotations_before_a_wrapper": """\
+#[namespace = "outer"]
+@critical
+choreography! {
+  protocol P { roles: A, B; A -> B: M; }
+}
+""",
     "header_raw_string": """\
 r#"
 choreography Raw {

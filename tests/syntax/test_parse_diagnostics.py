@@ -55,6 +55,16 @@ choreography Good {
     A -> B: M;
 }
 """,
+    "E001_missing_brace_in_a_choice": """\
+choreography Unclosed {
+    roles: A, B;
+    choice A {
+        yes: {
+            A -> B: Y;
+    }
+    B -> A: After;
+}
+""",
     "E010_undefined_role": """\
 choreography TwoPhase {
     roles: Coordinator, Participant;

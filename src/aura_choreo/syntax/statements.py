@@ -52,6 +52,7 @@ from aura_choreo.syntax.tokens import EOF, IDENT, STRING, Token
 
 STATEMENT = "a statement"
 _SEND_CONTINUATIONS = frozenset({"->", "<->", "->*", ":"})
+_SEND_ARROWS = frozenset({"->", "<->", "->*"})
 _BLOCK_END = frozenset({"}", EOF})
 
 
@@ -191,7 +192,12 @@ def _choice(c: Cursor, annotations: Annotations) -> Stmt:
     return Choice(decider, tuple(branches), annotations=annotations, span=c.span_from(start))
 
 
+_MISSING_BRACE = "is a `}` missing above? A statement cannot stand here"
+
+
 def _branch(c: Cursor) -> Branch:
+    if c.token.kind == IDENT and c.peek().kind in _SEND_ARROWS:
+        c.fail("a branch (`label: { ... }`)", _MISSING_BRACE)
     start = c.expect_ident("a branch label")
     guard = parse_expression(c) if c.accept_word("when") else None
     if not (c.accept(":") or c.accept("=>")):
@@ -239,6 +245,8 @@ def _match(c: Cursor, annotations: Annotations) -> Stmt:
 
 
 def _arm(c: Cursor) -> MatchArm:
+    if c.token.kind == IDENT and c.peek().kind in _SEND_ARROWS:
+        c.fail("a match arm (`Pattern => { ... }`)", _MISSING_BRACE)
     start = c.expect_ident("a pattern (such as `Vote::Commit` or `_`)")
     pattern = start.text
     while c.at("::") and c.peek().kind == IDENT:

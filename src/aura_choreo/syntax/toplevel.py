@@ -23,11 +23,18 @@ def parse_file(c: Cursor) -> SourceFile:
 
 
 def _items(
-    c: Cursor, imports: list[Import], choreographies: list[Choreography], closer: Token | None
+    c: Cursor,
+    imports: list[Import],
+    choreographies: list[Choreography],
+    closer: Token | None,
+    pending: list[Annotation] | None = None,
 ) -> None:
-    """Top-level items until `closer`'s partner (`}` or `"#`), or end of file when `closer` is None."""
+    """Top-level items until `closer`'s partner (`}` or `"#`), or end of file when `closer` is None.
+
+    `pending` are annotations written before a macro wrapper: they go to its first choreography.
+    """
     closing_kind = None if closer is None else ("}" if closer.kind == "{" else RAW_CLOSE)
-    pending: list[Annotation] = []
+    pending = list(pending or ())
     while True:
         while c.accept(";"):
             pass
@@ -62,7 +69,7 @@ def _item(
     *,
     inside_wrapper: bool,
 ) -> bool:
-    """Parse one top-level item; True when it was a choreography (which takes the pending annotations)."""
+    """Parse one top-level item; True when it took the pending annotations (a choreography or wrapper)."""
     token, following = c.token, c.peek()
     if token.is_word("import"):
         c.advance()
@@ -80,12 +87,14 @@ def _item(
         pending.extend(parse_annotation_list(c))
     elif token.kind == RAW_OPEN:
         c.advance()
-        _items(c, imports, choreographies, closer=token)
+        _items(c, imports, choreographies, token, pending)
+        return True
     elif token.kind == IDENT and token.text in MACRO_WRAPPERS and following.kind == "!":
         c.advance()
         c.advance()
         opening = c.expect("{", "`{` after the macro name")
-        _items(c, imports, choreographies, closer=opening)
+        _items(c, imports, choreographies, opening, pending)
+        return True
     elif token.is_word("choreography") or token.is_word("protocol"):
         c.advance()
         choreographies.append(_choreography(c, token, pending))
