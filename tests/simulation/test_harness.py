@@ -220,3 +220,11 @@ def test_report_json_follows_the_spec_shape(tpc: Protocol) -> None:
     assert failure["seed"] == 4 and failure["error"] == "BudgetExhausted"
     first_delivery = {"from": "Coordinator", "to": "Participant", "label": "PrepareRequest", "time": 0.001}
     assert data["trace"] == [first_delivery]
+
+
+def test_runs_in_a_batch_equal_the_same_seeds_run_alone(tpc: Protocol) -> None:
+    config = SimulationConfig(network=LOSSY, schedule=(Partition(("Participant",), 10.0, 400.0),))
+    batch = simulate(tpc, seed=3, runs=6, config=config)
+    alone = [run_simulation(tpc, seed, config) for seed in range(3, 9)]
+    assert [r.trace.to_jsonl() for r in batch.runs] == [r.trace.to_jsonl() for r in alone]
+    assert [r.duration for r in batch.runs] == [r.duration for r in alone]

@@ -177,3 +177,33 @@ def test_loop_can_be_used_directly() -> None:
         assert loop.time() == 42.0
     finally:
         loop.close()
+
+
+def test_reset_clock_on_an_idle_loop_starts_time_again() -> None:
+    loop = VirtualTimeEventLoop()
+    try:
+        loop.run_until_complete(asyncio.sleep(50))
+        assert loop.reset_clock()
+        assert loop.time() == 0.0
+        assert loop.run_until_complete(_now_after(2.0)) == 2.0
+    finally:
+        loop.close()
+
+
+def test_reset_clock_refuses_while_a_timer_is_pending() -> None:
+    loop = VirtualTimeEventLoop()
+    try:
+        loop.run_until_complete(asyncio.sleep(1))
+        handle = loop.call_later(10, lambda: None)
+        assert not loop.reset_clock()
+        assert loop.time() == 1.0
+        handle.cancel()
+        assert loop.reset_clock()
+    finally:
+        loop.close()
+    assert not loop.reset_clock()  # closed
+
+
+async def _now_after(delay: float) -> float:
+    await asyncio.sleep(delay)
+    return asyncio.get_running_loop().time()

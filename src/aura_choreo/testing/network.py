@@ -134,6 +134,22 @@ class NetworkState:
     schedule: FaultSchedule
     seed: int
     _links: dict[tuple[str, str], _LinkState] = field(default_factory=dict)
+    _partitions: tuple[Partition, ...] = ()
+    _crashes: tuple[Crash, ...] = ()
+    _budgets: tuple[BudgetExhaustion, ...] = ()
+    _drops: frozenset[tuple[str, str, int]] = frozenset()
+    _duplicates: frozenset[tuple[str, str, int]] = frozenset()
+
+    def __post_init__(self) -> None:
+        # Split the schedule by kind once: every frame consults it.
+        events = self.schedule
+        self._partitions = tuple(e for e in events if isinstance(e, Partition))
+        self._crashes = tuple(e for e in events if isinstance(e, Crash))
+        self._budgets = tuple(e for e in events if isinstance(e, BudgetExhaustion))
+        self._drops = frozenset((e.src, e.dst, e.index) for e in events if isinstance(e, DropMessage))
+        self._duplicates = frozenset(
+            (e.src, e.dst, e.index) for e in events if isinstance(e, DuplicateMessage)
+        )
 
     def _link_state(self, src: str, dst: str) -> _LinkState:
         state = self._links.get((src, dst))
@@ -161,12 +177,12 @@ class NetworkState:
         reason = self.blocked(src, dst, now_ms)
         if reason is None and lost:
             reason = "dropped"
-        if reason is None and self._scheduled_drop(src, dst, index):
+        if reason is None and (src, dst, index) in self._drops:
             reason = "dropped by schedule"
         if reason is not None:
             return Transmission((), index, reason)
 
-        copies = 2 if duplicated or self._scheduled_duplicate(src, dst, index) else 1
+        copies = 2 if duplicated or (src, dst, index) in self._duplicates else 1
         start = max(now_ms, state.busy_until_ms)
         departure = start + (size / link.bandwidth * 1000.0 if link.bandwidth else 0.0)
         state.busy_until_ms = departure
@@ -183,8 +199,8 @@ class NetworkState:
 
     def blocked(self, src: str, dst: str, now_ms: float) -> str | None:
         """Why a frame on src -> dst cannot pass at `now_ms` (partition or a crashed end), or None."""
-        for event in self.schedule:
-            if isinstance(event, Partition) and event.cuts(src, dst, now_ms):
+        for partition in self._partitions:
+            if partition.cuts(src, dst, now_ms):
                 return "partitioned"
         if self.is_down(src, now_ms):
             return f"{src} crashed"
@@ -194,25 +210,8 @@ class NetworkState:
 
     def is_down(self, role: str, now_ms: float) -> bool:
         """Whether `role`'s node is crashed at `now_ms`."""
-        return any(isinstance(e, Crash) and e.role == role and e.down_at(now_ms) for e in self.schedule)
+        return any(e.role == role and e.down_at(now_ms) for e in self._crashes)
 
     def budget_exhausted(self, role: str, peer: str, now_ms: float) -> bool:
         """Whether a scheduled budget exhaustion stops `role` from sending to `peer` at `now_ms`."""
-        return any(
-            isinstance(e, BudgetExhaustion)
-            and e.role == role
-            and e.at_ms <= now_ms
-            and e.peer in (None, peer)
-            for e in self.schedule
-        )
-
-    def _scheduled_drop(self, src: str, dst: str, index: int) -> bool:
-        return any(
-            isinstance(e, DropMessage) and (e.src, e.dst, e.index) == (src, dst, index) for e in self.schedule
-        )
-
-    def _scheduled_duplicate(self, src: str, dst: str, index: int) -> bool:
-        return any(
-            isinstance(e, DuplicateMessage) and (e.src, e.dst, e.index) == (src, dst, index)
-            for e in self.schedule
-        )
+        return any(e.role == role and e.at_ms <= now_ms and e.peer in (None, peer) for e in self._budgets)

@@ -29,7 +29,7 @@ from aura_choreo.runtime.session import DEFAULT_PEER_TIMEOUT, Session, start_ses
 from aura_choreo.runtime.trace import Trace
 from aura_choreo.testing.faults import BudgetExhaustion, Crash, FaultSchedule
 from aura_choreo.testing.network import NetworkModel, NetworkState
-from aura_choreo.testing.virtual_time import run_virtual
+from aura_choreo.testing.virtual_time import VirtualTimeEventLoop
 from aura_choreo.transports.simulated import SimulatedTransport, TransportStats
 
 Roles = Mapping[str, RoleCode] | Callable[[str], RoleCode]
@@ -191,6 +191,7 @@ class _RunState:
     def __init__(self) -> None:
         self.endpoints: dict[str, Endpoint] = {}
         self.crashed: list[str] = []
+        self.timers: list[asyncio.TimerHandle] = []
 
 
 def _role_runner(
@@ -200,6 +201,7 @@ def _role_runner(
     hints: ProtocolHints,
     crash: tuple[Crash, float] | None,
     state: _RunState,
+    compiled: Program,
 ) -> Callable[[Endpoint], Any]:
     """The role's code, wrapped to record its endpoint and to stop it when its node crashes for good."""
 
@@ -214,12 +216,12 @@ def _role_runner(
                     state.crashed.append(role)
                     task.cancel()
 
-            loop.call_at(crash[1] + crash[0].at_ms / 1000.0, kill)
+            state.timers.append(loop.call_at(crash[1] + crash[0].at_ms / 1000.0, kill))
         if inspect.iscoroutinefunction(code):
             return await code(ep)
         user = None if isinstance(code, Program) else code
         behaviour = BehaviourAdapter(user, DefaultBehaviour(seed, hints))
-        program = code if isinstance(code, Program) else compile_local_type(ep.local_type)
+        program = code if isinstance(code, Program) else compiled
         await Interpreter(ep, build_handler(ep, behaviour)).run(program)
         return ep.env
 
@@ -254,6 +256,106 @@ def _stuck(session: Session, state: _RunState, horizon: float) -> RunFailure:
     )
 
 
+class Simulator:
+    """Runs sessions of one protocol on the simulated network; the expensive set-up is done once.
+
+    The message classes, behaviour hints and virtual-time loop are shared by the runs (the loop's clock
+    is set back to zero between them), so every run still starts from the same state: the same seed and
+    configuration give the same trace whether a run is the first or the thousandth.
+    """
+
+    def __init__(
+        self,
+        protocol: object,
+        *,
+        roles: Roles | None = None,
+        extensions: ExtensionsFactory | None = None,
+        devices: Mapping[str, str] | None = None,
+    ) -> None:
+        self.protocol = protocol
+        self.roles = roles
+        self.extensions = extensions
+        self.devices = dict(devices or {})
+        self._template = start_session(protocol, session_id="sim", devices=self.devices)  # type: ignore[arg-type]
+        self._hints = ProtocolHints.from_local_types(self._template.local_types.values())
+        self._programs = {role: compile_local_type(lt) for role, lt in self._template.local_types.items()}
+        self._loop: VirtualTimeEventLoop | None = None
+
+    def run(self, seed: int, config: SimulationConfig | None = None) -> RunResult:
+        """One session with this seed, on virtual time starting at zero."""
+        loop = self._loop
+        if loop is None or not loop.reset_clock():
+            if loop is not None:
+                loop.close()
+            loop = self._loop = VirtualTimeEventLoop()
+        return loop.run_until_complete(self.run_on_current_loop(seed, config))
+
+    def close(self) -> None:
+        """Release the event loop (runs after this get a new one)."""
+        if self._loop is not None:
+            self._loop.close()
+            self._loop = None
+
+    async def run_on_current_loop(self, seed: int, config: SimulationConfig | None = None) -> RunResult:
+        """One session on the running loop (a `VirtualTimeEventLoop`, or it takes real time)."""
+        config = config or SimulationConfig()
+        loop = asyncio.get_running_loop()
+        start = loop.time()
+        transport = SimulatedTransport(
+            config.network, _to_addresses(config.schedule, self.devices), seed=seed
+        )
+        transport.now_ms()  # the fault schedule's zero is now
+        registry = self.extensions(loop.time) if self.extensions is not None else ExtensionRegistry()
+        if any(isinstance(e, BudgetExhaustion) for e in config.schedule):
+            registry.register_all(InjectedBudgetExhaustion(transport.network, transport.now_ms))
+        session = replace(
+            self._template,
+            id=f"sim-{seed}",
+            extensions=registry,
+            trace=Trace(),
+            peer_timeout=config.peer_timeout,
+        )
+        state = _RunState()
+        crashes = {e.role: e for e in config.schedule if isinstance(e, Crash)}
+        codes: dict[str, RoleCode] = {}
+        for index, role in enumerate(session.local_types):
+            code = self.roles(role) if callable(self.roles) else (self.roles or {}).get(role)
+            crash = crashes.get(role)
+            codes[role] = _role_runner(
+                role,
+                code,
+                seed + index,
+                self._hints,
+                None if crash is None else (crash, start),
+                state,
+                self._programs[role],
+            )
+        failure: RunFailure | None = None
+        try:
+            async with asyncio.timeout(config.horizon):
+                await run_session(session, transport, codes, seed=seed)
+        except TimeoutError:
+            failure = _stuck(session, state, config.horizon)
+        except Exception as exc:  # any role's error is the run's outcome, never the harness's crash
+            failure = failure_of(exc)
+        finally:
+            for timer in state.timers:
+                timer.cancel()
+        if failure is None and state.crashed:
+            role = state.crashed[0]
+            crash = crashes[role]
+            failure = RunFailure("Crashed", f"{role} crashed at {crash.at_ms:g}ms (scheduled fault)", role)
+        return RunResult(
+            seed,
+            session.id,
+            failure,
+            session.trace,
+            loop.time() - start,
+            transport.stats,
+            tuple(state.crashed),
+        )
+
+
 async def simulate_run(
     protocol: object,
     seed: int,
@@ -264,53 +366,8 @@ async def simulate_run(
     devices: Mapping[str, str] | None = None,
 ) -> RunResult:
     """Run one session on the current loop (use a `VirtualTimeEventLoop` so it takes no wall time)."""
-    config = config or SimulationConfig()
-    devices = dict(devices or {})
-    loop = asyncio.get_running_loop()
-    start = loop.time()
-    transport = SimulatedTransport(config.network, _to_addresses(config.schedule, devices), seed=seed)
-    transport.now_ms()  # the fault schedule's zero is now
-    registry = extensions(loop.time) if extensions is not None else ExtensionRegistry()
-    if any(isinstance(e, BudgetExhaustion) for e in config.schedule):
-        registry.register_all(InjectedBudgetExhaustion(transport.network, transport.now_ms))
-    session = start_session(
-        protocol,  # type: ignore[arg-type]
-        session_id=f"sim-{seed}",
-        devices=devices,
-        extensions=registry,
-        peer_timeout=config.peer_timeout,
-    )
-    state = _RunState()
-    crashes = {e.role: e for e in config.schedule if isinstance(e, Crash)}
-    hints = ProtocolHints.from_local_types(session.local_types.values())
-    codes: dict[str, RoleCode] = {}
-    for index, role in enumerate(session.local_types):
-        code = roles(role) if callable(roles) else (roles or {}).get(role)
-        crash = crashes.get(role)
-        codes[role] = _role_runner(
-            role, code, seed + index, hints, None if crash is None else (crash, start), state
-        )
-    failure: RunFailure | None = None
-    try:
-        async with asyncio.timeout(config.horizon):
-            await run_session(session, transport, codes, seed=seed)
-    except TimeoutError:
-        failure = _stuck(session, state, config.horizon)
-    except Exception as exc:  # any role's error is the run's outcome, never the harness's crash
-        failure = failure_of(exc)
-    if failure is None and state.crashed:
-        role = state.crashed[0]
-        crash = crashes[role]
-        failure = RunFailure("Crashed", f"{role} crashed at {crash.at_ms:g}ms (scheduled fault)", role)
-    return RunResult(
-        seed,
-        session.id,
-        failure,
-        session.trace,
-        loop.time() - start,
-        transport.stats,
-        tuple(state.crashed),
-    )
+    simulator = Simulator(protocol, roles=roles, extensions=extensions, devices=devices)
+    return await simulator.run_on_current_loop(seed, config)
 
 
 def run_simulation(
@@ -322,10 +379,12 @@ def run_simulation(
     extensions: ExtensionsFactory | None = None,
     devices: Mapping[str, str] | None = None,
 ) -> RunResult:
-    """Run one session on a fresh virtual-time loop."""
-    return run_virtual(
-        simulate_run(protocol, seed, config, roles=roles, extensions=extensions, devices=devices)
-    )
+    """Run one session on a fresh virtual-time loop (for many runs, use `Simulator` or `simulate`)."""
+    simulator = Simulator(protocol, roles=roles, extensions=extensions, devices=devices)
+    try:
+        return simulator.run(seed, config)
+    finally:
+        simulator.close()
 
 
 def simulate(
@@ -341,19 +400,21 @@ def simulate(
     check: bool = False,
     on_run: Callable[[RunResult], None] | None = None,
 ) -> SimulationReport:
-    """Run `runs` sessions with seeds `seed`, `seed + 1`, ... (or exactly `seeds`), one loop each.
+    """Run `runs` sessions with seeds `seed`, `seed + 1`, ... (or exactly `seeds`).
 
     With `check`, each finished run's trace is also checked against the protocol (`check_trace`).
     """
     chosen = list(seeds) if seeds is not None else [seed + i for i in range(runs)]
+    simulator = Simulator(protocol, roles=roles, extensions=extensions, devices=devices)
     results = []
-    for run_seed in chosen:
-        result = run_simulation(
-            protocol, run_seed, config, roles=roles, extensions=extensions, devices=devices
-        )
-        if check:
-            result = with_trace_check(protocol, result)
-        if on_run is not None:
-            on_run(result)
-        results.append(result)
+    try:
+        for run_seed in chosen:
+            result = simulator.run(run_seed, config)
+            if check:
+                result = with_trace_check(protocol, result)
+            if on_run is not None:
+                on_run(result)
+            results.append(result)
+    finally:
+        simulator.close()
     return SimulationReport(tuple(results))

@@ -31,6 +31,10 @@ class VirtualClock:
         """The current virtual time in seconds."""
         return self._now
 
+    def reset(self, start: float) -> None:
+        """Set the time (only for an idle loop: see `VirtualTimeEventLoop.reset_clock`)."""
+        self._now = start
+
     def advance_to(self, when: float) -> None:
         """Move the clock forward to `when` (never backwards)."""
         if when > self._now:
@@ -84,6 +88,24 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
 
     def time(self) -> float:
         return self.clock.now()
+
+    def reset_clock(self, start: float = 0.0) -> bool:
+        """Set the clock back to `start` between runs; False (nothing changed) unless the loop is idle.
+
+        Idle means not running, no callback ready and no live timer: then nothing can observe the jump,
+        and a run started now behaves exactly as on a fresh loop.
+        """
+        if self.is_running() or self.is_closed():
+            return False
+        ready: Any = getattr(self, "_ready", None)
+        scheduled: list[asyncio.TimerHandle] = getattr(self, "_scheduled", [])
+        if ready or any(not handle.cancelled() for handle in scheduled):
+            return False
+        scheduled.clear()
+        if hasattr(self, "_timer_cancelled_count"):
+            self._timer_cancelled_count = 0  # the base loop's count of cancelled handles in the heap
+        self.clock.reset(start)
+        return True
 
     def _next_timer_deadline(self) -> float | None:
         # `_scheduled` is the base loop's timer heap; its head is the earliest live timer when the
