@@ -282,6 +282,10 @@ class Monitor:
         frame = thread.stack[-1]
         pos = frame.pos = frame.pos + 1
         seq = frame.seq
+        if pos >= len(seq) and frame.kind == _LOOP and frame.remaining > 0 and frame.var is None:
+            frame.remaining -= 1  # the next round of a counted loop (the index needs no binding)
+            frame.index += 1
+            pos = frame.pos = 0
         if pos < len(seq):
             step = seq[pos]
             kind = type(step)
