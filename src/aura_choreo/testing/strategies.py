@@ -1,14 +1,16 @@
-"""Hypothesis strategies for simulation: link models, network models, fault schedules, seeds.
+"""Hypothesis strategies for simulation: link models, network models, fault schedules, seeds, behaviours.
 
 Importing this module needs `hypothesis` (a dev dependency); nothing else in aura-choreo imports it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import random
+from collections.abc import Callable, Mapping, Sequence
 
 from hypothesis import strategies as st
 
+from aura_choreo.projection.local_types import Branch, Choose, LocalType
 from aura_choreo.testing.faults import (
     BudgetExhaustion,
     Crash,
@@ -123,3 +125,80 @@ def benign_fault_schedules(roles: Sequence[str], *, max_events: int = 8) -> st.S
         return Partition((src,), start, start + draw(st.integers(1, 200)))
 
     return st.lists(event(), max_size=max_events).map(tuple)
+
+
+class ScriptedBehaviour:
+    """A behaviour whose decisions follow a drawn script, so hypothesis can shrink them.
+
+    The n-th decision of the role picks branch `script[n] % len(allowed)` among the branches whose
+    guard holds (or cannot be evaluated); once the script is used up, decisions are random with
+    `fallback_seed` (a decided loop therefore still ends with probability 1). Payloads, values and
+    local actions are left to the default behaviour.
+    """
+
+    def __init__(self, choices: Mapping[str, tuple[Branch, ...]], script: Sequence[int], fallback_seed: int):
+        self._choices = dict(choices)
+        self._script = list(script)
+        self._used = 0
+        self._fallback = random.Random(fallback_seed)
+        self.decisions: list[str] = []
+        """The labels chosen so far, in order."""
+
+    def __getattr__(self, name: str) -> Callable[[Mapping[str, object]], str]:
+        choice = name[len("choose_") :] if name.startswith("choose_") else None
+        if choice is None or choice not in self._choices:
+            raise AttributeError(name)
+        branches = self._choices[choice]
+        return lambda env: self._decide(branches, env)
+
+    def _decide(self, branches: tuple[Branch, ...], env: Mapping[str, object]) -> str:
+        allowed = [b.label for b in branches if _guard_allows(b, env)] or [b.label for b in branches]
+        if self._used < len(self._script):
+            label = allowed[self._script[self._used] % len(allowed)]
+            self._used += 1
+        else:
+            label = self._fallback.choice(allowed)
+        self.decisions.append(label)
+        return label
+
+
+def _guard_allows(branch: Branch, env: Mapping[str, object]) -> bool:
+    if branch.guard is None:
+        return True
+    from aura_choreo.runtime.expressions import ExpressionError, evaluate
+
+    try:
+        return bool(evaluate(branch.guard, dict(env)))
+    except ExpressionError:
+        return True
+
+
+def _choices_by_role(local_types: Mapping[str, LocalType]) -> dict[str, dict[str, tuple[Branch, ...]]]:
+    table: dict[str, dict[str, tuple[Branch, ...]]] = {}
+    for role, local_type in local_types.items():
+        for step in local_type.iter_steps():
+            if isinstance(step, Choose) and step.choice and step.expr is None:
+                table.setdefault(role, {})[step.choice] = step.branches
+    return table
+
+
+def behaviours(
+    protocol: object, *, max_decisions: int = 12
+) -> st.SearchStrategy[dict[str, ScriptedBehaviour]]:
+    """Role -> `ScriptedBehaviour` for every role of `protocol` that makes named choices.
+
+    `protocol` is a loaded Protocol or a role -> LocalType mapping. Roles without choices are left
+    out (the default behaviour runs them).
+    """
+    getter = getattr(protocol, "local_types", None)
+    local_types = getter() if callable(getter) else protocol
+    if not isinstance(local_types, Mapping):
+        raise TypeError("behaviours() needs a Protocol or a role -> LocalType mapping")
+    table = _choices_by_role(local_types)
+    scripts = st.lists(st.integers(0, 15), max_size=max_decisions)
+    return st.fixed_dictionaries(
+        {
+            role: st.builds(ScriptedBehaviour, st.just(choices), scripts, st.integers(0, 2**16))
+            for role, choices in table.items()
+        }
+    )
