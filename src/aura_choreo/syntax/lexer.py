@@ -28,7 +28,7 @@ _TOKEN = re.compile(
     |(?P<line_comment>//[^\n]*)
     |(?P<block_comment>/\*)
     |(?P<raw_open>r\#")
-    |(?P<ident>[A-Za-z_][A-Za-z0-9_]*)
+    |(?P<ident>[^\W\d]\w*)
     |(?P<punct>{_PUNCT})
     |(?P<number>\d[\d_]*(?:[A-Za-z_][A-Za-z0-9_]*)?)
     |(?P<quote>")
@@ -81,11 +81,13 @@ class _Lexer:
         self.raw_depth = 0
 
     def run(self) -> tuple[list[Token], list[Diagnostic]]:
-        text, pos = self.text, 0
+        text = self.text
+        pos = self.line_start = 1 if text.startswith("\ufeff") else 0  # a byte-order mark is not text
         match = _TOKEN.match
         tokens = self.tokens
         make = make_token
-        line, line_start, newline = 1, 0, True  # locals in the hot loop; synced with self around helpers
+        # locals in the hot loop, synced with self around the helpers
+        line, line_start, newline = 1, self.line_start, True
         while True:
             m = match(text, pos)
             kind = m.lastgroup if m is not None else None

@@ -53,6 +53,7 @@ from aura_choreo.syntax.tokens import EOF, IDENT, STRING, Token
 STATEMENT = "a statement"
 _SEND_CONTINUATIONS = frozenset({"->", "<->", "->*", ":"})
 _SEND_ARROWS = frozenset({"->", "<->", "->*"})
+_ANNOTATION_STARTS = frozenset({"[", "@"})
 _BLOCK_END = frozenset({"}", EOF})
 
 
@@ -78,7 +79,7 @@ def close_block(c: Cursor, opening: Token) -> None:
         )
 
 
-def parse_statements(c: Cursor, stops: frozenset[str], *, bar_separates: bool = False) -> Block:
+def parse_statements(c: Cursor, stops: frozenset[str]) -> Block:
     """Statements up to (not including) a token in `stops`, recovering from errors statement by statement."""
     statements: list[Stmt] = []
     depth = c.depth
@@ -110,7 +111,7 @@ def end_statement(c: Cursor, stops: frozenset[str]) -> None:
 
 def parse_statement(c: Cursor) -> Stmt:
     """One statement with the annotations written before it."""
-    annotations = _leading_annotations(c)
+    annotations = _leading_annotations(c) if c.token.kind in _ANNOTATION_STARTS else ()
     token = c.token
     if token.kind != IDENT:
         c.fail(STATEMENT)
