@@ -130,6 +130,8 @@ class Endpoint:
         self._settled_tries: set[str] = set()
         self._loop = asyncio.get_running_loop()
         self._trace = session.trace
+        self._record_fields = session.trace.record_fields
+        self._now = self._loop.time
         self._extensions = None if session.extensions.is_empty() else session.extensions
         self._devices = session.devices
         self._timeout_annotations = any(
@@ -218,8 +220,8 @@ class Endpoint:
             raise self._send_failed(exc, to, envelope, extensions, ctx) from exc
         if ctx is not None:
             _after_send(extensions, ctx, True)
-        self._trace.record_fields(
-            "send", session.id, self.role, self.role, to, label, seq, self._loop.time(), session.protocol
+        self._record_fields(
+            "send", session.id, self.role, self.role, to, label, seq, self._now(), session.protocol
         )
 
     async def _deliver(
@@ -369,8 +371,8 @@ class Endpoint:
         self.last_sender = sender
         self.last_sender_label = label
         session = self.session
-        self._trace.record_fields(
-            "recv", session.id, self.role, sender, self.role, label, envelope.seq, self._loop.time(),
+        self._record_fields(
+            "recv", session.id, self.role, sender, self.role, label, envelope.seq, self._now(),
             session.protocol,
         )  # fmt: skip
         return message
@@ -408,7 +410,7 @@ class Endpoint:
         if self.inbox.control:
             self._check_control()  # a saga verdict may already be queued: do not sleep past it
         timeout = self._receive_timeout(senders) if self._timeout_annotations else self.session.peer_timeout
-        deadline = None if timeout is None else self._loop.time() + timeout
+        deadline = None if timeout is None else self._now() + timeout
         return self.inbox.add_waiter(senders, deadline, timeout, self._loop)
 
     def _peer_timeout(self, waiter: Waiter) -> PeerTimeout:

@@ -180,7 +180,11 @@ class Node:
             self.stats.garbage += 1
             return
         if self.reliable:
-            self._push(envelope)
+            inbox = self._inboxes.get((envelope.session, envelope.receiver))
+            if inbox is not None:
+                inbox.push(envelope)
+            else:
+                self._push(envelope)
         elif envelope.kind == KIND_ACK:
             self._on_ack(envelope)
         else:
