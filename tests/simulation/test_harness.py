@@ -228,3 +228,17 @@ def test_runs_in_a_batch_equal_the_same_seeds_run_alone(tpc: Protocol) -> None:
     alone = [run_simulation(tpc, seed, config) for seed in range(3, 9)]
     assert [r.trace.to_jsonl() for r in batch.runs] == [r.trace.to_jsonl() for r in alone]
     assert [r.duration for r in batch.runs] == [r.duration for r in alone]
+
+
+def test_with_trace_check_fails_a_finished_run_whose_trace_departs(tpc: Protocol) -> None:
+    from dataclasses import replace
+
+    from aura_choreo.runtime.trace import Trace
+    from aura_choreo.testing.simulation import with_trace_check
+
+    good = run_simulation(tpc, 1)
+    assert with_trace_check(tpc, good) is good
+    tampered = replace(good, trace=Trace(list(good.trace)[:-1]))
+    checked = with_trace_check(tpc, tampered)
+    assert checked.failure is not None and checked.failure.error == "TraceCheckFailed"
+    assert checked.failure.role == "Coordinator"

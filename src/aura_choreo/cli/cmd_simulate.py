@@ -178,7 +178,22 @@ def _report_json(reports: list[tuple[Protocol, SimulationReport]]) -> dict[str, 
     }
 
 
-@click.command(name="simulate", help="Run every role on a seeded, faulty simulated network.")
+_HELP = """Run every role on a seeded, faulty simulated network, on virtual time.
+
+Runs use seeds N, N+1, ...; every role runs its default behaviour (or --behaviours), and each
+finished run's trace is checked against the global protocol. Times are milliseconds or durations
+(500ms, 2s). Exit 1 when any run fails.
+
+\b
+Examples:
+  aura-choreo simulate tpc.choreo --runs 100 --drop 0.1 --dup 5% --delay 5..50
+  aura-choreo simulate tpc.choreo --partition Participant@0..60s --timeout 5
+  aura-choreo simulate tpc.choreo --crash Participant@40 --shrink failing.json
+  aura-choreo simulate tpc.choreo --replay failing.json
+"""
+
+
+@click.command(name="simulate", help=_HELP)
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the first run.")
 @click.option("--runs", type=click.IntRange(min=1), default=1, show_default=True, help="Number of runs.")
@@ -186,17 +201,38 @@ def _report_json(reports: list[tuple[Protocol, SimulationReport]]) -> dict[str, 
 @click.option("--dup", default=None, metavar="P", help="Probability that a frame is delivered twice.")
 @click.option("--delay", default=None, metavar="A..B", help="Link latency in ms: uniform A..B, or fixed.")
 @click.option("--reorder", is_flag=True, help="Let frames overtake each other on a link.")
-@click.option("--partition", "partitions", multiple=True, metavar="R1,R2@T1..T2", help="Isolate roles.")
-@click.option("--crash", "crashes", multiple=True, metavar="R@T[..T2[:wipe]]", help="Crash a role's node.")
+@click.option(
+    "--partition",
+    "partitions",
+    multiple=True,
+    metavar="R1,R2@T1..T2",
+    help="Isolate these roles during T1..T2 (repeatable).",
+)
+@click.option(
+    "--crash",
+    "crashes",
+    multiple=True,
+    metavar="R@T[..T2[:wipe]]",
+    help="Crash R's node at T; restart at T2 (:wipe loses its state).",
+)
 @click.option("--param", "param_values", multiple=True, metavar="K=V", help="Bind a family size/parameter.")
 @click.option("--protocol", "protocol_name", default=None, help="Only this choreography of the file.")
 @click.option("--behaviours", default=None, metavar="MOD:OBJ", help="User behaviours (module or .py file).")
 @click.option("--policy", "policy_file", default=None, metavar="FILE", help="Run the guard chain (policy).")
 @click.option(
-    "--timeout", "peer_timeout", type=float, default=30.0, show_default=True, help="Receive timeout (s)."
+    "--timeout",
+    "peer_timeout",
+    type=float,
+    default=30.0,
+    show_default=True,
+    help="Receive timeout in virtual s (0: none).",
 )
 @click.option(
-    "--horizon", type=float, default=3600.0, show_default=True, help="Virtual seconds before stuck."
+    "--horizon",
+    type=click.FloatRange(min=0, min_open=True),
+    default=3600.0,
+    show_default=True,
+    help="Virtual s after which a run is stuck.",
 )
 @click.option("--replay", "replay_file", default=None, metavar="FILE", help="Replay a fixture from --shrink.")
 @click.option("--shrink", "shrink_file", default=None, metavar="OUT", help="Shrink the first failure to OUT.")
