@@ -123,7 +123,7 @@ def test_params_bind_family_sizes() -> None:
     consensus = str(SEED_CORPUS / "001_ConsensusProtocol.choreo")
     result = run("simulate", consensus, "--param", "N=5", "--quiet")
     assert result.exit_code == 0
-    assert "Followers[4]" in result.stdout
+    assert "roles: Leader, Followers[0..4]" in result.stdout
 
 
 def test_user_behaviours_from_a_python_file(tmp_path: Path) -> None:

@@ -139,6 +139,28 @@ def _describe(result: RunResult) -> str:
     return f"seed {result.seed}: FAILED {result.failure}"
 
 
+def _roles_text(roles: tuple[str, ...]) -> str:
+    """`Leader, Followers[0..99]`: consecutive family instances folded into a range."""
+    parts: list[str] = []
+    run: tuple[str, int, int] | None = None
+    for role in roles:
+        family, _, rest = role.partition("[")
+        index = int(rest[:-1]) if rest.endswith("]") and rest[:-1].isdigit() else None
+        if run is not None and index is not None and family == run[0] and index == run[2] + 1:
+            run = (run[0], run[1], index)
+            continue
+        if run is not None:
+            parts.append(f"{run[0]}[{run[1]}]" if run[1] == run[2] else f"{run[0]}[{run[1]}..{run[2]}]")
+            run = None
+        if index is None:
+            parts.append(role)
+        else:
+            run = (family, index, index)
+    if run is not None:
+        parts.append(f"{run[0]}[{run[1]}]" if run[1] == run[2] else f"{run[0]}[{run[1]}..{run[2]}]")
+    return ", ".join(parts)
+
+
 def _summary(protocol: Protocol, report: SimulationReport, seeds: list[int]) -> list[str]:
     runs = report.runs
     failed = report.failures
@@ -151,7 +173,7 @@ def _summary(protocol: Protocol, report: SimulationReport, seeds: list[int]) -> 
         f"{protocol.qualified_name}: {len(runs)} run{'s' if len(runs) != 1 else ''} ({seed_text}), "
         f"{len(runs) - len(failed)} ok, "
         f"{len(failed)} failed",
-        f"  roles: {', '.join(protocol.roles)}",
+        f"  roles: {_roles_text(protocol.roles)}",
         f"  messages delivered: {delivered}; frames lost: {lost}, duplicated: {duplicated}; "
         f"longest run: {longest:.3f}s virtual",
     ]
