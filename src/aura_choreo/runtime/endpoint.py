@@ -22,31 +22,38 @@ from typing import Any
 import msgspec
 
 from aura_choreo.diagnostics import did_you_mean
-from aura_choreo.errors import AuraChoreoError, PeerTimeout, ProtocolViolation, TransportError
+from aura_choreo.errors import PeerTimeout, ProtocolViolation, TransportError
 from aura_choreo.projection.local_types import Branch, LocalStep, Recv, Timeout, Try, annotation_value
 from aura_choreo.runtime.extensions import Extension, SessionContext, StepContext
 from aura_choreo.runtime.inbox import InboxTimeout, Queued, Waiter
 from aura_choreo.runtime.messages import MessageSpec, coerce_message
 from aura_choreo.runtime.monitor import Monitor, TimeoutToken, TryToken
 from aura_choreo.runtime.node import Node
+from aura_choreo.runtime.saga import COMMIT, COMPENSATE, DONE, FAILED, Saga, TryAborted
 from aura_choreo.runtime.session import Session
 from aura_choreo.runtime.wire import (
-    KIND_CONTROL,
     KIND_DATA,
     WIRE_VERSION,
     Envelope,
     OutgoingEnvelope,
     WireError,
     decode_payload,
-    decode_value,
     encode_payload,
-    encode_value,
 )
 from aura_choreo.syntax.ast import AnnotationValue
 
-FAILED, DONE, COMMIT, COMPENSATE = "Failed", "Done", "Commit", "Compensate"
-"""Labels of the saga control messages (SPEC §4.6); they never reach the role's code."""
-
+__all__ = [
+    "COMMIT",
+    "COMPENSATE",
+    "DONE",
+    "FAILED",
+    "Endpoint",
+    "EndpointStats",
+    "SendFailed",
+    "TryAborted",
+    "label_of",
+    "parse_timeout_ms",
+]
 
 class SendFailed(TransportError):
     """The transport refused a send the monitor already accepted; `await exc.retry()` sends it again."""
@@ -62,15 +69,6 @@ class SendFailed(TransportError):
     ) -> None:
         self.retry = retry
         super().__init__(message, role=role, session=session, step=step)
-
-
-class TryAborted(AuraChoreoError):
-    """Raised inside a try body when the saga must compensate (a participant failed)."""
-
-    def __init__(self, token: TryToken, reason: str) -> None:
-        self.token = token
-        self.reason = reason
-        super().__init__(f"try block {token.key} aborted: {reason}")
 
 
 @dataclass
@@ -127,7 +125,7 @@ class Endpoint:
         self._seq: dict[str, int] = {}
         self._specs: dict[int, MessageSpec] = {}
         self._timeouts: list[TimeoutToken] = []
-        self._settled_tries: set[str] = set()
+        self._saga = Saga(self)
         self._loop = asyncio.get_running_loop()
         self._trace = session.trace
         self._record_fields = session.trace.record_fields
@@ -198,8 +196,7 @@ class Endpoint:
             if extensions:
                 ctx = self._step_context(to, label, step.annotations, msg, "send")
                 receipt, journal, ext = _attachments(extensions, ctx)
-        seq = self._seq.get(to, 0) + 1
-        self._seq[to] = seq
+        seq = self._next_seq(to)
         session = self.session
         envelope: Envelope | OutgoingEnvelope = OutgoingEnvelope(
             WIRE_VERSION, KIND_DATA, session.id, session.protocol, self.role, to, label, seq,
@@ -254,15 +251,11 @@ class Endpoint:
 
         return SendFailed(exc.detail, retry, role=self.role, session=self.session.id, step=self._step())
 
-    async def _send_control(self, to: str, label: str, key: str) -> None:
+    def _next_seq(self, to: str) -> int:
+        """The next sequence number on the channel to `to` (data and saga control share it)."""
         seq = self._seq.get(to, 0) + 1
         self._seq[to] = seq
-        envelope = Envelope(
-            WIRE_VERSION, KIND_CONTROL, self.session.id, self.session.protocol, self.role, to, label, seq,
-            msgspec.Raw(encode_value(key)),
-        )  # fmt: skip
-        await self.node.send(self.session.address(to), envelope)
-        self._record("send", self.role, to, label, seq)
+        return seq
 
     # ------------------------------------------------------------------ receiving
 
@@ -467,102 +460,16 @@ class Endpoint:
 
     def try_token(self, step: Try) -> TryToken:
         """The token of the try block this role is entering."""
-        self.monitor.next_steps()  # settle, so the block is entered
-        for token in self.monitor.tries:
-            if token.step is step and token.active:
-                return token
-        raise self._violation(self.monitor.expected(), "a try block")
+        return self._saga.token(step)
 
     async def settle_try(self, token: TryToken, failed: bool) -> bool:
         """Finish a try block: report to / decide as the coordinator; True if it committed."""
-        step = token.step
-        others = [p for p in dict.fromkeys(step.participants) if p != self.role]
-        if self.role == step.coordinator:
-            committed = not failed and await self._collect_reports(token, others)
-            for participant in others:
-                await self._send_control(participant, COMMIT if committed else COMPENSATE, token.key)
-        else:
-            verdict = self._take_control(COMPENSATE, token.key)
-            if verdict is None:
-                await self._send_control(step.coordinator, FAILED if failed else DONE, token.key)
-                verdict = await self._await_control(step.coordinator, (COMMIT, COMPENSATE), token.key)
-            committed = verdict == COMMIT
-        self._settled_tries.add(token.key)
-        self.monitor.next_steps()  # settle: a finished body is only marked done once crossed
-        self.monitor.on_try_outcome(token, committed)
-        if not committed:
-            self._mark_late(token)
-        return committed
-
-    def _mark_late(self, token: TryToken) -> None:
-        from aura_choreo.projection.local_types import Offer, iter_steps
-
-        for inner in iter_steps(token.step.body):
-            if isinstance(inner, Recv):
-                self.monitor.late.add((inner.from_, inner.label))
-            elif isinstance(inner, Offer):
-                self.monitor.late.update((inner.from_, b.label) for b in inner.branches)
-
-    async def _collect_reports(self, token: TryToken, participants: list[str]) -> bool:
-        waiting = set(participants)
-        while waiting:
-            for participant in list(waiting):
-                report = self._take_control_from(participant, (DONE, FAILED), token.key)
-                if report == FAILED:
-                    return False
-                if report == DONE:
-                    waiting.discard(participant)
-            if waiting:
-                await self._wait_control(tuple(waiting))
-        return True
-
-    async def _await_control(self, sender: str, labels: tuple[str, ...], key: str) -> str:
-        while True:
-            found = self._take_control_from(sender, labels, key)
-            if found is not None:
-                return found
-            await self._wait_control((sender,))
-
-    async def _wait_control(self, senders: tuple[str, ...]) -> None:
-        timeout = self.session.peer_timeout
-        deadline = None if timeout is None else self._loop.time() + timeout
-        try:
-            await self.inbox.wait((), deadline)
-        except InboxTimeout:
-            raise PeerTimeout(
-                f"no saga outcome from {', '.join(senders)} within {timeout:g}s",
-                role=self.role,
-                session=self.session.id,
-                step=self._step(),
-            ) from None
-
-    def _take_control(self, label: str, key: str) -> str | None:
-        return self._take_control_from(None, (label,), key)
-
-    def _take_control_from(self, sender: str | None, labels: tuple[str, ...], key: str) -> str | None:
-        control = self.inbox.control
-        for envelope in list(control):
-            if envelope.label in labels and (sender is None or envelope.sender == sender):
-                if _control_key(envelope) == key:
-                    control.remove(envelope)
-                    self._record("recv", envelope.sender, self.role, envelope.label, envelope.seq)
-                    return envelope.label
-        return None
+        return await self._saga.settle(token, failed)
 
     def _check_control(self) -> None:
         """Inside a try body, abort at a receive when the saga must compensate."""
-        if not self.inbox.control or not self.monitor.tries:
-            return
-        for token in self.monitor.tries:
-            if token.body_done:
-                continue
-            step = token.step
-            wanted = (FAILED,) if self.role == step.coordinator else (COMPENSATE,)
-            for envelope in self.inbox.control:
-                if envelope.label in wanted and _control_key(envelope) == token.key:
-                    if envelope.label == FAILED:
-                        self.inbox.control.remove(envelope)
-                    raise TryAborted(token, f"{envelope.label} from {envelope.sender}")
+        if self.inbox.control and self.monitor.tries:
+            self._saga.check()
 
     # ------------------------------------------------------------------ helpers
 
@@ -605,13 +512,6 @@ class Endpoint:
         self._trace.record_fields(
             kind, session.id, self.role, sender, receiver, label, seq, self._loop.time(), session.protocol
         )
-
-
-def _control_key(envelope: Envelope) -> str:
-    try:
-        return str(decode_value(envelope.payload))
-    except WireError:
-        return ""
 
 
 def _attachments(
