@@ -36,16 +36,9 @@ if TYPE_CHECKING:
         NetworkModel,
         UniformLatency,
     )
+    from aura_choreo.testing.results import RunFailure, RunResult, SimulationConfig, SimulationReport
     from aura_choreo.testing.shrink import ShrinkResult, shrink
-    from aura_choreo.testing.simulation import (
-        RunFailure,
-        RunResult,
-        SimulationConfig,
-        SimulationReport,
-        run_simulation,
-        simulate,
-        simulate_run,
-    )
+    from aura_choreo.testing.simulation import Simulator, run_simulation, simulate, simulate_run
     from aura_choreo.testing.trace_check import TraceIssue, TraceReport, check_trace
     from aura_choreo.testing.virtual_time import VirtualTimeEventLoop, run_virtual
 
@@ -71,18 +64,8 @@ _LAZY_EXPORTS: dict[str, str] = {
         _P + "network",
     ),
     **dict.fromkeys(["ShrinkResult", "shrink"], _P + "shrink"),
-    **dict.fromkeys(
-        [
-            "RunFailure",
-            "RunResult",
-            "SimulationConfig",
-            "SimulationReport",
-            "run_simulation",
-            "simulate",
-            "simulate_run",
-        ],
-        _P + "simulation",
-    ),
+    **dict.fromkeys(["RunFailure", "RunResult", "SimulationConfig", "SimulationReport"], _P + "results"),
+    **dict.fromkeys(["Simulator", "run_simulation", "simulate", "simulate_run"], _P + "simulation"),
     **dict.fromkeys(["TraceIssue", "TraceReport", "check_trace"], _P + "trace_check"),
     **dict.fromkeys(["VirtualTimeEventLoop", "run_virtual"], _P + "virtual_time"),
 }
@@ -118,6 +101,7 @@ __all__ = [
     "SimulationConfig",
     "SimulationFixture",
     "SimulationReport",
+    "Simulator",
     "TraceIssue",
     "TraceReport",
     "UniformLatency",

@@ -15,115 +15,50 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
-from aura_choreo.errors import AuraChoreoError, BudgetExhausted, RuntimeProtocolError
+from aura_choreo.errors import BudgetExhausted
 from aura_choreo.runtime.behaviour import BehaviourAdapter, DefaultBehaviour, ProtocolHints
 from aura_choreo.runtime.endpoint import Endpoint
 from aura_choreo.runtime.extensions import Extension, ExtensionRegistry, StepContext
 from aura_choreo.runtime.interpreter import Interpreter
 from aura_choreo.runtime.program import Program, compile_local_type
 from aura_choreo.runtime.runner import RoleCode, build_handler, run_session
-from aura_choreo.runtime.session import DEFAULT_PEER_TIMEOUT, Session, start_session
+from aura_choreo.runtime.session import Session, start_session
 from aura_choreo.runtime.trace import Trace
 from aura_choreo.testing.faults import BudgetExhaustion, Crash, FaultSchedule
-from aura_choreo.testing.network import NetworkModel, NetworkState
+from aura_choreo.testing.network import NetworkState
+from aura_choreo.testing.results import (
+    RunFailure,
+    RunResult,
+    SimulationConfig,
+    SimulationReport,
+    failure_of,
+)
 from aura_choreo.testing.virtual_time import VirtualTimeEventLoop
-from aura_choreo.transports.simulated import SimulatedTransport, TransportStats
+from aura_choreo.transports.simulated import SimulatedTransport
+
+__all__ = [
+    "ExtensionsFactory",
+    "InjectedBudgetExhaustion",
+    "Roles",
+    "RunFailure",
+    "RunResult",
+    "SimulationConfig",
+    "SimulationReport",
+    "Simulator",
+    "failure_of",
+    "run_simulation",
+    "simulate",
+    "simulate_run",
+    "with_trace_check",
+]
 
 Roles = Mapping[str, RoleCode] | Callable[[str], RoleCode]
 """Role code per role, or a factory called once per role and run (fresh behaviour state each run)."""
 ExtensionsFactory = Callable[[Callable[[], float]], ExtensionRegistry]
 """Builds a fresh extension registry for one run, given the run's clock (virtual seconds)."""
-
-
-@dataclass(frozen=True)
-class SimulationConfig:
-    """The network, the faults, and the time limits of simulated runs (times in virtual seconds)."""
-
-    network: NetworkModel = field(default_factory=NetworkModel)
-    schedule: FaultSchedule = ()
-    peer_timeout: float | None = DEFAULT_PEER_TIMEOUT
-    horizon: float = 3600.0
-    """A run still going after this long is stuck (e.g. retransmitting into a permanent partition)."""
-
-
-@dataclass(frozen=True)
-class RunFailure:
-    """Why a run failed: the error's type name, the role and step it names, and its message."""
-
-    error: str
-    message: str
-    role: str | None = None
-    step: str | None = None
-
-    def __str__(self) -> str:
-        where = f"{self.role} at {self.step}" if self.role and self.step else self.role or "?"
-        return f"{self.error} ({where}): {self.message}"
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """One simulated session: its seed, failure (None if every role reached its end) and trace."""
-
-    seed: int
-    session: str
-    failure: RunFailure | None
-    trace: Trace
-    duration: float
-    """Virtual seconds from start to the end of the run."""
-    transport: TransportStats
-    crashed: tuple[str, ...] = ()
-
-    @property
-    def ok(self) -> bool:
-        return self.failure is None
-
-
-@dataclass(frozen=True)
-class SimulationReport:
-    """Every run of a simulation."""
-
-    runs: tuple[RunResult, ...]
-
-    @property
-    def ok(self) -> bool:
-        return all(r.ok for r in self.runs)
-
-    @property
-    def failures(self) -> tuple[RunResult, ...]:
-        return tuple(r for r in self.runs if not r.ok)
-
-    def summary(self) -> str:
-        """A readable account: how many runs passed, and each failing seed with its role and step."""
-        lines = [f"{len(self.runs) - len(self.failures)} of {len(self.runs)} runs ok"]
-        lines += [f"  seed {r.seed}: {r.failure}" for r in self.failures]
-        return "\n".join(lines)
-
-    def to_json(self) -> dict[str, object]:
-        """The `simulate --json` document (SPEC §7)."""
-        first = self.runs[0].trace if self.runs else Trace()
-        return {
-            "ok": self.ok,
-            "runs": len(self.runs),
-            "failed_runs": len(self.failures),
-            "failures": [
-                {
-                    "seed": r.seed,
-                    "error": r.failure.error,
-                    "role": r.failure.role,
-                    "step": r.failure.step,
-                    "message": r.failure.message,
-                }
-                for r in self.failures
-                if r.failure is not None
-            ],
-            "trace": [
-                {"from": e.sender, "to": e.receiver, "label": e.label, "time": round(e.time, 6)}
-                for e in first.deliveries()
-            ],
-        }
 
 
 class InjectedBudgetExhaustion(Extension):
@@ -226,15 +161,6 @@ def _role_runner(
         return ep.env
 
     return run
-
-
-def failure_of(exc: BaseException) -> RunFailure:
-    """How an exception raised by a run is reported."""
-    if isinstance(exc, RuntimeProtocolError):
-        return RunFailure(type(exc).__name__, exc.detail, exc.role, exc.step)
-    if isinstance(exc, AuraChoreoError):
-        return RunFailure(type(exc).__name__, str(exc))
-    return RunFailure(type(exc).__name__, f"the role's code raised: {exc}")
 
 
 def _stuck(session: Session, state: _RunState, horizon: float) -> RunFailure:
