@@ -3,9 +3,9 @@
     report = simulate(protocol, seed=1, runs=20, config=SimulationConfig(network=..., schedule=...))
     assert report.ok, report.summary()
 
-Each run is one session on a fresh virtual-time loop and a fresh `SimulatedTransport` seeded with the
-run's seed, so a run depends only on (protocol, seed, config, behaviours): the same inputs give the same
-trace, byte for byte. Roles run their behaviour (or the default behaviour) through the runtime's
+Each run is one session on a virtual-time loop whose clock starts at zero, over a fresh
+`SimulatedTransport` seeded with the run's seed, so a run depends only on (protocol, seed, config,
+behaviours): the same inputs give the same trace, byte for byte, alone or in a batch. Roles run their behaviour (or the default behaviour) through the runtime's
 interpreter; crashes from the fault schedule stop a role's task, scheduled budget exhaustion makes its
 sends fail with `BudgetExhausted`, and a run that has not finished by the horizon is reported as stuck.
 """
@@ -27,7 +27,15 @@ from aura_choreo.runtime.program import Program, compile_local_type
 from aura_choreo.runtime.runner import RoleCode, build_handler, run_session
 from aura_choreo.runtime.session import Session, start_session
 from aura_choreo.runtime.trace import Trace
-from aura_choreo.testing.faults import BudgetExhaustion, Crash, FaultSchedule
+from aura_choreo.testing.faults import (
+    BudgetExhaustion,
+    Crash,
+    DropMessage,
+    DuplicateMessage,
+    FaultEvent,
+    FaultSchedule,
+    Partition,
+)
 from aura_choreo.testing.network import NetworkState
 from aura_choreo.testing.results import (
     RunFailure,
@@ -96,12 +104,11 @@ def _to_addresses(schedule: FaultSchedule, devices: Mapping[str, str]) -> FaultS
     """Rename roles to the addresses their devices listen at (the transport sees addresses)."""
     if not devices:
         return schedule
-    from aura_choreo.testing.faults import DropMessage, DuplicateMessage, Partition
 
     def at(role: str) -> str:
         return devices.get(role, role)
 
-    renamed: list[Any] = []
+    renamed: list[FaultEvent] = []
     for event in schedule:
         if isinstance(event, Partition):
             renamed.append(replace(event, roles=tuple(at(r) for r in event.roles)))
