@@ -172,3 +172,12 @@ def test_E002_import_errors_golden(import_tree: Path, golden: Callable[[str, str
     result = load_sources(import_tree / "main.choreo")
     text = render_all(result.diagnostics, result.sources).replace(str(import_tree), "<tmp>")
     golden("diagnostics_E002_import_errors.txt", text + "\n")
+
+
+def test_a_repeated_or_non_string_namespace_is_E060() -> None:
+    repeated = '#[namespace = "a", namespace = "b"]\nchoreography X {\n    roles: A;\n}\n'
+    not_a_string = "#[namespace = 5]\nchoreography X {\n    roles: A;\n}\n"
+    for text in (repeated, not_a_string):
+        result = parse_source(text)
+        assert [d.code for d in result.diagnostics] == ["E060"]
+        assert result.file.choreographies[0].namespace is None

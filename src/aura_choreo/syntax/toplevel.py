@@ -128,11 +128,15 @@ def _choreography(c: Cursor, start: Token, annotations: list[Annotation]) -> Cho
 
 
 def _take_namespace(annotations: list[Annotation]) -> tuple[str | None, tuple[Annotation, ...]]:
-    """The first string `namespace` annotation becomes the namespace; anything else stays (and is checked)."""
-    for i, annotation in enumerate(annotations):
-        if annotation.key == "namespace" and isinstance(annotation.value, str):
-            return annotation.value, tuple(annotations[:i] + annotations[i + 1 :])
-    return None, tuple(annotations)
+    """A single string `namespace` annotation becomes the namespace; anything else stays as written, so
+    that the annotation checks report a non-string or repeated `namespace` (E060)."""
+    found = [i for i, a in enumerate(annotations) if a.key == "namespace"]
+    if len(found) != 1 or not isinstance(annotations[found[0]].value, str):
+        return None, tuple(annotations)
+    i = found[0]
+    value = annotations[i].value
+    assert isinstance(value, str)
+    return value, tuple(annotations[:i] + annotations[i + 1 :])
 
 
 def _roles(c: Cursor) -> tuple[RoleDecl, ...]:
