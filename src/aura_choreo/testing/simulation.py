@@ -5,9 +5,10 @@
 
 Each run is one session on a virtual-time loop whose clock starts at zero, over a fresh
 `SimulatedTransport` seeded with the run's seed, so a run depends only on (protocol, seed, config,
-behaviours): the same inputs give the same trace, byte for byte, alone or in a batch. Roles run their behaviour (or the default behaviour) through the runtime's
-interpreter; crashes from the fault schedule stop a role's task, scheduled budget exhaustion makes its
-sends fail with `BudgetExhausted`, and a run that has not finished by the horizon is reported as stuck.
+behaviours): the same inputs give the same trace, byte for byte, alone or in a batch. Roles run their
+behaviour (or the default behaviour) through the runtime's interpreter; crashes from the fault
+schedule stop a role's task, scheduled budget exhaustion makes its sends fail with `BudgetExhausted`,
+and a run that has not finished by the horizon is reported as stuck.
 """
 
 from __future__ import annotations
