@@ -210,3 +210,14 @@ def test_check_trace_rejects_unreadable_traces(tmp_path: Path) -> None:
     other.write_text('{"kind": "send", "role": "A", "protocol": "Elsewhere"}\n', encoding="utf-8")
     wrong = run("check-trace", TPC, str(other))
     assert wrong.exit_code == 2 and "no choreography `Elsewhere`" in wrong.stderr
+
+
+def test_progress_bar_advances_without_errors_when_shown(capsys: pytest.CaptureFixture[str]) -> None:
+    from aura_choreo.cli.cmd_simulate import _progress
+
+    with _progress(3, "TwoPhaseCommit", True) as advance:
+        for _ in range(3):
+            advance()
+    with _progress(3, "hidden", False) as advance:
+        advance()
+    assert capsys.readouterr().out == ""
