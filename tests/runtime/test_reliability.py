@@ -115,3 +115,29 @@ async def test_default_behaviour_runs_a_branching_protocol_over_a_lossy_network(
         running = run_session(session, LossyTransport(seed + 10), seed=seed, retransmit_after=0.01)
         await asyncio.wait_for(running, 20)
         assert len(session.trace.of_kind("recv")) == 6
+
+
+async def test_a_node_lingers_until_its_last_frames_are_acknowledged() -> None:
+    from aura_choreo.runtime.node import Node
+
+    protocol = choreography("choreography Last { roles: A, B; A -> B: Final(n: i64); }")
+    session = protocol.session(peer_timeout=1)
+    transport = LossyTransport(seed=1, drop=0.6, duplicate=0.0)  # drops the first frame
+    received: list[int] = []
+
+    async def sender() -> None:
+        async with Node(transport, "A", retransmit_after=0.005, linger=0.3) as node:
+            async with session.endpoint("A", node) as ep:
+                await ep.send("B", ep.message("Final", n=7))
+        # The node is closed: the frame got through before it closed (or it would be lost for good).
+
+    async def receiver() -> None:
+        async with Node(transport, "B", retransmit_after=0.005) as node:
+            async with session.endpoint("B", node) as ep:
+                received.append((await ep.recv("A")).n)
+            await asyncio.sleep(0.3)  # keep acknowledging retransmissions for a while
+
+    async with asyncio.TaskGroup() as group:
+        group.create_task(receiver())
+        group.create_task(sender())
+    assert received == [7]

@@ -67,7 +67,11 @@ class _Receiving:
 
 
 class Node:
-    """Attach `address` to `transport` for the duration of `async with Node(...) as node:`."""
+    """Attach `address` to `transport` for the duration of `async with Node(...) as node:`.
+
+    Over an unreliable transport, leaving the block first waits (up to `linger` seconds) until every
+    frame sent has been acknowledged, as a TCP socket lingers on close.
+    """
 
     def __init__(
         self,
@@ -76,6 +80,7 @@ class Node:
         *,
         retransmit_after: float = 0.2,
         max_retransmit_after: float = 5.0,
+        linger: float = 2.0,
     ) -> None:
         self.transport = transport
         self.address = address
@@ -83,6 +88,8 @@ class Node:
         self.max_frame = transport.max_frame
         self.retransmit_after = retransmit_after
         self.max_retransmit_after = max_retransmit_after
+        self.linger = linger
+        """On exit, how long to keep retransmitting unacknowledged frames (unreliable transports)."""
         self.stats = NodeStats()
         self._inboxes: dict[tuple[str, str], Inbox] = {}
         self._finished: set[tuple[str, str]] = set()
@@ -110,12 +117,21 @@ class Node:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         if self._tasks is not None:
+            if exc_type is None and self._unacked:
+                await self._linger()
             for task in self._background:
                 task.cancel()
             await self._tasks.__aexit__(None, None, None)
             self._tasks = None
         if self._link is not None:
             self._link.close()
+
+    async def _linger(self) -> None:
+        """Keep retransmitting for up to `linger` seconds so the last frames reach their peers."""
+        loop = asyncio.get_running_loop()
+        give_up = loop.time() + self.linger
+        while self._unacked and loop.time() < give_up:
+            await asyncio.sleep(min(self.retransmit_after, max(give_up - loop.time(), 0.0)))
 
     # ------------------------------------------------------------------ endpoints
 

@@ -110,4 +110,6 @@ async def run_session(
                     group.create_task(one(index, role))
         except BaseExceptionGroup as errors:
             raise first_error(errors) from None
+        for node in nodes.values():
+            node.linger = 0.0  # every role has finished: nothing left to deliver that anyone awaits
     return results
