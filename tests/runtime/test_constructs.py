@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from aura_choreo.protocol import Protocol, choreography
+from aura_choreo.runtime.behaviour import DefaultBehaviour, ProtocolHints
 from aura_choreo.runtime.endpoint import Endpoint
 from aura_choreo.runtime.runner import run_session
 from aura_choreo.runtime.session import Session
@@ -335,3 +336,174 @@ async def test_saga_compensates_when_a_participant_fails(failing: str) -> None:
     assert "Compensate" in received
     assert received[-1] == "Undo"
     assert "Commit" not in received
+
+
+async def test_chain_and_exchange_with_imperative_code() -> None:
+    chain = build("chain").session()
+
+    async def relay(ep: Endpoint) -> int:
+        message = await ep.recv("A")
+        await ep.send("C", ep.message("Relay", x=message.x + 1))
+        return int(message.x)
+
+    async def a(ep: Endpoint) -> None:
+        await ep.send("B", ep.message("Relay", x=41))
+
+    async def c(ep: Endpoint) -> int:
+        return int((await ep.recv("B")).x)
+
+    assert await run(chain, A=a, B=relay, C=c) == {"A": None, "B": 41, "C": 42}
+
+    exchange = build("exchange").session()
+
+    async def ask(ep: Endpoint) -> str:
+        await ep.send("B", "SyncRequest")
+        await ep.recv("B")
+        return ep.last_sender_label
+
+    async def answer(ep: Endpoint) -> None:
+        await ep.recv("A")
+        await ep.send("A", "SyncResponse")
+
+    assert (await run(exchange, A=ask, B=answer))["A"] == "SyncResponse"
+
+
+async def test_broadcast_multicast_and_fan_in_with_imperative_code() -> None:
+    broadcast = build("broadcast").session()
+
+    async def announce(ep: Endpoint) -> None:
+        for role in ("B", "C"):
+            await ep.send(role, ep.message("Hello", n=len(role)))
+
+    await run(broadcast, A=announce)
+    assert [(e.receiver, e.label) for e in broadcast.trace.deliveries()] == [("B", "Hello"), ("C", "Hello")]
+
+    fan = build("multicast_and_fan_in").session()
+
+    async def coordinator(ep: Endpoint) -> list[int]:
+        for i in range(3):
+            await ep.send(f"W[{i}]", ep.message("Task", n=i))
+        replies = [await ep.recv_any([f"W[{i}]" for i in range(3)]) for _ in range(3)]
+        return sorted(int(message.r) for _, message in replies)
+
+    def worker(index: int):  # type: ignore[no-untyped-def]
+        async def code(ep: Endpoint) -> None:
+            task = await ep.recv("C")
+            await ep.send("C", ep.message("Done", r=task.n * 10))
+
+        return code
+
+    results = await run(fan, C=coordinator, **{f"W[{i}]": worker(i) for i in range(3)})
+    assert results["C"] == [0, 10, 20]
+
+
+async def test_barrier_with_imperative_code_releases_only_after_everyone_arrived() -> None:
+    session = build("barrier").session()
+    arrived: list[str] = []
+
+    async def a(ep: Endpoint) -> None:
+        await ep.send("B", "Go")
+        for _ in range(2):
+            sender, _ = await ep.recv_any(["B", "C"])
+            arrived.append(sender)
+        await ep.send("B", "BarrierRelease")
+        await ep.send("C", "BarrierRelease")
+        await ep.recv("C")
+
+    async def b(ep: Endpoint) -> None:
+        await ep.recv("A")
+        await ep.send("A", "BarrierArrive")
+        await ep.recv("A")
+
+    async def c(ep: Endpoint) -> None:
+        await ep.send("A", "BarrierArrive")
+        await ep.recv("A")
+        assert sorted(arrived) == ["B", "C"]  # released only once both arrived
+        await ep.send("A", "Done")
+
+    await run(session, A=a, B=b, C=c)
+
+
+async def test_let_is_computed_by_every_role_that_knows_its_inputs() -> None:
+    session = build("local_and_let").session()
+    recorded: list[object] = []
+
+    async def a(ep: Endpoint) -> tuple[object, int]:
+        await ep.send("B", ep.message("N", n=4))
+        back = await ep.recv("B")
+        return ep.env["m"], int(back.m)
+
+    class Recorder:
+        def Record(self, env: dict[str, object], m: object) -> None:
+            recorded.append(m)
+
+        def Back(self, env: dict[str, object]) -> dict[str, object]:
+            return {"m": env["m"]}
+
+    results = await run(session, A=a, B=Recorder())
+    assert results["A"] == (5, 5)
+    assert recorded == [5]
+
+
+async def test_sub_protocols_and_named_blocks_with_imperative_code() -> None:
+    session = build("sub_protocol").session()
+
+    async def greet_then_answer(ep: Endpoint, me: str, other: str) -> None:
+        if me == "A":
+            await ep.send(other, "Hi")
+            await ep.recv(other)
+            await ep.recv(other)
+            await ep.send(other, "Hey")
+        else:
+            await ep.recv(other)
+            await ep.send(other, "Hey")
+            await ep.send(other, "Hi")
+            await ep.recv(other)
+
+    await run(
+        session,
+        A=lambda ep: greet_then_answer(ep, "A", "B"),
+        B=lambda ep: greet_then_answer(ep, "B", "A"),
+    )
+    assert [e.label for e in session.trace.deliveries()] == ["Hi", "Hey", "Hi", "Hey"]
+
+    block = build("named_block").session()
+
+    async def syn(ep: Endpoint) -> None:
+        await ep.send("B", "Syn")
+        await ep.recv("B")
+
+    await run(block, A=syn)
+    assert [e.label for e in block.trace.deliveries()] == ["Syn", "SynAck"]
+
+
+@pytest.mark.parametrize("name", sorted(CONSTRUCTS))
+async def test_every_construct_asks_user_behaviours_for_every_payload(name: str) -> None:
+    session = build(name).session(peer_timeout=5)
+    asked: dict[str, list[str]] = {}
+    synthesis = DefaultBehaviour(seed=1, hints=ProtocolHints.from_local_types(session.local_types.values()))
+
+    class Asking:
+        """A user behaviour that supplies every payload (synthesised) and records what it was asked."""
+
+        def __init__(self, role: str) -> None:
+            self.role = role
+
+        def __getattr__(self, label: str) -> Any:
+            spec = session.catalog.by_label(label)
+            if spec is None:
+                raise AttributeError(label)  # not a message: a decision or local action, left to defaults
+
+            def payload(env: dict[str, object]) -> dict[str, object]:
+                asked.setdefault(self.role, []).append(label)
+                return synthesis.payload(spec.payload, env)
+
+            return payload
+
+    roles = {role: Asking(role) for role in session.local_types}
+    await asyncio.wait_for(run_session(session, InMemoryTransport(), roles, seed=1), 10)
+    saga_control = {"Commit", "Compensate", "Done", "Failed"}
+    sent = [e for e in session.trace.of_kind("send") if e.label not in saga_control]
+    assert sent
+    for event in sent:
+        assert event.label in asked.get(event.role, []), f"{event.role} was not asked for {event.label}"
