@@ -37,6 +37,11 @@ _TOKEN = re.compile(
     """,
     re.VERBOSE,
 )
+_IDENT_GROUP = _TOKEN.groupindex["ident"]
+_PUNCT_GROUP = _TOKEN.groupindex["punct"]
+_NEWLINE_GROUP = _TOKEN.groupindex["nl"]
+_LINE_COMMENT_GROUP = _TOKEN.groupindex["line_comment"]
+_END_GROUP = _TOKEN.groupindex["end"]
 _STRING = re.compile(r'"((?:[^"\\\n]|\\.)*)"')
 _ESCAPE = re.compile(r"\\(u\{[0-9A-Fa-f]{1,6}\}|.)", re.DOTALL)
 _SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", '"': '"', "'": "'"}
@@ -88,45 +93,48 @@ class _Lexer:
         make = make_token
         # locals in the hot loop, synced with self around the helpers
         line, line_start, newline = 1, self.line_start, True
+        append = tokens.append
         while True:
             m = match(text, pos)
-            kind = m.lastgroup if m is not None else None
-            if kind == "ident" or kind == "punct":
-                assert m is not None
-                value = m.group(kind)
-                stop = m.end()
-                column = stop - len(value) - line_start + 1
-                tokens.append(
-                    make(Token, (IDENT if kind == "ident" else value, value, value, line, column, newline))
-                )
+            if m is None:  # blanks, then a character no token starts with
+                self.line, self.line_start = line, line_start
+                pos = self._bad_character(pos)
+                continue
+            group = m.lastindex  # an int: cheaper to test than the group name
+            if group == _IDENT_GROUP:
+                value = m.group(group)
+                pos = m.end()
+                append(make(Token, (IDENT, value, value, line, pos - len(value) - line_start + 1, newline)))
                 newline = False
-            elif kind == "nl":
-                assert m is not None
-                stop = m.end()
-                line += m.group(kind).count("\n")
-                line_start = stop
+            elif group == _PUNCT_GROUP:
+                value = m.group(group)
+                pos = m.end()
+                append(make(Token, (value, value, value, line, pos - len(value) - line_start + 1, newline)))
+                newline = False
+            elif group == _NEWLINE_GROUP:
+                pos = line_start = m.end()
+                line += m.group(group).count("\n")
                 newline = True
-            elif kind == "line_comment":
-                assert m is not None
-                stop = m.end()
-            elif kind == "end":
+            elif group == _LINE_COMMENT_GROUP:
+                pos = m.end()
+            elif group == _END_GROUP:
                 break
             else:
                 self.line, self.line_start, self.newline = line, line_start, newline
-                stop = self._rare_token(m, pos)
+                pos = self._rare_token(m, pos)
                 line, line_start, newline = self.line, self.line_start, self.newline
-            pos = stop
         self.line, self.line_start = line, line_start
         column = len(text) - line_start + 1
         tokens.append(Token(EOF, "", "", line, column, True))
         return tokens, self.diagnostics
 
-    def _rare_token(self, m: re.Match[str] | None, pos: int) -> int:
-        """Numbers, strings, comments, raw-string openers and bad characters; returns where to go on."""
-        if m is None:  # blanks, then a character no token starts with
-            start = len(self.text) - len(self.text[pos:].lstrip(" \t\r\f\v"))
-            self._error_at(start, 1, f"unexpected character `{_show_char(self.text[start])}`")
-            return start + 1
+    def _bad_character(self, pos: int) -> int:
+        start = len(self.text) - len(self.text[pos:].lstrip(" \t\r\f\v"))
+        self._error_at(start, 1, f"unexpected character `{_show_char(self.text[start])}`")
+        return start + 1
+
+    def _rare_token(self, m: re.Match[str], pos: int) -> int:
+        """Numbers, strings, comments and raw-string openers; returns where to go on."""
         kind = m.lastgroup or ""
         start, stop = m.start(kind), m.end()
         if kind == "number":
