@@ -109,8 +109,6 @@ class Cursor:
     def span_from(self, start: Token) -> Span:
         """The span from the start of `start` to the end of the last consumed token."""
         end = self.tokens[self.pos - 1] if self.pos else start
-        if end is start:
-            return start.span(self.file)
         return Span(self.file, start.line, start.column, end.line, end.column + (len(end.text) or 1))
 
     # ------------------------------------------------------------ errors

@@ -38,7 +38,7 @@ def parse_role_ref(c: Cursor) -> RoleRef:
     """`R`, `R[0]`, `R[i]`, `R[*]`, `R[a..b]`; a `[` that holds annotations is left for the caller."""
     start = c.expect_ident(ROLE)
     index: RoleIndex | None = None
-    if c.at("[") and not c.token.newline_before and _bracket_is_index(c):
+    if c.token.kind == "[" and not c.token.newline_before and _bracket_is_index(c):
         index = _parse_index(c)
     return RoleRef(start.text, index, span=c.span_from(start))
 
@@ -48,7 +48,7 @@ def parse_participant(c: Cursor) -> Participant:
     start = c.token
     role = parse_role_ref(c)
     annotations: Annotations = ()
-    if c.at("[") and not c.token.newline_before:
+    if c.token.kind == "[" and not c.token.newline_before:
         c.advance()
         annotations = parse_annotation_list(c)
     # without annotations the participant is exactly its role: share the span object
@@ -91,7 +91,7 @@ def parse_type(c: Cursor) -> TypeExpr:
     """A type path with generics, or a Python union `int | None`."""
     start = c.token
     first = _type_atom(c)
-    if not c.at("|"):
+    if c.token.kind != "|":
         return first
     options: list[TypeExpr] = [first]
     while c.accept("|"):
@@ -102,11 +102,11 @@ def parse_type(c: Cursor) -> TypeExpr:
 def _type_atom(c: Cursor) -> TypeRef:
     start = c.expect_ident("a type")
     name = start.text
-    while c.at("::") and c.peek().kind == IDENT:
+    while c.token.kind == "::" and c.peek().kind == IDENT:
         c.advance()
         name += "::" + c.advance().text
     args: tuple[TypeExpr, ...] = ()
-    if c.at("<") or (c.at("[") and not c.token.newline_before):
+    if c.token.kind == "<" or (c.token.kind == "[" and not c.token.newline_before):
         args = parse_type_args(c)
     return TypeRef(name, args, span=c.span_from(start))
 
@@ -129,12 +129,12 @@ def parse_message(c: Cursor) -> Message:
     """`Label`, `Label<T>`, `Label(fields)`, `Label<T>(fields)`."""
     start = c.expect_ident("a message label")
     type_args: tuple[TypeExpr, ...] = ()
-    if c.at("<"):
+    if c.token.kind == "<":
         type_args = parse_type_args(c)
     fields: list[PayloadField] = []
-    if c.at("(") and not c.token.newline_before:
+    if c.token.kind == "(" and not c.token.newline_before:
         c.advance()
-        while not c.at(")"):
+        while c.token.kind != ")":
             fields.append(_payload_field(c))
             if not c.accept(","):
                 break
