@@ -2,10 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+import pytest
+
+from aura_choreo.errors import ProtocolViolation
 from aura_choreo.projection.local_types import PayloadItem
 from aura_choreo.protocol import choreography
 from aura_choreo.runtime.behaviour import BehaviourAdapter, DefaultBehaviour, ProtocolHints
+from aura_choreo.runtime.endpoint import Endpoint
+from aura_choreo.runtime.messages import UserTypes
+from aura_choreo.runtime.runner import run_session
 from aura_choreo.syntax.ast import TypeRef, UnionType
+from aura_choreo.transports.inmemory import InMemoryTransport
 
 
 def t(name: str, *args: TypeRef) -> TypeRef:
@@ -87,3 +96,46 @@ def test_adapter_never_calls_private_methods() -> None:
     sneaky = Sneaky()
     BehaviourAdapter(sneaky, DefaultBehaviour()).payload("_Ping", (), {})
     assert not sneaky.called
+
+
+def test_user_types_must_be_wire_compatible() -> None:
+    @dataclasses.dataclass
+    class Point:
+        x: int
+        y: int
+
+    class Opaque:
+        pass
+
+    registry = UserTypes()
+    assert registry.register(Point) is Point
+    assert registry.get("geo::Point") is Point
+    with pytest.raises(TypeError, match="cannot travel on the wire"):
+        registry.register(Opaque)
+
+
+async def test_registered_user_classes_are_decoded_and_checked() -> None:
+    @dataclasses.dataclass
+    class Point:
+        x: int
+        y: int
+
+    registry = UserTypes()
+    registry.register(Point)
+    protocol = choreography("choreography Geo { roles: A, B; A -> B: At(p: Point); }")
+
+    async def b(ep: Endpoint) -> object:
+        return (await ep.recv("A")).p
+
+    async def good(ep: Endpoint) -> None:
+        await ep.send("B", ep.message("At", p=Point(1, 2)))
+
+    session = protocol.session(user_types=registry)
+    results = await run_session(session, InMemoryTransport(), {"A": good, "B": b})
+    assert results["B"] == Point(1, 2)
+
+    async def bad(ep: Endpoint) -> None:
+        await ep.send("B", ep.message("At", p=(1, 2)))
+
+    with pytest.raises(ProtocolViolation, match="p: tuple"):
+        await run_session(protocol.session(user_types=registry), InMemoryTransport(), {"A": bad, "B": b})

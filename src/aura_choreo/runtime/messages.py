@@ -43,7 +43,19 @@ class UserTypes:
     _classes: dict[str, type] = field(default_factory=dict)
 
     def register(self, cls: type, name: str | None = None) -> type:
-        """Register `cls` under `name` (default: its class name); usable as a class decorator."""
+        """Register `cls` under `name` (default: its class name); usable as a class decorator.
+
+        The class must be something msgspec can encode and check: a dataclass, a msgspec Struct, an
+        enum, an attrs class, a TypedDict or a NamedTuple (anything else raises TypeError here, not
+        in the middle of a session).
+        """
+        import msgspec.inspect
+
+        if isinstance(msgspec.inspect.type_info(cls), msgspec.inspect.CustomType):
+            raise TypeError(
+                f"{cls.__name__} cannot travel on the wire: register a dataclass, msgspec Struct, enum, "
+                "attrs class, TypedDict or NamedTuple"
+            )
         self._classes[name or cls.__name__] = cls
         return cls
 
