@@ -36,8 +36,9 @@ class Cursor:
     # ------------------------------------------------------------ looking
 
     def peek(self, offset: int = 1) -> Token:
-        index = min(self.pos + offset, len(self.tokens) - 1)
-        return self.tokens[index]
+        index = self.pos + offset
+        tokens = self.tokens
+        return tokens[index] if index < len(tokens) else tokens[-1]
 
     def at(self, kind: str) -> bool:
         return self.token.kind == kind
