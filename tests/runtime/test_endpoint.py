@@ -362,3 +362,14 @@ def test_start_session_accepts_local_types_directly() -> None:
     assert session.id == "fixed"
     assert session.protocol == "Ping"
     assert session.roles == ("A", "B")
+
+
+async def test_an_unencodable_value_is_a_violation_not_a_crash() -> None:
+    protocol = choreography("choreography T { roles: A, B; A -> B: Blob(data); }")
+
+    async def a(ep: Endpoint) -> None:
+        await ep.send("B", ep.message("Blob", data=object()))
+
+    with pytest.raises(ProtocolViolation, match="unencodable value") as caught:
+        await run(protocol, A=a)
+    assert caught.value.role == "A"

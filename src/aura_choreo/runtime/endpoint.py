@@ -212,6 +212,9 @@ class Endpoint:
                     msgspec.Raw(payload), receipt, journal, ext, big,
                 )  # fmt: skip
                 sending = self.node.send(self._devices.get(to, to), envelope)
+            except TypeError as exc:  # a value msgspec cannot encode (e.g. an arbitrary object)
+                self._seq[to] = seq - 1  # nothing was sent: keep the channel's numbering gap-free
+                raise self._violation(spec.signature(), f"{label} with an unencodable value: {exc}") from None
             await sending
         except TransportError as exc:
             raise self._send_failed(exc, to, envelope, extensions, ctx) from exc

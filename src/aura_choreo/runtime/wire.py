@@ -70,7 +70,7 @@ def _enc_hook(value: Any) -> Any:
     if isinstance(value, _BigInt):
         n = value.value
         return msgspec.msgpack.Ext(BIGINT_EXT, n.to_bytes(n.bit_length() // 8 + 1, "big", signed=True))
-    raise NotImplementedError(f"cannot encode {type(value).__name__}")
+    raise TypeError(f"cannot encode a {type(value).__name__}")
 
 
 def _ext_hook(code: int, data: memoryview) -> Any:
