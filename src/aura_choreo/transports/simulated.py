@@ -117,13 +117,16 @@ class SimulatedTransport(Transport):
         for arrival in fate.arrivals_ms:
             self._sequence += 1
             heapq.heappush(self._in_flight, (arrival, self._sequence, src, dst, frame))
-            loop.call_at(self._epoch + arrival / 1000.0, self._deliver_due)
+            loop.call_at(self._epoch + arrival / 1000.0, self._deliver_until, arrival, self._sequence)
 
-    def _deliver_due(self) -> None:
-        # Frames due at the same instant go out in send order: the heap is keyed by (arrival, sequence),
-        # not by the loop's timer heap, whose order among equal deadlines is unspecified.
-        now = self.now_ms()
-        while self._in_flight and self._in_flight[0][0] <= now + 1e-9:
+    def _deliver_until(self, arrival_ms: float, sequence: int) -> None:
+        """Deliver every frame up to and including the one whose timer fired, in (arrival, send) order.
+
+        The loop's timer heap does not order equal deadlines, and float clocks are inexact, so the
+        frames' own heap decides: a frame's timer delivers it and everything due no later.
+        """
+        key = (arrival_ms, sequence)
+        while self._in_flight and self._in_flight[0][:2] <= key:
             arrival, _, src, dst, frame = heapq.heappop(self._in_flight)
             reason = self.network.blocked(src, dst, arrival)
             if reason is not None:
