@@ -373,3 +373,18 @@ async def test_an_unencodable_value_is_a_violation_not_a_crash() -> None:
     with pytest.raises(ProtocolViolation, match="unencodable value") as caught:
         await run(protocol, A=a)
     assert caught.value.role == "A"
+
+
+async def test_a_wrong_label_from_a_buggy_peer_fails_the_labelled_receive_at_once() -> None:
+    session = PING.session(peer_timeout=None)
+    transport = InMemoryTransport()
+    async with Node(transport, "A") as node_a, Node(transport, "B") as node_b:
+        payload, _ = encode_payload({"n": 1})
+        wrong = Envelope(
+            WIRE_VERSION, KIND_DATA, session.id, "Ping", "A", "B", "Pong", 1, msgspec.Raw(payload)
+        )
+        await node_a.send("B", wrong)  # a peer that bypasses its monitor
+        endpoint = session.endpoint("B", node_b)
+        with pytest.raises(ProtocolViolation) as caught:
+            await asyncio.wait_for(endpoint.recv("A", "Ping"), 1)
+    assert caught.value.got == "receive Pong from A"

@@ -267,6 +267,8 @@ class Endpoint:
         monitor = self.monitor
         inbox = self.inbox
         while True:
+            if inbox.control:
+                self._check_control()  # a saga verdict is taken at the next receive (SPEC §4.6)
             queue = inbox.queues.get(from_)
             if queue:
                 if label is None and not monitor.discards and not monitor.late:
@@ -295,6 +297,8 @@ class Endpoint:
     async def recv_any(self, roles: Collection[str]) -> tuple[str, Any]:
         """Receive the first message to arrive from any of `roles`; returns (sender, message)."""
         while True:
+            if self.inbox.control:
+                self._check_control()
             best: tuple[int, str] | None = None
             for role in roles:
                 queue = self.inbox.queues.get(role)
@@ -318,10 +322,19 @@ class Endpoint:
         if label is None:
             self._drop_stale(queue)
             return queue.popleft()[1] if queue else None
-        for i, (_, envelope) in enumerate(queue):
+        i = 0
+        while i < len(queue):
+            envelope = queue[i][1]
             if envelope.label == label:
                 del queue[i]
                 return envelope
+            if self._drop_expected(envelope):
+                del queue[i]
+                continue
+            if not self.monitor.accepts_receive(envelope.sender, envelope.label):
+                del queue[i]
+                return envelope  # nobody expects it: accepting it raises the violation
+            i += 1  # another parallel branch's message: leave it for that branch
         return None
 
     def _drop_stale(self, queue: deque[Queued]) -> None:
