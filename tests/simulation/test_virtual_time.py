@@ -207,3 +207,16 @@ def test_reset_clock_refuses_while_a_timer_is_pending() -> None:
 async def _now_after(delay: float) -> float:
     await asyncio.sleep(delay)
     return asyncio.get_running_loop().time()
+
+
+@pytest.mark.parametrize("start", [1e6, 1e9, 1e12])
+def test_tiny_sleeps_far_from_zero_still_progress(start: float) -> None:
+    async def main() -> float:
+        loop = asyncio.get_running_loop()
+        begin = loop.time()
+        for _ in range(1000):
+            await asyncio.sleep(0.001)
+        await asyncio.sleep(1e-12)  # below one float step of the clock: due at once
+        return loop.time() - begin
+
+    assert run_virtual(main(), start=start) == pytest.approx(1.0, abs=1e-3)

@@ -10,15 +10,12 @@ wake it with `call_soon_threadsafe`).
 from __future__ import annotations
 
 import asyncio
+import math
 import selectors
 from collections.abc import Callable, Coroutine, Mapping
 from typing import Any, TypeVar
 
 T = TypeVar("T")
-
-# Timers this close to the jump target are snapped onto it, so float rounding never leaves the loop
-# one tick short of a timer it just jumped to.
-_SNAP_SECONDS = 1e-6
 
 
 class VirtualClock:
@@ -44,10 +41,9 @@ class VirtualClock:
 class VirtualTimeSelector(selectors.BaseSelector):
     """A selector that polls real I/O without waiting and turns every wait into a clock jump."""
 
-    def __init__(self, clock: VirtualClock, next_deadline: Callable[[], float | None]) -> None:
+    def __init__(self, jump: Callable[[float], None]) -> None:
         self._inner = selectors.DefaultSelector()
-        self._clock = clock
-        self._next_deadline = next_deadline
+        self._jump = jump
 
     def register(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
         return self._inner.register(fileobj, events, data)
@@ -71,11 +67,7 @@ class VirtualTimeSelector(selectors.BaseSelector):
         if timeout is None:
             # Nothing scheduled at all: only another thread can wake us, exactly as in a real loop.
             return self._inner.select(None)
-        target = self._clock.now() + timeout
-        deadline = self._next_deadline()
-        if deadline is not None and abs(deadline - target) < _SNAP_SECONDS:
-            target = deadline
-        self._clock.advance_to(target)
+        self._jump(timeout)
         return []
 
 
@@ -84,7 +76,9 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
 
     def __init__(self, start: float = 0.0) -> None:
         self.clock = VirtualClock(start)
-        super().__init__(VirtualTimeSelector(self.clock, self._next_timer_deadline))
+        super().__init__(VirtualTimeSelector(self._jump))
+        self._base_resolution: float = getattr(self, "_clock_resolution", 1e-9)
+        self._fit_resolution()
 
     def time(self) -> float:
         return self.clock.now()
@@ -105,13 +99,22 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
         if hasattr(self, "_timer_cancelled_count"):
             self._timer_cancelled_count = 0  # the base loop's count of cancelled handles in the heap
         self.clock.reset(start)
+        self._fit_resolution()
         return True
 
-    def _next_timer_deadline(self) -> float | None:
-        # `_scheduled` is the base loop's timer heap; its head is the earliest live timer when the
-        # base loop calls select (cancelled heads are popped first).
+    def _jump(self, timeout: float) -> None:
+        """Nothing is ready: move the clock to the earliest timer (the base loop's heap head)."""
+        # `_scheduled` is the base loop's timer heap; its head is the earliest live timer whenever the
+        # base loop calls select (cancelled heads are popped first). Jumping to its exact deadline
+        # (rather than now + timeout) keeps float rounding from leaving the clock just short of it.
         scheduled: list[asyncio.TimerHandle] = getattr(self, "_scheduled", [])
-        return scheduled[0].when() if scheduled else None
+        self.clock.advance_to(scheduled[0].when() if scheduled else self.clock.now() + timeout)
+        self._fit_resolution()
+
+    def _fit_resolution(self) -> None:
+        # The base loop runs a timer when `when < time() + clock_resolution`; far from zero a timer
+        # due exactly now would never run unless the resolution is at least one float step of the clock.
+        self._clock_resolution = max(self._base_resolution, math.ulp(self.clock.now()))
 
 
 def run_virtual(main: Coroutine[Any, Any, T], *, start: float = 0.0) -> T:
