@@ -9,6 +9,7 @@ from syntax_ast_strategies import source_files
 
 from aura_choreo.errors import ChoreographyError
 from aura_choreo.syntax import ast, format_source, parse, parse_source
+from conftest import seed_files
 
 SOUP_TOKENS = [
     "choreography",
@@ -149,3 +150,24 @@ def test_formatting_whatever_parses_cleanly_is_stable(prefix: str, tokens: list[
     again = parse_source(text, "soup.choreo")
     assert again.file == result.file, text
     assert format_source(again.file) == text
+
+
+SEED_TEXTS = [p.read_text(encoding="utf-8") for p in seed_files()]
+EDITS = st.lists(
+    st.tuples(st.integers(0, 10**6), st.integers(0, 20), st.sampled_from(["", *SOUP_TOKENS])), max_size=4
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(SEED_TEXTS), EDITS)
+def test_edited_seeds_never_raise_and_what_parses_formats_stably(
+    text: str, edits: list[tuple[int, int, str]]
+) -> None:
+    for position, deleted, inserted in edits:  # delete `deleted` characters at `position`, insert a token
+        at = position % (len(text) + 1)
+        text = f"{text[:at]} {inserted} {text[at + deleted :]}"
+    _parse_never_raises_unexpectedly(text)
+    result = parse_source(text, "soup.choreo")
+    if not any(d.code == "E001" for d in result.diagnostics):
+        again = parse_source(format_source(result.file), "soup.choreo")
+        assert again.file == result.file
