@@ -1,8 +1,8 @@
 """A small simulator that runs every role's local type against the others (test helper).
 
 Asynchronous FIFO channels per (sender, receiver); at each step one enabled action of some role is
-taken (chosen by a seeded RNG). Choices are random; after `budget` steps, choices prefer a `stop`
-branch (or the first) so loops end. Parallel branches and quorums run as threads of their role.
+taken (chosen by a seeded RNG). Choices are random; after `budget` steps, choices prefer a branch
+that does not `continue` so loops end. Parallel branches and quorums run as threads of their role.
 A run succeeds when every role reaches `end` and no message is left unread.
 """
 
@@ -106,7 +106,9 @@ class Lockstep:
         shared_key = (expr_text(step.expr), occurrence)
         if shared_key not in self.shared:
             late = self.steps > self.budget
-            self.shared[shared_key] = 0 if late else self.rng.randrange(len(step.branches))
+            self.shared[shared_key] = (
+                _exit_branch(step.branches) if late else self.rng.randrange(len(step.branches))
+            )
         return self.shared[shared_key]
 
     # -- actions
@@ -168,8 +170,7 @@ class Lockstep:
 
     def _choose(self, thread: _Thread, frame: _Frame, step: lt.Choose) -> None:
         if self.steps > self.budget:
-            stops = [b for b in step.branches if b.label == "stop"]
-            branch = stops[0] if stops else step.branches[0]
+            branch = step.branches[_exit_branch(step.branches)]
         else:
             branch = self.rng.choice(step.branches)
         frame.index += 1
@@ -200,6 +201,14 @@ class Lockstep:
             return " | ".join(self._describe(c) for c in thread.children if not c.done)
         frame = thread.frames[-1]
         return repr(frame.seq[frame.index])
+
+
+def _exit_branch(branches: tuple[lt.Branch, ...]) -> int:
+    """A branch that does not jump back (so loops end once the budget is spent), else the first."""
+    for index, branch in enumerate(branches):
+        if not any(isinstance(s, lt.Continue) for s in lt.iter_steps(branch.body)):
+            return index
+    return 0
 
 
 def run_lockstep(types: dict[str, lt.LocalType], seed: int) -> RunResult:

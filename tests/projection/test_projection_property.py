@@ -46,7 +46,9 @@ def _block(draw: st.DrawFn, roles: list[str], depth: int, names: _Names, size: i
 def _statement(draw: st.DrawFn, roles: list[str], depth: int, names: _Names) -> str:
     kinds = ["send", "send"]
     if depth > 0:
-        kinds += ["choice", "counted", "decided", "open", "parallel", "shared_if"]
+        kinds += ["choice", "counted", "decided", "open", "parallel", "shared_if", "shared_match", "rec"]
+    if roles == ALL:
+        kinds += ["call"]
     if roles == ALL:
         kinds += ["multicast", "fan_in"]
     kind = draw(st.sampled_from(kinds))
@@ -81,8 +83,23 @@ def _statement(draw: st.DrawFn, roles: list[str], depth: int, names: _Names) -> 
     if kind == "parallel":
         left, right = _block(draw, roles, inner, names), _block(draw, roles, inner, names)
         return f"parallel {{ {left} | {right} }}"
+    if kind == "rec":
+        d, r = _pair(draw, roles)
+        body = _block(draw, roles, inner, names)
+        return (
+            f"rec R{n} {{ {body}\nchoice {d} {{ again{n}: {{ {d} -> {r}: Again{n}\ncontinue R{n} }} "
+            f"done{n}: {{ {d} -> {r}: Done{n} }} }} }}"
+        )
+    if kind == "call":
+        x, y = _pair(draw, PLAIN)
+        return f"call Ping({x}, {y})"
     x, y = _pair(draw, roles)
     then, other = _block(draw, [x, y], inner, names), _block(draw, [x, y], inner, names)
+    if kind == "shared_match":
+        return (
+            f"{x} -> {y}: Verdict{n}(verdict{n}: Verdict)\n"
+            f"match verdict{n} {{ Verdict::Yes => {{ {then} }}, Verdict::No => {{ {other} }} }}"
+        )
     return f"{x} -> {y}: Value{n}(v{n}: u64)\nif v{n} > 1 {{ {then} }} else {{ {other} }}"
 
 
@@ -90,13 +107,14 @@ def _statement(draw: st.DrawFn, roles: list[str], depth: int, names: _Names) -> 
 def protocols(draw: st.DrawFn) -> str:
     names = _Names()
     body = _block(draw, ALL, 3, names, size=4)
-    return f"choreography Generated {{ roles: A, B, C, W[2]; {body} }}"
+    sub = "protocol Ping(P, Q) {\n P -> Q: Ping\n Q -> P: Pong\n}"
+    return f"choreography Generated {{ roles: A, B, C, W[K]\n{sub}\n{body} }}"
 
 
-def _well_formed(text: str) -> Protocol:
+def _well_formed(text: str, family_size: int = 2) -> Protocol:
     """The protocol; only E040 (two parallel branches notified with the same label) may reject one."""
     try:
-        return choreography(text)
+        return choreography(text, params={"K": family_size})
     except ChoreographyError as exc:
         assert {d.code for d in exc.diagnostics if d.is_error} == {"E040"}, exc.render()
         assume(False)
@@ -104,9 +122,9 @@ def _well_formed(text: str) -> Protocol:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(protocols())
-def test_generated_protocols_run_to_the_end(text: str) -> None:
-    protocol = _well_formed(text)
+@given(protocols(), st.integers(min_value=2, max_value=3))
+def test_generated_protocols_run_to_the_end(text: str, family_size: int) -> None:
+    protocol = _well_formed(text, family_size)
     types = protocol.local_types()
     for seed in range(4):
         result = run_lockstep(types, seed)
@@ -114,10 +132,11 @@ def test_generated_protocols_run_to_the_end(text: str) -> None:
 
 
 @pytest.mark.slow
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(protocols())
-def test_generated_protocols_run_to_the_end_soak(text: str) -> None:
-    protocol = _well_formed(text)
+@pytest.mark.timeout(1800)
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(protocols(), st.integers(min_value=2, max_value=4))
+def test_generated_protocols_run_to_the_end_soak(text: str, family_size: int) -> None:
+    protocol = _well_formed(text, family_size)
     for seed in range(8):
         result = run_lockstep(protocol.local_types(), seed)
         assert result.ok, f"{result.problem}\n{text}"
