@@ -37,6 +37,7 @@ def parse_annotation_list(c: Cursor) -> tuple[Annotation, ...]:
 
 
 def parse_annotation_value(c: Cursor) -> AnnotationValue:
+    """A string, an integer (a duration becomes milliseconds), a boolean, an identifier or a list."""
     token = c.token
     if token.kind in (STRING, INT, DURATION):
         c.advance()

@@ -73,6 +73,7 @@ def format_source(file: SourceFile) -> str:
 
 
 def format_choreography(choreography: Choreography) -> str:
+    """One choreography: its protocol annotations, header, roles and body."""
     lines: list[str] = []
     if choreography.namespace is not None:
         lines.append(f"#[namespace = {quote(choreography.namespace)}]")
@@ -89,6 +90,7 @@ def format_choreography(choreography: Choreography) -> str:
 
 
 def format_role_decl(role: RoleDecl) -> str:
+    """`A`, `Workers[3]`, `Followers[N]`, `Signers[*]`."""
     return role.name if role.size is None else f"{role.name}[{role.size}]"
 
 
@@ -257,6 +259,7 @@ def _head_expression(expr: Expr) -> str:
 
 
 def format_role_ref(ref: RoleRef) -> str:
+    """`R`, `R[0]`, `R[i]`, `R[*]`, `R[a..b]`."""
     index = ref.index
     if index is None:
         return ref.name
@@ -280,6 +283,7 @@ def _message_suffix(message: Message | None) -> str:
 
 
 def format_message(message: Message) -> str:
+    """`Label`, `Label<T>`, `Label(name: Type, ...)`."""
     text = message.label
     if message.type_args:
         text += f"<{', '.join(format_type(t) for t in message.type_args)}>"
@@ -297,6 +301,7 @@ def _field(field: PayloadField) -> str:
 
 
 def format_type(type_: TypeExpr) -> str:
+    """`std::vec::Vec<String>`, `int | None` (generics always in the `<...>` spelling)."""
     if isinstance(type_, TypeRef):
         if not type_.args:
             return type_.name
@@ -320,6 +325,7 @@ def _annotation(annotation: Annotation, *, at: bool, bare_flags: bool = False) -
 
 
 def format_annotation_value(value: AnnotationValue) -> str:
+    """`"text"`, `5`, `true`, `ident`, `[1, 2]`, `(inline, n = 3)`."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -345,6 +351,7 @@ _ATOM_LEVEL = 9
 
 
 def format_expression(expr: Expr) -> str:
+    """An expression with only the parentheses precedence needs (`and`/`or`/`not` spelled in words)."""
     return _expression(expr)[0]
 
 
