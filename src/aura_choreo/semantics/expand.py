@@ -19,7 +19,7 @@ from aura_choreo.semantics.ast_walk import loop_breaks, mentions_index, protocol
 from aura_choreo.semantics.expressions import fold, identifier_for, int_value, substitute, variables
 from aura_choreo.semantics.loops import restructure
 from aura_choreo.semantics.naming import NameAllocator, snake_case
-from aura_choreo.semantics.params import ParamEnv
+from aura_choreo.semantics.params import MAX_FAMILY_SIZE, ParamEnv
 from aura_choreo.semantics.roles import FreeIndex, RoleTable
 from aura_choreo.syntax import ast
 
@@ -422,6 +422,16 @@ class Expander:
             if first is None or last is None:
                 self.diagnostics.append(
                     error("E014", stmt.span, f"the bounds of `for {stmt.var}` must be known to index roles")
+                )
+                return []
+            if last - first > MAX_FAMILY_SIZE:
+                self.diagnostics.append(
+                    error(
+                        "E014",
+                        stmt.span,
+                        f"`for {stmt.var}` indexes roles over {last - first} values",
+                        f"at most {MAX_FAMILY_SIZE} instances per family",
+                    )
                 )
                 return []
             out: list[core.CoreStmt] = []
