@@ -128,3 +128,13 @@ def test_validate_reports_semantic_errors_and_warnings_of_the_seeds() -> None:
     assert code == 1 and report["ok"] is False
     codes = [(Path(d["file"]).name, d["code"]) for d in report["diagnostics"]]
     assert codes == [("001_DecisionLoop.choreo", "W102")] + [("003_AdaptiveSync.choreo", "E020")] * 3
+
+
+def test_validate_treats_each_file_as_its_own_load(tmp_path: Path) -> None:
+    code, out, _ = run("validate", "--json", seed("001_ConsensusProtocol"), seed("001_ConsensusProtocol_2"))
+    assert code == 0 and "E090" not in [d["code"] for d in json.loads(out)["diagnostics"]]
+    (tmp_path / "a.choreo").write_text('import "b.choreo"\nchoreography Same { roles: A, B\n A -> B: X }\n')
+    (tmp_path / "b.choreo").write_text("choreography Same { roles: A, B\n A -> B: Y }\n")
+    code, out, _ = run("validate", "--json", str(tmp_path / "a.choreo"))
+    e090 = [d for d in json.loads(out)["diagnostics"] if d["code"] == "E090"]
+    assert code == 1 and len(e090) == 1 and e090[0]["file"].endswith("a.choreo")
