@@ -46,3 +46,34 @@ def test_same_label_with_different_payloads_does_not_merge() -> None:
     one = (Recv("A", "X", (PayloadItem("n", None),)), Send("A", "P"))
     other = (Recv("A", "X", (PayloadItem("m", None),)), Send("A", "Q"))
     assert merge([one, other]) is None
+
+
+def test_project_role_is_available_from_the_package() -> None:
+    from aura_choreo import projection
+    from aura_choreo.semantics import check_choreography
+    from aura_choreo.syntax import parse
+
+    choreography = parse("choreography P { roles: A, B\n A -> B: Go }").choreographies[0]
+    local = projection.project_role(check_choreography(choreography), "B")
+    assert (local.protocol, local.role, local.steps, local.roles) == (
+        "P",
+        "B",
+        (Recv("A", "Go"),),
+        ("A", "B"),
+    )
+    assert projection.render_text(local) == "B in P:\n  A ? Go\n  end\n"
+    assert projection.to_json(local)["type"] == [
+        {"op": "recv", "from": "A", "label": "Go", "payload": [], "annotations": {}}
+    ]
+
+
+def test_project_role_of_an_unknown_role_names_the_roles() -> None:
+    import pytest
+
+    from aura_choreo.projection.project import UnknownRole, project_role
+    from aura_choreo.semantics import check_choreography
+    from aura_choreo.syntax import parse
+
+    checked = check_choreography(parse("choreography P { roles: A, B\n A -> B: Go }").choreographies[0])
+    with pytest.raises(UnknownRole, match=r"roles: A, B"):
+        project_role(checked, "C")
