@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from aura_choreo.errors import ProtocolViolation, RuntimeProtocolError
-from aura_choreo.projection.local_types import Branch, If, LocalType, Offer, Recv, Send
+from aura_choreo.projection.local_types import Branch, Choose, If, LocalType, Offer, Recv, Send, iter_steps
 from aura_choreo.runtime.endpoint import COMMIT, COMPENSATE, DONE, FAILED
 from aura_choreo.runtime.monitor import EvaluationFailed, Monitor, TimeoutToken, TryToken
 from aura_choreo.runtime.trace import Trace, TraceEvent
@@ -127,38 +127,61 @@ def _control_labels(local_types: Iterable[LocalType]) -> frozenset[str]:
 # ---------------------------------------------------------------------------- per-role replay
 
 
-class _NeedsDecision(Exception):
-    def __init__(self, branches: int) -> None:
-        self.branches = branches
-
-
 class _ReplayMonitor(Monitor):
-    """A monitor that resolves `if`s it cannot evaluate from a list of forced branch indices."""
+    """A monitor that resolves the `if`s it cannot evaluate (a trace has no payload values).
+
+    The first decisions follow `forced` (branch indices); later ones take the branch that best fits
+    the event being replayed (`lookahead`). Every decision is recorded with the alternatives left, so
+    a failed replay can be retried with another choice (see `_replay_role`).
+    """
 
     def __init__(self, local_type: LocalType, session: str, env: dict[str, object], forced: list[int]):
         super().__init__(local_type, session=session, env=env)
         self._forced = forced
-        self._used = 0
+        self.lookahead: TraceEvent | None = None
+        self.decisions: list[tuple[int, tuple[int, ...]]] = []
+        """(branch taken, untried alternatives in order of preference) for each decision."""
 
     def _decide_if(self, step: If) -> Branch | None:
         try:
             return super()._decide_if(step)
         except EvaluationFailed:
-            options = _if_options(step)
-            if self._used >= len(self._forced):
-                raise _NeedsDecision(len(options)) from None
-            choice = self._forced[self._used]
-            self._used += 1
-            return options[choice]
+            n = len(self.decisions)
+            if n < len(self._forced):
+                self.decisions.append((self._forced[n], ()))
+                return step.branches[self._forced[n]]
+            order = _preferred_branches(step, self.lookahead)
+            self.decisions.append((order[0], tuple(order[1:])))
+            return step.branches[order[0]]
 
 
-def _if_options(step: If) -> list[Branch | None]:
-    """The outcomes a trace may show for an `if`/`match` it cannot evaluate: one of its branches.
+def _preferred_branches(step: If, event: TraceEvent | None) -> list[int]:
+    """Branch indices, those whose first observable step fits `event` first, then empty ones, then the rest.
 
     A value that matches no arm would let the role skip the match at run time; a trace check does not
-    accept that silently, since it usually means a value the protocol's arms do not cover.
+    accept that silently (it usually means a value the protocol's arms do not cover), so "no branch"
+    is never an option.
     """
-    return list(step.branches)
+
+    def rank(branch: Branch) -> int:
+        first = next(
+            (s for s in iter_steps(branch.body) if isinstance(s, Send | Recv | Offer | Choose)), None
+        )
+        if first is None:
+            return 1
+        if event is None:
+            return 2
+        if isinstance(first, Send):
+            fits = event.kind == "send" and (first.to, first.label) == (event.receiver, event.label)
+        elif isinstance(first, Recv):
+            fits = event.kind == "recv" and (first.from_, first.label) == (event.sender, event.label)
+        elif isinstance(first, Offer):
+            fits = event.kind == "recv" and first.from_ == event.sender
+        else:
+            fits = event.kind == "choose" and event.label in {b.label for b in first.branches}
+        return 0 if fits else 2
+
+    return sorted(range(len(step.branches)), key=lambda i: rank(step.branches[i]))
 
 
 @dataclass(frozen=True)
@@ -166,8 +189,7 @@ class _Outcome:
     progress: int
     """How many events replayed before the failure (len(events) on success)."""
     issue: str | None = None
-    decision: int = 0
-    """When the replay stopped at an `if` it cannot evaluate: the number of branches to try."""
+    decisions: tuple[tuple[int, tuple[int, ...]], ...] = ()
     late: frozenset[tuple[str, str]] = frozenset()
     """(sender, label) of messages the role gave up on (an expired timeout, a compensated saga)."""
 
@@ -180,35 +202,31 @@ def _replay_role(
     complete: bool,
     control: frozenset[str],
 ) -> TraceIssue | _Outcome:
-    """The successful replay of one role's events, or the issue of the replay that got furthest."""
-    budget = [_MAX_REPLAYS]
-    best: list[_Outcome] = []
+    """The successful replay of one role's events, or the issue of the replay that got furthest.
 
-    def search(forced: list[int]) -> _Outcome | None:
-        if budget[0] <= 0:
-            return None
-        budget[0] -= 1
+    Backtracking over the guessed `if` decisions: a failed replay pushes, for each decision it guessed,
+    a retry taking the next alternative there (the latest decision is retried first). A good guess
+    (the common case) needs a single replay.
+    """
+    pending: list[list[int]] = [[]]
+    best: _Outcome | None = None
+    replays = 0
+    while pending and replays < _MAX_REPLAYS:
+        forced = pending.pop()
+        replays += 1
         outcome = _replay_once(session, local_type, events, dict(env), forced, complete, control)
-        if outcome.decision:
-            for choice in range(outcome.decision):
-                found = search([*forced, choice])
-                if found is not None:
-                    return found
-            return None
         if outcome.issue is None:
             return outcome
-        if not best or outcome.progress > best[0].progress:
-            best[:] = [outcome]
-        return None
-
-    success = search([])
-    if success is not None:
-        return success
-    if not best:
+        if best is None or outcome.progress > best.progress:
+            best = outcome
+        taken = [choice for choice, _ in outcome.decisions]
+        for depth in range(len(forced), len(outcome.decisions)):
+            for alternative in reversed(outcome.decisions[depth][1]):
+                pending.append([*taken[:depth], alternative])
+    if best is None or pending:
         return TraceIssue(session, "too many ambiguous branches to check this role's events", local_type.role)
-    failed = best[0]
-    index = events[failed.progress][0] if failed.progress < len(events) else None
-    return TraceIssue(session, failed.issue or "", local_type.role, index)
+    index = events[best.progress][0] if best.progress < len(events) else None
+    return TraceIssue(session, best.issue or "", local_type.role, index)
 
 
 def _replay_once(
@@ -220,19 +238,24 @@ def _replay_once(
     complete: bool,
     control: frozenset[str],
 ) -> _Outcome:
-    replay = _RoleReplay(_ReplayMonitor(local_type, session, env, forced), control)
+    monitor = _ReplayMonitor(local_type, session, env, forced)
+    replay = _RoleReplay(monitor, control)
     position = 0
     try:
         while position < len(events):
+            monitor.lookahead = events[position][1]
             replay.apply(events[position][1])
             position += 1
+        monitor.lookahead = None
         if complete and not replay.finish():
-            return _Outcome(position, f"trace ends while the role still expects {replay.monitor.expected()}")
-    except _NeedsDecision as need:
-        return _Outcome(position, decision=need.branches)
+            return _Outcome(
+                position,
+                f"trace ends while the role still expects {monitor.expected()}",
+                tuple(monitor.decisions),
+            )
     except RuntimeProtocolError as exc:
-        return _Outcome(position, exc.detail)
-    return _Outcome(position, late=frozenset(replay.monitor.late))
+        return _Outcome(position, exc.detail, tuple(monitor.decisions))
+    return _Outcome(position, late=frozenset(monitor.late))
 
 
 class _RoleReplay:
