@@ -105,6 +105,32 @@ def parse_timeout_ms(value: AnnotationValue | None) -> int | None:
 class Endpoint:
     """One role in one session over one node; see the module docstring."""
 
+    __slots__ = (
+        "_devices",
+        "_extensions",
+        "_loop",
+        "_now",
+        "_record_fields",
+        "_saga",
+        "_seq",
+        "_specs",
+        "_timeout_annotations",
+        "_timeouts",
+        "_trace",
+        "device",
+        "env",
+        "inbox",
+        "last_message",
+        "last_sender",
+        "last_sender_label",
+        "local_type",
+        "monitor",
+        "node",
+        "role",
+        "session",
+        "stats",
+    )
+
     def __init__(self, session: Session, role: str, node: Node, *, device: str | None = None) -> None:
         local_type = session.local_types.get(role)
         if local_type is None:

@@ -28,6 +28,7 @@ from aura_choreo.projection.local_types import (
     Loop,
     Offer,
     Par,
+    Payload,
     Quorum,
     Rec,
     Recv,
@@ -300,18 +301,18 @@ class Monitor:
             self.role, self.expected(), got, session=self.session, step=f"step {self.step_count + 1}"
         )
 
-    def _after_event(self, thread: _Thread, payload: tuple[object, ...], message: object) -> None:
+    def _after_event(self, thread: _Thread, payload: Payload, message: object) -> None:
         self.step_count += 1
         if message is not None and payload:
             self.bind(payload, message)
         thread.head = None
         self._dirty = True
 
-    def bind(self, payload: tuple[object, ...], message: object) -> None:
+    def bind(self, payload: Payload, message: object) -> None:
         """Make the named payload fields of `message` known (SPEC §3.6)."""
         env = self.env
         for item in payload:
-            name = getattr(item, "name", None)
+            name = item.name
             if name is None:
                 continue
             value = getattr(message, name, _MISSING)
