@@ -221,3 +221,13 @@ def test_progress_bar_advances_without_errors_when_shown(capsys: pytest.CaptureF
     with _progress(3, "hidden", False) as advance:
         advance()
     assert capsys.readouterr().out == ""
+
+
+def test_exhaust_option_fails_the_sender_with_budget_exhausted() -> None:
+    result = run("simulate", TPC, "--exhaust", "Participant:Coordinator@0", "--json")
+    assert result.exit_code == 1
+    failure = json.loads(result.stdout)["failures"][0]
+    assert failure["error"] == "BudgetExhausted"
+    assert (failure["role"], failure["step"]) == ("Participant", "step 2")
+    unknown = run("simulate", TPC, "--exhaust", "Participant:Coordinatr@0")
+    assert unknown.exit_code == 2 and "did you mean `Coordinator`" in unknown.stderr

@@ -69,3 +69,13 @@ def test_params_and_probabilities() -> None:
 def test_bad_options_say_what_was_expected(call: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         call()  # type: ignore[operator]
+
+
+def test_budget_exhaustion_option() -> None:
+    from aura_choreo.testing.fault_options import parse_exhaustion
+    from aura_choreo.testing.faults import BudgetExhaustion
+
+    assert parse_exhaustion("A@10") == BudgetExhaustion("A", 10.0, None)
+    assert parse_exhaustion("A:B@2s") == BudgetExhaustion("A", 2000.0, "B")
+    with pytest.raises(ValueError, match="expected --exhaust"):
+        parse_exhaustion("A")

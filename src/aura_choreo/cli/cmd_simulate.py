@@ -27,6 +27,7 @@ from aura_choreo.protocol import Protocol, load_all
 from aura_choreo.testing.fault_options import (
     parse_crash,
     parse_delay,
+    parse_exhaustion,
     parse_param,
     parse_partition,
     parse_probability,
@@ -95,7 +96,7 @@ def _load(file: str, params: dict[str, int], only: str | None) -> list[Protocol]
 def _check_roles(protocol: Protocol, events: tuple[FaultEvent, ...]) -> None:
     roles = set(protocol.roles)
     for event in events:
-        named = getattr(event, "roles", None) or (getattr(event, "role", None),)
+        named = getattr(event, "roles", None) or (getattr(event, "role", None), getattr(event, "peer", None))
         for role in named:
             if role is not None and role not in roles:
                 hint = did_you_mean(role, sorted(roles)) or f"roles: {', '.join(protocol.roles)}"
@@ -237,6 +238,9 @@ Examples:
     metavar="R@T[..T2[:wipe]]",
     help="Crash R's node at T; restart at T2 (:wipe loses its state).",
 )
+@click.option(
+    "--exhaust", "exhaustions", multiple=True, metavar="R[:PEER]@T", help="Spend R's flow budget at T."
+)
 @click.option("--param", "param_values", multiple=True, metavar="K=V", help="Bind a family size/parameter.")
 @click.option("--protocol", "protocol_name", default=None, help="Only this choreography of the file.")
 @click.option("--behaviours", default=None, metavar="MOD:OBJ", help="User behaviours (module or .py file).")
@@ -272,6 +276,7 @@ def command(
     reorder: bool,
     partitions: tuple[str, ...],
     crashes: tuple[str, ...],
+    exhaustions: tuple[str, ...],
     param_values: tuple[str, ...],
     protocol_name: str | None,
     behaviours: str | None,
@@ -297,6 +302,7 @@ def command(
         protocol_name = protocol_name or fixture.protocol
     schedule: tuple[FaultEvent, ...] = tuple(_usage(parse_partition, p) for p in partitions)
     schedule += tuple(_usage(parse_crash, c) for c in crashes)
+    schedule += tuple(_usage(parse_exhaustion, e) for e in exhaustions)
     config = SimulationConfig(
         network=_network(drop, dup, delay, reorder),
         schedule=schedule,

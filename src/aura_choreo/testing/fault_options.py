@@ -1,4 +1,5 @@
-"""Parse the command line's fault options (`--delay 5..50`, `--partition A,B@100..900`, `--crash B@40`).
+"""Parse the command line's fault options (`--delay 5..50`, `--partition A,B@100..900`, `--crash B@40`,
+`--exhaust A:B@10`).
 
 Times are milliseconds, or durations with a unit (`500ms`, `2s`, `1m`). Errors are `ValueError`s whose
 message says what was expected, for the CLI to print as a usage error.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from aura_choreo.testing.faults import Crash, Partition
+from aura_choreo.testing.faults import BudgetExhaustion, Crash, Partition
 from aura_choreo.testing.network import FixedLatency, Latency, UniformLatency
 
 _UNITS_MS = {"ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
@@ -69,6 +70,15 @@ def parse_crash(text: str) -> Crash:
         at, restart = _split_range(when, "a crash window")
         return Crash(role.strip(), at, restart, keep_journal)
     return Crash(role.strip(), parse_time_ms(when), None, keep_journal)
+
+
+def parse_exhaustion(text: str) -> BudgetExhaustion:
+    """`R@T` (R's budget towards everyone is spent from T) or `R:P@T` (towards P only)."""
+    who, sep, when = text.rpartition("@")
+    role, _, peer = who.partition(":")
+    if not sep or not role.strip():
+        raise ValueError(f"expected --exhaust R@T or R:PEER@T, got {text!r}")
+    return BudgetExhaustion(role.strip(), parse_time_ms(when), peer.strip() or None)
 
 
 def parse_param(text: str) -> tuple[str, int]:
