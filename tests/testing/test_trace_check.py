@@ -214,3 +214,8 @@ def test_long_traces_with_undecidable_matches_check_without_a_search_explosion(
     # arms starting with another message are told apart at once; arms sharing their first message
     # cost one retry each time the guess was wrong: linear, not exponential
     assert replays <= 2 + labels.count("MoreB") * 2 * 3
+
+
+def test_unknown_event_kinds_are_reported(tpc: Protocol, tpc_trace: list[TraceEvent]) -> None:
+    report = check_trace(tpc, [*tpc_trace, replace(tpc_trace[0], kind="teleport")])
+    assert any("unknown event kind 'teleport'" in m for m in messages(report))

@@ -3,10 +3,10 @@
 Two independent checks, per session:
 - each role's events are replayed through the runtime's sans-I/O `Monitor` (the machine the live
   endpoints use). A trace carries labels, not payload values, so an `if`/`match` the monitor cannot
-  evaluate is resolved by trying each branch against the events that follow (depth-first, bounded);
-- global consistency: every message received (or discarded as a straggler, or dropped as late) was
-  sent earlier in the trace, and each (sender, receiver) channel is FIFO: the k-th arrival is the k-th
-  send.
+  evaluate takes the branch that fits the next event, backtracking if that guess fails later;
+- global consistency (`trace_channels`): every message received (or discarded as a straggler, or
+  dropped as late) was sent earlier in the trace, arrived once, and messages of one label on one
+  (sender, receiver) channel arrive in the order they were sent.
 With `complete=True` (the default) every role must also have reached its end and every sent message
 must have arrived; a trace of a run that failed on purpose is checked with `complete=False`.
 """
@@ -26,8 +26,10 @@ from aura_choreo.testing.trace_channels import check_channels
 from aura_choreo.testing.trace_issues import TraceIssue, TraceReport
 
 SAGA_CONTROL = frozenset({COMMIT, COMPENSATE, DONE, FAILED})
+EVENT_KINDS = frozenset({"send", "recv", "choose", "local", "discard", "late", "timeout"})
+"""The kinds of event a runtime trace records (`aura_choreo.runtime.trace`)."""
 
-__all__ = ["SAGA_CONTROL", "TraceIssue", "TraceReport", "check_trace"]
+__all__ = ["EVENT_KINDS", "SAGA_CONTROL", "TraceIssue", "TraceReport", "check_trace"]
 _MAX_REPLAYS = 2_000
 
 
@@ -95,6 +97,12 @@ def _check_session(
             return issues
         if event.role not in local_types:
             issues.append(TraceIssue(session, f"unknown role {event.role!r}", event.role, index))
+            continue
+        if event.kind not in EVENT_KINDS:
+            kinds = ", ".join(sorted(EVENT_KINDS))
+            issues.append(
+                TraceIssue(session, f"unknown event kind {event.kind!r} (known: {kinds})", event.role, index)
+            )
             continue
         per_role[event.role].append((index, event))
     control = _control_labels(local_types.values())
