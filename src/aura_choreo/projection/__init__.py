@@ -1,7 +1,8 @@
 """Projection: a checked protocol onto each role's local type, and the renderers of local types.
 
 Exports are lazy so that importing `aura_choreo.projection.local_types` (the shared contract) does
-not pull in the projection machinery.
+not pull in the projection machinery. The text renderer is `aura_choreo.projection.render_text.render_text`
+(not re-exported here: the submodule of the same name would shadow it).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ _EXPORTS = {
     "project_role": "aura_choreo.projection.project",
     "project_all": "aura_choreo.projection.project",
     "complete_choices": "aura_choreo.projection.notify",
-    "render_text": "aura_choreo.projection.render_text",
     "to_json": "aura_choreo.projection.render_json",
     "render": "aura_choreo.projection.formats",
 }
