@@ -72,6 +72,11 @@ def _notify(
         return choice
     d = choice.decider
     line = choice.span.line
+    if choice.construct.endswith("loop"):
+        puzzle = f"whether the {choice.construct} by `{d}` (line {line}) runs again or stops"
+    else:
+        what = "the choice" if choice.construct == "choice" else f"the `{choice.construct}`"
+        puzzle = f"which branch of {what} by `{d}` (line {line}) was taken"
     for role in uninformed:
         if strict:
             fixes = ", ".join(
@@ -81,7 +86,7 @@ def _notify(
                 error(
                     "E080",
                     choice.span,
-                    f"role `{role}` cannot tell which branch of the choice by `{d}` (line {line}) was taken",
+                    f"role `{role}` cannot tell {puzzle}",
                     f"add {fixes}",
                 )
             )
@@ -90,7 +95,7 @@ def _notify(
                 warning(
                     "W102",
                     choice.span,
-                    f"role `{role}` cannot tell which branch of the choice by `{d}` (line {line}) was taken; "
+                    f"role `{role}` cannot tell {puzzle}; "
                     f"inserted `{d} -> {role}: <branch label>` at the start of each branch",
                     f"to make it explicit, start every branch with a message from `{d}` to `{role}` "
                     "with a distinct label",

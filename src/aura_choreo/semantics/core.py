@@ -59,6 +59,8 @@ class Choice(CoreStmt):
     name: str = ""
     expr: Expr | None = None
     """For a `match`/`if` that no role can evaluate on shared knowledge: what the decider evaluates."""
+    construct: str = "choice"
+    """What the user wrote, for messages: `choice`, `decided loop`, `custom loop`, `if`, `match`."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,7 @@ class Conditional(CoreStmt):
     branches: tuple[CoreBranch, ...]
     name: str = ""
     shared: bool = False
+    construct: str = "if"
 
 
 @dataclass(frozen=True)

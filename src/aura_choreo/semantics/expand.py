@@ -352,7 +352,8 @@ class Expander:
             for (label, _), arm in zip(labels, stmt.arms, strict=True)
         )
         base = identifier_for(stmt.subject) or "_or_".join(snake_case(label) for label, _ in labels)
-        return [core.Conditional(stmt.subject, branches, self.names.choice(base or "match"), span=stmt.span)]
+        name = self.names.choice(base or "match")
+        return [core.Conditional(stmt.subject, branches, name, construct="match", span=stmt.span)]
 
     def _if(self, stmt: ast.If, ctx: _Ctx) -> list[core.CoreStmt]:
         branches = (
@@ -409,6 +410,7 @@ class Expander:
             (core.CoreBranch("continue", again, span=stmt.span), core.CoreBranch("stop", (), span=stmt.span)),
             name,
             expr,
+            construct="decided loop" if stmt.kind == "decides" else "custom loop",
             span=stmt.span,
         )
         return [core.Rec(label, (choice,), span=stmt.span)]

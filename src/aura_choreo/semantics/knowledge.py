@@ -146,6 +146,7 @@ class KnowledgeAnalysis:
                 tuple(replace(b, pattern=b.pattern) for b in stmt.branches),
                 stmt.name,
                 stmt.expr,
+                construct=stmt.construct,
                 span=stmt.span,
             )
             return self._branching(choice, known, common)
