@@ -8,7 +8,8 @@ de-duplication and demultiplexing by session id.
 Contract for implementers:
 - `attach(address, on_frame)` registers `address` and returns the `Link` it sends with. Every frame
   that arrives for `address` is handed to `on_frame(from_address, frame)`, on the event loop, one call
-  at a time. `on_frame` never blocks and never raises.
+  at a time (possibly from inside another link's `send`, as the in-memory transport does). `on_frame`
+  never blocks, never raises and never sends.
 - A transport MAY drop, duplicate, delay and reorder frames (the simulated one does). If it never does
   (every frame delivered exactly once, in send order per (sender, receiver)), it sets `reliable = True`
   and the session layer skips acknowledgements and retransmission.
