@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 from aura_choreo.errors import ProtocolViolation, RuntimeProtocolError
 from aura_choreo.projection.local_types import Branch, Choose, If, LocalType, Offer, Recv, Send, iter_steps
-from aura_choreo.runtime.endpoint import COMMIT, COMPENSATE, DONE, FAILED
 from aura_choreo.runtime.monitor import EvaluationFailed, Monitor, TimeoutToken, TryToken
+from aura_choreo.runtime.saga import COMMIT, COMPENSATE, DONE, FAILED
 from aura_choreo.runtime.trace import Trace, TraceEvent
 from aura_choreo.testing.trace_channels import check_channels
 from aura_choreo.testing.trace_issues import TraceIssue, TraceReport
