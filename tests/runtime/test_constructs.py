@@ -507,3 +507,63 @@ async def test_every_construct_asks_user_behaviours_for_every_payload(name: str)
     assert sent
     for event in sent:
         assert event.label in asked.get(event.role, []), f"{event.role} was not asked for {event.label}"
+
+
+async def test_imperative_timeout_block_runs_alt_after_the_deadline() -> None:
+    protocol = choreography(
+        """
+        choreography T {
+            roles: A, B;
+            timeout(20ms) { A -> B: Slow; } or { B: GiveUp(); }
+            A -> B: Final;
+        }
+        """
+    )
+
+    async def a(ep: Endpoint) -> None:
+        async with ep.timeout_block() as block:  # a non-waiter: no deadline
+            await asyncio.sleep(0.05)
+            await ep.send("B", "Slow")
+        assert not block.expired
+        await ep.send("B", "Final")
+
+    async def b(ep: Endpoint) -> bool:
+        async with ep.timeout_block() as block:
+            await ep.recv("A")
+        if block.expired:
+            await ep.local("GiveUp")
+        await ep.recv("A")
+        return block.expired
+
+    session = protocol.session()
+    results = await run(session, A=a, B=b)
+    assert results["B"] is True
+    assert labels(session.trace, "late") == ["Slow"]
+
+
+async def test_imperative_saga_compensates_on_a_failure_and_commits_otherwise() -> None:
+    for fail in (False, True):
+        session = build("saga").session(peer_timeout=5)
+
+        async def a(ep: Endpoint) -> bool:
+            async with ep.saga() as saga:
+                await ep.send("B", ep.message("Work", n=1))
+                await ep.recv("B")
+            if not saga.committed:
+                await ep.send("B", "Undo")
+            return saga.committed
+
+        async def b(ep: Endpoint, fail: bool = fail) -> bool:
+            async with ep.saga() as saga:
+                await ep.recv("A")
+                if fail:
+                    raise RuntimeError("disk full")
+                await ep.send("A", "Ok")
+            if not saga.committed:
+                await ep.recv("A")
+                assert isinstance(saga.error, RuntimeError)
+            return saga.committed
+
+        results = await asyncio.wait_for(run(session, A=a, B=b), 5)
+        assert results == {"A": not fail, "B": not fail}
+        assert ("Undo" in labels(session.trace)) is fail

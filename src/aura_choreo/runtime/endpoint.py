@@ -24,6 +24,7 @@ import msgspec
 from aura_choreo.diagnostics import did_you_mean
 from aura_choreo.errors import PeerTimeout, ProtocolViolation, TransportError
 from aura_choreo.projection.local_types import Branch, LocalStep, Recv, Timeout, Try, annotation_value
+from aura_choreo.runtime.blocks import SagaBlock, TimeoutBlock
 from aura_choreo.runtime.extensions import Extension, SessionContext, StepContext
 from aura_choreo.runtime.inbox import InboxTimeout, Queued, Waiter
 from aura_choreo.runtime.messages import MessageSpec, coerce_message
@@ -489,6 +490,20 @@ class Endpoint:
                 return token
         return None
 
+    def enter_next_timeout(self) -> TimeoutToken | None:
+        """Arm the timeout block this role is entering, whichever it is (None for a non-waiter)."""
+        self.monitor.next_steps()  # settle into the block
+        self._timeouts.extend(self.monitor.take_armed())
+        for token in self._timeouts:
+            if token.active and token.deadline is None:
+                token.deadline = self._loop.time() + token.step.deadline_ms / 1000
+                return token
+        return None
+
+    def timeout_block(self) -> TimeoutBlock:
+        """`async with ep.timeout_block() as block:` — this role's part of a timeout block (SPEC §4.5)."""
+        return TimeoutBlock(self)
+
     def expire_timeout(self, token: TimeoutToken) -> bool:
         """The deadline passed: the monitor moves to the alt; body messages arriving later are late."""
         if token in self._timeouts:
@@ -503,6 +518,14 @@ class Endpoint:
     def try_token(self, step: Try) -> TryToken:
         """The token of the try block this role is entering."""
         return self._saga.token(step)
+
+    def enter_next_try(self) -> TryToken:
+        """The innermost try block this role has entered and not yet claimed."""
+        return self._saga.next_token()
+
+    def saga(self) -> SagaBlock:
+        """`async with ep.saga() as saga:` — this role's part of a try block (SPEC §4.6)."""
+        return SagaBlock(self)
 
     async def settle_try(self, token: TryToken, failed: bool) -> bool:
         """Finish a try block: report to / decide as the coordinator; True if it committed."""

@@ -67,6 +67,8 @@ class TryToken:
     key: str
     active: bool = True
     body_done: bool = False
+    claimed: bool = False
+    """Whether the role's code (runner or `ep.saga()`) has taken charge of this block."""
     _frame: _Frame | None = field(default=None, repr=False)
     _thread: _Thread | None = field(default=None, repr=False)
 

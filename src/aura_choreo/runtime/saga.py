@@ -61,7 +61,18 @@ class Saga:
         ep = self.endpoint
         ep.monitor.next_steps()  # settle, so the block is entered
         for token in ep.monitor.tries:
-            if token.step is step and token.active:
+            if token.step is step and token.active and not token.claimed:
+                token.claimed = True
+                return token
+        raise ep._violation(ep.monitor.expected(), "a try block")
+
+    def next_token(self) -> TryToken:
+        """The outermost try block entered and not yet claimed by imperative code."""
+        ep = self.endpoint
+        ep.monitor.next_steps()  # settle, so the block is entered
+        for token in ep.monitor.tries:
+            if token.active and not token.claimed:
+                token.claimed = True
                 return token
         raise ep._violation(ep.monitor.expected(), "a try block")
 
