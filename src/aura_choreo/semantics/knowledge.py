@@ -30,6 +30,21 @@ def protocol_variables(seq: core.CoreSeq) -> frozenset[str]:
     return frozenset(found)
 
 
+def read_variables(seq: core.CoreSeq) -> frozenset[str]:
+    """Every variable read by a guard, a `match`/`if` expression or a `let`."""
+    found: set[str] = set()
+    for stmt in core.walk(seq):
+        if isinstance(stmt, core.Choice | core.Conditional):
+            if stmt.expr is not None:
+                found |= variables(stmt.expr)
+            for branch in stmt.branches:
+                if branch.guard is not None:
+                    found |= variables(branch.guard)
+        elif isinstance(stmt, core.Let):
+            found |= variables(stmt.expr)
+    return frozenset(found)
+
+
 class KnowledgeAnalysis:
     """One pass over a core body, in execution order, rewriting conditionals and lets."""
 
@@ -45,6 +60,9 @@ class KnowledgeAnalysis:
         self.recs = rec_bodies(body)
         self.defined = protocol_variables(body)
         self.diagnostics = diagnostics
+        # Only variables some expression reads need tracking; this keeps knowledge sets small (and the
+        # pass linear) in long protocols whose payload names are never read.
+        self.read = read_variables(body)
 
     def run(self, body: core.CoreSeq) -> core.CoreSeq:
         start: dict[str, frozenset[str]] = {r: frozenset() for r in self.roles}
@@ -64,7 +82,7 @@ class KnowledgeAnalysis:
         self, stmt: core.CoreStmt, known: Knowledge, common: frozenset[str]
     ) -> tuple[list[core.CoreStmt], Knowledge]:
         if isinstance(stmt, core.Message):
-            names = frozenset(p.name for p in stmt.payload if p.name)
+            names = frozenset(p.name for p in stmt.payload if p.name) & self.read
             return [stmt], _learn(known, (stmt.sender, stmt.receiver), names)
         if isinstance(stmt, core.Let):
             needed = (variables(stmt.expr) & self.defined) - common
@@ -89,7 +107,8 @@ class KnowledgeAnalysis:
             )
         if isinstance(stmt, core.Quorum):
             for m in stmt.messages:
-                known = _learn(known, (m.sender, m.receiver), frozenset(p.name for p in m.payload if p.name))
+                names = frozenset(p.name for p in m.payload if p.name) & self.read
+                known = _learn(known, (m.sender, m.receiver), names)
             return [stmt], known
         if isinstance(stmt, core.Timeout):
             body, k1 = self.seq(stmt.body, known, common)
