@@ -135,3 +135,11 @@ def test_validate_through_the_installed_entry_point(files: dict[str, Path]) -> N
     done = subprocess.run([str(exe), "validate", "--json", str(files["bad"])], capture_output=True, text=True)
     assert done.returncode == 1
     assert [d["code"] for d in json.loads(done.stdout)["diagnostics"]] == ["E010", "E001"]
+
+
+def test_fmt_keeps_comments(tmp_path: Path) -> None:
+    path = tmp_path / "commented.choreo"
+    path.write_text("// top\nchoreography C { roles: A, B\n A -> B: M // why\n}\n")
+    code, out, _ = run("fmt", str(path))
+    assert code == 0
+    assert out == "// top\nchoreography C {\n    roles: A, B;\n\n    A -> B: M;  // why\n}\n"

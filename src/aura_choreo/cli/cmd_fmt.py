@@ -1,7 +1,8 @@
 """`aura-choreo fmt FILE... [--check] [--write] [--json]`: print choreographies in canonical form.
 
 A file with a syntax error is never formatted: the parser's recovery drops what it cannot read, and
-formatting would silently delete it.
+formatting would silently delete it. Comments are kept (placed before the statement they preceded, or
+after the statement whose lines they sat on).
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ def command(files: tuple[str, ...], check: bool, write: bool, as_json: bool) -> 
             if not as_json:
                 print_diagnostics(syntax_errors, {path: text})
             continue
-        formatted = format_source(result.file)
+        formatted = format_source(result.file, result.comments)
         changed = formatted != text
         changed_any |= changed
         reports.append({"file": path, "ok": True, "changed": changed, "formatted": formatted})

@@ -7,7 +7,8 @@ E011 duplicate role, E013 index out of range, E060 annotation type error, W101 u
 
 from aura_choreo.syntax.annotation_checks import KNOWN_ANNOTATION_KEYS
 from aura_choreo.syntax.dump import dump_ast
-from aura_choreo.syntax.formatter import format_source
+from aura_choreo.syntax.layout import format_source
+from aura_choreo.syntax.lexer import collect_comments
 from aura_choreo.syntax.loader import IMPORT_ERROR, LoadResult, load_sources
 from aura_choreo.syntax.parser import ParseResult, check_file, parse, parse_source
 
@@ -17,6 +18,7 @@ __all__ = [
     "LoadResult",
     "ParseResult",
     "check_file",
+    "collect_comments",
     "dump_ast",
     "format_source",
     "load_sources",

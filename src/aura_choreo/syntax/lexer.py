@@ -14,6 +14,7 @@ from aura_choreo.syntax.tokens import (
     RAW_CLOSE,
     RAW_OPEN,
     STRING,
+    Comment,
     Token,
     make_token,
 )
@@ -74,6 +75,20 @@ def tokenize(text: str, file: str = "<string>") -> tuple[list[Token], list[Diagn
     return _Lexer(text, file).run()
 
 
+def tokenize_with_comments(
+    text: str, file: str = "<string>"
+) -> tuple[list[Token], list[Diagnostic], list[Comment]]:
+    """`tokenize`, plus the comments in source order (the parser skips them; the formatter puts them back)."""
+    lexer = _Lexer(text, file)
+    tokens, diagnostics = lexer.run()
+    return tokens, diagnostics, lexer.comments
+
+
+def collect_comments(text: str) -> list[Comment]:
+    """The comments of `text` in source order."""
+    return tokenize_with_comments(text)[2]
+
+
 class _Lexer:
     def __init__(self, text: str, file: str) -> None:
         self.text = text
@@ -84,6 +99,7 @@ class _Lexer:
         self.line_start = 0
         self.newline = True
         self.raw_depth = 0
+        self.comments: list[Comment] = []
 
     def run(self) -> tuple[list[Token], list[Diagnostic]]:
         text = self.text
@@ -116,7 +132,9 @@ class _Lexer:
                 line += m.group(group).count("\n")
                 newline = True
             elif group == _LINE_COMMENT_GROUP:
+                comment = m.group(group)
                 pos = m.end()
+                self.comments.append(Comment(line, pos - len(comment) - line_start + 1, line, comment))
             elif group == _END_GROUP:
                 break
             else:
@@ -219,6 +237,8 @@ class _Lexer:
             else:
                 depth, pos = depth - 1, close_at + 2
         newlines = text.count("\n", start, pos)
+        column = start - self.line_start + 1
+        self.comments.append(Comment(self.line, column, self.line + newlines, text[start:pos]))
         if newlines:
             self.line += newlines
             self.line_start = text.rfind("\n", start, pos) + 1

@@ -5,15 +5,16 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from aura_choreo.diagnostics import Diagnostic, Span, error, has_errors, sort_diagnostics
 from aura_choreo.errors import ChoreographyError
 from aura_choreo.syntax.annotation_checks import check_annotations
 from aura_choreo.syntax.ast import SourceFile
 from aura_choreo.syntax.cursor import Cursor
-from aura_choreo.syntax.lexer import tokenize
+from aura_choreo.syntax.lexer import tokenize_with_comments
 from aura_choreo.syntax.names import check_role_names
+from aura_choreo.syntax.tokens import Comment
 from aura_choreo.syntax.toplevel import parse_file
 
 
@@ -23,6 +24,8 @@ class ParseResult:
 
     file: SourceFile
     diagnostics: list[Diagnostic]
+    comments: list[Comment] = field(default_factory=list)
+    """The source's comments, for `format_source` to put back."""
 
     @property
     def ok(self) -> bool:
@@ -37,7 +40,7 @@ def parse_source(
     `extra_annotation_keys` are annotation keys registered by extensions: no W101 for them.
     """
     with _cyclic_gc_paused():
-        tokens, diagnostics = tokenize(text, filename)
+        tokens, diagnostics, comments = tokenize_with_comments(text, filename)
         cursor = Cursor(tokens, filename)
         try:
             file = parse_file(cursor)
@@ -49,7 +52,7 @@ def parse_source(
     # a bad token already has its lexical error; "expected X, found <bad token>" there would say it twice
     diagnostics.extend(d for d in cursor.diagnostics if (d.span.line, d.span.column) not in lexical)
     diagnostics.extend(check_file(file, extra_annotation_keys))
-    return ParseResult(file, sort_diagnostics(diagnostics))
+    return ParseResult(file, sort_diagnostics(diagnostics), comments)
 
 
 @contextmanager

@@ -94,5 +94,14 @@ class Token(NamedTuple):
         return f"`{self.text}`"
 
 
+class Comment(NamedTuple):
+    """A `// ...` or `/* ... */` comment: where it starts, the line it ends on, and its text."""
+
+    line: int
+    column: int
+    end_line: int
+    text: str
+
+
 make_token = tuple.__new__
 """`make_token(Token, (kind, text, value, line, column, newline_before))`: the fast constructor."""
