@@ -210,6 +210,9 @@ class Endpoint:
         msg = message if type(message) is spec.cls else coerce_message(spec, message)
         if msg is None:
             raise self._violation(spec.signature(), type(message).__name__)
+        for name, kind in spec.exact:
+            if type(getattr(msg, name)) is not kind:
+                raise self._violation(spec.signature(), f"{label}({', '.join(spec.bad_fields(msg))})")
         for name, check in spec.checks:
             if not check(getattr(msg, name)):
                 raise self._violation(spec.signature(), f"{label}({', '.join(spec.bad_fields(msg))})")
@@ -303,7 +306,15 @@ class Endpoint:
                 envelope = self._take(from_, label)
                 if envelope is not None:
                     return self._accept(envelope)
-            waiter = self._arm_wait((from_,), from_)
+            # Arming the wait, inlined from `_arm_wait` because this is the hot path.
+            if not monitor.expects_from(from_):
+                raise self._violation(monitor.expected(), f"receive from {from_}")
+            timeout = self.session.peer_timeout
+            if self._timeout_annotations:
+                timeout = self._receive_timeout((from_,))
+            waiter = inbox.add_waiter(
+                (from_,), None if timeout is None else self._now() + timeout, timeout, self._loop
+            )
             try:
                 await waiter.future
             except InboxTimeout:

@@ -184,11 +184,17 @@ class MessageSpec:
     fields: tuple[str, ...]
     types: tuple[Any, ...]
     checks: tuple[tuple[str, Check], ...]
+    """Predicates for the fields whose type needs more than an exact-type test."""
     decoder: msgspec.msgpack.Decoder[Any]
+    exact: tuple[tuple[str, type], ...] = ()
+    """Fields whose value must be of exactly this type (`int`, `str`, `bool`, `bytes`): the hot path."""
 
     def bad_fields(self, message: msgspec.Struct) -> list[str]:
         """Fields of `message` whose value does not have the declared type (empty when fine)."""
         bad: list[str] = []
+        for name, kind in self.exact:
+            if type(getattr(message, name)) is not kind:
+                bad.append(f"{name}: {type(getattr(message, name)).__name__}")
         for name, check in self.checks:
             if not check(getattr(message, name)):
                 bad.append(f"{name}: {type(getattr(message, name)).__name__}")
@@ -209,10 +215,16 @@ def build_spec(label: str, payload: Payload, user_types: UserTypes | None = None
     names = field_names(payload)
     types = tuple(python_type(item.type, user_types) for item in payload)
     cls = msgspec.defstruct(_class_name(label), list(zip(names, types, strict=True)), array_like=True)
-    checks = tuple((n, c) for n, t in zip(names, types, strict=True) if (c := checker(t)) is not None)
+    exact = tuple((n, t) for n, t in zip(names, types, strict=True) if t in _EXACT)
+    checks = tuple(
+        (n, c) for n, t in zip(names, types, strict=True) if t not in _EXACT and (c := checker(t)) is not None
+    )
     from aura_choreo.runtime.wire import payload_decoder
 
-    return MessageSpec(label, payload, cls, names, types, checks, payload_decoder(cls))
+    return MessageSpec(label, payload, cls, names, types, checks, payload_decoder(cls), exact)
+
+
+_EXACT = (int, str, bool, bytes)
 
 
 def _class_name(label: str) -> str:
