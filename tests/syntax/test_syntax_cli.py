@@ -81,6 +81,9 @@ def test_validate_a_missing_file_is_a_usage_error(tmp_path: Path) -> None:
     assert code == 2
     assert "no such file" in err
     assert "Traceback" not in err
+    code, out, _ = run("validate", "--json", str(tmp_path / "nope.choreo"))
+    assert code == 2
+    assert json.loads(out)["ok"] is False
 
 
 SYNTAX_CODES = {"E001", "E002", "E010", "E011", "E013", "E060", "W101"}
@@ -128,6 +131,8 @@ def test_fmt_json(files: dict[str, Path]) -> None:
 
 def test_fmt_a_missing_file_is_a_usage_error(tmp_path: Path) -> None:
     assert run("fmt", str(tmp_path / "nope.choreo"))[0] == 2
+    code, out, _ = run("fmt", "--json", str(tmp_path / "nope.choreo"))
+    assert (code, json.loads(out)["ok"]) == (2, False)
 
 
 def test_validate_through_the_installed_entry_point(files: dict[str, Path]) -> None:
