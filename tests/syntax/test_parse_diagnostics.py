@@ -45,6 +45,12 @@ choreography Typo {
     }
 }
 """,
+    "E001_roles_without_colon": """\
+choreography Colon {
+    roles A, B;
+    A -> B: M;
+}
+""",
     "E001_top_level": """\
 choregraphy Bad {
     roles: A;

@@ -103,7 +103,11 @@ def end_statement(c: Cursor, stops: frozenset[str]) -> None:
     if token.kind == ";":
         c.advance()
     elif token.kind not in stops and not token.newline_before and token.kind not in _BLOCK_END:
-        c.fail("`;` or a newline")
+        previous = c.previous()
+        hint = ""
+        if token.kind == IDENT and previous.kind == IDENT and c.peek().kind in (";", "(", "<", "}", EOF):
+            hint = f"a message follows a colon: `{previous.text}: {token.text}`"
+        c.fail("`;` or a newline", hint)
 
 
 # ---------------------------------------------------------------- one statement

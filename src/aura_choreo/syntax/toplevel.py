@@ -114,6 +114,16 @@ def _choreography(c: Cursor, start: Token, annotations: list[Annotation]) -> Cho
     opening = c.expect("{", "`{` after the choreography name")
     roles: tuple[RoleDecl, ...] = ()
     if c.at_word("roles") and c.peek().kind == ":":
+        c.advance()
+        c.advance()
+        roles = _roles(c)
+    elif c.at_word("roles") and c.peek().kind == IDENT and not c.peek().newline_before:
+        c.advance()
+        c.report(
+            c.token.span(c.file),
+            f"expected `:` after `roles`, found {c.token.describe()}",
+            "roles are declared as `roles: A, B;`",
+        )
         roles = _roles(c)
     else:
         c.report(
@@ -140,9 +150,7 @@ def _take_namespace(annotations: list[Annotation]) -> tuple[str | None, tuple[An
 
 
 def _roles(c: Cursor) -> tuple[RoleDecl, ...]:
-    """`roles: A, B, Workers[3], Followers[N], Signers[*]` ended by `;` or a newline."""
-    c.advance()
-    c.advance()
+    """The list after `roles:`: `A, B, Workers[3], Followers[N], Signers[*]` ended by `;` or a newline."""
     roles: list[RoleDecl] = []
     start = c.pos
     try:
