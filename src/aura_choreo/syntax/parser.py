@@ -40,19 +40,26 @@ def parse_source(
     `extra_annotation_keys` are annotation keys registered by extensions: no W101 for them.
     """
     with _cyclic_gc_paused():
-        tokens, diagnostics, comments = tokenize_with_comments(text, filename)
-        cursor = Cursor(tokens, filename)
-        try:
-            file = parse_file(cursor)
-        except RecursionError:  # the nesting limit should make this unreachable; belt and braces
-            file = SourceFile(filename, (), ())
-            too_deep = error("E001", Span.point(filename, 1, 1), "the file is nested too deeply to parse")
-            diagnostics.append(too_deep)
+        file, diagnostics, comments = _parse_text(text, filename)
+    diagnostics.extend(check_file(file, extra_annotation_keys))
+    return ParseResult(file, sort_diagnostics(diagnostics), comments)
+
+
+def _parse_text(text: str, filename: str) -> tuple[SourceFile, list[Diagnostic], list[Comment]]:
+    """Lex and parse; the tokens die on return, before the garbage collector resumes and would scan them."""
+    tokens, diagnostics, comments = tokenize_with_comments(text, filename)
+    cursor = Cursor(tokens, filename)
+    try:
+        file = parse_file(cursor)
+    except RecursionError:  # the nesting limit should make this unreachable; belt and braces
+        file = SourceFile(filename, (), ())
+        diagnostics.append(
+            error("E001", Span.point(filename, 1, 1), "the file is nested too deeply to parse")
+        )
     lexical = {(d.span.line, d.span.column) for d in diagnostics}
     # a bad token already has its lexical error; "expected X, found <bad token>" there would say it twice
     diagnostics.extend(d for d in cursor.diagnostics if (d.span.line, d.span.column) not in lexical)
-    diagnostics.extend(check_file(file, extra_annotation_keys))
-    return ParseResult(file, sort_diagnostics(diagnostics), comments)
+    return file, diagnostics, comments
 
 
 @contextmanager

@@ -5,24 +5,40 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from aura_choreo.syntax.ast import (
+    Barrier,
     Block,
+    Break,
+    Broadcast,
+    CallProtocol,
+    Chain,
     Choice,
+    Continue,
+    Exchange,
     For,
     If,
+    Let,
+    LocalAction,
     Loop,
     Match,
     NamedBlock,
     Parallel,
     ProtocolDef,
     Rec,
+    Send,
     Stmt,
     Timeout,
     Try,
 )
 
+_LEAVES = frozenset(
+    {Send, Chain, Exchange, Broadcast, LocalAction, Let, Break, Continue, Barrier, CallProtocol}
+)
+
 
 def child_blocks(stmt: Stmt) -> tuple[Block, ...]:
     """The blocks directly inside `stmt` (branches, bodies, alternatives), in source order."""
+    if type(stmt) in _LEAVES:  # most statements: answered without the chain of isinstance checks
+        return ()
     if isinstance(stmt, Choice):
         return tuple(b.body for b in stmt.branches)
     if isinstance(stmt, Match):
