@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from aura_choreo.syntax import format_source, parse_source
 from aura_choreo.syntax.lexer import tokenize
 from aura_choreo.syntax.tokens import DURATION, EOF, IDENT, INT, RAW_CLOSE, RAW_OPEN, STRING
 
@@ -69,3 +70,16 @@ def test_lexical_errors_are_diagnostics(text: str, message: str) -> None:
     assert len(diagnostics) == 1
     assert diagnostics[0].code == "E001"
     assert message in diagnostics[0].message
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r", "\f", "\u2028"])
+def test_lines_are_counted_as_str_splitlines_counts_them(newline: str) -> None:
+    lines = ["// a comment", "choreography X {", "  roles: A, B;", "  A -> B: M; // why", "}", ""]
+    text = newline.join(lines)
+    result = parse_source(text, "x.choreo")
+    assert result.diagnostics == []
+    send = result.file.choreographies[0].body[0]
+    assert (send.span.line, send.span.column) == (4, 3)
+    assert text.splitlines()[send.span.line - 1].startswith("  A -> B")
+    assert [c.text for c in result.comments] == ["// a comment", "// why"]
+    assert "\r" not in format_source(result.file, result.comments)

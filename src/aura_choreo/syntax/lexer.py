@@ -20,18 +20,20 @@ from aura_choreo.syntax.tokens import (
 )
 
 _PUNCT = "|".join(re.escape(p) for p in PUNCTUATION)
-# One match per token: leading blanks are skipped by the same match (this is the hot loop).
+# One match per token: leading blanks are skipped by the same match (this is the hot loop). Line
+# breaks are those of `str.splitlines`, so that lines agree with the diagnostics renderer.
 _TOKEN = re.compile(
     rf"""
-    [ \t\r\f\v]*
+    [ \t]*
     (?:
-     (?P<nl>\n(?:[ \t\r\f\v]*\n)*)
-    |(?P<line_comment>//[^\n]*)
+     (?P<nl>\r?\n(?:[ \t]*\r?\n)*)
+    |(?P<line_comment>//[^\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]*)
     |(?P<block_comment>/\*)
     |(?P<raw_open>r\#")
     |(?P<ident>[^\W\d]\w*)
     |(?P<punct>{_PUNCT})
     |(?P<number>\d[\d_]*(?:[A-Za-z_][A-Za-z0-9_]*)?)
+    |(?P<odd_break>\r|[\v\f\x1c\x1d\x1e\x85\u2028\u2029])
     |(?P<quote>")
     |(?P<end>\Z)
     )
@@ -43,6 +45,7 @@ _PUNCT_GROUP = _TOKEN.groupindex["punct"]
 _NEWLINE_GROUP = _TOKEN.groupindex["nl"]
 _LINE_COMMENT_GROUP = _TOKEN.groupindex["line_comment"]
 _END_GROUP = _TOKEN.groupindex["end"]
+_LINE_BREAK = re.compile("\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 _STRING = re.compile(r'"((?:[^"\\\n]|\\.)*)"')
 _ESCAPE = re.compile(r"\\(u\{[0-9A-Fa-f]{1,6}\}|.)", re.DOTALL)
 _SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", '"': '"', "'": "'"}
@@ -147,7 +150,7 @@ class _Lexer:
         return tokens, self.diagnostics
 
     def _bad_character(self, pos: int) -> int:
-        start = len(self.text) - len(self.text[pos:].lstrip(" \t\r\f\v"))
+        start = len(self.text) - len(self.text[pos:].lstrip(" \t"))
         self._error_at(start, 1, f"unexpected character `{_show_char(self.text[start])}`")
         return start + 1
 
@@ -155,7 +158,11 @@ class _Lexer:
         """Numbers, strings, comments and raw-string openers; returns where to go on."""
         kind = m.lastgroup or ""
         start, stop = m.start(kind), m.end()
-        if kind == "number":
+        if kind == "odd_break":
+            self.line += 1
+            self.line_start = stop
+            self.newline = True
+        elif kind == "number":
             self._number(start, stop, m.group(kind))
         elif kind == "quote":
             stop = self._string(start)
@@ -236,12 +243,12 @@ class _Lexer:
                 depth, pos = depth + 1, open_at + 2
             else:
                 depth, pos = depth - 1, close_at + 2
-        newlines = text.count("\n", start, pos)
+        newlines = len(_LINE_BREAK.findall(text, start, pos))
         column = start - self.line_start + 1
         self.comments.append(Comment(self.line, column, self.line + newlines, text[start:pos]))
         if newlines:
             self.line += newlines
-            self.line_start = text.rfind("\n", start, pos) + 1
+            self.line_start = [m.end() for m in _LINE_BREAK.finditer(text, start, pos)][-1]
             self.newline = True
         return pos
 
