@@ -51,3 +51,20 @@ def test_unicode_identifiers_and_a_byte_order_mark() -> None:
     file = parse("\ufeffchoreography Zähler {\n    roles: Älice, Bob;\n    Älice -> Bob: Grüße;\n}\n")
     assert [r.name for r in file.choreographies[0].roles] == ["Älice", "Bob"]
     assert file.choreographies[0].span.column == 1
+
+
+def test_a_statement_may_follow_a_closing_brace_on_the_same_line() -> None:
+    text = (
+        "choreography G {\n    roles: A, B\n"
+        "    loop (count: 2) { A -> B: M } B -> A: Done\n"
+        "    choice A { l: { A -> B: L } r: { A -> B: R } } A -> B: After\n}\n"
+    )
+    result = parse_source(text)
+    assert result.diagnostics == []
+    body = result.file.choreographies[0].body
+    assert [type(s).__name__ for s in body] == ["Loop", "Send", "Choice", "Send"]
+
+
+def test_two_sends_on_one_line_still_need_a_separator() -> None:
+    result = parse_source("choreography G {\n    roles: A, B\n    A -> B: M B -> A: N\n}\n")
+    assert [d.code for d in result.diagnostics] == ["E001"]

@@ -98,11 +98,17 @@ def parse_statements(c: Cursor, stops: frozenset[str]) -> Block:
 
 
 def end_statement(c: Cursor, stops: frozenset[str]) -> None:
-    """A statement is complete: the next token must be `;`, a newline, or the end of the block."""
+    """A statement is complete: the next token must be `;`, a newline, the end of the block, or follow a
+    statement that ended with its own `}` (`loop { ... } A -> B: M` needs no separator, SPEC §1.2)."""
     token = c.token
     if token.kind == ";":
         c.advance()
-    elif token.kind not in stops and not token.newline_before and token.kind not in _BLOCK_END:
+    elif (
+        token.kind not in stops
+        and not token.newline_before
+        and token.kind not in _BLOCK_END
+        and c.previous().kind != "}"
+    ):
         previous = c.previous()
         hint = ""
         if token.kind == IDENT and previous.kind == IDENT and c.peek().kind in (";", "(", "<", "}", EOF):
