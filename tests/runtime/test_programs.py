@@ -143,11 +143,11 @@ async def test_a_send_refused_by_the_transport_is_resent_with_the_same_sequence_
     class FlakyOnce(InMemoryTransport):
         failed = False
 
-        def _post(self, sender: str, to: str, frame: bytes) -> None:
+        def post_frame(self, sender: str, to: str, frame: bytes) -> None:
             if not self.failed:
                 self.failed = True
                 raise TransportError("link down")
-            super()._post(sender, to, frame)
+            super().post_frame(sender, to, frame)
 
     def retry(inner):  # type: ignore[no-untyped-def]
         return RetryMiddleware(inner, attempts=3, base_delay=0.0001)

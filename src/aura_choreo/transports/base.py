@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from typing import Protocol
 
 from aura_choreo.errors import TransportError
 
@@ -84,3 +85,42 @@ def check_frame_size(frame: bytes, limit: int, *, sender: Address, to: Address) 
         raise TransportError(
             f"frame of {len(frame)} bytes from {sender} to {to} exceeds the {limit}-byte limit"
         )
+
+
+class FramePoster(Protocol):
+    """A transport living in this process, seen from its links (in-memory, simulated)."""
+
+    def post_frame(self, sender: Address, to: Address, frame: bytes) -> None:
+        """Take `frame` from `sender` for `to` (raising `TransportError` if it is refused)."""
+
+    def detach(self, address: Address) -> None:
+        """Stop delivering frames to `address`."""
+
+
+class LocalLink(Link):
+    """The link of an in-process transport: `send` hands the frame straight to the transport."""
+
+    __slots__ = ("_address", "_closed", "_transport")
+
+    def __init__(self, transport: FramePoster, address: Address) -> None:
+        self._transport = transport
+        self._address = address
+        self._closed = False
+
+    @property
+    def address(self) -> Address:
+        return self._address
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    async def send(self, to: Address, frame: bytes) -> None:
+        if self._closed:
+            raise TransportError(f"link {self._address!r} is closed")
+        self._transport.post_frame(self._address, to, frame)
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._transport.detach(self._address)

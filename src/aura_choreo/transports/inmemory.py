@@ -17,6 +17,7 @@ from aura_choreo.transports.base import (
     Address,
     FrameHandler,
     Link,
+    LocalLink,
     Transport,
     check_frame_size,
 )
@@ -42,12 +43,12 @@ class InMemoryTransport(Transport):
             loop = asyncio.get_running_loop()
             for sender, frame in waiting:
                 loop.call_soon(on_frame, sender, frame)
-        return _InMemoryLink(self, address)
+        return LocalLink(self, address)
 
-    def _detach(self, address: Address) -> None:
+    def detach(self, address: Address) -> None:
         self._handlers.pop(address, None)
 
-    def _post(self, sender: Address, to: Address, frame: bytes) -> None:
+    def post_frame(self, sender: Address, to: Address, frame: bytes) -> None:
         if len(frame) > self.max_frame:
             check_frame_size(frame, self.max_frame, sender=sender, to=to)  # raises, with the message
         self.frames_sent += 1
@@ -56,30 +57,3 @@ class InMemoryTransport(Transport):
             self._pending.setdefault(to, deque()).append((sender, frame))
         else:
             handler(sender, frame)
-
-
-class _InMemoryLink(Link):
-    __slots__ = ("_address", "_closed", "_transport")
-
-    def __init__(self, transport: InMemoryTransport, address: Address) -> None:
-        self._transport = transport
-        self._address = address
-        self._closed = False
-
-    @property
-    def address(self) -> Address:
-        return self._address
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
-    async def send(self, to: Address, frame: bytes) -> None:
-        if self._closed:
-            raise TransportError(f"link {self._address!r} is closed")
-        self._transport._post(self._address, to, frame)
-
-    def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._transport._detach(self._address)

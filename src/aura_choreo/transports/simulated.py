@@ -21,6 +21,7 @@ from aura_choreo.transports.base import (
     Address,
     FrameHandler,
     Link,
+    LocalLink,
     Transport,
     check_frame_size,
 )
@@ -90,9 +91,9 @@ class SimulatedTransport(Transport):
             loop = asyncio.get_running_loop()
             for sender, frame in waiting:
                 loop.call_soon(self._hand_over, sender, address, frame)
-        return _SimulatedLink(self, address)
+        return LocalLink(self, address)
 
-    def _detach(self, address: Address) -> None:
+    def detach(self, address: Address) -> None:
         self._handlers.pop(address, None)
 
     def _note(
@@ -101,7 +102,7 @@ class SimulatedTransport(Transport):
         if self._record:
             self.frames.append(FrameEvent(kind, src, dst, time_ms, size, reason))
 
-    def _post(self, src: Address, dst: Address, frame: bytes) -> None:
+    def post_frame(self, src: Address, dst: Address, frame: bytes) -> None:
         check_frame_size(frame, self.max_frame, sender=src, to=dst)
         now = self.now_ms()
         self.stats.sent += 1
@@ -143,30 +144,3 @@ class SimulatedTransport(Transport):
         self.stats.delivered += 1
         self._note("delivered", src, dst, self.now_ms(), len(frame))
         handler(src, frame)
-
-
-class _SimulatedLink(Link):
-    __slots__ = ("_address", "_closed", "_transport")
-
-    def __init__(self, transport: SimulatedTransport, address: Address) -> None:
-        self._transport = transport
-        self._address = address
-        self._closed = False
-
-    @property
-    def address(self) -> Address:
-        return self._address
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
-    async def send(self, to: Address, frame: bytes) -> None:
-        if self._closed:
-            raise TransportError(f"link {self._address!r} is closed")
-        self._transport._post(self._address, to, frame)
-
-    def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._transport._detach(self._address)
