@@ -199,7 +199,8 @@ class _Outcome:
     issue: str | None = None
     decisions: tuple[tuple[int, tuple[int, ...]], ...] = ()
     late: frozenset[tuple[str, str]] = frozenset()
-    """(sender, label) of messages the role gave up on (an expired timeout, a compensated saga)."""
+    """(sender, label) of messages the role gave up on (an expired timeout, a compensated saga, quorum
+    stragglers that had not arrived when it finished)."""
 
 
 def _replay_role(
@@ -263,7 +264,8 @@ def _replay_once(
             )
     except RuntimeProtocolError as exc:
         return _Outcome(position, exc.detail, tuple(monitor.decisions))
-    return _Outcome(position, late=frozenset(monitor.late))
+    # Quorum stragglers still owed a discard when the role ended may arrive after it left: given up.
+    return _Outcome(position, late=frozenset(monitor.late) | frozenset(monitor.discards))
 
 
 class _RoleReplay:
