@@ -69,7 +69,6 @@ async def run(extension: GuardExtension, transport: InMemoryTransport, *, rounds
             async with asyncio.TaskGroup() as group:
                 group.create_task(admin())
                 group.create_task(user())
-            extension.record_trace(current.id, current.protocol, current.trace)
     return current.id
 
 
@@ -197,3 +196,59 @@ async def test_capability_revoked_mid_session_denies_the_next_send() -> None:
         await run_session(session, InMemoryTransport(), {"User": UserRevokesOnAck()})
     assert (denied.value.role, denied.value.capability) == ("Admin", "admin")
     assert [e.label for e in session.trace if e.kind == "send"] == ["First", "Ack"]
+
+
+async def test_run_session_stores_the_session_trace_in_the_journal_by_itself() -> None:
+    extension = guards(["admin", "audit"])
+    registry = extension.install(ExtensionRegistry())
+    session = start_session(local_types(), extensions=registry, devices={"Admin": "alice", "User": "bob"})
+    await run_session(session, InMemoryTransport())
+    assert extension.chain.store is not None
+    stored = extension.chain.store.trace_events(session.id)
+    assert stored == [event.to_json() for event in session.trace]
+    assert [(e["kind"], e["role"], e["label"]) for e in stored] == [
+        ("send", "Admin", "Grant"),
+        ("recv", "User", "Grant"),
+        ("send", "User", "Ack"),
+        ("recv", "Admin", "Ack"),
+    ]
+
+
+async def test_a_failed_session_still_stores_what_happened() -> None:
+    extension = guards(["admin", "audit"], flow_limit=500)
+    registry = extension.install(ExtensionRegistry())
+    first = start_session(local_types(), extensions=registry, devices={"Admin": "alice", "User": "bob"})
+    await run_session(first, InMemoryTransport())
+    second = first.another()
+    with pytest.raises(BudgetExhausted):
+        await run_session(second, InMemoryTransport())
+    assert extension.chain.store is not None
+    assert extension.chain.store.trace_events(second.id) == []  # the refused send was never recorded
+    assert len(extension.chain.store.trace_events(first.id)) == 4  # stored once, not once per endpoint
+
+
+async def test_run_session_refuses_a_later_roles_missing_capability_before_any_frame() -> None:
+    # Admin (started first) holds what it needs; User's device lacks `audit` for its Ack.
+    audited_ack: AnnotationMap = (("guard_capability", "audit"), *ACK)
+    roles = ("Admin", "User")
+    admin = LocalType(
+        "t.Grant", "Admin", (Send("User", "Grant", (), GRANT), Recv("User", "Ack", (), audited_ack)), roles
+    )
+    user = LocalType(
+        "t.Grant", "User", (Recv("Admin", "Grant", (), GRANT), Send("Admin", "Ack", (), audited_ack)), roles
+    )
+    policy = {
+        "devices": {"alice": {"capabilities": ["admin", "audit"]}, "bob": {"capabilities": []}},
+        "roles": {"Admin": "alice", "User": "bob"},
+    }
+    extension = build_guard_extension(parse_policy(policy), clock=lambda: 0.0)
+    registry = extension.install(ExtensionRegistry())
+    session = start_session([admin, user], extensions=registry, devices={"Admin": "alice", "User": "bob"})
+    transport = InMemoryTransport()
+    with pytest.raises(CapabilityDenied) as denied:
+        await run_session(session, transport)
+    assert (denied.value.role, denied.value.capability, denied.value.session) == ("User", "audit", session.id)
+    assert transport.frames_sent == 0
+    assert len(session.trace) == 0
+    assert extension.chain.device("alice").journal.facts() == []
+    assert extension.chain.store is not None and extension.chain.store.trace_events(session.id) == []

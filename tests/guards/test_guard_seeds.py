@@ -139,7 +139,6 @@ async def test_seed_runs_in_memory_under_a_policy_file(name: str, tmp_path: Path
     session, extension = guarded_session(protocol, policy)
     extension.check_session(session)
     await run_session(session, InMemoryTransport())
-    extension.record_trace(session.id, session.protocol, session.trace)
     check_run(protocol, session, extension)
     assert extension.chain.metrics.receipts_verified == len([e for e in session.trace if e.kind == "recv"])
 

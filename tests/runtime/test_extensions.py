@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from aura_choreo.errors import CapabilityDenied
+from aura_choreo.errors import CapabilityDenied, ProtocolViolation
 from aura_choreo.protocol import choreography
+from aura_choreo.runtime.endpoint import Endpoint
 from aura_choreo.runtime.extensions import (
     Attachments,
     Extension,
@@ -14,6 +15,7 @@ from aura_choreo.runtime.extensions import (
     StepContext,
 )
 from aura_choreo.runtime.runner import run_session
+from aura_choreo.runtime.trace import Trace
 from aura_choreo.transports.inmemory import InMemoryTransport
 
 PROTOCOL = choreography(
@@ -102,5 +104,115 @@ async def test_a_failing_session_start_refuses_the_session_before_any_message() 
     registry = ExtensionRegistry()
     registry.register_all(Refuse())
     transport = InMemoryTransport()
-    with pytest.raises(CapabilityDenied, match="admin"):
+    session = PROTOCOL.session(extensions=registry)
+    with pytest.raises(CapabilityDenied, match="admin") as caught:
+        await run_session(session, transport)
+    assert (caught.value.role, caught.value.capability) == ("B", "admin")
+    # A is allowed and comes first, yet it sent nothing: every endpoint is checked before any runs.
+    assert transport.frames_sent == 0
+    assert len(session.trace) == 0
+
+
+class Ends(Extension):
+    """Records session starts and ends, and the trace events each end can see."""
+
+    def __init__(self, refuse: str | None = None) -> None:
+        self.refuse = refuse
+        self.started: list[str] = []
+        self.ended: list[tuple[str, bool, list[tuple[str, str]]]] = []
+
+    def on_session_start(self, ctx: SessionContext) -> None:
+        self.started.append(ctx.role)
+        if ctx.role == self.refuse:
+            raise CapabilityDenied(ctx.role, "admin", session=ctx.session)
+
+    def on_session_end(self, ctx: SessionContext, trace: Trace, ok: bool) -> None:
+        events = [(e.kind, e.label) for e in trace.for_session(ctx.session)]
+        self.ended.append((ctx.role, ok, events))
+
+
+async def test_every_endpoint_ends_once_with_the_session_trace() -> None:
+    ends = Ends()
+    registry = ExtensionRegistry()
+    registry.register_all(ends)
+    session = PROTOCOL.session(extensions=registry)
+    await run_session(session, InMemoryTransport())
+    assert sorted(ends.started) == ["A", "B"]
+    assert sorted(role for role, _, _ in ends.ended) == ["A", "B"]
+    assert all(ok for _, ok, _ in ends.ended)
+    _, _, last_events = ends.ended[-1]
+    assert last_events == [("send", "Tagged"), ("recv", "Tagged"), ("send", "Plain"), ("recv", "Plain")]
+
+
+async def test_a_failed_session_ends_every_endpoint_not_ok() -> None:
+    class Explode(Extension):
+        def before_send(self, ctx: StepContext) -> Attachments | None:
+            raise CapabilityDenied(ctx.role, "audit", session=ctx.session)
+
+    ends = Ends()
+    registry = ExtensionRegistry()
+    registry.register_all(ends)
+    registry.register(["audit_log"], Explode())
+    with pytest.raises(CapabilityDenied):
+        await run_session(PROTOCOL.session(extensions=registry), InMemoryTransport())
+    assert sorted((role, ok) for role, ok, _ in ends.ended) == [("A", False), ("B", False)]
+
+
+async def test_a_refused_session_ends_every_started_endpoint_not_ok() -> None:
+    ends = Ends(refuse="B")
+    registry = ExtensionRegistry()
+    registry.register_all(ends)
+    with pytest.raises(CapabilityDenied):
+        await run_session(PROTOCOL.session(extensions=registry), InMemoryTransport())
+    assert ends.started == ["A", "B"]
+    assert [(role, ok, events) for role, ok, events in ends.ended] == [("A", False, []), ("B", False, [])]
+
+
+async def test_a_later_extension_refusing_a_send_releases_the_earlier_ones() -> None:
+    class Reserve(Extension):
+        def __init__(self) -> None:
+            self.reserved: set[str] = set()
+            self.outcomes: list[tuple[str, bool]] = []
+
+        def before_send(self, ctx: StepContext) -> Attachments | None:
+            self.reserved.add(ctx.label)
+            return None
+
+        def after_send(self, ctx: StepContext, accepted: bool) -> None:
+            self.reserved.discard(ctx.label)
+            self.outcomes.append((ctx.label, accepted))
+
+    class Deny(Extension):
+        def before_send(self, ctx: StepContext) -> Attachments | None:
+            raise CapabilityDenied(ctx.role, "audit", session=ctx.session)
+
+    reserve, deny = Reserve(), Deny()
+    registry = ExtensionRegistry()
+    registry.register(["audit_log"], reserve)
+    registry.register(["priority"], deny)
+    transport = InMemoryTransport()
+    with pytest.raises(CapabilityDenied):
         await run_session(PROTOCOL.session(extensions=registry), transport)
+    assert reserve.outcomes == [("Tagged", False)]
+    assert reserve.reserved == set()
+    assert transport.frames_sent == 0
+
+
+async def test_an_unencodable_payload_releases_what_before_send_reserved() -> None:
+    protocol = choreography("choreography U { roles: A, B; A[audit_log = 1] -> B: M(x: any); }")
+    outcomes: list[bool] = []
+
+    class Watch(Extension):
+        def after_send(self, ctx: StepContext, accepted: bool) -> None:
+            outcomes.append(accepted)
+
+    registry = ExtensionRegistry()
+    registry.register(["audit_log"], Watch())
+    session = protocol.session(extensions=registry)
+
+    async def a(ep: Endpoint) -> None:
+        await ep.send("B", ep.message("M", x=object()))
+
+    with pytest.raises(ProtocolViolation, match="unencodable"):
+        await run_session(session, InMemoryTransport(), {"A": a})
+    assert outcomes == [False]

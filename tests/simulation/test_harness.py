@@ -242,3 +242,30 @@ def test_with_trace_check_fails_a_finished_run_whose_trace_departs(tpc: Protocol
     checked = with_trace_check(tpc, tampered)
     assert checked.failure is not None and checked.failure.error == "TraceCheckFailed"
     assert checked.failure.role == "Coordinator"
+
+
+def test_a_policy_missing_a_later_roles_capability_refuses_the_run_before_any_frame(tmp_path: Path) -> None:
+    from aura_choreo.guards import guard_registry, load_policy
+    from aura_choreo.journal import JournalStore
+
+    admin = load(SEED_CORPUS / "000_AdminOperations.choreo")
+    policy_file = tmp_path / "policy.toml"
+    policy_file.write_text(  # Admin (first to run) is allowed; Moderator lacks verify_users
+        '[devices.Admin]\ncapabilities = ["admin_access", "modify_permissions", "audit_logs"]\n'
+        '[devices.Moderator]\ncapabilities = ["moderate_content"]\n',
+        encoding="utf-8",
+    )
+    policy = load_policy(policy_file)
+    store = JournalStore(":memory:")
+    result = run_simulation(
+        admin,
+        1,
+        extensions=lambda clock: guard_registry(policy, clock=clock, store=store),
+        devices=policy.session_devices(admin.roles),
+    )
+    assert result.failure is not None
+    assert (result.failure.error, result.failure.role) == ("CapabilityDenied", "Moderator")
+    assert "verify_users" in result.failure.message
+    assert result.transport.sent == 0
+    assert len(result.trace) == 0
+    assert [owner for owner in store.owners() if store.load_facts(owner)] == []

@@ -156,6 +156,11 @@ def test_policy_runs_the_guard_chain(tmp_path: Path) -> None:
     failure = json.loads(result.stdout)["failures"][0]
     assert failure["error"] == "CapabilityDenied" and failure["role"] == "Moderator"
     assert "verify_users" in failure["message"]
+    # Admin comes first and holds its capabilities, yet it sent nothing: the session was refused whole.
+    trace = tmp_path / "trace.jsonl"
+    text = run("simulate", admin, "--policy", str(policy), "--trace-out", str(trace))
+    assert text.exit_code == 1 and "messages delivered: 0; frames lost: 0" in text.stdout
+    assert trace.read_text(encoding="utf-8") == ""
 
 
 def test_shrink_writes_a_fixture_that_replays_the_failure(tmp_path: Path) -> None:

@@ -2,7 +2,8 @@
 
 Registered for every step (unannotated sends cost the default profile's 1), it checks each role's
 capability manifest when its endpoint joins, runs `prepare` before each send, `commit`/`abort` once the
-transport answered, and verifies receipts and merges journal deltas on receive.
+transport answered, verifies receipts and merges journal deltas on receive, and stores each session's
+trace in the journal when the last of its endpoints (in this process) leaves (SPEC §5.4).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from aura_choreo.journal import JournalStore
 from aura_choreo.projection.local_types import LocalType
 from aura_choreo.runtime.extensions import Extension, ExtensionRegistry, SessionContext, StepContext
 from aura_choreo.runtime.session import Session
+from aura_choreo.runtime.trace import Trace
 from aura_choreo.verify.budgets import role_manifest as verified_manifest
 
 ManifestOf = Callable[[LocalType], object]
@@ -47,8 +49,31 @@ class GuardExtension(Extension):
         # Sends between before_send and after_send, keyed by the identity of their step context (the
         # endpoint hands the same object to both hooks); the context is kept so its id stays unique.
         self._in_flight: dict[int, tuple[StepContext, PreparedSend]] = {}
+        # Per session, the roles of the endpoints that joined and how many of them have not left: the
+        # trace is stored when the last one leaves, with the events of those roles (in the order they
+        # happened), so an endpoint that joins later stores its own events without repeating these.
+        self._joined: dict[str, tuple[set[str], list[int]]] = {}
 
     def on_session_start(self, ctx: SessionContext) -> None:
+        roles, active = self._joined.setdefault(ctx.session, (set(), [0]))
+        roles.add(ctx.role)
+        active[0] += 1  # counted even if the check below refuses: on_session_end still follows
+        self._check_manifest(ctx)
+
+    def on_session_end(self, ctx: SessionContext, trace: Trace, ok: bool) -> None:
+        joined = self._joined.get(ctx.session)
+        if joined is None:
+            return
+        roles, active = joined
+        active[0] -= 1
+        if active[0] > 0:
+            return
+        del self._joined[ctx.session]
+        events = [e for e in trace.events if e.session == ctx.session and e.role in roles]
+        if events and self.chain.store is not None:
+            self.chain.record_trace(ctx.session, ctx.protocol, events)
+
+    def _check_manifest(self, ctx: SessionContext) -> None:
         self.chain.check_session_start(
             role=ctx.role,
             device=self.device_of(ctx.role, ctx.device),
@@ -61,11 +86,11 @@ class GuardExtension(Extension):
         """Pre-flight for a whole in-process session: every role's manifest, before any endpoint starts.
 
         `on_session_start` checks one endpoint as it joins, which in a distributed run is all a device
-        can do; when one process starts every role, calling this first guarantees that a refused
-        session sends no message at all.
+        can do. `run_session` already checks every endpoint before any role runs; this is for code
+        that starts endpoints itself.
         """
         for role, local_type in session.local_types.items():
-            self.on_session_start(
+            self._check_manifest(
                 SessionContext(session.protocol, session.id, role, session.address(role), local_type)
             )
 
@@ -112,7 +137,8 @@ class GuardExtension(Extension):
         self.chain.register_message_guard(label, profile)
 
     def record_trace(self, session: str, protocol: str, events: Iterable[object]) -> None:
-        """Store a finished session's trace alongside the journal."""
+        """Store a session's trace alongside the journal (sessions run with this extension registered
+        are stored automatically when they end: this is for traces recorded elsewhere)."""
         self.chain.record_trace(session, protocol, events)
 
     def install(self, registry: ExtensionRegistry) -> ExtensionRegistry:

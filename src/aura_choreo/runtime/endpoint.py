@@ -108,6 +108,7 @@ class Endpoint:
 
     __slots__ = (
         "_devices",
+        "_ended",
         "_extensions",
         "_loop",
         "_now",
@@ -115,6 +116,7 @@ class Endpoint:
         "_saga",
         "_seq",
         "_specs",
+        "_started",
         "_timeout_annotations",
         "_timeouts",
         "_trace",
@@ -159,6 +161,9 @@ class Endpoint:
         self._now = self._loop.time
         self._extensions = None if session.extensions.is_empty() else session.extensions
         self._devices = session.devices
+        self._started: tuple[Extension, ...] | None = None
+        """The extensions whose `on_session_start` ran (None before `start`)."""
+        self._ended = False
         self._timeout_annotations = any(
             isinstance(step, Recv) and annotation_value(step.annotations, "timeout") is not None
             for step in local_type.iter_steps()
@@ -167,25 +172,75 @@ class Endpoint:
     # ------------------------------------------------------------------ lifetime
 
     async def __aenter__(self) -> Endpoint:
-        self.start()
+        try:
+            self.start()
+        except BaseException:
+            self.close(ok=False)  # `__aexit__` does not run when entering fails
+            raise
         return self
 
     async def __aexit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        ok = False
         try:
             if exc_type is None:
                 self.finish()
+                ok = True
+        finally:
+            self.close(ok)
+
+    def start(self) -> None:
+        """Pre-flight: every extension's `on_session_start` (e.g. the capability manifest check).
+
+        Runs once: `run_session` starts every endpoint before any role's code, and entering the
+        endpoint's `async with` then finds it started.
+        """
+        if self._started is not None:
+            return
+        self._started = ()
+        if self._extensions is None:
+            return
+        ctx = self._session_context()
+        started: list[Extension] = []
+        try:
+            for extension in self._extensions.extensions():
+                started.append(extension)
+                extension.on_session_start(ctx)
+        finally:
+            self._started = tuple(started)
+
+    def close(self, ok: bool) -> None:
+        """Leave the session: every started extension's `on_session_end`, then free the inbox.
+
+        Idempotent (`async with` calls it on the way out; `run_session` again for endpoints whose
+        role was cancelled before it entered).
+        """
+        if self._ended:
+            return
+        self._ended = True
+        try:
+            self._end_extensions(ok)
         finally:
             self.node.release(self.session.id, self.role)
 
-    def start(self) -> None:
-        """Pre-flight: every extension's `on_session_start` (e.g. the capability manifest check)."""
-        if self._extensions is None:
+    def _end_extensions(self, ok: bool) -> None:
+        if not self._started:
             return
-        ctx = SessionContext(self.session.protocol, self.session.id, self.role, self.device, self.local_type)
-        for extension in self._extensions.extensions():
-            extension.on_session_start(ctx)
+        ctx = self._session_context()
+        trace = self.session.trace
+        failure: Exception | None = None
+        for extension in self._started:
+            try:
+                extension.on_session_end(ctx, trace, ok)
+            except Exception as exc:  # every extension still hears of the end; the first error wins
+                failure = failure or exc
+        if failure is not None:
+            raise failure
+
+    def _session_context(self) -> SessionContext:
+        session = self.session
+        return SessionContext(session.protocol, session.id, self.role, self.device, self.local_type)
 
     def finish(self) -> None:
         """Check that the role ran to its end and that no message is left unread."""
@@ -244,6 +299,7 @@ class Endpoint:
                 sending = self.node.send(self._devices.get(to, to), envelope)
             except TypeError as exc:  # a value msgspec cannot encode (e.g. an arbitrary object)
                 self._seq[to] = seq - 1  # nothing was sent: keep the channel's numbering gap-free
+                _after_send(extensions, ctx, False)
                 raise self._violation(spec.signature(), f"{label} with an unencodable value: {exc}") from None
             await sending
         except TransportError as exc:
@@ -595,8 +651,14 @@ def _attachments(
 ) -> tuple[bytes | None, bytes | None, dict[str, bytes] | None]:
     """Run `before_send` of each extension; their attachments as (receipt, journal, other)."""
     attachments: dict[str, bytes] = {}
-    for extension in extensions:
-        extra = extension.before_send(ctx)
+    for index, extension in enumerate(extensions):
+        try:
+            extra = extension.before_send(ctx)
+        except BaseException:
+            # The earlier extensions prepared this send (reserved fact ids, receipt slots): it will
+            # not happen, so they hear that it was refused.
+            _after_send(extensions[:index], ctx, False)
+            raise
         if extra:
             attachments.update(extra)
     receipt = attachments.pop("receipt", None)

@@ -7,13 +7,20 @@ every step (`register_all`); the keys a registry knows are what the parser accep
 
 Hooks, in the order the session layer calls them:
 - `on_session_start(ctx)` once per endpoint before any message (pre-flight, e.g. the capability
-  manifest check); raising refuses the session.
+  manifest check); raising refuses the session. `run_session` (and the simulator) run this check for
+  every endpoint before any role's code runs, so a refused session sends nothing.
 - `before_send(ctx)` before the envelope is built; may raise a typed denial (`CapabilityDenied`,
   `BudgetExhausted`, ...) so nothing is sent; may return attachments for the envelope
   (`{"receipt": ..., "journal": ...}`; other keys travel in the envelope's `ext` map).
 - `after_send(ctx, accepted)` once the transport accepted (True) or refused (False) the frame.
+  If an extension's `before_send` raises, the extensions before it (which already ran theirs) see
+  `after_send(ctx, False)`, so they can release what they reserved.
 - `on_receive(ctx, attachments)` when a message for this step arrives, before the role sees it; may
   raise (`ReceiptError`) to reject it.
+- `on_session_end(ctx, trace, ok)` once per endpoint when it leaves the session, normally (`ok`) or by
+  an error or cancellation (not `ok`); called on every extension whose `on_session_start` was called
+  (also when that start raised). `trace` is the session's trace, which may also hold the events of
+  other sessions sharing it: filter by `ctx.session`.
 """
 
 from __future__ import annotations
@@ -22,6 +29,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from aura_choreo.projection.local_types import AnnotationMap, LocalType, annotation_value
+from aura_choreo.runtime.trace import Trace
 from aura_choreo.syntax.ast import AnnotationValue
 
 Attachments = Mapping[str, bytes]
@@ -78,6 +86,9 @@ class Extension:
 
     def on_receive(self, ctx: StepContext, attachments: Attachments) -> None:
         """Check a received message (e.g. verify its receipt); raise to reject it."""
+
+    def on_session_end(self, ctx: SessionContext, trace: Trace, ok: bool) -> None:
+        """The endpoint left the session: normally (`ok`) or by an error (e.g. store its trace)."""
 
 
 @dataclass

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from typing import Any, cast
 
@@ -80,15 +80,21 @@ async def run_session(
     seed: int = 0,
     middleware: Sequence[MiddlewareFactory] = (),
     retransmit_after: float = 0.2,
+    hints: ProtocolHints | None = None,
 ) -> dict[str, Any]:
     """Run every role of `session` over `transport` concurrently; returns each role's result.
 
-    Roles missing from `roles` run the default behaviour (seeded with `seed` + the role's index). The
-    first typed error of any role is raised as itself (not wrapped in an exception group).
-    `retransmit_after` is the nodes' first retransmission delay (unreliable transports only).
+    Every endpoint's session-start checks (the extensions' `on_session_start`, e.g. the capability
+    manifest) run before any role's code, so a refused session fails with nothing sent. Roles missing
+    from `roles` run the default behaviour (seeded with `seed` + the role's index). The first typed
+    error of any role is raised as itself (not wrapped in an exception group). `retransmit_after` is
+    the nodes' first retransmission delay (unreliable transports only). `hints` are the behaviour hints
+    of the session's local types (`ProtocolHints.from_local_types`); pass them when running many
+    sessions of one protocol, to build them once.
     """
     roles = roles or {}
-    hints = ProtocolHints.from_local_types(session.local_types.values())
+    if hints is None:
+        hints = ProtocolHints.from_local_types(session.local_types.values())
     results: dict[str, Any] = {}
     async with AsyncExitStack() as stack:
         nodes: dict[str, Node] = {}
@@ -97,19 +103,44 @@ async def run_session(
             if address not in nodes:
                 node = Node(transport, address, retransmit_after=retransmit_after)
                 nodes[address] = await stack.enter_async_context(node)
-
-        async def one(index: int, role: str) -> None:
-            endpoint = session.endpoint(role, nodes[session.address(role)])
-            results[role] = await run_role(
-                endpoint, roles.get(role), seed=seed + index, hints=hints, middleware=middleware
-            )
-
+        endpoints = {
+            role: session.endpoint(role, nodes[session.address(role)]) for role in session.local_types
+        }
         try:
-            async with asyncio.TaskGroup() as group:
-                for index, role in enumerate(session.local_types):
-                    group.create_task(one(index, role))
-        except BaseExceptionGroup as errors:
-            raise first_error(errors) from None
+            start_all(endpoints.values())
+
+            async def one(index: int, role: str) -> None:
+                results[role] = await run_role(
+                    endpoints[role], roles.get(role), seed=seed + index, hints=hints, middleware=middleware
+                )
+
+            try:
+                async with asyncio.TaskGroup() as group:
+                    for index, role in enumerate(session.local_types):
+                        group.create_task(one(index, role))
+            except BaseExceptionGroup as errors:
+                raise first_error(errors) from None
+        finally:
+            # A role cancelled before its code ran never entered its endpoint: end it here (once).
+            for endpoint in endpoints.values():
+                endpoint.close(ok=False)
         for node in nodes.values():
             node.linger = 0.0  # every role has finished: nothing left to deliver that anyone awaits
     return results
+
+
+def start_all(endpoints: Iterable[Endpoint]) -> None:
+    """Run the session-start checks of every endpoint, in order, before any of them communicates.
+
+    A refusal is raised as itself (e.g. `CapabilityDenied` naming role and capability); the endpoints
+    started so far, and the refused one, are ended (`on_session_end(..., ok=False)`) and released.
+    """
+    started: list[Endpoint] = []
+    try:
+        for endpoint in endpoints:
+            started.append(endpoint)
+            endpoint.start()
+    except BaseException:
+        for endpoint in started:
+            endpoint.close(ok=False)
+        raise
