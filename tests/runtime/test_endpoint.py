@@ -9,6 +9,7 @@ import pytest
 
 from aura_choreo.errors import PeerTimeout, ProtocolViolation, TransportError
 from aura_choreo.protocol import Protocol, choreography
+from aura_choreo.runtime.durations import format_seconds
 from aura_choreo.runtime.endpoint import Endpoint
 from aura_choreo.runtime.node import Node
 from aura_choreo.runtime.runner import run_session
@@ -228,6 +229,30 @@ async def test_a_silent_peer_becomes_peer_timeout_naming_role_and_session() -> N
     assert caught.value.role == "A"
     assert caught.value.session == session.id
     assert "B sent nothing within 0.02s" in str(caught.value)
+
+
+async def test_peer_timeout_messages_round_durations_to_the_millisecond() -> None:
+    session = PING.session(peer_timeout=0.0199977)  # float noise of the kind a computed deadline has
+
+    async def a(ep: Endpoint) -> None:
+        await ep.send("B", ep.message("Ping", n=1))
+        await ep.recv("B")
+
+    async def b(ep: Endpoint) -> None:
+        await ep.recv("A")
+        await asyncio.sleep(1)
+
+    with pytest.raises(PeerTimeout) as caught:
+        await run_session(session, InMemoryTransport(), {"A": a, "B": b})
+    assert "B sent nothing within 0.02s (expected receive Pong from B)" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(0.0199977, "0.02s"), (0.02, "0.02s"), (30.0, "30s"), (1.5, "1.5s"), (0.0004, "0s"), (2.0004, "2s"), (-0.0001, "0s")],
+)
+def test_durations_are_formatted_to_the_millisecond(seconds: float, text: str) -> None:
+    assert format_seconds(seconds) == text
 
 
 async def test_the_timeout_annotation_sets_the_receive_deadline() -> None:

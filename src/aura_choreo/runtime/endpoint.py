@@ -25,6 +25,7 @@ from aura_choreo.diagnostics import did_you_mean
 from aura_choreo.errors import PeerTimeout, ProtocolViolation, TransportError
 from aura_choreo.projection.local_types import Branch, LocalStep, Recv, Timeout, Try, annotation_value
 from aura_choreo.runtime.blocks import SagaBlock, TimeoutBlock
+from aura_choreo.runtime.durations import format_seconds
 from aura_choreo.runtime.extensions import Extension, SessionContext, StepContext
 from aura_choreo.runtime.inbox import InboxTimeout, Queued, Waiter
 from aura_choreo.runtime.messages import MessageSpec, coerce_message
@@ -519,7 +520,8 @@ class Endpoint:
     def _peer_timeout(self, waiter: Waiter) -> PeerTimeout:
         who = " or ".join(waiter.senders or ())
         return PeerTimeout(
-            f"{who} sent nothing within {waiter.timeout or 0:g}s (expected {self.monitor.expected()})",
+            f"{who} sent nothing within {format_seconds(waiter.timeout or 0)}"
+            f" (expected {self.monitor.expected()})",
             role=self.role,
             session=self.session.id,
             step=self._step(),

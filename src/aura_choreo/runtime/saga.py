@@ -15,6 +15,7 @@ import msgspec
 
 from aura_choreo.errors import AuraChoreoError, PeerTimeout
 from aura_choreo.projection.local_types import Offer, Recv, Try, iter_steps
+from aura_choreo.runtime.durations import format_seconds
 from aura_choreo.runtime.inbox import InboxTimeout
 from aura_choreo.runtime.monitor import TryToken
 from aura_choreo.runtime.wire import (
@@ -148,7 +149,7 @@ class Saga:
             await ep.inbox.wait((), deadline)
         except InboxTimeout:
             raise PeerTimeout(
-                f"no saga outcome from {', '.join(senders)} within {timeout:g}s",
+                f"no saga outcome from {', '.join(senders)} within {format_seconds(timeout or 0)}",
                 role=ep.role,
                 session=ep.session.id,
                 step=ep._step(),

@@ -21,6 +21,7 @@ from typing import Any
 
 from aura_choreo.errors import BudgetExhausted
 from aura_choreo.runtime.behaviour import BehaviourAdapter, DefaultBehaviour, ProtocolHints
+from aura_choreo.runtime.durations import format_seconds
 from aura_choreo.runtime.endpoint import Endpoint
 from aura_choreo.runtime.extensions import Extension, ExtensionRegistry, StepContext
 from aura_choreo.runtime.interpreter import Interpreter
@@ -178,12 +179,13 @@ def _stuck(session: Session, state: _RunState, horizon: float) -> RunFailure:
         if role not in state.crashed and not ep.monitor.done
     ]
     if not waiting:
-        return RunFailure("Stuck", f"the session did not end within {horizon:g}s of virtual time")
+        within = format_seconds(horizon)
+        return RunFailure("Stuck", f"the session did not end within {within} of virtual time")
     role, ep = waiting[0]
     others = ", ".join(r for r, _ in waiting[1:])
     return RunFailure(
         "Stuck",
-        f"still expecting {ep.monitor.expected()} after {horizon:g}s of virtual time"
+        f"still expecting {ep.monitor.expected()} after {format_seconds(horizon)} of virtual time"
         + (f" (also waiting: {others})" if others else ""),
         role,
         f"step {ep.monitor.step_count + 1}",
