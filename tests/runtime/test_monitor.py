@@ -115,6 +115,23 @@ def test_if_without_else_skips_when_false() -> None:
     assert m.done
 
 
+
+def test_resolve_if_decides_an_if_the_monitor_cannot_evaluate() -> None:
+    step = If(Name("ghost"), (Branch("then", (Send("B", "Yes"),)), Branch("else", (Send("B", "No"),))))
+    asked: list[If] = []
+
+    def take_else(seen: If) -> Branch | None:
+        asked.append(seen)
+        return seen.branches[1]
+
+    m = Monitor(LocalType("P", "A", (step,)), session="s1", resolve_if=take_else)
+    assert m.expected() == "send No to B"
+    m.on_send("B", "No")
+    assert m.done and asked == [step]
+    # An if it can evaluate never reaches the resolver.
+    evaluated = Monitor(LocalType("P", "A", (step,)), env={"ghost": True}, resolve_if=take_else)
+    assert evaluated.expected() == "send Yes to B" and asked == [step]
+
 def test_if_on_an_unknown_variable_fails_with_a_typed_error() -> None:
     m = monitor(If(Name("ghost"), (Branch("then", ()),)))
     with pytest.raises(EvaluationFailed, match="ghost"):

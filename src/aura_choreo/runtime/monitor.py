@@ -13,6 +13,7 @@ the fields of the message just received are bound when an `if` after it is evalu
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from aura_choreo.errors import ProtocolViolation, RuntimeProtocolError
@@ -118,8 +119,16 @@ def describe(step: LocalStep | TryToken | None) -> str:
     return type(step).__name__.lower()
 
 
+BranchResolver = Callable[[If], Branch | None]
+"""Picks the branch of an `if`/`match` whose condition cannot be evaluated (None: no branch)."""
+
+
 class Monitor:
-    """Checks one role's actions against its local type; `env` holds the role's known values."""
+    """Checks one role's actions against its local type; `env` holds the role's known values.
+
+    `resolve_if` decides the `if`/`match` steps whose condition cannot be evaluated from `env` (trace
+    replay has labels but no payload values); without it such a step raises `EvaluationFailed`.
+    """
 
     def __init__(
         self,
@@ -127,8 +136,10 @@ class Monitor:
         *,
         session: str | None = None,
         env: dict[str, object] | None = None,
+        resolve_if: BranchResolver | None = None,
     ) -> None:
         self.local_type = local_type
+        self.resolve_if = resolve_if
         self.role = local_type.role
         self.session = session
         self.env: dict[str, object] = env if env is not None else {}
@@ -489,7 +500,12 @@ class Monitor:
             ) from None
 
     def _decide_if(self, step: If) -> Branch | None:
-        value = self._evaluate(step.expr, "the condition of an if/match")
+        try:
+            value = self._evaluate(step.expr, "the condition of an if/match")
+        except EvaluationFailed:
+            if self.resolve_if is None:
+                raise
+            return self.resolve_if(step)
         if step.patterns:
             for branch, pattern in zip(step.branches, step.patterns, strict=False):
                 if matches_pattern(value, pattern):

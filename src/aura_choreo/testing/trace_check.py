@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 from aura_choreo.errors import ProtocolViolation, RuntimeProtocolError
 from aura_choreo.projection.local_types import Branch, Choose, If, LocalType, Offer, Recv, Send, iter_steps
-from aura_choreo.runtime.monitor import EvaluationFailed, Monitor, TimeoutToken, TryToken
+from aura_choreo.runtime.monitor import Monitor, TimeoutToken, TryToken
 from aura_choreo.runtime.saga import COMMIT, COMPENSATE, DONE, FAILED
 from aura_choreo.runtime.trace import Trace, TraceEvent
 from aura_choreo.testing.trace_channels import check_channels
@@ -135,32 +135,28 @@ def _control_labels(local_types: Iterable[LocalType]) -> frozenset[str]:
 # ---------------------------------------------------------------------------- per-role replay
 
 
-class _ReplayMonitor(Monitor):
-    """A monitor that resolves the `if`s it cannot evaluate (a trace has no payload values).
+class _BranchGuesser:
+    """Resolves the `if`s a replay monitor cannot evaluate (a trace has no payload values).
 
     The first decisions follow `forced` (branch indices); later ones take the branch that best fits
     the event being replayed (`lookahead`). Every decision is recorded with the alternatives left, so
     a failed replay can be retried with another choice (see `_replay_role`).
     """
 
-    def __init__(self, local_type: LocalType, session: str, env: dict[str, object], forced: list[int]):
-        super().__init__(local_type, session=session, env=env)
+    def __init__(self, forced: list[int]) -> None:
         self._forced = forced
         self.lookahead: TraceEvent | None = None
         self.decisions: list[tuple[int, tuple[int, ...]]] = []
         """(branch taken, untried alternatives in order of preference) for each decision."""
 
-    def _decide_if(self, step: If) -> Branch | None:
-        try:
-            return super()._decide_if(step)
-        except EvaluationFailed:
-            n = len(self.decisions)
-            if n < len(self._forced):
-                self.decisions.append((self._forced[n], ()))
-                return step.branches[self._forced[n]]
-            order = _preferred_branches(step, self.lookahead)
-            self.decisions.append((order[0], tuple(order[1:])))
-            return step.branches[order[0]]
+    def __call__(self, step: If) -> Branch | None:
+        n = len(self.decisions)
+        if n < len(self._forced):
+            self.decisions.append((self._forced[n], ()))
+            return step.branches[self._forced[n]]
+        order = _preferred_branches(step, self.lookahead)
+        self.decisions.append((order[0], tuple(order[1:])))
+        return step.branches[order[0]]
 
 
 def _preferred_branches(step: If, event: TraceEvent | None) -> list[int]:
@@ -247,23 +243,24 @@ def _replay_once(
     complete: bool,
     control: frozenset[str],
 ) -> _Outcome:
-    monitor = _ReplayMonitor(local_type, session, env, forced)
+    guesser = _BranchGuesser(forced)
+    monitor = Monitor(local_type, session=session, env=env, resolve_if=guesser)
     replay = _RoleReplay(monitor, control)
     position = 0
     try:
         while position < len(events):
-            monitor.lookahead = events[position][1]
+            guesser.lookahead = events[position][1]
             replay.apply(events[position][1])
             position += 1
-        monitor.lookahead = None
+        guesser.lookahead = None
         if complete and not replay.finish():
             return _Outcome(
                 position,
                 f"trace ends while the role still expects {monitor.expected()}",
-                tuple(monitor.decisions),
+                tuple(guesser.decisions),
             )
     except RuntimeProtocolError as exc:
-        return _Outcome(position, exc.detail, tuple(monitor.decisions))
+        return _Outcome(position, exc.detail, tuple(guesser.decisions))
     # Quorum stragglers still owed a discard when the role ended may arrive after it left: given up.
     return _Outcome(position, late=frozenset(monitor.late) | frozenset(monitor.discards))
 
@@ -271,7 +268,7 @@ def _replay_once(
 class _RoleReplay:
     """Feeds one role's events to its monitor, as the live endpoint would have."""
 
-    def __init__(self, monitor: _ReplayMonitor, control: frozenset[str]) -> None:
+    def __init__(self, monitor: Monitor, control: frozenset[str]) -> None:
         self.monitor = monitor
         self.control = control
         self.armed: list[TimeoutToken] = []

@@ -10,9 +10,12 @@ wake it with `call_soon_threadsafe`).
 from __future__ import annotations
 
 import asyncio
+import heapq
+import itertools
 import math
 import selectors
 from collections.abc import Callable, Coroutine, Mapping
+from contextvars import Context
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -72,16 +75,31 @@ class VirtualTimeSelector(selectors.BaseSelector):
 
 
 class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
-    """A selector event loop whose `time()` is virtual and which never sleeps on a timer."""
+    """A selector event loop whose `time()` is virtual and which never sleeps on a timer.
+
+    Timers are tracked through the public `call_at` (which `call_later`, `asyncio.sleep` and
+    `asyncio.timeout` all go through), so the clock jumps to exact deadlines without reading the base
+    loop's timer heap.
+    """
 
     def __init__(self, start: float = 0.0) -> None:
         self.clock = VirtualClock(start)
+        self._timers: list[tuple[float, int, asyncio.TimerHandle]] = []
+        """Every timer scheduled and not yet known to be over: (deadline, order, handle), a heap."""
+        self._timer_order = itertools.count()
         super().__init__(VirtualTimeSelector(self._jump))
         self._base_resolution: float = getattr(self, "_clock_resolution", 1e-9)
         self._fit_resolution()
 
     def time(self) -> float:
         return self.clock.now()
+
+    def call_at(  # type: ignore[override]  # typeshed spells the arguments with a TypeVarTuple
+        self, when: float, callback: Callable[..., object], *args: Any, context: Context | None = None
+    ) -> asyncio.TimerHandle:
+        handle = super().call_at(when, callback, *args, context=context)
+        heapq.heappush(self._timers, (handle.when(), next(self._timer_order), handle))
+        return handle
 
     def reset_clock(self, start: float = 0.0) -> bool:
         """Set the clock back to `start` between runs; False (nothing changed) unless the loop is idle.
@@ -91,29 +109,39 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
         """
         if self.is_running() or self.is_closed():
             return False
+        # No public API tells whether callbacks are queued (e.g. done-callbacks of the last run's
+        # tasks); a queued one would run after the jump and could observe it, so it is read here.
         ready: Any = getattr(self, "_ready", None)
-        scheduled: list[asyncio.TimerHandle] = getattr(self, "_scheduled", [])
-        if ready or any(not handle.cancelled() for handle in scheduled):
+        self._prune_timers()
+        if ready or any(not handle.cancelled() for _, _, handle in self._timers):
             return False
-        scheduled.clear()
-        if hasattr(self, "_timer_cancelled_count"):
-            self._timer_cancelled_count = 0  # the base loop's count of cancelled handles in the heap
+        self._timers.clear()  # all cancelled or over; the base loop drops its cancelled ones lazily
         self.clock.reset(start)
         self._fit_resolution()
         return True
 
+    def _prune_timers(self) -> None:
+        """Pop the timers at the head of the heap that were cancelled or are over."""
+        timers = self._timers
+        # The base loop hands a timer to its callbacks once `when < time() + clock_resolution`: a
+        # timer before that point has run (or is queued to, which `_ready` shows), never to come back.
+        due = self.clock.now() + self._clock_resolution
+        while timers and (timers[0][2].cancelled() or timers[0][0] < due):
+            heapq.heappop(timers)
+
     def _jump(self, timeout: float) -> None:
-        """Nothing is ready: move the clock to the earliest timer (the base loop's heap head)."""
-        # `_scheduled` is the base loop's timer heap; its head is the earliest live timer whenever the
-        # base loop calls select (cancelled heads are popped first). Jumping to its exact deadline
-        # (rather than now + timeout) keeps float rounding from leaving the clock just short of it.
-        scheduled: list[asyncio.TimerHandle] = getattr(self, "_scheduled", [])
-        self.clock.advance_to(scheduled[0].when() if scheduled else self.clock.now() + timeout)
+        """Nothing is ready: move the clock to the earliest live timer."""
+        # Jumping to the timer's exact deadline (rather than now + timeout) keeps float rounding from
+        # leaving the clock just short of it.
+        self._prune_timers()
+        timers = self._timers
+        self.clock.advance_to(timers[0][0] if timers else self.clock.now() + timeout)
         self._fit_resolution()
 
     def _fit_resolution(self) -> None:
         # The base loop runs a timer when `when < time() + clock_resolution`; far from zero a timer
         # due exactly now would never run unless the resolution is at least one float step of the clock.
+        # The resolution is the base loop's attribute: there is no public way to set it.
         self._clock_resolution = max(self._base_resolution, math.ulp(self.clock.now()))
 
 
