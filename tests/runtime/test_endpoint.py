@@ -249,7 +249,15 @@ async def test_peer_timeout_messages_round_durations_to_the_millisecond() -> Non
 
 @pytest.mark.parametrize(
     ("seconds", "text"),
-    [(0.0199977, "0.02s"), (0.02, "0.02s"), (30.0, "30s"), (1.5, "1.5s"), (0.0004, "0s"), (2.0004, "2s"), (-0.0001, "0s")],
+    [
+        (0.0199977, "0.02s"),
+        (0.02, "0.02s"),
+        (30.0, "30s"),
+        (1.5, "1.5s"),
+        (0.0004, "0s"),
+        (2.0004, "2s"),
+        (-0.0001, "0s"),
+    ],
 )
 def test_durations_are_formatted_to_the_millisecond(seconds: float, text: str) -> None:
     assert format_seconds(seconds) == text
