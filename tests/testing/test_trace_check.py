@@ -219,3 +219,42 @@ def test_long_traces_with_undecidable_matches_check_without_a_search_explosion(
 def test_unknown_event_kinds_are_reported(tpc: Protocol, tpc_trace: list[TraceEvent]) -> None:
     report = check_trace(tpc, [*tpc_trace, replace(tpc_trace[0], kind="teleport")])
     assert any("unknown event kind 'teleport'" in m for m in messages(report))
+
+
+SAGA_WITH_CONTROL_NAMED_MESSAGES = choreography(
+    """
+    choreography S {
+      roles: A, B;
+      try {
+        A -> B: Done;
+        B -> A: Commit;
+      } compensate {
+        A -> B: Undo;
+      }
+    }
+    """
+)
+
+
+def test_saga_control_messages_are_marked_in_the_trace_not_guessed_by_label() -> None:
+    # The protocol's own messages are called Done and Commit, like the saga's control messages.
+    trace = run_simulation(SAGA_WITH_CONTROL_NAMED_MESSAGES, 1).trace
+    kinds = {(e.kind, e.role, e.label, e.message_kind) for e in trace}
+    assert ("send", "A", "Done", "user") in kinds and ("send", "B", "Done", "control") in kinds
+    assert ("recv", "A", "Commit", "user") in kinds and ("recv", "B", "Commit", "control") in kinds
+    assert check_trace(SAGA_WITH_CONTROL_NAMED_MESSAGES, trace).ok
+    reloaded = Trace.from_jsonl(trace.to_jsonl())
+    assert [e.message_kind for e in reloaded] == [e.message_kind for e in trace]
+    assert check_trace(SAGA_WITH_CONTROL_NAMED_MESSAGES, reloaded).ok
+
+
+def test_a_trace_line_without_message_kind_is_a_user_message() -> None:
+    line = '{"kind": "send", "session": "s", "role": "A", "from": "A", "to": "B", "label": "Done", "seq": 1}'
+    [event] = Trace.from_jsonl(line)
+    assert event.message_kind == "user" and not event.is_control
+    # Read as user messages, a saga's control traffic no longer fits the protocol.
+    trace = run_simulation(SAGA_WITH_CONTROL_NAMED_MESSAGES, 1).trace
+    old_style = [
+        TraceEvent.from_json({k: v for k, v in e.to_json().items() if k != "message_kind"}) for e in trace
+    ]
+    assert not check_trace(SAGA_WITH_CONTROL_NAMED_MESSAGES, old_style).ok

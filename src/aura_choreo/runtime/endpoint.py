@@ -647,6 +647,13 @@ class Endpoint:
             kind, session.id, self.role, sender, receiver, label, seq, self._loop.time(), session.protocol
         )
 
+    def _record_control(self, kind: str, sender: str, receiver: str, label: str, seq: int) -> None:
+        """Record the send or receipt of a saga control message."""
+        session = self.session
+        self._trace.record_control(
+            kind, session.id, self.role, sender, receiver, label, seq, self._loop.time(), session.protocol
+        )
+
 
 def _attachments(
     extensions: tuple[Extension, ...], ctx: StepContext

@@ -162,7 +162,7 @@ class Saga:
             if envelope.label in labels and (sender is None or envelope.sender == sender):
                 if control_key(envelope) == key:
                     control.remove(envelope)
-                    ep._record("recv", envelope.sender, ep.role, envelope.label, envelope.seq)
+                    ep._record_control("recv", envelope.sender, ep.role, envelope.label, envelope.seq)
                     return envelope.label
         return None
 
@@ -175,4 +175,4 @@ class Saga:
             msgspec.Raw(encode_value(key)),
         )  # fmt: skip
         await ep.node.send(session.address(to), envelope)
-        ep._record("send", ep.role, to, label, seq)
+        ep._record_control("send", ep.role, to, label, seq)

@@ -5,7 +5,9 @@ The JSON form of an event is one object per line:
 `{"kind", "session", "protocol", "role", "from", "to", "label", "seq", "time"}` where `kind` is `send`,
 `recv`, `choose`, `local`, `discard` (a quorum straggler), `late` (arrived after a timeout) or
 `timeout`; `from`/`to` are the message's sender and receiver (for `choose`/`local`/`timeout`, both are
-the role itself).
+the role itself). `message_kind` says what a sent or received message was: `user` (a message of the
+protocol) or `control` (saga control: `Done`, `Failed`, `Commit`, `Compensate`, SPEC §4.6); a line
+without it (traces written before it existed) is a user message.
 """
 
 from __future__ import annotations
@@ -14,6 +16,14 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+USER_MESSAGE = "user"
+CONTROL_MESSAGE = "control"
+"""The `message_kind`s of a trace event: a protocol message, or a saga control message."""
+
+_UserFields = tuple[str, str, str, str, str, str, int, float, str]
+_Fields = _UserFields | tuple[str, str, str, str, str, str, int, float, str, str]
+"""A pending event's fields: without `message_kind` (a user message) or with it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +39,13 @@ class TraceEvent:
     seq: int
     time: float
     protocol: str = ""
+    message_kind: str = USER_MESSAGE
+    """`user` or `control` (a saga control message): what the message sent or received was."""
+
+    @property
+    def is_control(self) -> bool:
+        """Whether this event sends or receives a saga control message."""
+        return self.message_kind == CONTROL_MESSAGE
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -41,6 +58,7 @@ class TraceEvent:
             "label": self.label,
             "seq": self.seq,
             "time": self.time,
+            "message_kind": self.message_kind,
         }
 
     @staticmethod
@@ -60,6 +78,7 @@ class TraceEvent:
             seq=seq if isinstance(seq, int) else 0,
             time=float(time) if isinstance(time, int | float) else 0.0,
             protocol=text("protocol"),
+            message_kind=CONTROL_MESSAGE if data.get("message_kind") == CONTROL_MESSAGE else USER_MESSAGE,
         )
 
 
@@ -72,7 +91,7 @@ class Trace:
 
     def __init__(self, events: Iterable[TraceEvent] = ()) -> None:
         self._events: list[TraceEvent] = list(events)
-        self._pending: list[tuple[str, str, str, str, str, str, int, float, str]] = []
+        self._pending: list[_Fields] = []
 
     @property
     def events(self) -> list[TraceEvent]:
@@ -85,7 +104,7 @@ class Trace:
     def record(self, event: TraceEvent) -> None:
         self._pending.append(
             (event.kind, event.session, event.role, event.sender, event.receiver, event.label, event.seq,
-             event.time, event.protocol)
+             event.time, event.protocol, event.message_kind)
         )  # fmt: skip
 
     def record_fields(
@@ -100,8 +119,26 @@ class Trace:
         time: float,
         protocol: str,
     ) -> None:
-        """Record an event from its fields (what endpoints call for every send and receive)."""
+        """Record an event of a user message (or no message) from its fields (what endpoints call for
+        every send and receive)."""
         self._pending.append((kind, session, role, sender, receiver, label, seq, time, protocol))
+
+    def record_control(
+        self,
+        kind: str,
+        session: str,
+        role: str,
+        sender: str,
+        receiver: str,
+        label: str,
+        seq: int,
+        time: float,
+        protocol: str,
+    ) -> None:
+        """Record the send or receipt of a saga control message."""
+        self._pending.append(
+            (kind, session, role, sender, receiver, label, seq, time, protocol, CONTROL_MESSAGE)
+        )
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Trace) and self.events == other.events

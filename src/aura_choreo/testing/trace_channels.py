@@ -15,13 +15,13 @@ def check_channels(
     indexed: list[tuple[int, TraceEvent]],
     complete: bool,
     given_up: set[tuple[str, str, str]],
-    control: frozenset[str],
 ) -> list[TraceIssue]:
     """Every arrival matches an earlier send (by sequence number when the trace has them), no message
     arrives twice, and messages of one label on one channel are consumed in the order they were sent.
 
-    Saga control messages (Done, Failed, Commit, Compensate) travel beside the data and may legitimately
-    stay unread, so they are only checked for having been sent; so may messages the receiver gave up on
+    Saga control messages (events whose `message_kind` is `control`: Done, Failed, Commit, Compensate)
+    travel beside the data and may legitimately stay unread, so they are only checked for having been
+    sent; so may messages the receiver gave up on
     (`given_up`: (sender, receiver, label) of an expired timeout or a compensated saga).
     """
     issues: list[TraceIssue] = []
@@ -54,7 +54,7 @@ def check_channels(
                 )
                 continue
             arrived_seqs.add(seq_key)
-            if key[2] not in control and last_seq.get(key, 0) > event.seq:
+            if not event.is_control and last_seq.get(key, 0) > event.seq:
                 issues.append(
                     TraceIssue(
                         session,
@@ -73,9 +73,11 @@ def check_channels(
             issues.append(TraceIssue(session, f"{what} arrived but was never sent before", event.role, index))
     if complete:
         for key, sent_events in by_label.items():
-            if key[2] in control or key in given_up:
+            if key in given_up:
                 continue
             for index, event in sent_events[consumed[key] :]:
+                if event.is_control:
+                    continue
                 issues.append(
                     TraceIssue(
                         session,

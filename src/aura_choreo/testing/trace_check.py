@@ -105,31 +105,15 @@ def _check_session(
             )
             continue
         per_role[event.role].append((index, event))
-    control = _control_labels(local_types.values())
     given_up: set[tuple[str, str, str]] = set()
     for role, local_type in local_types.items():
-        replayed = _replay_role(session, local_type, per_role.get(role, []), env, complete, control)
+        replayed = _replay_role(session, local_type, per_role.get(role, []), env, complete)
         if isinstance(replayed, TraceIssue):
             issues.append(replayed)
         else:
             given_up.update((sender, role, label) for sender, label in replayed.late)
-    issues.extend(check_channels(session, indexed, complete, given_up, control))
+    issues.extend(check_channels(session, indexed, complete, given_up))
     return issues
-
-
-def _control_labels(local_types: Iterable[LocalType]) -> frozenset[str]:
-    """The saga control labels that cannot be mistaken for the protocol's own messages.
-
-    A trace records labels, not envelope kinds, so a protocol with its own `Done` message keeps it.
-    """
-    used: set[str] = set()
-    for local_type in local_types:
-        for step in local_type.iter_steps():
-            if isinstance(step, Send | Recv):
-                used.add(step.label)
-            elif isinstance(step, Offer):
-                used.update(b.label for b in step.branches)
-    return SAGA_CONTROL - used
 
 
 # ---------------------------------------------------------------------------- per-role replay
@@ -205,7 +189,6 @@ def _replay_role(
     events: Sequence[tuple[int, TraceEvent]],
     env: Mapping[str, object],
     complete: bool,
-    control: frozenset[str],
 ) -> TraceIssue | _Outcome:
     """The successful replay of one role's events, or the issue of the replay that got furthest.
 
@@ -219,7 +202,7 @@ def _replay_role(
     while pending and replays < _MAX_REPLAYS:
         forced = pending.pop()
         replays += 1
-        outcome = _replay_once(session, local_type, events, dict(env), forced, complete, control)
+        outcome = _replay_once(session, local_type, events, dict(env), forced, complete)
         if outcome.issue is None:
             return outcome
         if best is None or outcome.progress > best.progress:
@@ -241,11 +224,10 @@ def _replay_once(
     env: dict[str, object],
     forced: list[int],
     complete: bool,
-    control: frozenset[str],
 ) -> _Outcome:
     guesser = _BranchGuesser(forced)
     monitor = Monitor(local_type, session=session, env=env, resolve_if=guesser)
-    replay = _RoleReplay(monitor, control)
+    replay = _RoleReplay(monitor)
     position = 0
     try:
         while position < len(events):
@@ -268,9 +250,8 @@ def _replay_once(
 class _RoleReplay:
     """Feeds one role's events to its monitor, as the live endpoint would have."""
 
-    def __init__(self, monitor: Monitor, control: frozenset[str]) -> None:
+    def __init__(self, monitor: Monitor) -> None:
         self.monitor = monitor
-        self.control = control
         self.armed: list[TimeoutToken] = []
         self.announcing: str | None = None
         """The saga verdict the coordinator is sending to each participant (applied once)."""
@@ -278,7 +259,7 @@ class _RoleReplay:
     def apply(self, event: TraceEvent) -> None:
         kind, label = event.kind, event.label
         self.armed.extend(self.monitor.take_armed())
-        if label in self.control and kind in ("send", "recv"):
+        if event.is_control and kind in ("send", "recv"):
             self._control(kind, label)
             return
         self.announcing = None
