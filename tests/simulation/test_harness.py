@@ -269,3 +269,21 @@ def test_a_policy_missing_a_later_roles_capability_refuses_the_run_before_any_fr
     assert result.transport.sent == 0
     assert len(result.trace) == 0
     assert [owner for owner in store.owners() if store.load_facts(owner)] == []
+
+
+def test_the_simulator_builds_behaviour_hints_once_for_all_its_runs(
+    tpc: Protocol, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aura_choreo.runtime.behaviour import ProtocolHints
+
+    built: list[object] = []
+    original = ProtocolHints.from_local_types
+
+    def counting(local_types: object) -> ProtocolHints:
+        built.append(local_types)
+        return original(local_types)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ProtocolHints, "from_local_types", staticmethod(counting))
+    report = simulate(tpc, runs=3)
+    assert report.ok
+    assert len(built) == 1

@@ -93,7 +93,7 @@ async def run_session(
     sessions of one protocol, to build them once.
     """
     roles = roles or {}
-    if hints is None:
+    if hints is None and not all(_is_role_function(roles.get(role)) for role in session.local_types):
         hints = ProtocolHints.from_local_types(session.local_types.values())
     results: dict[str, Any] = {}
     async with AsyncExitStack() as stack:

@@ -269,7 +269,7 @@ class Simulator:
         failure: RunFailure | None = None
         try:
             async with asyncio.timeout(config.horizon):
-                await run_session(session, transport, codes, seed=seed)
+                await run_session(session, transport, codes, seed=seed, hints=self._hints)
         except TimeoutError:
             failure = _stuck(session, state, config.horizon)
         except Exception as exc:  # any role's error is the run's outcome, never the harness's crash
