@@ -13,6 +13,8 @@ step. Leaving the `async with` block checks that the role ran to its end with no
 from __future__ import annotations
 
 import asyncio
+import functools
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
@@ -112,8 +114,9 @@ class Endpoint:
         "_ended",
         "_extensions",
         "_loop",
+        "_new_future",
         "_now",
-        "_record_fields",
+        "_record_event",
         "_saga",
         "_seq",
         "_specs",
@@ -158,8 +161,9 @@ class Endpoint:
         self._saga = Saga(self)
         self._loop = asyncio.get_running_loop()
         self._trace = session.trace
-        self._record_fields = session.trace.record_fields
-        self._now = self._loop.time
+        self._record_event = session.trace.sink()
+        self._now = _clock_of(self._loop)
+        self._new_future = _future_factory(self._loop)
         self._extensions = None if session.extensions.is_empty() else session.extensions
         self._devices = session.devices
         self._started: tuple[Extension, ...] | None = None
@@ -272,8 +276,9 @@ class Endpoint:
         for name, check in spec.checks:
             if not check(getattr(msg, name)):
                 raise self._violation(spec.signature(), f"{label}({', '.join(spec.bad_fields(msg))})")
-        if step.payload:
-            monitor.bind(step.payload, msg)
+        env = monitor.env
+        for variable, name in spec.binds:
+            env[variable] = getattr(msg, name)
         extensions: tuple[Extension, ...] = ()
         ctx: StepContext | None = None
         receipt = journal = ext = None
@@ -282,7 +287,8 @@ class Endpoint:
             if extensions:
                 ctx = self._step_context(to, label, step.annotations, msg, "send")
                 receipt, journal, ext = _attachments(extensions, ctx)
-        seq = self._next_seq(to)
+        seq = self._seq.get(to, 0) + 1  # `_next_seq`, inlined on the hot path
+        self._seq[to] = seq
         session = self.session
         envelope: Envelope | OutgoingEnvelope = OutgoingEnvelope(
             WIRE_VERSION, KIND_DATA, session.id, session.protocol, self.role, to, label, seq,
@@ -307,8 +313,8 @@ class Endpoint:
             raise self._send_failed(exc, to, envelope, extensions, ctx) from exc
         if ctx is not None:
             _after_send(extensions, ctx, True)
-        self._record_fields(
-            "send", session.id, self.role, self.role, to, label, seq, self._now(), session.protocol
+        self._record_event(
+            ("send", session.id, self.role, self.role, to, label, seq, self._now(), session.protocol)
         )
 
     async def _deliver(
@@ -369,15 +375,23 @@ class Endpoint:
             timeout = self.session.peer_timeout
             if self._timeout_annotations:
                 timeout = self._receive_timeout((from_,))
-            waiter = inbox.add_waiter(
-                (from_,), None if timeout is None else self._now() + timeout, timeout, self._loop
-            )
+            # `inbox.add_waiter` / `remove_waiter`, inlined as well.
+            future = self._new_future()
+            if timeout is None:
+                waiter = Waiter(future, (from_,), None, None)
+            else:
+                deadline = self._now() + timeout
+                waiter = Waiter(future, (from_,), deadline, timeout)
+                if deadline < inbox.timer_at:
+                    inbox.arm(self._loop, deadline)
+            waiters = inbox.waiters
+            waiters.append(waiter)
             try:
-                await waiter.future
+                await future
             except InboxTimeout:
                 raise self._peer_timeout(waiter) from None
             finally:
-                inbox.remove_waiter(waiter)
+                waiters.remove(waiter)
             if inbox.control:
                 self._check_control()
 
@@ -467,17 +481,18 @@ class Endpoint:
         except WireError as exc:
             got = f"{label} from {sender} with a bad payload: {exc}"
             raise self._violation(spec.signature(), got) from None
-        if step.payload:
-            monitor.bind(step.payload, message)
+        env = monitor.env
+        for variable, name in spec.binds:
+            env[variable] = getattr(message, name)
         if self._extensions is not None:
             self._on_receive_extensions(step, envelope, message)
         self.last_message = message
         self.last_sender = sender
         self.last_sender_label = label
         session = self.session
-        self._record_fields(
-            "recv", session.id, self.role, sender, self.role, label, envelope.seq, self._now(),
-            session.protocol,
+        self._record_event(
+            ("recv", session.id, self.role, sender, self.role, label, envelope.seq, self._now(),
+             session.protocol)
         )  # fmt: skip
         return message
 
@@ -653,6 +668,22 @@ class Endpoint:
         self._trace.record_control(
             kind, session.id, self.role, sender, receiver, label, seq, self._loop.time(), session.protocol
         )
+
+
+def _clock_of(loop: asyncio.AbstractEventLoop) -> Callable[[], float]:
+    """`loop.time`, or `time.monotonic` itself when that is all the loop's `time` does (one call less
+    per recorded event); a loop with its own clock (virtual time) keeps its own."""
+    if type(loop).time is asyncio.BaseEventLoop.time:
+        return time.monotonic
+    return loop.time
+
+
+def _future_factory(loop: asyncio.AbstractEventLoop) -> Callable[[], asyncio.Future[None]]:
+    """`loop.create_future`, or the future class bound to the loop when that is all it does (a
+    partial is called without a Python frame); a loop with its own futures keeps them."""
+    if type(loop).create_future is asyncio.BaseEventLoop.create_future:
+        return functools.partial(asyncio.Future, loop=loop)
+    return loop.create_future
 
 
 def _attachments(

@@ -7,8 +7,11 @@ that asks before the message arrives waits on a future that the arrival complete
 from __future__ import annotations
 
 import asyncio
+import math
 from collections import deque
 from collections.abc import Collection
+
+import msgspec
 
 from aura_choreo.runtime.wire import KIND_CONTROL, Envelope
 
@@ -23,15 +26,17 @@ class InboxTimeout(Exception):
 class Inbox:
     """Per-sender FIFO queues and the waiters of one endpoint."""
 
-    __slots__ = ("_arrivals", "_timer", "_timer_at", "_waiters", "control", "queues")
+    __slots__ = ("_arrivals", "_timer", "control", "queues", "timer_at", "waiters")
 
     def __init__(self) -> None:
         self.queues: dict[str, deque[Queued]] = {}
         self.control: deque[Envelope] = deque()
-        self._waiters: list[Waiter] = []
+        self.waiters: list[Waiter] = []
+        """The pending waits (`add_waiter` adds one; the endpoint's receive adds its own inline)."""
         self._arrivals = 0
         self._timer: asyncio.TimerHandle | None = None
-        self._timer_at = 0.0
+        self.timer_at = math.inf
+        """When the deadline timer fires (infinity: no timer); a wait due earlier must `arm` it."""
 
     def push(self, envelope: Envelope) -> None:
         """Queue an arrived envelope and wake whoever waits for its sender."""
@@ -45,7 +50,7 @@ class Inbox:
                 queue = self.queues[sender] = deque()
             self._arrivals += 1
             queue.append((self._arrivals, envelope))
-        for waiter in self._waiters:
+        for waiter in self.waiters:
             future = waiter.future
             if not future.done() and (waiter.senders is None or sender is None or sender in waiter.senders):
                 future.set_result(None)
@@ -76,27 +81,29 @@ class Inbox:
         if loop is None:
             loop = asyncio.get_running_loop()
         waiter = Waiter(loop.create_future(), senders, deadline, timeout)
-        self._waiters.append(waiter)
-        if deadline is not None and (self._timer is None or deadline < self._timer_at):
-            self._arm(loop, deadline)
+        self.waiters.append(waiter)
+        if deadline is not None and deadline < self.timer_at:
+            self.arm(loop, deadline)
         return waiter
 
     def remove_waiter(self, waiter: Waiter) -> None:
-        self._waiters.remove(waiter)
+        self.waiters.remove(waiter)
 
-    def _arm(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
+    def arm(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
+        """Make the deadline timer fire at loop time `when` (callers only ever move it earlier)."""
         # One timer per inbox, not one per wait: most waits end long before their deadline, and
         # a later deadline never needs an earlier timer (it re-arms itself when it fires).
         if self._timer is not None:
             self._timer.cancel()
         self._timer = loop.call_at(when, self._expire, loop)
-        self._timer_at = when
+        self.timer_at = when
 
     def _expire(self, loop: asyncio.AbstractEventLoop) -> None:
         self._timer = None
+        self.timer_at = math.inf
         now = loop.time()
         upcoming: float | None = None
-        for waiter in self._waiters:
+        for waiter in self.waiters:
             if waiter.deadline is None or waiter.future.done():
                 continue
             if waiter.deadline <= now:
@@ -104,28 +111,24 @@ class Inbox:
             elif upcoming is None or waiter.deadline < upcoming:
                 upcoming = waiter.deadline
         if upcoming is not None:
-            self._arm(loop, upcoming)
+            self.arm(loop, upcoming)
 
     def close(self) -> None:
         """Cancel the deadline timer (the endpoint has finished)."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+            self.timer_at = math.inf
 
 
-class Waiter:
-    """One pending wait: its future, the senders it waits for, its deadline (loop time) and timeout."""
+class Waiter(msgspec.Struct):
+    """One pending wait: its future, the senders it waits for, its deadline (loop time) and timeout.
 
-    __slots__ = ("deadline", "future", "senders", "timeout")
+    A Struct rather than a plain class: one is made per wait, and a Struct is built without running
+    Python code.
+    """
 
-    def __init__(
-        self,
-        future: asyncio.Future[None],
-        senders: Collection[str] | None,
-        deadline: float | None,
-        timeout: float | None,
-    ) -> None:
-        self.future = future
-        self.senders = senders
-        self.deadline = deadline
-        self.timeout = timeout
+    future: asyncio.Future[None]
+    senders: Collection[str] | None
+    deadline: float | None
+    timeout: float | None

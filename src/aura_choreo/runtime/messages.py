@@ -188,6 +188,8 @@ class MessageSpec:
     decoder: msgspec.msgpack.Decoder[Any]
     exact: tuple[tuple[str, type], ...] = ()
     """Fields whose value must be of exactly this type (`int`, `str`, `bool`, `bytes`): the hot path."""
+    binds: tuple[tuple[str, str], ...] = ()
+    """(variable, field) for each named payload item: what a send or receipt makes known (SPEC §3.6)."""
 
     def bad_fields(self, message: msgspec.Struct) -> list[str]:
         """Fields of `message` whose value does not have the declared type (empty when fine)."""
@@ -221,7 +223,8 @@ def build_spec(label: str, payload: Payload, user_types: UserTypes | None = None
     )
     from aura_choreo.runtime.wire import payload_decoder
 
-    return MessageSpec(label, payload, cls, names, types, checks, payload_decoder(cls), exact)
+    binds = tuple((item.name, n) for item, n in zip(payload, names, strict=True) if item.name is not None)
+    return MessageSpec(label, payload, cls, names, types, checks, payload_decoder(cls), exact, binds)
 
 
 _EXACT = (int, str, bool, bytes)

@@ -17,18 +17,19 @@ from types import TracebackType
 from aura_choreo.errors import TransportError
 from aura_choreo.runtime.inbox import Inbox
 from aura_choreo.runtime.wire import (
+    ENVELOPE_DECODER,
     KIND_ACK,
     NIL,
     WIRE_VERSION,
     Envelope,
     OutgoingEnvelope,
     WireError,
-    decode_envelope,
     encode_envelope,
 )
 from aura_choreo.transports.base import Address, Link, Transport
 
 _encode = encode_envelope
+_decode = ENVELOPE_DECODER.decode  # `decode_envelope` without its call frame: every frame goes through
 
 ChannelKey = tuple[str, str, str]
 """(session, sender role, receiver role)."""
@@ -188,7 +189,7 @@ class Node:
             self.stats.garbage += 1
             return
         try:
-            envelope = decode_envelope(frame)
+            envelope = _decode(frame)
         except WireError:
             self.stats.garbage += 1
             return

@@ -13,7 +13,7 @@ without it (traces written before it existed) is a user message.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,6 +122,11 @@ class Trace:
         """Record an event of a user message (or no message) from its fields (what endpoints call for
         every send and receive)."""
         self._pending.append((kind, session, role, sender, receiver, label, seq, time, protocol))
+
+    def sink(self) -> Callable[[tuple[str, str, str, str, str, str, int, float, str]], None]:
+        """The hot path's `record_fields`: a callable taking the fields as one tuple (kind, session,
+        role, sender, receiver, label, seq, time, protocol), with no call frame of its own."""
+        return self._pending.append
 
     def record_control(
         self,

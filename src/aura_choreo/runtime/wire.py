@@ -80,7 +80,8 @@ def _ext_hook(code: int, data: memoryview) -> Any:
 
 
 _ENCODER = msgspec.msgpack.Encoder(enc_hook=_enc_hook)
-_ENVELOPE_DECODER = msgspec.msgpack.Decoder(Envelope)
+ENVELOPE_DECODER = msgspec.msgpack.Decoder(Envelope)
+"""Decodes a frame into its `Envelope` (`decode_envelope` wraps it)."""
 _ANY_DECODER = msgspec.msgpack.Decoder(ext_hook=_ext_hook)
 NIL = msgspec.Raw(_ENCODER.encode(None))
 
@@ -126,7 +127,7 @@ encode_envelope = _ENCODER.encode
 
 def decode_envelope(frame: bytes) -> Envelope:
     """The envelope in a frame; raises one of `WireError` for garbage."""
-    return _ENVELOPE_DECODER.decode(frame)
+    return ENVELOPE_DECODER.decode(frame)
 
 
 def encode_value(value: object) -> bytes:
