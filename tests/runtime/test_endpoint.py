@@ -421,3 +421,17 @@ async def test_a_wrong_label_from_a_buggy_peer_fails_the_labelled_receive_at_onc
         with pytest.raises(ProtocolViolation) as caught:
             await asyncio.wait_for(endpoint.recv("A", "Ping"), 1)
     assert caught.value.got == "receive Pong from A"
+
+
+async def test_payload_fields_become_known_under_their_declared_names() -> None:
+    # `from` is a Python keyword: the message class calls the field `from_`, the protocol says `from`.
+    protocol = choreography("choreography K { roles: A, B; A -> B: M(from: i64, n: i64); }")
+    session = protocol.session()
+
+    async def a(ep: Endpoint) -> dict[str, object]:
+        await ep.send("B", ep.message("M", from_=3, n=4))
+        return ep.env
+
+    results = await run_session(session, InMemoryTransport(), {"A": a})
+    assert results["A"] == {"from": 3, "n": 4}
+    assert results["B"] == {"from": 3, "n": 4}
