@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from aura_choreo.cli.output import fail, print_diagnostics, print_json
-from aura_choreo.syntax import format_source, parse_source
+from aura_choreo.syntax import format_source, parse_source, read_source
 
 
 @click.command(name="fmt", help="Print a choreography in canonical form (--check to verify).")
@@ -31,10 +31,13 @@ def command(files: tuple[str, ...], check: bool, write: bool, as_json: bool) -> 
     reports: list[dict[str, object]] = []
     failed = changed_any = False
     for path in files:
-        text = Path(path).read_text(encoding="utf-8", errors="replace")
-        result = parse_source(text, path)
-        syntax_errors = [d for d in result.diagnostics if d.is_error and d.code == "E001"]
-        if syntax_errors:
+        text, unreadable = read_source(path)
+        result = parse_source(text, path) if text is not None and unreadable is None else None
+        if result is None or text is None:
+            syntax_errors = [unreadable] if unreadable is not None else []
+        else:
+            syntax_errors = [d for d in result.diagnostics if d.is_error and d.code == "E001"]
+        if syntax_errors or result is None or text is None:
             failed = True
             reports.append(
                 {
@@ -45,7 +48,7 @@ def command(files: tuple[str, ...], check: bool, write: bool, as_json: bool) -> 
                 }
             )
             if not as_json:
-                print_diagnostics(syntax_errors, {path: text})
+                print_diagnostics(syntax_errors, {path: text} if text is not None else {})
             continue
         formatted = format_source(result.file, result.comments)
         changed = formatted != text

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from aura_choreo.diagnostics import Diagnostic, error, sort_diagnostics
 from aura_choreo.semantics.ast_walk import loop_variables, rec_labels
 from aura_choreo.semantics.checked import CheckedProtocol
+from aura_choreo.semantics.core import CoreSeq, walk
 from aura_choreo.semantics.expand import Expander, annotation_map, normalise_key
 from aura_choreo.semantics.knowledge import KnowledgeAnalysis
 from aura_choreo.semantics.naming import NameAllocator
-from aura_choreo.semantics.params import DEFAULT_PARAMETER, ParamEnv
+from aura_choreo.semantics.params import DEFAULT_PARAMETER, MAX_FAMILY_SIZE, ParamEnv
 from aura_choreo.semantics.roles import RoleTable
 from aura_choreo.semantics.structure import (
     assign_coordinators,
@@ -20,6 +21,9 @@ from aura_choreo.semantics.structure import (
     check_unused_roles,
 )
 from aura_choreo.syntax import ast
+
+MAX_ANALYSIS_WORK = 4_000_000
+"""Concrete roles x expanded steps beyond which a protocol is not projected (about 2 s of work)."""
 
 
 def build_registry(choreographies: Iterable[ast.Choreography]) -> dict[str, ast.Choreography]:
@@ -77,6 +81,8 @@ def check_choreography(
     names = NameAllocator(rec_labels(choreography.body))
     registry = registry if registry is not None else build_registry([choreography])
     body = Expander(choreography, registry, roles, env, diagnostics, names).expand()
+    if _too_large(choreography, roles.concrete, body, diagnostics):
+        return _checked(choreography, roles.concrete, env, body, diagnostics)
     loop_vars = loop_variables(choreography.body)
     common = frozenset(env.bound()) | frozenset(loop_vars)
     body = KnowledgeAnalysis(roles.concrete, common, body, diagnostics).run(body)
@@ -85,10 +91,49 @@ def check_choreography(
     check_timeouts(body, diagnostics)
     if not any(d.is_error for d in diagnostics):  # after an error, unused roles are mostly its echo
         check_unused_roles(choreography.roles, body, diagnostics)
+    return _checked(choreography, roles.concrete, env, body, diagnostics)
+
+
+def _too_large(
+    choreography: ast.Choreography, roles: tuple[str, ...], body: CoreSeq, diagnostics: list[Diagnostic]
+) -> bool:
+    """Whether the expanded protocol is beyond what projection (work: roles x steps) does promptly.
+
+    Past an error on a size (E014), the expansion is clamped and only echoes it: stop there too.
+    """
+    steps = sum(1 for _ in walk(body))
+    if len(roles) * steps <= MAX_ANALYSIS_WORK:
+        return False
+    if not any(d.is_error and d.code == "E014" for d in diagnostics):
+        family = max((d for d in choreography.roles if d.is_family), key=lambda d: str(d.size), default=None)
+        if family is None or isinstance(family.size, int):
+            example = f"`{family.name}[100]`" if family is not None else "fewer roles"
+        else:
+            example = f"`--param {family.name if family.size == '*' else family.size}=100`"
+        diagnostics.append(
+            error(
+                "E014",
+                choreography.span,
+                f"`{choreography.name}` expands to {len(roles)} roles and {steps} steps, more than"
+                f" {MAX_ANALYSIS_WORK:,} role-steps to project and check",
+                f"check it with smaller families, e.g. {example}; the run time takes up to"
+                f" {MAX_FAMILY_SIZE} instances per family",
+            )
+        )
+    return True
+
+
+def _checked(
+    choreography: ast.Choreography,
+    roles: tuple[str, ...],
+    env: ParamEnv,
+    body: CoreSeq,
+    diagnostics: list[Diagnostic],
+) -> CheckedProtocol:
     return CheckedProtocol(
         qualified_name=choreography.qualified_name,
         name=choreography.name,
-        roles=roles.concrete,
+        roles=roles,
         role_decls=choreography.roles,
         params=tuple(env.bound().items()),
         body=body,

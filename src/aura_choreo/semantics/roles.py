@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aura_choreo.diagnostics import Diagnostic, Span, did_you_mean, error
-from aura_choreo.semantics.params import ParamEnv
+from aura_choreo.semantics.params import MAX_FAMILY_SIZE, ParamEnv
 from aura_choreo.syntax.ast import IndexAll, IndexRange, IndexValue, RoleDecl, RoleRef
 
 
@@ -38,6 +38,16 @@ class RoleTable:
                 continue
             if isinstance(decl.size, int):
                 size = decl.size
+                if size > MAX_FAMILY_SIZE:
+                    diagnostics.append(
+                        error(
+                            "E014",
+                            decl.span,
+                            f"family `{decl.name}` has {size} instances, more than the limit of"
+                            f" {MAX_FAMILY_SIZE}",
+                        )
+                    )
+                    size = MAX_FAMILY_SIZE
             else:
                 key = decl.name if decl.size == "*" else decl.size
                 what = (

@@ -9,7 +9,7 @@ from aura_choreo.syntax.annotation_checks import KNOWN_ANNOTATION_KEYS
 from aura_choreo.syntax.dump import dump_ast
 from aura_choreo.syntax.layout import format_source
 from aura_choreo.syntax.lexer import collect_comments
-from aura_choreo.syntax.loader import IMPORT_ERROR, LoadResult, load_sources
+from aura_choreo.syntax.loader import IMPORT_ERROR, LoadResult, load_sources, read_source
 from aura_choreo.syntax.parser import ParseResult, check_file, parse, parse_source
 
 __all__ = [
@@ -24,4 +24,5 @@ __all__ = [
     "load_sources",
     "parse",
     "parse_source",
+    "read_source",
 ]

@@ -20,6 +20,11 @@ class ParseFailure(Exception):
     """Raised after a syntax error has been recorded, to unwind to the nearest recovery point."""
 
 
+class NestingTooDeep(Exception):
+    """Raised (after its error is recorded) when blocks nest past MAX_NESTING: the whole parse stops,
+    since recovering would report every deeper block and every unmatched `}` again."""
+
+
 class Cursor:
     """A position in the token list of one file, plus the diagnostics found so far."""
 
@@ -100,7 +105,12 @@ class Cursor:
         """Enter a nested block, bracket or type; deep nesting is an error, not a RecursionError."""
         self.depth += 1
         if self.depth > MAX_NESTING:
-            self.fail(f"at most {MAX_NESTING} levels of nesting")
+            self.report(
+                self.token.span(self.file),
+                f"blocks are nested more than {MAX_NESTING} levels deep",
+                "move the inner part into its own `protocol` and `call` it",
+            )
+            raise NestingTooDeep
 
     def ascend(self) -> None:
         self.depth -= 1

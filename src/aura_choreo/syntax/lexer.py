@@ -51,6 +51,8 @@ _ESCAPE = re.compile(r"\\(u\{[0-9A-Fa-f]{1,6}\}|.)", re.DOTALL)
 _SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", '"': '"', "'": "'"}
 _NUMBER = re.compile(r"(\d(?:[\d_]*\d)?)(_?)([A-Za-z][A-Za-z0-9_]*)?")
 
+MAX_INT_DIGITS = 1000
+_INT_HINT = "integers in a choreography are sizes, counts and durations: a few digits are enough"
 _DURATION_HINT = "durations are written like `500ms`, `30s`, `2m`, `1h` or `30_seconds`"
 MILLIS_PER_UNIT = {
     "ms": 1,
@@ -182,7 +184,13 @@ class _Lexer:
         m = _NUMBER.fullmatch(text)
         assert m is not None
         digits, underscore, unit = m.groups()
-        value = int(digits.replace("_", ""))
+        digits = digits.replace("_", "")
+        if len(digits) > MAX_INT_DIGITS:  # int() itself refuses past 4300 digits
+            self._error_at(
+                start, stop - start, f"an integer literal of {len(digits)} digits is too long", _INT_HINT
+            )
+            digits = "0"
+        value = int(digits)
         if unit is None:
             if underscore:
                 self._error_at(start, stop - start, f"an integer cannot end in `_`: `{text}`")

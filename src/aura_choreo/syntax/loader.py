@@ -17,6 +17,7 @@ from aura_choreo.syntax.ast import Import, SourceFile
 from aura_choreo.syntax.parser import parse_source
 
 IMPORT_ERROR = "E002"
+_REPLACED = "unexpected character `\ufffd`"
 
 
 @dataclass(frozen=True)
@@ -57,36 +58,59 @@ class _Loader:
             return
         if path in self.files:
             return
-        text = self._read(path, via)
+        text, problem = read_source(path, via)
+        if problem is not None:
+            self.diagnostics.append(problem)
         if text is None:
             return
         result = parse_source(text, path, extra_annotation_keys=self.extra_keys)
         self.sources[path] = text
-        self.diagnostics.extend(result.diagnostics)
+        # Past invalid UTF-8 (reported once above) the rest still parses; each U+FFFD that stands
+        # for a bad byte would only repeat that error.
+        self.diagnostics.extend(d for d in result.diagnostics if problem is None or d.message != _REPLACED)
         base = os.path.dirname(path)
         for imported in result.file.imports:
             self.visit(os.path.normpath(os.path.join(base, imported.path)), imported, (*stack, path))
         self.files[path] = result.file  # after its imports: dependency order
 
-    def _read(self, path: str, via: Import | None) -> str | None:
-        try:
-            data = Path(path).read_bytes()
-        except OSError as exc:
-            reason = exc.strerror or type(exc).__name__
-            span = via.span if via is not None else Span.point(path, 1, 1)
-            what = f"imported file `{via.path}` ({path})" if via is not None else f"`{path}`"
-            self.diagnostics.append(
-                error(
-                    IMPORT_ERROR,
-                    span,
-                    f"cannot read {what}: {reason}",
-                    "import paths are relative to the importing file",
-                )
-            )
-            return None
-        try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            line = data[: exc.start].count(b"\n") + 1
-            self.diagnostics.append(error("E001", Span.point(path, line, 1), "the file is not valid UTF-8"))
-            return data.decode("utf-8", errors="replace")
+
+def read_source(path: str, via: Import | None = None) -> tuple[str | None, Diagnostic | None]:
+    """The UTF-8 text of a `.choreo` file, or why it cannot be read (E002) or is not text (E001).
+
+    `via` is the import that asked for the file, if any (the error points at it). A file that is not
+    valid UTF-8 comes back repaired (U+FFFD) with its error: checking may go on, but `fmt` must not
+    write it back over the user's bytes. A binary file (NUL bytes) gets no text, so no garbage
+    reaches the terminal.
+    """
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        if via is None:
+            return None, error(IMPORT_ERROR, Span.point(path, 1, 1), f"cannot read `{path}`: {reason}")
+        return None, error(
+            IMPORT_ERROR,
+            via.span,
+            f"cannot read imported file `{via.path}` ({path}): {reason}",
+            "import paths are relative to the importing file",
+        )
+    if b"\0" in data:
+        return None, error(
+            "E001",
+            Span.point(path, 1, 1),
+            f"`{path}` is not a text file (it contains NUL bytes)",
+            "choreographies are UTF-8 text files, usually named `*.choreo`",
+        )
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        line = data[: exc.start].count(b"\n") + 1
+        column = len(data[line_start : exc.start].decode("utf-8", errors="replace")) + 1
+        bad = " ".join(f"0x{byte:02x}" for byte in data[exc.start : exc.end])
+        return data.decode("utf-8", errors="replace"), error(
+            "E001",
+            Span.point(path, line, column),
+            f"the file is not valid UTF-8 (byte {bad})",
+            "save the file as UTF-8",
+        )

@@ -146,7 +146,9 @@ def _check_ref(
                     "E013",
                     ref.span,
                     problem,
-                    f"`{decl.name}[{decl.size}]` has instances 0 to {decl.size - 1}",
+                    f"`{decl.name}[{decl.size}]` has instances 0 to {decl.size - 1}"
+                    if decl.size > 0
+                    else f"`{decl.name}[0]` has no instances",
                 )
             )
 

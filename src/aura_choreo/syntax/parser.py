@@ -11,7 +11,7 @@ from aura_choreo.diagnostics import Diagnostic, Span, error, has_errors, sort_di
 from aura_choreo.errors import ChoreographyError
 from aura_choreo.syntax.annotation_checks import check_annotations
 from aura_choreo.syntax.ast import SourceFile
-from aura_choreo.syntax.cursor import Cursor
+from aura_choreo.syntax.cursor import Cursor, NestingTooDeep
 from aura_choreo.syntax.lexer import tokenize_with_comments
 from aura_choreo.syntax.names import check_role_names
 from aura_choreo.syntax.tokens import Comment
@@ -51,6 +51,8 @@ def _parse_text(text: str, filename: str) -> tuple[SourceFile, list[Diagnostic],
     cursor = Cursor(tokens, filename)
     try:
         file = parse_file(cursor)
+    except NestingTooDeep:
+        file = SourceFile(filename, (), ())
     except RecursionError:  # the nesting limit should make this unreachable; belt and braces
         file = SourceFile(filename, (), ())
         diagnostics.append(

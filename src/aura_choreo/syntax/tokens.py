@@ -84,10 +84,11 @@ class Token(NamedTuple):
         """The token as an error message names it: `` `}` ``, `` identifier `Foo` ``, `end of file`."""
         if self.kind == EOF:
             return "end of file"
+        shown = self.text if len(self.text) <= 40 else self.text[:36] + "..."
         if self.kind == IDENT:
-            return f"`{self.text}`"
+            return f"`{shown}`"
         if self.kind in (INT, DURATION):
-            return f"{self.kind} `{self.text}`"
+            return f"{self.kind} `{shown}`"
         if self.kind == STRING:
             shown = self.text if len(self.text) <= 24 else self.text[:20] + '..."'
             return f"string {shown}"

@@ -61,6 +61,19 @@ MAX_FRAGMENT_STATES = 200_000
 _NO_TAGS: frozenset[int] = frozenset()
 
 
+def _reachable_count(machine: Machine) -> int:
+    """How many states of `machine` its initial state reaches."""
+    seen = {machine.initial}
+    stack = [machine.initial]
+    while stack:
+        for index in machine.outgoing[stack.pop()]:
+            target = machine.transitions[index].target
+            if target not in seen:
+                seen.add(target)
+                stack.append(target)
+    return len(seen)
+
+
 class MachineCompileError(AuraChoreoError):
     """A local type that cannot be compiled to a finite-state machine."""
 
@@ -198,6 +211,16 @@ class _Builder:
         return self._embed_product(parts, k)
 
     def _embed_product(self, parts: list[Machine], k: int) -> int:
+        # The branches never synchronise, so the reachable product is exactly the product of each
+        # branch's reachable states: refuse a too-large one before enumerating any of it.
+        product = 1
+        for m in parts:
+            product *= _reachable_count(m)
+            if product > MAX_FRAGMENT_STATES:
+                raise MachineCompileError(
+                    f"role {self.role}: a parallel block has more than {MAX_FRAGMENT_STATES}"
+                    " interleavings; bind the family to a smaller size to check it"
+                )
         start = tuple(m.initial for m in parts)
         ids = {start: self.new()}
         queue = deque([start])

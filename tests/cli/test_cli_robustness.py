@@ -1,0 +1,123 @@
+"""End-to-end: what a first-time user feeding the CLI hostile input gets back.
+
+Every answer is a diagnostic or a usage error with the right exit code: never a traceback, never a
+hang, never garbage on the terminal. A few cases run the installed entry point as a subprocess; the
+rest use click's CliRunner through `main` (the same last-line-of-defence wrapper).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner, Result
+
+from aura_choreo.cli.main import cli
+
+PAIR = "choreography P {\n  roles: A, B\n  A -> B: M\n}\n"
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def run_process(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "aura_choreo", *args], capture_output=True, text=True, timeout=120
+    )
+
+
+def write(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8", newline="")
+    return str(path)
+
+
+def codes(output: str) -> list[str]:
+    return [line.split("error[")[1].split("]")[0] for line in output.splitlines() if ": error[" in line]
+
+
+# ------------------------------------------------------------------ sizes beyond the limits
+
+
+def test_a_family_of_ten_thousand_is_a_clean_error_not_a_hang(tmp_path: Path) -> None:
+    path = write(tmp_path, "fam.choreo", "choreography Fam {\n  roles: L, R[N]\n  R[i] -> L: Vote\n}\n")
+    result = run("validate", "--param", "N=10000", path)
+    assert result.exit_code == 1
+    assert codes(result.output) == ["E014"]
+    assert "10001 roles" in result.output
+    assert "--param N=100" in result.output
+
+
+def test_a_literal_family_past_the_limit_is_e014(tmp_path: Path) -> None:
+    path = write(tmp_path, "fam.choreo", "choreography Fam {\n  roles: L, R[100000]\n  R[0] -> L: Vote\n}\n")
+    result = run("project", path)
+    assert result.exit_code == 1
+    assert "error[E014]: family `R` has 100000 instances, more than the limit of 10000" in result.output
+
+
+def test_a_huge_integer_literal_is_a_syntax_error(tmp_path: Path) -> None:
+    path = write(tmp_path, "big.choreo", "choreography H {\n  roles: A, R[" + "9" * 5000 + "]\n}\n")
+    process = run_process("validate", path)
+    assert process.returncode == 1
+    assert "Traceback" not in process.stderr and "internal error" not in process.stderr
+    assert "error[E001]: an integer literal of 5000 digits is too long" in process.stderr
+
+
+def test_a_long_token_is_shortened_in_the_message(tmp_path: Path) -> None:
+    text = "choreography T {\n  roles: A, B\n  timeout " + "9" * 400 + "s at A {}\n}\n"
+    path = write(tmp_path, "t.choreo", text)
+    result = run("validate", path)
+    message = next(line for line in result.output.splitlines() if "error[E001]" in line)
+    assert message.endswith("found duration `999999999999999999999999999999999999...`")
+
+
+def test_ten_thousand_nested_blocks_give_one_error(tmp_path: Path) -> None:
+    depth = 10_000
+    text = "choreography D {\n  roles: A, B\n" + "loop {\n" * depth + "A -> B: M\n" + "}\n" * depth + "}\n"
+    path = write(tmp_path, "deep.choreo", text)
+    result = run("validate", path)
+    assert result.exit_code == 1
+    assert codes(result.output) == ["E001"]
+    assert "blocks are nested more than 60 levels deep" in result.output
+
+
+def test_an_empty_family_names_no_instance_range(tmp_path: Path) -> None:
+    path = write(tmp_path, "e.choreo", "choreography E {\n  roles: A, R[0]\n  A -> R[0]: M\n}\n")
+    result = run("validate", path)
+    assert "`R[0]` has no instances" in result.output
+    assert "0 to -1" not in result.output
+
+
+# ------------------------------------------------------------------ files that are not text
+
+
+def test_a_binary_file_is_one_error_with_no_garbage(tmp_path: Path) -> None:
+    path = tmp_path / "bin.choreo"
+    path.write_bytes(bytes(range(256)) * 8)
+    for command in ("validate", "fmt", "project"):
+        result = run(command, str(path))
+        assert result.exit_code == 1, command
+        assert codes(result.output) == ["E001"], command
+        assert "is not a text file" in result.output
+        assert "\x00" not in result.output and "\x1b" not in result.output
+
+
+def test_invalid_utf8_points_at_the_bad_byte(tmp_path: Path) -> None:
+    path = tmp_path / "latin.choreo"
+    path.write_bytes(b"choreography P {\n  roles: A, B\n  A -> B: M\xff\n}\n")
+    result = run("validate", str(path))
+    assert result.exit_code == 1
+    assert codes(result.output) == ["E001"]
+    assert "latin.choreo:3:12: error[E001]: the file is not valid UTF-8 (byte 0xff)" in result.output
+
+
+def test_fmt_write_never_replaces_invalid_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "latin.choreo"
+    original = PAIR.encode() + b"// caf\xe9\n"
+    path.write_bytes(original)
+    result = run("fmt", "-w", str(path))
+    assert result.exit_code == 1
+    assert "not valid UTF-8" in result.output
+    assert path.read_bytes() == original
