@@ -7,10 +7,12 @@ rest use click's CliRunner through `main` (the same last-line-of-defence wrapper
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner, Result
 
 from aura_choreo.cli.main import cli
@@ -121,3 +123,42 @@ def test_fmt_write_never_replaces_invalid_utf8(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "not valid UTF-8" in result.output
     assert path.read_bytes() == original
+
+
+# ------------------------------------------------------------------ --json answers on every failure
+
+
+def test_a_directory_under_json_is_a_json_usage_error(tmp_path: Path) -> None:
+    process = run_process("project", "--json", str(tmp_path))
+    assert process.returncode == 2
+    answer = json.loads(process.stdout)
+    assert answer["ok"] is False and "is a directory" in answer["error"]
+    assert "Traceback" not in process.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        (("project", "--format", "json", "{missing}"), "no such file"),
+        (("project", "--json", "--role", "Z", "{pair}"), "unknown role `Z`"),
+        (("project", "--json", "--param", "N=abc", "{pair}"), "bad --param `N=abc`"),
+        (("validate", "--json", "--param", "=3", "{pair}"), "bad --param `=3`"),
+        (("subtype", "--json", "--against", "{pair}", "--role", "A", "{missing}"), "no such file"),
+    ],
+)
+def test_usage_errors_under_json_answer_in_json(tmp_path: Path, args: tuple[str, ...], error: str) -> None:
+    paths = {"pair": write(tmp_path, "pair.choreo", PAIR), "missing": str(tmp_path / "absent.choreo")}
+    result = run(*(a.format(**paths) for a in args))
+    assert result.exit_code == 2
+    answer = json.loads(result.stdout)
+    assert answer["ok"] is False
+    assert error in answer["error"]
+
+
+def test_a_failed_load_under_simulate_json_answers_in_json(tmp_path: Path) -> None:
+    path = write(tmp_path, "bad.choreo", "choreography P {\n  roles: A, B\n  A -> C: M\n}\n")
+    result = run("simulate", "--json", path)
+    assert result.exit_code == 1
+    answer = json.loads(result.stdout)
+    assert answer["ok"] is False
+    assert [d["code"] for d in answer["diagnostics"]] == ["E010"]

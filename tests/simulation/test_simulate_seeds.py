@@ -48,4 +48,5 @@ def test_seeds_calling_undefined_subprotocols_fail_validation_with_e020(stem: st
     code, document, stderr = simulate(path)
     assert code == 1
     assert "error[E020]" in stderr
-    assert document == {}
+    assert document["ok"] is False  # --json answers in JSON even when the load fails
+    assert {d["code"] for d in document["diagnostics"]} == {"E020"}  # type: ignore[attr-defined]

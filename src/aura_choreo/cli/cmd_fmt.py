@@ -24,10 +24,7 @@ from aura_choreo.syntax import format_source, parse_source, read_source
 def command(files: tuple[str, ...], check: bool, write: bool, as_json: bool) -> None:
     missing = [f for f in files if not os.path.isfile(f)]
     if missing:
-        message = f"cannot read `{missing[0]}`: no such file"
-        if as_json:
-            print_json({"ok": False, "error": message})
-        fail(message, code=2)
+        fail(f"cannot read `{missing[0]}`: no such file", code=2)
     reports: list[dict[str, object]] = []
     failed = changed_any = False
     for path in files:

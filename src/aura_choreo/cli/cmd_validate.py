@@ -193,10 +193,7 @@ def command(
 
     missing = [f for f in files if not os.path.isfile(f)]
     if missing:
-        message = f"cannot read `{missing[0]}`: no such file"
-        if as_json:
-            print_json({"ok": False, "error": message})
-        fail(message, code=2)
+        fail(f"cannot read `{missing[0]}`: no such file", code=2)
     if policy_path is not None:
         from aura_choreo.guards.policy import PolicyError, load_policy
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import itertools
+import json
 import sys
 import traceback
 
@@ -68,9 +70,17 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args or bool(_env_debug())
     try:
-        cli.main(args=args, prog_name="aura-choreo", standalone_mode=True)
+        exit_code = cli.main(args=args, prog_name="aura-choreo", standalone_mode=False)
     except SystemExit:
         raise
+    except click.ClickException as exc:  # usage errors: exit 2, and a JSON answer under --json
+        if _json_requested(args):
+            click.echo(json.dumps({"ok": False, "error": exc.format_message(), "hints": []}))
+        exc.show()
+        raise SystemExit(exc.exit_code) from None
+    except click.exceptions.Abort:
+        click.echo("Aborted!", err=True)
+        raise SystemExit(1) from None
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
         raise SystemExit(130) from None
@@ -81,6 +91,12 @@ def main(argv: list[str] | None = None) -> None:
             click.echo(f"internal error: {type(exc).__name__}: {exc}", err=True)
             click.echo("  = help: rerun with --debug to see the traceback, and report it", err=True)
         raise SystemExit(1) from None
+    raise SystemExit(exit_code if isinstance(exit_code, int) else 0)
+
+
+def _json_requested(args: list[str]) -> bool:
+    pairs = itertools.pairwise(args)
+    return "--json" in args or "--format=json" in args or ("--format", "json") in pairs
 
 
 def _env_debug() -> str:

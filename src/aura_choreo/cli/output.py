@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 
 import click
 
-from aura_choreo.diagnostics import Diagnostic, render_all
+from aura_choreo.diagnostics import Diagnostic, render_all, sort_diagnostics
 
 
 def use_colour() -> bool:
@@ -17,20 +17,53 @@ def use_colour() -> bool:
     return sys.stdout.isatty() and "NO_COLOR" not in os.environ
 
 
+_JSON_PRINTED = "aura_choreo.json_printed"
+
+
 def print_json(value: object) -> None:
     """Print a JSON document on stdout."""
     click.echo(json.dumps(value, indent=2, sort_keys=False))
+    context = click.get_current_context(silent=True)
+    if context is not None:
+        context.meta[_JSON_PRINTED] = True
+
+
+def json_requested() -> bool:
+    """Whether the running command was asked for JSON (`--json` or `--format json`)."""
+    context = click.get_current_context(silent=True)
+    if context is None:
+        return False
+    return bool(context.params.get("as_json")) or context.params.get("fmt") == "json"
 
 
 def print_diagnostics(diagnostics: Sequence[Diagnostic], sources: Mapping[str, str]) -> None:
-    """Print diagnostics as text on stderr."""
+    """Print diagnostics as text on stderr.
+
+    Under `--json`, errors also go to stdout as `{"ok": false, "diagnostics": [...]}` unless the
+    command already printed its JSON answer: a failed load still answers in JSON.
+    """
+    context = click.get_current_context(silent=True)
+    if (
+        json_requested()
+        and context is not None
+        and not context.meta.get(_JSON_PRINTED)
+        and any(d.is_error for d in diagnostics)
+    ):
+        print_json({"ok": False, "diagnostics": [d.to_json() for d in sort_diagnostics(diagnostics)]})
     if diagnostics:
         colour = sys.stderr.isatty() and "NO_COLOR" not in os.environ
         click.echo(render_all(diagnostics, sources, colour=colour), err=True)
 
 
 def fail(message: str, *, code: int = 1, hint: str | None = None) -> None:
-    """Print `error: message` (and a hint) on stderr and exit with `code`."""
+    """Print `error: message` (and a hint) on stderr and exit with `code`.
+
+    Under `--json`, stdout also gets `{"ok": false, "error": message, "hints": [...]}` unless the
+    command already printed its JSON answer, so stdout is always one JSON document.
+    """
+    context = click.get_current_context(silent=True)
+    if json_requested() and context is not None and not context.meta.get(_JSON_PRINTED):
+        print_json({"ok": False, "error": message, "hints": [hint] if hint else []})
     click.echo(f"error: {message}", err=True)
     if hint:
         click.echo(f"  = help: {hint}", err=True)
