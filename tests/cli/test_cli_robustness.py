@@ -162,3 +162,21 @@ def test_a_failed_load_under_simulate_json_answers_in_json(tmp_path: Path) -> No
     answer = json.loads(result.stdout)
     assert answer["ok"] is False
     assert [d["code"] for d in answer["diagnostics"]] == ["E010"]
+
+
+# ------------------------------------------------------------------ --role hints
+
+
+def test_a_family_instance_out_of_range_names_the_range_and_the_parameter(tmp_path: Path) -> None:
+    path = write(tmp_path, "f.choreo", "choreography F {\n  roles: L, R[N]\n  R[i] -> L: Vote\n}\n")
+    result = run("project", "--role", "R[7]", path)
+    assert result.exit_code == 2
+    assert "`R` has instances 0 to 2 here; bind a larger size with `--param N=K`" in result.output
+    assert run("project", "--role", "R[7]", "--param", "N=8", path).exit_code == 0
+
+
+def test_an_unknown_role_lists_families_compactly(tmp_path: Path) -> None:
+    path = write(tmp_path, "f.choreo", "choreography F {\n  roles: L, R[500]\n  R[i] -> L: Vote\n}\n")
+    result = run("project", "--role", "Q", path)
+    assert result.exit_code == 2
+    assert "help: roles: L, R[0..499]" in result.output

@@ -11,7 +11,7 @@ from aura_choreo.diagnostics import Diagnostic, did_you_mean, has_errors, sort_d
 from aura_choreo.projection.formats import FORMATS, FormatUnavailable, render
 from aura_choreo.projection.local_types import LocalType
 from aura_choreo.projection.render_json import to_json
-from aura_choreo.protocol import Protocol, build_protocol
+from aura_choreo.protocol import Protocol, build_protocol, unknown_role_hint
 from aura_choreo.semantics.checker import build_registry, duplicate_names
 
 
@@ -74,12 +74,7 @@ def _types(protocols: list[Protocol], role: str | None) -> list[LocalType]:
         return [t for p in protocols for t in p.local_types().values()]
     found = [p.local_type(role) for p in protocols if role in p.roles]
     if not found:
-        roles = sorted({r for p in protocols for r in p.roles})
-        fail(
-            f"unknown role `{role}`",
-            code=2,
-            hint=did_you_mean(role, roles) or f"roles: {', '.join(roles)}",
-        )
+        fail(f"unknown role `{role}`", code=2, hint=unknown_role_hint(protocols, role))
     return found
 
 

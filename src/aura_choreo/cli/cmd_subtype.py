@@ -11,7 +11,6 @@ import os
 import click
 
 from aura_choreo.cli.output import fail, print_diagnostics, print_json
-from aura_choreo.diagnostics import did_you_mean
 from aura_choreo.errors import ChoreographyError
 
 
@@ -43,7 +42,7 @@ def command(
     quiet: bool,
 ) -> None:
     from aura_choreo.cli.cmd_project import parse_params
-    from aura_choreo.protocol import load
+    from aura_choreo.protocol import load, unknown_role_hint
     from aura_choreo.verify import DotParseError, MachineCompileError, check_subtype, parse_dot
 
     for path in (impl, against):
@@ -59,7 +58,7 @@ def command(
         fail(
             f"`{protocol.qualified_name}` has no role `{role}`",
             code=2,
-            hint=did_you_mean(role, protocol.roles) or f"roles: {', '.join(protocol.roles)}",
+            hint=unknown_role_hint([protocol], role),
         )
     try:
         with open(impl, encoding="utf-8") as handle:
