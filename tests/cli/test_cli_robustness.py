@@ -180,3 +180,39 @@ def test_an_unknown_role_lists_families_compactly(tmp_path: Path) -> None:
     result = run("project", "--role", "Q", path)
     assert result.exit_code == 2
     assert "help: roles: L, R[0..499]" in result.output
+
+
+# ------------------------------------------------------------------ common mistakes get a fix hint
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        (
+            "  choice {\n    a: { A -> B: X }\n  }\n",
+            "help: a choice names its decider: `choice Client { ... }` or `choice at Client { ... }`",
+        ),
+        (
+            "  #[flow_cost = 5]\n  A -> B: X\n",
+            "help: annotate a statement with `[@key = value]` or `@key`; `#[...]` goes before a choreography",
+        ),
+        ("  rec L {\n    A -> B: X\n    continue M\n  }\n", "help: the enclosing `rec` labels: `L`"),
+        (
+            "  call Foo(A, B)\n",
+            "help: define it in this choreography with `protocol Foo(X, Y) { ... }`, or import the file that"
+            " declares `choreography Foo`",
+        ),
+    ],
+)
+def test_common_mistakes_get_a_fix_hint(tmp_path: Path, body: str, expected: str) -> None:
+    path = write(tmp_path, "m.choreo", "choreography P {\n  roles: A, B\n" + body + "}\n")
+    result = run("validate", path)
+    assert result.exit_code == 1
+    assert expected in result.output
+
+
+def test_a_top_level_protocol_with_role_parameters_says_where_it_belongs(tmp_path: Path) -> None:
+    path = write(tmp_path, "m.choreo", "protocol Sub(X, Y) {\n  X -> Y: Ping\n}\n")
+    result = run("validate", path)
+    assert result.exit_code == 1
+    assert "help: at top level write `choreography Sub { roles: X, Y; ... }`" in result.output

@@ -485,7 +485,12 @@ class Expander:
                     "E050",
                     stmt.span,
                     f"`continue {stmt.label}` outside `rec {stmt.label}`",
-                    did_you_mean(stmt.label, ctx.recs) or f"wrap the block in `rec {stmt.label} {{ ... }}`",
+                    did_you_mean(stmt.label, ctx.recs)
+                    or (
+                        "the enclosing `rec` labels: " + ", ".join(f"`{r}`" for r in sorted(ctx.recs))
+                        if ctx.recs
+                        else f"wrap the block in `rec {stmt.label} {{ ... }}`"
+                    ),
                 )
             )
             return []
@@ -619,7 +624,8 @@ class Expander:
                 stmt.span,
                 f"undefined sub-protocol `{stmt.name}`",
                 did_you_mean(stmt.name, known)
-                or f"define it with `protocol {stmt.name}(...) {{ ... }}` or import the file declaring it",
+                or f"define it in this choreography with `protocol {stmt.name}(X, Y) {{ ... }}`,"
+                f" or import the file that declares `choreography {stmt.name}`",
             )
         )
         return None

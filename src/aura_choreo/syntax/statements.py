@@ -124,6 +124,11 @@ def parse_statement(c: Cursor) -> Stmt:
     annotations = _leading_annotations(c) if c.token.kind in _ANNOTATION_STARTS else ()
     token = c.token
     if token.kind != IDENT:
+        if token.kind == "#" and c.peek().kind == "[":
+            c.fail(
+                STATEMENT,
+                "annotate a statement with `[@key = value]` or `@key`; `#[...]` goes before a choreography",
+            )
         c.fail(STATEMENT)
     following = c.peek()
     if following.kind in _SEND_CONTINUATIONS or (following.kind == "[" and not following.newline_before):
@@ -195,6 +200,11 @@ def _choice(c: Cursor, annotations: Annotations) -> Stmt:
     start = c.advance()
     if c.at_word("at") and c.peek().kind == IDENT:
         c.advance()
+    if c.token.kind != IDENT:
+        c.fail(
+            "the role that decides",
+            "a choice names its decider: `choice Client { ... }` or `choice at Client { ... }`",
+        )
     decider = parse_role_ref(c)
     opening = c.expect("{", "`{` after the deciding role")
     branches: list[Branch] = []

@@ -111,6 +111,13 @@ def _item(
 
 def _choreography(c: Cursor, start: Token, annotations: list[Annotation]) -> Choreography:
     name = c.expect_ident("a choreography name").text
+    if c.token.kind == "(":
+        c.fail(
+            "`{` after the choreography name",
+            f"at top level write `choreography {name} {{ roles: X, Y; ... }}`"
+            f"; `protocol {name}(X, Y) {{ ... }}` with role parameters goes inside the choreography"
+            " that calls it",
+        )
     opening = c.expect("{", "`{` after the choreography name")
     roles: tuple[RoleDecl, ...] = ()
     if c.at_word("roles") and c.peek().kind == ":":
