@@ -216,3 +216,15 @@ def test_a_top_level_protocol_with_role_parameters_says_where_it_belongs(tmp_pat
     result = run("validate", path)
     assert result.exit_code == 1
     assert "help: at top level write `choreography Sub { roles: X, Y; ... }`" in result.output
+
+
+def test_a_guard_variable_close_to_a_payload_field_gets_a_did_you_mean(tmp_path: Path) -> None:
+    body = (
+        "  A -> B: Quote(price: u64)\n"
+        "  choice B {\n    buy when (prize > 10): { B -> A: Buy }\n    no: { B -> A: No }\n  }\n"
+    )
+    path = write(tmp_path, "g.choreo", "choreography P {\n  roles: A, B\n" + body + "}\n")
+    result = run("validate", path)
+    assert result.exit_code == 0  # the behaviour may supply `prize`: only a note
+    assert "info[I002]: `prize` in the guard of branch `buy` is no payload field" in result.output
+    assert "help: did you mean `price`?" in result.output

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import replace
 
-from aura_choreo.diagnostics import Diagnostic, error
+from aura_choreo.diagnostics import Diagnostic, did_you_mean, error, info
 from aura_choreo.semantics import core
 from aura_choreo.semantics.actors import first_actors, involved_roles, rec_bodies
 from aura_choreo.semantics.expressions import expr_text, variables
@@ -132,6 +132,18 @@ class KnowledgeAnalysis:
         for branch in choice.branches:
             if branch.guard is None:
                 continue
+            for name in sorted(variables(branch.guard) - self.defined - common):
+                near = did_you_mean(name, self.defined | common)
+                if near:  # a typo of a payload field would otherwise silently become a behaviour input
+                    self.diagnostics.append(
+                        info(
+                            "I002",
+                            branch.guard.span,
+                            f"`{name}` in the guard of branch `{branch.label}` is no payload field, binding"
+                            f" or parameter: the behaviour of `{choice.decider}` must supply it",
+                            near,
+                        )
+                    )
             missing = sorted((variables(branch.guard) & self.defined) - knows)
             if missing:
                 self.diagnostics.append(
