@@ -28,7 +28,8 @@ from aura_choreo.projection.local_types import (
     annotation_value,
     iter_steps,
 )
-from aura_choreo.verify.exprtext import expr_text, literal_int
+from aura_choreo.semantics.expressions import expr_text
+from aura_choreo.semantics.expressions import int_value as literal_int
 
 DEFAULT_ANNOTATED_FLOW_COST = 100
 DEFAULT_FLOW_COST = 1

@@ -49,7 +49,8 @@ from aura_choreo.projection.local_types import (
     Try,
     iter_steps,
 )
-from aura_choreo.verify.exprtext import expr_text, literal_int
+from aura_choreo.semantics.expressions import expr_text
+from aura_choreo.semantics.expressions import int_value as literal_int
 from aura_choreo.verify.fsm import Action, ActionKind, BranchInfo, Machine, Transition
 
 UNROLL_LIMIT = 6
