@@ -29,19 +29,9 @@ def complete_choices(
         return tuple(visit_stmt(s) for s in seq)
 
     def visit_stmt(stmt: core.CoreStmt) -> core.CoreStmt:
+        stmt = core.map_bodies(stmt, visit)
         if isinstance(stmt, core.Choice):
-            stmt = replace(stmt, branches=tuple(replace(b, body=visit(b.body)) for b in stmt.branches))
             return _notify(stmt, roles, projector, strict, diagnostics)
-        if isinstance(stmt, core.Conditional):
-            return replace(stmt, branches=tuple(replace(b, body=visit(b.body)) for b in stmt.branches))
-        if isinstance(stmt, core.CountedLoop | core.Rec):
-            return replace(stmt, body=visit(stmt.body))
-        if isinstance(stmt, core.Parallel):
-            return replace(stmt, branches=tuple(visit(b) for b in stmt.branches))
-        if isinstance(stmt, core.Timeout):
-            return replace(stmt, body=visit(stmt.body), alt=visit(stmt.alt))
-        if isinstance(stmt, core.Try):
-            return replace(stmt, body=visit(stmt.body), comp=visit(stmt.comp))
         return stmt
 
     completed = visit(body)

@@ -171,14 +171,7 @@ def project_all(checked: CheckedProtocol, *, strict_choice: bool | None = None) 
 
     Raises `ChoreographyError` if the protocol or the completion has errors.
     """
-    from aura_choreo.projection.notify import complete_choices
-
-    if has_errors(checked.diagnostics):
-        raise ChoreographyError(checked.diagnostics)
-    strict = checked.strict_choice if strict_choice is None else strict_choice
-    body, diagnostics = complete_choices(checked.body, checked.roles, strict=strict)
-    if has_errors(diagnostics):
-        raise ChoreographyError(diagnostics)
+    body, diagnostics = _completed(checked, strict_choice)
     projector = Projector(body, checked.roles)
     types = {
         role: lt.LocalType(checked.qualified_name, role, projector.seq(body, role), checked.roles)
@@ -191,6 +184,15 @@ def project_role(checked: CheckedProtocol, role: str, *, strict_choice: bool | N
     """The local type of one role (SPEC §3.3); `UnknownRole` (with a did-you-mean) if there is none."""
     if role not in checked.roles:
         raise UnknownRole(role, checked.roles)
+    body, _ = _completed(checked, strict_choice)
+    projector = Projector(body, checked.roles)
+    return lt.LocalType(checked.qualified_name, role, projector.seq(body, role), checked.roles)
+
+
+def _completed(
+    checked: CheckedProtocol, strict_choice: bool | None
+) -> tuple[core.CoreSeq, list[Diagnostic]]:
+    """The body with knowledge-of-choice notifications inserted, and their warnings; raises on errors."""
     from aura_choreo.projection.notify import complete_choices
 
     if has_errors(checked.diagnostics):
@@ -199,8 +201,7 @@ def project_role(checked: CheckedProtocol, role: str, *, strict_choice: bool | N
     body, diagnostics = complete_choices(checked.body, checked.roles, strict=strict)
     if has_errors(diagnostics):
         raise ChoreographyError(diagnostics)
-    projector = Projector(body, checked.roles)
-    return lt.LocalType(checked.qualified_name, role, projector.seq(body, role), checked.roles)
+    return body, diagnostics
 
 
 def unknown_role_error(role: str, roles: tuple[str, ...]) -> Diagnostic:

@@ -49,6 +49,16 @@ def _branches(branches: tuple[lt.Branch, ...], *, with_payload: bool = False) ->
     return out
 
 
+def _message(op: str, peer_key: str, peer: str, step: lt.Send | lt.Recv) -> dict[str, object]:
+    return {
+        "op": op,
+        peer_key: peer,
+        "label": step.label,
+        "payload": _payload(step.payload),
+        "annotations": _annotations(step.annotations),
+    }
+
+
 def seq_json(seq: lt.LocalSeq) -> list[dict[str, object]]:
     """A sequence of steps as JSON objects."""
     return [step_json(s) for s in seq]
@@ -57,21 +67,9 @@ def seq_json(seq: lt.LocalSeq) -> list[dict[str, object]]:
 def step_json(step: lt.LocalStep) -> dict[str, object]:  # one case per step kind
     """One step as a JSON object."""
     if isinstance(step, lt.Send):
-        return {
-            "op": "send",
-            "to": step.to,
-            "label": step.label,
-            "payload": _payload(step.payload),
-            "annotations": _annotations(step.annotations),
-        }
+        return _message("send", "to", step.to, step)
     if isinstance(step, lt.Recv):
-        return {
-            "op": "recv",
-            "from": step.from_,
-            "label": step.label,
-            "payload": _payload(step.payload),
-            "annotations": _annotations(step.annotations),
-        }
+        return _message("recv", "from", step.from_, step)
     if isinstance(step, lt.Choose):
         out: dict[str, object] = {"op": "choose", "choice": step.choice, "branches": _branches(step.branches)}
         if step.expr is not None:

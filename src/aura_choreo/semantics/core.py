@@ -6,8 +6,8 @@ so projection sees no break. Every node keeps the span of the source it came fro
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 
 from aura_choreo.diagnostics import UNKNOWN_SPAN, Span
 from aura_choreo.projection.local_types import AnnotationMap, Payload
@@ -170,6 +170,21 @@ def children(stmt: CoreStmt) -> tuple[CoreSeq, ...]:
     if isinstance(stmt, Try):
         return (stmt.body, stmt.comp)
     return ()
+
+
+def map_bodies(stmt: CoreStmt, visit: Callable[[CoreSeq], CoreSeq]) -> CoreStmt:
+    """`stmt` with `visit` applied to each nested statement sequence (a quorum's messages excepted)."""
+    if isinstance(stmt, Choice | Conditional):
+        return replace(stmt, branches=tuple(replace(b, body=visit(b.body)) for b in stmt.branches))
+    if isinstance(stmt, CountedLoop | Rec):
+        return replace(stmt, body=visit(stmt.body))
+    if isinstance(stmt, Parallel):
+        return replace(stmt, branches=tuple(visit(b) for b in stmt.branches))
+    if isinstance(stmt, Timeout):
+        return replace(stmt, body=visit(stmt.body), alt=visit(stmt.alt))
+    if isinstance(stmt, Try):
+        return replace(stmt, body=visit(stmt.body), comp=visit(stmt.comp))
+    return stmt
 
 
 def walk(seq: CoreSeq) -> Iterator[CoreStmt]:

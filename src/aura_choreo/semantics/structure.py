@@ -151,15 +151,7 @@ def assign_coordinators(body: core.CoreSeq, diagnostics: list[Diagnostic]) -> co
                     )
                 )
             return replace(stmt, body=visit(stmt.body), comp=visit(stmt.comp), coordinator=coordinator)
-        if isinstance(stmt, core.Choice | core.Conditional):
-            return replace(stmt, branches=tuple(replace(b, body=visit(b.body)) for b in stmt.branches))
-        if isinstance(stmt, core.CountedLoop | core.Rec):
-            return replace(stmt, body=visit(stmt.body))
-        if isinstance(stmt, core.Parallel):
-            return replace(stmt, branches=tuple(visit(b) for b in stmt.branches))
-        if isinstance(stmt, core.Timeout):
-            return replace(stmt, body=visit(stmt.body), alt=visit(stmt.alt))
-        return stmt
+        return core.map_bodies(stmt, visit)
 
     return visit(body)
 
