@@ -228,3 +228,11 @@ def test_a_guard_variable_close_to_a_payload_field_gets_a_did_you_mean(tmp_path:
     assert result.exit_code == 0  # the behaviour may supply `prize`: only a note
     assert "info[I002]: `prize` in the guard of branch `buy` is no payload field" in result.output
     assert "help: did you mean `price`?" in result.output
+
+
+def test_project_of_a_file_without_choreographies_says_so(tmp_path: Path) -> None:
+    path = write(tmp_path, "empty.choreo", "// nothing here yet\n")
+    result = run("project", path)
+    assert result.exit_code == 1
+    assert "holds no choreography" in result.output
+    assert json.loads(run("project", "--json", path).stdout)["ok"] is False

@@ -117,6 +117,11 @@ def command(
             print_json({"ok": False, "diagnostics": [d.to_json() for d in diagnostics]})
         print_diagnostics(diagnostics, sources)
         raise SystemExit(1)
+    if not protocols:
+        fail(
+            f"`{file}` holds no choreography",
+            hint="a choreography reads `choreography Name { roles: A, B; ... }`",
+        )
     protocols = _select(protocols, protocol_name)
     _check_params(protocols, params)
     types = _types(protocols, role)
