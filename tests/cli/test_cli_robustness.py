@@ -236,3 +236,11 @@ def test_project_of_a_file_without_choreographies_says_so(tmp_path: Path) -> Non
     assert result.exit_code == 1
     assert "holds no choreography" in result.output
     assert json.loads(run("project", "--json", path).stdout)["ok"] is False
+
+
+def test_validate_refuses_a_param_no_protocol_has(tmp_path: Path) -> None:
+    path = write(tmp_path, "f.choreo", "choreography F {\n  roles: L, R[N]\n  R[i] -> L: Vote\n}\n")
+    result = run("validate", "--param", "n=4", path)
+    assert result.exit_code == 2
+    assert "unknown parameter `n`" in result.output and "did you mean `N`?" in result.output
+    assert run("validate", "--param", "N=4", path).exit_code == 0

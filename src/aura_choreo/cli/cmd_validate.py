@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import click
 
 from aura_choreo.cli.output import fail, print_diagnostics, print_json
-from aura_choreo.diagnostics import Diagnostic, has_errors, promote_warnings, sort_diagnostics
+from aura_choreo.diagnostics import Diagnostic, did_you_mean, has_errors, promote_warnings, sort_diagnostics
 from aura_choreo.syntax import load_sources
 from aura_choreo.syntax.ast import Choreography, SourceFile
 from aura_choreo.syntax.formatter import format_role_decl
@@ -212,6 +212,7 @@ def command(
         max_states=max_states,
     )
     validation = validate_paths(files, options)
+    _check_params_used(validation, [key for key, _ in params])
     if as_json:
         print_json(validation.to_json())
     else:
@@ -223,3 +224,16 @@ def command(
                 f"file{'' if len(validation.files) == 1 else 's'}"
             )
     raise SystemExit(0 if validation.ok else 1)
+
+
+def _check_params_used(validation: Validation, given: list[str]) -> None:
+    """A `--param` that no checked protocol has is a usage error (most likely a typo), as in `project`."""
+    reports = validation.protocols
+    if not reports or any("params" not in r.fields for r in reports):
+        return  # some protocol was not checked (an earlier error): its parameters are unknown
+    known = {name for r in reports for name in r.fields["params"]}  # type: ignore[attr-defined]
+    for key in given:
+        if key not in known:
+            hint = did_you_mean(key, known) or f"parameters: {', '.join(sorted(known)) or 'none'}"
+            fail(f"unknown parameter `{key}`", code=2, hint=hint)
+
