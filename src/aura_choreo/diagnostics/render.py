@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
 from aura_choreo.diagnostics.diagnostic import Diagnostic, Severity
 
@@ -14,12 +14,15 @@ _RESET = "\x1b[0m"
 
 def render_diagnostic(diagnostic: Diagnostic, source: str | None, *, colour: bool = False) -> str:
     """Render one diagnostic: `file:line:col: severity[CODE]: message`, the line, a caret, the hints."""
-    d = diagnostic
+    return _render(diagnostic, None if source is None else source.splitlines(), colour)
+
+
+def _render(d: Diagnostic, source_lines: Sequence[str] | None, colour: bool) -> str:
     sev = d.severity.value
     head_sev = f"{_COLOURS[d.severity]}{sev}[{d.code}]{_RESET}" if colour else f"{sev}[{d.code}]"
     message = f"{_BOLD}{d.message}{_RESET}" if colour else d.message
     lines = [f"{d.span}: {head_sev}: {message}"]
-    source_line = _line_of(source, d.span.line)
+    source_line = _line_of(source_lines, d.span.line)
     hints = list(d.hints)
     if source_line is not None:
         number = str(d.span.line)
@@ -51,8 +54,12 @@ def render_all(
     """Render many diagnostics, each with its file's source when known, then a count line."""
     parts: list[str] = []
     errors = warnings = 0
+    split: dict[str, list[str]] = {}  # each source split once, not once per diagnostic
     for d in diagnostics:
-        parts.append(render_diagnostic(d, sources.get(d.span.file), colour=colour))
+        source = sources.get(d.span.file)
+        if source is not None and d.span.file not in split:
+            split[d.span.file] = source.splitlines()
+        parts.append(_render(d, split.get(d.span.file), colour))
         errors += d.severity is Severity.ERROR
         warnings += d.severity is Severity.WARNING
     if errors or warnings:
@@ -70,10 +77,9 @@ def _summary(errors: int, warnings: int) -> str:
     return ", ".join(bits) + " emitted"
 
 
-def _line_of(source: str | None, line: int) -> str | None:
-    if source is None or line < 1:
+def _line_of(lines: Sequence[str] | None, line: int) -> str | None:
+    if lines is None or line < 1:
         return None
-    lines = source.splitlines()
     if line > len(lines):
         return None
     return lines[line - 1]
