@@ -244,3 +244,15 @@ def test_validate_refuses_a_param_no_protocol_has(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "unknown parameter `n`" in result.output and "did you mean `N`?" in result.output
     assert run("validate", "--param", "N=4", path).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "expression", ["!" * 10_000 + "x", " + ".join(["x"] * 20_000), "(" * 10_000 + "x" + ")" * 10_000]
+)
+def test_a_very_deep_expression_is_one_syntax_error(tmp_path: Path, expression: str) -> None:
+    text = "choreography E {\n  roles: A, B\n  if " + expression + " { A -> B: M }\n}\n"
+    path = write(tmp_path, "e.choreo", text)
+    for command in ("validate", "fmt", "project"):
+        result = run(command, path)
+        assert result.exit_code == 1, command
+        assert codes(result.output) == ["E001"], command

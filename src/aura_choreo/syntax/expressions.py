@@ -15,7 +15,7 @@ from aura_choreo.syntax.ast import (
     Name,
     UnaryOp,
 )
-from aura_choreo.syntax.cursor import Cursor
+from aura_choreo.syntax.cursor import Cursor, ParseFailure
 from aura_choreo.syntax.tokens import DURATION, IDENT, INT, STRING, Token
 
 _WORD_LITERALS: dict[str, bool | None] = {
@@ -48,7 +48,52 @@ _BINARY_WORDS: dict[str, tuple[str, int]] = {"or": ("or", 1), "and": ("and", 2),
 _NOT_LEVEL = 3  # `not` binds looser than comparisons and tighter than `and`, as in Python
 
 
+MAX_EXPRESSION_DEPTH = 100
+"""Deeper expression trees are refused: every later pass walks expressions recursively."""
+
+
 def parse_expression(c: Cursor, min_level: int = 1) -> Expr:
+    """One expression; a tree deeper than MAX_EXPRESSION_DEPTH is a syntax error (never a RecursionError)."""
+    start = c.token
+    expr = _expression(c, min_level)
+    if _depth(expr) > MAX_EXPRESSION_DEPTH:
+        c.report(
+            c.span_from(start),
+            f"expression has more than {MAX_EXPRESSION_DEPTH} nested operations",
+            "split it into steps with `let` bindings",
+        )
+        raise ParseFailure
+    return expr
+
+
+def _depth(expr: Expr) -> int:
+    """The depth of an expression tree, without recursion (the tree may be very deep)."""
+    deepest = 0
+    stack: list[tuple[Expr, int]] = [(expr, 1)]
+    while stack:
+        node, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if deepest > MAX_EXPRESSION_DEPTH:
+            return deepest
+        if isinstance(node, BinOp):
+            children: tuple[Expr, ...] = (node.left, node.right)
+        elif isinstance(node, UnaryOp):
+            children = (node.operand,)
+        elif isinstance(node, Attribute):
+            children = (node.value,)
+        elif isinstance(node, Index):
+            children = (node.value, node.index)
+        elif isinstance(node, Call):
+            children = node.args
+        elif isinstance(node, ListExpr):
+            children = node.items
+        else:
+            children = ()
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def _expression(c: Cursor, min_level: int) -> Expr:
     """Precedence climbing over the binary operators; operators of one level associate to the left."""
     start = c.token
     left = _not(c) if c.at_word("not") else _unary(c)
@@ -58,7 +103,7 @@ def parse_expression(c: Cursor, min_level: int = 1) -> Expr:
         if entry is None or entry[1] < min_level:
             return left
         c.advance()
-        right = parse_expression(c, entry[1] + 1)
+        right = _expression(c, entry[1] + 1)
         left = BinOp(entry[0], left, right, span=c.span_from(start))
 
 
@@ -66,7 +111,7 @@ def _not(c: Cursor) -> Expr:
     starts: list[Token] = []
     while c.at_word("not"):
         starts.append(c.advance())
-    value = parse_expression(c, _NOT_LEVEL + 1)
+    value = _expression(c, _NOT_LEVEL + 1)
     for start in reversed(starts):  # a loop, not recursion: `not not ... x` may be long
         value = UnaryOp("not", value, span=c.span_from(start))
     return value
