@@ -256,3 +256,12 @@ def test_a_very_deep_expression_is_one_syntax_error(tmp_path: Path, expression: 
         result = run(command, path)
         assert result.exit_code == 1, command
         assert codes(result.output) == ["E001"], command
+
+
+def test_subtype_names_the_bad_byte_of_a_machine_file(tmp_path: Path) -> None:
+    machine = tmp_path / "m.dot"
+    machine.write_bytes(b'digraph A {\n  s0 -> s1 [label="B!M\xff"]\n}\n')
+    result = run("subtype", "--against", write(tmp_path, "p.choreo", PAIR), "--role", "A", str(machine))
+    assert result.exit_code == 2
+    assert "error: `" in result.output and "m.dot` is not UTF-8 text (byte 0xff)" in result.output
+    assert "codec" not in result.output

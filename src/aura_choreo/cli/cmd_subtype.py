@@ -63,8 +63,10 @@ def command(
     try:
         with open(impl, encoding="utf-8") as handle:
             machine = parse_dot(handle.read(), file=impl, role=role)
-    except (OSError, UnicodeDecodeError) as exc:
-        fail(f"cannot read `{impl}`: {exc}", code=2)
+    except UnicodeDecodeError as exc:
+        fail(f"`{impl}` is not UTF-8 text (byte 0x{exc.object[exc.start]:02x})", code=2)
+    except OSError as exc:
+        fail(f"cannot read `{impl}`: {exc.strerror or exc}", code=2)
     except DotParseError as exc:
         fail(str(exc), code=1, hint="see `aura-choreo project --format dot` for the expected format")
     try:
