@@ -8,6 +8,7 @@ rest use click's CliRunner through `main` (the same last-line-of-defence wrapper
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -265,3 +266,11 @@ def test_subtype_names_the_bad_byte_of_a_machine_file(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "error: `" in result.output and "m.dot` is not UTF-8 text (byte 0xff)" in result.output
     assert "codec" not in result.output
+
+
+def test_validate_counts_a_file_given_twice_once(tmp_path: Path) -> None:
+    path = write(tmp_path, "p.choreo", PAIR)
+    (tmp_path / "sub").mkdir()
+    result = run("validate", path, os.path.relpath(path), str(tmp_path / "sub" / ".." / "p.choreo"))
+    assert result.exit_code == 0
+    assert "ok: 1 choreography in 1 file" in result.output

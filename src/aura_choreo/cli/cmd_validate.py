@@ -211,7 +211,7 @@ def command(
         policy=policy_path,
         max_states=max_states,
     )
-    validation = validate_paths(files, options)
+    validation = validate_paths(_distinct_files(files), options)
     _check_params_used(validation, [key for key, _ in params])
     if as_json:
         print_json(validation.to_json())
@@ -236,4 +236,16 @@ def _check_params_used(validation: Validation, given: list[str]) -> None:
         if key not in known:
             hint = did_you_mean(key, known) or f"parameters: {', '.join(sorted(known)) or 'none'}"
             fail(f"unknown parameter `{key}`", code=2, hint=hint)
+
+
+def _distinct_files(files: Sequence[str]) -> list[str]:
+    """Each file once however it is spelled (`a.choreo`, `/abs/a.choreo`), in its first spelling."""
+    seen: set[str] = set()
+    distinct: list[str] = []
+    for f in files:
+        real = os.path.realpath(f)
+        if real not in seen:
+            seen.add(real)
+            distinct.append(f)
+    return distinct
 
