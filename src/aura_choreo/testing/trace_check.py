@@ -54,6 +54,12 @@ def check_trace(
     issues: list[TraceIssue] = []
     for session, indexed in by_session.items():
         issues.extend(_check_session(session, indexed, local_types, name, env, complete))
+    if complete and not events:
+        # An empty trace is only a complete run of a protocol in which no role has anything to do.
+        busy = [role for role, lt in local_types.items() if lt.steps]
+        if busy:
+            message = f"the trace has no events, but {', '.join(busy)} have steps to take"
+            issues.append(TraceIssue("", message))
     return TraceReport(tuple(issues), tuple(by_session), len(events))
 
 

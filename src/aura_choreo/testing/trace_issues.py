@@ -16,12 +16,12 @@ class TraceIssue:
     """Index of the offending event in the trace (0-based), when there is one."""
 
     def __str__(self) -> str:
-        where = [f"session {self.session}"]
+        where = [f"session {self.session}"] if self.session else []
         if self.role:
             where.append(f"role {self.role}")
         if self.event is not None:
             where.append(f"event {self.event}")
-        return f"{', '.join(where)}: {self.message}"
+        return f"{', '.join(where)}: {self.message}" if where else self.message
 
 
 @dataclass(frozen=True)

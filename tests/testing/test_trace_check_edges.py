@@ -1,4 +1,4 @@
-"""A quorum's stragglers may arrive after the receiver has finished: the trace is still correct."""
+"""Edge cases of trace checking: quorum stragglers after the end, empty traces."""
 
 from __future__ import annotations
 
@@ -39,3 +39,12 @@ def test_a_share_that_was_never_sent_is_still_reported() -> None:
         e for e in run.trace if not (e.kind == "send" and e.label == "Share" and e.role == "Signers[4]")
     ]
     assert not check_trace(protocol, without_one_send).ok
+
+
+def test_an_empty_trace_is_not_a_complete_run_but_is_a_valid_partial_one() -> None:
+    protocol = choreography(THRESHOLD)
+    report = check_trace(protocol, [])
+    assert not report.ok
+    assert "no events" in str(report.issues[0])
+    assert "Coordinator" in str(report.issues[0])
+    assert check_trace(protocol, [], complete=False).ok
