@@ -141,3 +141,48 @@ async def test_a_node_lingers_until_its_last_frames_are_acknowledged() -> None:
         group.create_task(receiver())
         group.create_task(sender())
     assert received == [7]
+
+
+class _LabelDropTransport(LossyTransport):
+    """Always drops frames carrying `stuck`; drops only the first frame carrying `urgent`."""
+
+    def __init__(self) -> None:
+        super().__init__(seed=0, drop=0.0, duplicate=0.0, max_delay=0.0)
+        self.urgent_dropped = False
+        self.urgent_arrived_at: float | None = None
+
+    def post(self, sender: Address, to: Address, frame: bytes) -> None:
+        if b"Stuck" in frame:
+            return
+        if b"Urgent" in frame:
+            if not self.urgent_dropped:
+                self.urgent_dropped = True
+                return
+            if self.urgent_arrived_at is None:
+                self.urgent_arrived_at = asyncio.get_running_loop().time()
+        super().post(sender, to, frame)
+
+
+def test_a_backed_off_frame_does_not_delay_a_new_frames_first_retransmission() -> None:
+    from aura_choreo.runtime.node import Node
+    from aura_choreo.runtime.wire import KIND_DATA, NIL, WIRE_VERSION, Envelope
+    from aura_choreo.testing.virtual_time import run_virtual
+
+    transport = _LabelDropTransport()
+
+    def envelope(session: str, label: str) -> Envelope:
+        return Envelope(WIRE_VERSION, KIND_DATA, session, "P", "A", "B", label, 1, NIL)
+
+    async def main() -> float:
+        loop = asyncio.get_running_loop()
+        async with Node(transport, "B"), Node(transport, "A", linger=0.0) as a:
+            await a.send("B", envelope("s1", "Stuck"))  # never acknowledged: backs off to 5 s
+            await asyncio.sleep(16.5)  # the stuck frame is next due at 21.2 s
+            sent_at = loop.time()
+            await a.send("B", envelope("s2", "Urgent"))  # first copy lost
+            await asyncio.sleep(10.0)
+        assert transport.urgent_arrived_at is not None
+        return transport.urgent_arrived_at - sent_at
+
+    # Retransmitted after `retransmit_after` (0.2 s), not after the stuck frame's next 5 s deadline.
+    assert run_virtual(main()) < 1.0

@@ -262,7 +262,14 @@ class Node:
             now = loop.time()
             next_due = min(u.due for u in self._unacked.values())
             if next_due > now:
-                await asyncio.sleep(next_due - now)
+                # Wake early when a new frame is sent: its first retransmission is due in
+                # `retransmit_after`, which may come before an older frame's backed-off deadline.
+                self._wake_resend.clear()
+                try:
+                    async with asyncio.timeout(next_due - now):
+                        await self._wake_resend.wait()
+                except TimeoutError:
+                    pass
                 continue
             for unacked in list(self._unacked.values()):
                 if unacked.due > now:
