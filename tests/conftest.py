@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# CI replays the same examples on every run, so a landing never depends on a lucky draw; developers'
+# runs keep exploring new examples (and `pytest -m slow` explores many more).
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.register_profile("explore", print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "explore"))
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 SEED_CORPUS = SHARED / "corpus" / "seeds"
