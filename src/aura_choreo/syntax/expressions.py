@@ -55,8 +55,10 @@ MAX_EXPRESSION_DEPTH = 100
 def parse_expression(c: Cursor, min_level: int = 1) -> Expr:
     """One expression; a tree deeper than MAX_EXPRESSION_DEPTH is a syntax error (never a RecursionError)."""
     start = c.token
+    first = c.pos
     expr = _expression(c, min_level)
-    if _depth(expr) > MAX_EXPRESSION_DEPTH:
+    # Every level of the tree consumed at least one token, so only a long expression can be too deep.
+    if c.pos - first >= MAX_EXPRESSION_DEPTH and _depth(expr) > MAX_EXPRESSION_DEPTH:
         c.report(
             c.span_from(start),
             f"expression has more than {MAX_EXPRESSION_DEPTH} nested operations",
