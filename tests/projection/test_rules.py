@@ -247,3 +247,33 @@ def test_timeout_and_saga_fields() -> None:
     saga = _steps(protocol, "Store")[0]
     assert isinstance(saga, lt.Try) and saga.coordinator == "Server"
     assert saga.participants == ("Server", "Store")
+
+
+def test_one_w102_per_choice_names_every_notified_family_instance() -> None:
+    protocol = choreography(
+        """
+        choreography Sync {
+            roles: Coordinator, Replicas[3]
+            choice Coordinator {
+                push: { Coordinator -> Replicas[*]: Delta }
+                skip: { }
+            }
+        }
+        """
+    )
+    w102 = [d for d in protocol.diagnostics if d.code == "W102"]
+    assert len(w102) == 1
+    assert "roles `Replicas[0]`, `Replicas[1]` and `Replicas[2]`" in w102[0].message
+    for instance in ("Replicas[0]", "Replicas[1]", "Replicas[2]"):
+        offer = _steps(protocol, instance)[0]
+        assert isinstance(offer, lt.Offer) and [b.label for b in offer.branches] == ["push", "skip"]
+
+
+def test_strict_choice_still_reports_each_role_with_its_own_fix() -> None:
+    with pytest.raises(ChoreographyError) as caught:
+        choreography(
+            "#[strict_choice]\nchoreography S { roles: C, R[2]\n"
+            "choice C { a: { C -> R[*]: X } b: { } } }"
+        )
+    e080 = [d for d in caught.value.diagnostics if d.code == "E080"]
+    assert [("R[0]" in d.message, "R[1]" in d.message) for d in e080] == [(True, False), (False, True)]

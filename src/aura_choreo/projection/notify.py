@@ -67,32 +67,16 @@ def _notify(
     else:
         what = "the choice" if choice.construct == "choice" else f"the `{choice.construct}`"
         puzzle = f"which branch of {what} by `{d}` (line {line}) was taken"
-    for role in uninformed:
-        if strict:
+    if strict:
+        for role in uninformed:
             fixes = ", ".join(
                 f"`{d} -> {role}: {b.label};` first in branch `{b.label}`" for b in choice.branches
             )
             diagnostics.append(
-                error(
-                    "E080",
-                    choice.span,
-                    f"role `{role}` cannot tell {puzzle}",
-                    f"add {fixes}",
-                )
+                error("E080", choice.span, f"role `{role}` cannot tell {puzzle}", f"add {fixes}")
             )
-        else:
-            diagnostics.append(
-                warning(
-                    "W102",
-                    choice.span,
-                    f"role `{role}` cannot tell {puzzle}; "
-                    f"inserted `{d} -> {role}: <branch label>` at the start of each branch",
-                    f"to make it explicit, start every branch with a message from `{d}` to `{role}` "
-                    "with a distinct label",
-                )
-            )
-    if strict:
         return choice
+    diagnostics.append(_notification_warning(d, uninformed, puzzle, choice))
     branches = tuple(
         replace(
             b,
@@ -104,3 +88,21 @@ def _notify(
         for b in choice.branches
     )
     return replace(choice, branches=branches)
+
+
+def _notification_warning(decider: str, roles: list[str], puzzle: str, choice: core.Choice) -> Diagnostic:
+    """One W102 per choice, naming every role that is notified (a family's instances would otherwise
+    each get a copy of the same warning)."""
+    if len(roles) == 1:
+        who, target = f"role `{roles[0]}`", roles[0]
+    else:
+        names = [f"`{role}`" for role in roles]
+        who, target = f"roles {', '.join(names[:-1])} and {names[-1]}", "<role>"
+    return warning(
+        "W102",
+        choice.span,
+        f"{who} cannot tell {puzzle}; "
+        f"inserted `{decider} -> {target}: <branch label>` at the start of each branch",
+        f"to make it explicit, start every branch with a message from `{decider}` to "
+        f"{'`' + target + '`' if len(roles) == 1 else 'each of them'} with a distinct label",
+    )
