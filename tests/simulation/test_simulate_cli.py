@@ -99,7 +99,7 @@ def test_crash_option_on_a_saga_compensates() -> None:
         (("--partition", "Participant"), "expected --partition"),
         (("--crash", "Participnt@5"), "unknown role `Participnt`"),
         (("--param", "N=3"), "unknown parameter `N`"),
-        (("--param", "N"), "expected --param"),
+        (("--param", "N"), "bad --param `N`"),
         (("--behaviours", "nowhere_at_all:Thing"), "cannot import nowhere_at_all"),
         (("--replay", "/nonexistent.json"), "cannot read"),
         (("--policy", "/nonexistent.toml"), "cannot read policy file"),

@@ -7,7 +7,6 @@ import pytest
 from aura_choreo.testing.fault_options import (
     parse_crash,
     parse_delay,
-    parse_param,
     parse_partition,
     parse_probability,
     parse_time_ms,
@@ -44,9 +43,7 @@ def test_crash_forms() -> None:
     assert parse_crash("B@40..90:wipe") == Crash("B", 40.0, 90.0, keep_journal=False)
 
 
-def test_params_and_probabilities() -> None:
-    assert parse_param("N=5") == ("N", 5)
-    assert parse_param("threshold = 1_000") == ("threshold", 1000)
+def test_probabilities() -> None:
     assert parse_probability("0.25", "--drop") == 0.25
     assert parse_probability("30%", "--drop") == pytest.approx(0.3)
 
@@ -60,8 +57,6 @@ def test_params_and_probabilities() -> None:
         (lambda: parse_partition("@1..2"), "at least one role"),
         (lambda: parse_partition("A@5"), "as A..B"),
         (lambda: parse_crash("40"), "expected --crash"),
-        (lambda: parse_param("N"), "expected --param"),
-        (lambda: parse_param("N=many"), "needs an integer"),
         (lambda: parse_probability("lots", "--drop"), "expects a probability"),
         (lambda: parse_probability("1.5", "--dup"), "between 0 and 1"),
     ],

@@ -14,11 +14,11 @@ from pathlib import Path
 import click
 
 from aura_choreo.cli.output import fail, print_diagnostics, print_json
+from aura_choreo.cli.params import parse_params
 from aura_choreo.diagnostics import did_you_mean
 from aura_choreo.errors import ChoreographyError
 from aura_choreo.protocol import Protocol, load_all
 from aura_choreo.runtime.trace import Trace, TraceEvent
-from aura_choreo.testing.fault_options import parse_param
 from aura_choreo.testing.trace_check import TraceReport, check_trace
 
 
@@ -77,13 +77,7 @@ def command(
 ) -> None:
     if not os.path.isfile(file):
         fail(f"cannot read `{file}`: no such file", code=2)
-    params = {}
-    for value in param_values:
-        try:
-            key, number = parse_param(value)
-        except ValueError as exc:
-            fail(str(exc), code=2)
-        params[key] = number
+    params = parse_params(param_values)
     events = _read_trace(trace_file)
     try:
         protocols = load_all(file, params=params)

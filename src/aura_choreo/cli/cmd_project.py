@@ -7,28 +7,13 @@ import os
 import click
 
 from aura_choreo.cli.output import fail, print_diagnostics, print_json
+from aura_choreo.cli.params import parse_params
 from aura_choreo.diagnostics import Diagnostic, did_you_mean, has_errors, sort_diagnostics
 from aura_choreo.projection.formats import FORMATS, FormatUnavailable, render
 from aura_choreo.projection.local_types import LocalType
 from aura_choreo.projection.render_json import to_json
 from aura_choreo.protocol import Protocol, build_protocol, unknown_role_hint
 from aura_choreo.semantics.checker import build_registry, duplicate_names
-
-
-def parse_params(values: tuple[str, ...]) -> dict[str, int]:
-    """`("N=5", "threshold=2")` -> `{"N": 5, "threshold": 2}`; a malformed one is a usage error (exit 2)."""
-    params: dict[str, int] = {}
-    for item in values:
-        key, sep, value = item.partition("=")
-        key = key.strip()
-        try:
-            number = int(value.strip().replace("_", ""))
-        except ValueError:
-            number = -1
-        if not sep or not key.isidentifier() or number < 0:
-            fail(f"bad --param `{item}`", code=2, hint="write --param NAME=INTEGER, e.g. --param N=5")
-        params[key] = number
-    return params
 
 
 def _load(

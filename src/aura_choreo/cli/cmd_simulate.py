@@ -21,6 +21,7 @@ from typing import TypeVar
 import click
 
 from aura_choreo.cli.output import fail, print_diagnostics, print_json
+from aura_choreo.cli.params import parse_params
 from aura_choreo.diagnostics import did_you_mean
 from aura_choreo.errors import ChoreographyError
 from aura_choreo.protocol import Protocol, load_all
@@ -28,7 +29,6 @@ from aura_choreo.testing.fault_options import (
     parse_crash,
     parse_delay,
     parse_exhaustion,
-    parse_param,
     parse_partition,
     parse_probability,
 )
@@ -290,7 +290,7 @@ def command(
     as_json: bool,
     quiet: bool,
 ) -> None:
-    params = dict(_usage(parse_param, v) for v in param_values)
+    params = parse_params(param_values)
     fixture: SimulationFixture | None = None
     if replay_file is not None:
         try:

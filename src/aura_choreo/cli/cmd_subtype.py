@@ -41,7 +41,7 @@ def command(
     as_json: bool,
     quiet: bool,
 ) -> None:
-    from aura_choreo.cli.cmd_project import parse_params
+    from aura_choreo.cli.params import parse_params
     from aura_choreo.protocol import load, unknown_role_hint
     from aura_choreo.verify import DotParseError, MachineCompileError, check_subtype, parse_dot
 

@@ -189,7 +189,7 @@ def command(
     policy_path: str | None,
     max_states: int,
 ) -> None:
-    from aura_choreo.cli.cmd_project import parse_params
+    from aura_choreo.cli.params import parse_params
 
     missing = [f for f in files if not os.path.isfile(f)]
     if missing:

@@ -81,16 +81,6 @@ def parse_exhaustion(text: str) -> BudgetExhaustion:
     return BudgetExhaustion(role.strip(), parse_time_ms(when), peer.strip() or None)
 
 
-def parse_param(text: str) -> tuple[str, int]:
-    """`N=5` -> ("N", 5)."""
-    name, sep, value = text.partition("=")
-    if not sep or not name.strip().isidentifier():
-        raise ValueError(f"expected --param NAME=INTEGER, got {text!r}")
-    try:
-        return name.strip(), int(value.strip().replace("_", ""))
-    except ValueError:
-        raise ValueError(f"--param {name.strip()} needs an integer value, got {value.strip()!r}") from None
-
 
 def parse_probability(text: str, option: str) -> float:
     """`0.1` or `10%` -> 0.1."""
