@@ -110,3 +110,31 @@ def test_validate_reports_a_timeout_race_as_a_deadlock_with_its_run(tmp_path: Pa
     assert protocol["deadlock_free"] is False and protocol["verification"]["bound"] == 2
     (finding,) = protocol["verification"]["findings"]
     assert finding["code"] == "E100" and finding["sequence_diagram"].startswith("sequenceDiagram")
+
+
+DEADLOCKING_SAME_NAME = RELAY.replace("TimeoutRelay", "Same")
+
+FINE_SAME_NAME = """protocol Same {
+  roles: S, C, D;
+  S -> C: Start;
+  C -> D: Fwd;
+}
+"""
+
+
+@pytest.mark.parametrize("bad_first", [True, False])
+def test_validate_keeps_verdicts_apart_for_same_named_protocols_in_two_files(
+    tmp_path: Path, bad_first: bool
+) -> None:
+    # Issue #11 item 2: projections were stored by protocol name only, so the last file's verdict
+    # was reported for both and a deadlocking file could be reported ok.
+    bad, fine = tmp_path / "bad.choreo", tmp_path / "fine.choreo"
+    bad.write_text(DEADLOCKING_SAME_NAME, encoding="utf-8")
+    fine.write_text(FINE_SAME_NAME, encoding="utf-8")
+    order = [bad, fine] if bad_first else [fine, bad]
+    code, report = _validate(*map(str, order))
+    assert code == 1 and report["ok"] is False
+    verdicts = {Path(p["file"]).name: p["deadlock_free"] for p in report["protocols"]}  # type: ignore[union-attr,index]
+    assert verdicts == {"bad.choreo": False, "fine.choreo": True}
+    e100 = [d for d in report["diagnostics"] if d["code"] == "E100"]  # type: ignore[index]
+    assert [Path(d["file"]).name for d in e100] == ["bad.choreo"]

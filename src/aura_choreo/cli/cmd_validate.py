@@ -57,6 +57,9 @@ class ProtocolReport:
     choreography: Choreography
     file: str
     fields: dict[str, object] = field(default_factory=dict)
+    protocol: Protocol | None = None
+    """The checked and projected protocol (set by the projection stage), kept with its own report:
+    two files may hold protocols of the same name, each with its own verdict."""
 
     def to_json(self) -> dict[str, object]:
         roles = [format_role_decl(r) for r in self.choreography.roles]
@@ -72,8 +75,6 @@ class Validation:
     sources: dict[str, str] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     protocols: list[ProtocolReport] = field(default_factory=list)
-    projected: dict[str, Protocol] = field(default_factory=dict)
-    """Each protocol that checked and projected, by qualified name (set by the projection stage)."""
 
     def file_has_errors(self, path: str) -> bool:
         """Whether `path` has an error so far (later stages skip such files' choreographies)."""

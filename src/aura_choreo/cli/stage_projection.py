@@ -1,9 +1,9 @@
 """The semantics + projection stage of `aura-choreo validate` (after the syntax stage).
 
 Adds the check and projection diagnostics (E012..E090, W100..W104, I001) and, per protocol, the
-concrete `roles` and bound `params`; keeps each projected `Protocol` in `validation.projected` (by
-qualified name) for the verification stage. Each file is one load with the files it imports: calls
-resolve, and E090 applies, within that load only.
+concrete `roles` and bound `params`; keeps each projected `Protocol` on its own report (never by
+name: two files may hold protocols of the same name) for the verification stage. Each file is one
+load with the files it imports: calls resolve, and E090 applies, within that load only.
 """
 
 from __future__ import annotations
@@ -54,5 +54,4 @@ def projection_stage(validation: Validation) -> None:
             validation.diagnostics.extend(built.diagnostics)
             report.fields["roles"] = list(built.checked.roles)
             report.fields["params"] = dict(built.checked.params)
-            if built.protocol is not None:
-                validation.projected[report.choreography.qualified_name] = built.protocol
+            report.protocol = built.protocol

@@ -25,7 +25,7 @@ def verification_stage(validation: Validation, policy: Policy | None = None) -> 
     options = validation.options
     for report in validation.protocols:
         name = report.choreography.qualified_name
-        protocol = validation.projected.get(name)
+        protocol = report.protocol
         report.fields.setdefault("deadlock_free", False)
         report.fields.setdefault("states", 0)
         if protocol is None:
