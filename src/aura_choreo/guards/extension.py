@@ -1,9 +1,13 @@
 """The guard chain as a runtime extension: every send of a session passes the chain.
 
 Registered for every step (unannotated sends cost the default profile's 1), it checks each role's
-capability manifest when its endpoint joins, runs `prepare` before each send, `commit`/`abort` once the
-transport answered, verifies receipts and merges journal deltas on receive, and stores each session's
+capability manifest when its endpoint joins, runs `prepare` before each send, `commit` once the
+transport accepted it, verifies receipts and merges journal deltas on receive, and stores each session's
 trace in the journal when the last of its endpoints (in this process) leaves (SPEC §5.4).
+
+A send the transport refuses keeps its reservation (fact ids, receipt slot): the endpoint may resend the
+very same frame (`SendFailed.retry()`, `RetryMiddleware`), which then commits. It is aborted only once
+it is abandoned: the next send on the same channel supersedes it, or its role leaves the session.
 """
 
 from __future__ import annotations
@@ -49,6 +53,8 @@ class GuardExtension(Extension):
         # Sends between before_send and after_send, keyed by the identity of their step context (the
         # endpoint hands the same object to both hooks); the context is kept so its id stays unique.
         self._in_flight: dict[int, tuple[StepContext, PreparedSend]] = {}
+        # Of those, the ones the transport refused (keys of `_in_flight`): kept for a retry.
+        self._refused: set[int] = set()
         # Per session, the roles of the endpoints that joined and how many of them have not left: the
         # trace is stored when the last one leaves, with the events of those roles (in the order they
         # happened), so an endpoint that joins later stores its own events without repeating these.
@@ -61,6 +67,7 @@ class GuardExtension(Extension):
         self._check_manifest(ctx)
 
     def on_session_end(self, ctx: SessionContext, trace: Trace, ok: bool) -> None:
+        self._abandon(lambda p: p.send.session == ctx.session and p.send.role == ctx.role)
         joined = self._joined.get(ctx.session)
         if joined is None:
             return
@@ -107,19 +114,29 @@ class GuardExtension(Extension):
             context=self.context_of(ctx.protocol, ctx.session),
             step=f"step {ctx.step}: {ctx.role} -> {ctx.peer}: {ctx.label}",
         )
+        channel = send.channel
+        self._abandon(lambda p: p.send.channel == channel and p.send.device == send.device)
         prepared = self.chain.prepare(send)
         self._in_flight[id(ctx)] = (ctx, prepared)
         return prepared.attachments.to_wire() or None
 
     def after_send(self, ctx: StepContext, accepted: bool) -> None:
-        entry = self._in_flight.pop(id(ctx), None)
-        if entry is None:
+        key = id(ctx)
+        if not accepted:
+            if key in self._in_flight and key not in self._refused:
+                self._refused.add(key)
+                self.chain.metrics.sends_refused += 1
             return
-        prepared = entry[1]
-        if accepted:
-            self.chain.commit(prepared)
-        else:
-            self.chain.abort(prepared)
+        entry = self._in_flight.pop(key, None)
+        if entry is not None:
+            self._refused.discard(key)
+            self.chain.commit(entry[1])
+
+    def _abandon(self, matches: Callable[[PreparedSend], bool]) -> None:
+        """Abort the refused sends that `matches`: no retry of theirs can come any more."""
+        for key in [k for k in self._refused if matches(self._in_flight[k][1])]:
+            self._refused.discard(key)
+            self.chain.abort(self._in_flight.pop(key)[1])
 
     def on_receive(self, ctx: StepContext, attachments: Mapping[str, bytes]) -> None:
         context = self.context_of(ctx.protocol, ctx.session)

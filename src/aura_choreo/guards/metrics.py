@@ -22,6 +22,8 @@ class GuardMetrics:
     sends_prepared: int = 0
     sends_committed: int = 0
     sends_aborted: int = 0
+    sends_refused: int = 0
+    """Sends the transport refused at least once (a retry may still commit them)."""
     facts_committed: int = 0
     facts_merged: int = 0
     receipts_issued: int = 0
@@ -45,6 +47,7 @@ class GuardMetrics:
             "sends_prepared": self.sends_prepared,
             "sends_committed": self.sends_committed,
             "sends_aborted": self.sends_aborted,
+            "sends_refused": self.sends_refused,
             "facts_committed": self.facts_committed,
             "facts_merged": self.facts_merged,
             "receipts_issued": self.receipts_issued,
