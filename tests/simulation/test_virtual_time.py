@@ -222,3 +222,24 @@ def test_tiny_sleeps_far_from_zero_still_progress(start: float) -> None:
 
     # each sleep lands on the nearest float step of the clock, so the total can be off by 1000 steps
     assert run_virtual(main(), start=start) == pytest.approx(1.0, abs=1e-3 + 1000 * math.ulp(start))
+
+
+@pytest.mark.parametrize("start", [0.0, 1.0, 25.123456789])
+def test_a_timer_due_within_the_clock_resolution_runs_before_a_later_one(start: float) -> None:
+    # Issue 11 item 1: a timer scheduled less than the clock resolution (1 ns) ahead was taken as
+    # already run by the jump to the next timer, so the clock leapt to a far deadline first.
+    seen: list[tuple[str, float]] = []
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+        now = loop.time()
+        loop.call_at(now + 30, lambda: seen.append(("deadline", loop.time())))
+        loop.call_at(math.nextafter(now, math.inf), lambda: seen.append(("ulp", loop.time())))
+        loop.call_at(now + 1e-10, lambda: seen.append(("sub-ns", loop.time())))
+        loop.call_at(now + 31, done.set_result, None)
+        await done
+
+    run_virtual(main(), start=start)
+    assert [name for name, _ in seen] == ["ulp", "sub-ns", "deadline"]
+    assert all(at < start + 1 for name, at in seen if name != "deadline")

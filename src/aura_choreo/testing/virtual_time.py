@@ -123,10 +123,14 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
     def _prune_timers(self) -> None:
         """Pop the timers at the head of the heap that were cancelled or are over."""
         timers = self._timers
-        # The base loop hands a timer to its callbacks once `when < time() + clock_resolution`: a
-        # timer before that point has run (or is queued to, which `_ready` shows), never to come back.
-        due = self.clock.now() + self._clock_resolution
-        while timers and (timers[0][2].cancelled() or timers[0][0] < due):
+        # Only a deadline at or before now is surely over: the base loop runs a timer once
+        # `when < time() + clock_resolution`, but a timer scheduled by a callback *after* that check,
+        # due less than the resolution ahead, is still waiting. Taking it as run made the clock leap
+        # to the next deadline first (issue 11 item 1: a retransmission one ulp ahead was skipped and a
+        # 30 s peer deadline fired). A timer that did run just ahead of now costs at most one jump
+        # shorter than the resolution.
+        now = self.clock.now()
+        while timers and (timers[0][2].cancelled() or timers[0][0] <= now):
             heapq.heappop(timers)
 
     def _jump(self, timeout: float) -> None:
