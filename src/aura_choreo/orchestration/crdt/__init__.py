@@ -1,0 +1,35 @@
+"""Conflict-free replicated data types (SPEC §8.1): immutable values with a join, delta operations,
+`delta_since`, a versioned byte format (`codec`) and causal delivery for operation-based use."""
+
+from aura_choreo.orchestration.crdt.base import Crdt, entry_id, entry_map
+from aura_choreo.orchestration.crdt.causal import CausalBuffer, Operation
+from aura_choreo.orchestration.crdt.clock import Dot, VectorClock
+from aura_choreo.orchestration.crdt.codec import CrdtDecodeError, CrdtMergeError, Element, Value
+from aura_choreo.orchestration.crdt.counters import GCounter, PNCounter
+from aura_choreo.orchestration.crdt.maps import KINDS, ORMap, decode
+from aura_choreo.orchestration.crdt.registers import LWWRegister, MVRegister, Sibling
+from aura_choreo.orchestration.crdt.sets import ORSet, Tombstone
+
+__all__ = [
+    "KINDS",
+    "CausalBuffer",
+    "Crdt",
+    "CrdtDecodeError",
+    "CrdtMergeError",
+    "Dot",
+    "Element",
+    "GCounter",
+    "LWWRegister",
+    "MVRegister",
+    "ORMap",
+    "ORSet",
+    "Operation",
+    "PNCounter",
+    "Sibling",
+    "Tombstone",
+    "Value",
+    "VectorClock",
+    "decode",
+    "entry_id",
+    "entry_map",
+]

@@ -1,0 +1,114 @@
+"""`ORSet`: an observed-remove set where a concurrent add wins over a remove."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Self
+
+from aura_choreo.orchestration.crdt import codec
+from aura_choreo.orchestration.crdt.base import Crdt
+from aura_choreo.orchestration.crdt.clock import Dot, VectorClock, contiguous
+from aura_choreo.orchestration.crdt.codec import Element
+
+
+@dataclass(frozen=True)
+class Tombstone:
+    """One remove: its own dot, and the add dots it observed (and so removes)."""
+
+    dot: Dot
+    removed: frozenset[Dot]
+
+    def body(self) -> list[object]:
+        return [self.dot.body(), [d.body() for d in sorted(self.removed)]]
+
+    @classmethod
+    def from_body(cls, raw: object) -> Tombstone:
+        dot, removed = codec.as_pair(raw, "tombstone")
+        return cls(Dot.from_body(dot), frozenset(Dot.from_body(d) for d in codec.as_list(removed, "removed")))
+
+
+@dataclass(frozen=True)
+class ORSet(Crdt):
+    """Add-wins observed-remove set.
+
+    Every add tags its element with a fresh dot; a remove records (with a dot of its own) the tags it
+    saw, so an add it did not see - a concurrent one - survives it. Both sets only grow (tombstones
+    are kept), which makes merge a plain union and every add and remove an entry anti-entropy can
+    ship on its own. Body: `[[[element, dot], ...], [[dot, [dot, ...]], ...]]`, sorted.
+    """
+
+    adds: frozenset[tuple[Element, Dot]] = frozenset()
+    removes: frozenset[Tombstone] = frozenset()
+    KIND = "ORSet"
+
+    @classmethod
+    def empty(cls) -> Self:
+        return cls()
+
+    def _removed(self) -> set[Dot]:
+        return {d for t in self.removes for d in t.removed}
+
+    @property
+    def value(self) -> frozenset[Element]:
+        removed = self._removed()
+        return frozenset(e for e, d in self.adds if d not in removed)
+
+    def __contains__(self, element: object) -> bool:
+        return element in self.value
+
+    def _next_dot(self, replica: str) -> Dot:
+        own = [d.counter for d in self._dots() if d.replica == replica]
+        return Dot(replica, max(own, default=0) + 1)
+
+    def _dots(self) -> Iterable[Dot]:
+        yield from (d for _, d in self.adds)
+        yield from (t.dot for t in self.removes)
+
+    def add(self, replica: str, element: Element) -> tuple[ORSet, ORSet]:
+        delta = ORSet(frozenset({(element, self._next_dot(replica))}))
+        return self.merge(delta), delta
+
+    def remove(self, replica: str, element: Element) -> tuple[ORSet, ORSet]:
+        """Remove the adds of `element` seen here (a no-op with an empty delta when there are none)."""
+        removed = self._removed()
+        tags = frozenset(d for e, d in self.adds if e == element and d not in removed)
+        if not tags:
+            return self, ORSet()
+        delta = ORSet(removes=frozenset({Tombstone(self._next_dot(replica), tags)}))
+        return self.merge(delta), delta
+
+    def merge(self, other: Self) -> Self:
+        return type(self)(self.adds | other.adds, self.removes | other.removes)
+
+    def version(self) -> VectorClock:
+        return contiguous(self._dots())
+
+    def delta_since(self, version: VectorClock) -> Self:
+        return type(self)(
+            frozenset(a for a in self.adds if not version.covers(a[1])),
+            frozenset(t for t in self.removes if not version.covers(t.dot)),
+        )
+
+    def entries(self) -> Iterable[Self]:
+        return [
+            *(type(self)(frozenset({a})) for a in self.adds),
+            *(type(self)(removes=frozenset({t})) for t in self.removes),
+        ]
+
+    def body(self) -> object:
+        adds = sorted(self.adds, key=lambda a: (a[1], codec.sort_key(a[0])))
+        return [
+            [[e, d.body()] for e, d in adds],
+            [t.body() for t in sorted(self.removes, key=lambda t: t.dot)],
+        ]
+
+    @classmethod
+    def from_body(cls, raw: object) -> Self:
+        adds_raw, removes_raw = codec.as_pair(raw, "ORSet")
+        adds = []
+        for item in codec.as_list(adds_raw, "ORSet adds"):
+            element, dot = codec.as_pair(item, "ORSet add")
+            adds.append((codec.as_element(element, "element"), Dot.from_body(dot)))
+        removes = [Tombstone.from_body(t) for t in codec.as_list(removes_raw, "ORSet removes")]
+        return cls(frozenset(adds), frozenset(removes))
