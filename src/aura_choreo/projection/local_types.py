@@ -14,31 +14,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from aura_choreo.diagnostics import UNKNOWN_SPAN, Span
-from aura_choreo.syntax.ast import AnnotationValue, Expr, TypeExpr
+from aura_choreo.syntax.ast import Expr
 
-
-@dataclass(frozen=True)
-class PayloadItem:
-    """One payload field: a name (None for a bare type) and a type (None when unknown)."""
-
-    name: str | None
-    type: TypeExpr | None
-
-    def to_json(self) -> dict[str, object]:
-        return {"name": self.name, "type": None if self.type is None else str(self.type)}
-
-
-Payload = tuple[PayloadItem, ...]
-AnnotationMap = tuple[tuple[str, AnnotationValue], ...]
-"""Annotations as ordered (key, value) pairs; use `annotation_value` to read one."""
-
-
-def annotation_value(annotations: AnnotationMap, key: str) -> AnnotationValue | None:
-    """The value of `key` in an annotation map, or None."""
-    for k, v in annotations:
-        if k == key:
-            return v
-    return None
+# Re-exported: the vocabulary steps are made of (defined below semantics, which builds them).
+from aura_choreo.syntax.payload import AnnotationMap as AnnotationMap
+from aura_choreo.syntax.payload import Payload as Payload
+from aura_choreo.syntax.payload import PayloadItem as PayloadItem
+from aura_choreo.syntax.payload import annotation_value as annotation_value
 
 
 @dataclass(frozen=True)

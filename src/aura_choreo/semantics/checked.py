@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from aura_choreo.diagnostics import UNKNOWN_SPAN, Diagnostic, Span, has_errors
-from aura_choreo.projection.local_types import AnnotationMap
 from aura_choreo.semantics.core import CoreSeq
 from aura_choreo.syntax.ast import RoleDecl
+from aura_choreo.syntax.payload import AnnotationMap
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 
 from aura_choreo.diagnostics import UNKNOWN_SPAN, Span
-from aura_choreo.projection.local_types import AnnotationMap, Payload
 from aura_choreo.syntax.ast import Expr
+from aura_choreo.syntax.payload import AnnotationMap, Payload
 
 
 @dataclass(frozen=True)

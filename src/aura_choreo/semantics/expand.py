@@ -12,7 +12,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from aura_choreo.diagnostics import Diagnostic, Span, did_you_mean, error, warning
-from aura_choreo.projection.local_types import AnnotationMap, PayloadItem
 from aura_choreo.semantics import core
 from aura_choreo.semantics.actors import first_actors, rec_bodies
 from aura_choreo.semantics.ast_walk import loop_breaks, mentions_index, protocol_defs
@@ -22,6 +21,7 @@ from aura_choreo.semantics.naming import NameAllocator, snake_case
 from aura_choreo.semantics.params import MAX_FAMILY_SIZE, ParamEnv
 from aura_choreo.semantics.roles import FreeIndex, RoleTable
 from aura_choreo.syntax import ast
+from aura_choreo.syntax.payload import AnnotationMap, PayloadItem
 
 
 @dataclass
