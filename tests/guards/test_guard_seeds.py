@@ -24,9 +24,9 @@ from aura_choreo.projection.local_types import Send
 from aura_choreo.protocol import Protocol, load
 from aura_choreo.runtime.runner import run_session
 from aura_choreo.runtime.session import Session
-from aura_choreo.testing.network import LinkModel, NetworkModel
 from aura_choreo.testing.virtual_time import run_virtual
 from aura_choreo.transports.inmemory import InMemoryTransport
+from aura_choreo.transports.network import LinkModel, NetworkModel
 from aura_choreo.transports.simulated import SimulatedTransport
 from aura_choreo.verify import role_manifest
 from conftest import SEED_CORPUS

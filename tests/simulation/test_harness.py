@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from aura_choreo import Protocol, choreography, load
-from aura_choreo.testing.faults import BudgetExhaustion, Crash, Partition
-from aura_choreo.testing.network import LinkModel, NetworkModel, UniformLatency
 from aura_choreo.testing.simulation import SimulationConfig, run_simulation, simulate
 from aura_choreo.testing.trace_check import check_trace
+from aura_choreo.transports.faults import BudgetExhaustion, Crash, Partition
+from aura_choreo.transports.network import LinkModel, NetworkModel, UniformLatency
 from conftest import SEED_CORPUS
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

@@ -7,8 +7,8 @@ import statistics
 
 import pytest
 
-from aura_choreo.testing.faults import BudgetExhaustion, Crash, DropMessage, DuplicateMessage, Partition
-from aura_choreo.testing.network import (
+from aura_choreo.transports.faults import BudgetExhaustion, Crash, DropMessage, DuplicateMessage, Partition
+from aura_choreo.transports.network import (
     ExponentialLatency,
     FixedLatency,
     LinkModel,

@@ -7,9 +7,9 @@ import asyncio
 import pytest
 
 from aura_choreo.errors import TransportError
-from aura_choreo.testing.faults import Crash, Partition
-from aura_choreo.testing.network import FixedLatency, LinkModel, NetworkModel, UniformLatency
 from aura_choreo.testing.virtual_time import run_virtual
+from aura_choreo.transports.faults import Crash, Partition
+from aura_choreo.transports.network import FixedLatency, LinkModel, NetworkModel, UniformLatency
 from aura_choreo.transports.simulated import SimulatedTransport
 
 Received = list[tuple[float, str, bytes]]

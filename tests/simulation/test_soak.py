@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aura_choreo import Protocol, load_all
-from aura_choreo.testing.network import LinkModel, NetworkModel, UniformLatency
 from aura_choreo.testing.simulation import SimulationConfig, simulate
 from aura_choreo.testing.strategies import benign_fault_schedules, network_models, seeds
+from aura_choreo.transports.network import LinkModel, NetworkModel, UniformLatency
 from conftest import seed_files
 
 UNDEFINED_SUBPROTOCOLS = {"003_AdaptiveSync", "003_HierarchicalConsensus", "003_SecureDataTransfer"}

@@ -11,8 +11,8 @@ from aura_choreo.testing.fault_options import (
     parse_probability,
     parse_time_ms,
 )
-from aura_choreo.testing.faults import Crash, Partition
-from aura_choreo.testing.network import FixedLatency, UniformLatency
+from aura_choreo.transports.faults import Crash, Partition
+from aura_choreo.transports.network import FixedLatency, UniformLatency
 
 
 @pytest.mark.parametrize(
@@ -68,7 +68,7 @@ def test_bad_options_say_what_was_expected(call: object, message: str) -> None:
 
 def test_budget_exhaustion_option() -> None:
     from aura_choreo.testing.fault_options import parse_exhaustion
-    from aura_choreo.testing.faults import BudgetExhaustion
+    from aura_choreo.transports.faults import BudgetExhaustion
 
     assert parse_exhaustion("A@10") == BudgetExhaustion("A", 10.0, None)
     assert parse_exhaustion("A:B@2s") == BudgetExhaustion("A", 2000.0, "B")

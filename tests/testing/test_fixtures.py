@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from aura_choreo.testing.faults import BudgetExhaustion, Crash, DropMessage, DuplicateMessage, Partition
 from aura_choreo.testing.fixtures import (
     FixtureError,
     SimulationFixture,
@@ -16,7 +15,8 @@ from aura_choreo.testing.fixtures import (
     read_fixture,
     write_fixture,
 )
-from aura_choreo.testing.network import (
+from aura_choreo.transports.faults import BudgetExhaustion, Crash, DropMessage, DuplicateMessage, Partition
+from aura_choreo.transports.network import (
     ExponentialLatency,
     LinkModel,
     LinkOverride,

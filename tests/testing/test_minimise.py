@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from aura_choreo import Protocol, load
-from aura_choreo.testing.faults import Crash, DropMessage, DuplicateMessage, FaultEvent, Partition
 from aura_choreo.testing.fixtures import read_fixture, write_fixture
 from aura_choreo.testing.minimise import minimise_run, replay
-from aura_choreo.testing.network import LinkModel, NetworkModel, UniformLatency
 from aura_choreo.testing.simulation import SimulationConfig, run_simulation
+from aura_choreo.transports.faults import Crash, DropMessage, DuplicateMessage, FaultEvent, Partition
+from aura_choreo.transports.network import LinkModel, NetworkModel, UniformLatency
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 ROLES = ("Coordinator", "Participant")

@@ -8,8 +8,6 @@ from hypothesis import strategies as st
 
 from aura_choreo import Protocol, load
 from aura_choreo.projection.local_types import Choose
-from aura_choreo.testing.faults import FaultSchedule
-from aura_choreo.testing.network import NetworkModel
 from aura_choreo.testing.simulation import SimulationConfig, run_simulation
 from aura_choreo.testing.strategies import (
     ScriptedBehaviour,
@@ -18,6 +16,8 @@ from aura_choreo.testing.strategies import (
     network_models,
 )
 from aura_choreo.testing.trace_check import check_trace
+from aura_choreo.transports.faults import FaultSchedule
+from aura_choreo.transports.network import NetworkModel
 from conftest import SEED_CORPUS
 
 WITH_CHOICES = ["001_Negotiation", "001_ConditionalProtocol", "001_DecisionLoop", "003_DistributedAuction"]

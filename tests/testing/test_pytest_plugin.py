@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from aura_choreo.testing.faults import Partition
-from aura_choreo.testing.network import UniformLatency
 from aura_choreo.testing.pytest_plugin import ChoreoSim
+from aura_choreo.transports.faults import Partition
+from aura_choreo.transports.network import UniformLatency
 
 TPC = Path(__file__).resolve().parents[2] / "examples" / "two_phase_commit.choreo"
 

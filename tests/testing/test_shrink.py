@@ -6,8 +6,8 @@ import random
 
 import pytest
 
-from aura_choreo.testing.faults import Crash, DropMessage, FaultEvent, Partition
 from aura_choreo.testing.shrink import shrink, simplify_fault
+from aura_choreo.transports.faults import Crash, DropMessage, FaultEvent, Partition
 
 
 def test_shrinks_to_the_single_culprit() -> None:

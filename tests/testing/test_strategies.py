@@ -5,15 +5,15 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aura_choreo.testing.faults import Crash, DropMessage, DuplicateMessage, FaultSchedule, Partition
 from aura_choreo.testing.fixtures import SimulationFixture, fixture_from_json, fixture_to_json
-from aura_choreo.testing.network import NetworkModel, NetworkState
 from aura_choreo.testing.strategies import (
     benign_fault_schedules,
     fault_schedules,
     network_models,
     seeds,
 )
+from aura_choreo.transports.faults import Crash, DropMessage, DuplicateMessage, FaultSchedule, Partition
+from aura_choreo.transports.network import NetworkModel, NetworkState
 
 ROLES = ("Coordinator", "Participant", "Observer")
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from aura_choreo import choreography
-from aura_choreo.testing.network import LinkModel, NetworkModel, UniformLatency
 from aura_choreo.testing.results import SimulationConfig
 from aura_choreo.testing.simulation import simulate
 from aura_choreo.testing.trace_check import check_trace
+from aura_choreo.transports.network import LinkModel, NetworkModel, UniformLatency
 
 THRESHOLD = """
 choreography Threshold {

@@ -32,9 +32,7 @@ from aura_choreo.testing.fault_options import (
     parse_partition,
     parse_probability,
 )
-from aura_choreo.testing.faults import FaultEvent
 from aura_choreo.testing.fixtures import FixtureError, SimulationFixture, read_fixture, write_fixture
-from aura_choreo.testing.network import FixedLatency, Latency, LinkModel, NetworkModel
 from aura_choreo.testing.simulation import (
     ExtensionsFactory,
     Roles,
@@ -44,6 +42,8 @@ from aura_choreo.testing.simulation import (
     run_simulation,
     with_trace_check,
 )
+from aura_choreo.transports.faults import FaultEvent
+from aura_choreo.transports.network import FixedLatency, Latency, LinkModel, NetworkModel
 
 T = TypeVar("T")
 

@@ -17,7 +17,14 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from aura_choreo.testing.differential import DifferentialResult, differential_check
-    from aura_choreo.testing.faults import (
+    from aura_choreo.testing.fixtures import SimulationFixture, read_fixture, write_fixture
+    from aura_choreo.testing.minimise import Minimised, minimise_run, replay
+    from aura_choreo.testing.results import RunFailure, RunResult, SimulationConfig, SimulationReport
+    from aura_choreo.testing.shrink import ShrinkResult, shrink
+    from aura_choreo.testing.simulation import Simulator, run_simulation, simulate, simulate_run
+    from aura_choreo.testing.trace_check import TraceIssue, TraceReport, check_trace
+    from aura_choreo.testing.virtual_time import VirtualTimeEventLoop, run_virtual
+    from aura_choreo.transports.faults import (
         BudgetExhaustion,
         Crash,
         DropMessage,
@@ -26,9 +33,7 @@ if TYPE_CHECKING:
         FaultSchedule,
         Partition,
     )
-    from aura_choreo.testing.fixtures import SimulationFixture, read_fixture, write_fixture
-    from aura_choreo.testing.minimise import Minimised, minimise_run, replay
-    from aura_choreo.testing.network import (
+    from aura_choreo.transports.network import (
         ExponentialLatency,
         FixedLatency,
         LinkModel,
@@ -36,11 +41,6 @@ if TYPE_CHECKING:
         NetworkModel,
         UniformLatency,
     )
-    from aura_choreo.testing.results import RunFailure, RunResult, SimulationConfig, SimulationReport
-    from aura_choreo.testing.shrink import ShrinkResult, shrink
-    from aura_choreo.testing.simulation import Simulator, run_simulation, simulate, simulate_run
-    from aura_choreo.testing.trace_check import TraceIssue, TraceReport, check_trace
-    from aura_choreo.testing.virtual_time import VirtualTimeEventLoop, run_virtual
 
 _P = "aura_choreo.testing."
 _LAZY_EXPORTS: dict[str, str] = {
@@ -55,13 +55,13 @@ _LAZY_EXPORTS: dict[str, str] = {
             "FaultSchedule",
             "Partition",
         ],
-        _P + "faults",
+        "aura_choreo.transports.faults",
     ),
     **dict.fromkeys(["SimulationFixture", "read_fixture", "write_fixture"], _P + "fixtures"),
     **dict.fromkeys(["Minimised", "minimise_run", "replay"], _P + "minimise"),
     **dict.fromkeys(
         ["ExponentialLatency", "FixedLatency", "LinkModel", "LinkOverride", "NetworkModel", "UniformLatency"],
-        _P + "network",
+        "aura_choreo.transports.network",
     ),
     **dict.fromkeys(["ShrinkResult", "shrink"], _P + "shrink"),
     **dict.fromkeys(["RunFailure", "RunResult", "SimulationConfig", "SimulationReport"], _P + "results"),

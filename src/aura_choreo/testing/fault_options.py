@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 
-from aura_choreo.testing.faults import BudgetExhaustion, Crash, Partition
-from aura_choreo.testing.network import FixedLatency, Latency, UniformLatency
+from aura_choreo.transports.faults import BudgetExhaustion, Crash, Partition
+from aura_choreo.transports.network import FixedLatency, Latency, UniformLatency
 
 _UNITS_MS = {"ms": 1.0, "s": 1000.0, "m": 60_000.0, "h": 3_600_000.0}
 _TIME = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")

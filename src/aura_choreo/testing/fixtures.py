@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aura_choreo.testing.faults import (
+from aura_choreo.transports.faults import (
     BudgetExhaustion,
     Crash,
     DropMessage,
@@ -18,7 +18,7 @@ from aura_choreo.testing.faults import (
     FaultSchedule,
     Partition,
 )
-from aura_choreo.testing.network import (
+from aura_choreo.transports.network import (
     ExponentialLatency,
     FixedLatency,
     Latency,

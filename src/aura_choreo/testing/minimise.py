@@ -11,9 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 
-from aura_choreo.testing.faults import FaultSchedule
 from aura_choreo.testing.fixtures import SimulationFixture
-from aura_choreo.testing.network import FixedLatency, LinkModel, NetworkModel
 from aura_choreo.testing.shrink import shrink, simplify_fault
 from aura_choreo.testing.simulation import (
     ExtensionsFactory,
@@ -23,6 +21,8 @@ from aura_choreo.testing.simulation import (
     SimulationConfig,
     run_simulation,
 )
+from aura_choreo.transports.faults import FaultSchedule
+from aura_choreo.transports.network import FixedLatency, LinkModel, NetworkModel
 
 
 @dataclass(frozen=True)

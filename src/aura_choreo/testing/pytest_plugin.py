@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from aura_choreo.testing.faults import FaultEvent
-    from aura_choreo.testing.network import Latency
     from aura_choreo.testing.simulation import Roles, SimulationReport
+    from aura_choreo.transports.faults import FaultEvent
+    from aura_choreo.transports.network import Latency
 
 
 @dataclass(frozen=True)
@@ -63,8 +63,8 @@ class ChoreoSim:
         check: bool = True,
     ) -> SimulationReport:
         """Simulate `runs` sessions (seeds `seed`...) with these behaviours, network and faults."""
-        from aura_choreo.testing.network import FixedLatency, LinkModel, NetworkModel
         from aura_choreo.testing.simulation import SimulationConfig, simulate
+        from aura_choreo.transports.network import FixedLatency, LinkModel, NetworkModel
 
         link = LinkModel(
             latency=latency or FixedLatency(1.0), drop=drop, duplicate=duplicate, reorder=reorder

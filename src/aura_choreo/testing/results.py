@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from aura_choreo.errors import AuraChoreoError, RuntimeProtocolError
 from aura_choreo.runtime.session import DEFAULT_PEER_TIMEOUT
 from aura_choreo.runtime.trace import Trace
-from aura_choreo.testing.faults import FaultSchedule
-from aura_choreo.testing.network import NetworkModel
+from aura_choreo.transports.faults import FaultSchedule
+from aura_choreo.transports.network import NetworkModel
 from aura_choreo.transports.simulated import TransportStats
 
 

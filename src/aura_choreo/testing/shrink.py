@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Generic, TypeVar
 
-from aura_choreo.testing.faults import Crash, FaultEvent, Partition
+from aura_choreo.transports.faults import Crash, FaultEvent, Partition
 
 T = TypeVar("T")
 

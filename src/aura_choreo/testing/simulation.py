@@ -29,16 +29,6 @@ from aura_choreo.runtime.program import Program, compile_local_type
 from aura_choreo.runtime.runner import RoleCode, build_handler, run_session
 from aura_choreo.runtime.session import Session, start_session
 from aura_choreo.runtime.trace import Trace
-from aura_choreo.testing.faults import (
-    BudgetExhaustion,
-    Crash,
-    DropMessage,
-    DuplicateMessage,
-    FaultEvent,
-    FaultSchedule,
-    Partition,
-)
-from aura_choreo.testing.network import NetworkState
 from aura_choreo.testing.results import (
     RunFailure,
     RunResult,
@@ -47,6 +37,16 @@ from aura_choreo.testing.results import (
     failure_of,
 )
 from aura_choreo.testing.virtual_time import VirtualTimeEventLoop
+from aura_choreo.transports.faults import (
+    BudgetExhaustion,
+    Crash,
+    DropMessage,
+    DuplicateMessage,
+    FaultEvent,
+    FaultSchedule,
+    Partition,
+)
+from aura_choreo.transports.network import NetworkState
 from aura_choreo.transports.simulated import SimulatedTransport
 
 __all__ = [

@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from hypothesis import strategies as st
 
 from aura_choreo.projection.local_types import Branch, Choose, LocalType
-from aura_choreo.testing.faults import (
+from aura_choreo.transports.faults import (
     BudgetExhaustion,
     Crash,
     DropMessage,
@@ -20,7 +20,7 @@ from aura_choreo.testing.faults import (
     FaultSchedule,
     Partition,
 )
-from aura_choreo.testing.network import (
+from aura_choreo.transports.network import (
     ExponentialLatency,
     FixedLatency,
     Latency,

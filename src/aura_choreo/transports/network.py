@@ -1,7 +1,7 @@
 """A seeded network model: per-link latency, bandwidth, loss, duplication, reordering.
 
 The model is data (frozen dataclasses); `NetworkState` applies it, together with a fault schedule
-(`testing.faults`), to each transmission and answers "when does each copy arrive?". It is pure and
+(`transports.faults`), to each transmission and answers "when does each copy arrive?". It is pure and
 deterministic: randomness comes from one `random.Random` per link, seeded from the run's seed and the
 link's name, so removing a fault from a schedule does not reshuffle the draws of unrelated links.
 Times are in milliseconds.
@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from aura_choreo.testing.faults import (
+from aura_choreo.transports.faults import (
     BudgetExhaustion,
     Crash,
     DropMessage,

@@ -2,7 +2,7 @@
 
 Run it on `aura_choreo.testing.virtual_time.VirtualTimeEventLoop` and a whole session takes no wall
 time. Every decision (loss, duplication, latency, partitions, crashes) comes from a
-`testing.network.NetworkState`, so the same seed and schedule give the same deliveries, byte for byte.
+`transports.network.NetworkState`, so the same seed and schedule give the same deliveries, byte for byte.
 Addresses are the names the network model and the fault schedule use (the harness uses role names).
 """
 
@@ -14,8 +14,6 @@ from collections import deque
 from dataclasses import dataclass
 
 from aura_choreo.errors import TransportError
-from aura_choreo.testing.faults import FaultSchedule
-from aura_choreo.testing.network import NetworkModel, NetworkState
 from aura_choreo.transports.base import (
     DEFAULT_MAX_FRAME,
     Address,
@@ -25,6 +23,8 @@ from aura_choreo.transports.base import (
     Transport,
     check_frame_size,
 )
+from aura_choreo.transports.faults import FaultSchedule
+from aura_choreo.transports.network import NetworkModel, NetworkState
 
 
 @dataclass(frozen=True)
