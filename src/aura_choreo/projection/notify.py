@@ -13,7 +13,7 @@ from dataclasses import replace
 
 from aura_choreo.diagnostics import Diagnostic, error, warning
 from aura_choreo.projection.merge import merge
-from aura_choreo.projection.project import NotProjectable, Projector
+from aura_choreo.projection.projector import NotProjectable, Projector
 from aura_choreo.semantics import core
 from aura_choreo.semantics.structure import check_parallel
 

@@ -1,17 +1,20 @@
-"""Projection of the core global language onto one role (SPEC §3.3)."""
+"""Projection of a checked protocol onto its roles (SPEC §3.3): complete the choices, then project.
+
+The per-statement rules are `projection.projector.Projector`; knowledge of choice is
+`projection.notify` (which uses the projector, so neither imports this module).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aura_choreo.diagnostics import Diagnostic, did_you_mean, error, has_errors
+from aura_choreo.diagnostics import UNKNOWN_SPAN, Diagnostic, did_you_mean, error, has_errors
 from aura_choreo.errors import AuraChoreoError, ChoreographyError
 from aura_choreo.projection import local_types as lt
-from aura_choreo.projection.merge import merge
+from aura_choreo.projection.notify import complete_choices
+from aura_choreo.projection.projector import Projector
 from aura_choreo.semantics import core
-from aura_choreo.semantics.actors import involved_roles, rec_bodies
 from aura_choreo.semantics.checked import CheckedProtocol
-from aura_choreo.semantics.structure import waiters
 
 
 class UnknownRole(AuraChoreoError):
@@ -23,137 +26,6 @@ class UnknownRole(AuraChoreoError):
         hint = did_you_mean(role, roles)
         listing = ", ".join(roles)
         super().__init__(f"unknown role `{role}`" + (f"; {hint}" if hint else "") + f" (roles: {listing})")
-
-
-class NotProjectable(AuraChoreoError):
-    """A choice that a role cannot follow reached projection (callers complete choices first)."""
-
-
-class Projector:
-    """Projects core sequences onto roles; knows which roles each `rec` involves."""
-
-    def __init__(self, body: core.CoreSeq, roles: tuple[str, ...] = ()):
-        self.order = {role: index for index, role in enumerate(roles)}
-        recs = rec_bodies(body)
-        self.rec_roles = {label: involved_roles(rec_body, recs) for label, rec_body in recs.items()}
-
-    def seq(self, seq: core.CoreSeq, role: str) -> lt.LocalSeq:
-        out: list[lt.LocalStep] = []
-        for stmt in seq:
-            out.extend(self.stmt(stmt, role))
-        return tuple(out)
-
-    def stmt(self, stmt: core.CoreStmt, role: str) -> lt.LocalSeq:
-        if isinstance(stmt, core.Message):
-            if role == stmt.sender:
-                return (
-                    lt.Send(stmt.receiver, stmt.label, stmt.payload, stmt.sender_annotations, span=stmt.span),
-                )
-            if role == stmt.receiver:
-                return (
-                    lt.Recv(stmt.sender, stmt.label, stmt.payload, stmt.message_annotations, span=stmt.span),
-                )
-            return ()
-        if isinstance(stmt, core.Choice):
-            return self._choice(stmt, role)
-        if isinstance(stmt, core.Conditional):
-            bodies = [self.seq(b.body, role) for b in stmt.branches]
-            if all(b == bodies[0] for b in bodies[1:]):
-                return bodies[0]
-            branches = tuple(lt.Branch(b.label, body) for b, body in zip(stmt.branches, bodies, strict=True))
-            patterns = tuple(b.pattern or b.label for b in stmt.branches)
-            return (
-                lt.If(
-                    stmt.expr,
-                    branches,
-                    patterns if any(b.pattern for b in stmt.branches) else (),
-                    span=stmt.span,
-                ),
-            )
-        if isinstance(stmt, core.CountedLoop):
-            body = self.seq(stmt.body, role)
-            if not body:
-                return ()
-            return (lt.Loop(stmt.count, body, stmt.var, stmt.start, span=stmt.span),)
-        if isinstance(stmt, core.Rec):
-            if role not in self.rec_roles.get(stmt.label, ()):
-                return ()
-            return (lt.Rec(stmt.label, self.seq(stmt.body, role), span=stmt.span),)
-        if isinstance(stmt, core.Continue):
-            if role not in self.rec_roles.get(stmt.label, ()):
-                return ()
-            return (lt.Continue(stmt.label, span=stmt.span),)
-        if isinstance(stmt, core.Parallel):
-            parts = [p for p in (self.seq(b, role) for b in stmt.branches) if p]
-            if len(parts) <= 1:
-                return parts[0] if parts else ()
-            return (lt.Par(tuple(parts), span=stmt.span),)
-        if isinstance(stmt, core.Quorum):
-            return self._quorum(stmt, role)
-        if isinstance(stmt, core.LocalAction):
-            return (lt.Local(stmt.action, stmt.args, span=stmt.span),) if role == stmt.role else ()
-        if isinstance(stmt, core.Let):
-            if role not in stmt.roles:
-                return ()
-            return (lt.Local("let", (), var=stmt.name, expr=stmt.expr, span=stmt.span),)
-        if isinstance(stmt, core.Timeout):
-            return self._timeout(stmt, role)
-        if isinstance(stmt, core.Try):
-            return self._try(stmt, role)
-        return ()
-
-    def _choice(self, stmt: core.Choice, role: str) -> lt.LocalSeq:
-        bodies = [self.seq(b.body, role) for b in stmt.branches]
-        if role == stmt.decider:
-            branches = tuple(
-                lt.Branch(b.label, body, b.guard) for b, body in zip(stmt.branches, bodies, strict=True)
-            )
-            return (lt.Choose(branches, stmt.name, stmt.expr, span=stmt.span),)
-        if not bodies:
-            return ()
-        merged = merge(bodies, stmt.name)
-        if merged is None:
-            raise NotProjectable(
-                f"role `{role}` cannot tell which branch of the choice by `{stmt.decider}` "
-                f"at line {stmt.span.line} was taken"
-            )
-        return merged
-
-    def _quorum(self, stmt: core.Quorum, role: str) -> lt.LocalSeq:
-        sends = [
-            lt.Send(m.receiver, m.label, m.payload, m.sender_annotations, span=m.span)
-            for m in stmt.messages
-            if m.sender == role
-        ]
-        recvs = tuple(
-            lt.Recv(m.sender, m.label, m.payload, m.message_annotations, span=m.span)
-            for m in stmt.messages
-            if m.receiver == role
-        )
-        if recvs:
-            return (*sends, lt.Quorum(stmt.min, recvs, span=stmt.span))
-        return tuple(sends)
-
-    def _timeout(self, stmt: core.Timeout, role: str) -> lt.LocalSeq:
-        body, alt = self.seq(stmt.body, role), self.seq(stmt.alt, role)
-        if not body and not alt:
-            return ()
-        return (lt.Timeout(stmt.deadline_ms, body, alt, role in waiters(stmt.body), span=stmt.span),)
-
-    def _try(self, stmt: core.Try, role: str) -> lt.LocalSeq:
-        participants = core.roles_in(stmt.body) | core.roles_in(stmt.comp) | {stmt.coordinator}
-        if role not in participants:
-            return ()
-        ordered = tuple(sorted(participants - {""}, key=lambda r: (self.order.get(r, len(self.order)), r)))
-        return (
-            lt.Try(
-                self.seq(stmt.body, role),
-                self.seq(stmt.comp, role),
-                stmt.coordinator,
-                ordered,
-                span=stmt.span,
-            ),
-        )
 
 
 @dataclass(frozen=True)
@@ -193,8 +65,6 @@ def _completed(
     checked: CheckedProtocol, strict_choice: bool | None
 ) -> tuple[core.CoreSeq, list[Diagnostic]]:
     """The body with knowledge-of-choice notifications inserted, and their warnings; raises on errors."""
-    from aura_choreo.projection.notify import complete_choices
-
     if has_errors(checked.diagnostics):
         raise ChoreographyError(checked.diagnostics)
     strict = checked.strict_choice if strict_choice is None else strict_choice
@@ -206,6 +76,4 @@ def _completed(
 
 def unknown_role_error(role: str, roles: tuple[str, ...]) -> Diagnostic:
     """The diagnostic form of an unknown `--role`."""
-    from aura_choreo.diagnostics import UNKNOWN_SPAN
-
     return error("E010", UNKNOWN_SPAN, f"unknown role `{role}`", did_you_mean(role, roles))
