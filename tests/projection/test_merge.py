@@ -61,7 +61,9 @@ def test_project_role_is_available_from_the_package() -> None:
         (Recv("A", "Go"),),
         ("A", "B"),
     )
-    assert projection.render(local, "text") == "B in P:\n  A ? Go\n  end\n"
+    from aura_choreo.projection.render_text import render_text
+
+    assert render_text(local) == "B in P:\n  A ? Go\n  end\n"
     assert projection.to_json(local)["type"] == [
         {"op": "recv", "from": "A", "label": "Go", "payload": [], "annotations": {}}
     ]

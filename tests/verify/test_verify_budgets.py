@@ -6,6 +6,8 @@ from pathlib import Path
 
 from verify_replay import lt
 
+from aura_choreo.guards.policy import load_policy
+from aura_choreo.guards.policy_limits import limits_from_policy
 from aura_choreo.projection.local_types import Branch, Choose, Continue, Loop, Par, Rec, Send
 from aura_choreo.protocol import choreography
 from aura_choreo.syntax.ast import Literal, Name
@@ -13,7 +15,6 @@ from aura_choreo.verify import (
     BudgetLimits,
     FindingKind,
     check_limits,
-    load_limits,
     role_budget,
     role_manifest,
     verify_protocol,
@@ -89,7 +90,7 @@ def test_policy_file_limits_and_capabilities(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     local_types = choreography(BUDGETED).local_types()
-    limits = load_limits(str(policy), local_types)
+    limits = limits_from_policy(load_policy(policy), list(local_types))
     report = verify_protocol(local_types, limits=limits)
     messages = [f.message for f in report.of_kind(FindingKind.BUDGET_EXCEEDED)]
     assert any("Sender -> Receiver is 301, over the limit 120" in m for m in messages)

@@ -9,11 +9,23 @@ import click
 from aura_choreo.cli.output import fail, print_diagnostics, print_json
 from aura_choreo.cli.params import parse_params
 from aura_choreo.diagnostics import Diagnostic, did_you_mean, has_errors, sort_diagnostics
-from aura_choreo.projection.formats import FORMATS, FormatUnavailable, render
 from aura_choreo.projection.local_types import LocalType
 from aura_choreo.projection.render_json import to_json
+from aura_choreo.projection.render_text import render_text
 from aura_choreo.protocol import Protocol, build_protocol, unknown_role_hint
 from aura_choreo.semantics.checker import build_registry, duplicate_names
+
+# Text and JSON come from projection/, the diagrams from verify/ (which owns state machines): the
+# command line, above both stages, is where the choice between them is made.
+FORMATS = ("text", "json", "dot", "mermaid")
+
+
+def _render(local_type: LocalType, fmt: str) -> str:
+    if fmt == "text":
+        return render_text(local_type)
+    from aura_choreo.verify.export import to_dot, to_mermaid
+
+    return to_dot(local_type) if fmt == "dot" else to_mermaid(local_type)
 
 
 def _load(
@@ -116,8 +128,5 @@ def command(
         documents = [to_json(t) for t in types]
         print_json(documents[0] if role is not None and len(documents) == 1 else documents)
         return
-    try:
-        rendered = [render(t, fmt) for t in types]
-    except FormatUnavailable as exc:
-        fail(str(exc), code=1)
+    rendered = [_render(t, fmt) for t in types]
     click.echo("\n".join(text.rstrip("\n") + "\n" for text in rendered).rstrip("\n"))

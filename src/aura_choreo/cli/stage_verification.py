@@ -13,7 +13,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from aura_choreo.diagnostics import Diagnostic, error
-from aura_choreo.verify import BudgetLimits, MachineCompileError, limits_from_policy, verify_protocol
+from aura_choreo.guards.policy_limits import limits_from_policy
+from aura_choreo.verify import BudgetLimits, MachineCompileError, verify_protocol
 
 if TYPE_CHECKING:
     from aura_choreo.cli.cmd_validate import Validation

@@ -14,7 +14,6 @@ _EXPORTS = {
     "project_all": "aura_choreo.projection.project",
     "complete_choices": "aura_choreo.projection.notify",
     "to_json": "aura_choreo.projection.render_json",
-    "render": "aura_choreo.projection.formats",
 }
 
 __all__ = sorted(_EXPORTS)

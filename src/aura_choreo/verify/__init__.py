@@ -18,7 +18,7 @@ from aura_choreo.verify.export import (
 )
 from aura_choreo.verify.findings import CODES, Finding, FindingKind
 from aura_choreo.verify.fsm import Action, ActionKind, Machine, Transition
-from aura_choreo.verify.limits import BudgetLimits, RoleLimits, check_limits, limits_from_policy, load_limits
+from aura_choreo.verify.limits import BudgetLimits, RoleLimits, check_limits
 from aura_choreo.verify.report import VerificationReport, verify_machines, verify_protocol
 from aura_choreo.verify.subtype import SubtypeResult, check_subtype
 from aura_choreo.verify.trace import TraceStep, sequence_diagram
@@ -46,8 +46,6 @@ __all__ = [
     "check_subtype",
     "compile_machine",
     "explore",
-    "limits_from_policy",
-    "load_limits",
     "machine_to_dot",
     "machine_to_mermaid",
     "parse_dot",

@@ -1,22 +1,17 @@
 """Checking worst-case budgets and manifests against limits (`--flow-limit`, `--policy FILE`).
 
-The policy file is the run-time one (`aura_choreo.guards.policy`, TOML or JSON): each role runs on a
-device (`[roles]`, else a device named after the role) whose `flow_limit`, `peer_flow_limits`,
-`leakage_limits` and `capabilities` apply; devices not listed get the policy's defaults and hold no
-capabilities. So `validate --policy` predicts what the guard chain will refuse.
+Limits are plain data here; `aura_choreo.guards.policy_limits` derives them from the run-time policy
+file (guards/ is a later stage than verify/ and may import it, not the other way round), so
+`validate --policy` predicts what the guard chain will refuse.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
 from aura_choreo.verify.budgets import OBSERVERS, Cost, RoleBudget
 from aura_choreo.verify.findings import Finding, FindingKind
-
-if TYPE_CHECKING:
-    from aura_choreo.guards.policy import Policy
 
 
 @dataclass(frozen=True)
@@ -45,32 +40,6 @@ class BudgetLimits:
 
     def with_flow_limit(self, limit: int | None) -> BudgetLimits:
         return BudgetLimits(limit if limit is not None else self.flow_limit, self.roles)
-
-
-def limits_from_policy(policy: Policy, roles: Iterable[str], flow_limit: int | None = None) -> BudgetLimits:
-    """The limits a run-time policy puts on each role of a protocol."""
-    per_role = {}
-    for role in roles:
-        device = policy.device_policy(policy.device_of(role))
-        peers = {}
-        for peer_role in roles:
-            peer_device = policy.device_of(peer_role)
-            for key in (peer_role, peer_device):
-                if key in device.peer_flow_limits:
-                    peers[peer_role] = device.peer_flow_limits[key]
-                    break
-        leak = device.leakage_limits
-        per_role[role] = RoleLimits(
-            device.flow_limit, peers, (leak.external, leak.neighbor, leak.group), device.capabilities
-        )
-    return BudgetLimits(flow_limit, per_role)
-
-
-def load_limits(path: str, roles: Iterable[str], flow_limit: int | None = None) -> BudgetLimits:
-    """Read a policy file (raises the guards' `PolicyError` naming what is wrong)."""
-    from aura_choreo.guards.policy import load_policy
-
-    return limits_from_policy(load_policy(path), list(roles), flow_limit)
 
 
 def _compare(cost: Cost, limit: int, what: str, roles: tuple[str, ...]) -> Finding | None:
