@@ -11,8 +11,8 @@ import pytest
 
 from aura_choreo.protocol import load_all
 from aura_choreo.testing.fault_options import parse_delay
-from aura_choreo.testing.network import LinkModel, NetworkModel
 from aura_choreo.testing.simulation import SimulationConfig, simulate
+from aura_choreo.transports.network import LinkModel, NetworkModel
 from conftest import SEED_CORPUS
 
 TPC = Path(__file__).resolve().parents[2] / "examples" / "two_phase_commit.choreo"
