@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: venv run test lint typecheck bench clean
+.PHONY: venv run test lint typecheck bench clean chromium
 
 venv: $(STAMP)
 
@@ -23,8 +23,12 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy --strict src/aura_choreo
 
-test: lint typecheck
+test: lint typecheck chromium
 	$(BIN)/python -m pytest
+
+# The HTML report's browser tests need Chromium; install it when missing (skipped with a reason if we cannot).
+chromium:
+	sh scripts/ensure-chromium.sh
 
 bench: venv
 	@for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

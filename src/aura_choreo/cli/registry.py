@@ -18,6 +18,6 @@ COMMANDS: dict[str, tuple[str | None, str]] = {
     "compile": (None, "Generate a typed Python package per choreography."),
     "run": (None, "Run one role over a real network."),
     "profile": (None, "Measure a protocol's cost per role and message."),
-    "doc": (None, "Write HTML documentation with sequence diagrams."),
+    "doc": (_CLI + "cmd_doc", "Write HTML documentation with sequence diagrams."),
     "test-gen": (None, "Generate a pytest suite for a choreography."),
 }

@@ -1,0 +1,74 @@
+"""`aura-choreo doc FILE... -o OUT [--trace TRACE.jsonl] [--param K=V]`: write the HTML report.
+
+`OUT` ending in `.html` is the report itself; anything else is a directory that receives `index.html`.
+Exit 1 when a file does not check (diagnostics printed, nothing written), 2 on usage errors.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from aura_choreo.cli.output import fail, print_diagnostics, print_json
+from aura_choreo.cli.params import parse_params
+from aura_choreo.docs import ReportInput, TraceFileError, build_report, load_files, read_trace
+
+
+@click.command(name="doc", help="Write HTML documentation with sequence diagrams.")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("-o", "--output", "output", required=True, help="OUT.html, or a directory for index.html.")
+@click.option(
+    "--trace", "trace_file", default=None, metavar="TRACE.jsonl", help="Draw this run beside the spec."
+)
+@click.option(
+    "--param", "param_values", multiple=True, metavar="K=V", help="Bind a family size or parameter."
+)
+@click.option("--title", default="aura-choreo protocol documentation", help="The page title.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable result.")
+@click.option("--quiet", is_flag=True, help="Do not print warnings and notes.")
+def command(
+    files: tuple[str, ...],
+    output: str,
+    trace_file: str | None,
+    param_values: tuple[str, ...],
+    title: str,
+    as_json: bool,
+    quiet: bool,
+) -> None:
+    for file in files:
+        if not os.path.isfile(file):
+            fail(f"cannot read `{file}`: no such file", code=2)
+    params = parse_params(param_values)
+    trace = None
+    if trace_file is not None:
+        try:
+            trace = read_trace(trace_file)
+        except TraceFileError as exc:
+            fail(str(exc), code=2)
+    loaded = load_files(list(files), params)
+    if not loaded.ok:
+        if as_json:
+            print_json({"ok": False, "diagnostics": [d.to_json() for d in loaded.diagnostics]})
+        print_diagnostics(loaded.diagnostics, loaded.sources)
+        raise SystemExit(1)
+    if not loaded.protocols:
+        fail(
+            "no choreography to document",
+            hint="a choreography reads `choreography Name { roles: A, B; ... }`",
+        )
+    target = Path(output) if output.endswith(".html") else Path(output) / "index.html"
+    html = build_report(ReportInput(loaded.protocols, loaded.sources, (), trace, title))
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(html, encoding="utf-8")
+    except OSError as exc:
+        fail(f"cannot write `{target}`: {exc.strerror}", code=2)
+    if not quiet and not as_json:
+        print_diagnostics([d for d in loaded.diagnostics if not d.is_error], loaded.sources)
+    if as_json:
+        names = [p.qualified_name for p in loaded.protocols]
+        print_json({"ok": True, "output": str(target), "protocols": names})
+    elif not quiet:
+        click.echo(f"wrote {target} ({len(loaded.protocols)} protocol(s))")
