@@ -33,6 +33,7 @@ from aura_choreo.guards.metrics import GuardMetrics
 from aura_choreo.guards.profile import GuardProfile, GuardProfiles
 from aura_choreo.guards.receipts import DeviceKey, Receipt, ReceiptSigner, ReceiptVerifier
 from aura_choreo.journal import Fact, FactLog, Journal, JournalStore, PendingFacts, event_to_json
+from aura_choreo.journal.bounded import loads_bounded
 from aura_choreo.journal.store import MEMORY
 from aura_choreo.projection.local_types import AnnotationMap
 
@@ -94,13 +95,27 @@ class Attachments:
     def from_wire(cls, wire: Mapping[str, bytes]) -> Attachments:
         """Decode `to_wire`; malformed attachments raise `ReceiptError`."""
         try:
-            receipt = Receipt.from_wire(json.loads(wire["receipt"])) if "receipt" in wire else None
-            delta = FactLog.from_wire(json.loads(wire["journal"])) if "journal" in wire else None
+            receipt = (
+                Receipt.from_wire(_mapping(loads_bounded(wire["receipt"]))) if "receipt" in wire else None
+            )
+            delta = FactLog.from_wire(_facts(loads_bounded(wire["journal"]))) if "journal" in wire else None
         except ReceiptError:
             raise
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise ReceiptError(f"malformed message attachments: {exc}") from exc
         return cls(receipt, delta)
+
+
+def _mapping(value: object) -> Mapping[str, object]:
+    if not isinstance(value, dict):
+        raise TypeError("a receipt must be a JSON object")
+    return value
+
+
+def _facts(value: object) -> list[Mapping[str, object]]:
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise TypeError("a journal delta must be a JSON array of objects")
+    return value
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,8 @@ class Fact:
         texts = {k: raw.get(k, "") for k in ("device", "name", "protocol", "session", "role", "label")}
         if not all(isinstance(v, str) for v in texts.values()):
             raise TypeError("fact text fields must be strings")
+        if not all(v is None or isinstance(v, str | int | float | bool) for v in data.values()):
+            raise TypeError("fact data values must be scalars")
         return cls(
             id=FactId(str(texts["device"]), counter),
             name=str(texts["name"]),

@@ -76,7 +76,7 @@ def _enc_hook(value: Any) -> Any:
 def _ext_hook(code: int, data: memoryview) -> Any:
     if code == BIGINT_EXT:
         return int.from_bytes(data, "big", signed=True)
-    raise ValueError(f"unknown extension type {code}")
+    raise msgspec.DecodeError(f"unknown extension type {code}")
 
 
 _ENCODER = msgspec.msgpack.Encoder(enc_hook=_enc_hook)
@@ -85,8 +85,10 @@ ENVELOPE_DECODER = msgspec.msgpack.Decoder(Envelope)
 _ANY_DECODER = msgspec.msgpack.Decoder(ext_hook=_ext_hook)
 NIL = msgspec.Raw(_ENCODER.encode(None))
 
-WireError = (msgspec.DecodeError, msgspec.ValidationError)
-"""What a bad frame or payload raises while decoding."""
+WireError = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
+"""What a bad frame or payload raises while decoding. msgspec bounds nesting by the interpreter's
+recursion limit (about 1,000 levels) and raises `RecursionError` beyond it, so a 1 KB frame of nested
+arrays is an error to catch like any other malformed input, not a crash."""
 
 
 def _wrap_big(value: Any) -> Any:
