@@ -1,147 +1,20 @@
 """`aura-choreo validate FILE... [--json] [--strict] [--quiet]`: check choreographies, report every problem.
 
-The check runs in stages over one shared `Validation`. Each stage reads what earlier stages left
-(the loaded files, the diagnostics so far) and adds diagnostics and per-protocol fields:
-
-1. syntax (this module): parse every file and its imports; name and annotation checks.
-2. semantics + projection: add a stage function to `STAGES` below.
-3. verification (`stage_verification.py`): model check (`deadlock_free`, `states`), reachability,
-   budgets and manifests (`--bound`, `--no-por`, `--flow-limit`, `--policy`, `--max-states`).
-
-The JSON report is SPEC §7: `{"ok", "diagnostics": [...], "protocols": [{"name", "roles", ...}]}`.
+The checks are the library's (`aura_choreo.pipeline.validate_paths`); this command turns the options
+into `ValidateOptions`, loads the policy file (a usage error if it cannot be read) and prints the
+result: diagnostics with carets, or the SPEC §7 JSON report.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
 import click
 
 from aura_choreo.cli.output import fail, print_diagnostics, print_json
-from aura_choreo.diagnostics import Diagnostic, did_you_mean, has_errors, promote_warnings, sort_diagnostics
-from aura_choreo.syntax import load_sources
-from aura_choreo.syntax.ast import Choreography, SourceFile
-from aura_choreo.syntax.formatter import format_role_decl
-
-if TYPE_CHECKING:
-    from aura_choreo.protocol import Protocol
-
-
-@dataclass(frozen=True)
-class ValidateOptions:
-    """What the command line asked for."""
-
-    strict: bool = False
-    extra_annotation_keys: frozenset[str] = frozenset()
-    params: tuple[tuple[str, int], ...] = ()
-    """`--param K=V` bindings of family sizes and integer parameters (unbound ones default to 3)."""
-    bound: int = 4
-    """`--bound K`: messages per channel explored by the model checker."""
-    por: bool = True
-    """`--no-por` turns partial-order reduction off (the full interleaving graph)."""
-    flow_limit: int | None = None
-    """`--flow-limit N`: worst-case flow cost allowed per (role, peer) in one session."""
-    policy: str | None = None
-    """`--policy FILE`: the run-time policy (TOML/JSON) whose limits and capabilities are checked."""
-    max_states: int | None = 2_000_000
-    """`--max-states N`: stop exploring a protocol after this many states (W107)."""
-
-
-@dataclass
-class ProtocolReport:
-    """One choreography in the report; later stages add JSON fields to `fields`."""
-
-    choreography: Choreography
-    file: str
-    fields: dict[str, object] = field(default_factory=dict)
-    protocol: Protocol | None = None
-    """The checked and projected protocol (set by the projection stage), kept with its own report:
-    two files may hold protocols of the same name, each with its own verdict."""
-
-    def to_json(self) -> dict[str, object]:
-        roles = [format_role_decl(r) for r in self.choreography.roles]
-        return {"name": self.choreography.qualified_name, "file": self.file, "roles": roles, **self.fields}
-
-
-@dataclass
-class Validation:
-    """The state the stages build up: loaded files (imports first), sources, diagnostics, protocols."""
-
-    options: ValidateOptions
-    files: dict[str, SourceFile] = field(default_factory=dict)
-    sources: dict[str, str] = field(default_factory=dict)
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-    protocols: list[ProtocolReport] = field(default_factory=list)
-
-    def file_has_errors(self, path: str) -> bool:
-        """Whether `path` has an error so far (later stages skip such files' choreographies)."""
-        return any(d.is_error and d.span.file == path for d in self.diagnostics)
-
-    @property
-    def ok(self) -> bool:
-        return not has_errors(self.diagnostics)
-
-    def to_json(self) -> dict[str, object]:
-        return {
-            "ok": self.ok,
-            "diagnostics": [d.to_json() for d in self.diagnostics],
-            "protocols": [p.to_json() for p in self.protocols],
-        }
-
-
-Stage = Callable[[Validation], None]
-
-
-def syntax_stage(validation: Validation, paths: Sequence[str]) -> None:
-    """Stage 1: parse each file and what it imports, with the name and annotation checks."""
-    for path in paths:
-        loaded = load_sources(path, extra_annotation_keys=validation.options.extra_annotation_keys)
-        validation.diagnostics.extend(loaded.diagnostics)
-        validation.sources.update(loaded.sources)
-        for name, file in loaded.files.items():
-            if name in validation.files:
-                continue
-            validation.files[name] = file
-            validation.protocols.extend(ProtocolReport(c, name) for c in file.choreographies)
-
-
-# ---- LATER STAGES GO HERE -------------------------------------------------------------------------
-# Semantics + projection (engineer 2), then verification (engineer 3): each is a function
-# `stage(validation) -> None` that appends diagnostics and sets `protocol.fields[...]` (e.g.
-# "deadlock_free", "states"). They run in this order after the syntax stage.
-def _projection_stage(validation: Validation) -> None:
-    from aura_choreo.cli.stage_projection import projection_stage
-
-    projection_stage(validation)
-
-
-def _verification_stage(validation: Validation) -> None:
-    from aura_choreo.cli.stage_verification import verification_stage
-
-    policy = None
-    if validation.options.policy is not None:
-        from aura_choreo.guards.policy import load_policy
-
-        policy = load_policy(validation.options.policy)
-    verification_stage(validation, policy)
-
-
-STAGES: tuple[Stage, ...] = (_projection_stage, _verification_stage)
-# ----------------------------------------------------------------------------------------------------
-
-
-def validate_paths(paths: Sequence[str], options: ValidateOptions | None = None) -> Validation:
-    """Run every stage over `paths`; diagnostics end up sorted, warnings promoted under `--strict`."""
-    validation = Validation(options or ValidateOptions())
-    syntax_stage(validation, paths)
-    for stage in STAGES:
-        stage(validation)
-    diagnostics = sort_diagnostics(validation.diagnostics)
-    validation.diagnostics = promote_warnings(diagnostics) if validation.options.strict else diagnostics
-    return validation
+from aura_choreo.diagnostics import did_you_mean
+from aura_choreo.pipeline import ValidateOptions, Validation, validate_paths
 
 
 @click.command(name="validate", help="Check choreographies: syntax, names, projection, deadlocks.")
@@ -195,11 +68,12 @@ def command(
     missing = [f for f in files if not os.path.isfile(f)]
     if missing:
         fail(f"cannot read `{missing[0]}`: no such file", code=2)
+    policy = None
     if policy_path is not None:
         from aura_choreo.guards.policy import PolicyError, load_policy
 
         try:
-            load_policy(policy_path)
+            policy = load_policy(policy_path)
         except PolicyError as exc:
             fail(str(exc), code=2)
     params = tuple(parse_params(param_values).items())
@@ -209,7 +83,7 @@ def command(
         bound=bound,
         por=not no_por,
         flow_limit=flow_limit,
-        policy=policy_path,
+        policy=policy,
         max_states=max_states,
     )
     validation = validate_paths(_distinct_files(files), options)
@@ -230,9 +104,9 @@ def command(
 def _check_params_used(validation: Validation, given: list[str]) -> None:
     """A `--param` that no checked protocol has is a usage error (most likely a typo), as in `project`."""
     reports = validation.protocols
-    if not reports or any("params" not in r.fields for r in reports):
+    if not reports or any(r.params is None for r in reports):
         return  # some protocol was not checked (an earlier error): its parameters are unknown
-    known = {name for r in reports for name in r.fields["params"]}  # type: ignore[attr-defined]
+    known = {name for r in reports for name in r.params or ()}
     for key in given:
         if key not in known:
             hint = did_you_mean(key, known) or f"parameters: {', '.join(sorted(known)) or 'none'}"
@@ -249,4 +123,3 @@ def _distinct_files(files: Sequence[str]) -> list[str]:
             seen.add(real)
             distinct.append(f)
     return distinct
-
