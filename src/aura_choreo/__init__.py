@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from aura_choreo.transports.simulated import SimulatedTransport
     from aura_choreo.verify import VerificationReport, verify_protocol
 
-__version__ = "0.1.0"
+from aura_choreo.version import __version__
 
 # Re-exports imported on first use, so `import aura_choreo` (and `aura-choreo --help`) stays fast.
 _LAZY_EXPORTS: dict[str, str] = {

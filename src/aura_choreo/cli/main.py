@@ -11,8 +11,8 @@ import traceback
 
 import click
 
-from aura_choreo import __version__
 from aura_choreo.cli.registry import COMMANDS
+from aura_choreo.version import __version__
 
 
 class LazyGroup(click.Group):
