@@ -17,7 +17,7 @@ COMMANDS: dict[str, tuple[str | None, str]] = {
     "subtype": (_CLI + "cmd_subtype", "Check that a hand-written role machine may replace a projection."),
     "compile": (None, "Generate a typed Python package per choreography."),
     "run": (None, "Run one role over a real network."),
-    "profile": (None, "Measure a protocol's cost per role and message."),
+    "profile": (_CLI + "cmd_profile", "Measure a protocol's cost per role and message."),
     "doc": (_CLI + "cmd_doc", "Write HTML documentation with sequence diagrams."),
     "test-gen": (None, "Generate a pytest suite for a choreography."),
 }
