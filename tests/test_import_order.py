@@ -33,7 +33,7 @@ STAGES: tuple[tuple[str, ...], ...] = (
     ("protocol",),
     ("pipeline",),
     # consumers of the stages above, never imported by them
-    ("codegen", "docs", "orchestration", "resilience", "testing", "deployment"),
+    ("codegen", "docs", "orchestration", "resilience", "testing", "deployment", "profile", "testgen"),
     ("cli",),
     ("__init__", "__main__"),
 )
