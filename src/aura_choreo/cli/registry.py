@@ -15,7 +15,7 @@ COMMANDS: dict[str, tuple[str | None, str]] = {
     "simulate": (_CLI + "cmd_simulate", "Run every role on a seeded, faulty simulated network."),
     "check-trace": (_CLI + "cmd_check_trace", "Check a recorded trace against the global protocol."),
     "subtype": (_CLI + "cmd_subtype", "Check that a hand-written role machine may replace a projection."),
-    "compile": (None, "Generate a typed Python package per choreography."),
+    "compile": (_CLI + "cmd_compile", "Generate a typed Python package per choreography."),
     "run": (None, "Run one role over a real network."),
     "profile": (_CLI + "cmd_profile", "Measure a protocol's cost per role and message."),
     "doc": (_CLI + "cmd_doc", "Write HTML documentation with sequence diagrams."),

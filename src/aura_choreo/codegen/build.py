@@ -1,0 +1,93 @@
+"""`compile` as a library: a file -> its packages on disk, and the staleness check for CI.
+
+`compile_file` loads every choreography of a file (unbound family sizes and integer parameters are
+bound to 3 unless given, as for `validate`), generates and writes each package. `check_dir` finds
+the packages under a directory by their header, regenerates each from the source file and parameters
+the header names, and reports the files that differ.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from aura_choreo.codegen.package import MARKER, Package, generate, stale_files, write
+from aura_choreo.protocol import load_all
+
+
+@dataclass
+class Compiled:
+    """What `compile_file` generated."""
+
+    packages: list[Package] = field(default_factory=list)
+    parameters: set[str] = field(default_factory=set)
+    """Every family size and parameter the file's choreographies have (bound or not)."""
+
+
+def compile_file(
+    path: str, params: Mapping[str, int] | None = None, *, source: str | None = None
+) -> Compiled:
+    """Generate the package of every choreography in `path` (raises `ChoreographyError` when it does not
+    check, `CodegenError` when a role cannot be typed). `source` is how the header names the file
+    (default: `path` as given)."""
+    protocols = load_all(path, params=dict(params or {}))
+    name = (source or path).replace(os.sep, "/")
+    known = {key for protocol in protocols.values() for key in protocol.params}
+    return Compiled([generate(protocol, name) for protocol in protocols.values()], known)
+
+
+def write_all(compiled: Compiled, out_dir: str) -> list[str]:
+    """Write every package of `compiled` under `out_dir`."""
+    written: list[str] = []
+    for package in compiled.packages:
+        written += write(package, out_dir)
+    return written
+
+
+def stale(compiled: Compiled, out_dir: str) -> list[str]:
+    """Files under `out_dir` that differ from what `compiled` would write."""
+    return [f for package in compiled.packages for f in stale_files(package, out_dir)]
+
+
+_HEADER = re.compile(r'^"""' + re.escape(MARKER) + r": do not edit\.\n\nsource:\n(?P<source>.+)$", re.M)
+_PARAMS = re.compile(r"^params: (?P<params>.*)$", re.M)
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a generated package came from, as its header says."""
+
+    source: str
+    params: tuple[tuple[str, int], ...]
+
+
+def find_origins(out_dir: str) -> list[Origin]:
+    """The (source, params) of every generated package under `out_dir`, each once, sorted."""
+    found: set[Origin] = set()
+    for root, _dirs, files in os.walk(out_dir):
+        if "messages.py" not in files or "__init__.py" not in files:
+            continue
+        with open(os.path.join(root, "__init__.py"), encoding="utf-8") as handle:
+            text = handle.read(4096)
+        header = _HEADER.search(text)
+        params = _PARAMS.search(text)
+        if header is None or params is None:
+            continue
+        bound: list[tuple[str, int]] = []
+        for item in params.group("params").split(", "):
+            key, sep, value = item.partition("=")
+            if sep and value.isdigit():
+                bound.append((key, int(value)))
+        found.add(Origin(header.group("source"), tuple(bound)))
+    return sorted(found, key=lambda o: (o.source, o.params))
+
+
+def resolve_source(source: str, out_dir: str) -> str:
+    """The source file a header names: as written (relative to the working directory), else relative
+    to the output directory."""
+    if os.path.isabs(source) or os.path.exists(source):
+        return source
+    candidate = os.path.join(out_dir, source)
+    return candidate if os.path.exists(candidate) else source
