@@ -1,5 +1,8 @@
 """What the codegen tests share: every seed and example compiled once, mypy run once.
 
+(No conftest.py here: a second module named `conftest` would shadow tests/conftest.py for the test
+modules that import from it.)
+
 Each source file is compiled into its own parent package (`gen/<file>/...`) so that protocols with
 the same qualified name in different files stay distinct modules; the typing-test programs sit in
 `typing/` next to the packages they import. One `mypy --strict` run checks all of it.
@@ -70,7 +73,17 @@ def _compile_all(gen: Path) -> tuple[dict[str, list[str]], dict[str, str]]:
     return compiled, not_projectable
 
 
+_GENERATED: list[Generated] = []
+
+
 def generate_everything(tmp_path_factory: pytest.TempPathFactory) -> Generated:
+    """Once per test process (each test module's session fixture asks; the first one does the work)."""
+    if not _GENERATED:
+        _GENERATED.append(_generate(tmp_path_factory))
+    return _GENERATED[0]
+
+
+def _generate(tmp_path_factory: pytest.TempPathFactory) -> Generated:
     from mypy import api
 
     base = tmp_path_factory.mktemp("codegen")
@@ -86,19 +99,23 @@ def generate_everything(tmp_path_factory: pytest.TempPathFactory) -> Generated:
         shutil.copy(program, typing / program.name)
     config = base / "mypy.ini"
     config.write_text("[mypy]\n", encoding="utf-8")
-    stdout, stderr, status = api.run(
-        [
-            "--strict",
-            "--config-file",
-            str(config),
-            "--cache-dir",
-            str(base / "mypy_cache"),  # fresh: a shared cache replays errors under old paths
-            "--no-error-summary",
-            "--show-error-codes",
-            str(gen),
-            str(typing),
-        ]
-    )
+    limit = sys.getrecursionlimit()  # mypy raises it for the whole process; other tests rely on it
+    try:
+        stdout, stderr, status = api.run(
+            [
+                "--strict",
+                "--config-file",
+                str(config),
+                "--cache-dir",
+                str(base / "mypy_cache"),  # fresh: a shared cache replays errors under old paths
+                "--no-error-summary",
+                "--show-error-codes",
+                str(gen),
+                str(typing),
+            ]
+        )
+    finally:
+        sys.setrecursionlimit(limit)
     return Generated(gen, typing, compiled, not_projectable, stdout + stderr, status)
 
 

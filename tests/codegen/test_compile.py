@@ -9,11 +9,17 @@ import sys
 from pathlib import Path
 
 import pytest
-from codegen_fixtures import EXAMPLES, POLL, PROGRAMS, Generated, seed_files
+from codegen_fixtures import EXAMPLES, POLL, PROGRAMS, Generated, generate_everything, seed_files
 
 MARK = "# mypy: error"
 WRONG = sorted(p.name for p in PROGRAMS.glob("*.py") if not p.stem.endswith("_ok"))
 RIGHT = sorted(p.name for p in PROGRAMS.glob("*.py") if p.stem.endswith("_ok"))
+
+
+@pytest.fixture(scope="session")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Generated:
+    """Every seed, example and test protocol compiled, and `mypy --strict` run once over all of it."""
+    return generate_everything(tmp_path_factory)
 
 
 def mypy_errors(generated: Generated) -> dict[str, set[int]]:

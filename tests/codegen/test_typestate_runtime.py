@@ -4,18 +4,19 @@ behaviour-driven roles in one session, on the simulator with faults, and a reuse
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from codegen_fixtures import POLL, TPC
+from codegen_fixtures import POLL, TPC, Generated, generate_everything, importable
 
 import aura_choreo
 from aura_choreo.codegen import StateReused
 from aura_choreo.errors import ProtocolViolation
 from aura_choreo.runtime import Endpoint, InMemoryTransport, run_session
-from aura_choreo.testing.network import UniformLatency
 from aura_choreo.testing.pytest_plugin import ChoreoSim
+from aura_choreo.transports.network import UniformLatency
 
 
 class Votes:
@@ -26,6 +27,18 @@ class Votes:
 
     def PrepareResponse(self, env: object) -> dict[str, str]:
         return {"vote": self.vote}
+
+
+@pytest.fixture(scope="session")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Generated:
+    """Every seed, example and test protocol compiled, and `mypy --strict` run once over all of it."""
+    return generate_everything(tmp_path_factory)
+
+
+@pytest.fixture
+def typing_packages(generated: Generated) -> Iterator[Path]:
+    """The generated two_phase_commit and poll packages and the typing programs, importable."""
+    yield from importable(generated)
 
 
 def load(name: str) -> Any:
