@@ -98,9 +98,9 @@ def test_a_payload_with_deep_nesting_raises_a_wire_error_on_either_path() -> Non
 
 _FACT = b'{"device":"d","counter":1,"name":"n","lamport":1,"data":{}}'
 DEEP_DATA = (
-    b'[{"device":"d","counter":1,"name":"n","lamport":1,"data":{"k":' + b"[" * 900 + b"]" * 900 + b"}}]"
+    b'[{"device":"d","counter":1,"name":"n","lamport":1,"data":{"k":' + b"[" * 900 + b"]" * 900 + b"}}]}"
 )
-TOO_LARGE = b"[" + b",".join([_FACT] * 20_000) + b"]"  # valid facts, 1.2 MB
+TOO_LARGE = b'{"facts":[' + b",".join([_FACT] * 20_000) + b"]}"  # valid facts, 1.2 MB
 
 
 @pytest.mark.parametrize("key", ["receipt", "journal"])
@@ -116,11 +116,11 @@ def test_a_receipt_or_journal_attachment_too_deep_or_too_large_is_a_receipt_erro
 
 def test_well_formed_attachments_still_decode_and_fact_data_must_be_scalars() -> None:
     delta = [{"device": "d", "counter": 1, "name": "n", "lamport": 1, "data": {"k": 1, "s": "[{"}}]
-    decoded = Attachments.from_wire({"journal": json.dumps(delta).encode()})
+    decoded = Attachments.from_wire({"journal": json.dumps({"facts": delta, "known": {"d": 1}}).encode()})
     assert decoded.journal_delta is not None and len(decoded.journal_delta) == 1
     delta[0]["data"] = {"k": [1, [2]]}
     with pytest.raises(ReceiptError):
-        Attachments.from_wire({"journal": json.dumps(delta).encode()})
+        Attachments.from_wire({"journal": json.dumps({"facts": delta}).encode()})
 
 
 @settings(max_examples=300, suppress_health_check=[HealthCheck.too_slow])

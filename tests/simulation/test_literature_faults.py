@@ -21,7 +21,12 @@ LITERATURE = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / 
 FAULTS = ("--runs", "20", "--seed", "0", "--drop", "0.1", "--dup", "0.1", "--delay", "1..20", "--json")
 
 # file stem -> why it still fails (the item of issue #11 that fixes it).
-KNOWN_FAILURES: dict[str, str] = {}
+KNOWN_FAILURES: dict[str, str] = {
+    "chandy_lamport_snapshot": "E001 on the ring index `Processes[(i + 1) % N]` (item 19, correct-verify)",
+    "http_cancellation": "false E100 and relay values not kept by the default behaviour (item 10)",
+    "sensor_fusion": "custom-loop condition asked once, then frozen: runs get stuck (item 4, arch-runtime)",
+    "smtp_session": "custom-loop condition asked once, then frozen: runs get stuck (item 4, arch-runtime)",
+}
 
 
 def literature_files() -> list[Path]:

@@ -34,6 +34,7 @@ from aura_choreo.guards.profile import GuardProfile, GuardProfiles
 from aura_choreo.guards.receipts import DeviceKey, Receipt, ReceiptSigner, ReceiptVerifier
 from aura_choreo.journal import Fact, FactLog, Journal, JournalStore, PendingFacts, event_to_json
 from aura_choreo.journal.bounded import loads_bounded
+from aura_choreo.journal.facts import VersionVector
 from aura_choreo.journal.store import MEMORY
 from aura_choreo.projection.local_types import AnnotationMap
 
@@ -77,10 +78,15 @@ def receipt_channel(context: str, session: str, sender_role: str, receiver_role:
 
 @dataclass(frozen=True)
 class Attachments:
-    """What rides on the message: the receipt and the journal delta (SPEC §5.1 envelope)."""
+    """What rides on the message: the receipt and the journal delta (SPEC §5.1 envelope).
+
+    The journal delta goes with the sender's version vector (`journal_known`): the receiver learns what
+    the sender holds, which acknowledges the deltas it sent there before (they are resent until then).
+    """
 
     receipt: Receipt | None = None
     journal_delta: FactLog | None = None
+    journal_known: VersionVector | None = None
 
     def to_wire(self) -> dict[str, bytes]:
         """Envelope attachments: `receipt` and `journal`, each JSON bytes, present only when set."""
@@ -88,7 +94,10 @@ class Attachments:
         if self.receipt is not None:
             wire["receipt"] = json.dumps(self.receipt.to_wire(), separators=(",", ":")).encode()
         if self.journal_delta is not None:
-            wire["journal"] = json.dumps(self.journal_delta.to_wire(), separators=(",", ":")).encode()
+            journal: dict[str, object] = {"facts": self.journal_delta.to_wire()}
+            if self.journal_known is not None:
+                journal["known"] = self.journal_known.to_wire()
+            wire["journal"] = json.dumps(journal, separators=(",", ":")).encode()
         return wire
 
     @classmethod
@@ -98,12 +107,12 @@ class Attachments:
             receipt = (
                 Receipt.from_wire(_mapping(loads_bounded(wire["receipt"]))) if "receipt" in wire else None
             )
-            delta = FactLog.from_wire(_facts(loads_bounded(wire["journal"]))) if "journal" in wire else None
+            delta, known = _journal(loads_bounded(wire["journal"])) if "journal" in wire else (None, None)
         except ReceiptError:
             raise
         except (ValueError, TypeError, KeyError, AttributeError) as exc:
             raise ReceiptError(f"malformed message attachments: {exc}") from exc
-        return cls(receipt, delta)
+        return cls(receipt, delta, known)
 
 
 def _mapping(value: object) -> Mapping[str, object]:
@@ -112,10 +121,17 @@ def _mapping(value: object) -> Mapping[str, object]:
     return value
 
 
-def _facts(value: object) -> list[Mapping[str, object]]:
-    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
-        raise TypeError("a journal delta must be a JSON array of objects")
-    return value
+def _journal(value: object) -> tuple[FactLog, VersionVector | None]:
+    journal = _mapping(value)
+    facts, known = journal["facts"], journal.get("known")
+    if not isinstance(facts, list) or not all(isinstance(item, dict) for item in facts):
+        raise TypeError("a journal delta's facts must be a JSON array of objects")
+    if known is None:
+        return FactLog.from_wire(facts), None
+    counters = _mapping(known)
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in counters.values()):
+        raise TypeError("a version vector maps devices to counters")
+    return FactLog.from_wire(facts), VersionVector({str(d): int(str(n)) for d, n in counters.items()})
 
 
 @dataclass(frozen=True)
@@ -256,7 +272,10 @@ class GuardChain:
                     label=send.label,
                     data={"to": send.peer_role, "cost": profile.flow_cost},
                 )
-            delta = sender.journal.delta_for(send.peer_device, pending) if profile.journal_merge else None
+            delta = known = None
+            if profile.journal_merge:
+                delta = sender.journal.delta_for(send.peer_device, pending)
+                known = sender.journal.version_vector()
         with _Stage(self.metrics, "receipt"):
             receipt = None
             if self.signing:
@@ -265,17 +284,16 @@ class GuardChain:
                 )
                 self.metrics.receipts_issued += 1
         self.metrics.sends_prepared += 1
-        return PreparedSend(send, profile, charged, charges, pending, Attachments(receipt, delta))
+        return PreparedSend(send, profile, charged, charges, pending, Attachments(receipt, delta, known))
 
     def commit(self, prepared: PreparedSend) -> tuple[Fact, ...]:
-        """The transport accepted the send: write its facts, note the delta as delivered."""
+        """The transport accepted the send: write its facts. Its journal delta counts as delivered only
+        once the peer's version vector says so (`accept`): the transport may still lose it."""
         sender = self.device(prepared.send.device)
         facts: tuple[Fact, ...] = ()
         if prepared.pending is not None:
             facts = sender.journal.commit(prepared.pending)
             self.metrics.facts_committed += len(facts)
-        if prepared.attachments.journal_delta is not None:
-            sender.journal.note_delivered(prepared.send.peer_device, prepared.attachments.journal_delta)
         self.metrics.sends_committed += 1
         return facts
 
@@ -351,6 +369,8 @@ class GuardChain:
         if attachments.journal_delta is not None:
             with _Stage(self.metrics, "journal"):
                 merged = receiver.journal.merge(attachments.journal_delta, from_device=sender_device)
+                if attachments.journal_known is not None:
+                    receiver.journal.note_known(sender_device, attachments.journal_known)
                 self.metrics.facts_merged += len(merged)
         return merged
 

@@ -127,8 +127,13 @@ class Journal:
             unknown += [fact for counter, fact in facts.items() if counter > seen]
         return FactLog.of([*unknown, *(pending.facts if pending else ())])
 
+    def note_known(self, peer: str, known: VersionVector) -> None:
+        """Record `peer`'s version vector (carried back on its journal delta): the acknowledgement of
+        every delta sent to it before. Until then a delta is resent, whatever the transport did."""
+        self._peer_known[peer] = self._peer_known.get(peer, VersionVector()).merge(known)
+
     def note_delivered(self, peer: str, delta: FactLog) -> None:
-        """Record that `peer` now holds `delta` (its send was accepted, or it sent it to us)."""
+        """Record that `peer` holds `delta` (it sent it to us)."""
         known = dict(self._peer_known.get(peer, VersionVector()).counters)
         for device in {f.id.device for f in delta}:
             n = known.get(device, 0)

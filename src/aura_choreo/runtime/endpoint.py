@@ -461,12 +461,20 @@ class Endpoint:
             monitor.discards.remove(key)
             self.stats.discarded += 1
             self._record("discard", envelope.sender, self.role, envelope.label, envelope.seq)
+            self._on_dropped(envelope)
             return True
         if key in monitor.late and not monitor.accepts_receive(*key):
             self.stats.late += 1
             self._record("late", envelope.sender, self.role, envelope.label, envelope.seq)
+            self._on_dropped(envelope)
             return True
         return False
+
+    def _on_dropped(self, envelope: Envelope) -> None:
+        """A discarded or late message's attachments still reach the every-step extensions: its receipt
+        extends the sender's chain (the next one would not, otherwise) and its journal delta merges."""
+        if self._extensions is not None and (envelope.receipt or envelope.journal or envelope.ext):
+            self._run_receive_extensions((), envelope, None)
 
     def _accept(self, envelope: Envelope) -> Any:
         sender, label = envelope.sender, envelope.label
@@ -497,8 +505,10 @@ class Endpoint:
         return message
 
     def _on_receive_extensions(self, step: Recv | Branch, envelope: Envelope, message: object) -> None:
+        self._run_receive_extensions(step.annotations if isinstance(step, Recv) else (), envelope, message)
+
+    def _run_receive_extensions(self, annotations: Any, envelope: Envelope, message: object) -> None:
         assert self._extensions is not None
-        annotations = step.annotations if isinstance(step, Recv) else ()
         extensions = self._extensions.for_step(annotations)
         if not extensions:
             return
