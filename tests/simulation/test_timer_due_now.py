@@ -44,6 +44,7 @@ def test_the_seed_that_lost_a_retransmission_now_completes(
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 @pytest.mark.parametrize(("path", "seed", "drop", "dup", "delay"), CASES)
 def test_twenty_thousand_runs_at_the_repro_settings_all_complete(
     path: Path, seed: int, drop: float, dup: float, delay: str

@@ -14,7 +14,9 @@ explorer stays sound for deadlocks):
   `coin:loop@D COUNT=again|exit` (all roles iterate the same number of times, any number).
 - `rec`/`continue`: a head state and back edges; falling off the body leaves the recursion.
 - `par`: the interleaving product of the branch machines.
-- `quorum(k)`: the subsets of answers received; after k the role continues and discards later answers.
+- `quorum(k)`: the subsets of answers received; after k a `tau:quorum` step continues and owes the
+  missing answers: the role drops exactly those (one message per missing sender) when they arrive. A
+  set of "late" labels valid from then on would also drop the next round's answers in a loop.
 - `timeout` (waiter): from every waiting state of the body a `tau:timeout` edge to alt; late body
   messages are discarded afterwards. Non-waiters run the body.
 - `try` (saga): the outcome is a coin `saga C` shared by the participants: `commit` after the body, or
@@ -91,6 +93,8 @@ class _Builder:
     discard_seeds: dict[int, set[tuple[str, str]]] = field(default_factory=dict)
     regions: list[tuple[int, int, Action, int]] = field(default_factory=list)
     loop_depth: int = 0
+    owes: dict[int, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    """Per index into `edges` of a step that completes a quorum: the stragglers it leaves."""
 
     def new(self) -> int:
         self.count += 1
@@ -99,7 +103,16 @@ class _Builder:
     def eps(self, source: int, target: int, tags: frozenset[int] = _NO_TAGS) -> None:
         self.edges.append((source, None, target, tags))
 
-    def edge(self, source: int, action: Action, target: int, tags: frozenset[int] = _NO_TAGS) -> None:
+    def edge(
+        self,
+        source: int,
+        action: Action,
+        target: int,
+        tags: frozenset[int] = _NO_TAGS,
+        owes: tuple[tuple[str, str], ...] = (),
+    ) -> None:
+        if owes:
+            self.owes[len(self.edges)] = owes
         self.edges.append((source, action, target, tags))
 
     def seed_discards(self, state: int, messages: set[tuple[str, str]]) -> None:
@@ -242,7 +255,7 @@ class _Builder:
                             )
                         ids[nxt] = self.new()
                         queue.append(nxt)
-                    self.edge(here, t.action, ids[nxt], t.branches)
+                    self.edge(here, t.action, ids[nxt], t.branches, t.owes)
             self.seed_discards(here, discards)
             if all(current[i] in m.finals for i, m in enumerate(parts)):
                 self.eps(here, k)
@@ -251,8 +264,6 @@ class _Builder:
     def _quorum(self, step: Quorum, k: int) -> int:
         recvs = list(step.body)
         need = max(0, min(step.min, len(recvs)))
-        late = {(r.from_, r.label) for r in recvs} if need < len(recvs) else set()
-        self.seed_discards(k, late)
         sizes = sum(1 for j in range(need + 1) for _ in combinations(range(len(recvs)), j))
         if sizes > MAX_FRAGMENT_STATES:
             raise MachineCompileError(f"role {self.role}: a quorum over {len(recvs)} answers is too large")
@@ -262,7 +273,14 @@ class _Builder:
             if received not in ids:
                 ids[received] = self.new()
                 if len(received) >= need:
-                    self.eps(ids[received], k)
+                    missing = tuple(
+                        sorted((r.from_, r.label) for i, r in enumerate(recvs) if i not in received)
+                    )
+                    if missing:
+                        done = Action.tau(f"quorum {need} of {len(recvs)}")
+                        self.edge(ids[received], done, k, owes=missing)
+                    else:
+                        self.eps(ids[received], k)
                 else:
                     for i, r in enumerate(recvs):
                         if i not in received:
@@ -310,16 +328,18 @@ def _finish(b: _Builder, entry: int, final: int, role: str, protocol: str) -> Ma
     """Eliminate epsilon edges, keep what `entry` reaches, and number states in BFS order."""
     n = b.count
     eps_out: list[list[tuple[int, frozenset[int]]]] = [[] for _ in range(n)]
-    vis_out: list[list[tuple[Action, int, frozenset[int]]]] = [[] for _ in range(n)]
-    for source, action, target, tags in b.edges:
+    vis_out: list[list[tuple[Action, int, frozenset[int], tuple[tuple[str, str], ...]]]] = [
+        [] for _ in range(n)
+    ]
+    for index, (source, action, target, tags) in enumerate(b.edges):
         if action is None:
             eps_out[source].append((target, tags))
         else:
-            vis_out[source].append((action, target, tags))
+            vis_out[source].append((action, target, tags, b.owes.get(index, ())))
     for start, end, action, target in b.regions:
         for s in range(start, end):
-            if any(a.kind is ActionKind.RECV for a, _, _ in vis_out[s]):
-                vis_out[s].append((action, target, _NO_TAGS))
+            if any(a.kind is ActionKind.RECV for a, _, _, _ in vis_out[s]):
+                vis_out[s].append((action, target, _NO_TAGS, ()))
     discards = _propagate_discards(b, eps_out, vis_out)
 
     def closure(s: int) -> dict[int, frozenset[int]]:
@@ -335,7 +355,7 @@ def _finish(b: _Builder, entry: int, final: int, role: str, protocol: str) -> Ma
 
     order = {entry: 0}
     queue = deque([entry])
-    merged: dict[tuple[int, Action, int], frozenset[int]] = {}
+    merged: dict[tuple[int, Action, int, tuple[tuple[str, str], ...]], frozenset[int]] = {}
     finals: set[int] = set()
     state_discards: dict[int, frozenset[tuple[str, str]]] = {}
     while queue:
@@ -346,8 +366,8 @@ def _finish(b: _Builder, entry: int, final: int, role: str, protocol: str) -> Ma
         dropped: set[tuple[str, str]] = set()
         for t, tags in reach.items():
             dropped |= discards[t]
-            for action, u, edge_tags in vis_out[t]:
-                key = (s, action, u)
+            for action, u, edge_tags, owes in vis_out[t]:
+                key = (s, action, u, owes)
                 merged[key] = merged.get(key, _NO_TAGS) | tags | edge_tags
                 if u not in order:
                     order[u] = len(order)
@@ -355,7 +375,7 @@ def _finish(b: _Builder, entry: int, final: int, role: str, protocol: str) -> Ma
         if dropped:
             state_discards[s] = frozenset(dropped)
     transitions = tuple(
-        Transition(order[s], action, order[u], tags) for (s, action, u), tags in merged.items()
+        Transition(order[s], action, order[u], tags, owes) for (s, action, u, owes), tags in merged.items()
     )
     return Machine(
         role=role,
@@ -372,7 +392,7 @@ def _finish(b: _Builder, entry: int, final: int, role: str, protocol: str) -> Ma
 def _propagate_discards(
     b: _Builder,
     eps_out: list[list[tuple[int, frozenset[int]]]],
-    vis_out: list[list[tuple[Action, int, frozenset[int]]]],
+    vis_out: list[list[tuple[Action, int, frozenset[int], tuple[tuple[str, str], ...]]]],
 ) -> list[frozenset[tuple[str, str]]]:
     """Discard sets flow forward: once late messages may exist, they may arrive at any later state."""
     sets: list[set[tuple[str, str]]] = [set() for _ in range(b.count)]
@@ -382,7 +402,7 @@ def _propagate_discards(
         work.append(s)
     while work:
         s = work.pop()
-        successors = [u for u, _ in eps_out[s]] + [u for _, u, _ in vis_out[s]]
+        successors = [u for u, _ in eps_out[s]] + [u for _, u, _, _ in vis_out[s]]
         for u in successors:
             if not sets[s] <= sets[u]:
                 sets[u] |= sets[s]

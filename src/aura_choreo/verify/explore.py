@@ -81,6 +81,9 @@ class _Tables:
             for _, dropped in m.discards:
                 for peer, _label in dropped:
                     self._chan(peer, m.role)
+            for t in m.transitions:
+                for peer, _label in t.owes:
+                    self._chan(peer, m.role)
         keys = sorted({k for m in machines for k in m.coin_keys()})
         self.keys = keys
         key_index = {k: i for i, k in enumerate(keys)}
@@ -90,7 +93,24 @@ class _Tables:
         for ki, holders in enumerate(self.key_holders):
             for r in holders:
                 self.slot[(ki, r)] = n + c + len(self.slot)
-        self.width = n + c + len(self.slot)
+        self.owe_slot: list[int] = []
+        """Per role, the slot of its owed stragglers ((channel, label id), sorted), or -1."""
+        width = n + c + len(self.slot)
+        for m in machines:
+            if any(t.owes for t in m.transitions):
+                self.owe_slot.append(width)
+                width += 1
+            else:
+                self.owe_slot.append(-1)
+        self.width = width
+        self.owes: dict[int, tuple[tuple[int, int], ...]] = {}
+        """Per step code (role + n * transition) of a step that leaves stragglers: what it owes."""
+        for r, m in enumerate(machines):
+            for ti, t in enumerate(m.transitions):
+                if t.owes:
+                    self.owes[r + n * ti] = tuple(
+                        (self.chan_index[(peer, m.role)], self.label_id(label)) for peer, label in t.owes
+                    )
         self.sends: list[list[list[tuple[int, int, int, int]]]] = []
         self.recvs: list[list[dict[int, dict[int, list[tuple[int, int]]]]]] = []
         self.taus: list[list[list[tuple[int, int]]]] = []
@@ -219,11 +239,17 @@ class _Explorer:
         """The enabled moves of role r, and whether other roles' moves can change that set."""
         plan = self.plans[r][st[r]]
         moves: list[Move] = []
-        if plan is None:
-            return moves, True
-        sends, listen, recvs, drops, taus, coins = plan
         stable = True
+        owe_slot = self.t.owe_slot[r]
+        owed: tuple[tuple[int, int], ...] = st[owe_slot] if owe_slot >= 0 else ()
+        if owed:
+            stable = self._straggler_moves(st, r, owed, moves)
+        if plan is None:
+            return moves, stable
+        sends, listen, recvs, drops, taus, coins = plan
         n = self.n
+        if owed:
+            listen = tuple(chan for chan in listen if not self._drops_head(st, chan, owed))
         for slot, msg, target, code in sends:
             ch = st[slot]
             if len(ch) >= self.bound:
@@ -253,10 +279,38 @@ class _Explorer:
         for target, code in taus:
             new = list(st)
             new[r] = target
+            leaves = self.t.owes.get(code)
+            if leaves:
+                new[owe_slot] = tuple(sorted((*owed, *leaves)))
             moves.append((code, tuple(new)))
         if coins:
             stable = self._coin_moves(st, r, coins, moves) and stable
         return moves, stable
+
+    def _drops_head(self, st: State, chan: int, owed: tuple[tuple[int, int], ...]) -> bool:
+        ch = st[self.n + chan]
+        return bool(ch) and (chan, ch[0]) in owed
+
+    def _straggler_moves(
+        self, st: State, r: int, owed: tuple[tuple[int, int], ...], moves: list[Move]
+    ) -> bool:
+        """A straggler at the head of its channel is dropped before anything else is read there."""
+        n = self.n
+        stable = True
+        for chan in sorted({chan for chan, _ in owed}):
+            ch = st[n + chan]
+            if not ch:
+                stable = False  # the sender may still append the straggler
+                continue
+            entry = (chan, ch[0])
+            if entry in owed:
+                left = list(owed)
+                left.remove(entry)
+                new = list(st)
+                new[n + chan] = ch[1:]
+                new[self.t.owe_slot[r]] = tuple(left)
+                moves.append((-1 - (r + n * chan), tuple(new)))
+        return stable
 
     def _coin_moves(
         self, st: State, r: int, coins: list[tuple[int, int, int, int]], moves: list[Move]
@@ -403,6 +457,9 @@ class _Explorer:
                 continue
             ch = st[entry[0]]
             if ch and ch[0] not in entry[1]:
+                owe_slot = self.t.owe_slot[r]
+                if owe_slot >= 0 and (entry[0] - self.n, ch[0]) in st[owe_slot]:
+                    continue  # a straggler: dropped, not a wrong message
                 found = True
                 self._report_reception(st, idx, r)
         return found

@@ -12,6 +12,7 @@ DOT format (what `to_dot` writes and `parse_dot` reads):
       s3 [discard = "A?Late"];            // late messages dropped in this state
       s0 -> s1 [label = "B!Ping"];        // send Ping to B
       s1 -> s2 [label = "B?Pong"];        // receive Pong from B
+      s4 -> s5 [label = "tau:quorum 2 of 3", owes = "A[2]?Vote"];  // drop this straggler later
     }
 
 Edge labels: `Peer!Label`, `Peer?Label`, `tau[:what]`, `coin:KEY=LABEL`. For hand-written files the
@@ -66,7 +67,8 @@ def machine_to_dot(machine: Machine) -> str:
             attrs.append(f"discard = {_quote(text)}")
         lines.append(f"  s{state} [{', '.join(attrs)}];" if attrs else f"  s{state};")
     for t in machine.transitions:
-        lines.append(f"  s{t.source} -> s{t.target} [label = {_quote(t.action.text())}];")
+        owes = f", owes = {_quote(','.join(f'{p}?{label}' for p, label in t.owes))}" if t.owes else ""
+        lines.append(f"  s{t.source} -> s{t.target} [label = {_quote(t.action.text())}{owes}];")
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -291,7 +293,8 @@ def parse_dot(text: str, *, file: str = "<dot>", role: str | None = None) -> Mac
             action = Action.parse(attrs["label"])
         except ValueError as exc:
             raise DotParseError(str(exc), tok.line, tok.column, file) from None
-        transitions.append(Transition(index[src], action, index[dst]))
+        owes = tuple(_receives(attrs["owes"], f"edge {src} -> {dst}: owes", file)) if "owes" in attrs else ()
+        transitions.append(Transition(index[src], action, index[dst], owes=owes))
     finals = {
         index[name]
         for name, attrs in reader.nodes.items()
@@ -308,17 +311,7 @@ def parse_dot(text: str, *, file: str = "<dot>", role: str | None = None) -> Mac
     discards = []
     for name, attrs in reader.nodes.items():
         if name in index and attrs.get("discard"):
-            items = set()
-            for part in attrs["discard"].split(","):
-                try:
-                    action = Action.parse(part)
-                except ValueError as exc:
-                    raise DotParseError(f"state {name}: discard: {exc}", file=file) from None
-                if action.kind is not ActionKind.RECV:
-                    raise DotParseError(
-                        f"state {name}: discard lists `Peer?Label` items, got `{part}`", file=file
-                    )
-                items.add((action.peer, action.label))
+            items = set(_receives(attrs["discard"], f"state {name}: discard", file))
             discards.append((index[name], frozenset(items)))
     role_name = (
         role or reader.graph_attrs.get("role") or reader.graph_attrs.get("__name", "").rpartition(".")[2]
@@ -334,3 +327,17 @@ def parse_dot(text: str, *, file: str = "<dot>", role: str | None = None) -> Mac
         discards=tuple(sorted(discards)),
         protocol=reader.graph_attrs.get("protocol", ""),
     )
+
+
+def _receives(text: str, where: str, file: str) -> list[tuple[str, str]]:
+    """A comma-separated list of `Peer?Label` items as (peer, label) pairs."""
+    items = []
+    for part in text.split(","):
+        try:
+            action = Action.parse(part)
+        except ValueError as exc:
+            raise DotParseError(f"{where}: {exc}", file=file) from None
+        if action.kind is not ActionKind.RECV:
+            raise DotParseError(f"{where} lists `Peer?Label` items, got `{part}`", file=file)
+        items.append((action.peer, action.label))
+    return items

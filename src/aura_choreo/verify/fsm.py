@@ -95,6 +95,10 @@ class Transition:
     action: Action
     target: int
     branches: frozenset[int] = frozenset()
+    owes: tuple[tuple[str, str], ...] = ()
+    """(peer, label) stragglers this step leaves behind, one entry per message (a quorum that is
+    complete before every answer came): the role drops exactly these when they reach the head of
+    their channel, before anything it expects there (as the run time does)."""
 
 
 @dataclass(frozen=True, slots=True)
