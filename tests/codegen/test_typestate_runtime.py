@@ -4,14 +4,18 @@ behaviour-driven roles in one session, on the simulator with faults, and a reuse
 from __future__ import annotations
 
 import importlib
+import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from codegen_fixtures import POLL, TPC, Generated, generate_everything, importable
 
 import aura_choreo
+from aura_choreo.cli.main import cli
 from aura_choreo.codegen import StateReused
 from aura_choreo.errors import ProtocolViolation
 from aura_choreo.runtime import Endpoint, InMemoryTransport, run_session
@@ -174,3 +178,37 @@ def test_generated_roles_run_in_the_simulator_with_faults(
     roles.update({f"Voter[{i}]": (lambda ep, i=i: poll.voter(ep, i)) for i in range(3)})
     report = choreo_sim.run(POLL, roles, runs=5, drop=0.3, duplicate=0.1, latency=UniformLatency(1, 10))
     choreo_sim.assert_ok(report)
+
+
+def test_simulate_runs_a_role_written_against_the_generated_api(
+    typing_packages: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "codegen_cli_roles.py").write_text(
+        "import tpc_ok\n\nROLES = {'Coordinator': tpc_ok.coordinator, 'Participant': tpc_ok.participant}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    result = CliRunner().invoke(
+        cli,
+        ["simulate", str(TPC), "--behaviours", "codegen_cli_roles:ROLES", "--runs", "5", "--drop", "0.2",
+         "--reorder", "--json"],
+    )  # fmt: skip
+    sys.modules.pop("codegen_cli_roles", None)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["ok"] and report["runs"] == 5
+    assert [m["label"] for m in report["trace"]] == [
+        "PrepareRequest", "PrepareResponse", "CommitRequest", "CommitAck"
+    ]  # fmt: skip
+
+
+async def test_a_match_value_no_arm_matches_is_a_protocol_violation(typing_packages: Path) -> None:
+    programs = load("tpc_ok")
+    with pytest.raises(ProtocolViolation) as caught:
+        await run_session(
+            aura_choreo.load(TPC).session(),
+            InMemoryTransport(),
+            {"Coordinator": programs.coordinator, "Participant": Votes("Maybe")},
+        )
+    assert "Vote::Commit" in str(caught.value)

@@ -215,11 +215,6 @@ class PythonGenerator:
             name = f"{state.name}_{_ident(branch.label)}"
             options.append((i, name, nxt.name))
             self._containers += self._container(name, branch.label, nxt.name, None, f"branch {branch.label}")
-        if step.patterns and "_" not in step.patterns:
-            nxt = self._next(self.machine.after(state.cont))
-            name = f"{state.name}_nomatch"
-            options.append((-1, name, nxt.name))
-            self._containers += self._container(name, "nomatch", nxt.name, None, "no arm matched")
         union = " | ".join(name for _, name, _ in options)
         lines = [
             *self._def("branch", ["self"], union),

@@ -15,12 +15,10 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from aura_choreo.errors import RuntimeProtocolError
+from aura_choreo.errors import ProtocolViolation, RuntimeProtocolError
 from aura_choreo.projection.local_types import If, LocalStep, Loop, child_sequences
-from aura_choreo.runtime.behaviour import BehaviourAdapter, DefaultBehaviour, ProtocolHints
-from aura_choreo.runtime.endpoint import Endpoint
-from aura_choreo.runtime.interpreter import EndpointHandler, Interpreter, first_error
-from aura_choreo.runtime.program import compile_local_type
+from aura_choreo.runtime import Endpoint, run_role
+from aura_choreo.runtime.interpreter import first_error
 
 __all__ = [
     "BlockEnd",
@@ -84,14 +82,21 @@ class RoleContext:
         return step
 
     def decide_if(self, path: Sequence[int]) -> int:
-        """The index of the branch the monitor takes at the `if`/`match` at `path` (-1: none)."""
+        """The index of the branch the monitor takes at the `if`/`match` at `path`.
+
+        A `match` value no arm matches is a `ProtocolViolation` here (the typestate API has no state
+        for "no arm"), as the runtime is moving to (`NoMatchingArm`)."""
         step = self.step(path)
         assert isinstance(step, If)
         branch = self.endpoint.monitor._decide_if(step)  # the monitor's own rule, so both agree
         for i, candidate in enumerate(step.branches):
             if candidate is branch:
                 return i
-        return -1
+        arms = ", ".join(step.patterns or [b.label for b in step.branches])
+        ep = self.endpoint
+        raise ProtocolViolation(
+            ep.role, f"a value matching one of {arms}", "a value no arm matches", session=ep.session.id
+        )
 
     def loop_round(self, path: Sequence[int], head: int) -> bool:
         """Whether the counted loop at `path` runs (another) round; its count is read on entry."""
@@ -213,9 +218,9 @@ def started(
 
 async def run_behaviour(endpoint: Endpoint, behaviour: object | None, *, seed: int = 0) -> dict[str, Any]:
     """Run the endpoint's role by its local type, asking `behaviour` for payloads and decisions
-    (SPEC §5.1; None: the default behaviour); returns the role's known values."""
-    hints = ProtocolHints.from_local_types(endpoint.session.local_types.values())
-    adapter = BehaviourAdapter(behaviour, DefaultBehaviour(seed, hints))
-    program = compile_local_type(endpoint.local_type)
-    await Interpreter(endpoint, EndpointHandler(endpoint, adapter)).run(program)
-    return endpoint.env
+    (SPEC §5.1; None: the default behaviour); returns the role's known values.
+
+    The runtime's own runner does it (`run_role`, which enters the endpoint; entering one that a
+    session already entered is harmless: start and close happen once)."""
+    result: dict[str, Any] = await run_role(endpoint, behaviour, seed=seed)
+    return result

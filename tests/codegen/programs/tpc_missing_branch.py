@@ -17,7 +17,5 @@ async def coordinator(ep: Endpoint) -> None:
     if branch.label == "Commit":
         ack = await branch.state.send_CommitRequest(transaction_id=1)
         await ack.recv_CommitAck()
-    elif branch.label == "nomatch":
-        pass
     else:
         assert_never(branch)  # mypy: error

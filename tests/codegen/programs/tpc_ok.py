@@ -13,7 +13,7 @@ from aura_choreo.runtime import Endpoint
 async def coordinator(ep: Endpoint, transaction_id: int = 7) -> str:
     prepare = start_coordinator(ep)
     await_vote = await prepare.send_PrepareRequest(transaction_id=transaction_id)
-    reply, decide = await await_vote.recv_PrepareResponse()
+    _, decide = await await_vote.recv_PrepareResponse()
     branch = await decide.branch()
     if branch.label == "Commit":
         ack = await branch.state.send_CommitRequest(transaction_id=transaction_id)
@@ -23,8 +23,6 @@ async def coordinator(ep: Endpoint, transaction_id: int = 7) -> str:
         ack2 = await branch.state.send_AbortRequest(transaction_id=transaction_id)
         await ack2.recv_AbortAck()
         return "aborted"
-    if branch.label == "nomatch":
-        return f"no arm for {reply.vote!r}"
     assert_never(branch)
 
 
