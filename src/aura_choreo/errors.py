@@ -97,3 +97,34 @@ class TransportError(RuntimeProtocolError):
 
 class ReceiptError(RuntimeProtocolError):
     """A receipt is forged, out of order or replayed."""
+
+
+class HandshakeRefused(TransportError):
+    """A network peer was refused before any envelope reached the session layer (SPEC §5.6).
+
+    `reason` is a short machine-readable code (`unknown-key`, `no-role`, `protocol-mismatch`,
+    `replayed`, `bad-signature`, `unknown-session`, ...); the message says what to fix.
+    """
+
+    def __init__(self, reason: str, message: str, *, role: str | None = None, session: str | None = None):
+        self.reason = reason
+        super().__init__(message, role=role, session=session)
+
+
+class ProtocolMismatch(HandshakeRefused):
+    """The two sides of a connection run different protocols (their protocol hashes differ)."""
+
+    def __init__(self, ours: str, theirs: str, *, role: str | None = None, session: str | None = None):
+        self.ours = ours
+        self.theirs = theirs
+        super().__init__(
+            "protocol-mismatch",
+            f"protocol hash mismatch: ours is {ours}, the peer's is {theirs} "
+            "(both sides must run the same choreography with the same parameters)",
+            role=role,
+            session=session,
+        )
+
+
+class KeyFileError(AuraChoreoError):
+    """A device key file that is missing, malformed or readable by others."""

@@ -186,7 +186,7 @@ def test_receipts_from_a_device_in_another_process_verify_with_its_configured_ke
 
 
 def test_bad_public_key_is_a_policy_error() -> None:
-    with pytest.raises(PolicyError, match=r"devices\.d\.public_key: expected a hex-encoded 32-byte"):
+    with pytest.raises(PolicyError, match=r"devices\.d\.public_key: invalid Ed25519 public key"):
         parse_policy({"devices": {"d": {"public_key": "abcd"}}})
 
 

@@ -14,7 +14,8 @@ leakage_window_seconds = 86400
 
 [devices.alice]
 capabilities = ["admin_access", "audit_logs"]   # or "admin_access, audit_logs"
-public_key = "9f1c..."                          # hex Ed25519 key, for devices in other processes
+public_key = "ed25519:..."                      # as `aura-choreo keygen` prints (or 64 hex digits)
+address = "tcp://10.0.0.2:7000"                 # where the device listens (`aura-choreo run`)
 flow_limit = 2048                               # overrides the default
 peer_flow_limits = { bob = 300 }
 leakage_limits = [10, 10, 5]
@@ -80,6 +81,7 @@ from aura_choreo.guards.receipts import DeviceKey
 from aura_choreo.journal import Journal, JournalStore
 from aura_choreo.journal.store import MEMORY, Synchronous
 from aura_choreo.syntax.ast import AnnotationValue
+from aura_choreo.transports.net.identity import parse_public_key
 
 
 class PolicyError(AuraChoreoError):
@@ -97,6 +99,8 @@ class DevicePolicy:
     leakage_limits: LeakageVector = DEFAULT_LEAKAGE_LIMITS
     public_key: bytes | None = None
     """The device's Ed25519 public key (raw 32 bytes) when it signs in another process."""
+    address: str | None = None
+    """Where the device listens (`tcp://host:port`), for `aura-choreo run` (SPEC §5.6)."""
 
 
 @dataclass(frozen=True)
@@ -253,7 +257,7 @@ _TOP_KEYS = (
     "default_message_guard",
 )
 _DEFAULT_KEYS = ("flow_limit", "leakage_limits", "leakage_window_seconds", "epoch_seconds")
-_DEVICE_KEYS = ("capabilities", "flow_limit", "peer_flow_limits", "leakage_limits", "public_key")
+_DEVICE_KEYS = ("capabilities", "flow_limit", "peer_flow_limits", "leakage_limits", "public_key", "address")
 _GUARD_KEYS = ("guard_capability", "flow_cost", "leakage_budget", "journal_facts", "journal_merge")
 
 
@@ -305,6 +309,7 @@ def parse_policy(data: object, *, source: str = "<policy>") -> Policy:
             flow_limit=reader.count(spec.get("flow_limit", flow_limit), f"{where}.flow_limit"),
             peer_flow_limits={p: reader.count(v, f"{where}.peer_flow_limits.{p}") for p, v in peers.items()},
             public_key=reader.public_key(spec.get("public_key"), f"{where}.public_key"),
+            address=reader.address(spec.get("address"), f"{where}.address"),
             leakage_limits=reader.leakage(
                 spec.get("leakage_limits", leakage.as_list()), f"{where}.leakage_limits"
             ),
@@ -430,12 +435,16 @@ class _Reader:
         if value is None:
             return None
         try:
-            key = bytes.fromhex(value) if isinstance(value, str) else b""
-        except ValueError:
-            key = b""
-        if len(key) != 32:
-            self.fail(where, "expected a hex-encoded 32-byte Ed25519 public key")
-        return key
+            return parse_public_key(value) if isinstance(value, str) else parse_public_key("")
+        except ValueError as exc:
+            self.fail(where, f"invalid Ed25519 public key: {exc}")
+
+    def address(self, value: object, where: str) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, str) or "://" not in value:
+            self.fail(where, f"expected an address such as \"tcp://127.0.0.1:7000\", got {value!r}")
+        return str(value)
 
     def text(self, value: object, where: str) -> str:
         if not isinstance(value, str):

@@ -1,0 +1,173 @@
+"""Run one role of a deployed session in this process, over `tcp://` (what `aura-choreo run` calls).
+
+    deployment = plan_deployment(protocol, policy, load_identity("keys/alice.key"), "Coordinator")
+    outcome = await run_deployed_role(deployment, behaviour=MyCoordinator())
+
+The role runs exactly as in-process: the same monitor, behaviours, guard chain (with this device's
+own key signing receipts and the policy's pinned keys verifying the peers'), journal and trace. Order:
+capability manifest first (a refused device never opens a socket), then every peer connected and
+authenticated (`TcpTransport.open_session`), then the role.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aura_choreo.deployment.plan import Deployment
+from aura_choreo.errors import AuraChoreoError
+from aura_choreo.guards.chain import DeviceGuards
+from aura_choreo.guards.extension import GuardExtension
+from aura_choreo.guards.receipts import DeviceKey
+from aura_choreo.runtime.extensions import ExtensionRegistry
+from aura_choreo.runtime.node import Node
+from aura_choreo.runtime.runner import run_role
+from aura_choreo.runtime.session import Session
+from aura_choreo.runtime.trace import Trace, TraceEvent
+from aura_choreo.transports.tcp import StatusCallback, TcpTransport
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    """How one role's run ended (the JSON of `run --json`, SPEC §5.6)."""
+
+    deployment: Deployment
+    ok: bool
+    events: tuple[TraceEvent, ...] = ()
+    error: AuraChoreoError | None = None
+    result: Any = field(default=None, compare=False)
+
+    def to_json(self) -> dict[str, object]:
+        d = self.deployment
+        document: dict[str, object] = {
+            "ok": self.ok,
+            "role": d.role,
+            "device": d.device,
+            "session": d.session,
+            "protocol": d.protocol.qualified_name,
+            "protocol_hash": d.protocol_hash,
+            "trace": [_trace_entry(d.role, e) for e in self.events],
+        }
+        if self.error is not None:
+            error = self.error
+            document["error"] = {
+                "error": type(error).__name__,
+                "role": getattr(error, "role", None) or d.role,
+                "step": getattr(error, "step", None),
+                "message": str(error),
+            }
+            reason = getattr(error, "reason", None)
+            if reason:
+                document["error"]["reason"] = reason  # type: ignore[index]
+        return document
+
+
+def _trace_entry(role: str, event: TraceEvent) -> dict[str, object]:
+    peer = event.receiver if event.kind == "send" else event.sender
+    return {"peer": peer, **event.to_json()}
+
+
+def guard_extension_for(deployment: Deployment) -> GuardExtension:
+    """The guard chain of this device: the policy's, signing with the device's own key."""
+    policy = deployment.policy
+    if "{device}" in policy.journal:  # one policy file, one journal per device: ".aura/{device}.db"
+        policy = dataclasses.replace(policy, journal=policy.journal.replace("{device}", deployment.device))
+    chain = policy.build_chain()
+    make = chain.new_device
+    own = deployment.device
+
+    def new_device(device: str) -> DeviceGuards:
+        guards = make(device)
+        if device != own:
+            return guards
+        key = DeviceKey(own, deployment.identity.private_key)
+        return DeviceGuards(device, flow=guards.flow, leakage=guards.leakage, journal=guards.journal, key=key)
+
+    chain.new_device = new_device
+    # Roles map to devices through the policy only: the runtime's "device" here is an address.
+    return GuardExtension(
+        chain, device_of=lambda role, _d: policy.device_of(role), context_of=policy.context_of
+    )
+
+
+def build_session(deployment: Deployment, transport: TcpTransport, *, peer_timeout: float | None) -> Session:
+    """The session object of this deployment, addressed over `transport`."""
+    extensions = guard_extension_for(deployment).install(ExtensionRegistry())
+    devices = {role: transport.address_of(device) for role, device in deployment.devices.items()}
+    session: Session = deployment.protocol.session(
+        session_id=deployment.session,
+        devices=devices,
+        extensions=extensions,
+        peer_timeout=peer_timeout,
+        trace=Trace(),
+    )
+    return session
+
+
+async def run_deployed_role(
+    deployment: Deployment,
+    behaviour: object = None,
+    *,
+    seed: int = 0,
+    connect_timeout: float = 30.0,
+    peer_timeout: float | None = 30.0,
+    on_status: StatusCallback | None = None,
+    drop_after_frames: int | None = None,
+    transport_factory: Callable[[Deployment], TcpTransport] | None = None,
+) -> RunOutcome:
+    """Run `deployment.role` to its end; never raises an `AuraChoreoError` (it is in the outcome).
+
+    `behaviour` is role code as for `run_role` (a behaviour object, an async function of the
+    endpoint, a `Program`) or None for the seeded default behaviour.
+    """
+    transport = (transport_factory or _transport)(deployment)
+    transport.on_status = transport.on_status or on_status
+    transport.drop_after_frames = drop_after_frames
+    session = build_session(deployment, transport, peer_timeout=peer_timeout)
+    try:
+        async with transport, Node(transport, transport.local_address) as node:
+            endpoint = session.endpoint(deployment.role, node, device=deployment.device)
+            try:
+                endpoint.start()  # the capability manifest: refused before any connection
+                await transport.open_session(
+                    deployment.binding(), peers=set(deployment.exchanges_with), timeout=connect_timeout
+                )
+                if on_status is not None:
+                    on_status(f"session {deployment.session}: all peers ready, running {deployment.role}")
+                result = await run_role(endpoint, behaviour, seed=seed)
+                await _flush_acknowledgements(node)
+            except BaseException:
+                endpoint.close(ok=False)
+                raise
+            transport.close_session(deployment.session)
+    except AuraChoreoError as error:
+        return RunOutcome(deployment, False, _own_events(session, deployment), error)
+    return RunOutcome(deployment, True, _own_events(session, deployment), None, result)
+
+
+async def _flush_acknowledgements(node: Node) -> None:
+    """Let the node's acknowledgement pump send what the last receives owe before the node closes.
+
+    Leaving the node cancels its pump; an acknowledgement still queued then is lost and the peer
+    keeps retransmitting its last frame to a process that is gone, until its own linger gives up.
+    """
+    for _ in range(8):
+        await asyncio.sleep(0)
+
+
+def _transport(deployment: Deployment) -> TcpTransport:
+    return TcpTransport(deployment.identity, deployment.peers, listen=deployment.listen)
+
+
+def _own_events(session: Session, deployment: Deployment) -> tuple[TraceEvent, ...]:
+    """This role's events, timed by the wall clock (the loop's clock means nothing to other hosts)."""
+    offset = time.time() - asyncio.get_running_loop().time()
+    return tuple(
+        dataclasses.replace(e, time=round(e.time + offset, 6))
+        for e in session.trace.events
+        if e.role == deployment.role and e.session == deployment.session
+    )

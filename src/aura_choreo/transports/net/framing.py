@@ -1,0 +1,87 @@
+"""Length-prefixed frames: the byte format every stream carrier (tcp, ws fallbacks) shares. Sans-I/O.
+
+A frame is `length (4 bytes, big-endian) | kind (1 byte) | body (length - 1 bytes)`. `FrameDecoder`
+turns arbitrary chunks of bytes into whole frames and refuses, with `FramingError`, anything a
+well-behaved peer never sends: a length over `max_frame + 1`, a zero length, an unknown kind. It never
+buffers more than one frame's worth of bytes, so an oversized length prefix costs nothing to refuse.
+"""
+
+from __future__ import annotations
+
+import enum
+import struct
+
+from aura_choreo.transports.base import DEFAULT_MAX_FRAME
+
+_HEADER = struct.Struct(">IB")
+HEADER_SIZE = _HEADER.size
+
+
+class FrameKind(enum.IntEnum):
+    """What a frame carries."""
+
+    HELLO = 1
+    """Device name, protocol version and a fresh nonce (both directions, once per connection)."""
+    JOIN = 2
+    """A signed request to open a session on this connection (dialer -> listener)."""
+    ACCEPT = 3
+    """The listener's signed acceptance of a JOIN: only now is the session open."""
+    REFUSE = 4
+    """A refusal with its reason (of the connection, or of one session)."""
+    DATA = 5
+    """One session-layer frame (an envelope), opaque here."""
+    PING = 6
+    PONG = 7
+
+
+_KINDS = frozenset(int(k) for k in FrameKind)
+
+
+class FramingError(Exception):
+    """Bytes that are not a valid frame sequence; the connection carrying them is closed."""
+
+
+def encode_frame(kind: FrameKind, body: bytes) -> bytes:
+    """The bytes of one frame."""
+    return _HEADER.pack(len(body) + 1, kind) + body
+
+
+class FrameDecoder:
+    """Feed bytes as they arrive; take whole frames out. Bounded by `max_frame`."""
+
+    __slots__ = ("_buffer", "max_frame")
+
+    def __init__(self, max_frame: int = DEFAULT_MAX_FRAME) -> None:
+        self.max_frame = max_frame
+        self._buffer = bytearray()
+
+    @property
+    def buffered(self) -> int:
+        """Bytes of an incomplete frame held (0 between frames: a truncated stream shows here)."""
+        return len(self._buffer)
+
+    def feed(self, data: bytes) -> list[tuple[FrameKind, bytes]]:
+        """Every frame completed by `data`, in order; raises `FramingError` on invalid input."""
+        buffer = self._buffer
+        buffer += data
+        frames: list[tuple[FrameKind, bytes]] = []
+        offset = 0
+        size = len(buffer)
+        while size - offset >= HEADER_SIZE:
+            length, kind = _HEADER.unpack_from(buffer, offset)
+            if length == 0 or length - 1 > self.max_frame:
+                self._buffer = bytearray()
+                raise FramingError(
+                    f"frame length {length} is outside 1..{self.max_frame + 1} (max_frame {self.max_frame})"
+                )
+            if kind not in _KINDS:
+                self._buffer = bytearray()
+                raise FramingError(f"unknown frame kind {kind}")
+            end = offset + 4 + length
+            if end > size:
+                break
+            frames.append((FrameKind(kind), bytes(buffer[offset + HEADER_SIZE : end])))
+            offset = end
+        if offset:
+            del buffer[:offset]
+        return frames

@@ -1,0 +1,68 @@
+"""Keep-alive and reconnection decisions, as pure functions of the clock readings they are given."""
+
+from __future__ import annotations
+
+import enum
+import random
+from dataclasses import dataclass, field
+
+
+class Liveness(enum.Enum):
+    IDLE = "idle"
+    """Nothing to do until `KeepAlive.next_check`."""
+    PING = "ping"
+    """We have sent nothing for `interval`: send a PING so the peer hears from us."""
+    DEAD = "dead"
+    """The peer has sent nothing for `timeout`: close the connection (the dialer reconnects)."""
+
+
+@dataclass
+class KeepAlive:
+    """Keep-alive state of one connection; times are the event loop's clock."""
+
+    interval: float
+    timeout: float
+    last_received: float
+    last_sent: float
+
+    def received(self, now: float) -> None:
+        self.last_received = now
+
+    def sent(self, now: float) -> None:
+        self.last_sent = now
+
+    def poll(self, now: float) -> Liveness:
+        if now - self.last_received >= self.timeout:
+            return Liveness.DEAD
+        if now - self.last_sent >= self.interval:
+            return Liveness.PING
+        return Liveness.IDLE
+
+    def next_check(self, now: float) -> float:
+        """Seconds until `poll` may answer something other than IDLE."""
+        due = min(self.last_received + self.timeout, self.last_sent + self.interval)
+        return max(due - now, 0.0)
+
+
+@dataclass
+class Backoff:
+    """Exponential backoff with full jitter, seeded (deterministic tests), capped at `maximum`."""
+
+    initial: float = 0.05
+    maximum: float = 2.0
+    factor: float = 2.0
+    seed: int = 0
+    attempts: int = 0
+    _random: random.Random = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._random = random.Random(self.seed)
+
+    def next_delay(self) -> float:
+        """The pause before the next attempt (grows with each call until `reset`)."""
+        ceiling = min(self.initial * self.factor**self.attempts, self.maximum)
+        self.attempts += 1
+        return ceiling / 2 + self._random.uniform(0, ceiling / 2)
+
+    def reset(self) -> None:
+        self.attempts = 0

@@ -1,0 +1,40 @@
+"""`aura-choreo run` as one real process per role on loopback: 2, 3 and 1+4 processes, traces checked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from deploy_cluster import check_merged_trace, make_cluster
+
+from aura_choreo.protocol import load
+from aura_choreo.verify import role_manifest
+from conftest import SHARED
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+LITERATURE = SHARED / "corpus" / "literature"
+
+CASES = [
+    pytest.param(EXAMPLES / "two_phase_commit.choreo", (), id="two-phase-commit-2-processes"),
+    pytest.param(LITERATURE / "payment_channel.choreo", (), id="3-roles-3-processes"),
+    pytest.param(LITERATURE / "three_phase_commit.choreo", ("N=4",), id="family-1+4-processes"),
+]
+
+
+@pytest.mark.parametrize(("file", "params"), CASES)
+def test_every_role_in_its_own_process_completes_and_the_traces_check(
+    file: Path, params: tuple[str, ...], tmp_path: Path
+) -> None:
+    protocol = load(file, params={k: int(v) for k, v in (p.split("=") for p in params)})
+    held = {role: sorted(role_manifest(lt)) for role, lt in protocol.local_types().items()}
+    cluster = make_cluster(tmp_path, protocol.roles, capabilities=held)
+    extra = [a for p in params for a in ("--param", p)]
+    results = cluster.run(file, extra={role: extra for role in protocol.roles})
+    for role, result in results.items():
+        assert result.code == 0, f"{role}: {result.stderr}\n{result.document}"
+        assert result.document["ok"] is True
+        assert result.document["role"] == role
+    sessions = {r.document["session"] for r in results.values()}
+    hashes = {r.document["protocol_hash"] for r in results.values()}
+    assert len(sessions) == 1 and len(hashes) == 1
+    assert "trace ok" in check_merged_trace(file, results, tmp_path, *params)
