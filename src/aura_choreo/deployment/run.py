@@ -24,7 +24,10 @@ from aura_choreo.guards.chain import DeviceGuards
 from aura_choreo.guards.extension import GuardExtension
 from aura_choreo.guards.receipts import DeviceKey
 from aura_choreo.runtime.extensions import ExtensionRegistry
+from aura_choreo.runtime.interpreter import Handler
+from aura_choreo.runtime.middleware import describe_effect
 from aura_choreo.runtime.node import Node
+from aura_choreo.runtime.program import Effect
 from aura_choreo.runtime.runner import run_role
 from aura_choreo.runtime.session import Session
 from aura_choreo.runtime.trace import Trace, TraceEvent
@@ -40,6 +43,11 @@ class RunOutcome:
     events: tuple[TraceEvent, ...] = ()
     error: AuraChoreoError | None = None
     result: Any = field(default=None, compare=False)
+    guards: GuardExtension | None = field(default=None, compare=False)
+    """The guard chain the role ran with (its metrics, journal store)."""
+    connections: int = 0
+    """Connections authenticated during the run (more than the peers: some were re-established)."""
+    refusals: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, object]:
         d = self.deployment
@@ -52,6 +60,14 @@ class RunOutcome:
             "protocol_hash": d.protocol_hash,
             "trace": [_trace_entry(d.role, e) for e in self.events],
         }
+        document["network"] = {"connections": self.connections, "refusals": list(self.refusals)}
+        if self.guards is not None:
+            metrics = self.guards.chain.metrics
+            document["guards"] = {
+                "receipts_verified": metrics.receipts_verified,
+                "receipts_rejected": metrics.receipts_rejected,
+                "facts_merged": metrics.facts_merged,
+            }
         if self.error is not None:
             error = self.error
             document["error"] = {
@@ -94,9 +110,16 @@ def guard_extension_for(deployment: Deployment) -> GuardExtension:
     )
 
 
-def build_session(deployment: Deployment, transport: TcpTransport, *, peer_timeout: float | None) -> Session:
-    """The session object of this deployment, addressed over `transport`."""
-    extensions = guard_extension_for(deployment).install(ExtensionRegistry())
+def build_session(
+    deployment: Deployment,
+    transport: TcpTransport,
+    *,
+    peer_timeout: float | None,
+    guards: GuardExtension | None = None,
+) -> Session:
+    """The session object of this deployment, addressed over `transport`, guarded by `guards` (by
+    default the policy's chain with this device's key)."""
+    extensions = (guards or guard_extension_for(deployment)).install(ExtensionRegistry())
     devices = {role: transport.address_of(device) for role, device in deployment.devices.items()}
     session: Session = deployment.protocol.session(
         session_id=deployment.session,
@@ -127,7 +150,8 @@ async def run_deployed_role(
     transport = (transport_factory or _transport)(deployment)
     transport.on_status = transport.on_status or on_status
     transport.drop_after_frames = drop_after_frames
-    session = build_session(deployment, transport, peer_timeout=peer_timeout)
+    guards = guard_extension_for(deployment)
+    session = build_session(deployment, transport, peer_timeout=peer_timeout, guards=guards)
     try:
         async with transport, Node(transport, transport.local_address) as node:
             endpoint = session.endpoint(deployment.role, node, device=deployment.device)
@@ -138,15 +162,50 @@ async def run_deployed_role(
                 )
                 if on_status is not None:
                     on_status(f"session {deployment.session}: all peers ready, running {deployment.role}")
-                result = await run_role(endpoint, behaviour, seed=seed)
+                middleware = [] if on_status is None else [_status_middleware(on_status)]
+                result = await run_role(endpoint, behaviour, seed=seed, middleware=middleware)
                 await _flush_acknowledgements(node)
             except BaseException:
                 endpoint.close(ok=False)
                 raise
             transport.close_session(deployment.session)
     except AuraChoreoError as error:
-        return RunOutcome(deployment, False, _own_events(session, deployment), error)
-    return RunOutcome(deployment, True, _own_events(session, deployment), None, result)
+        return RunOutcome(
+            deployment,
+            False,
+            _own_events(session, deployment),
+            error,
+            guards=guards,
+            connections=transport.connections_made,
+            refusals=tuple(transport.refusals),
+        )
+    return RunOutcome(
+        deployment,
+        True,
+        _own_events(session, deployment),
+        None,
+        result,
+        guards=guards,
+        connections=transport.connections_made,
+        refusals=tuple(transport.refusals),
+    )
+
+
+def _status_middleware(on_status: StatusCallback) -> Callable[[Handler], Handler]:
+    """A handler middleware printing one line per step (what `run` shows on a terminal)."""
+
+    class StatusLines:
+        def __init__(self, inner: Handler) -> None:
+            self.inner = inner
+            self.steps = 0
+
+        async def handle(self, effect: Effect) -> Any:
+            self.steps += 1
+            result = await self.inner.handle(effect)
+            on_status(f"step {self.steps}: {describe_effect(effect)}")
+            return result
+
+    return StatusLines
 
 
 async def _flush_acknowledgements(node: Node) -> None:

@@ -126,7 +126,7 @@ class _Conn:
 
     @property
     def peer(self) -> str:
-        return self.state.peer_device or "?"
+        return self.state.peer_device or self.state.expected_device or "?"
 
     def write(self, data: bytes) -> None:
         if data and not self.writer.is_closing():
@@ -395,7 +395,7 @@ class TcpTransport(Transport):
         Raises the peer's refusal (`HandshakeRefused`, `ProtocolMismatch`) or, after `timeout`
         seconds of trying, `PeerTimeout` naming the devices that never became ready.
         """
-        self._bindings[binding.session] = binding
+        self.register_session(binding)
         wanted = (peers if peers is not None else set(binding.devices())) - {self.device}
         for device in sorted(wanted):
             if device not in self.peers:
@@ -428,6 +428,10 @@ class TcpTransport(Transport):
                 )
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), remaining)
+
+    def register_session(self, binding: SessionBinding) -> None:
+        """Accept JOINs for `binding`'s session from now on (`open_session` does this first)."""
+        self._bindings[binding.session] = binding
 
     def close_session(self, session: str) -> None:
         """Forget a finished session (later JOINs for it are refused as unknown)."""
@@ -570,7 +574,7 @@ class TcpTransport(Transport):
         error = event.error
         side = "refused by" if event.by_peer else "refused"
         self._refused(conn.peer, f"connection {side} {conn.peer}: {error.reason}: {error.detail}")
-        if event.by_peer and conn.state.expected_device is not None:
+        if conn.state.expected_device is not None:  # the device we dialed refused us, or we it
             for session, binding in self._bindings.items():
                 if conn.state.expected_device in binding.devices():
                     self._failures[(conn.state.expected_device, session)] = error
