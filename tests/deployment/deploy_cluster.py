@@ -127,6 +127,14 @@ def make_cluster(
     return Cluster(folder, roles, policy, keys)
 
 
+def assert_all_ok(results: Mapping[str, RunResult]) -> None:
+    """Every process exited 0 (else show what every process said: failures are often elsewhere)."""
+    if all(r.code == 0 for r in results.values()):
+        return
+    report = "\n".join(f"--- {role}: exit {r.code}\n{r.stderr}\n{r.document}" for role, r in results.items())
+    raise AssertionError(report)
+
+
 def check_merged_trace(file: Path | str, results: Mapping[str, RunResult], folder: Path, *params: str) -> str:
     """Merge the `run --json` traces and run `check-trace` on them; returns its output (asserts ok)."""
     merged = merge_role_traces(events_of_run_document(r.document) for r in results.values())

@@ -8,7 +8,7 @@ import subprocess
 import time
 from pathlib import Path
 
-from deploy_cluster import check_merged_trace, finish, make_cluster
+from deploy_cluster import assert_all_ok, check_merged_trace, finish, make_cluster
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 TPC = EXAMPLES / "two_phase_commit.choreo"
@@ -20,8 +20,7 @@ def test_a_connection_closed_mid_session_is_reestablished_with_no_loss_or_duplic
     # The coordinator's transport aborts its connection right after writing its first data frame
     # (the frame is most likely lost with it): the dialer reconnects, the session layer retransmits.
     results = cluster.run(TPC, extra={"Coordinator": ["--fault-drop-after", "1"]})
-    for role, result in results.items():
-        assert result.code == 0, f"{role}: {result.stderr}\n{result.document}"
+    assert_all_ok(results)
     connections = [r.document["network"]["connections"] for r in results.values()]  # type: ignore[index]
     assert max(connections) >= 2  # the connection was re-established
     check_merged_trace(TPC, results, tmp_path)  # nothing lost, nothing delivered twice

@@ -7,7 +7,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from deploy_cluster import check_merged_trace, device_of, make_cluster
+from deploy_cluster import assert_all_ok, check_merged_trace, device_of, make_cluster
 
 from aura_choreo.guards import profile_from_annotations
 from aura_choreo.journal import JournalStore
@@ -54,8 +54,7 @@ def test_annotated_seed_runs_guarded_across_processes(name: str, tmp_path: Path)
     header = [f'journal = "{tmp_path}/{{device}}.db"', 'synchronous = "NORMAL"', "signing = true"]
     cluster = make_cluster(tmp_path, protocol.roles, capabilities=manifests(protocol), header=header)
     results = cluster.run(file)
-    for role, result in results.items():
-        assert result.code == 0, f"{role}: {result.stderr}\n{result.document}"
+    assert_all_ok(results)
     check_merged_trace(file, results, tmp_path)
     trace = [e for r in results.values() for e in r.document["trace"]]  # type: ignore[attr-defined]
     expected = facts_of_path(protocol, trace)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from deploy_cluster import check_merged_trace, make_cluster
+from deploy_cluster import assert_all_ok, check_merged_trace, make_cluster
 
 from aura_choreo.protocol import load
 from aura_choreo.verify import role_manifest
@@ -30,8 +30,8 @@ def test_every_role_in_its_own_process_completes_and_the_traces_check(
     cluster = make_cluster(tmp_path, protocol.roles, capabilities=held)
     extra = [a for p in params for a in ("--param", p)]
     results = cluster.run(file, extra={role: extra for role in protocol.roles})
+    assert_all_ok(results)
     for role, result in results.items():
-        assert result.code == 0, f"{role}: {result.stderr}\n{result.document}"
         assert result.document["ok"] is True
         assert result.document["role"] == role
     sessions = {r.document["session"] for r in results.values()}

@@ -299,6 +299,7 @@ class TcpTransport(Transport):
         self._last_error: dict[str, str] = {}
         self._handshaking = 0
         self._serving: set[_Conn] = set()
+        self._ready: set[tuple[str, str]] = set()
         self._changed = asyncio.Event()
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -436,10 +437,12 @@ class TcpTransport(Transport):
     def close_session(self, session: str) -> None:
         """Forget a finished session (later JOINs for it are refused as unknown)."""
         self._bindings.pop(session, None)
+        self._ready = {(d, s) for d, s in self._ready if s != session}
 
     def _is_open(self, device: str, session: str) -> bool:
-        conn = self._conns.get(device)
-        return conn is not None and session in conn.state.open_sessions and not conn.state.closed
+        # Sticky: a peer that was ready once stays ready. It may already have finished its role and
+        # closed the connection (its last frames acknowledged) before our other peers were ready.
+        return (device, session) in self._ready
 
     # ------------------------------------------------------------------ connections
 
@@ -541,6 +544,7 @@ class TcpTransport(Transport):
         self._changed.set()
 
     def _session_opened(self, conn: _Conn, session: str) -> None:
+        self._ready.add((conn.peer, session))
         self._status(f"session {session}: {conn.peer} ready")
         queued = self._queued.pop(conn.peer, None)
         while queued:
@@ -596,6 +600,13 @@ class TcpTransport(Transport):
 
     # ------------------------------------------------------------------ frames
 
+    def _deliver_local(self, frame: bytes) -> None:
+        if self._handler is not None:
+            try:
+                self._handler(self.local_address, frame)
+            except Exception as exc:
+                log.error("%s: frame handler raised %r", self.device, exc)
+
     def _deliver(self, conn: _Conn, payload: bytes) -> None:
         handler = self._handler
         if handler is None:
@@ -613,6 +624,9 @@ class TcpTransport(Transport):
         device = self._device_at(to)
         if device is None:
             return  # nobody there yet; the session layer retransmits
+        if device == self.device:  # two roles on this device: no socket, but still never re-entrant
+            asyncio.get_running_loop().call_soon(self._deliver_local, frame)
+            return
         conn = self._conns.get(device)
         if conn is None or not conn.state.is_open:
             queue = self._queued.setdefault(device, deque(maxlen=_MAX_QUEUED))

@@ -1,0 +1,200 @@
+"""Benchmark: round trips through two processes' full runtime over `tcp://` (TLS 1.3, pinned keys,
+envelopes, monitor, acknowledgements) against two raw baselines between the same two processes, in
+one run: asyncio TLS 1.3 length-prefixed ping-pong (the fair one: same encryption) and plain asyncio
+TCP ping-pong (the floor). Also: connection set-up time (TCP + TLS + HELLO + JOIN/ACCEPT) and sessions
+per second of a 3-role protocol over one shared connection.
+
+    .venv/bin/python bench/bench_tcp.py [round_trips]
+
+Target: runtime / TLS ping-pong <= 1.3 for unguarded messages.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from aura_choreo.protocol import choreography
+from aura_choreo.runtime.endpoint import Endpoint
+from aura_choreo.runtime.node import Node
+from aura_choreo.runtime.runner import run_role
+from aura_choreo.transports.net.handshake import SessionBinding
+from aura_choreo.transports.net.identity import Identity, load_identity, write_key_file
+from aura_choreo.transports.tcp import PeerDevice, TcpTransport, _context
+
+PING_PONG = """
+choreography PingPong {
+    roles: A, B;
+    loop (count: ROUNDS) { A -> B: Ping(n: i64); B -> A: Pong(n: i64); }
+}
+"""
+TRIO = """
+choreography Trio {
+    roles: A, B, C;
+    A -> B: Ask(n: i64);
+    B -> C: Forward(n: i64);
+    C -> A: Answer(n: i64);
+}
+"""
+SESSIONS = 200
+SETUPS = 20
+_LEN = struct.Struct(">I")
+PARENT, CHILD = "a-parent", "b-child"
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    try:
+        while True:
+            header = await reader.readexactly(4)
+            body = await reader.readexactly(_LEN.unpack(header)[0])
+            writer.write(header + body)
+    except (asyncio.IncompleteReadError, ConnectionError):
+        writer.close()
+
+
+async def ping_pong(port: int, rounds: int, tls: Identity | None) -> float:
+    context = _context(tls, server=False) if tls is not None else None
+    reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=context)
+    payload = b"\x92\xa4Ping\x01" + b"x" * 80  # about the size of an envelope
+    started = time.perf_counter()
+    for _ in range(rounds):
+        writer.write(_LEN.pack(len(payload)) + payload)  # ping
+        await reader.readexactly(4 + len(payload))  # pong
+    elapsed = time.perf_counter() - started
+    writer.close()
+    return elapsed
+
+
+def transport(me: Identity, other: Identity, other_port: int, my_port: int) -> TcpTransport:
+    peer = PeerDevice(other.device, other.public_bytes, f"tcp://127.0.0.1:{other_port}")
+    return TcpTransport(me, {other.device: peer}, listen=f"tcp://127.0.0.1:{my_port}")
+
+
+async def child(folder: Path, rounds: int) -> None:
+    me, parent = load_identity(folder / f"{CHILD}.key"), load_identity(folder / f"{PARENT}.key")
+    ports = [int(p) for p in (folder / "ports").read_text().split()]
+    tls_server = await asyncio.start_server(echo, "127.0.0.1", ports[0], ssl=_context(me, server=True))
+    tcp_server = await asyncio.start_server(echo, "127.0.0.1", ports[1])
+    pingpong = choreography(PING_PONG, params={"ROUNDS": rounds})
+    trio = choreography(TRIO)
+    async with transport(me, parent, ports[3], ports[2]) as net, Node(net, net.local_address) as node:
+        roles = {"A": net.address_of(PARENT), "B": net.local_address}
+        pp = pingpong.session(session_id="pingpong", devices=roles, peer_timeout=60)
+        net.register_session(SessionBinding("pp", "pingpong", {"A": PARENT, "B": CHILD}))
+        for i in range(SETUPS):
+            net.register_session(SessionBinding("setup", f"setup-{i}", {"A": PARENT, "B": CHILD}))
+        trio_roles = {"A": PARENT, "B": CHILD, "C": CHILD}
+        trio_sessions = []
+        for i in range(SESSIONS):
+            sid = f"trio-{i}"
+            net.register_session(SessionBinding("trio", sid, trio_roles))
+            devices = {"A": net.address_of(PARENT), "B": net.local_address, "C": net.local_address}
+            trio_sessions.append(trio.session(session_id=sid, devices=devices, peer_timeout=60))
+        (folder / "ready").write_text("ready")
+        async with asyncio.TaskGroup() as group:
+            group.create_task(run_role(pp.endpoint("B", node)))
+            for s in trio_sessions:
+                group.create_task(run_role(s.endpoint("B", node)))
+                group.create_task(run_role(s.endpoint("C", node)))
+        await asyncio.sleep(0.5)  # let the last acknowledgements out
+    tls_server.close()
+    tcp_server.close()
+
+
+async def parent(folder: Path, rounds: int) -> None:
+    me, other = load_identity(folder / f"{PARENT}.key"), load_identity(folder / f"{CHILD}.key")
+    ports = [int(p) for p in (folder / "ports").read_text().split()]
+    pingpong = choreography(PING_PONG, params={"ROUNDS": rounds})
+    trio = choreography(TRIO)
+
+    setups = []
+    for i in range(SETUPS):
+        started = time.perf_counter()
+        async with transport(me, other, ports[2], free_ports(1)[0]) as net:
+            await net.open_session(
+                SessionBinding("setup", f"setup-{i}", {"A": PARENT, "B": CHILD}), timeout=30
+            )
+            setups.append(time.perf_counter() - started)
+
+    async with transport(me, other, ports[2], ports[3]) as net, Node(net, net.local_address) as node:
+        await net.open_session(SessionBinding("pp", "pingpong", {"A": PARENT, "B": CHILD}), timeout=30)
+        devices = {"A": net.local_address, "B": net.address_of(CHILD)}
+        session = pingpong.session(session_id="pingpong", devices=devices, peer_timeout=60)
+
+        async def a(ep: Endpoint) -> None:
+            for i in range(rounds):
+                await ep.send("B", ep.message("Ping", n=i))
+                await ep.recv("B")
+
+        started = time.perf_counter()
+        await run_role(session.endpoint("A", node), a)
+        runtime = time.perf_counter() - started
+
+        started = time.perf_counter()
+        for i in range(SESSIONS):
+            sid = f"trio-{i}"
+            await net.open_session(
+                SessionBinding("trio", sid, {"A": PARENT, "B": CHILD, "C": CHILD}), timeout=30
+            )
+            trio_devices = {"A": net.local_address, "B": net.address_of(CHILD), "C": net.address_of(CHILD)}
+            await run_role(
+                trio.session(session_id=sid, devices=trio_devices, peer_timeout=60).endpoint("A", node)
+            )
+        trio_elapsed = time.perf_counter() - started
+
+    tls = await ping_pong(ports[0], rounds, me)
+    plain = await ping_pong(ports[1], rounds, None)
+    setups.sort()
+    print(f"round trips: {rounds} (2 messages each) between two processes")
+    print(f"  runtime over tcp:// (TLS 1.3): {rounds / runtime:10.0f} round trips/s")
+    print(f"  raw TLS 1.3 ping-pong        : {rounds / tls:10.0f} round trips/s")
+    print(f"  raw TCP ping-pong            : {rounds / plain:10.0f} round trips/s")
+    print(f"  ratio runtime / TLS: {runtime / tls:.2f}x (target <= 1.3x)")
+    print(f"  ratio runtime / TCP: {runtime / plain:.2f}x")
+    median_ms = setups[len(setups) // 2] * 1000
+    print(f"connection set-up (TCP + TLS 1.3 + HELLO + JOIN/ACCEPT): median {median_ms:.1f} ms")
+    print(f"3-role sessions over one shared connection: {SESSIONS / trio_elapsed:.0f} sessions/s")
+
+
+def main() -> None:
+    if len(sys.argv) > 2 and sys.argv[1] == "--child":
+        asyncio.run(child(Path(sys.argv[2]), int(sys.argv[3])))
+        return
+    rounds = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        write_key_file(PARENT, folder)
+        write_key_file(CHILD, folder)
+        (folder / "ports").write_text(" ".join(map(str, free_ports(4))))
+        process = subprocess.Popen([sys.executable, __file__, "--child", tmp, str(rounds)])
+        try:
+            while not (folder / "ready").exists():
+                if process.poll() is not None:
+                    raise SystemExit("the child process failed to start")
+                time.sleep(0.05)
+            asyncio.run(parent(folder, rounds))
+            process.wait(timeout=60)
+        finally:
+            if process.poll() is None:
+                process.kill()
+
+
+
+if __name__ == "__main__":
+    main()
