@@ -112,7 +112,8 @@ async def child(folder: Path, rounds: int) -> None:
             for s in trio_sessions:
                 group.create_task(run_role(s.endpoint("B", node)))
                 group.create_task(run_role(s.endpoint("C", node)))
-        await asyncio.sleep(0.5)  # let the last acknowledgements out
+        while not (folder / "done").exists():  # the parent may still be measuring the baselines
+            await asyncio.sleep(0.05)
     tls_server.close()
     tcp_server.close()
 
@@ -188,7 +189,10 @@ def main() -> None:
                 if process.poll() is not None:
                     raise SystemExit("the child process failed to start")
                 time.sleep(0.05)
-            asyncio.run(parent(folder, rounds))
+            try:
+                asyncio.run(parent(folder, rounds))
+            finally:
+                (folder / "done").write_text("done")
             process.wait(timeout=60)
         finally:
             if process.poll() is None:

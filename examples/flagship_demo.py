@@ -5,8 +5,10 @@
 3. simulate: 200 seeded sessions on a network that drops 20% and duplicates 10% of frames with
    5..50 ms latency, each run's trace checked against the global protocol afterwards;
 4. a short delivered-message trace of one lossy run, and what a partition longer than the receive
-   timeout does.
-Everything runs on virtual time, so the whole demo takes a second or two.
+   timeout does;
+5. the same protocol for real: one process per role over authenticated tcp:// on loopback
+   (`two_process_run.py`).
+Steps 1-4 run on virtual time and take a second or two; step 5 starts two Python processes.
 """
 
 from __future__ import annotations
@@ -97,6 +99,10 @@ def main() -> int:
     protocol = validate_and_project()
     ok = simulate_with_faults(protocol)
     ok = partition_beyond_timeout(protocol) and ok
+    heading("run: one process per role over tcp:// (TLS 1.3, pinned device keys) on loopback")
+    from two_process_run import run_two_processes
+
+    ok = run_two_processes() and ok
     heading("done" if ok else "FAILED")
     return 0 if ok else 1
 

@@ -19,4 +19,6 @@ def test_flagship_demo_validates_projects_and_simulates() -> None:
     assert "every trace follows the protocol" in out
     assert "Coordinator -> Participant: PrepareRequest" in out
     assert "PeerTimeout (Participant at step 1)" in out
+    assert "ran Coordinator as coordinator-host: ok" in out
+    assert "trace check of both processes' traces: ok" in out
     assert out.rstrip().endswith("== done")

@@ -11,7 +11,9 @@ import ssl
 
 import pytest
 
+from aura_choreo.deployment.run import envelope_origin
 from aura_choreo.errors import HandshakeRefused, ProtocolMismatch
+from aura_choreo.runtime.wire import KIND_DATA, NIL, WIRE_VERSION, Envelope, encode_envelope
 from aura_choreo.transports.net.framing import FrameDecoder, FrameKind, encode_frame
 from aura_choreo.transports.net.handshake import Connection, SessionBinding
 from aura_choreo.transports.net.identity import Identity
@@ -32,10 +34,17 @@ def free_port() -> int:
 class Server:
     """bob listening for session s1, recording every frame delivered to the session layer."""
 
-    def __init__(self, **options: float) -> None:
+    def __init__(self, *, check_origin: bool = False, **options: float) -> None:
         self.address = f"tcp://127.0.0.1:{free_port()}"
         peers = {"alice": PeerDevice("alice", ALICE.public_bytes)}
-        self.transport = TcpTransport(BOB, peers, listen=self.address, **options)  # type: ignore[arg-type]
+        origin = envelope_origin if check_origin else None
+        self.transport = TcpTransport(
+            BOB,
+            peers,
+            listen=self.address,
+            frame_origin=origin,
+            **options,  # type: ignore[arg-type]
+        )
         self.delivered: list[bytes] = []
 
     async def __aenter__(self) -> Server:
@@ -209,3 +218,22 @@ async def test_slowloris_and_connection_floods_are_closed_and_the_server_keeps_s
         writer.close()
         assert any("handshake not finished" in r for r in server.transport.refusals)
         await legit_session_opens(server)
+
+
+async def test_an_authenticated_peer_cannot_speak_for_another_role_or_session() -> None:
+    def envelope(session: str, sender: str) -> bytes:
+        return encode_envelope(Envelope(WIRE_VERSION, KIND_DATA, session, "", sender, "Server", "M", 1, NIL))
+
+    async with Server(check_origin=True) as server, client(ALICE, server) as alice:
+        alice.attach(alice.local_address, lambda _a, _f: None)
+        await alice.open_session(BINDING, timeout=10)
+        forged = [envelope("s1", "Server"), envelope("s2", "Client")]  # bob's role; a session not joined
+        genuine = envelope("s1", "Client")
+        for frame in [*forged, genuine]:
+            await alice._send(server.address, frame)
+        for _ in range(300):
+            if server.delivered:
+                break
+            await asyncio.sleep(0.01)
+        assert server.delivered == [genuine]
+        assert server.transport.forged == 2

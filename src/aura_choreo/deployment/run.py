@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import msgspec
+
 from aura_choreo.deployment.plan import Deployment
 from aura_choreo.errors import AuraChoreoError
 from aura_choreo.guards.chain import DeviceGuards
@@ -218,8 +220,32 @@ async def _flush_acknowledgements(node: Node) -> None:
         await asyncio.sleep(0)
 
 
+class _EnvelopeHead(msgspec.Struct, array_like=True):
+    """The first fields of the session layer's `Envelope` (msgspec ignores the rest of the array)."""
+
+    version: int
+    kind: int
+    session: str
+    protocol: str
+    sender: str
+
+
+_HEAD = msgspec.msgpack.Decoder(_EnvelopeHead)
+
+
+def envelope_origin(frame: bytes) -> tuple[str, str] | None:
+    """(session, sender role) of an envelope frame, for the transport's per-session check."""
+    try:
+        head = _HEAD.decode(frame)
+    except msgspec.DecodeError:
+        return None
+    return head.session, head.sender
+
+
 def _transport(deployment: Deployment) -> TcpTransport:
-    return TcpTransport(deployment.identity, deployment.peers, listen=deployment.listen)
+    return TcpTransport(
+        deployment.identity, deployment.peers, listen=deployment.listen, frame_origin=envelope_origin
+    )
 
 
 def _own_events(session: Session, deployment: Deployment) -> tuple[TraceEvent, ...]:

@@ -55,6 +55,8 @@ from aura_choreo.transports.net.timing import Backoff, KeepAlive, Liveness
 log = logging.getLogger("aura_choreo.tcp")
 
 StatusCallback = Callable[[str], None]
+FrameOrigin = Callable[[bytes], tuple[str, str] | None]
+"""(session id, sender role) of a session-layer frame, or None if it has none (garbage)."""
 _MAX_QUEUED = 10_000
 _HIGH_WATER = 1 << 20
 
@@ -122,16 +124,27 @@ class _Conn:
         self.started = now
         self.authenticated = False
         self.reason = ""
-        self.frames_sent = 0
+        self._pending: list[bytes] = []
+        self._loop = asyncio.get_running_loop()
 
     @property
     def peer(self) -> str:
         return self.state.peer_device or self.state.expected_device or "?"
 
     def write(self, data: bytes) -> None:
-        if data and not self.writer.is_closing():
-            self.writer.write(data)
-            self.keepalive.sent(asyncio.get_running_loop().time())
+        """Queue `data`; everything queued in one turn of the event loop goes out as one write (one
+        TLS record, one system call): a reply and the acknowledgement beside it travel together."""
+        if not data:
+            return
+        if not self._pending:
+            self._loop.call_soon(self._write_pending)
+        self._pending.append(data)
+
+    def _write_pending(self) -> None:
+        pending, self._pending = self._pending, []
+        if pending and not self.writer.is_closing():
+            self.writer.write(b"".join(pending) if len(pending) > 1 else pending[0])
+            self.keepalive.sent(self._loop.time())
 
     def flush(self) -> None:
         self.write(self.state.data_to_send())
@@ -150,6 +163,7 @@ class _Conn:
         if not self.reason:
             self.reason = reason
         self.state.closed = True
+        self._write_pending()
         if not self.writer.is_closing():
             self.writer.close()
 
@@ -165,7 +179,12 @@ class _Conn:
                 self.abort(f"connection error: {exc}")
             finally:
                 watchdog.cancel()
-                self.abort(self.reason or "closed")
+                # Closing flushes what is queued (a REFUSE, the last acknowledgements); a peer that
+                # does not read it is cut off a second later.
+                self.close(self.reason or "closed")
+                transport = self.writer.transport
+                if transport is not None:
+                    self._loop.call_later(1.0, transport.abort)
 
     async def _read_loop(self) -> None:
         loop = asyncio.get_running_loop()
@@ -272,6 +291,7 @@ class TcpTransport(Transport):
         max_handshaking: int = 64,
         on_status: StatusCallback | None = None,
         drop_after_frames: int | None = None,
+        frame_origin: FrameOrigin | None = None,
     ) -> None:
         self.identity = identity
         self.device = identity.device
@@ -285,6 +305,11 @@ class TcpTransport(Transport):
         self.on_status = on_status
         self.drop_after_frames = drop_after_frames
         """Test hook: abort the connection after this many data frames (once) to test reconnection."""
+        self.frame_origin = frame_origin
+        """Reads (session, sender role) from a data frame, so a peer's frames are delivered only for
+        sessions it joined and roles its device plays there (None: the frame is not checked)."""
+        self.forged = 0
+        """Data frames dropped because the peer may not send them (see `frame_origin`)."""
         self.directory = {d: p.public_key for d, p in self.peers.items()}
         self.directory[self.device] = identity.public_bytes
         self.refusals: list[str] = []
@@ -300,6 +325,7 @@ class TcpTransport(Transport):
         self._handshaking = 0
         self._serving: set[_Conn] = set()
         self._ready: set[tuple[str, str]] = set()
+        self._addresses: dict[Address, str] = {}
         self._changed = asyncio.Event()
         self._server: asyncio.Server | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -322,10 +348,11 @@ class TcpTransport(Transport):
         return peer.address if peer is not None and peer.address else f"device:{device}"
 
     def _device_at(self, address: Address) -> str | None:
-        for device in (*self.peers, self.device):
-            if self.address_of(device) == address:
-                return device
-        return None
+        found = self._addresses.get(address)
+        if found is None:
+            self._addresses = {self.address_of(d): d for d in (*self.peers, self.device)}
+            found = self._addresses.get(address)
+        return found
 
     def _dials(self, device: str) -> bool:
         peer = self.peers.get(device)
@@ -600,6 +627,19 @@ class TcpTransport(Transport):
 
     # ------------------------------------------------------------------ frames
 
+    def _may_send(self, conn: _Conn, payload: bytes) -> bool:
+        assert self.frame_origin is not None
+        origin = self.frame_origin(payload)
+        if origin is None:
+            return True  # not an envelope: the session layer counts it as garbage
+        session, sender = origin
+        binding = self._bindings.get(session)
+        return (
+            binding is not None
+            and session in conn.state.open_sessions
+            and binding.roles.get(sender) == conn.peer
+        )
+
     def _deliver_local(self, frame: bytes) -> None:
         if self._handler is not None:
             try:
@@ -610,6 +650,14 @@ class TcpTransport(Transport):
     def _deliver(self, conn: _Conn, payload: bytes) -> None:
         handler = self._handler
         if handler is None:
+            return
+        if self.frame_origin is not None and not self._may_send(conn, payload):
+            self.forged += 1
+            if self.forged == 1 or self.forged % 1000 == 0:
+                self._refused(
+                    conn.peer,
+                    f"dropped {self.forged} frame(s) from {conn.peer}: a session or role it has not joined",
+                )
             return
         try:
             handler(self.address_of(conn.peer), payload)
