@@ -246,3 +246,17 @@ def test_an_existing_key_is_not_overwritten(tmp_path: Path) -> None:
 def test_malformed_public_keys_say_what_is_wrong(text: str) -> None:
     with pytest.raises(ValueError):
         parse_public_key(text)
+
+
+def test_a_different_network_protocol_version_is_refused_with_both_versions() -> None:
+    import msgspec
+
+    from aura_choreo.transports.net.handshake import NET_VERSION, Hello
+
+    listener = Connection(BOB, DIRECTORY, lambda s: BINDING, dialer=False)
+    events = listener.receive(
+        FrameKind.HELLO, msgspec.msgpack.encode(Hello(NET_VERSION + 1, "alice", b"n" * 32))
+    )
+    assert isinstance(events[0], ConnectionRefused)
+    assert events[0].error.reason == "version"
+    assert str(NET_VERSION + 1) in str(events[0].error) and str(NET_VERSION) in str(events[0].error)
