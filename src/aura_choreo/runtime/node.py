@@ -5,11 +5,18 @@ frame size limit, drops and counts garbage frames (never crashing on them), demu
 envelopes by (session, receiver role) into inboxes, and, over an unreliable transport, makes each
 (session, sender, receiver) channel reliable and FIFO: cumulative acknowledgements, retransmission on
 a timer with exponential backoff, de-duplication and reordering by sequence number.
+
+A long-lived node holds nothing per finished session: an endpoint's inbox and its channels' receive
+state go when it leaves, and the set of finished endpoints (which answers their late frames) keeps only
+the most recent `max_finished`. Frames for an endpoint that has not joined (yet, or ever) wait in a
+stray buffer bounded in frames (`max_stray`) and age (`stray_ttl`); what falls out is counted.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
+from collections import OrderedDict
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from types import TracebackType
@@ -31,6 +38,9 @@ from aura_choreo.transports.base import Address, Link, Transport
 _encode = encode_envelope
 _decode = ENVELOPE_DECODER.decode  # `decode_envelope` without its call frame: every frame goes through
 
+REORDER_WINDOW = 4096
+"""How far ahead of the next expected sequence number a frame may arrive and be kept."""
+
 ChannelKey = tuple[str, str, str]
 """(session, sender role, receiver role)."""
 
@@ -47,6 +57,8 @@ class NodeStats:
     acks_sent: int = 0
     after_end: int = 0
     """Messages for an endpoint that had already finished (dropped)."""
+    stray_dropped: int = 0
+    """Frames for an endpoint that never joined, dropped once the stray buffer was full or they aged."""
 
 
 @dataclass
@@ -67,6 +79,14 @@ class _Receiving:
         self.buffer: dict[int, Envelope] = {}
 
 
+def _now() -> float:
+    """The running loop's clock (virtual time in simulation), or the monotonic clock outside a loop."""
+    try:
+        return asyncio.get_running_loop().time()
+    except RuntimeError:
+        return time.monotonic()
+
+
 class Node:
     """Attach `address` to `transport` for the duration of `async with Node(...) as node:`.
 
@@ -82,6 +102,9 @@ class Node:
         retransmit_after: float = 0.2,
         max_retransmit_after: float = 5.0,
         linger: float = 2.0,
+        max_stray: int = 1024,
+        stray_ttl: float = 60.0,
+        max_finished: int = 4096,
     ) -> None:
         self.transport = transport
         self.address = address
@@ -91,14 +114,23 @@ class Node:
         self.max_retransmit_after = max_retransmit_after
         self.linger = linger
         """On exit, how long to keep retransmitting unacknowledged frames (unreliable transports)."""
+        self.max_stray = max_stray
+        self.stray_ttl = stray_ttl
+        self.max_finished = max_finished
         self.stats = NodeStats()
         self._inboxes: dict[tuple[str, str], Inbox] = {}
-        self._finished: set[tuple[str, str]] = set()
+        # Recently finished endpoints (insertion order = finishing order), for counting late frames.
+        self._finished: OrderedDict[tuple[str, str], None] = OrderedDict()
+        # Frames for endpoints that have not joined: per endpoint, the first arrival's time and frames.
+        self._stray: OrderedDict[tuple[str, str], tuple[float, list[Envelope]]] = OrderedDict()
+        self._stray_count = 0
         self._link: Link | None = None
         self._tasks: asyncio.TaskGroup | None = None
         self._background: list[asyncio.Task[None]] = []
         self._unacked: dict[tuple[str, str, str, int], _Unacked] = {}
         self._receiving: dict[ChannelKey, _Receiving] = {}
+        # The channels in `_receiving` per receiving endpoint (session, role): forgotten with it.
+        self._channels_to: dict[tuple[str, str], list[ChannelKey]] = {}
         self._acks: dict[tuple[Address, ChannelKey], int] = {}
         self._wake_acks = asyncio.Event()
         self._wake_resend = asyncio.Event()
@@ -137,29 +169,76 @@ class Node:
     # ------------------------------------------------------------------ endpoints
 
     def inbox(self, session: str, role: str) -> Inbox:
-        """The inbox of (session, role), created on first use (messages may arrive before the role)."""
+        """The inbox of (session, role), created when its endpoint joins (with the frames that arrived
+        before it)."""
         key = (session, role)
         inbox = self._inboxes.get(key)
         if inbox is None:
             inbox = self._inboxes[key] = Inbox()
+            stray = self._stray.pop(key, None)
+            if stray is not None:
+                self._stray_count -= len(stray[1])
+                for envelope in stray[1]:
+                    inbox.push(envelope)
         return inbox
 
     def release(self, session: str, role: str) -> None:
-        """Forget the inbox of an endpoint that has finished; later messages for it are counted."""
-        inbox = self._inboxes.pop((session, role), None)
+        """Forget an endpoint that has finished (inbox, receive state); later frames for it are counted."""
+        key = (session, role)
+        inbox = self._inboxes.pop(key, None)
         if inbox is not None:
             inbox.close()
-        self._finished.add((session, role))
+        for channel in self._channels_to.pop(key, ()):
+            self._receiving.pop(channel, None)
+        self._finished[key] = None
+        if len(self._finished) > self.max_finished:
+            self._finished.popitem(last=False)
+
+    def retained(self) -> dict[str, int]:
+        """How many entries each per-session structure holds (what a long-lived node keeps)."""
+        return {
+            "inboxes": len(self._inboxes),
+            "finished": len(self._finished),
+            "stray_frames": self._stray_count,
+            "receiving": len(self._receiving),
+            "unacked": len(self._unacked),
+        }
 
     def _push(self, envelope: Envelope) -> None:
         key = (envelope.session, envelope.receiver)
         inbox = self._inboxes.get(key)
-        if inbox is None:
-            if key in self._finished:
-                self.stats.after_end += 1
-                return
-            inbox = self.inbox(*key)
-        inbox.push(envelope)
+        if inbox is not None:
+            inbox.push(envelope)
+        elif key in self._finished:
+            self.stats.after_end += 1
+        else:
+            self._keep_stray(key, envelope)
+
+    def _keep_stray(self, key: tuple[str, str], envelope: Envelope) -> None:
+        """Hold a frame for an endpoint that has not joined, within the count and age bounds."""
+        now = _now()
+        stray = self._stray
+        while stray:  # the oldest first: drop whole endpoints whose first frame is too old
+            oldest, (since, frames) = next(iter(stray.items()))
+            if now - since <= self.stray_ttl and self._stray_count < self.max_stray:
+                break
+            del stray[oldest]
+            self._forget_stray(oldest, len(frames))
+        if self.max_stray <= 0:
+            self.stats.stray_dropped += 1
+            return
+        entry = stray.get(key)
+        if entry is None:
+            stray[key] = (now, [envelope])
+        else:
+            entry[1].append(envelope)
+        self._stray_count += 1
+
+    def _forget_stray(self, key: tuple[str, str], frames: int) -> None:
+        self._stray_count -= frames
+        self.stats.stray_dropped += frames
+        for channel in self._channels_to.pop(key, ()):
+            self._receiving.pop(channel, None)
 
     def send(self, to: Address, envelope: Envelope | OutgoingEnvelope) -> Awaitable[None]:
         """Encode and send an envelope (await the result); over an unreliable transport, keep it until
@@ -211,11 +290,30 @@ class Node:
         channel = (envelope.session, envelope.sender, envelope.receiver)
         state = self._receiving.get(channel)
         if state is None:
+            endpoint = (envelope.session, envelope.receiver)
+            if endpoint in self._finished:
+                # Its receive state is gone with it: acknowledge (the sender stops resending) and drop.
+                self.stats.after_end += 1
+                self._acks[(sender, channel)] = envelope.seq
+                self._wake_acks.set()
+                return
+            if envelope.seq != 1 and endpoint not in self._inboxes:
+                self.stats.stray_dropped += 1  # not resent in order yet: no state for an unknown session
+                return
             state = self._receiving[channel] = _Receiving()
+            self._channels_to.setdefault(endpoint, []).append(channel)
         seq = envelope.seq
         if seq < state.next_seq or seq in state.buffer:
             self.stats.duplicates += 1
         elif seq > state.next_seq:
+            if (
+                seq - state.next_seq > REORDER_WINDOW
+                or (envelope.session, envelope.receiver) not in self._inboxes
+            ):
+                # Beyond the window, or for an endpoint that has not joined: not kept, not acknowledged
+                # (the sender resends it), so an unknown session holds only in-order, bounded strays.
+                self.stats.stray_dropped += 1
+                return
             self.stats.reordered += 1
             state.buffer[seq] = envelope
         else:
