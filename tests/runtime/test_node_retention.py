@@ -11,6 +11,7 @@ import pytest
 from aura_choreo.protocol import choreography
 from aura_choreo.runtime import node as node_module
 from aura_choreo.runtime.node import Node
+from aura_choreo.runtime.session import Session
 from aura_choreo.runtime.wire import KIND_DATA, WIRE_VERSION, Envelope, encode_envelope, encode_payload
 from aura_choreo.testing.virtual_time import VirtualTimeEventLoop
 from aura_choreo.transports.base import Transport
@@ -26,12 +27,12 @@ async def _sessions(transport: Transport, count: int, **node_options: int) -> tu
         for _ in range(count):
             session = PING.session(devices={"A": "a", "B": "b"})
 
-            async def run_a() -> None:
+            async def run_a(session: Session = session) -> None:
                 async with session.endpoint("A", a) as ep:
                     await ep.send("B", ep.message("Ping", n=1))
                     await ep.recv("B")
 
-            async def run_b() -> None:
+            async def run_b(session: Session = session) -> None:
                 async with session.endpoint("B", b) as ep:
                     ping = await ep.recv("A")
                     await ep.send("A", ep.message("Pong", n=ping.n))
