@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 
 import pytest
@@ -81,7 +82,7 @@ def test_adapter_prefers_user_methods_and_falls_back_to_the_default() -> None:
     item = (PayloadItem("n", t("i64")),)
     assert adapter.payload("Ping", item, {}) == {"n": 99}
     assert set(adapter.payload("Pong", item, {})) == {"n"}  # type: ignore[arg-type]
-    assert adapter.value("secret", {}) == 42
+    assert asyncio.run(adapter.value("secret", {})) == 42
     assert adapter.local("Nothing", (), {}) is None
 
 

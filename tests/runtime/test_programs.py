@@ -1,4 +1,4 @@
-"""Effect programs: building, composing, compiling local types, and middleware stacking."""
+"""Effect programs: building, composing, running hand-built programs, and middleware stacking."""
 
 from __future__ import annotations
 
@@ -12,12 +12,9 @@ from aura_choreo.runtime.endpoint import Endpoint
 from aura_choreo.runtime.middleware import FaultInjection, MetricsMiddleware, RetryMiddleware, TraceMiddleware
 from aura_choreo.runtime.program import (
     ChooseEffect,
-    LoopEffect,
-    OfferEffect,
     Program,
     RecvEffect,
     SendEffect,
-    compile_local_type,
 )
 from aura_choreo.runtime.runner import run_session
 from aura_choreo.transports.inmemory import InMemoryTransport
@@ -42,14 +39,6 @@ def test_programs_are_immutable_and_compose_with_then() -> None:
     assert both == first + second
     assert [type(e) for e in both.effects] == [SendEffect, RecvEffect, ChooseEffect]
     assert both.effects[0] == SendEffect("B", "Hello", "Hello")
-
-
-def test_local_types_compile_to_programs_mirroring_their_structure() -> None:
-    program = compile_local_type(PING.local_type("B"))
-    assert [type(e) for e in program.effects] == [LoopEffect, OfferEffect]
-    offer = program.effects[1]
-    assert isinstance(offer, OfferEffect)
-    assert sorted(label for label, _ in offer.branches) == ["Again", "Done"]
 
 
 async def test_a_hand_written_program_runs_against_the_monitor() -> None:

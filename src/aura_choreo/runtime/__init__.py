@@ -13,7 +13,7 @@ from aura_choreo.runtime.messages import MessageCatalog, UserTypes
 from aura_choreo.runtime.middleware import FaultInjection, MetricsMiddleware, RetryMiddleware, TraceMiddleware
 from aura_choreo.runtime.monitor import EvaluationFailed, Monitor
 from aura_choreo.runtime.node import Node
-from aura_choreo.runtime.program import Program, compile_local_type
+from aura_choreo.runtime.program import Program
 from aura_choreo.runtime.runner import run_role, run_session
 from aura_choreo.runtime.session import Session, start_session
 from aura_choreo.runtime.trace import Trace, TraceEvent
@@ -48,7 +48,6 @@ __all__ = [
     "TraceMiddleware",
     "TryAborted",
     "UserTypes",
-    "compile_local_type",
     "evaluate",
     "run_role",
     "run_session",

@@ -13,6 +13,7 @@ declared types, random branches whose guards hold. So any protocol runs with no 
 
 from __future__ import annotations
 
+import inspect
 import random
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -30,7 +31,8 @@ from aura_choreo.projection.local_types import (
     Send,
     iter_steps,
 )
-from aura_choreo.runtime.expressions import ExpressionError, attribute_reads, evaluate, matches_pattern
+from aura_choreo.runtime.branching import TRUTH_LABELS, select_branch
+from aura_choreo.runtime.expressions import ExpressionError, attribute_reads, evaluate, free_names
 from aura_choreo.runtime.messages import (
     BOOL_NAMES,
     BYTES_NAMES,
@@ -69,7 +71,9 @@ class ProtocolHints:
                 if isinstance(step, If) and step.patterns:
                     matches.append((step.expr, step.patterns))
                 elif isinstance(step, Choose) and step.expr is not None:
-                    matches.append((step.expr, tuple(b.label for b in step.branches)))
+                    labels = tuple(b.label for b in step.branches)
+                    if not any(set(labels) <= set(pair) for pair in TRUTH_LABELS):
+                        matches.append((step.expr, labels))  # a `match`, not an `if` or custom loop
                 for item in _payload_of(step):
                     if item.name is not None and isinstance(item.type, TypeRef):
                         types_of.setdefault(item.name, last_segment(item.type.name))
@@ -78,7 +82,7 @@ class ProtocolHints:
                 fields.setdefault(var, set()).update(attrs)
         for expr, pats in matches:
             if isinstance(expr, Name):
-                concrete = [p for p in pats if p != "_" and p not in ("then", "else")]
+                concrete = [p for p in pats if p != "_"]
                 for key in (expr.name, types_of.get(expr.name, "")):
                     if key and concrete:
                         bucket = patterns.setdefault(key, [])
@@ -123,23 +127,36 @@ class DefaultBehaviour:
 
     # ---------------------------------------------------------------- payloads
 
-    def payload(self, payload: Payload, env: Mapping[str, object]) -> dict[str, object]:
-        """Field values for a payload (keys are the payload's field names, `value`... for bare types)."""
+    def payload(
+        self, payload: Payload, env: Mapping[str, object], known: Mapping[str, object] | None = None
+    ) -> dict[str, object]:
+        """Field values for a payload (keys are the payload's field names, `value`... for bare types).
+
+        A named field the role already received (`known`) keeps that value: a relay forwards what it
+        was told, so every role evaluates a later `if`/`match` on it alike (SPEC §3.6).
+        """
         from aura_choreo.runtime.messages import field_names
 
         names = field_names(payload)
-        return {n: self.synthesise(item.type, item.name) for n, item in zip(names, payload, strict=True)}
+        known = known or {}
+        return {
+            n: known[item.name] if item.name is not None and item.name in known
+            else self.synthesise(item.type, item.name)
+            for n, item in zip(names, payload, strict=True)
+        }  # fmt: skip
 
     def synthesise(self, type_expr: TypeExpr | None, name: str | None = None) -> Any:
         """A random value of a declared type; unknown types become records or enum patterns."""
         rng = self.rng
-        if name is not None and name in self.hints.patterns:
-            return rng.choice(self.hints.patterns[name])
-        if type_expr is None:
-            return self._unknown(None, name)
         if isinstance(type_expr, UnionType):
             return self.synthesise(type_expr.options[0], name)
-        type_name = last_segment(type_expr.name)
+        type_name = None if type_expr is None else last_segment(type_expr.name)
+        if name is not None and name in self.hints.patterns:
+            # A value some `match` compares with: one of its arms, of the field's type.
+            return _pattern_value(rng.choice(self.hints.patterns[name]), type_name)
+        if type_expr is None:
+            return self._unknown(None, name)
+        args = type_expr.args
         args = type_expr.args
         if type_name in INT_NAMES:
             return rng.randint(0, 9)
@@ -164,7 +181,7 @@ class DefaultBehaviour:
 
     def _unknown(self, type_name: str | None, name: str | None) -> Any:
         if type_name is not None and type_name in self.hints.patterns:
-            return self.rng.choice(self.hints.patterns[type_name])
+            return _pattern_value(self.rng.choice(self.hints.patterns[type_name]), None)
         reads = self.hints.fields.get(name or "", frozenset())
         if reads:
             return {attr: self.rng.random() < 0.5 for attr in sorted(reads)}
@@ -174,26 +191,41 @@ class DefaultBehaviour:
     # ---------------------------------------------------------------- decisions
 
     def decide(self, step: Choose, env: Mapping[str, object]) -> str:
-        """A random branch whose guard holds (guards it cannot evaluate count as holding)."""
+        """The branch the choice's expression selects when it can be evaluated (a `match` value that
+        matches no arm raises `NoMatchingArm`); otherwise a random branch whose guard holds (guards it
+        cannot evaluate count as holding)."""
         if step.expr is not None:
             try:
                 value = evaluate(step.expr, env)
             except ExpressionError:
                 pass
             else:
-                for branch in step.branches:
-                    if matches_pattern(value, branch.label) or (branch.label == "then" and value):
-                        return branch.label
-                    if branch.label == "else" and not value:
-                        return branch.label
+                branch = select_branch(value, step.branches)
+                if branch is not None:
+                    return branch.label
         allowed = [b.label for b in step.branches if _guard_holds(b.guard, env)]
         return self.rng.choice(allowed or [b.label for b in step.branches])
 
     def value(self, name: str, env: Mapping[str, object]) -> Any:
         """A value for a variable the role does not know."""
         if name in self.hints.patterns:
-            return self.rng.choice(self.hints.patterns[name])
+            return _pattern_value(self.rng.choice(self.hints.patterns[name]), None)
         return self.rng.random() < 0.5
+
+
+def _pattern_value(pattern: str, type_name: str | None) -> Any:
+    """The value of type `type_name` that a `match` pattern stands for: `true` is a bool, `3` an int
+    (for a field of that type, or of an unknown type); other patterns are their text (enum tags)."""
+    last = pattern.rsplit("::", 1)[-1]
+    if type_name is None or type_name in BOOL_NAMES:
+        if last in ("true", "false"):
+            return last == "true"
+    if type_name is None or type_name in INT_NAMES or type_name in FLOAT_NAMES:
+        try:
+            return float(last) if type_name in FLOAT_NAMES else int(last)
+        except ValueError:
+            pass
+    return pattern
 
 
 def _guard_holds(guard: Expr | None, env: Mapping[str, object]) -> bool:
@@ -206,11 +238,18 @@ def _guard_holds(guard: Expr | None, env: Mapping[str, object]) -> bool:
 
 
 class BehaviourAdapter:
-    """Asks a user behaviour first and the default behaviour for whatever it does not define."""
+    """Asks a user behaviour first and the default behaviour for whatever it does not define.
+
+    Values the behaviour supplies (the variables of a choice the role decides, e.g. a custom loop's
+    `has_more` or `if retry_requested`) are asked again at every decision, never kept from the last
+    one; `async` behaviour methods are awaited.
+    """
 
     def __init__(self, behaviour: object | None, default: DefaultBehaviour) -> None:
         self.behaviour = behaviour
         self.default = default
+        self._supplied: set[str] = set()
+        """Variables whose current value came from the behaviour, not from a message or parameter."""
 
     def _method(self, name: str) -> Any:
         if self.behaviour is None or name.startswith("_"):
@@ -218,38 +257,47 @@ class BehaviourAdapter:
         method = getattr(self.behaviour, name, None)
         return method if callable(method) else None
 
-    def payload(self, label: str, payload: Payload, env: dict[str, object]) -> object:
-        """The payload for `label` (or an awaitable of it)."""
+    def payload(
+        self, label: str, payload: Payload, env: dict[str, object], known: Mapping[str, object] | None = None
+    ) -> object:
+        """The payload for `label` (or an awaitable of it); `known`: the fields the role received."""
         method = self._method(label)
         if method is not None:
             return method(env)
-        return self.default.payload(payload, env)
+        return self.default.payload(payload, env, known)
 
-    def decide(self, step: Choose, env: dict[str, object]) -> object:
-        """The label to take (or an awaitable of it, from an `async` method)."""
+    async def decide(self, step: Choose, env: dict[str, object]) -> str:
+        """The label to take."""
         method = self._method(f"choose_{step.choice}" if step.choice else "choose")
         if method is not None:
-            return method(env)
-        self.provide_values(step, env)
+            return str(await _resolved(method(env)))
+        await self.provide_values(step, env)
         return self.default.decide(step, env)
 
-    def provide_values(self, step: Choose, env: dict[str, object]) -> None:
-        """Ask the behaviour for the variables of the choice's expression and guards it does not know."""
-        from aura_choreo.runtime.expressions import free_names
-
+    async def provide_values(self, step: Choose, env: dict[str, object]) -> None:
+        """Ask the behaviour for the variables of the choice's expression and guards the role does not
+        know (again for those it supplied before: a decision is made afresh each time)."""
         exprs = [step.expr] if step.expr is not None else []
         exprs.extend(b.guard for b in step.branches if b.guard is not None)
         for expr in exprs:
             for name in sorted(free_names(expr)):
-                if name not in env:
-                    method = self._method(f"value_{name}")
-                    env[name] = method(env) if method is not None else self.default.value(name, env)
+                if name not in env or name in self._supplied:
+                    env[name] = await self.value(name, env)
+                    self._supplied.add(name)
 
     def local(self, action: str, args: tuple[object, ...], env: dict[str, object]) -> object:
         """Run a local action (its result, or an awaitable of it)."""
         method = self._method(action)
         return method(env, *args) if method is not None else None
 
-    def value(self, name: str, env: dict[str, object]) -> object:
+    async def value(self, name: str, env: dict[str, object]) -> object:
+        """A value for variable `name` the role does not know (`value_<name>`, else the default)."""
         method = self._method(f"value_{name}")
-        return method(env) if method is not None else self.default.value(name, env)
+        return await _resolved(method(env)) if method is not None else self.default.value(name, env)
+
+
+async def _resolved(value: Any) -> Any:
+    """Behaviour methods may be plain or `async`: await what needs awaiting."""
+    if inspect.isawaitable(value):
+        return await value
+    return value

@@ -133,6 +133,7 @@ class Endpoint:
         "local_type",
         "monitor",
         "node",
+        "received",
         "role",
         "session",
         "stats",
@@ -150,6 +151,8 @@ class Endpoint:
         self.local_type = local_type
         self.env: dict[str, object] = dict(session.params)
         self.monitor = Monitor(local_type, session=session.id, env=self.env)
+        self.received: dict[str, object] = {}
+        """The named payload fields this role has received, by name (the latest value of each)."""
         self.inbox = node.inbox(session.id, role)
         self.stats = EndpointStats()
         self.last_message: Any = None
@@ -490,8 +493,9 @@ class Endpoint:
             got = f"{label} from {sender} with a bad payload: {exc}"
             raise self._violation(spec.signature(), got) from None
         env = monitor.env
+        received = self.received
         for variable, name in spec.binds:
-            env[variable] = getattr(message, name)
+            env[variable] = received[variable] = getattr(message, name)
         if self._extensions is not None:
             self._on_receive_extensions(step, envelope, message)
         self.last_message = message
@@ -583,6 +587,15 @@ class Endpoint:
                 token.deadline = self._loop.time() + step.deadline_ms / 1000
                 return token
         return None
+
+    def arm_timeouts(self) -> None:
+        """Start the deadline of every timeout block the monitor entered since the last call."""
+        armed = self.monitor.take_armed()
+        if armed:
+            now = self._loop.time()
+            for token in armed:
+                if token.deadline is None:
+                    token.deadline = now + token.step.deadline_ms / 1000
 
     def enter_next_timeout(self) -> TimeoutToken | None:
         """Arm the timeout block this role is entering, whichever it is (None for a non-waiter)."""

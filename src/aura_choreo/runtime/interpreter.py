@@ -1,10 +1,9 @@
-"""The effect interpreter: runs a `Program` for one endpoint over a handler stack.
+"""The handler stack for leaf effects, and the interpreter of hand-built `Program`s.
 
 Leaf effects go to the handler stack: `EndpointHandler` at the bottom performs them on the endpoint
 (asking the behaviour for payloads and decisions it was not given); middleware (trace, metrics, retry,
-fault injection; see `runtime.middleware`) wraps it. Structural effects are run here: `if` and counted
-loops on the endpoint's known values, `rec`/`continue`, `par` (one task per branch in a task group),
-`quorum`, `timeout` (SPEC §4.5) and `try` (SPEC §4.6).
+fault injection; see `runtime.middleware`) wraps it. Both a hand-built program (`Interpreter`) and
+the behaviour-driven runner (`runtime.driver`, which follows the monitor) go through this stack.
 """
 
 from __future__ import annotations
@@ -13,28 +12,22 @@ import asyncio
 import inspect
 from typing import Any, Protocol
 
-from aura_choreo.errors import AuraChoreoError, ProtocolViolation
-from aura_choreo.projection.local_types import If
+from aura_choreo.errors import AuraChoreoError
 from aura_choreo.runtime.behaviour import BehaviourAdapter
-from aura_choreo.runtime.endpoint import Endpoint, TryAborted
-from aura_choreo.runtime.expressions import ExpressionError, evaluate, matches_pattern
+from aura_choreo.runtime.branching import NoMatchingArm
+from aura_choreo.runtime.endpoint import Endpoint
+from aura_choreo.runtime.expressions import ExpressionError, evaluate
 from aura_choreo.runtime.program import (
+    LEAF_EFFECTS,
     ChooseEffect,
-    ContinueEffect,
     Effect,
-    IfEffect,
     LocalEffect,
-    LoopEffect,
     OfferEffect,
     ParEffect,
     Program,
-    QuorumEffect,
-    RecEffect,
     RecvAnyEffect,
     RecvEffect,
     SendEffect,
-    TimeoutEffect,
-    TryEffect,
 )
 
 
@@ -57,7 +50,9 @@ class EndpointHandler:
             message = effect.message
             step = effect.step
             if message is None and step is not None:
-                message = await _resolved(self.behaviour.payload(step.label, step.payload, ep.env))
+                message = await _resolved(
+                    self.behaviour.payload(step.label, step.payload, ep.env, ep.received)
+                )
                 if message is None:
                     message = step.label if not step.payload else None
             await ep.send(effect.to, message, label=effect.label)
@@ -71,7 +66,10 @@ class EndpointHandler:
             if label is None:
                 if effect.step is None:
                     raise ValueError("a choose effect needs a label or a step")
-                label = str(await _resolved(self.behaviour.decide(effect.step, ep.env)))
+                try:
+                    label = str(await self.behaviour.decide(effect.step, ep.env))
+                except NoMatchingArm as exc:
+                    raise exc.at(ep.role, ep.session.id, f"step {ep.monitor.step_count + 1}") from None
             await ep.choose(label)
             return label
         if isinstance(effect, OfferEffect):
@@ -82,7 +80,7 @@ class EndpointHandler:
                 try:
                     ep.env[let.var] = evaluate(let.expr, ep.env) if let.expr is not None else None
                 except ExpressionError:  # a value this role cannot compute: its behaviour provides it
-                    ep.env[let.var] = await _resolved(self.behaviour.value(let.var, ep.env))
+                    ep.env[let.var] = await self.behaviour.value(let.var, ep.env)
                 return ep.env[let.var]
             args = tuple(_arg_value(a, ep.env) for a in effect.args)
             result = await _resolved(self.behaviour.local(effect.action, args, ep.env))
@@ -109,14 +107,12 @@ def _arg_value(arg: object, env: dict[str, object]) -> object:
     return arg
 
 
-class _ContinueSignal(Exception):
-    def __init__(self, label: str) -> None:
-        self.label = label
-        super().__init__(label)
-
-
 class Interpreter:
-    """Runs programs for one endpoint."""
+    """Runs a hand-built `Program` for one endpoint (its leaf effects, chosen branches and `par`).
+
+    Behaviour-driven roles do not come through here: `runtime.driver.Driver` runs them from the
+    monitor's next steps.
+    """
 
     def __init__(self, endpoint: Endpoint, handler: Handler) -> None:
         self.endpoint = endpoint
@@ -124,141 +120,25 @@ class Interpreter:
 
     async def run(self, program: Program) -> None:
         """Run `program` to its end."""
-        try:
-            await self._run(program)
-        except _ContinueSignal as signal:
-            ep = self.endpoint
-            raise ProtocolViolation(
-                ep.role, "a rec block", f"continue {signal.label}", session=ep.session.id
-            ) from None
-
-    async def _run(self, program: Program) -> None:
         handle = self.handler.handle
         for effect in program.effects:
-            kind = type(effect)
-            if kind is SendEffect or kind is RecvEffect or kind is RecvAnyEffect or kind is LocalEffect:
-                await handle(effect)
-            elif isinstance(effect, ChooseEffect | OfferEffect):
+            if isinstance(effect, ChooseEffect | OfferEffect):
                 label = await handle(effect)
                 for branch_label, body in effect.branches:
                     if branch_label == label:
-                        await self._run(body)
+                        await self.run(body)
                         break
-            elif isinstance(effect, IfEffect):
-                await self._run_if(effect)
-            elif isinstance(effect, LoopEffect):
-                await self._run_loop(effect)
-            elif isinstance(effect, RecEffect):
-                await self._run_rec(effect)
-            elif isinstance(effect, ContinueEffect):
-                raise _ContinueSignal(effect.label)
             elif isinstance(effect, ParEffect):
-                await self._run_par(effect)
-            elif isinstance(effect, QuorumEffect):
-                await self._run_quorum(effect)
-            elif isinstance(effect, TimeoutEffect):
-                await self._run_timeout(effect)
-            elif isinstance(effect, TryEffect):
-                await self._run_try(effect)
+                try:
+                    async with asyncio.TaskGroup() as group:
+                        for branch in effect.branches:
+                            group.create_task(self.run(branch))
+                except BaseExceptionGroup as group_error:
+                    raise first_error(group_error) from None
+            elif isinstance(effect, LEAF_EFFECTS):
+                await handle(effect)
             else:
-                raise TypeError(f"unknown effect {kind.__name__}")
-
-    def _evaluate(self, expr: Any) -> Any:
-        from aura_choreo.runtime.monitor import EvaluationFailed
-
-        ep = self.endpoint
-        try:
-            return evaluate(expr, ep.env)
-        except ExpressionError as exc:
-            raise EvaluationFailed(str(exc), role=ep.role, session=ep.session.id) from None
-
-    async def _run_if(self, effect: IfEffect) -> None:
-        step: If = effect.step
-        value = self._evaluate(step.expr)
-        chosen: str | None = None
-        if step.patterns:
-            for (label, _), pattern in zip(effect.branches, step.patterns, strict=False):
-                if matches_pattern(value, pattern):
-                    chosen = label
-                    break
-        else:
-            wanted = "then" if value else "else"
-            labels = [label for label, _ in effect.branches]
-            if wanted in labels:
-                chosen = wanted
-            elif labels:
-                index = 0 if value else 1
-                chosen = labels[index] if index < len(labels) else None
-        for label, body in effect.branches:
-            if label == chosen:
-                await self._run(body)
-                return
-
-    async def _run_loop(self, effect: LoopEffect) -> None:
-        step = effect.step
-        count = self._evaluate(step.count)
-        start = self._evaluate(step.start) if step.start is not None else 0
-        env = self.endpoint.env
-        for i in range(int(count)):
-            if step.var is not None:
-                env[step.var] = start + i
-            await self._run(effect.body)
-
-    async def _run_rec(self, effect: RecEffect) -> None:
-        while True:
-            try:
-                await self._run(effect.body)
-                return
-            except _ContinueSignal as signal:
-                if signal.label != effect.label:
-                    raise
-
-    async def _run_par(self, effect: ParEffect) -> None:
-        try:
-            async with asyncio.TaskGroup() as group:
-                for branch in effect.branches:
-                    group.create_task(self._run(branch))
-        except BaseExceptionGroup as group_error:
-            raise first_error(group_error) from None
-
-    async def _run_quorum(self, effect: QuorumEffect) -> None:
-        step = effect.step
-        remaining = [r.from_ for r in step.body]
-        for _ in range(min(step.min, len(remaining))):
-            sender, _message = await self.handler.handle(RecvAnyEffect(tuple(remaining)))
-            remaining.remove(sender)
-
-    async def _run_timeout(self, effect: TimeoutEffect) -> None:
-        ep = self.endpoint
-        token = ep.enter_timeout(effect.step)
-        if token is None or token.deadline is None:
-            await self._run(effect.body)
-            return
-        try:
-            async with asyncio.timeout_at(token.deadline):
-                await self._run(effect.body)
-        except TimeoutError:
-            if not ep.expire_timeout(token):
-                raise
-            await self._run(effect.alt)
-
-    async def _run_try(self, effect: TryEffect) -> None:
-        ep = self.endpoint
-        token = ep.try_token(effect.step)
-        failed = False
-        try:
-            await self._run(effect.body)
-        except TryAborted as aborted:
-            if aborted.token is not token:
-                raise
-            failed = True
-        except (ProtocolViolation, _ContinueSignal):
-            raise  # a bug in the role's code, not a failure the saga compensates
-        except (AuraChoreoError, Exception):
-            failed = True  # guard denial, timeout, transport failure, behaviour exception (SPEC §4.6)
-        committed = await ep.settle_try(token, failed)
-        if not committed:
-            await self._run(effect.comp)
+                raise TypeError(f"unknown effect {type(effect).__name__}")
 
 
 def first_error(group: BaseExceptionGroup[Any]) -> BaseException:
@@ -274,7 +154,7 @@ def first_error(group: BaseExceptionGroup[Any]) -> BaseException:
 
     flatten(group)
     for leaf in leaves:
-        if isinstance(leaf, AuraChoreoError | _ContinueSignal | TimeoutError):
+        if isinstance(leaf, AuraChoreoError | TimeoutError):
             return leaf
     return leaves[0] if leaves else group
 

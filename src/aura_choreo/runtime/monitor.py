@@ -38,7 +38,8 @@ from aura_choreo.projection.local_types import (
     Try,
     iter_steps,
 )
-from aura_choreo.runtime.expressions import ExpressionError, evaluate, matches_pattern
+from aura_choreo.runtime.branching import NoMatchingArm, select_branch
+from aura_choreo.runtime.expressions import ExpressionError, evaluate
 
 _SEQ, _LOOP, _REC, _TIMEOUT, _TRY = range(5)
 _MISSING = object()
@@ -116,6 +117,8 @@ def describe(step: LocalStep | TryToken | None) -> str:
         return f"receive one of {', '.join(b.label for b in step.branches)} from {step.from_}"
     if isinstance(step, Quorum):
         return "receive one of " + ", ".join(f"{r.label} from {r.from_}" for r in step.body)
+    if isinstance(step, Local):
+        return f"local {step.action}"
     return type(step).__name__.lower()
 
 
@@ -144,7 +147,8 @@ class Monitor:
         self.session = session
         self.env: dict[str, object] = env if env is not None else {}
         self.step_count = 0
-        self._threads: list[_Thread] = [_Thread(local_type.steps)]
+        self._root = _Thread(local_type.steps)
+        self._threads: list[_Thread] = [self._root]
         self._dirty = True
         self._try_entries: dict[str, int] = {}
         self.armed: list[TimeoutToken] = []
@@ -155,6 +159,9 @@ class Monitor:
         """(sender, label) of messages to drop when they arrive (quorum stragglers)."""
         self.late: set[tuple[str, str]] = set()
         """(sender, label) of receives abandoned by an expired timeout: such messages are late."""
+        self.observe_locals = False
+        """Whether local actions and `let`s are steps the caller performs (`on_local`), as the
+        behaviour-driven runner does; otherwise they are crossed silently."""
 
     # ------------------------------------------------------------------ queries
 
@@ -197,6 +204,63 @@ class Monitor:
             if isinstance(head, Quorum) and any(r.from_ == from_ for r in head.body):
                 return True
         return False
+
+    # ------------------------------------------------------------------ threads (for the runner)
+
+    @property
+    def root(self) -> Thread:
+        """The thread of the top-level sequence (`par` branches are its descendants)."""
+        return self._root
+
+    def head_of(self, thread: Thread) -> LocalStep | TryToken | None:
+        """The next step of `thread`; None when it has ended or waits for its `par` branches."""
+        self._settle_all()
+        return thread.head if thread in self._threads else None
+
+    def branches_of(self, thread: Thread) -> list[Thread]:
+        """The running `par` branches `thread` waits for (empty when it waits for none)."""
+        self._settle_all()
+        return list(thread.children) if thread.waiting else []
+
+    def scopes(self, thread: Thread) -> list[TimeoutToken | TryToken]:
+        """The active timeout and try blocks on `thread` (not its parents'), outermost first."""
+        return [
+            frame.token for frame in thread.stack if frame.token is not None and frame.token.active
+        ]
+
+    def quorum_senders(self, thread: Thread) -> tuple[str, ...]:
+        """The senders a quorum at the head of `thread` still waits for (in declaration order)."""
+        head = self.head_of(thread)
+        if not isinstance(head, Quorum):
+            return ()
+        return tuple(r.from_ for i, r in enumerate(head.body) if i not in thread.quorum_got)
+
+    # ------------------------------------------------------------------ dropped and late messages
+
+    def take_discard(self, sender: str, label: str) -> bool:
+        """Whether a message is a quorum straggler to drop (it is then forgotten: one drop each)."""
+        key = (sender, label)
+        if key in self.discards:
+            self.discards.remove(key)
+            return True
+        return False
+
+    def is_late(self, sender: str, label: str) -> bool:
+        """Whether a message belongs to a block this role has left (and is not expected again)."""
+        return (sender, label) in self.late and not self.accepts_receive(sender, label)
+
+    def mark_late(self, steps: LocalSeq) -> None:
+        """The receives of `steps` (a body abandoned by a timeout or compensation) arrive late."""
+        for step in iter_steps(steps):
+            if isinstance(step, Recv):
+                self.late.add((step.from_, step.label))
+            elif isinstance(step, Offer):
+                self.late.update((step.from_, b.label) for b in step.branches)
+
+    @property
+    def drops_pending(self) -> bool:
+        """Whether some arriving message may have to be dropped (a straggler or a late one)."""
+        return bool(self.discards or self.late)
 
     def take_armed(self) -> list[TimeoutToken]:
         """The timeout blocks entered since the last call (the endpoint arms a timer for each)."""
@@ -262,6 +326,15 @@ class Monitor:
                         return branch
         raise self._violation(f"choose {label}")
 
+    def on_local(self, step: Local) -> None:
+        """Record that this role performed local step `step` (with `observe_locals` only)."""
+        self._settle_all()
+        for thread in self._threads:
+            if thread.head is step:
+                self._advance(thread)  # not counted: step numbers name communication steps
+                return
+        raise self._violation(f"local {step.action}")
+
     def on_timeout(self, token: TimeoutToken) -> bool:
         """The deadline of `token` passed: abandon its body and run its alt. False if already done."""
         if not token.active or token._thread is None or token._frame is None:
@@ -269,11 +342,7 @@ class Monitor:
         thread = token._thread
         self._unwind(thread, token._frame)
         thread.stack.append(_Frame(token.step.alt))
-        for step in iter_steps(token.step.body):
-            if isinstance(step, Recv):
-                self.late.add((step.from_, step.label))
-            elif isinstance(step, Offer):
-                self.late.update((step.from_, b.label) for b in step.branches)
+        self.mark_late(token.step.body)
         self._reactivate(thread)
         return True
 
@@ -433,6 +502,9 @@ class Monitor:
             if kind is Send or kind is Recv or kind is Choose or kind is Offer or kind is Quorum:
                 thread.head = step
                 return
+            if kind is Local and self.observe_locals:
+                thread.head = step
+                return
             frame.pos += 1
             if kind is Par:
                 assert isinstance(step, Par)
@@ -506,17 +578,10 @@ class Monitor:
             if self.resolve_if is None:
                 raise
             return self.resolve_if(step)
-        if step.patterns:
-            for branch, pattern in zip(step.branches, step.patterns, strict=False):
-                if matches_pattern(value, pattern):
-                    return branch
-            return None
-        wanted = "then" if value else "else"
-        for branch in step.branches:
-            if branch.label == wanted:
-                return branch
-        index = 0 if value else 1
-        return step.branches[index] if index < len(step.branches) else None
+        try:
+            return select_branch(value, step.branches, step.patterns)
+        except NoMatchingArm as exc:
+            raise exc.at(self.role, self.session, f"step {self.step_count + 1}") from None
 
     def _enter_loop(self, thread: _Thread, step: Loop) -> None:
         count = self._evaluate(step.count, "a loop count")
@@ -594,6 +659,10 @@ class Monitor:
             if parent not in self._threads:
                 self._threads.append(parent)
             self._settle(parent)
+
+
+Thread = _Thread
+"""One running sequence of a local type (the top level, or a `par` branch); opaque to callers."""
 
 
 def _thread_depth(thread: _Thread) -> int:

@@ -4,9 +4,9 @@
     await interpret(program, endpoint)
 
 A program is an immutable tuple of effects. Leaf effects (send, recv, recv_any, choose, offer, local)
-go through the handler stack (transport handler plus middleware); structural effects (if, loop, rec,
-par, quorum, timeout, try) are run by the interpreter itself. `compile_local_type` turns a local type
-into the program the behaviour-driven runner executes.
+go through the handler stack (transport handler plus middleware); `par` and the branches of a choose
+or offer are run by the interpreter. The behaviour-driven runner does not compile local types into
+programs: it follows the monitor (`runtime.driver`) and sends the same leaf effects down the stack.
 """
 
 from __future__ import annotations
@@ -14,23 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from aura_choreo.projection.local_types import (
-    Choose,
-    Continue,
-    If,
-    Local,
-    LocalSeq,
-    LocalType,
-    Loop,
-    Offer,
-    Par,
-    Quorum,
-    Rec,
-    Recv,
-    Send,
-    Timeout,
-    Try,
-)
+from aura_choreo.projection.local_types import Choose, Local, Send
 
 
 @dataclass(frozen=True)
@@ -90,60 +74,10 @@ class LocalEffect(Effect):
 
 
 @dataclass(frozen=True)
-class IfEffect(Effect):
-    """A conditional on shared knowledge, evaluated locally."""
-
-    step: If
-    branches: tuple[tuple[str, Program], ...]
-
-
-@dataclass(frozen=True)
-class LoopEffect(Effect):
-    """A counted loop."""
-
-    step: Loop
-    body: Program
-
-
-@dataclass(frozen=True)
-class RecEffect(Effect):
-    """Labelled recursion: `body` runs again at every `ContinueEffect(label)`."""
-
-    label: str
-    body: Program
-
-
-@dataclass(frozen=True)
-class ContinueEffect(Effect):
-    label: str
-
-
-@dataclass(frozen=True)
 class ParEffect(Effect):
     """Branches that run concurrently, one task each."""
 
     branches: tuple[Program, ...]
-
-
-@dataclass(frozen=True)
-class QuorumEffect(Effect):
-    """Receive `step.min` of the listed receives, in arrival order."""
-
-    step: Quorum
-
-
-@dataclass(frozen=True)
-class TimeoutEffect(Effect):
-    step: Timeout
-    body: Program
-    alt: Program
-
-
-@dataclass(frozen=True)
-class TryEffect(Effect):
-    step: Try
-    body: Program
-    comp: Program
 
 
 @dataclass(frozen=True)
@@ -189,46 +123,6 @@ class Program:
 
     def __len__(self) -> int:
         return len(self.effects)
-
-
-def compile_local_type(local_type: LocalType) -> Program:
-    """The program that runs a local type, asking the behaviour for payloads and decisions."""
-    return compile_steps(local_type.steps)
-
-
-def compile_steps(steps: LocalSeq) -> Program:
-    """Compile a sequence of local steps."""
-    return Program(tuple(_compile(step) for step in steps))
-
-
-def _compile(step: object) -> Effect:
-    if isinstance(step, Send):
-        return SendEffect(step.to, step.label, None, step)
-    if isinstance(step, Recv):
-        return RecvEffect(step.from_, step.label)
-    if isinstance(step, Choose):
-        return ChooseEffect(None, tuple((b.label, compile_steps(b.body)) for b in step.branches), step)
-    if isinstance(step, Offer):
-        return OfferEffect(step.from_, tuple((b.label, compile_steps(b.body)) for b in step.branches))
-    if isinstance(step, If):
-        return IfEffect(step, tuple((b.label, compile_steps(b.body)) for b in step.branches))
-    if isinstance(step, Loop):
-        return LoopEffect(step, compile_steps(step.body))
-    if isinstance(step, Rec):
-        return RecEffect(step.label, compile_steps(step.body))
-    if isinstance(step, Continue):
-        return ContinueEffect(step.label)
-    if isinstance(step, Par):
-        return ParEffect(tuple(compile_steps(b) for b in step.branches))
-    if isinstance(step, Quorum):
-        return QuorumEffect(step)
-    if isinstance(step, Local):
-        return LocalEffect(step.action, step.args, step)
-    if isinstance(step, Timeout):
-        return TimeoutEffect(step, compile_steps(step.body), compile_steps(step.alt))
-    if isinstance(step, Try):
-        return TryEffect(step, compile_steps(step.body), compile_steps(step.comp))
-    raise TypeError(f"cannot compile local step {type(step).__name__}")
 
 
 LEAF_EFFECTS = (SendEffect, RecvEffect, RecvAnyEffect, ChooseEffect, OfferEffect, LocalEffect)

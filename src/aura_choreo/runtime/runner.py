@@ -16,10 +16,11 @@ from contextlib import AsyncExitStack
 from typing import Any, cast
 
 from aura_choreo.runtime.behaviour import BehaviourAdapter, DefaultBehaviour, ProtocolHints
+from aura_choreo.runtime.driver import Driver
 from aura_choreo.runtime.endpoint import Endpoint
 from aura_choreo.runtime.interpreter import EndpointHandler, Handler, Interpreter, first_error
 from aura_choreo.runtime.node import Node
-from aura_choreo.runtime.program import Program, compile_local_type
+from aura_choreo.runtime.program import Program
 from aura_choreo.runtime.session import Session
 from aura_choreo.transports.base import Transport
 
@@ -55,11 +56,25 @@ async def run_role(
             return await result if inspect.isawaitable(result) else result
         if hints is None:
             hints = ProtocolHints.from_local_types(ep.session.local_types.values())
-        user = None if isinstance(code, Program) else code
-        behaviour = BehaviourAdapter(user, DefaultBehaviour(seed, hints))
-        program = code if isinstance(code, Program) else compile_local_type(ep.local_type)
-        await Interpreter(ep, build_handler(ep, behaviour, middleware)).run(program)
+        await run_behaviour(ep, code, seed, hints, middleware)
         return ep.env
+
+
+async def run_behaviour(
+    ep: Endpoint,
+    code: RoleCode,
+    seed: int,
+    hints: ProtocolHints,
+    middleware: Sequence[MiddlewareFactory] = (),
+) -> None:
+    """Run a hand-built `Program`, or the role's local type driven by behaviour `code` (None: the
+    default behaviour, seeded with `seed`), on an entered endpoint."""
+    user = None if isinstance(code, Program) else code
+    handler = build_handler(ep, BehaviourAdapter(user, DefaultBehaviour(seed, hints)), middleware)
+    if isinstance(code, Program):
+        await Interpreter(ep, handler).run(code)
+    else:
+        await Driver(ep, handler).run()
 
 
 def _is_role_function(code: object) -> bool:

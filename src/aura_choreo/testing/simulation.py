@@ -20,13 +20,11 @@ from dataclasses import replace
 from typing import Any
 
 from aura_choreo.errors import BudgetExhausted
-from aura_choreo.runtime.behaviour import BehaviourAdapter, DefaultBehaviour, ProtocolHints
+from aura_choreo.runtime.behaviour import ProtocolHints
 from aura_choreo.runtime.durations import format_seconds
 from aura_choreo.runtime.endpoint import Endpoint
 from aura_choreo.runtime.extensions import Extension, ExtensionRegistry, StepContext
-from aura_choreo.runtime.interpreter import Interpreter
-from aura_choreo.runtime.program import Program, compile_local_type
-from aura_choreo.runtime.runner import RoleCode, build_handler, run_session
+from aura_choreo.runtime.runner import RoleCode, run_behaviour, run_session
 from aura_choreo.runtime.session import Session, start_session
 from aura_choreo.runtime.trace import Trace
 from aura_choreo.testing.results import (
@@ -145,7 +143,6 @@ def _role_runner(
     hints: ProtocolHints,
     crash: tuple[Crash, float] | None,
     state: _RunState,
-    compiled: Program,
 ) -> Callable[[Endpoint], Any]:
     """The role's code, wrapped to record its endpoint and to stop it when its node crashes for good."""
 
@@ -163,10 +160,7 @@ def _role_runner(
             state.timers.append(loop.call_at(crash[1] + crash[0].at_ms / 1000.0, kill))
         if inspect.iscoroutinefunction(code):
             return await code(ep)
-        user = None if isinstance(code, Program) else code
-        behaviour = BehaviourAdapter(user, DefaultBehaviour(seed, hints))
-        program = code if isinstance(code, Program) else compiled
-        await Interpreter(ep, build_handler(ep, behaviour)).run(program)
+        await run_behaviour(ep, code, seed, hints)
         return ep.env
 
     return run
@@ -214,7 +208,6 @@ class Simulator:
         self.devices = dict(devices or {})
         self._template = start_session(protocol, session_id="sim", devices=self.devices)  # type: ignore[arg-type]
         self._hints = ProtocolHints.from_local_types(self._template.local_types.values())
-        self._programs = {role: compile_local_type(lt) for role, lt in self._template.local_types.items()}
         self._loop: VirtualTimeEventLoop | None = None
 
     def run(self, seed: int, config: SimulationConfig | None = None) -> RunResult:
@@ -264,7 +257,6 @@ class Simulator:
                 self._hints,
                 None if crash is None else (crash, start),
                 state,
-                self._programs[role],
             )
         failure: RunFailure | None = None
         try:
