@@ -26,7 +26,8 @@ from aura_choreo.runtime.node import Node
 from aura_choreo.runtime.runner import run_role
 from aura_choreo.transports.net.handshake import SessionBinding
 from aura_choreo.transports.net.identity import Identity, load_identity, write_key_file
-from aura_choreo.transports.tcp import PeerDevice, TcpTransport, _context
+from aura_choreo.transports.tcp import PeerDevice, TcpTransport
+from aura_choreo.transports.tls import tls_context as _context
 
 PING_PONG = """
 choreography PingPong {

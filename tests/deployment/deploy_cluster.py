@@ -104,6 +104,7 @@ def make_cluster(
     *,
     capabilities: Mapping[str, Sequence[str]] | None = None,
     header: Sequence[str] = (),
+    schemes: Mapping[str, str] | None = None,
 ) -> Cluster:
     """Keys for every role's device and a TOML policy with addresses on free loopback ports."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -118,7 +119,7 @@ def make_cluster(
             "",
             f'[devices."{device_of(role)}"]',
             f'public_key = "{public}"',
-            f'address = "tcp://127.0.0.1:{port}"',
+            f'address = "{(schemes or {}).get(role, "tcp")}://127.0.0.1:{port}"',
         ]
         if capabilities is not None:
             lines.append(f"capabilities = {json.dumps(list(capabilities.get(role, [])))}")

@@ -38,3 +38,23 @@ def test_every_role_in_its_own_process_completes_and_the_traces_check(
     hashes = {r.document["protocol_hash"] for r in results.values()}
     assert len(sessions) == 1 and len(hashes) == 1
     assert "trace ok" in check_merged_trace(file, results, tmp_path, *params)
+
+
+@pytest.mark.parametrize(
+    ("file", "schemes"),
+    [
+        pytest.param(
+            EXAMPLES / "two_phase_commit.choreo", {"Coordinator": "ws", "Participant": "ws"}, id="ws"
+        ),
+        pytest.param(LITERATURE / "payment_channel.choreo", {"Alice": "ws"}, id="ws-and-tcp-in-one-session"),
+    ],
+)
+def test_the_carrier_is_chosen_by_the_address_scheme_alone(
+    file: Path, schemes: dict[str, str], tmp_path: Path
+) -> None:
+    protocol = load(file)
+    held = {role: sorted(role_manifest(lt)) for role, lt in protocol.local_types().items()}
+    cluster = make_cluster(tmp_path, protocol.roles, capabilities=held, schemes=schemes)
+    results = cluster.run(file)
+    assert_all_ok(results)
+    assert "trace ok" in check_merged_trace(file, results, tmp_path)

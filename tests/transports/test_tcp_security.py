@@ -17,8 +17,10 @@ from aura_choreo.runtime.wire import KIND_DATA, NIL, WIRE_VERSION, Envelope, enc
 from aura_choreo.transports.net.framing import FrameDecoder, FrameKind, encode_frame
 from aura_choreo.transports.net.handshake import Connection, SessionBinding
 from aura_choreo.transports.net.identity import Identity
-from aura_choreo.transports.tcp import PeerDevice, TcpTransport, _context
+from aura_choreo.transports.tcp import PeerDevice, TcpTransport
+from aura_choreo.transports.tls import tls_context as _context
 
+CARRIERS = pytest.mark.parametrize("scheme", ["tcp", "ws"])
 ALICE, BOB, MALLORY = Identity.generate("alice"), Identity.generate("bob"), Identity.generate("mallory")
 HASH = "a" * 64
 BINDING = SessionBinding(HASH, "s1", {"Client": "alice", "Server": "bob"})
@@ -34,8 +36,8 @@ def free_port() -> int:
 class Server:
     """bob listening for session s1, recording every frame delivered to the session layer."""
 
-    def __init__(self, *, check_origin: bool = False, **options: float) -> None:
-        self.address = f"tcp://127.0.0.1:{free_port()}"
+    def __init__(self, *, check_origin: bool = False, scheme: str = "tcp", **options: float) -> None:
+        self.address = f"{scheme}://127.0.0.1:{free_port()}"
         peers = {"alice": PeerDevice("alice", ALICE.public_bytes)}
         origin = envelope_origin if check_origin else None
         self.transport = TcpTransport(
@@ -75,13 +77,15 @@ async def legit_session_opens(server: Server) -> None:
     assert server.delivered[-1] == b"hello"
 
 
-async def test_a_pinned_peer_opens_the_session_and_frames_flow() -> None:
-    async with Server() as server:
+@CARRIERS
+async def test_a_pinned_peer_opens_the_session_and_frames_flow(scheme: str) -> None:
+    async with Server(scheme=scheme) as server:
         await legit_session_opens(server)
 
 
-async def test_a_wrong_key_is_refused_on_both_sides() -> None:
-    async with Server() as server:
+@CARRIERS
+async def test_a_wrong_key_is_refused_on_both_sides(scheme: str) -> None:
+    async with Server(scheme=scheme) as server:
         # mallory claims to be alice: the TLS leaf key is not alice's pinned key.
         impostor = Identity("alice", MALLORY.private_key)
         async with client(impostor, server) as c:
@@ -93,8 +97,9 @@ async def test_a_wrong_key_is_refused_on_both_sides() -> None:
         await legit_session_opens(server)
 
 
-async def test_an_unknown_device_is_refused() -> None:
-    async with Server() as server:
+@CARRIERS
+async def test_an_unknown_device_is_refused(scheme: str) -> None:
+    async with Server(scheme=scheme) as server:
         carol = Identity.generate("carol")
         binding = SessionBinding(HASH, "s1", {"Client": "carol", "Server": "bob"})
         async with client(carol, server) as c:
@@ -104,15 +109,17 @@ async def test_an_unknown_device_is_refused() -> None:
         assert server.delivered == []
 
 
-async def test_a_server_with_the_wrong_key_is_refused_by_the_client() -> None:
-    async with Server() as server, client(ALICE, server, pinned=MALLORY.public_bytes) as c:
+@CARRIERS
+async def test_a_server_with_the_wrong_key_is_refused_by_the_client(scheme: str) -> None:
+    async with Server(scheme=scheme) as server, client(ALICE, server, pinned=MALLORY.public_bytes) as c:
         with pytest.raises(HandshakeRefused) as refused:
             await c.open_session(BINDING, timeout=10)
         assert refused.value.reason == "wrong-key"
 
 
-async def test_a_different_protocol_is_refused_naming_both_hashes() -> None:
-    async with Server() as server:
+@CARRIERS
+async def test_a_different_protocol_is_refused_naming_both_hashes(scheme: str) -> None:
+    async with Server(scheme=scheme) as server:
         other = SessionBinding("b" * 64, "s1", BINDING.roles)
         async with client(ALICE, server) as c:
             with pytest.raises(ProtocolMismatch) as mismatch:
@@ -220,11 +227,12 @@ async def test_slowloris_and_connection_floods_are_closed_and_the_server_keeps_s
         await legit_session_opens(server)
 
 
-async def test_an_authenticated_peer_cannot_speak_for_another_role_or_session() -> None:
+@CARRIERS
+async def test_an_authenticated_peer_cannot_speak_for_another_role_or_session(scheme: str) -> None:
     def envelope(session: str, sender: str) -> bytes:
         return encode_envelope(Envelope(WIRE_VERSION, KIND_DATA, session, "", sender, "Server", "M", 1, NIL))
 
-    async with Server(check_origin=True) as server, client(ALICE, server) as alice:
+    async with Server(check_origin=True, scheme=scheme) as server, client(ALICE, server) as alice:
         alice.attach(alice.local_address, lambda _a, _f: None)
         await alice.open_session(BINDING, timeout=10)
         forged = [envelope("s1", "Server"), envelope("s2", "Client")]  # bob's role; a session not joined

@@ -53,7 +53,7 @@ def _peers(values: tuple[str, ...]) -> dict[str, str]:
     return peers
 
 
-@click.command(name="run", help="Run one role over a real network (tcp://, TLS 1.3, pinned device keys).")
+@click.command(name="run", help="Run one role over a real network (tcp:// or ws://, TLS 1.3, pinned keys).")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--role", required=True, help="The role this process plays.")
 @click.option("--policy", "policy_file", required=True, help="The policy / deployment file.")

@@ -18,9 +18,9 @@ from aura_choreo.guards.policy import Policy
 from aura_choreo.projection.local_types import LocalType
 from aura_choreo.protocol import Protocol
 from aura_choreo.syntax.layout import format_choreography
+from aura_choreo.transports.carrier import PeerDevice, parse_address
 from aura_choreo.transports.net.handshake import SessionBinding
 from aura_choreo.transports.net.identity import Identity, format_public_key
-from aura_choreo.transports.tcp import PeerDevice, parse_tcp_address
 
 
 class DeploymentError(AuraChoreoError):
@@ -155,8 +155,8 @@ def _check_address(address: str | None, what: str) -> None:
     if address is None:
         return
     try:
-        parse_tcp_address(address)
+        parse_address(address)
     except ValueError as exc:
         scheme = address.partition("://")[0]
-        hint = " (only tcp:// is available in this build)" if scheme in ("ws", "quic", "nats") else ""
+        hint = " (quic:// and nats:// are not available in this build)" if scheme in ("quic", "nats") else ""
         raise DeploymentError(f"{what}: {exc}{hint}") from None

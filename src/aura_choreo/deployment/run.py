@@ -6,7 +6,7 @@
 The role runs exactly as in-process: the same monitor, behaviours, guard chain (with this device's
 own key signing receipts and the policy's pinned keys verifying the peers'), journal and trace. Order:
 capability manifest first (a refused device never opens a socket), then every peer connected and
-authenticated (`TcpTransport.open_session`), then the role.
+authenticated (`NetworkTransport.open_session`), then the role.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from aura_choreo.runtime.program import Effect
 from aura_choreo.runtime.runner import run_role
 from aura_choreo.runtime.session import Session
 from aura_choreo.runtime.trace import Trace, TraceEvent
-from aura_choreo.transports.tcp import StatusCallback, TcpTransport
+from aura_choreo.transports.carrier import NetworkTransport, StatusCallback
 
 
 @dataclass(frozen=True)
@@ -114,7 +114,7 @@ def guard_extension_for(deployment: Deployment) -> GuardExtension:
 
 def build_session(
     deployment: Deployment,
-    transport: TcpTransport,
+    transport: NetworkTransport,
     *,
     peer_timeout: float | None,
     guards: GuardExtension | None = None,
@@ -142,7 +142,7 @@ async def run_deployed_role(
     peer_timeout: float | None = 30.0,
     on_status: StatusCallback | None = None,
     drop_after_frames: int | None = None,
-    transport_factory: Callable[[Deployment], TcpTransport] | None = None,
+    transport_factory: Callable[[Deployment], NetworkTransport] | None = None,
 ) -> RunOutcome:
     """Run `deployment.role` to its end; never raises an `AuraChoreoError` (it is in the outcome).
 
@@ -242,8 +242,8 @@ def envelope_origin(frame: bytes) -> tuple[str, str] | None:
     return head.session, head.sender
 
 
-def _transport(deployment: Deployment) -> TcpTransport:
-    return TcpTransport(
+def _transport(deployment: Deployment) -> NetworkTransport:
+    return NetworkTransport(
         deployment.identity, deployment.peers, listen=deployment.listen, frame_origin=envelope_origin
     )
 
