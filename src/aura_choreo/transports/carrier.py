@@ -27,12 +27,9 @@ import contextlib
 import importlib
 import logging
 import ssl
-from abc import ABC, abstractmethod
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol
-from urllib.parse import urlsplit
 
 from aura_choreo.errors import HandshakeRefused, PeerTimeout, TransportError
 from aura_choreo.transports.base import DEFAULT_MAX_FRAME, Address, FrameHandler, Link, Transport
@@ -50,6 +47,7 @@ from aura_choreo.transports.net.handshake import (
 )
 from aura_choreo.transports.net.identity import Identity, certificate_public_key
 from aura_choreo.transports.net.timing import Backoff, KeepAlive, Liveness
+from aura_choreo.transports.pipes import Carrier, Listener, Pipe, parse_address
 from aura_choreo.transports.tls import tls_context
 
 log = logging.getLogger("aura_choreo.tcp")
@@ -68,66 +66,6 @@ class PeerDevice:
     device: str
     public_key: bytes
     address: str | None = None
-
-
-class Pipe(ABC):
-    """A carrier's byte pipe to one peer, TLS already established (what `_Conn` drives)."""
-
-    @abstractmethod
-    def peer_certificate(self) -> bytes | None:
-        """The peer's TLS leaf certificate (DER), or None."""
-
-    @abstractmethod
-    async def read(self) -> bytes:
-        """The next bytes from the peer; b"" once the peer has closed."""
-
-    @abstractmethod
-    def write(self, data: bytes) -> None:
-        """Queue bytes for the peer (never blocks)."""
-
-    def buffered(self) -> int:
-        """Bytes queued and not yet sent (for backpressure)."""
-        return 0
-
-    async def drain(self) -> None:  # noqa: B027 - carriers without a send buffer need nothing
-        """Wait until the queue is below the carrier's limit."""
-
-    @abstractmethod
-    def is_closing(self) -> bool: ...
-
-    @abstractmethod
-    def close(self) -> None:
-        """Close after sending what is queued."""
-
-    @abstractmethod
-    def abort(self) -> None:
-        """Close now, dropping what is queued."""
-
-    @abstractmethod
-    async def wait_closed(self) -> None: ...
-
-
-class Listener(Protocol):
-    def close(self) -> None: ...
-
-    async def wait_closed(self) -> None: ...
-
-
-PipeHandler = Callable[[Pipe], Awaitable[None]]
-
-
-class Carrier(ABC):
-    """What is specific to one scheme: listening and dialing with TLS, yielding `Pipe`s."""
-
-    scheme: str
-
-    @abstractmethod
-    async def listen(
-        self, host: str, port: int, on_pipe: PipeHandler, context: ssl.SSLContext, handshake_timeout: float
-    ) -> Listener: ...
-
-    @abstractmethod
-    async def dial(self, address: str, context: ssl.SSLContext, handshake_timeout: float) -> Pipe: ...
 
 
 _CARRIERS = {"tcp": "aura_choreo.transports.tcp", "ws": "aura_choreo.transports.ws"}
@@ -149,20 +87,6 @@ def carrier_for(address: str) -> Carrier:
         ) from None
     carrier: Carrier = module.CARRIER
     return carrier
-
-
-def parse_address(address: str) -> tuple[str, str, int]:
-    """(scheme, host, port) of `scheme://host:port[/path]`; `ValueError` says what is wrong."""
-    parts = urlsplit(address)
-    if parts.scheme not in _CARRIERS:
-        raise ValueError(f"`{address}`: expected tcp://host:port or ws://host:port")
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    if not parts.hostname or port is None:
-        raise ValueError(f"`{address}`: expected {parts.scheme}://host:port with a host and a port")
-    return parts.scheme, parts.hostname, port
 
 
 class _Conn:
@@ -747,3 +671,7 @@ class NetworkTransport(Transport):
         """Test hook: abort every open connection (dialers reconnect, the session layer retransmits)."""
         for conn in list(self._conns.values()):
             conn.abort("closed by test hook")
+
+
+TcpTransport = NetworkTransport
+"""The network transport, named after its default carrier."""

@@ -2,7 +2,7 @@
 
 Only what is specific to TCP lives here (listening, dialing, the stream as a `Pipe`); connections,
 authentication, sessions and reconnection are `transports.carrier`'s, the decisions `transports.net`'s.
-`TcpTransport` is the network transport; its carriers are chosen per address scheme.
+The transport itself is `transports.carrier.TcpTransport` (its carrier chosen per address scheme).
 """
 
 from __future__ import annotations
@@ -10,13 +10,9 @@ from __future__ import annotations
 import asyncio
 import ssl
 
-from aura_choreo.transports.carrier import Carrier, Listener, NetworkTransport, PeerDevice, Pipe, PipeHandler
-from aura_choreo.transports.carrier import parse_address as parse_address
+from aura_choreo.transports.pipes import Carrier, Listener, Pipe, PipeHandler, parse_address
 
-TcpTransport = NetworkTransport
-"""The network transport (named after its default carrier)."""
-
-__all__ = ["CARRIER", "PeerDevice", "StreamPipe", "TcpCarrier", "TcpTransport", "parse_tcp_address"]
+__all__ = ["CARRIER", "StreamPipe", "TcpCarrier", "parse_tcp_address"]
 
 
 def parse_tcp_address(address: str) -> tuple[str, int]:

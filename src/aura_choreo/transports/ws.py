@@ -19,7 +19,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from aura_choreo.transports.base import DEFAULT_MAX_FRAME
-from aura_choreo.transports.carrier import Carrier, Listener, Pipe, PipeHandler
+from aura_choreo.transports.pipes import Carrier, Listener, Pipe, PipeHandler
 
 _CHUNK = DEFAULT_MAX_FRAME
 _MAX_MESSAGE = 2 * DEFAULT_MAX_FRAME
