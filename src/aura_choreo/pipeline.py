@@ -45,6 +45,8 @@ class ValidateOptions:
 
     strict: bool = False
     """Warnings become errors."""
+    strict_choice: bool = False
+    """A role that cannot learn a choice is error E080 instead of a notification (SPEC §3.4)."""
     extra_annotation_keys: frozenset[str] = frozenset()
     params: tuple[tuple[str, int], ...] = ()
     """Bindings of family sizes and integer parameters (unbound ones default to 3, with I001)."""
@@ -183,7 +185,13 @@ def _projection_stage(validation: Validation) -> None:
         for report in validation.protocols:
             if report.file != path:
                 continue
-            built = build_protocol(report.choreography, registry, validation.sources, params=params)
+            built = build_protocol(
+                report.choreography,
+                registry,
+                validation.sources,
+                params=params,
+                strict_choice=validation.options.strict_choice or None,
+            )
             validation.diagnostics.extend(built.diagnostics)
             report.roles = built.checked.roles
             report.params = dict(built.checked.params)

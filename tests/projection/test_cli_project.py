@@ -75,11 +75,25 @@ def test_unknown_param_is_a_usage_error() -> None:
     assert code == 2 and "did you mean `threshold`?" in err
 
 
-def test_strict_choice_turns_the_notification_into_e080() -> None:
-    assert run("project", seed("001_DecisionLoop"))[0] == 0
-    code, out, err = run("project", seed("001_DecisionLoop"), "--strict-choice")
+def test_strict_choice_turns_the_notification_into_e080(tmp_path: Path) -> None:
+    path = tmp_path / "tell.choreo"
+    path.write_text(
+        "protocol Tell { roles: A, B, C;\n"
+        "  choice A { x: { A -> B: X; B -> C: Go; } y: { A -> B: Y; C -> B: Hm; } }\n}\n"
+    )
+    assert run("project", str(path))[0] == 0
+    code, out, err = run("project", str(path), "--strict-choice")
     assert code == 1 and out == ""
-    assert "error[E080]" in err and "`Client -> Server: continue;`" in err
+    assert "error[E080]" in err and "`A -> C: x;` first in branch `x`" in err
+
+
+def test_a_decided_loop_tells_its_peer_without_e080_or_w102() -> None:
+    # issue 11 item 8: the loop's continue/stop is its own message; a hint to edit the `stop` branch
+    # could not be applied
+    for extra in ((), ("--strict-choice",)):
+        code, out, err = run("project", seed("001_DecisionLoop"), *extra)
+        assert code == 0 and "E080" not in err and "W102" not in err
+        assert "continue" in out
 
 
 def test_a_protocol_with_errors_exits_1_with_diagnostics() -> None:
@@ -127,7 +141,8 @@ def test_validate_reports_semantic_errors_and_warnings_of_the_seeds() -> None:
     report = json.loads(out)
     assert code == 1 and report["ok"] is False
     codes = [(Path(d["file"]).name, d["code"]) for d in report["diagnostics"]]
-    assert codes == [("001_DecisionLoop.choreo", "W102")] + [("003_AdaptiveSync.choreo", "E020")] * 3
+    # a decided loop's continue/stop is its own message: no W102 (issue 11 item 8)
+    assert codes == [("003_AdaptiveSync.choreo", "E020")] * 3
 
 
 def test_validate_treats_each_file_as_its_own_load(tmp_path: Path) -> None:

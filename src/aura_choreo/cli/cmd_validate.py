@@ -1,4 +1,4 @@
-"""`aura-choreo validate FILE... [--json] [--strict] [--quiet]`: check choreographies, report every problem.
+"""`aura-choreo validate FILE... [--json] [--strict] [--strict-choice] [--quiet]`: report every problem.
 
 The checks are the library's (`aura_choreo.pipeline.validate_paths`); this command turns the options
 into `ValidateOptions`, loads the policy file (a usage error if it cannot be read) and prints the
@@ -21,6 +21,11 @@ from aura_choreo.pipeline import ValidateOptions, Validation, validate_paths
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option("--json", "as_json", is_flag=True, help="Print the SPEC §7 JSON report on stdout.")
 @click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+@click.option(
+    "--strict-choice",
+    is_flag=True,
+    help="A role that cannot learn a choice is an error (E080), not notified.",
+)
 @click.option("--param", "param_values", multiple=True, metavar="K=V", help="Bind a family size or param.")
 @click.option("--quiet", is_flag=True, help="Print nothing on success.")
 @click.option(
@@ -55,6 +60,7 @@ def command(
     files: tuple[str, ...],
     as_json: bool,
     strict: bool,
+    strict_choice: bool,
     param_values: tuple[str, ...],
     quiet: bool,
     bound: int,
@@ -79,6 +85,7 @@ def command(
     params = tuple(parse_params(param_values).items())
     options = ValidateOptions(
         strict=strict,
+        strict_choice=strict_choice,
         params=params,
         bound=bound,
         por=not no_por,

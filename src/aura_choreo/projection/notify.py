@@ -5,6 +5,10 @@ each other role, in declaration order: if the role's branch projections do not m
 sends it a message labelled with the branch label at the start of every branch (W102), or, under
 strict choice, error E080 names the message to add. A role that learns the branch from another role's
 message merges already, so it is never notified.
+
+A decided or custom loop is the exception: its `continue`/`stop` decision is the loop's own message to
+the roles that cannot tell (issue 11 item 8). It is inserted without W102 or E080, whose hint (start
+every branch with a message) cannot be applied to a loop: the `stop` branch has no text to edit.
 """
 
 from __future__ import annotations
@@ -60,13 +64,11 @@ def _notify(
     uninformed = [role for role in roles if role != choice.decider and not _informed(choice, role, projector)]
     if not uninformed:
         return choice
-    d = choice.decider
-    line = choice.span.line
     if choice.construct.endswith("loop"):
-        puzzle = f"whether the {choice.construct} by `{d}` (line {line}) runs again or stops"
-    else:
-        what = "the choice" if choice.construct == "choice" else f"the `{choice.construct}`"
-        puzzle = f"which branch of {what} by `{d}` (line {line}) was taken"
+        return _with_notifications(choice, uninformed)
+    d = choice.decider
+    what = "the choice" if choice.construct == "choice" else f"the `{choice.construct}`"
+    puzzle = f"which branch of {what} by `{d}` (line {choice.span.line}) was taken"
     if strict:
         for role in uninformed:
             fixes = ", ".join(
@@ -77,6 +79,12 @@ def _notify(
             )
         return choice
     diagnostics.append(_notification_warning(d, uninformed, puzzle, choice))
+    return _with_notifications(choice, uninformed)
+
+
+def _with_notifications(choice: core.Choice, uninformed: list[str]) -> core.Choice:
+    """`choice` with the decider telling each of `uninformed` the branch label first in every branch."""
+    d = choice.decider
     branches = tuple(
         replace(
             b,

@@ -16,7 +16,7 @@ from aura_choreo.semantics import core
 from aura_choreo.semantics.actors import first_actors, rec_bodies
 from aura_choreo.semantics.ast_walk import loop_breaks, mentions_index, protocol_defs
 from aura_choreo.semantics.expressions import fold, identifier_for, int_value, substitute, variables
-from aura_choreo.semantics.loops import restructure
+from aura_choreo.semantics.loops import can_fall_through, restructure
 from aura_choreo.semantics.naming import NameAllocator, snake_case
 from aura_choreo.semantics.params import MAX_FAMILY_SIZE, ParamEnv
 from aura_choreo.semantics.roles import FreeIndex, RoleTable
@@ -111,7 +111,7 @@ class Expander:
 
     def block(self, stmts: ast.Block, ctx: _Ctx) -> core.CoreSeq:
         out: list[core.CoreStmt] = []
-        endless: ast.Loop | None = None
+        endless: ast.Loop | ast.Rec | None = None
         jumped: ast.Continue | None = None
         for stmt in stmts:
             if jumped is not None and not isinstance(stmt, ast.ProtocolDef):
@@ -129,12 +129,17 @@ class Expander:
                     warning(
                         "W103",
                         stmt.span,
-                        f"statement unreachable: the loop at line {endless.span.line} never ends",
-                        "add a `break` inside a choice, `if` or `match` of the loop, or remove this",
+                        f"statement unreachable: the {_kind(endless)} at line {endless.span.line} never ends",
+                        "add a `break` inside a choice, `if` or `match` of the loop, or remove this"
+                        if isinstance(endless, ast.Loop)
+                        else f"give `rec {endless.label}` a path not ending in `continue`, or remove this",
                     )
                 )
                 endless = None
-            out.extend(self.statement(stmt, ctx))
+            expanded = self.statement(stmt, ctx)
+            out.extend(expanded)
+            if isinstance(stmt, ast.Rec) and expanded and not can_fall_through(tuple(expanded)):
+                endless = stmt
             if isinstance(stmt, ast.Continue) and stmt.label in ctx.recs:
                 jumped = stmt
             if isinstance(stmt, ast.Loop) and stmt.kind == "open" and not loop_breaks(stmt.body):
@@ -632,3 +637,7 @@ class Expander:
 
     def _protocoldef(self, stmt: ast.ProtocolDef, ctx: _Ctx) -> list[core.CoreStmt]:
         return []  # a definition does nothing where it stands; calls inline it
+
+
+def _kind(stmt: ast.Loop | ast.Rec) -> str:
+    return "loop" if isinstance(stmt, ast.Loop) else f"`rec {stmt.label}`"

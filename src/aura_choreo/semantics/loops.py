@@ -61,3 +61,26 @@ def restructure(seq: core.CoreSeq, on_end: core.CoreSeq, diagnostics: list[Diagn
     if seq and isinstance(seq[-1], core.Continue):
         return seq  # the path jumps back: nothing after it runs
     return seq + on_end
+
+
+def can_fall_through(seq: core.CoreSeq) -> bool:
+    """Whether some path through `seq` reaches its end (one that ends in `continue` does not)."""
+    for stmt in seq:
+        if isinstance(stmt, core.Continue):
+            return False
+        if isinstance(stmt, core.Choice | core.Conditional):
+            if stmt.branches and not any(can_fall_through(b.body) for b in stmt.branches):
+                return False
+        elif isinstance(stmt, core.Rec):
+            if not can_fall_through(stmt.body):
+                return False
+        elif isinstance(stmt, core.Timeout):
+            if not (can_fall_through(stmt.body) or can_fall_through(stmt.alt)):
+                return False
+        elif isinstance(stmt, core.Try):
+            if not (can_fall_through(stmt.body) or can_fall_through(stmt.comp)):
+                return False
+        elif isinstance(stmt, core.Parallel):
+            if not all(can_fall_through(b) for b in stmt.branches):
+                return False
+    return True

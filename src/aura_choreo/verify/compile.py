@@ -353,6 +353,7 @@ def _finish(b: _Builder, entry: int, final: int, role: str, protocol: str) -> Ma
                     work.append(u)
         return seen
 
+    component = _eps_components(eps_out)
     order = {entry: 0}
     queue = deque([entry])
     merged: dict[tuple[int, Action, int, tuple[tuple[str, str], ...]], frozenset[int]] = {}
@@ -374,6 +375,13 @@ def _finish(b: _Builder, entry: int, final: int, role: str, protocol: str) -> Ma
                     queue.append(u)
         if dropped:
             state_discards[s] = frozenset(dropped)
+        # A cycle of silent steps (`rec X { choice A { again: { continue X } } }`) is a role idling
+        # forever, as `rec X { continue X }` is: an explicit `tau:idle` loop, so the role is neither
+        # "stuck" nor its branch "never taken" (issue 11 item 8).
+        spin = [tags for t in reach for u, tags in eps_out[t] if u in reach and component[u] == component[t]]
+        if spin:
+            key = (s, Action.tau("idle"), s, ())
+            merged[key] = merged.get(key, _NO_TAGS).union(*spin)
     transitions = tuple(
         Transition(order[s], action, order[u], tags, owes) for (s, action, u, owes), tags in merged.items()
     )
@@ -387,6 +395,47 @@ def _finish(b: _Builder, entry: int, final: int, role: str, protocol: str) -> Ma
         branches=tuple(b.branches),
         protocol=protocol,
     )
+
+
+def _eps_components(eps_out: list[list[tuple[int, frozenset[int]]]]) -> list[int]:
+    """Strongly connected components of the epsilon graph (iterative Tarjan): a component id per state."""
+    n = len(eps_out)
+    index = [-1] * n
+    low = [0] * n
+    component = [-1] * n
+    on_stack = [False] * n
+    stack: list[int] = []
+    counter = 0
+    for root in range(n):
+        if index[root] >= 0:
+            continue
+        work = [(root, 0)]
+        while work:
+            v, i = work.pop()
+            if i == 0:
+                index[v] = low[v] = counter
+                counter += 1
+                stack.append(v)
+                on_stack[v] = True
+            if i < len(eps_out[v]):
+                work.append((v, i + 1))
+                u = eps_out[v][i][0]
+                if index[u] < 0:
+                    work.append((u, 0))
+                elif on_stack[u]:
+                    low[v] = min(low[v], index[u])
+                continue
+            if low[v] == index[v]:
+                while True:
+                    u = stack.pop()
+                    on_stack[u] = False
+                    component[u] = v
+                    if u == v:
+                        break
+            if work:
+                parent = work[-1][0]
+                low[parent] = min(low[parent], low[v])
+    return component
 
 
 def _propagate_discards(

@@ -357,7 +357,16 @@ class _Explorer:
         self._reports: dict[tuple[object, ...], tuple[FindingKind, int, str, tuple[str, ...]]] = {}
         self._per_kind: dict[FindingKind, int] = {}
         stuck_bit = 1 << n
-        final_bits = [[(1 << r) if f else 0 for f in t.final[r]] for r in range(n)]
+        # A role "arrives" at a final state, or in a state its own machine can never leave for one: an
+        # intended endless loop (`rec L { ...; continue L }`), which SPEC §3.5 accepts. A role that is
+        # stuck in one while others still need it is a deadlock, reported on its own.
+        final_bits = [
+            [
+                (1 << r) if f or not (ok or not t.machines[r].outgoing[q]) else 0
+                for q, (f, ok) in enumerate(zip(t.final[r], t.can_finish[r], strict=True))
+            ]
+            for r in range(n)
+        ]
         need_bits = [
             [(1 << r) if ok and not f else 0 for f, ok in zip(t.final[r], t.can_finish[r], strict=True)]
             for r in range(n)
