@@ -3,20 +3,26 @@
 Imports are resolved relative to the importing file. Problems with imports are reported as
 **E002** at the `import`'s span: an imported file that cannot be read, and an import cycle
 (`a.choreo -> b.choreo -> a.choreo`). Files are returned imports first (dependency order).
+
+Only regular files are read (a device, a named pipe or a directory is an E002, so `import "/dev/zero"`
+neither reads forever nor blocks), and at most `MAX_SOURCE_BYTES` of them. Imports are followed with
+an explicit stack, so a long import chain costs no Python recursion.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+import stat
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from aura_choreo.diagnostics import Diagnostic, Span, error, has_errors, sort_diagnostics
 from aura_choreo.syntax.ast import Import, SourceFile
 from aura_choreo.syntax.parser import parse_source
 
 IMPORT_ERROR = "E002"
+MAX_SOURCE_BYTES = 16 * 1024 * 1024
+"""The largest `.choreo` file read."""
 _REPLACED = "unexpected character `\ufffd`"
 
 
@@ -48,30 +54,82 @@ class _Loader:
         self.sources: dict[str, str] = {}
         self.diagnostics: list[Diagnostic] = []
 
-    def visit(self, path: str, via: Import | None, stack: tuple[str, ...]) -> None:
-        if path in stack:
+    def visit(self, root: str, via: Import | None, stack: tuple[str, ...]) -> None:
+        """Load `root` and its imports depth-first (an explicit stack: import chains may be long)."""
+        # Each frame: a file being loaded, its parsed imports still to visit.
+        frames: list[tuple[str, SourceFile, Iterator[Import]]] = []
+        on_stack: set[str] = set(stack)
+        path_stack: list[str] = list(stack)
+        pending: tuple[str, Import | None] | None = (root, via)
+        while True:
+            if pending is not None:
+                path, imported_by = pending
+                pending = None
+                parsed = self._enter(path, imported_by, path_stack, on_stack)
+                if parsed is not None:
+                    frames.append((path, parsed, iter(parsed.imports)))
+                    on_stack.add(path)
+                    path_stack.append(path)
+            if not frames:
+                return
+            path, parsed, imports = frames[-1]
+            imported = next(imports, None)
+            if imported is None:
+                frames.pop()
+                on_stack.discard(path)
+                path_stack.pop()
+                self.files[path] = parsed  # after its imports: dependency order
+                continue
+            base = os.path.dirname(path)
+            pending = (os.path.normpath(os.path.join(base, imported.path)), imported)
+
+    def _enter(
+        self, path: str, via: Import | None, stack: list[str], on_stack: set[str]
+    ) -> SourceFile | None:
+        """Read and parse one file; None if it is not to be visited (cycle, seen, unreadable)."""
+        if path in on_stack:
             cycle = " -> ".join((*stack[stack.index(path) :], path))
             assert via is not None
             self.diagnostics.append(
                 error(IMPORT_ERROR, via.span, f"import cycle: {cycle}", "remove one of these imports")
             )
-            return
+            return None
         if path in self.files:
-            return
+            return None
         text, problem = read_source(path, via)
         if problem is not None:
             self.diagnostics.append(problem)
         if text is None:
-            return
+            return None
         result = parse_source(text, path, extra_annotation_keys=self.extra_keys)
         self.sources[path] = text
         # Past invalid UTF-8 (reported once above) the rest still parses; each U+FFFD that stands
         # for a bad byte would only repeat that error.
         self.diagnostics.extend(d for d in result.diagnostics if problem is None or d.message != _REPLACED)
-        base = os.path.dirname(path)
-        for imported in result.file.imports:
-            self.visit(os.path.normpath(os.path.join(base, imported.path)), imported, (*stack, path))
-        self.files[path] = result.file  # after its imports: dependency order
+        return result.file
+
+
+def _read_regular(path: str) -> bytes:
+    """The bytes of a regular file of at most `MAX_SOURCE_BYTES`; OSError for anything else.
+
+    Opened non-blocking, so a named pipe with no writer does not block the open, and checked with
+    `fstat` on the open descriptor (no race with a file swapped in between).
+    """
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(0, "not a regular file")
+        limit = MAX_SOURCE_BYTES
+        if info.st_size > limit:
+            raise OSError(0, f"{info.st_size} bytes, over the {limit}-byte limit")
+        with os.fdopen(fd, "rb", closefd=False) as file:
+            data = file.read(limit + 1)
+        if len(data) > limit:  # it grew since fstat
+            raise OSError(0, f"over the {limit}-byte limit")
+        return data
+    finally:
+        os.close(fd)
 
 
 def read_source(path: str, via: Import | None = None) -> tuple[str | None, Diagnostic | None]:
@@ -83,7 +141,7 @@ def read_source(path: str, via: Import | None = None) -> tuple[str | None, Diagn
     reaches the terminal.
     """
     try:
-        data = Path(path).read_bytes()
+        data = _read_regular(path)
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         if via is None:
