@@ -57,7 +57,7 @@ def test_a_thousand_file_import_chain_loads(tmp_path: Path) -> None:
     result = load_sources(tmp_path / "f0.choreo")
     assert result.ok, [str(d.message) for d in result.diagnostics[:3]]
     assert len(result.files) == count
-    assert list(result.files)[0].endswith("f999.choreo")  # imports first
+    assert next(iter(result.files)).endswith("f999.choreo")  # imports first
 
 
 def test_an_import_cycle_is_still_reported_at_the_import(tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ failing run into a minimal replayable fixture; `--replay FILE` runs one again.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -216,6 +217,19 @@ Examples:
 """
 
 
+def _finite(_ctx: click.Context, param: click.Parameter, value: float) -> float:
+    """Reject nan and infinity (click's float ranges let nan through: it compares false to both ends)."""
+    if not math.isfinite(value):
+        raise click.BadParameter(f"{value} is not a finite number", param=param)
+    return value
+
+
+def _given(name: str) -> bool:
+    """Whether option `name` was given on the command line (not its default)."""
+    source = click.get_current_context().get_parameter_source(name)
+    return source is not None and source is not click.core.ParameterSource.DEFAULT
+
+
 @click.command(name="simulate", help=_HELP)
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the first run.")
@@ -248,7 +262,8 @@ Examples:
 @click.option(
     "--timeout",
     "peer_timeout",
-    type=float,
+    type=click.FloatRange(min=0),
+    callback=_finite,
     default=30.0,
     show_default=True,
     help="Receive timeout in virtual s (0: none).",
@@ -256,6 +271,7 @@ Examples:
 @click.option(
     "--horizon",
     type=click.FloatRange(min=0, min_open=True),
+    callback=_finite,
     default=3600.0,
     show_default=True,
     help="Virtual s after which a run is stuck.",
@@ -300,6 +316,13 @@ def command(
         assert fixture is not None
         params = {**fixture.params, **params}
         protocol_name = protocol_name or fixture.protocol
+        # The run's settings come from the fixture unless given again on the command line.
+        if not _given("peer_timeout"):
+            peer_timeout = fixture.peer_timeout or 0.0
+        if not _given("horizon"):
+            horizon = fixture.horizon
+        policy_file = policy_file or fixture.policy
+        behaviours = behaviours or fixture.behaviours
     schedule: tuple[FaultEvent, ...] = tuple(_usage(parse_partition, p) for p in partitions)
     schedule += tuple(_usage(parse_crash, c) for c in crashes)
     schedule += tuple(_usage(parse_exhaustion, e) for e in exhaustions)
@@ -340,8 +363,18 @@ def command(
         report = SimulationReport(tuple(results))
         reports.append((protocol, report))
         if shrink_file is not None and report.failures:
+            settings = {"policy": policy_file, "behaviours": behaviours}
             _shrink(
-                protocol, report.failures[0], config, roles, extensions, devices, params, shrink_file, as_json
+                protocol,
+                report.failures[0],
+                config,
+                roles,
+                extensions,
+                devices,
+                params,
+                settings,
+                shrink_file,
+                as_json,
             )
     if trace_out is not None and reports and reports[0][1].runs:
         reports[0][1].runs[0].trace.write_jsonl(trace_out)
@@ -355,6 +388,23 @@ def command(
         raise SystemExit(1)
 
 
+def _with_settings(
+    fixture: SimulationFixture, config: SimulationConfig, settings: dict[str, str | None]
+) -> SimulationFixture:
+    """The fixture with the run's settings, so `--replay` runs it as it ran."""
+    return replace(
+        fixture,
+        peer_timeout=config.peer_timeout,
+        horizon=config.horizon,
+        policy=_absolute(settings["policy"]),
+        behaviours=settings["behaviours"],
+    )
+
+
+def _absolute(path: str | None) -> str | None:
+    return None if path is None else os.path.abspath(path)
+
+
 def _shrink(
     protocol: Protocol,
     failing: RunResult,
@@ -363,6 +413,7 @@ def _shrink(
     extensions: ExtensionsFactory | None,
     devices: dict[str, str],
     params: dict[str, int],
+    settings: dict[str, str | None],
     out: str,
     as_json: bool,
 ) -> None:
@@ -377,9 +428,10 @@ def _shrink(
         fixture = SimulationFixture(
             failing.seed, config.network, config.schedule, protocol.qualified_name, params
         )
-        write_fixture(Path(out), fixture)
+        write_fixture(Path(out), _with_settings(fixture, config, settings))
         return
-    write_fixture(Path(out), minimal.fixture(protocol=protocol.qualified_name, params=params))
+    fixture = minimal.fixture(protocol=protocol.qualified_name, params=params)
+    write_fixture(Path(out), _with_settings(fixture, config, settings))
     if not as_json:
         click.echo(
             f"shrunk seed {failing.seed}: {minimal.original_events} -> {len(minimal.config.schedule)} "
