@@ -198,11 +198,16 @@ async def test_a_later_extension_refusing_a_send_releases_the_earlier_ones() -> 
     assert transport.frames_sent == 0
 
 
-async def test_an_unencodable_payload_releases_what_before_send_reserved() -> None:
+async def test_an_unencodable_payload_never_reaches_the_extensions() -> None:
+    # The payload is encoded before the extensions prepare the send (#11 item 12): nothing to release.
     protocol = choreography("choreography U { roles: A, B; A[audit_log = 1] -> B: M(x: any); }")
-    outcomes: list[bool] = []
+    outcomes: list[object] = []
 
     class Watch(Extension):
+        def before_send(self, ctx: StepContext) -> Attachments | None:
+            outcomes.append("prepared")
+            return None
+
         def after_send(self, ctx: StepContext, accepted: bool) -> None:
             outcomes.append(accepted)
 
@@ -215,4 +220,4 @@ async def test_an_unencodable_payload_releases_what_before_send_reserved() -> No
 
     with pytest.raises(ProtocolViolation, match="unencodable"):
         await run_session(session, InMemoryTransport(), {"A": a})
-    assert outcomes == [False]
+    assert outcomes == []

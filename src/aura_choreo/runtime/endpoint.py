@@ -39,7 +39,6 @@ from aura_choreo.runtime.wire import (
     KIND_DATA,
     WIRE_VERSION,
     Envelope,
-    OutgoingEnvelope,
     WireError,
     decode_payload,
     encode_payload,
@@ -264,21 +263,32 @@ class Endpoint:
     # ------------------------------------------------------------------ sending
 
     async def send(self, to: str, message: object, *, label: str | None = None) -> None:
-        """Send `message` (a generated struct, a user object, or a label for an empty payload) to `to`."""
+        """Send `message` (a generated struct, a user object, or a label for an empty payload) to `to`.
+
+        The payload is checked and encoded before anything changes: a refused send (wrong step, wrong
+        field types, a value that cannot be encoded) leaves the monitor, the channel's sequence
+        numbers and the extensions (guard chain, journal) as they were.
+        """
         if label is None:
             label = message if type(message) is str else type(message).__name__
         monitor = self.monitor
-        step = monitor.on_send(to, label)
+        thread, step = monitor.match_send(to, label)
         spec = self._specs.get(id(step)) or self._spec(step, label, step.payload)
         msg = message if type(message) is spec.cls else coerce_message(spec, message)
         if msg is None:
-            raise self._violation(spec.signature(), type(message).__name__)
+            raise self._violation(spec.signature(), spec.mismatch(message))
         for name, kind in spec.exact:
             if type(getattr(msg, name)) is not kind:
                 raise self._violation(spec.signature(), f"{label}({', '.join(spec.bad_fields(msg))})")
         for name, check in spec.checks:
             if not check(getattr(msg, name)):
                 raise self._violation(spec.signature(), f"{label}({', '.join(spec.bad_fields(msg))})")
+        try:
+            payload, big = encode_payload(msg)
+        except (TypeError, ValueError, RecursionError) as exc:  # e.g. a lone surrogate, deep nesting
+            got = f"{label} with an unencodable value: {exc}"
+            raise self._violation(spec.signature(), got) from None
+        monitor.accept_send(thread, step)
         env = monitor.env
         for variable, name in spec.binds:
             env[variable] = getattr(msg, name)
@@ -293,25 +303,12 @@ class Endpoint:
         seq = self._seq.get(to, 0) + 1  # `_next_seq`, inlined on the hot path
         self._seq[to] = seq
         session = self.session
-        envelope: Envelope | OutgoingEnvelope = OutgoingEnvelope(
+        envelope = Envelope(
             WIRE_VERSION, KIND_DATA, session.id, session.protocol, self.role, to, label, seq,
-            msg, receipt, journal, ext,
+            msgspec.Raw(payload), receipt, journal, ext, big,
         )  # fmt: skip
         try:
-            try:
-                sending = self.node.send(self._devices.get(to, to), envelope)
-            except OverflowError:  # an integer beyond 64 bits: encode the payload on its own
-                payload, big = encode_payload(msg)
-                envelope = Envelope(
-                    WIRE_VERSION, KIND_DATA, session.id, session.protocol, self.role, to, label, seq,
-                    msgspec.Raw(payload), receipt, journal, ext, big,
-                )  # fmt: skip
-                sending = self.node.send(self._devices.get(to, to), envelope)
-            except TypeError as exc:  # a value msgspec cannot encode (e.g. an arbitrary object)
-                self._seq[to] = seq - 1  # nothing was sent: keep the channel's numbering gap-free
-                _after_send(extensions, ctx, False)
-                raise self._violation(spec.signature(), f"{label} with an unencodable value: {exc}") from None
-            await sending
+            await self.node.send(self._devices.get(to, to), envelope)
         except TransportError as exc:
             raise self._send_failed(exc, to, envelope, extensions, ctx) from exc
         if ctx is not None:
@@ -323,7 +320,7 @@ class Endpoint:
     async def _deliver(
         self,
         to: str,
-        envelope: Envelope | OutgoingEnvelope,
+        envelope: Envelope,
         extensions: tuple[Extension, ...],
         ctx: StepContext | None,
     ) -> None:
@@ -339,7 +336,7 @@ class Endpoint:
         self,
         exc: TransportError,
         to: str,
-        envelope: Envelope | OutgoingEnvelope,
+        envelope: Envelope,
         extensions: tuple[Extension, ...],
         ctx: StepContext | None,
     ) -> SendFailed:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import keyword
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
 
@@ -32,6 +32,13 @@ LIST_NAMES = frozenset({"Vec", "list", "List", "VecDeque", "HashSet", "BTreeSet"
 MAP_NAMES = frozenset({"HashMap", "BTreeMap", "dict", "Dict", "Map", "IndexMap"})
 OPTION_NAMES = frozenset({"Option", "Optional"})
 NONE_NAMES = frozenset({"None", "()", "unit"})
+INT_RANGES: dict[str, tuple[int, int]] = {
+    **{f"u{bits}": (0, (1 << bits) - 1) for bits in (8, 16, 32, 64, 128)},
+    **{f"i{bits}": (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) for bits in (8, 16, 32, 64, 128)},
+    "usize": (0, (1 << 64) - 1),
+    "isize": (-(1 << 63), (1 << 63) - 1),
+}
+"""The values of each sized integer type (SPEC §1.4); `int` and the other unsized names are unbounded."""
 
 Check = Callable[[object], bool]
 
@@ -190,6 +197,8 @@ class MessageSpec:
     """Fields whose value must be of exactly this type (`int`, `str`, `bool`, `bytes`): the hot path."""
     binds: tuple[tuple[str, str], ...] = ()
     """(variable, field) for each named payload item: what a send or receipt makes known (SPEC §3.6)."""
+    int_fields: frozenset[str] = frozenset()
+    """Fields of a sized integer type (`u64`, `i8`...), range-checked on send and on receipt."""
 
     def bad_fields(self, message: msgspec.Struct) -> list[str]:
         """Fields of `message` whose value does not have the declared type (empty when fine)."""
@@ -198,9 +207,28 @@ class MessageSpec:
             if type(getattr(message, name)) is not kind:
                 bad.append(f"{name}: {type(getattr(message, name)).__name__}")
         for name, check in self.checks:
-            if not check(getattr(message, name)):
-                bad.append(f"{name}: {type(getattr(message, name)).__name__}")
+            value = getattr(message, name)
+            if not check(value):
+                if type(value) is int and name in self.int_fields:
+                    bad.append(f"{name}: {value} out of range")
+                else:
+                    bad.append(f"{name}: {type(value).__name__}")
         return bad
+
+    def mismatch(self, message: object) -> str:
+        """Why `message` cannot be this message, naming the fields (for a `ProtocolViolation`)."""
+        if isinstance(message, Mapping):
+            given = [str(key) for key in message]
+            missing = [f"`{f}`" for f in self.fields if f not in message]
+            unknown = [f"`{k}`" for k in given if k not in self.fields]
+            problems = ([f"missing {', '.join(missing)}"] if missing else []) + (
+                [f"unknown {', '.join(unknown)}"] if unknown else []
+            )
+            why = f" ({'; '.join(problems)})" if problems else ""
+            return f"{self.label} with fields {{{', '.join(given)}}}{why}"
+        if isinstance(message, tuple):
+            return f"{self.label} with {len(message)} values for the fields {', '.join(self.fields)}"
+        return f"a {type(message).__name__} for {self.label} (fields: {', '.join(self.fields) or 'none'})"
 
     def signature(self) -> str:
         """`Label(name: Type, ...)` as declared."""
@@ -216,15 +244,46 @@ def build_spec(label: str, payload: Payload, user_types: UserTypes | None = None
     """Generate the message class and checks for one (label, payload)."""
     names = field_names(payload)
     types = tuple(python_type(item.type, user_types) for item in payload)
-    cls = msgspec.defstruct(_class_name(label), list(zip(names, types, strict=True)), array_like=True)
-    exact = tuple((n, t) for n, t in zip(names, types, strict=True) if t in _EXACT)
+    ranges = {
+        n: INT_RANGES[last_segment(item.type.name)]
+        for n, item, t in zip(names, payload, types, strict=True)
+        if t is int and isinstance(item.type, TypeRef) and last_segment(item.type.name) in INT_RANGES
+    }
+    declared = [(n, _bounded(t, ranges.get(n))) for n, t in zip(names, types, strict=True)]
+    cls = msgspec.defstruct(_class_name(label), declared, array_like=True)
+    exact = tuple((n, t) for n, t in zip(names, types, strict=True) if t in _EXACT and n not in ranges)
     checks = tuple(
-        (n, c) for n, t in zip(names, types, strict=True) if t not in _EXACT and (c := checker(t)) is not None
+        (n, c)
+        for n, t in zip(names, types, strict=True)
+        if (t not in _EXACT or n in ranges) and (c := _range_check(ranges[n]) if n in ranges else checker(t))
     )
     from aura_choreo.runtime.wire import payload_decoder
 
     binds = tuple((item.name, n) for item, n in zip(payload, names, strict=True) if item.name is not None)
-    return MessageSpec(label, payload, cls, names, types, checks, payload_decoder(cls), exact, binds)
+    return MessageSpec(
+        label, payload, cls, names, types, checks, payload_decoder(cls), exact, binds, frozenset(ranges)
+    )
+
+
+def _range_check(bounds: tuple[int, int]) -> Check:
+    low, high = bounds
+    return lambda v: type(v) is int and low <= v <= high
+
+
+_INT64 = (-(1 << 63), (1 << 63) - 1)
+
+
+def _bounded(annotation: Any, bounds: tuple[int, int] | None) -> Any:
+    """The field's type for decoding: a sized integer carries its range (as far as msgspec can check
+    it, within 64 bits), so a receipt of -5 for a `u64` fails like any other ill-typed payload."""
+    if bounds is None:
+        return annotation
+    low, high = bounds
+    ge = low if _INT64[0] <= low <= _INT64[1] else None
+    le = high if _INT64[0] <= high <= _INT64[1] else None
+    if ge is None and le is None:
+        return annotation
+    return Annotated[int, msgspec.Meta(ge=ge, le=le)]
 
 
 _EXACT = (int, str, bool, bytes)

@@ -40,6 +40,7 @@ from aura_choreo.projection.local_types import (
 )
 from aura_choreo.runtime.branching import NoMatchingArm, select_branch
 from aura_choreo.runtime.expressions import ExpressionError, evaluate
+from aura_choreo.semantics.expressions import expr_text
 
 _SEQ, _LOOP, _REC, _TIMEOUT, _TRY = range(5)
 _MISSING = object()
@@ -272,17 +273,29 @@ class Monitor:
 
     def on_send(self, to: str, label: str, message: object = None) -> Send:
         """Record a send of `label` to `to`; returns the matched step."""
+        thread, head = self.match_send(to, label)
+        self.accept_send(thread, head, message)
+        return head
+
+    def match_send(self, to: str, label: str) -> tuple[Thread, Send]:
+        """The step a send of `label` to `to` would take, and its thread; nothing changes (a
+        `ProtocolViolation` if no next step sends it). `accept_send` then records it."""
         if self._dirty:
             self._settle_all()
         for thread in self._threads:
             head = thread.head
             if type(head) is Send and head.to == to and head.label == label:
-                self.step_count += 1
-                if message is not None and head.payload:
-                    self.bind(head.payload, message)
-                self._advance(thread)
-                return head
+                return thread, head
         raise self._violation(f"send {label} to {to}")
+
+    def accept_send(self, thread: Thread, step: Send, message: object = None) -> None:
+        """Record the send `match_send` found (the caller has checked and encoded its payload)."""
+        if thread.head is not step:
+            raise self._violation(f"send {step.label} to {step.to}")
+        self.step_count += 1
+        if message is not None and step.payload:
+            self.bind(step.payload, message)
+        self._advance(thread)
 
     def on_receive(self, from_: str, label: str, message: object = None) -> Recv | Branch:
         """Record the receipt of `label` from `from_`; returns the matched `Recv` (or offer `Branch`)."""
@@ -320,11 +333,38 @@ class Monitor:
             if isinstance(head, Choose):
                 for branch in head.branches:
                     if branch.label == label:
+                        self._check_choice(head, branch)
                         thread.stack[-1].pos += 1
                         thread.stack.append(_Frame(branch.body))
                         self._after_event(thread, (), None)
                         return branch
         raise self._violation(f"choose {label}")
+
+    def _check_choice(self, step: Choose, branch: Branch) -> None:
+        """A choice must take a branch whose guard holds and, when its expression can be evaluated
+        from what the role knows, the branch that expression selects (hand-written roles included)."""
+        env = self.env
+        if branch.guard is not None:
+            try:
+                holds = evaluate(branch.guard, env)
+            except ExpressionError:
+                holds = True  # a value this role's behaviour supplies: it cannot be checked here
+            if not holds:
+                guard = expr_text(branch.guard)
+                raise self._violation(f"choose {branch.label}, whose guard `{guard}` is false")
+        if step.expr is None:
+            return
+        try:
+            value = evaluate(step.expr, env)
+        except ExpressionError:
+            return
+        try:
+            wanted = select_branch(value, step.branches)
+        except NoMatchingArm as exc:
+            raise exc.at(self.role, self.session, f"step {self.step_count + 1}") from None
+        if wanted is not None and wanted is not branch:
+            selects = f"`{expr_text(step.expr)}` is {value!r}, which selects {wanted.label}"
+            raise self._violation(f"choose {branch.label}, but {selects}")
 
     def on_local(self, step: Local) -> None:
         """Record that this role performed local step `step` (with `observe_locals` only)."""
