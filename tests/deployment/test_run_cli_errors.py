@@ -95,3 +95,11 @@ def test_a_policy_without_the_peer_key_says_how_to_make_one(tmp_path: Path) -> N
     policy.write_text('[roles]\nCoordinator = "coord"\nParticipant = "part"\n', encoding="utf-8")
     code, out = run(policy, tmp_path / "coord.key", "--role", "Coordinator")
     assert code == 2 and "aura-choreo keygen part" in out
+
+
+def test_two_devices_without_addresses_is_a_usage_error(deployment: tuple[Path, Path]) -> None:
+    policy, folder = deployment
+    text = "\n".join(line for line in policy.read_text().splitlines() if not line.startswith("address"))
+    policy.write_text(text + "\n", encoding="utf-8")
+    code, out = run(policy, folder / "coord.key", "--role", "Coordinator")
+    assert code == 2 and "neither coord nor part has an address" in out

@@ -137,6 +137,12 @@ def plan_deployment(
     listening = listen or own.address
     _check_address(listening, f"device {device}")
     exchanges = {devices[r] for r in role_peers(protocol.local_type(role), protocol.roles)} - {device}
+    for other in sorted(exchanges):
+        if listening is None and peers[other].address is None:
+            raise DeploymentError(
+                f"neither {device} nor {other} has an address to connect to: give one of them an "
+                "`address` in the policy (or pass --listen / --peer)"
+            )
     hash_ = protocol_hash(protocol)
     return Deployment(
         protocol=protocol,
