@@ -33,8 +33,16 @@ PROGRAMS = HERE / "programs"
 SEED_CORPUS = ROOT.parent / "shared" / "corpus" / "seeds"  # as tests/conftest.py finds it
 
 
+LITERATURE = SEED_CORPUS.parent / "literature"
+
+
 def seed_files() -> list[Path]:
     return sorted(SEED_CORPUS.glob("*.choreo"))
+
+
+def literature_files() -> list[Path]:
+    """Protocols from the literature (hand-written by others): compiled and type-checked too."""
+    return sorted(LITERATURE.glob("*.choreo"))
 
 
 @dataclass(frozen=True)
@@ -58,7 +66,7 @@ def package_name(path: Path) -> str:
 def _compile_all(gen: Path) -> tuple[dict[str, list[str]], dict[str, str]]:
     compiled: dict[str, list[str]] = {}
     not_projectable: dict[str, str] = {}
-    for path in [*seed_files(), *EXAMPLES, POLL]:
+    for path in [*seed_files(), *EXAMPLES, POLL, *literature_files()]:
         out = gen / package_name(path)
         try:
             result = compile_file(str(path))
