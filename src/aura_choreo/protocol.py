@@ -2,15 +2,18 @@
 
 `load(path)`, `load_all(path)` and `choreography(text)` parse, check and project; any error raises
 `ChoreographyError` carrying every diagnostic with its source. Unbound family sizes and integer
-parameters are bound to 3 for analysis (info diagnostic I001) until `Protocol.bind(...)` says otherwise.
+parameters are bound to 3 for analysis (info diagnostic I001) until `Protocol.bind(...)` says otherwise;
+a session cannot start with one still unbound (E014, SPEC §1.3): `protocol.session(Signers=4)` binds it.
 """
 
 from __future__ import annotations
 
+import enum
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Literal
 
 from aura_choreo.diagnostics import Diagnostic, Span, did_you_mean, error, has_errors, sort_diagnostics
 from aura_choreo.errors import ChoreographyError
@@ -20,6 +23,19 @@ from aura_choreo.semantics import CheckedProtocol, check_choreography
 from aura_choreo.semantics.checker import build_registry, duplicate_names
 from aura_choreo.semantics.core import CoreSeq
 from aura_choreo.syntax.ast import Choreography
+
+if TYPE_CHECKING:
+    from aura_choreo.runtime.extensions import ExtensionRegistry
+    from aura_choreo.runtime.messages import UserTypes
+    from aura_choreo.runtime.session import Session
+    from aura_choreo.runtime.trace import Trace
+    from aura_choreo.transports.base import Address
+
+
+class _Default(enum.Enum):
+    """An argument left out: the runtime's own default applies (imported only when a session starts)."""
+
+    DEFAULT = enum.auto()
 
 
 @dataclass(frozen=True)
@@ -126,14 +142,69 @@ class Protocol:
         """Every role's local type, in declaration order."""
         return dict(self._local_types)
 
-    def session(self, *args: Any, **kwargs: Any) -> Any:
-        """Start a session of this protocol (see `aura_choreo.runtime.session.start_session`)."""
+    def session(
+        self,
+        *,
+        session_id: str | None = None,
+        devices: Mapping[str, Address] | None = None,
+        extensions: ExtensionRegistry | None = None,
+        trace: Trace | None = None,
+        peer_timeout: float | Literal[_Default.DEFAULT] | None = _Default.DEFAULT,
+        user_types: UserTypes | None = None,
+        **sizes: int,
+    ) -> Session:
+        """Start a session of this protocol; `sizes` bind family sizes and integer parameters.
+
+        `protocol.session(Signers=4)` is `protocol.bind(Signers=4).session()`. Every parameter must
+        be bound by then (here, by `bind`, or by `load(..., params=...)`): one that analysis bound to
+        its default raises `ChoreographyError` E014 instead of running with a silent 3.
+        `peer_timeout`: seconds a receive waits for a silent peer (None: forever; default: the
+        runtime's, 30 s).
+        """
+        protocol = self.bind(**sizes) if sizes else self
+        protocol._require_bound()
         from aura_choreo.runtime.session import start_session
 
-        return start_session(self, *args, **kwargs)
+        start = partial(
+            start_session,
+            protocol,
+            session_id=session_id,
+            devices=devices,
+            extensions=extensions,
+            trace=trace,
+            user_types=user_types,
+        )
+        return start() if peer_timeout is _Default.DEFAULT else start(peer_timeout=peer_timeout)
+
+    def unbound_parameters(self) -> tuple[str, ...]:
+        """Parameters and family sizes nobody bound (analysis used the default for them, I001)."""
+        return tuple(name for name in self.checked.param_map if name not in self._given)
+
+    def _require_bound(self) -> None:
+        unbound = self.unbound_parameters()
+        if not unbound:
+            return
+        origin = self._origin
+        strict = check_choreography(
+            origin.choreography, origin.registry, params=self._given, default_parameter=None
+        )
+        diagnostics = [
+            Diagnostic(d.code, d.severity, d.span, f"{d.message} at session start", (_bind_hint(d, unbound),))
+            for d in strict.diagnostics
+            if d.code == "E014"
+        ]
+        if not diagnostics:  # unreachable unless the check changes; never start with a silent default
+            names = ", ".join(f"`{n}`" for n in unbound)
+            diagnostics = [error("E014", self.checked.span, f"{names} unbound at session start")]
+        raise ChoreographyError(sort_diagnostics(diagnostics), origin.sources)
 
     def __repr__(self) -> str:
         return f"Protocol({self.qualified_name!r}, roles={list(self.roles)!r})"
+
+
+def _bind_hint(diagnostic: Diagnostic, unbound: tuple[str, ...]) -> str:
+    name = next((n for n in unbound if f"({n}=K)" in " ".join(diagnostic.hints)), unbound[0])
+    return f"bind it at session start: `protocol.session({name}=K)`, or `Protocol.bind({name}=K)`"
 
 
 def unknown_role_hint(protocols: Sequence[Protocol], role: str) -> str:
