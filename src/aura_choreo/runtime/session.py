@@ -10,11 +10,12 @@ demultiplex on it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING
 
 from aura_choreo.projection.local_types import LocalType
+from aura_choreo.projection.protocol_like import ProtocolSource, resolve_protocol
 from aura_choreo.runtime.extensions import ExtensionRegistry
 from aura_choreo.runtime.messages import MessageCatalog, UserTypes
 from aura_choreo.runtime.trace import Trace
@@ -26,27 +27,6 @@ if TYPE_CHECKING:
 
 DEFAULT_PEER_TIMEOUT = 30.0
 """Seconds a receive waits for a silent peer when the step has no `timeout` annotation."""
-
-
-@runtime_checkable
-class ProtocolLike(Protocol):
-    """What the runtime needs of a loaded protocol (`aura_choreo.Protocol` provides it)."""
-
-    @property
-    def qualified_name(self) -> str: ...
-
-    def local_types(self) -> object: ...
-
-
-LocalTypes = Mapping[str, LocalType] | Iterable[LocalType]
-
-
-def _as_mapping(local_types: object) -> dict[str, LocalType]:
-    if isinstance(local_types, Mapping):
-        return {str(role): lt for role, lt in local_types.items() if isinstance(lt, LocalType)}
-    if isinstance(local_types, Iterable):
-        return {lt.role: lt for lt in local_types if isinstance(lt, LocalType)}
-    raise TypeError(f"expected local types, got {type(local_types).__name__}")
 
 
 @dataclass(eq=False)
@@ -92,7 +72,7 @@ def new_session_id() -> str:
 
 
 def start_session(
-    protocol: ProtocolLike | LocalTypes,
+    protocol: ProtocolSource,
     *,
     session_id: str | None = None,
     devices: Mapping[str, Address] | None = None,
@@ -104,16 +84,8 @@ def start_session(
     protocol_name: str | None = None,
 ) -> Session:
     """Create a session of `protocol` (a loaded `Protocol`, or local types by role, for tests)."""
-    if isinstance(protocol, ProtocolLike):
-        local_types = _as_mapping(protocol.local_types())
-        name = protocol.qualified_name
-        bound = getattr(protocol, "params", None)
-        merged: dict[str, object] = dict(bound) if isinstance(bound, Mapping) else {}
-    else:
-        local_types = _as_mapping(protocol)
-        first = next(iter(local_types.values()), None)
-        name = first.protocol if first is not None else ""
-        merged = {}
+    resolved = resolve_protocol(protocol)
+    local_types, name, merged = resolved.local_types, resolved.name, resolved.params
     merged.update(params or {})
     return Session(
         id=session_id or new_session_id(),

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from aura_choreo.testing.minimise import Minimised, minimise_run, replay
     from aura_choreo.testing.results import RunFailure, RunResult, SimulationConfig, SimulationReport
     from aura_choreo.testing.shrink import ShrinkResult, shrink
-    from aura_choreo.testing.simulation import Simulator, run_simulation, simulate, simulate_run
+    from aura_choreo.testing.simulation import Simulator, run_simulation, simulate
     from aura_choreo.testing.trace_check import TraceIssue, TraceReport, check_trace
     from aura_choreo.testing.virtual_time import VirtualTimeEventLoop, run_virtual
     from aura_choreo.transports.faults import (
@@ -65,7 +65,7 @@ _LAZY_EXPORTS: dict[str, str] = {
     ),
     **dict.fromkeys(["ShrinkResult", "shrink"], _P + "shrink"),
     **dict.fromkeys(["RunFailure", "RunResult", "SimulationConfig", "SimulationReport"], _P + "results"),
-    **dict.fromkeys(["Simulator", "run_simulation", "simulate", "simulate_run"], _P + "simulation"),
+    **dict.fromkeys(["Simulator", "run_simulation", "simulate"], _P + "simulation"),
     **dict.fromkeys(["TraceIssue", "TraceReport", "check_trace"], _P + "trace_check"),
     **dict.fromkeys(["VirtualTimeEventLoop", "run_virtual"], _P + "virtual_time"),
 }
@@ -115,6 +115,5 @@ __all__ = [
     "run_virtual",
     "shrink",
     "simulate",
-    "simulate_run",
     "write_fixture",
 ]

@@ -11,6 +11,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from aura_choreo.projection.protocol_like import ProtocolSource
 from aura_choreo.runtime.runner import RoleCode, run_session
 from aura_choreo.runtime.session import start_session
 from aura_choreo.runtime.trace import Trace, TraceEvent
@@ -60,8 +61,8 @@ def _steps(events: Iterable[TraceEvent]) -> dict[str, Counter[tuple[str, str, st
     return steps
 
 
-def _in_memory(protocol: object, seed: int, roles: Roles | None) -> tuple[Trace, RunFailure | None]:
-    session = start_session(protocol, session_id=f"mem-{seed}")  # type: ignore[arg-type]
+def _in_memory(protocol: ProtocolSource, seed: int, roles: Roles | None) -> tuple[Trace, RunFailure | None]:
+    session = start_session(protocol, session_id=f"mem-{seed}")
     codes: dict[str, RoleCode] = {}
     for role in session.local_types:
         codes[role] = roles(role) if callable(roles) else (roles or {}).get(role)
@@ -77,7 +78,9 @@ def _in_memory(protocol: object, seed: int, roles: Roles | None) -> tuple[Trace,
     return session.trace, failure
 
 
-def differential_check(protocol: object, *, seed: int = 0, roles: Roles | None = None) -> DifferentialResult:
+def differential_check(
+    protocol: ProtocolSource, *, seed: int = 0, roles: Roles | None = None
+) -> DifferentialResult:
     """Run `protocol` in memory and on a fault-free simulated network with the same seed; check both."""
     memory_trace, memory_failure = _in_memory(protocol, seed, roles)
     simulated = run_simulation(protocol, seed, SimulationConfig(), roles=roles)

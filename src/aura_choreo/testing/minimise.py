@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 
+from aura_choreo.projection.protocol_like import ProtocolSource
 from aura_choreo.testing.fixtures import SimulationFixture
 from aura_choreo.testing.shrink import shrink, simplify_fault
 from aura_choreo.testing.simulation import (
@@ -78,7 +79,7 @@ def _simpler_networks(network: NetworkModel) -> Iterator[NetworkModel]:
 
 
 def minimise_run(
-    protocol: object,
+    protocol: ProtocolSource,
     seed: int,
     config: SimulationConfig,
     *,
@@ -124,7 +125,7 @@ def minimise_run(
 
 
 def replay(
-    protocol: object,
+    protocol: ProtocolSource,
     fixture: SimulationFixture,
     *,
     base: SimulationConfig | None = None,

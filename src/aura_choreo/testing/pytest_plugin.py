@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    from aura_choreo.protocol import Protocol
     from aura_choreo.testing.simulation import Roles, SimulationReport
     from aura_choreo.transports.faults import FaultEvent
     from aura_choreo.transports.network import Latency
@@ -31,7 +32,7 @@ class ChoreoSim:
     base_dir: Path
     """Relative protocol paths are found from here (the directory of the test file)."""
 
-    def load(self, protocol: object, params: Mapping[str, int] | None = None) -> object:
+    def load(self, protocol: Protocol | str | Path, params: Mapping[str, int] | None = None) -> Protocol:
         """A `Protocol` from a path (relative to the test file), choreography text, or a Protocol."""
         from aura_choreo.protocol import Protocol, choreography, load
 
@@ -48,7 +49,7 @@ class ChoreoSim:
 
     def run(
         self,
-        protocol: object,
+        protocol: Protocol | str | Path,
         roles: Roles | None = None,
         *,
         seed: int = 0,

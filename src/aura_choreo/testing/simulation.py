@@ -20,6 +20,7 @@ from dataclasses import replace
 from typing import Any
 
 from aura_choreo.errors import BudgetExhausted
+from aura_choreo.projection.protocol_like import ProtocolSource
 from aura_choreo.runtime.behaviour import ProtocolHints
 from aura_choreo.runtime.durations import format_seconds
 from aura_choreo.runtime.endpoint import Endpoint
@@ -59,7 +60,6 @@ __all__ = [
     "failure_of",
     "run_simulation",
     "simulate",
-    "simulate_run",
     "with_trace_check",
 ]
 
@@ -87,7 +87,7 @@ class InjectedBudgetExhaustion(Extension):
             )
 
 
-def with_trace_check(protocol: object, result: RunResult) -> RunResult:
+def with_trace_check(protocol: ProtocolSource, result: RunResult) -> RunResult:
     """`result`, failed with `TraceCheckFailed` if it finished but its trace departs from the protocol."""
     if result.failure is not None:
         return result
@@ -196,7 +196,7 @@ class Simulator:
 
     def __init__(
         self,
-        protocol: object,
+        protocol: ProtocolSource,
         *,
         roles: Roles | None = None,
         extensions: ExtensionsFactory | None = None,
@@ -206,7 +206,7 @@ class Simulator:
         self.roles = roles
         self.extensions = extensions
         self.devices = dict(devices or {})
-        self._template = start_session(protocol, session_id="sim", devices=self.devices)  # type: ignore[arg-type]
+        self._template = start_session(protocol, session_id="sim", devices=self.devices)
         self._hints = ProtocolHints.from_local_types(self._template.local_types.values())
         self._loop: VirtualTimeEventLoop | None = None
 
@@ -284,22 +284,8 @@ class Simulator:
         )
 
 
-async def simulate_run(
-    protocol: object,
-    seed: int,
-    config: SimulationConfig | None = None,
-    *,
-    roles: Roles | None = None,
-    extensions: ExtensionsFactory | None = None,
-    devices: Mapping[str, str] | None = None,
-) -> RunResult:
-    """Run one session on the current loop (use a `VirtualTimeEventLoop` so it takes no wall time)."""
-    simulator = Simulator(protocol, roles=roles, extensions=extensions, devices=devices)
-    return await simulator.run_on_current_loop(seed, config)
-
-
 def run_simulation(
-    protocol: object,
+    protocol: ProtocolSource,
     seed: int,
     config: SimulationConfig | None = None,
     *,
@@ -316,7 +302,7 @@ def run_simulation(
 
 
 def simulate(
-    protocol: object,
+    protocol: ProtocolSource,
     *,
     seed: int = 0,
     runs: int = 1,

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from hypothesis import strategies as st
 
 from aura_choreo.projection.local_types import Branch, Choose, LocalType
+from aura_choreo.projection.protocol_like import ProtocolSource, resolve_protocol
 from aura_choreo.transports.faults import (
     BudgetExhaustion,
     Crash,
@@ -183,18 +184,14 @@ def _choices_by_role(local_types: Mapping[str, LocalType]) -> dict[str, dict[str
 
 
 def behaviours(
-    protocol: object, *, max_decisions: int = 12
+    protocol: ProtocolSource, *, max_decisions: int = 12
 ) -> st.SearchStrategy[dict[str, ScriptedBehaviour]]:
     """Role -> `ScriptedBehaviour` for every role of `protocol` that makes named choices.
 
     `protocol` is a loaded Protocol or a role -> LocalType mapping. Roles without choices are left
     out (the default behaviour runs them).
     """
-    getter = getattr(protocol, "local_types", None)
-    local_types = getter() if callable(getter) else protocol
-    if not isinstance(local_types, Mapping):
-        raise TypeError("behaviours() needs a Protocol or a role -> LocalType mapping")
-    table = _choices_by_role(local_types)
+    table = _choices_by_role(resolve_protocol(protocol).local_types)
     scripts = st.lists(st.integers(0, 15), max_size=max_decisions)
     return st.fixed_dictionaries(
         {

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from aura_choreo.errors import ProtocolViolation, RuntimeProtocolError
 from aura_choreo.projection.local_types import Branch, Choose, If, LocalType, Offer, Recv, Send, iter_steps
+from aura_choreo.projection.protocol_like import ProtocolSource, resolve_protocol
 from aura_choreo.runtime.monitor import Monitor, TimeoutToken, TryToken
 from aura_choreo.runtime.saga import COMMIT, COMPENSATE, DONE, FAILED
 from aura_choreo.runtime.trace import Trace, TraceEvent
@@ -34,7 +35,7 @@ _MAX_REPLAYS = 2_000
 
 
 def check_trace(
-    protocol: object,
+    protocol: ProtocolSource,
     trace: Trace | Iterable[TraceEvent],
     *,
     complete: bool = True,
@@ -45,8 +46,9 @@ def check_trace(
     `protocol` is a loaded `aura_choreo.Protocol` or local types (a role -> LocalType mapping or an
     iterable of them); `params` adds or overrides parameter values (loop counts, family sizes).
     """
-    local_types, name, bound = _local_types(protocol)
-    env: dict[str, object] = {**bound, **(params or {})}
+    resolved = resolve_protocol(protocol)
+    local_types, name = resolved.local_types, resolved.name
+    env: dict[str, object] = {**resolved.params, **(params or {})}
     events = list(trace)
     by_session: dict[str, list[tuple[int, TraceEvent]]] = defaultdict(list)
     for index, event in enumerate(events):
@@ -61,26 +63,6 @@ def check_trace(
             message = f"the trace has no events, but {', '.join(busy)} have steps to take"
             issues.append(TraceIssue("", message))
     return TraceReport(tuple(issues), tuple(by_session), len(events))
-
-
-def _local_types(protocol: object) -> tuple[dict[str, LocalType], str, dict[str, object]]:
-    getter = getattr(protocol, "local_types", None)
-    if callable(getter):
-        found = getter()
-        params = getattr(protocol, "params", None)
-        bound = dict(params) if isinstance(params, Mapping) else {}
-        name = str(getattr(protocol, "qualified_name", ""))
-    else:
-        found, bound, name = protocol, {}, ""
-    if isinstance(found, Mapping):
-        types = {str(role): lt for role, lt in found.items() if isinstance(lt, LocalType)}
-    elif isinstance(found, Iterable):
-        types = {lt.role: lt for lt in found if isinstance(lt, LocalType)}
-    else:
-        raise TypeError(f"expected a protocol or local types, got {type(protocol).__name__}")
-    if not name and types:
-        name = next(iter(types.values())).protocol
-    return types, name, bound
 
 
 def _check_session(
