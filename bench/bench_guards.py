@@ -22,7 +22,8 @@ from collections.abc import Awaitable, Callable
 
 import msgspec
 
-from aura_choreo.guards import Attachments, OutgoingSend, Policy, build_guard_extension, parse_policy
+from aura_choreo.guards import Policy, build_guard_extension, parse_policy
+from aura_choreo.guards.chain import Attachments, OutgoingSend
 from aura_choreo.protocol import Protocol, choreography
 from aura_choreo.runtime.extensions import ExtensionRegistry
 from aura_choreo.runtime.runner import run_session

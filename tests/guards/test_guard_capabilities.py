@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 
 from aura_choreo.errors import CapabilityDenied
-from aura_choreo.guards import (
+from aura_choreo.guards.capabilities import (
     CapabilityPolicy,
     CapabilityRequest,
     ContextCapabilities,
     DeviceCapabilities,
     check_manifest,
-    local_role_manifest,
 )
 from aura_choreo.projection.local_types import Branch, Choose, LocalType, Recv, Send
+from aura_choreo.verify.budgets import role_manifest
 
 
 def request(*required: str, device: str = "dev", context: str = "ctx") -> CapabilityRequest:
@@ -84,14 +84,12 @@ def admin_type() -> LocalType:
 
 
 def test_manifest_is_the_union_of_the_roles_send_capabilities() -> None:
-    assert local_role_manifest(admin_type()) == ("admin", "audit", "go")
+    assert role_manifest(admin_type()) == ("admin", "audit", "go")
 
 
 def test_manifest_check_passes_with_exactly_the_manifest() -> None:
     policy = CapabilityPolicy((DeviceCapabilities({"dev": {"admin", "audit", "go"}}),))
-    check_manifest(
-        policy, role="Admin", device="dev", context="ctx", manifest=local_role_manifest(admin_type())
-    )
+    check_manifest(policy, role="Admin", device="dev", context="ctx", manifest=role_manifest(admin_type()))
 
 
 @pytest.mark.parametrize("dropped", ["admin", "audit", "go"])
@@ -104,7 +102,7 @@ def test_manifest_check_fails_with_one_capability_less(dropped: str) -> None:
             role="Admin",
             device="dev",
             context="ctx",
-            manifest=local_role_manifest(admin_type()),
+            manifest=role_manifest(admin_type()),
             session="s",
         )
     assert denied.value.capability == dropped

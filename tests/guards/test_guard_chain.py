@@ -11,20 +11,11 @@ from aura_choreo.errors import (
     ReceiptError,
     TransportError,
 )
-from aura_choreo.guards import (
-    Attachments,
-    CapabilityPolicy,
-    DeviceCapabilities,
-    DeviceGuards,
-    FlowLedger,
-    GuardChain,
-    GuardProfile,
-    LayeredLeakage,
-    LeakageLayer,
-    LeakageLedger,
-    LeakageVector,
-    OutgoingSend,
-)
+from aura_choreo.guards import GuardChain, GuardProfile, LeakageVector
+from aura_choreo.guards.capabilities import CapabilityPolicy, DeviceCapabilities
+from aura_choreo.guards.chain import Attachments, DeviceGuards, OutgoingSend
+from aura_choreo.guards.flow import FlowLedger
+from aura_choreo.guards.leakage import LayeredLeakage, LeakageLayer, LeakageLedger
 from aura_choreo.projection.local_types import AnnotationMap
 
 CLOCK_NOW = 500.0

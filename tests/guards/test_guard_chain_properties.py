@@ -6,7 +6,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aura_choreo.errors import BudgetExhausted, CapabilityDenied, LeakageExceeded
-from aura_choreo.guards import LeakageVector, OutgoingSend, parse_policy
+from aura_choreo.guards import LeakageVector, parse_policy
+from aura_choreo.guards.chain import OutgoingSend
 
 sends = st.lists(
     st.tuples(

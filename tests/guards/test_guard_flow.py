@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from aura_choreo.errors import BudgetExhausted
-from aura_choreo.guards import DEFAULT_FLOW_LIMIT, FlowBudget, FlowLedger
+from aura_choreo.guards.flow import DEFAULT_FLOW_LIMIT, FlowBudget, FlowLedger
 
 
 def test_default_limit_is_1024() -> None:

@@ -5,13 +5,8 @@ from __future__ import annotations
 import pytest
 
 from aura_choreo.errors import LeakageExceeded
-from aura_choreo.guards import (
-    DEFAULT_LEAKAGE_LIMITS,
-    LayeredLeakage,
-    LeakageLayer,
-    LeakageLedger,
-    LeakageVector,
-)
+from aura_choreo.guards import LeakageVector
+from aura_choreo.guards.leakage import DEFAULT_LEAKAGE_LIMITS, LayeredLeakage, LeakageLayer, LeakageLedger
 
 
 class FakeClock:

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from aura_choreo.errors import BudgetExhausted, CapabilityDenied, LeakageExceeded, ReceiptError
-from aura_choreo.guards import LeakageVector, OutgoingSend, PolicyError, load_policy, parse_policy
+from aura_choreo.guards import LeakageVector, PolicyError, load_policy, parse_policy
+from aura_choreo.guards.chain import OutgoingSend
 
 TOML = """
 context = "session"

@@ -4,15 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from aura_choreo.guards import (
-    DEFAULT_PROFILE,
-    GuardConfigError,
-    GuardProfile,
-    GuardProfiles,
-    LeakageVector,
-    parse_capabilities,
-    profile_from_annotations,
-)
+from aura_choreo.guards import GuardConfigError, GuardProfile, LeakageVector, profile_from_annotations
+from aura_choreo.guards.capabilities import parse_capabilities
+from aura_choreo.guards.profile import DEFAULT_PROFILE, GuardProfiles
 
 
 def test_unannotated_message_costs_one() -> None:

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 
 from aura_choreo.errors import ReceiptError
-from aura_choreo.guards import DeviceKey, Receipt, ReceiptSigner, ReceiptVerifier
+from aura_choreo.guards.receipts import DeviceKey, Receipt, ReceiptSigner, ReceiptVerifier
 
 
 @pytest.fixture

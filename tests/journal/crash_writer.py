@@ -10,7 +10,8 @@ import asyncio
 import sys
 
 from aura_choreo.errors import TransportError
-from aura_choreo.guards import Attachments, OutgoingSend, parse_policy
+from aura_choreo.guards import parse_policy
+from aura_choreo.guards.chain import Attachments, OutgoingSend
 
 
 async def main(path: str) -> None:

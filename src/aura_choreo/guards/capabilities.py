@@ -7,8 +7,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from aura_choreo.errors import CapabilityDenied
-from aura_choreo.guards.profile import parse_name_list, profile_from_annotations
-from aura_choreo.projection.local_types import LocalType, Send
+from aura_choreo.guards.profile import parse_name_list
 
 
 def parse_capabilities(text: str) -> tuple[str, ...]:
@@ -91,21 +90,6 @@ class CapabilityPolicy:
         denial = self.first_missing(request)
         if denial is not None:
             raise CapabilityDenied(request.role, denial[1], session=session, step=step)
-
-
-def local_role_manifest(local_type: LocalType) -> tuple[str, ...]:
-    """The union of the `guard_capability`s of a role's sends, in order of first appearance.
-
-    The verifier's `role_manifest` is the reference; this reads the same annotations so that the
-    runtime does not depend on the verifier being importable.
-    """
-    manifest: list[str] = []
-    for step in local_type.iter_steps():
-        if isinstance(step, Send) and step.annotations:
-            for cap in profile_from_annotations(step.annotations).capabilities:
-                if cap not in manifest:
-                    manifest.append(cap)
-    return tuple(manifest)
 
 
 def check_manifest(

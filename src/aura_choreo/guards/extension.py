@@ -23,14 +23,9 @@ from aura_choreo.projection.local_types import LocalType
 from aura_choreo.runtime.extensions import Extension, ExtensionRegistry, SessionContext, StepContext
 from aura_choreo.runtime.session import Session
 from aura_choreo.runtime.trace import Trace
-from aura_choreo.verify.budgets import role_manifest as verified_manifest
+from aura_choreo.verify.budgets import role_manifest
 
 ManifestOf = Callable[[LocalType], object]
-
-
-def role_manifest(local_type: LocalType) -> tuple[str, ...]:
-    """A role's capability manifest, as the verifier computes it (`validate --json` shows the same)."""
-    return tuple(sorted(verified_manifest(local_type)))
 
 
 class GuardExtension(Extension):

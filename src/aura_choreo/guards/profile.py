@@ -10,11 +10,16 @@ from aura_choreo.guards.leakage import ZERO_LEAKAGE, LeakageVector
 from aura_choreo.projection.local_types import AnnotationMap
 from aura_choreo.syntax.ast import AnnotationValue
 
-ANNOTATED_DEFAULT_COST = 100
-"""Flow cost of a send whose sender carries annotations but no `flow_cost` (SPEC §1.5)."""
-
-UNANNOTATED_DEFAULT_COST = 1
-"""Flow cost of the default profile, used for messages with no annotation at all."""
+# The rules (defaults, value types, name lists) are `syntax.guard_annotations`', shared with the
+# annotation checks and the verifier's budgets; re-exported here for the guard chain's users.
+from aura_choreo.syntax.guard_annotations import ANNOTATED_DEFAULT_COST as ANNOTATED_DEFAULT_COST
+from aura_choreo.syntax.guard_annotations import (
+    NO_GUARD_ANNOTATIONS,
+    GuardAnnotationError,
+    read_guard_annotations,
+)
+from aura_choreo.syntax.guard_annotations import UNANNOTATED_DEFAULT_COST as UNANNOTATED_DEFAULT_COST
+from aura_choreo.syntax.guard_annotations import parse_name_list as parse_name_list
 
 
 class GuardConfigError(AuraChoreoError):
@@ -40,74 +45,20 @@ DEFAULT_PROFILE = GuardProfile()
 """The profile of a message with no annotation: cost 1, nothing else."""
 
 
-def parse_name_list(text: str) -> tuple[str, ...]:
-    """Split a comma-separated list (`"a, b,c"`), dropping blanks and repeats, keeping order."""
-    names: list[str] = []
-    for part in text.split(","):
-        name = part.strip()
-        if name and name not in names:
-            names.append(name)
-    return tuple(names)
-
-
-def _key(key: str) -> str:
-    # The rumpsteak spelling `@flow_cost` means the same as `flow_cost`.
-    return key.lstrip("@")
-
-
-def _int(key: str, value: AnnotationValue) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise GuardConfigError(f"annotation `{key}` must be an integer, got {value!r}")
-    if value < 0:
-        raise GuardConfigError(f"annotation `{key}` must be non-negative, got {value}")
-    return value
-
-
-def _names(key: str, value: AnnotationValue) -> tuple[str, ...]:
-    if isinstance(value, str):
-        return parse_name_list(value)
-    if isinstance(value, tuple) and all(isinstance(v, str) for v in value):
-        return parse_name_list(",".join(str(v) for v in value))
-    raise GuardConfigError(f"annotation `{key}` must be a comma-separated string, got {value!r}")
-
-
-def _leakage(key: str, value: AnnotationValue) -> LeakageVector:
-    if isinstance(value, tuple) and len(value) == 3:
-        external, neighbor, group = (_int(key, v) for v in value)
-        return LeakageVector(external, neighbor, group)
-    raise GuardConfigError(f"annotation `{key}` must be three integers [external, neighbor, group]")
-
-
-def _bool(key: str, value: AnnotationValue) -> bool:
-    if not isinstance(value, bool):
-        raise GuardConfigError(f"annotation `{key}` must be true or false, got {value!r}")
-    return value
-
-
 def profile_from_annotations(annotations: AnnotationMap | Mapping[str, AnnotationValue]) -> GuardProfile:
-    """The guard profile of a send from its sender's annotations.
+    """The guard profile of a send from its sender's annotations (`syntax.guard_annotations` reads them).
 
     No annotation at all gives `DEFAULT_PROFILE` (cost 1); any annotation without `flow_cost` gives
     cost 100. Keys other than the guard keys are metadata and ignored here.
     """
-    pairs = list(annotations.items()) if isinstance(annotations, Mapping) else list(annotations)
-    if not pairs:
+    try:
+        read = read_guard_annotations(annotations)
+    except GuardAnnotationError as exc:
+        raise GuardConfigError(str(exc)) from None
+    if read is NO_GUARD_ANNOTATIONS:
         return DEFAULT_PROFILE
-    values = {_key(k): v for k, v in pairs}
-    cost = ANNOTATED_DEFAULT_COST
-    if "flow_cost" in values:
-        cost = _int("flow_cost", values["flow_cost"])
-    return GuardProfile(
-        capabilities=_names("guard_capability", values["guard_capability"])
-        if "guard_capability" in values
-        else (),
-        flow_cost=cost,
-        leakage=_leakage("leakage_budget", values["leakage_budget"])
-        if "leakage_budget" in values
-        else ZERO_LEAKAGE,
-        journal_facts=_names("journal_facts", values["journal_facts"]) if "journal_facts" in values else (),
-        journal_merge=_bool("journal_merge", values["journal_merge"]) if "journal_merge" in values else False,
-    )
+    leakage = LeakageVector(*read.leakage)
+    return GuardProfile(read.capabilities, read.flow_cost, leakage, read.journal_facts, read.journal_merge)
 
 
 class GuardProfiles:

@@ -19,6 +19,7 @@ from aura_choreo.syntax.ast import (
     SourceFile,
     Stmt,
 )
+from aura_choreo.syntax.guard_annotations import GUARD_KEYS, is_valid_guard_value
 from aura_choreo.syntax.walk import iter_statements
 
 METADATA_KEYS = frozenset({"priority", "critical", "audit_log", "compress", "buffered", "cost"})
@@ -33,10 +34,6 @@ def _non_negative_int(value: AnnotationValue) -> bool:
     return _is_int(value) and value >= 0  # type: ignore[operator]
 
 
-def _three_ints(value: AnnotationValue) -> bool:
-    return isinstance(value, tuple) and len(value) == 3 and all(_non_negative_int(v) for v in value)
-
-
 def _string(value: AnnotationValue) -> bool:
     return isinstance(value, str)
 
@@ -45,12 +42,13 @@ def _bool(value: AnnotationValue) -> bool:
     return isinstance(value, bool)
 
 
+def _guard_value(key: str) -> Callable[[AnnotationValue], bool]:
+    return lambda value: is_valid_guard_value(key, value)
+
+
 _TYPED_KEYS: dict[str, tuple[Callable[[AnnotationValue], bool], str]] = {
-    "guard_capability": (_string, 'a string of comma-separated capabilities, e.g. "read,write"'),
-    "flow_cost": (_non_negative_int, "a non-negative integer"),
-    "journal_facts": (_string, 'a string of comma-separated fact names, e.g. "created,logged"'),
-    "journal_merge": (_bool, "`true` or `false`"),
-    "leakage_budget": (_three_ints, "three non-negative integers `[external, neighbor, group]`"),
+    # The guard keys' rules are shared with the verifier and the guard chain (syntax.guard_annotations).
+    **{key: (_guard_value(key), expected) for key, (_, expected) in GUARD_KEYS.items()},
     "timeout": (_non_negative_int, "a duration in milliseconds or with a unit (`5000`, `30s`)"),
     "retry": (_non_negative_int, "a non-negative integer"),
     "min_responses": (_non_negative_int, "a non-negative integer"),

@@ -25,14 +25,11 @@ from aura_choreo.projection.local_types import (
     Send,
     Timeout,
     Try,
-    annotation_value,
     iter_steps,
 )
 from aura_choreo.semantics.expressions import expr_text
 from aura_choreo.semantics.expressions import int_value as literal_int
-
-DEFAULT_ANNOTATED_FLOW_COST = 100
-DEFAULT_FLOW_COST = 1
+from aura_choreo.syntax.guard_annotations import read_guard_annotations
 
 Monomial = tuple[str, ...]
 
@@ -163,21 +160,12 @@ Usage = dict[str, PeerBudget]
 
 def send_flow_cost(annotations: AnnotationMap) -> int:
     """The flow cost of one send: `flow_cost`, else 100 if annotated at all, else 1 (SPEC §1.5)."""
-    value = annotation_value(annotations, "flow_cost")
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
-    return DEFAULT_ANNOTATED_FLOW_COST if annotations else DEFAULT_FLOW_COST
+    return read_guard_annotations(annotations).flow_cost
 
 
 def send_leakage(annotations: AnnotationMap) -> Leakage:
-    value = annotation_value(annotations, "leakage_budget")
-    if (
-        isinstance(value, tuple)
-        and len(value) == 3
-        and all(isinstance(v, int) and not isinstance(v, bool) for v in value)
-    ):
-        return (Cost.of(value[0]), Cost.of(value[1]), Cost.of(value[2]))  # type: ignore[arg-type]
-    return NO_LEAKAGE
+    external, neighbor, group = read_guard_annotations(annotations).leakage
+    return (Cost.of(external), Cost.of(neighbor), Cost.of(group))
 
 
 def _add(a: Usage, b: Usage) -> Usage:
@@ -246,12 +234,13 @@ def role_budget(local_type: LocalType) -> RoleBudget:
     return RoleBudget(local_type.role, dict(sorted(_usage(local_type.steps).items())))
 
 
-def role_manifest(local_type: LocalType) -> frozenset[str]:
-    """The capabilities the role needs: the union of its sends' `guard_capability` lists (all-of)."""
+def role_manifest(local_type: LocalType) -> tuple[str, ...]:
+    """The capabilities the role needs, sorted: the union of its sends' `guard_capability` lists.
+
+    The one manifest: `validate` reports it and the guard chain checks it before a session starts.
+    """
     needed: set[str] = set()
     for step in local_type.iter_steps():
-        if isinstance(step, Send):
-            value = annotation_value(step.annotations, "guard_capability")
-            if isinstance(value, str):
-                needed.update(c.strip() for c in value.split(",") if c.strip())
-    return frozenset(needed)
+        if isinstance(step, Send) and step.annotations:
+            needed.update(read_guard_annotations(step.annotations).capabilities)
+    return tuple(sorted(needed))

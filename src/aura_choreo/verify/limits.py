@@ -56,7 +56,7 @@ def _compare(cost: Cost, limit: int, what: str, roles: tuple[str, ...]) -> Findi
 
 
 def check_limits(
-    budgets: Mapping[str, RoleBudget], manifests: Mapping[str, frozenset[str]], limits: BudgetLimits
+    budgets: Mapping[str, RoleBudget], manifests: Mapping[str, tuple[str, ...]], limits: BudgetLimits
 ) -> list[Finding]:
     """Findings for every budget over (or not provably within) its limit, and missing capabilities."""
     findings: list[Finding] = []
@@ -79,7 +79,7 @@ def check_limits(
                 if found:
                     findings.append(found)
         if role_limits.capabilities is not None:
-            missing = sorted(manifests.get(role, frozenset()) - role_limits.capabilities)
+            missing = sorted(set(manifests.get(role, ())) - role_limits.capabilities)
             if missing:
                 findings.append(
                     Finding(

@@ -41,7 +41,7 @@ class VerificationReport:
     transitions: int
     findings: tuple[Finding, ...]
     budgets: Mapping[str, RoleBudget]
-    manifests: Mapping[str, frozenset[str]]
+    manifests: Mapping[str, tuple[str, ...]]
     complete: bool
     bound: int
     por: bool
