@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from aura_choreo.errors import AuraChoreoError
+from aura_choreo.semantics.expressions import variables
 from aura_choreo.syntax.ast import (
     Attribute,
     BinOp,
@@ -26,6 +27,7 @@ from aura_choreo.syntax.ast import (
     Name,
     UnaryOp,
 )
+from aura_choreo.syntax.walk import expr_children
 
 MAX_INT_BITS = 4096
 """Integers grown past this many bits by arithmetic are refused (no `10**10**10` bombs)."""
@@ -287,25 +289,8 @@ def _unary(op: str, value: Any) -> Any:
     raise ExpressionError(f"unsupported operator `{op}`")
 
 
-def free_names(expr: Expr) -> frozenset[str]:
-    """The variable names `expr` reads (enum paths and constants excluded)."""
-    if isinstance(expr, Name):
-        if "::" in expr.name or expr.name in _CONSTANTS:
-            return frozenset()
-        return frozenset({expr.name})
-    if isinstance(expr, BinOp):
-        return free_names(expr.left) | free_names(expr.right)
-    if isinstance(expr, UnaryOp):
-        return free_names(expr.operand)
-    if isinstance(expr, Attribute):
-        return free_names(expr.value)
-    if isinstance(expr, Index):
-        return free_names(expr.value) | free_names(expr.index)
-    if isinstance(expr, Call):
-        return frozenset().union(*(free_names(a) for a in expr.args))
-    if isinstance(expr, ListExpr):
-        return frozenset().union(*(free_names(i) for i in expr.items))
-    return frozenset()
+free_names = variables
+"""The variable names an expression reads (the checker's rule: enum paths and constants excluded)."""
 
 
 def attribute_reads(expr: Expr) -> dict[str, set[str]]:
@@ -315,24 +300,8 @@ def attribute_reads(expr: Expr) -> dict[str, set[str]]:
     def walk(e: Expr) -> None:
         if isinstance(e, Attribute) and isinstance(e.value, Name):
             reads.setdefault(e.value.name, set()).add(e.attr)
-        for child in _children(e):
+        for child in expr_children(e):
             walk(child)
 
     walk(expr)
     return reads
-
-
-def _children(expr: Expr) -> tuple[Expr, ...]:
-    if isinstance(expr, BinOp):
-        return (expr.left, expr.right)
-    if isinstance(expr, UnaryOp):
-        return (expr.operand,)
-    if isinstance(expr, Attribute):
-        return (expr.value,)
-    if isinstance(expr, Index):
-        return (expr.value, expr.index)
-    if isinstance(expr, Call):
-        return expr.args
-    if isinstance(expr, ListExpr):
-        return expr.items
-    return ()

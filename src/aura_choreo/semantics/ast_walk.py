@@ -5,25 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from aura_choreo.syntax import ast
-
-
-def child_blocks(stmt: ast.Stmt) -> tuple[ast.Block, ...]:
-    """The nested blocks of a compound statement."""
-    if isinstance(stmt, ast.Choice):
-        return tuple(b.body for b in stmt.branches)
-    if isinstance(stmt, ast.Match):
-        return tuple(a.body for a in stmt.arms)
-    if isinstance(stmt, ast.If):
-        return (stmt.then_body,) if stmt.else_body is None else (stmt.then_body, stmt.else_body)
-    if isinstance(stmt, ast.Loop | ast.For | ast.Rec | ast.ProtocolDef | ast.NamedBlock):
-        return (stmt.body,)
-    if isinstance(stmt, ast.Parallel):
-        return stmt.branches
-    if isinstance(stmt, ast.Timeout):
-        return (stmt.body, stmt.alt)
-    if isinstance(stmt, ast.Try):
-        return (stmt.body, stmt.compensate)
-    return ()
+from aura_choreo.syntax.walk import child_blocks
 
 
 def statements(body: ast.Block, *, into_loops: bool = True) -> Iterator[ast.Stmt]:

@@ -9,38 +9,26 @@ from aura_choreo.syntax.ast import (
     BinOp,
     Call,
     Expr,
-    Index,
-    ListExpr,
     Literal,
     Name,
     UnaryOp,
 )
+from aura_choreo.syntax.walk import expr_children
+
+CONSTANT_NAMES = frozenset({"true", "false", "True", "False", "None"})
+"""Names an expression reads as constants, not variables (the runtime evaluates them so)."""
 
 
 def _names(expr: Expr) -> Iterator[str]:
     if isinstance(expr, Name):
         yield expr.name
-    elif isinstance(expr, Attribute):
-        yield from _names(expr.value)
-    elif isinstance(expr, Index):
-        yield from _names(expr.value)
-        yield from _names(expr.index)
-    elif isinstance(expr, Call):
-        for arg in expr.args:
-            yield from _names(arg)
-    elif isinstance(expr, UnaryOp):
-        yield from _names(expr.operand)
-    elif isinstance(expr, BinOp):
-        yield from _names(expr.left)
-        yield from _names(expr.right)
-    elif isinstance(expr, ListExpr):
-        for item in expr.items:
-            yield from _names(item)
+    for child in expr_children(expr):
+        yield from _names(child)
 
 
 def variables(expr: Expr) -> frozenset[str]:
     """The variables an expression reads (paths such as `Vote::Commit` are constants, not variables)."""
-    return frozenset(n for n in _names(expr) if "::" not in n and n not in ("true", "false", "None"))
+    return frozenset(n for n in _names(expr) if "::" not in n and n not in CONSTANT_NAMES)
 
 
 def substitute(expr: Expr, values: Mapping[str, int]) -> Expr:

@@ -1,22 +1,29 @@
-"""Walking the AST: the blocks nested in a statement, and every statement of a block, depth first."""
+"""Walking the AST: the blocks nested in a statement, every statement of a block (depth first), and the
+expressions nested in an expression. The one walker of each kind: semantics and the runtime use these."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 from aura_choreo.syntax.ast import (
+    Attribute,
     Barrier,
+    BinOp,
     Block,
     Break,
     Broadcast,
+    Call,
     CallProtocol,
     Chain,
     Choice,
     Continue,
     Exchange,
+    Expr,
     For,
     If,
+    Index,
     Let,
+    ListExpr,
     LocalAction,
     Loop,
     Match,
@@ -28,6 +35,7 @@ from aura_choreo.syntax.ast import (
     Stmt,
     Timeout,
     Try,
+    UnaryOp,
 )
 
 _LEAVES = frozenset(
@@ -53,6 +61,23 @@ def child_blocks(stmt: Stmt) -> tuple[Block, ...]:
         return (stmt.body, stmt.alt)
     if isinstance(stmt, Try):
         return (stmt.body, stmt.compensate)
+    return ()
+
+
+def expr_children(expr: Expr) -> tuple[Expr, ...]:
+    """The expressions directly inside `expr` (operands, arguments, items), in source order."""
+    if isinstance(expr, BinOp):
+        return (expr.left, expr.right)
+    if isinstance(expr, UnaryOp):
+        return (expr.operand,)
+    if isinstance(expr, Attribute):
+        return (expr.value,)
+    if isinstance(expr, Index):
+        return (expr.value, expr.index)
+    if isinstance(expr, Call):
+        return expr.args
+    if isinstance(expr, ListExpr):
+        return expr.items
     return ()
 
 
