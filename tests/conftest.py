@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -15,8 +16,11 @@ settings.register_profile("ci", derandomize=True, database=None, print_blob=True
 settings.register_profile("explore", print_blob=True)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "explore"))
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+# The only files outside the repository that tests read: the shared corpora, `../shared/corpus` by
+# default, or `$AURA_CHOREO_SHARED/corpus` (see the README's section on tests).
+SHARED = Path(os.environ.get("AURA_CHOREO_SHARED") or Path(__file__).resolve().parents[1].parent / "shared")
 SEED_CORPUS = SHARED / "corpus" / "seeds"
+LITERATURE_CORPUS = SHARED / "corpus" / "literature"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -52,3 +56,15 @@ def golden(request: pytest.FixtureRequest) -> Callable[[str, str], None]:
 def seed_files() -> list[Path]:
     """Every `.choreo` file of the shared seed corpus, sorted."""
     return sorted(SEED_CORPUS.glob("*.choreo"))
+
+
+class VirtualTimePolicy(asyncio.DefaultEventLoopPolicy):
+    """Loops on virtual time. A test module opts in by overriding pytest-asyncio's policy fixture
+    (`def event_loop_policy(): return VirtualTimePolicy()`), so its sleeps and peer deadlines take no
+    wall-clock time and never depend on the machine's load."""
+
+    def new_event_loop(self) -> asyncio.AbstractEventLoop:
+        from aura_choreo.testing.virtual_time import VirtualTimeEventLoop
+
+        return VirtualTimeEventLoop()
+

@@ -23,6 +23,7 @@ import pytest
 from aura_choreo import ChoreographyError
 from aura_choreo.codegen import write
 from aura_choreo.codegen.build import compile_file
+from conftest import SEED_CORPUS
 
 HERE = Path(__file__).parent
 ROOT = HERE.parents[1]
@@ -30,7 +31,6 @@ EXAMPLES = sorted((ROOT / "examples").glob("*.choreo"))
 POLL = HERE / "poll.choreo"
 TPC = ROOT / "examples" / "two_phase_commit.choreo"
 PROGRAMS = HERE / "programs"
-SEED_CORPUS = ROOT.parent / "shared" / "corpus" / "seeds"  # as tests/conftest.py finds it
 
 
 LITERATURE = SEED_CORPUS.parent / "literature"

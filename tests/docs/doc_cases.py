@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from aura_choreo.docs import load_files
+from conftest import LITERATURE_CORPUS, SEED_CORPUS
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared" / "corpus"
 TPC = ROOT / "examples" / "two_phase_commit.choreo"
 
 EVERY_FRAME = """\
@@ -48,5 +48,5 @@ choreography EveryFrame {
 
 def well_formed_corpus() -> list[Path]:
     """Every seed and literature file that checks (the broken seeds document nothing)."""
-    files = sorted((SHARED / "seeds").glob("*.choreo")) + sorted((SHARED / "literature").glob("*.choreo"))
+    files = sorted(SEED_CORPUS.glob("*.choreo")) + sorted(LITERATURE_CORPUS.glob("*.choreo"))
     return [f for f in files if load_files([str(f)]).ok]

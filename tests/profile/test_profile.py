@@ -13,10 +13,11 @@ from aura_choreo import ChoreographyError, choreography, load
 from aura_choreo.docs import load_files
 from aura_choreo.profile import fit_complexity, payload_bytes, profile_protocol, type_bytes
 from aura_choreo.syntax.ast import TypeRef
+from conftest import SEED_CORPUS
 
 ROOT = Path(__file__).resolve().parents[2]
 TPC = ROOT / "examples" / "two_phase_commit.choreo"
-SEEDS = ROOT.parent / "shared" / "corpus" / "seeds"
+SEEDS = SEED_CORPUS
 
 GATHER = """choreography Gather {
     roles: Leader, Workers[N];

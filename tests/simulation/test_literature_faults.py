@@ -16,8 +16,9 @@ import pytest
 from click.testing import CliRunner
 
 from aura_choreo.cli.main import cli
+from conftest import LITERATURE_CORPUS
 
-LITERATURE = Path(__file__).resolve().parents[2] / ".." / "shared" / "corpus" / "literature"
+LITERATURE = LITERATURE_CORPUS
 FAULTS = ("--runs", "20", "--seed", "0", "--drop", "0.1", "--dup", "0.1", "--delay", "1..20", "--json")
 
 # file stem -> why it still fails (the item of issue #11 that fixes it).
