@@ -28,8 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from aura_choreo.diagnostics import Diagnostic, error, has_errors, promote_warnings, sort_diagnostics
-from aura_choreo.protocol import Protocol, build_protocol
-from aura_choreo.semantics.checker import build_registry, duplicate_names
+from aura_choreo.protocol import Protocol, build_protocol, load_scope
 from aura_choreo.syntax import load_sources
 from aura_choreo.syntax.ast import Choreography, SourceFile
 from aura_choreo.syntax.formatter import format_role_decl
@@ -177,17 +176,16 @@ def _projection_stage(validation: Validation) -> None:
     params = dict(validation.options.params)
     for path in validation.files:
         closure = load_closure(validation.files, path)
-        in_load: list[Choreography] = [c for p in closure for c in validation.files[p].choreographies]
-        validation.diagnostics.extend(d for d in duplicate_names(in_load) if d.span.file == path)
+        scope = load_scope([c for p in closure for c in validation.files[p].choreographies])
+        validation.diagnostics.extend(d for d in scope.duplicates if d.span.file == path)
         if validation.file_has_errors(path):
             continue
-        registry = build_registry(in_load)
         for report in validation.protocols:
             if report.file != path:
                 continue
             built = build_protocol(
                 report.choreography,
-                registry,
+                scope.registry,
                 validation.sources,
                 params=params,
                 strict_choice=validation.options.strict_choice or None,

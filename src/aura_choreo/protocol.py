@@ -207,34 +207,6 @@ def _bind_hint(diagnostic: Diagnostic, unbound: tuple[str, ...]) -> str:
     return f"bind it at session start: `protocol.session({name}=K)`, or `Protocol.bind({name}=K)`"
 
 
-def unknown_role_hint(protocols: Sequence[Protocol], role: str) -> str:
-    """A fix hint for a role no protocol of `protocols` has: the family range, a near name, or the roles."""
-    family, bracket, _ = role.partition("[")
-    for p in protocols:
-        for decl in p.checked.role_decls:
-            if bracket and decl.name == family and decl.is_family:
-                size = sum(1 for r in p.roles if r.startswith(family + "["))
-                have = f"`{family}` has instances 0 to {size - 1}" if size else f"`{family}` has no instances"
-                if isinstance(decl.size, str):
-                    key = family if decl.size == "*" else decl.size
-                    return f"{have} here; bind a larger size with `--param {key}=K`"
-                return have
-    names = sorted({r for p in protocols for r in p.roles})
-    return did_you_mean(role, names) or f"roles: {_role_listing(protocols)}"
-
-
-def _role_listing(protocols: Sequence[Protocol]) -> str:
-    """Plain roles by name, families as `R[0..N-1]` (a 10,000-instance family stays one item)."""
-    items: list[str] = []
-    for p in protocols:
-        for decl in p.checked.role_decls:
-            size = sum(1 for r in p.roles if r.startswith(decl.name + "[")) if decl.is_family else 0
-            item = f"{decl.name}[0..{size - 1}]" if size else decl.name
-            if item not in items:
-                items.append(item)
-    return ", ".join(items)
-
-
 @dataclass(frozen=True)
 class BuildResult:
     """A choreography checked and, if that succeeded, projected: never raises on bad input."""
@@ -266,6 +238,62 @@ def build_protocol(
     return BuildResult(checked, protocol, tuple(protocol.diagnostics))
 
 
+@dataclass(frozen=True)
+class LoadScope:
+    """The choreographies of one load (a file and what it imports): calls resolve among them."""
+
+    choreographies: tuple[Choreography, ...]
+    registry: Mapping[str, Choreography]
+    duplicates: tuple[Diagnostic, ...]
+    """A name declared twice in the load (E0xx); only one of them can be called."""
+
+
+def load_scope(choreographies: Sequence[Choreography]) -> LoadScope:
+    """The scope of a load: every choreography in it, by name for calls, and its duplicate names."""
+    return LoadScope(
+        tuple(choreographies), build_registry(choreographies), tuple(duplicate_names(choreographies))
+    )
+
+
+@dataclass(frozen=True)
+class FileBuild:
+    """Every choreography a file declares, checked and projected (imports serve calls only)."""
+
+    results: tuple[BuildResult, ...]
+    diagnostics: tuple[Diagnostic, ...]
+    """The load's, the duplicate names', and each choreography's check and projection diagnostics."""
+    sources: Mapping[str, str]
+
+    @property
+    def protocols(self) -> list[Protocol]:
+        return [r.protocol for r in self.results if r.protocol is not None]
+
+
+def build_file(
+    path: str | os.PathLike[str],
+    *,
+    params: Mapping[str, int] | None = None,
+    strict_choice: bool | None = None,
+) -> FileBuild:
+    """Load `path` with its imports, then check and project each choreography it declares; never
+    raises on bad input (a load error stops before checking: the diagnostics say why)."""
+    from aura_choreo.syntax import load_sources
+
+    loaded = load_sources(os.fspath(path))
+    if has_errors(loaded.diagnostics):
+        return FileBuild((), tuple(loaded.diagnostics), loaded.sources)
+    scope = load_scope([c for f in loaded.files.values() for c in f.choreographies])
+    root = os.path.normpath(os.fspath(path))
+    results = tuple(
+        build_protocol(c, scope.registry, loaded.sources, params=params, strict_choice=strict_choice)
+        for p, f in loaded.files.items()
+        if p == root
+        for c in f.choreographies
+    )
+    diagnostics = [*loaded.diagnostics, *scope.duplicates, *(d for r in results for d in r.diagnostics)]
+    return FileBuild(results, tuple(sort_diagnostics(diagnostics)), loaded.sources)
+
+
 def _build(origin: _Origin, given: Mapping[str, int], strict_choice: bool | None) -> Protocol:
     checked = check_choreography(origin.choreography, origin.registry, params=given)
     if has_errors(checked.diagnostics):
@@ -292,10 +320,10 @@ def _protocols(
 ) -> dict[str, Protocol]:
     if has_errors(parse_diagnostics):
         raise ChoreographyError(parse_diagnostics, sources)
-    duplicates = duplicate_names(choreographies)
-    if duplicates:
-        raise ChoreographyError(sort_diagnostics([*parse_diagnostics, *duplicates]), sources)
-    registry = build_registry(choreographies)
+    scope = load_scope(choreographies)
+    if scope.duplicates:
+        raise ChoreographyError(sort_diagnostics([*parse_diagnostics, *scope.duplicates]), sources)
+    registry = scope.registry
     result: dict[str, Protocol] = {}
     failures: list[Diagnostic] = []
     for c in choreographies if only is None else [only]:

@@ -8,12 +8,12 @@ import click
 
 from aura_choreo.cli.output import fail, print_diagnostics, print_json
 from aura_choreo.cli.params import parse_params
-from aura_choreo.diagnostics import Diagnostic, did_you_mean, has_errors, sort_diagnostics
+from aura_choreo.cli.role_hints import unknown_role_hint
+from aura_choreo.diagnostics import Diagnostic, did_you_mean, has_errors
 from aura_choreo.projection.local_types import LocalType
 from aura_choreo.projection.render_json import to_json
 from aura_choreo.projection.render_text import render_text
-from aura_choreo.protocol import Protocol, build_protocol, unknown_role_hint
-from aura_choreo.semantics.checker import build_registry, duplicate_names
+from aura_choreo.protocol import Protocol, build_file
 
 # Text and JSON come from projection/, the diagrams from verify/ (which owns state machines): the
 # command line, above both stages, is where the choice between them is made.
@@ -31,25 +31,8 @@ def _render(local_type: LocalType, fmt: str) -> str:
 def _load(
     path: str, params: dict[str, int], strict_choice: bool
 ) -> tuple[list[Protocol], list[Diagnostic], dict[str, str]]:
-    from aura_choreo.syntax import load_sources
-
-    loaded = load_sources(path)
-    diagnostics = list(loaded.diagnostics)
-    if has_errors(diagnostics):
-        return [], diagnostics, loaded.sources
-    everything = [c for f in loaded.files.values() for c in f.choreographies]
-    diagnostics.extend(duplicate_names(everything))
-    root = os.path.normpath(path)
-    registry = build_registry(everything)
-    protocols: list[Protocol] = []
-    for c in (c for p, f in loaded.files.items() if p == root for c in f.choreographies):
-        built = build_protocol(
-            c, registry, loaded.sources, params=params, strict_choice=strict_choice or None
-        )
-        diagnostics.extend(built.diagnostics)
-        if built.protocol is not None:
-            protocols.append(built.protocol)
-    return protocols, sort_diagnostics(diagnostics), loaded.sources
+    built = build_file(path, params=params, strict_choice=strict_choice or None)
+    return built.protocols, list(built.diagnostics), dict(built.sources)
 
 
 def _select(protocols: list[Protocol], name: str | None) -> list[Protocol]:

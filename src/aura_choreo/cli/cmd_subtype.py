@@ -42,7 +42,8 @@ def command(
     quiet: bool,
 ) -> None:
     from aura_choreo.cli.params import parse_params
-    from aura_choreo.protocol import load, unknown_role_hint
+    from aura_choreo.cli.role_hints import unknown_role_hint
+    from aura_choreo.protocol import load
     from aura_choreo.verify import DotParseError, MachineCompileError, check_subtype, parse_dot
 
     for path in (impl, against):

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from aura_choreo.diagnostics import Diagnostic, has_errors, sort_diagnostics
-from aura_choreo.protocol import Protocol, build_protocol
+from aura_choreo.protocol import Protocol, build_file
 from aura_choreo.runtime.trace import TraceEvent
-from aura_choreo.semantics.checker import build_registry, duplicate_names
-from aura_choreo.syntax import load_sources
 
 
 @dataclass
@@ -32,20 +29,10 @@ def load_files(paths: Sequence[str], params: Mapping[str, int] | None = None) ->
     """Parse, check and project every choreography declared in `paths` (imports serve calls only)."""
     out = Loaded()
     for path in paths:
-        loaded = load_sources(path)
-        out.sources.update(loaded.sources)
-        out.diagnostics.extend(loaded.diagnostics)
-        if has_errors(loaded.diagnostics):
-            continue
-        everything = [c for f in loaded.files.values() for c in f.choreographies]
-        out.diagnostics.extend(duplicate_names(everything))
-        registry = build_registry(everything)
-        root = os.path.normpath(path)
-        for c in (c for p, f in loaded.files.items() if p == root for c in f.choreographies):
-            built = build_protocol(c, registry, loaded.sources, params=dict(params or {}))
-            out.diagnostics.extend(built.diagnostics)
-            if built.protocol is not None:
-                out.protocols.append(built.protocol)
+        built = build_file(path, params=dict(params or {}))
+        out.sources.update(built.sources)
+        out.diagnostics.extend(built.diagnostics)
+        out.protocols.extend(built.protocols)
     out.diagnostics = sort_diagnostics(out.diagnostics)
     return out
 
