@@ -23,9 +23,10 @@ from pathlib import Path
 from aura_choreo.protocol import Protocol, choreography, load
 from aura_choreo.runtime.runner import run_session
 from aura_choreo.runtime.trace import Trace
-from aura_choreo.testing import LinkModel, NetworkModel, SimulationConfig, UniformLatency
+from aura_choreo.testing import SimulationConfig
 from aura_choreo.testing.simulation import Simulator
 from aura_choreo.transports.inmemory import InMemoryTransport
+from aura_choreo.transports.network import LinkModel, NetworkModel, UniformLatency
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 RING = """

@@ -20,16 +20,9 @@ from pathlib import Path
 
 from aura_choreo import load
 from aura_choreo.projection.render_text import render_text
-from aura_choreo.testing import (
-    LinkModel,
-    NetworkModel,
-    Partition,
-    SimulationConfig,
-    UniformLatency,
-    check_trace,
-    run_simulation,
-    simulate,
-)
+from aura_choreo.testing import SimulationConfig, check_trace, run_simulation, simulate
+from aura_choreo.transports.faults import Partition
+from aura_choreo.transports.network import LinkModel, NetworkModel, UniformLatency
 
 SOURCE = Path(__file__).resolve().parent / "two_phase_commit.choreo"
 RUNS = 200

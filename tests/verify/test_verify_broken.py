@@ -5,7 +5,8 @@ from __future__ import annotations
 from verify_replay import all_final, enabled, lt, machines_of, replay
 
 from aura_choreo.projection.local_types import Branch, Choose, Continue, Offer, Rec, Recv, Send
-from aura_choreo.verify import FindingKind, TraceStep, explore, verify_machines, verify_protocol
+from aura_choreo.verify import FindingKind, explore, verify_machines, verify_protocol
+from aura_choreo.verify.trace import TraceStep
 
 
 def _only(findings, kind):  # type: ignore[no-untyped-def]

@@ -11,14 +11,8 @@ from aura_choreo.guards.policy_limits import limits_from_policy
 from aura_choreo.projection.local_types import Branch, Choose, Continue, Loop, Par, Rec, Send
 from aura_choreo.protocol import choreography
 from aura_choreo.syntax.ast import Literal, Name
-from aura_choreo.verify import (
-    BudgetLimits,
-    FindingKind,
-    check_limits,
-    role_budget,
-    role_manifest,
-    verify_protocol,
-)
+from aura_choreo.verify import BudgetLimits, FindingKind, role_budget, role_manifest, verify_protocol
+from aura_choreo.verify.limits import check_limits
 
 BUDGETED = """protocol Budgeted { roles: Sender, Receiver;
     Sender[flow_cost = 200, leakage_budget = [1, 2, 3]] -> Receiver: High;

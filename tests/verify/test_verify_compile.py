@@ -22,8 +22,9 @@ from aura_choreo.projection.local_types import (
     Try,
 )
 from aura_choreo.syntax.ast import Literal, Name
-from aura_choreo.verify import ActionKind, MachineCompileError, compile_machine
+from aura_choreo.verify import MachineCompileError, compile_machine
 from aura_choreo.verify.compile import UNROLL_LIMIT
+from aura_choreo.verify.fsm import ActionKind
 
 
 def _labels(machine):  # type: ignore[no-untyped-def]

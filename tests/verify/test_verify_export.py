@@ -11,16 +11,9 @@ from hypothesis import strategies as st
 from verify_replay import lt
 
 from aura_choreo.projection.local_types import Branch, Continue, Offer, Quorum, Rec, Recv, Send, Timeout
-from aura_choreo.verify import (
-    Action,
-    DotParseError,
-    Machine,
-    compile_machine,
-    machine_to_dot,
-    parse_dot,
-    to_dot,
-    to_mermaid,
-)
+from aura_choreo.verify import DotParseError, Machine, compile_machine, parse_dot, to_dot, to_mermaid
+from aura_choreo.verify.export import machine_to_dot
+from aura_choreo.verify.fsm import Action
 
 SERVER = lt(
     "Server",
@@ -137,7 +130,7 @@ def test_action_text_round_trips(action: Action) -> None:
     st.frozensets(st.integers(0, 4)),
 )
 def test_any_machine_round_trips_through_dot(edges, finals) -> None:  # type: ignore[no-untyped-def]
-    from aura_choreo.verify import Transition
+    from aura_choreo.verify.fsm import Transition
 
     transitions = tuple(dict.fromkeys(Transition(s, a, t) for s, a, t in edges))
     machine = Machine("R", 5, 0, finals or frozenset({4}), transitions)

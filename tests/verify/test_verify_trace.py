@@ -8,7 +8,8 @@ from collections.abc import Callable
 from verify_replay import enabled, lt, machines_of, replay
 
 from aura_choreo.projection.local_types import Quorum, Recv, Send
-from aura_choreo.verify import FindingKind, TraceStep, explore, verify_protocol
+from aura_choreo.verify import FindingKind, explore, verify_protocol
+from aura_choreo.verify.trace import TraceStep
 
 
 def test_a_run_through_a_quorum_shows_the_late_answer_being_discarded() -> None:

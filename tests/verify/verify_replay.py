@@ -10,7 +10,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from aura_choreo.projection.local_types import LocalStep, LocalType
-from aura_choreo.verify import Action, ActionKind, Machine, TraceStep, compile_machine
+from aura_choreo.verify import Machine, compile_machine
+from aura_choreo.verify.fsm import Action, ActionKind
+from aura_choreo.verify.trace import TraceStep
 
 
 def lt(role: str, *steps: LocalStep, protocol: str = "P") -> LocalType:

@@ -10,7 +10,8 @@ from aura_choreo.profile.count import Tally, count_body
 from aura_choreo.profile.guard_cost import GuardCost, measure_guard_cost
 from aura_choreo.profile.scaling import DEFAULT_SIZES, fit_complexity
 from aura_choreo.protocol import Protocol
-from aura_choreo.verify import RoleBudget, role_budget
+from aura_choreo.verify import role_budget
+from aura_choreo.verify.budgets import RoleBudget
 
 
 @dataclass(frozen=True)

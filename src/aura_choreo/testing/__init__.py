@@ -16,58 +16,26 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from aura_choreo.testing.differential import DifferentialResult, differential_check
-    from aura_choreo.testing.fixtures import SimulationFixture, read_fixture, write_fixture
-    from aura_choreo.testing.minimise import Minimised, minimise_run, replay
+    from aura_choreo.testing.differential import differential_check
+    from aura_choreo.testing.fixtures import read_fixture, write_fixture
+    from aura_choreo.testing.minimise import minimise_run, replay
     from aura_choreo.testing.results import RunFailure, RunResult, SimulationConfig, SimulationReport
-    from aura_choreo.testing.shrink import ShrinkResult, shrink
+    from aura_choreo.testing.shrink import shrink
     from aura_choreo.testing.simulation import Simulator, run_simulation, simulate
     from aura_choreo.testing.trace_check import TraceIssue, TraceReport, check_trace
     from aura_choreo.testing.virtual_time import VirtualTimeEventLoop, run_virtual
-    from aura_choreo.transports.faults import (
-        BudgetExhaustion,
-        Crash,
-        DropMessage,
-        DuplicateMessage,
-        FaultEvent,
-        FaultSchedule,
-        Partition,
-    )
-    from aura_choreo.transports.network import (
-        ExponentialLatency,
-        FixedLatency,
-        LinkModel,
-        LinkOverride,
-        NetworkModel,
-        UniformLatency,
-    )
 
-_P = "aura_choreo.testing."
 _LAZY_EXPORTS: dict[str, str] = {
-    **dict.fromkeys(["DifferentialResult", "differential_check"], _P + "differential"),
+    **dict.fromkeys(["differential_check"], "aura_choreo.testing.differential"),
+    **dict.fromkeys(["read_fixture", "write_fixture"], "aura_choreo.testing.fixtures"),
+    **dict.fromkeys(["minimise_run", "replay"], "aura_choreo.testing.minimise"),
     **dict.fromkeys(
-        [
-            "BudgetExhaustion",
-            "Crash",
-            "DropMessage",
-            "DuplicateMessage",
-            "FaultEvent",
-            "FaultSchedule",
-            "Partition",
-        ],
-        "aura_choreo.transports.faults",
+        ["RunFailure", "RunResult", "SimulationConfig", "SimulationReport"], "aura_choreo.testing.results"
     ),
-    **dict.fromkeys(["SimulationFixture", "read_fixture", "write_fixture"], _P + "fixtures"),
-    **dict.fromkeys(["Minimised", "minimise_run", "replay"], _P + "minimise"),
-    **dict.fromkeys(
-        ["ExponentialLatency", "FixedLatency", "LinkModel", "LinkOverride", "NetworkModel", "UniformLatency"],
-        "aura_choreo.transports.network",
-    ),
-    **dict.fromkeys(["ShrinkResult", "shrink"], _P + "shrink"),
-    **dict.fromkeys(["RunFailure", "RunResult", "SimulationConfig", "SimulationReport"], _P + "results"),
-    **dict.fromkeys(["Simulator", "run_simulation", "simulate"], _P + "simulation"),
-    **dict.fromkeys(["TraceIssue", "TraceReport", "check_trace"], _P + "trace_check"),
-    **dict.fromkeys(["VirtualTimeEventLoop", "run_virtual"], _P + "virtual_time"),
+    **dict.fromkeys(["shrink"], "aura_choreo.testing.shrink"),
+    **dict.fromkeys(["Simulator", "run_simulation", "simulate"], "aura_choreo.testing.simulation"),
+    **dict.fromkeys(["TraceIssue", "TraceReport", "check_trace"], "aura_choreo.testing.trace_check"),
+    **dict.fromkeys(["VirtualTimeEventLoop", "run_virtual"], "aura_choreo.testing.virtual_time"),
 }
 
 
@@ -81,30 +49,13 @@ def __getattr__(name: str) -> object:
 
 
 __all__ = [
-    "BudgetExhaustion",
-    "Crash",
-    "DifferentialResult",
-    "DropMessage",
-    "DuplicateMessage",
-    "ExponentialLatency",
-    "FaultEvent",
-    "FaultSchedule",
-    "FixedLatency",
-    "LinkModel",
-    "LinkOverride",
-    "Minimised",
-    "NetworkModel",
-    "Partition",
     "RunFailure",
     "RunResult",
-    "ShrinkResult",
     "SimulationConfig",
-    "SimulationFixture",
     "SimulationReport",
     "Simulator",
     "TraceIssue",
     "TraceReport",
-    "UniformLatency",
     "VirtualTimeEventLoop",
     "check_trace",
     "differential_check",
