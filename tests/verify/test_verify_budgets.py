@@ -6,7 +6,7 @@ from pathlib import Path
 
 from verify_replay import lt
 
-from aura_choreo.guards.policy import load_policy
+from aura_choreo.guards.policy_file import load_policy
 from aura_choreo.guards.policy_limits import limits_from_policy
 from aura_choreo.projection.local_types import Branch, Choose, Continue, Loop, Par, Rec, Send
 from aura_choreo.protocol import choreography

@@ -76,7 +76,8 @@ def command(
         fail(f"cannot read `{missing[0]}`: no such file", code=2)
     policy = None
     if policy_path is not None:
-        from aura_choreo.guards.policy import PolicyError, load_policy
+        from aura_choreo.guards.policy import PolicyError
+        from aura_choreo.guards.policy_file import load_policy
 
         try:
             policy = load_policy(policy_path)

@@ -9,7 +9,8 @@ The parts of the chain (ledgers, layers, receipts, the journal coupler) are in t
 from aura_choreo.guards.chain import GuardChain
 from aura_choreo.guards.extension import GuardExtension, build_guard_extension, guard_registry
 from aura_choreo.guards.leakage import LeakageVector
-from aura_choreo.guards.policy import Policy, PolicyError, load_policy, parse_policy
+from aura_choreo.guards.policy import Policy, PolicyError
+from aura_choreo.guards.policy_file import load_policy, parse_policy
 from aura_choreo.guards.profile import GuardConfigError, GuardProfile, profile_from_annotations
 
 __all__ = [

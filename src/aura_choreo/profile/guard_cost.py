@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from aura_choreo.guards import build_guard_extension
 from aura_choreo.guards.extension import GuardExtension
 from aura_choreo.guards.metrics import STAGES
-from aura_choreo.guards.policy import parse_policy
+from aura_choreo.guards.policy_file import parse_policy
 from aura_choreo.protocol import Protocol
 from aura_choreo.runtime import ExtensionRegistry
 from aura_choreo.testing import simulate
