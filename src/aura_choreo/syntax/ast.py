@@ -11,85 +11,17 @@ from dataclasses import dataclass, field
 
 from aura_choreo.diagnostics import UNKNOWN_SPAN, Span
 
-# ---------------------------------------------------------------- expressions
-
-
-@dataclass(frozen=True)
-class Expr:
-    """Base of the safe expression language (SPEC §1.6)."""
-
-    span: Span = field(default=UNKNOWN_SPAN, compare=False, repr=False, kw_only=True)
-
-
-@dataclass(frozen=True)
-class Literal(Expr):
-    """An int, string, bool, or `None` literal."""
-
-    value: int | str | bool | None
-
-
-@dataclass(frozen=True)
-class Duration(Expr):
-    """A duration literal (`500ms`, `30s`, `30_seconds`), normalised to milliseconds."""
-
-    millis: int
-    text: str = field(default="", compare=False)
-
-
-@dataclass(frozen=True)
-class Name(Expr):
-    """A variable or a path such as `Vote::Commit` (segments joined by `::`)."""
-
-    name: str
-
-
-@dataclass(frozen=True)
-class Attribute(Expr):
-    """`value.attr`."""
-
-    value: Expr
-    attr: str
-
-
-@dataclass(frozen=True)
-class Index(Expr):
-    """`value[index]`."""
-
-    value: Expr
-    index: Expr
-
-
-@dataclass(frozen=True)
-class Call(Expr):
-    """`func(args...)`: only the whitelisted functions are evaluated (`min max len sum abs any all`)."""
-
-    func: str
-    args: tuple[Expr, ...]
-
-
-@dataclass(frozen=True)
-class UnaryOp(Expr):
-    """`not x`, `-x` (the Rust `!` is normalised to `not`)."""
-
-    op: str
-    operand: Expr
-
-
-@dataclass(frozen=True)
-class BinOp(Expr):
-    """Arithmetic, comparison and boolean operators (`&&`/`||` normalised to `and`/`or`)."""
-
-    op: str
-    left: Expr
-    right: Expr
-
-
-@dataclass(frozen=True)
-class ListExpr(Expr):
-    """`[a, b, c]`."""
-
-    items: tuple[Expr, ...]
-
+# The expression nodes live in `syntax.expr_nodes`; every stage names them through this module.
+from aura_choreo.syntax.expr_nodes import Attribute as Attribute
+from aura_choreo.syntax.expr_nodes import BinOp as BinOp
+from aura_choreo.syntax.expr_nodes import Call as Call
+from aura_choreo.syntax.expr_nodes import Duration as Duration
+from aura_choreo.syntax.expr_nodes import Expr as Expr
+from aura_choreo.syntax.expr_nodes import Index as Index
+from aura_choreo.syntax.expr_nodes import ListExpr as ListExpr
+from aura_choreo.syntax.expr_nodes import Literal as Literal
+from aura_choreo.syntax.expr_nodes import Name as Name
+from aura_choreo.syntax.expr_nodes import UnaryOp as UnaryOp
 
 # ---------------------------------------------------------------- annotations
 
