@@ -7,9 +7,7 @@ the protocol, 2 when the trace file itself is unreadable.
 
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 
 import click
 
@@ -20,29 +18,15 @@ from aura_choreo.errors import ChoreographyError
 from aura_choreo.protocol import Protocol, load_all
 from aura_choreo.runtime.trace import Trace, TraceEvent
 from aura_choreo.testing.trace_check import TraceReport, check_trace
+from aura_choreo.testing.trace_files import TraceFileError, read_trace
 
 
 def _read_trace(path: str) -> list[TraceEvent]:
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        fail(f"cannot read `{path}`: {exc.strerror}", code=2)
+        return read_trace(path)
+    except TraceFileError as exc:
+        fail(str(exc), code=2)
         raise
-    except UnicodeDecodeError:
-        fail(f"`{path}` is not UTF-8 text", code=2)
-        raise
-    events = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            data = json.loads(line)
-        except json.JSONDecodeError as exc:
-            fail(f"{path}:{number}:{exc.colno}: invalid JSON: {exc.msg}", code=2)
-        if not isinstance(data, dict) or "kind" not in data or "role" not in data:
-            fail(f"{path}:{number}: not a trace event (needs at least `kind` and `role`)", code=2)
-        events.append(TraceEvent.from_json(data))
-    return events
 
 
 def _choose(protocols: dict[str, Protocol], events: list[TraceEvent], name: str | None) -> Protocol:
