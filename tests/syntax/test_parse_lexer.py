@@ -63,7 +63,8 @@ def test_positions_are_one_based_line_and_column() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [("5x", "unknown duration unit `x`"), ("5_", "cannot end in `_`"), ("$", "unexpected character `$`"),
-     ('"open', "unterminated string"), ("/* x", "unterminated comment"), (r'"\q"', "unknown escape")],
+     ('"open', "unterminated string"), ("/* x", "unterminated comment"), (r'"\q"', "unknown escape"),
+     ("0__", "malformed number `0__`"), ("7__s", "malformed number `7__s`")],
 )  # fmt: skip
 def test_lexical_errors_are_diagnostics(text: str, message: str) -> None:
     _, diagnostics = tokenize(text, "f.choreo")

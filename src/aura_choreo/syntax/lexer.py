@@ -182,7 +182,10 @@ class _Lexer:
 
     def _number(self, start: int, stop: int, text: str) -> None:
         m = _NUMBER.fullmatch(text)
-        assert m is not None
+        if m is None:  # the token pattern is looser than a number (`0__`): an error, never a crash
+            self._error_at(start, stop - start, f"malformed number `{text}`", _INT_HINT)
+            self._add(INT, start, stop, 0)
+            return
         digits, underscore, unit = m.groups()
         digits = digits.replace("_", "")
         if len(digits) > MAX_INT_DIGITS:  # int() itself refuses past 4300 digits
