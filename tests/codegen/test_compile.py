@@ -14,11 +14,15 @@ from codegen_fixtures import (
     EXAMPLES,
     POLL,
     PROGRAMS,
+    TPC,
     Generated,
     generate_everything,
     literature_files,
     seed_files,
 )
+
+import aura_choreo
+from aura_choreo import deployment
 
 MARK = "# mypy: error"
 WRONG = sorted(p.name for p in PROGRAMS.glob("*.py") if not p.stem.endswith("_ok"))
@@ -105,7 +109,9 @@ def test_each_state_class_says_where_it_is_in_the_protocol(generated: Generated)
     )
     assert '"""Receive PrepareResponse(vote: Vote) from Participant (two_phase_commit.choreo:7)."""' in text
     head = text.split('"""')[1]
-    assert "examples/two_phase_commit.choreo" in head and "protocol hash: sha256:" in head
+    assert "examples/two_phase_commit.choreo" in head
+    protocol_hash = deployment.protocol_hash(aura_choreo.load(TPC))  # what `run` binds the handshake to
+    assert f"protocol hash (sha256): {protocol_hash}" in head
 
 
 def test_right_programs_exist() -> None:

@@ -5,7 +5,7 @@ files; `write` and `stale_files` put them on disk and compare them; generated co
 `aura_choreo.codegen.support`.
 """
 
-from aura_choreo.codegen.package import Package, generate, protocol_hash, snake_case, stale_files, write
+from aura_choreo.codegen.package import Package, generate, snake_case, stale_files, write
 from aura_choreo.codegen.states import CodegenError
 from aura_choreo.codegen.support import StateReused
 
@@ -14,7 +14,6 @@ __all__ = [
     "Package",
     "StateReused",
     "generate",
-    "protocol_hash",
     "snake_case",
     "stale_files",
     "write",
