@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from aura_choreo.semantics.expressions import variables
 from aura_choreo.syntax import ast
 from aura_choreo.syntax.walk import child_blocks
 
@@ -61,6 +62,8 @@ def mentions_index(body: ast.Block, var: str) -> bool:
             if isinstance(index, ast.IndexValue) and index.value == var:
                 return True
             if isinstance(index, ast.IndexRange) and var in (index.start, index.stop):
+                return True
+            if isinstance(index, ast.IndexExpr) and var in variables(index.expr):
                 return True
     return False
 

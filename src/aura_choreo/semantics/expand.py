@@ -607,6 +607,8 @@ class Expander:
                 and index.value in ctx.index_env
             ):
                 index = ast.IndexValue(ctx.index_env[index.value])
+            elif isinstance(index, ast.IndexExpr):
+                index = ast.IndexExpr(substitute(index.expr, ctx.index_env))
             subst[param] = ast.RoleRef(mapped.name, index, span=arg.span)
         inner = _Ctx(_Block(callee.name), callee.protocols, (*ctx.calls, callee.name), subst)
         return list(self.block(callee.body, inner))

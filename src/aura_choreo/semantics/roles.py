@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aura_choreo.diagnostics import Diagnostic, Span, did_you_mean, error
+from aura_choreo.semantics.expressions import expr_text, int_value, substitute, variables
 from aura_choreo.semantics.params import MAX_FAMILY_SIZE, ParamEnv
-from aura_choreo.syntax.ast import IndexAll, IndexRange, IndexValue, RoleDecl, RoleRef
+from aura_choreo.syntax.ast import IndexAll, IndexExpr, IndexRange, IndexValue, RoleDecl, RoleRef
 
 
 def instance_name(family: str, index: int) -> str:
@@ -28,6 +29,7 @@ class RoleTable:
 
     def __init__(self, decls: tuple[RoleDecl, ...], params: ParamEnv, diagnostics: list[Diagnostic]):
         self.decls = {d.name: d for d in decls}
+        self._size_names = {d.size for d in decls if isinstance(d.size, str) and d.size != "*"}
         self._diagnostics = diagnostics
         self._params = params
         self.sizes: dict[str, int] = {}
@@ -97,6 +99,8 @@ class RoleTable:
                     return self._one(ref, self._params.value(index.value, ref.span) or 0, size)
                 return FreeIndex(index.value, ref.name, size)
             return self._one(ref, index.value, size)
+        if isinstance(index, IndexExpr):
+            return self._arithmetic(ref, index, index_env, size)
         if isinstance(index, IndexRange):
             start = self._bound(index.start, index_env, ref.span)
             stop = self._bound(index.stop, index_env, ref.span)
@@ -113,6 +117,48 @@ class RoleTable:
                 return ()
             return tuple(instance_name(ref.name, i) for i in range(start, stop))
         return ()
+
+    def _arithmetic(
+        self, ref: RoleRef, index: IndexExpr, index_env: dict[str, int], size: int
+    ) -> tuple[str, ...]:
+        """`R[i+1]`, `R[(i + 1) % N]`: evaluated for the current binding of the index variables."""
+        names = sorted(variables(index.expr))
+        values: dict[str, int] = {}
+        for name in names:
+            if name in index_env:
+                values[name] = index_env[name]
+            elif self._params.is_given(name) or name in self._size_names or not name[:1].islower():
+                values[name] = self._params.value(name, ref.span) or 0
+            else:
+                self._diagnostics.append(
+                    error(
+                        "E013",
+                        ref.span,
+                        f"index `{expr_text(index.expr)}` of `{ref.name}` uses `{name}`, which no enclosing"
+                        " `for` binds and which is no parameter",
+                        f"bind the index with `for {name} in 0..N {{ ... }}`, or give `--param {name}=K`",
+                    )
+                )
+                return ()
+        value = int_value(substitute(index.expr, values))
+        if value is None:
+            self._diagnostics.append(
+                error("E013", ref.span, f"index `{expr_text(index.expr)}` of `{ref.name}` is not an integer")
+            )
+            return ()
+        if not 0 <= value < size:
+            binding = ", ".join(f"{n} = {values[n]}" for n in names if n in index_env)
+            self._diagnostics.append(
+                error(
+                    "E013",
+                    ref.span,
+                    f"index `{expr_text(index.expr)}` is {value} for {binding or 'the parameters'}:"
+                    f" out of range for `{ref.name}` with {size} instances",
+                    f"valid indices are 0..{size - 1}; wrap around with `% {size}`" if size else "",
+                )
+            )
+            return ()
+        return (instance_name(ref.name, value),)
 
     def _bound(self, value: int | str, index_env: dict[str, int], span: Span) -> int | None:
         if isinstance(value, int):

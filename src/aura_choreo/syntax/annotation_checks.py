@@ -34,6 +34,11 @@ def _non_negative_int(value: AnnotationValue) -> bool:
     return _is_int(value) and value >= 0  # type: ignore[operator]
 
 
+def _count_or_parameter(value: AnnotationValue) -> bool:
+    """A quorum size: an integer, or a protocol parameter (`threshold`, SPEC §1.5)."""
+    return _non_negative_int(value) or isinstance(value, Ident)
+
+
 def _string(value: AnnotationValue) -> bool:
     return isinstance(value, str)
 
@@ -51,7 +56,7 @@ _TYPED_KEYS: dict[str, tuple[Callable[[AnnotationValue], bool], str]] = {
     **{key: (_guard_value(key), expected) for key, (_, expected) in GUARD_KEYS.items()},
     "timeout": (_non_negative_int, "a duration in milliseconds or with a unit (`5000`, `30s`)"),
     "retry": (_non_negative_int, "a non-negative integer"),
-    "min_responses": (_non_negative_int, "a non-negative integer"),
+    "min_responses": (_count_or_parameter, "a non-negative integer or a protocol parameter"),
     "namespace": (_string, 'a string, e.g. "payments"'),
     "strict_choice": (_bool, "a flag (`#[strict_choice]`) or `true`/`false`"),
 }

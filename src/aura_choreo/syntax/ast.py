@@ -93,7 +93,14 @@ class IndexRange:
     stop: int | str
 
 
-RoleIndex = IndexAll | IndexValue | IndexRange
+@dataclass(frozen=True)
+class IndexExpr:
+    """`R[i+1]`, `R[(i + 1) % N]`: integer arithmetic over index variables, integers and parameters."""
+
+    expr: Expr
+
+
+RoleIndex = IndexAll | IndexValue | IndexRange | IndexExpr
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from aura_choreo.syntax.ast import (
     Ident,
     Index,
     IndexAll,
+    IndexExpr,
     IndexRange,
     IndexValue,
     ListExpr,
@@ -50,6 +51,8 @@ def format_role_ref(ref: RoleRef) -> str:
         return f"{ref.name}[*]"
     if isinstance(index, IndexValue):
         return f"{ref.name}[{index.value}]"
+    if isinstance(index, IndexExpr):
+        return f"{ref.name}[{format_expression(index.expr)}]"
     assert isinstance(index, IndexRange)
     return f"{ref.name}[{index.start}..{index.stop}]"
 

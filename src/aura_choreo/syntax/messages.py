@@ -6,6 +6,7 @@ from aura_choreo.syntax.annotations import parse_annotation_list
 from aura_choreo.syntax.ast import (
     Annotations,
     IndexAll,
+    IndexExpr,
     IndexRange,
     IndexValue,
     Message,
@@ -18,6 +19,7 @@ from aura_choreo.syntax.ast import (
     UnionType,
 )
 from aura_choreo.syntax.cursor import Cursor
+from aura_choreo.syntax.expressions import parse_expression
 from aura_choreo.syntax.tokens import IDENT, INT
 
 BUILTIN_TYPES = frozenset(
@@ -55,11 +57,14 @@ def parse_participant(c: Cursor) -> Participant:
     return Participant(role, annotations, span=c.span_from(start) if annotations else role.span)
 
 
+_ARITHMETIC = ("+", "-", "*", "/", "%")
+
+
 def _bracket_is_index(c: Cursor) -> bool:
     first, second = c.peek(1), c.peek(2)
-    if first.kind == "*":
+    if first.kind in ("*", "("):
         return True
-    return first.kind in (INT, IDENT) and second.kind in ("]", "..")
+    return first.kind in (INT, IDENT) and second.kind in ("]", "..", *_ARITHMETIC)
 
 
 def _parse_index(c: Cursor) -> RoleIndex:
@@ -67,6 +72,10 @@ def _parse_index(c: Cursor) -> RoleIndex:
     if c.accept("*"):
         c.expect("]", "`]`")
         return IndexAll()
+    if c.peek(1).kind in _ARITHMETIC or c.token.kind == "(":
+        expr = parse_expression(c)
+        c.expect("]", "`]`")
+        return IndexExpr(expr)
     start = _index_bound(c)
     if c.accept(".."):
         stop = _index_bound(c)
