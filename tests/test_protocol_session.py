@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from aura_choreo import ChoreographyError, choreography
@@ -52,3 +54,18 @@ def test_peer_timeout_defaults_to_the_runtime_default_and_can_be_switched_off() 
     protocol = choreography(SIGNING, params={"Signers": 1})
     assert protocol.session().peer_timeout == DEFAULT_PEER_TIMEOUT
     assert protocol.session(peer_timeout=None).peer_timeout is None
+
+
+def test_run_refuses_an_unbound_family_size_before_reading_keys(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from aura_choreo.cli.main import cli
+
+    path = tmp_path / "signing.choreo"
+    path.write_text(SIGNING, encoding="utf-8")
+    missing = str(tmp_path / "missing")
+    result = CliRunner().invoke(
+        cli, ["run", str(path), "--role", "Coordinator", "--policy", missing, "--key", missing]
+    )
+    assert result.exit_code == 1
+    assert "error[E014]" in result.output and "`--param Signers=K`" in result.output

@@ -162,7 +162,7 @@ class Protocol:
         runtime's, 30 s).
         """
         protocol = self.bind(**sizes) if sizes else self
-        protocol._require_bound()
+        protocol.require_bound()
         from aura_choreo.runtime.session import start_session
 
         start = partial(
@@ -180,7 +180,8 @@ class Protocol:
         """Parameters and family sizes nobody bound (analysis used the default for them, I001)."""
         return tuple(name for name in self.checked.param_map if name not in self._given)
 
-    def _require_bound(self) -> None:
+    def require_bound(self) -> None:
+        """Raise `ChoreographyError` E014 naming each parameter still unbound (before a run starts)."""
         unbound = self.unbound_parameters()
         if not unbound:
             return
@@ -204,7 +205,7 @@ class Protocol:
 
 def _bind_hint(diagnostic: Diagnostic, unbound: tuple[str, ...]) -> str:
     name = next((n for n in unbound if f"({n}=K)" in " ".join(diagnostic.hints)), unbound[0])
-    return f"bind it at session start: `protocol.session({name}=K)`, or `Protocol.bind({name}=K)`"
+    return f"bind it: `protocol.session({name}=K)`, `Protocol.bind({name}=K)` or `--param {name}=K`"
 
 
 @dataclass(frozen=True)

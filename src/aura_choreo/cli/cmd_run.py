@@ -29,7 +29,9 @@ def _protocol(file: str, name: str | None, params: dict[str, int]) -> Protocol:
     if not Path(file).is_file():
         fail(f"cannot read `{file}`: no such file", code=2)
     try:
-        return load(file, name, params=params)
+        protocol = load(file, name, params=params)
+        protocol.require_bound()  # a run needs every family size: the default 3 is for analysis only
+        return protocol
     except ChoreographyError as exc:
         print_diagnostics(exc.diagnostics, exc.sources)
         raise SystemExit(1) from None
