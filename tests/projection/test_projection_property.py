@@ -2,8 +2,8 @@
 
 Protocols are generated as DSL text (sends, choices, counted, decided and open loops with `break`,
 parallel blocks, shared-knowledge `if`, multicast and fan-in over a family), so the whole pipeline
-(parse, check, knowledge of choice, projection) is under test. Each is run against itself with the
-small simulator in `lockstep.py` under several schedules.
+(parse, check, knowledge of choice, projection) is under test. Each runs through the roles' monitors
+(`aura_choreo.testing.walk`, the one interpreter of local types) under several schedules.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from lockstep import run_lockstep
 
 from aura_choreo import ChoreographyError, Protocol, choreography
+from aura_choreo.testing.walk import walk
 
 PLAIN = ["A", "B", "C"]
 FAMILY = ["W[0]", "W[1]"]
@@ -127,8 +127,8 @@ def test_generated_protocols_run_to_the_end(text: str, family_size: int) -> None
     protocol = _well_formed(text, family_size)
     types = protocol.local_types()
     for seed in range(4):
-        result = run_lockstep(types, seed)
-        assert result.ok, f"{result.problem}\n{text}\ntrace: {result.trace[-12:]}"
+        result = walk(types, seed)
+        assert result.ok, f"{result.problem}\n{text}\ntrace: {result.events[-12:]}"
 
 
 @pytest.mark.slow
@@ -138,5 +138,5 @@ def test_generated_protocols_run_to_the_end(text: str, family_size: int) -> None
 def test_generated_protocols_run_to_the_end_soak(text: str, family_size: int) -> None:
     protocol = _well_formed(text, family_size)
     for seed in range(8):
-        result = run_lockstep(protocol.local_types(), seed)
+        result = walk(protocol.local_types(), seed)
         assert result.ok, f"{result.problem}\n{text}"
