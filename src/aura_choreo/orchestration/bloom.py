@@ -51,6 +51,10 @@ def _sizing(capacity: int, fp_rate: float) -> tuple[int, int]:
     return bits, probes
 
 
+def _keyed(seed: int) -> hashlib.blake2b:
+    return hashlib.blake2b(digest_size=16, key=seed.to_bytes(8, "big"))
+
+
 class BloomFilter:
     """A set of ids with no false negatives and a bounded false-positive rate.
 
@@ -58,25 +62,27 @@ class BloomFilter:
     the bit array at each `add` would make that quadratic. `union` returns a new filter.
     """
 
-    __slots__ = ("_bits", "bits", "count", "probes", "seed")
+    __slots__ = ("_bits", "_hasher", "bits", "count", "probes", "seed")
 
     def __init__(self, capacity: int, fp_rate: float = 0.01, *, seed: int = 0) -> None:
         self.bits, self.probes = _sizing(capacity, fp_rate)
         self.seed = seed & 0xFFFFFFFFFFFFFFFF
         self.count = 0
         self._bits = bytearray((self.bits + 7) // 8)
+        self._hasher = _keyed(self.seed)
 
     @classmethod
     def _raw(cls, bits: int, probes: int, seed: int, count: int, array: bytearray) -> BloomFilter:
         self = cls.__new__(cls)
         self.bits, self.probes, self.seed, self.count, self._bits = bits, probes, seed, count, array
+        self._hasher = _keyed(seed)
         return self
 
     def _positions(self, item: bytes) -> list[int]:
-        digest = hashlib.blake2b(item, digest_size=16, key=self.seed.to_bytes(8, "big")).digest()
-        h1 = int.from_bytes(digest[:8], "big")
-        h2 = int.from_bytes(digest[8:], "big") | 1
-        m = self.bits
+        hasher = self._hasher.copy()  # copying a keyed state is cheaper than keying a new one
+        hasher.update(item)
+        both = int.from_bytes(hasher.digest(), "big")
+        h1, h2, m = both >> 64, both & 0xFFFFFFFFFFFFFFFF | 1, self.bits
         return [(h1 + i * h2) % m for i in range(self.probes)]
 
     def add(self, item: bytes) -> None:

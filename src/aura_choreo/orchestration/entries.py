@@ -14,7 +14,7 @@ import msgspec
 
 from aura_choreo.journal import Fact, FactId, FactLog, Journal
 from aura_choreo.orchestration.bloom import BloomFilter
-from aura_choreo.orchestration.crdt import Crdt, CrdtDecodeError, codec, entry_map
+from aura_choreo.orchestration.crdt import Crdt, CrdtDecodeError, codec, entry_id, entry_map
 
 C = TypeVar("C", bound=Crdt)
 MAX_ENTRIES = 1_000_000
@@ -54,23 +54,40 @@ def unpack_entries(data: bytes) -> list[bytes]:
 
 
 class CrdtEntries(Generic[C]):
-    """A replica of a CRDT value as an entry set (`value` may also be changed with `apply`)."""
+    """A replica of a CRDT value as an entry set (change `value` with `apply`, or assign it).
+
+    The entry map is kept incrementally: `apply` and `absorb` add the entries of what they merged.
+    An entry once held stays below the value (values only grow), so an id kept after a later write
+    subsumed its entry is harmless: the peer that has it lacks nothing, and sending it changes
+    nothing. The map is rebuilt from the value when such leftovers may have piled up, and whenever
+    `value` was assigned from outside.
+    """
 
     def __init__(self, name: str, value: C) -> None:
         self.name = name
         self.value: C = value
         self._kind: type[C] = type(value)
-        self._cached: tuple[C, dict[bytes, Crdt]] | None = None
-
-    def apply(self, op: Callable[[C], tuple[C, C]]) -> C:
-        self.value, delta = op(self.value)
-        return delta
+        self._map: dict[bytes, Crdt] = {}
+        self._mapped: C | None = None
+        self._added = 0
 
     def _entries(self) -> dict[bytes, Crdt]:
-        # Values are immutable, so the entry map of the value last seen stays valid until it changes.
-        if self._cached is None or self._cached[0] is not self.value:
-            self._cached = (self.value, entry_map(self.value))
-        return self._cached[1]
+        if self._mapped is not self.value or self._added > max(1024, len(self._map)):
+            self._map, self._mapped, self._added = entry_map(self.value), self.value, 0
+        return self._map
+
+    def _grow(self, merged: C) -> None:
+        current = self._entries()
+        self.value = self.value.merge(merged)
+        fresh = entry_map(merged)
+        self._added += len(fresh)
+        current.update(fresh)
+        self._mapped = self.value
+
+    def apply(self, op: Callable[[C], tuple[C, C]]) -> C:
+        _, delta = op(self.value)
+        self._grow(delta)
+        return delta
 
     def entry_ids(self) -> Iterable[bytes]:
         return self._entries().keys()
@@ -79,10 +96,11 @@ class CrdtEntries(Generic[C]):
         return [entry.to_bytes() for eid, entry in self._entries().items() if eid not in digest]
 
     def absorb(self, entries: list[bytes]) -> int:
-        before = self._entries()
         decoded = [self._kind.from_bytes(data) for data in entries]
-        self.value = self.value.merge(self._kind.join_all(decoded))
-        return len(set(self._entries()) - set(before))
+        known = self._entries()
+        new = sum(1 for entry in decoded if entry_id(entry) not in known)
+        self._grow(self._kind.join_all(decoded))
+        return new
 
 
 _FACT_ENCODER = msgspec.msgpack.Encoder()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Self
 
 from aura_choreo.orchestration.crdt import codec
@@ -40,7 +40,16 @@ class ORSet(Crdt):
 
     adds: frozenset[tuple[Element, Dot]] = frozenset()
     removes: frozenset[Tombstone] = frozenset()
+    tops: VectorClock | None = field(default=None, compare=False, repr=False)
+    """Derived: each replica's largest dot counter, carried along so an operation need not scan."""
     KIND = "ORSet"
+
+    def __post_init__(self) -> None:
+        if self.tops is None:
+            top: dict[str, int] = {}
+            for dot in self._dots():
+                top[dot.replica] = max(top.get(dot.replica, 0), dot.counter)
+            object.__setattr__(self, "tops", VectorClock.of(top))
 
     @classmethod
     def empty(cls) -> Self:
@@ -57,9 +66,12 @@ class ORSet(Crdt):
     def __contains__(self, element: object) -> bool:
         return element in self.value
 
+    def _top(self) -> VectorClock:
+        assert self.tops is not None  # set in __post_init__
+        return self.tops
+
     def _next_dot(self, replica: str) -> Dot:
-        own = [d.counter for d in self._dots() if d.replica == replica]
-        return Dot(replica, max(own, default=0) + 1)
+        return Dot(replica, self._top()[replica] + 1)
 
     def _dots(self) -> Iterable[Dot]:
         yield from (d for _, d in self.adds)
@@ -79,7 +91,9 @@ class ORSet(Crdt):
         return self.merge(delta), delta
 
     def merge(self, other: Self) -> Self:
-        return type(self)(self.adds | other.adds, self.removes | other.removes)
+        return type(self)(
+            self.adds | other.adds, self.removes | other.removes, self._top().merge(other._top())
+        )
 
     def version(self) -> VectorClock:
         return contiguous(self._dots())
