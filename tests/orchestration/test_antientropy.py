@@ -106,3 +106,14 @@ async def test_three_journals_converge_without_any_journal_merge_send() -> None:
     assert journals[0].log == journals[1].log == journals[2].log
     # The facts were stored durably by the journals' own merge.
     assert len(journals[2].store.load_facts("dev2")) == 18
+
+
+def test_the_journal_example_converges() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "journal_antientropy.py"
+    result = subprocess.run([sys.executable, str(example)], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert "converged: every journal holds the same 9 facts" in result.stdout
