@@ -12,6 +12,16 @@ import textwrap
 MAX_LINE = 100
 
 
+def lit(text: str) -> str:
+    """A double-quoted Python string literal."""
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def docstring_text(text: str) -> str:
+    """`text` made safe inside a triple-quoted docstring."""
+    return text.replace("\\", "\\\\").replace('"""', "'''")
+
+
 def fit_all(lines: list[str]) -> list[str]:
     """Every line of `lines`, long ones broken (input lines may hold several lines)."""
     out: list[str] = []

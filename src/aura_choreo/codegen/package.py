@@ -15,9 +15,9 @@ import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from aura_choreo.codegen.layout import fit_all
+from aura_choreo.codegen.layout import fit_all, lit
 from aura_choreo.codegen.messages import MessageTable
-from aura_choreo.codegen.python import PythonGenerator, RoleNames, lit
+from aura_choreo.codegen.python import PythonGenerator, RoleNames
 from aura_choreo.codegen.roles import RoleModule, Shape, role_modules
 from aura_choreo.deployment import protocol_hash
 from aura_choreo.protocol import Protocol

@@ -14,6 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from aura_choreo.codegen.docstrings import describe_step
+from aura_choreo.codegen.layout import docstring_text as _doc
+from aura_choreo.codegen.layout import lit
 from aura_choreo.codegen.messages import MessageClass, MessageTable, class_name
 from aura_choreo.codegen.states import Cont, Path, State, StateMachine
 from aura_choreo.projection.local_types import (
@@ -32,7 +35,6 @@ from aura_choreo.projection.local_types import (
     Timeout,
     Try,
 )
-from aura_choreo.semantics.expressions import expr_text
 
 
 @dataclass(frozen=True)
@@ -97,38 +99,16 @@ class PythonGenerator:
         containers = self._containers
         file, line = self._source_line(head)
         where = f"{file}:{line}" if line else "a generated step"
-        doc = f"{self.describe(head)} ({where})."
+        doc = f"{self.describe(state, head)} ({where})."
         self.support.add("State")
         lines = ["", "", f"class {state.name}(State):", f'    """{_doc(doc)}"""', ""]
         if line:
             lines += [f"    _line = {line}", ""]
         return lines + body + containers
 
-    def describe(self, step: LocalStep) -> str:
+    def describe(self, state: State, step: LocalStep) -> str:
         """A one-line description of a state's step for its docstring."""
-        if isinstance(step, Send):
-            return f"Send {self._msg(step.label, step.payload).signature()} to {step.to}"
-        if isinstance(step, Recv):
-            return f"Receive {self._msg(step.label, step.payload).signature()} from {step.from_}"
-        if isinstance(step, Choose):
-            return f"Choose one of {', '.join(b.label for b in step.branches)}"
-        if isinstance(step, Offer):
-            return f"Offer: {step.from_} decides with one of {', '.join(b.label for b in step.branches)}"
-        if isinstance(step, If):
-            return f"Branch on `{expr_text(step.expr)}` ({', '.join(b.label for b in step.branches)})"
-        if isinstance(step, Loop):
-            return f"Head of a loop of `{expr_text(step.count)}` rounds"
-        if isinstance(step, Par):
-            return f"Run {len(step.branches)} branches in parallel"
-        if isinstance(step, Quorum):
-            return f"Receive from {step.min} of {', '.join(r.from_ for r in step.body)}"
-        if isinstance(step, Local):
-            return f"Local action {step.action}"
-        if isinstance(step, Timeout):
-            return f"A block with a {step.deadline_ms} ms deadline"
-        if isinstance(step, Try):
-            return "A saga: a body, and its compensation if it fails"
-        return type(step).__name__
+        return describe_step(step, self.messages, self._peer_words(state.path))
 
     # ------------------------------------------------------------------ one method per node kind
 
@@ -357,6 +337,12 @@ class PythonGenerator:
     def _def(self, name: str, params: list[str], returns: str) -> list[str]:
         return [f"    async def {name}({', '.join(params)}) -> {returns}:"]
 
+    def _peer_words(self, path: Path) -> str | None:
+        """How a docstring names the peer of the step at `path` (None: its own name will do)."""
+        if not self.names.family or path in self._fixed or path not in self._slot_of:
+            return None
+        return f"this instance's peer (`_PEERS[index][{self._slot_of[path]}]`)"
+
     def _peer(self, path: Path, role: str) -> str:
         if not self.names.family:
             return lit(role)
@@ -384,26 +370,11 @@ class PythonGenerator:
 
 
 def _unique_labels(recvs: tuple[Recv, ...]) -> list[Recv]:
-    seen: set[str] = set()
-    out: list[Recv] = []
-    for r in recvs:
-        if r.label not in seen:
-            seen.add(r.label)
-            out.append(r)
-    return out
-
-
-def lit(text: str) -> str:
-    """A double-quoted Python string literal."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return list({r.label: r for r in recvs}.values())
 
 
 def _ident(label: str) -> str:
     return class_name(label) if not label.isidentifier() else label
-
-
-def _doc(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"""', "'''")
 
 
 _METHODS = {
