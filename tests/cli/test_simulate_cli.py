@@ -19,8 +19,17 @@ def run(*args: str) -> Result:
     return CliRunner().invoke(cli, list(args))
 
 
-def test_text_output_has_a_line_per_run_and_a_summary() -> None:
-    result = run("simulate", TPC, "--seed", "5", "--runs", "3", "--drop", "0.1", "--delay", "2..20")
+def test_text_output_is_a_summary_whatever_the_number_of_runs() -> None:
+    result = run("simulate", TPC, "--runs", "200", "--drop", "0.1", "--delay", "2..20")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    assert lines[0] == "TwoPhaseCommit: 200 runs (seeds 0..199), 200 ok, 0 failed"
+    assert len(lines) == 3  # the summary; failing seeds would follow it
+    assert result.stderr == ""  # no progress bar when stderr is not a terminal
+
+
+def test_verbose_text_output_has_a_line_per_run_and_a_summary() -> None:
+    result = run("simulate", TPC, "--seed", "5", "--runs", "3", "--drop", "0.1", "--delay", "2..20", "-v")
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert [line.split(":")[0] for line in lines[:3]] == ["seed 5", "seed 6", "seed 7"]

@@ -205,7 +205,8 @@ def _report_json(reports: list[tuple[Protocol, SimulationReport]]) -> dict[str, 
 _HELP = """Run every role on a seeded, faulty simulated network, on virtual time.
 
 Runs use seeds N, N+1, ...; every role runs its default behaviour (or --behaviours), and each
-finished run's trace is checked against the global protocol. Times are milliseconds or durations
+finished run's trace is checked against the global protocol. Prints a progress bar (on a terminal)
+and a summary naming the failing seeds; --verbose adds a line per run. Times are milliseconds or durations
 (500ms, 2s). Exit 1 when any run fails.
 
 \b
@@ -281,7 +282,8 @@ def _given(name: str) -> bool:
 @click.option("--trace-out", default=None, metavar="FILE", help="Write the first run's trace (JSONL).")
 @click.option("--no-check", is_flag=True, help="Do not check each run's trace against the protocol.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output (SPEC §7).")
-@click.option("--quiet", is_flag=True, help="Only the summary; no progress bar, no per-run lines.")
+@click.option("--quiet", is_flag=True, help="Only the summary; no progress bar.")
+@click.option("--verbose", "-v", is_flag=True, help="A line per run (default: a progress bar and a summary).")
 def command(
     file: str,
     seed: int,
@@ -305,6 +307,7 @@ def command(
     no_check: bool,
     as_json: bool,
     quiet: bool,
+    verbose: bool,
 ) -> None:
     params = parse_params(param_values)
     fixture: SimulationFixture | None = None
@@ -357,7 +360,7 @@ def command(
                 )
                 result = result if no_check else with_trace_check(protocol, result)
                 results.append(result)
-                if not (quiet or as_json):
+                if verbose and not (quiet or as_json):
                     click.echo(_describe(result))
                 advance()
         report = SimulationReport(tuple(results))
