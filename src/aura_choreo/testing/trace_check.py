@@ -294,6 +294,10 @@ class _RoleReplay:
         if not tokens:
             raise RuntimeProtocolError(f"saga {label} {kind} outside a try block", role=self.monitor.role)
         self.monitor.on_try_outcome(tokens[-1], label == COMMIT)
+        if label == COMPENSATE:
+            # SPEC §4.6: the body is abandoned; its messages still on their way arrive late (or after
+            # the role left), as the live endpoint counts them, and are not "sent but never arrived".
+            self.monitor.mark_late(tokens[-1].step.body)
         self.announcing = label if kind == "send" else None
 
     def _timeout(self) -> None:
