@@ -71,9 +71,23 @@ class GuardExtension(Extension):
         if active[0] > 0:
             return
         del self._joined[ctx.session]
+        self._forget_receipt_chains(ctx)
         events = [e for e in trace.events if e.session == ctx.session and e.role in roles]
         if events and self.chain.store is not None:
             self.chain.record_trace(ctx.session, ctx.protocol, events)
+
+    def _forget_receipt_chains(self, ctx: SessionContext) -> None:
+        """The session is over in this process: its receipt chains (one per channel) are forgotten, so
+        a long-lived chain holds nothing per finished session."""
+        marker = f"/{ctx.session}/"
+        prefix = self.context_of(ctx.protocol, ctx.session) + marker
+
+        def finished(channel: str) -> bool:
+            return channel.startswith(prefix)
+
+        for device in self.chain.devices.values():
+            device.signer.forget(finished)
+            device.verifier.forget(finished)
 
     def _check_manifest(self, ctx: SessionContext) -> None:
         self.chain.check_session_start(

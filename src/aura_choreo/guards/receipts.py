@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 from cryptography.exceptions import InvalidSignature
@@ -128,6 +128,15 @@ class ReceiptSigner:
         self._last[chain] = (receipt.nonce, receipt.digest())
         return receipt
 
+    def forget(self, finished: Callable[[str], bool]) -> None:
+        """Drop the chains whose context `finished` names (their session is over: none will extend)."""
+        for chain in [c for c in self._last if finished(c[0])]:
+            del self._last[chain]
+
+    def chains(self) -> int:
+        """How many chains this signer holds."""
+        return len(self._last)
+
     def release(self, receipt: Receipt) -> bool:
         """Undo `issue` of a receipt that was never sent; False if a later receipt already follows it."""
         chain = (receipt.context, receipt.receiver)
@@ -155,6 +164,16 @@ class ReceiptVerifier:
         self._keys[device] = (
             Ed25519PublicKey.from_public_bytes(public_key) if isinstance(public_key, bytes) else public_key
         )
+
+    def forget(self, finished: Callable[[str], bool]) -> None:
+        """Drop the chains whose context `finished` names (their session is over; a replay of one of its
+        frames finds no endpoint to deliver to)."""
+        for chain in [c for c in self._last if finished(c[0])]:
+            del self._last[chain]
+
+    def chains(self) -> int:
+        """How many chains this verifier holds."""
+        return len(self._last)
 
     def verify(self, receipt: Receipt, *, role: str | None = None, session: str | None = None) -> None:
         """Accept `receipt` or raise `ReceiptError` (forged, replayed, out of chain, misaddressed)."""
