@@ -5,7 +5,7 @@ Values are strings, ints (a duration becomes its milliseconds), booleans, identi
 
 from __future__ import annotations
 
-from aura_choreo.syntax.ast import Annotation, AnnotationArgs, AnnotationValue, Ident
+from aura_choreo.syntax.ast import Annotation, AnnotationArgs, Annotations, AnnotationValue, Ident
 from aura_choreo.syntax.cursor import Cursor
 from aura_choreo.syntax.tokens import DURATION, IDENT, INT, STRING
 
@@ -85,3 +85,16 @@ def _parse_args(c: Cursor) -> AnnotationArgs:
             break
     c.expect(")", "`,` or `)`")
     return AnnotationArgs(tuple(positional), tuple(named))
+
+
+def parse_leading_annotations(c: Cursor) -> Annotations:
+    """The `[...]` lists and `@key` entries written before a statement, in order."""
+    annotations: list[Annotation] = []
+    while True:
+        if c.at("["):
+            c.advance()
+            annotations.extend(parse_annotation_list(c))
+        elif c.at("@"):
+            annotations.append(parse_annotation_entry(c))
+        else:
+            return tuple(annotations)

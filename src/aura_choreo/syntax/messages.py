@@ -1,25 +1,33 @@
-"""Role references, send participants, types, payloads and message labels."""
+"""Role references, send participants, types, payloads and message labels, and the statements made of
+them: sends, chains, exchanges, broadcasts and local actions."""
 
 from __future__ import annotations
 
 from aura_choreo.syntax.annotations import parse_annotation_list
 from aura_choreo.syntax.ast import (
     Annotations,
+    Broadcast,
+    Chain,
+    Exchange,
+    Expr,
     IndexAll,
     IndexExpr,
     IndexRange,
     IndexValue,
+    LocalAction,
     Message,
     Participant,
     PayloadField,
     RoleIndex,
     RoleRef,
+    Send,
+    Stmt,
     TypeExpr,
     TypeRef,
     UnionType,
 )
 from aura_choreo.syntax.cursor import Cursor
-from aura_choreo.syntax.expressions import parse_expression
+from aura_choreo.syntax.expressions import parse_expression, parse_expression_list
 from aura_choreo.syntax.tokens import IDENT, INT
 
 BUILTIN_TYPES = frozenset(
@@ -161,3 +169,42 @@ def _payload_field(c: Cursor) -> PayloadField:
     if isinstance(item, TypeRef) and not item.args and is_bare_field_name(item.name):
         return PayloadField(item.name, None, span=item.span)
     return PayloadField(None, item, span=item.span)
+
+
+def parse_participant_statement(c: Cursor, annotations: Annotations) -> Stmt:
+    """A statement that starts with a participant: send, chain, exchange, broadcast, local action."""
+    start = c.token
+    first = parse_participant(c)
+    if c.accept(":"):
+        if first.annotations:
+            c.report(
+                first.span,
+                "a local action's role cannot carry annotations",
+                "write them before the statement: `[@key = value] R: Action()`",
+            )
+        action = c.expect_ident("an action name").text
+        args: tuple[Expr, ...] = ()
+        if c.at("(") and not c.token.newline_before:
+            c.advance()
+            args = parse_expression_list(c, ")")
+        return LocalAction(first.role, action, args, annotations=annotations, span=c.span_from(start))
+    if c.accept("->*"):
+        c.expect(":", "`:` and the message of the broadcast")
+        return Broadcast(first, parse_message(c), annotations=annotations, span=c.span_from(start))
+    if c.accept("<->"):
+        right = parse_participant(c)
+        return Exchange(first, right, _optional_message(c), annotations=annotations, span=c.span_from(start))
+    if not c.at("->"):
+        c.fail("`->`, `<->`, `->*` or `:`")
+    participants: list[Participant] = [first]
+    while c.accept("->"):
+        participants.append(parse_participant(c))
+    message = _optional_message(c)
+    span = c.span_from(start)
+    if len(participants) == 2:
+        return Send(participants[0], participants[1], message, annotations=annotations, span=span)
+    return Chain(tuple(participants), message, annotations=annotations, span=span)
+
+
+def _optional_message(c: Cursor) -> Message | None:
+    return parse_message(c) if c.accept(":") else None

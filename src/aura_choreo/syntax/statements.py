@@ -11,43 +11,35 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from aura_choreo.diagnostics import did_you_mean
-from aura_choreo.syntax.annotations import parse_annotation_entry, parse_annotation_list
+from aura_choreo.syntax.annotations import parse_leading_annotations
 from aura_choreo.syntax.ast import (
-    Annotation,
     Annotations,
     Barrier,
     Block,
     Branch,
     Break,
-    Broadcast,
     CallProtocol,
-    Chain,
     Choice,
     Continue,
-    Exchange,
     Expr,
     For,
     If,
     Let,
-    LocalAction,
     Loop,
     Match,
     MatchArm,
-    Message,
     NamedBlock,
     Parallel,
-    Participant,
     ProtocolDef,
     Rec,
     RoleRef,
-    Send,
     Stmt,
     Timeout,
     Try,
 )
 from aura_choreo.syntax.cursor import Cursor, ParseFailure
-from aura_choreo.syntax.expressions import parse_expression, parse_expression_list
-from aura_choreo.syntax.messages import parse_message, parse_participant, parse_role_ref
+from aura_choreo.syntax.expressions import parse_expression
+from aura_choreo.syntax.messages import parse_participant_statement, parse_role_ref
 from aura_choreo.syntax.tokens import EOF, IDENT, STRING, Token
 
 STATEMENT = "a statement"
@@ -121,7 +113,7 @@ def end_statement(c: Cursor, stops: frozenset[str]) -> None:
 
 def parse_statement(c: Cursor) -> Stmt:
     """One statement with the annotations written before it."""
-    annotations = _leading_annotations(c) if c.token.kind in _ANNOTATION_STARTS else ()
+    annotations = parse_leading_annotations(c) if c.token.kind in _ANNOTATION_STARTS else ()
     token = c.token
     if token.kind != IDENT:
         if token.kind == "#" and c.peek().kind == "[":
@@ -132,7 +124,7 @@ def parse_statement(c: Cursor) -> Stmt:
         c.fail(STATEMENT)
     following = c.peek()
     if following.kind in _SEND_CONTINUATIONS or (following.kind == "[" and not following.newline_before):
-        return _participant_statement(c, annotations)
+        return parse_participant_statement(c, annotations)
     handler = _KEYWORDS.get(token.text)
     if handler is None:
         if token.text == "else":
@@ -141,56 +133,6 @@ def parse_statement(c: Cursor) -> Stmt:
         hint = did_you_mean(token.text, _KEYWORDS) if following.kind in (IDENT, "{", "(") else ""
         c.fail(f"`->`, `<->`, `->*` or `:` after the role `{token.text}`", hint)
     return handler(c, annotations)
-
-
-def _leading_annotations(c: Cursor) -> Annotations:
-    annotations: list[Annotation] = []
-    while True:
-        if c.at("["):
-            c.advance()
-            annotations.extend(parse_annotation_list(c))
-        elif c.at("@"):
-            annotations.append(parse_annotation_entry(c))
-        else:
-            return tuple(annotations)
-
-
-def _participant_statement(c: Cursor, annotations: Annotations) -> Stmt:
-    start = c.token
-    first = parse_participant(c)
-    if c.accept(":"):
-        if first.annotations:
-            c.report(
-                first.span,
-                "a local action's role cannot carry annotations",
-                "write them before the statement: `[@key = value] R: Action()`",
-            )
-        action = c.expect_ident("an action name").text
-        args: tuple[Expr, ...] = ()
-        if c.at("(") and not c.token.newline_before:
-            c.advance()
-            args = parse_expression_list(c, ")")
-        return LocalAction(first.role, action, args, annotations=annotations, span=c.span_from(start))
-    if c.accept("->*"):
-        c.expect(":", "`:` and the message of the broadcast")
-        return Broadcast(first, parse_message(c), annotations=annotations, span=c.span_from(start))
-    if c.accept("<->"):
-        right = parse_participant(c)
-        return Exchange(first, right, _optional_message(c), annotations=annotations, span=c.span_from(start))
-    if not c.at("->"):
-        c.fail("`->`, `<->`, `->*` or `:`")
-    participants: list[Participant] = [first]
-    while c.accept("->"):
-        participants.append(parse_participant(c))
-    message = _optional_message(c)
-    span = c.span_from(start)
-    if len(participants) == 2:
-        return Send(participants[0], participants[1], message, annotations=annotations, span=span)
-    return Chain(tuple(participants), message, annotations=annotations, span=span)
-
-
-def _optional_message(c: Cursor) -> Message | None:
-    return parse_message(c) if c.accept(":") else None
 
 
 # ---------------------------------------------------------------- choice, match, if
