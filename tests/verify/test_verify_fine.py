@@ -37,6 +37,15 @@ FINE = {
     "quorum_rec": """choreography QuorumRec { roles: P, A[3]
         rec R { P -> A[*]: Prep; [@min_responses = 2] A[*] -> P: Prom;
           choice P { done: { P -> A[*]: Fin } again: { P -> A[*]: Again; continue R } } } }""",
+    # issue 11 item 10: a shared `if` in a timeout body; a waiter that timed out no longer follows it
+    "shared_if_in_timeout": """protocol Stream { roles: S, C;
+        C -> S: Req;
+        timeout(1s) { loop { S -> C: Chunk(last: bool); if last { break } } } or { C: give_up(); } }""",
+    "shared_if_in_timeout_relay": """protocol Relay { roles: O, P, C;
+        O -> P: Open;
+        timeout(5s) {
+          loop { O -> P: Data(end: bool); P -> C: Data(end: bool); if end { break; } }
+        } or { C: cancel(); P: gateway_timeout(); } }""",
     "choice_loop": """protocol Stream { roles: Client, Server;
         loop (decides: Client) { Client -> Server: Chunk; Server -> Client: Ack; }
         Client -> Server: Close; }""",

@@ -91,7 +91,7 @@ class _Builder:
     count: int = 0
     edges: list[tuple[int, Action | None, int, frozenset[int]]] = field(default_factory=list)
     discard_seeds: dict[int, set[tuple[str, str]]] = field(default_factory=dict)
-    regions: list[tuple[int, int, Action, int]] = field(default_factory=list)
+    regions: list[tuple[int, int, Action, int, frozenset[str]]] = field(default_factory=list)
     loop_depth: int = 0
     owes: dict[int, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     """Per index into `edges` of a step that completes a quorum: the stragglers it leaves."""
@@ -295,8 +295,14 @@ class _Builder:
         alt = self.seq(step.alt, k, env)
         self.seed_discards(alt, _received_messages(step.body))
         start = self.count
+        first_edge = len(self.edges)
         body = self.seq(step.body, k, env)
-        self.regions.append((start, self.count, Action.tau(f"timeout {step.deadline_ms}ms"), alt))
+        # A waiter that times out stops evaluating the body's shared-knowledge `if`s and loop counts:
+        # the roles still in the body decide them without it (issue 11 item 10).
+        leaves = frozenset(
+            a.key for _, a, _, _ in self.edges[first_edge:] if a is not None and a.kind is ActionKind.COIN
+        )
+        self.regions.append((start, self.count, Action.tau(f"timeout {step.deadline_ms}ms"), alt, leaves))
         return body
 
     def _try(self, step: Try, k: int, env: dict[str, int]) -> int:
@@ -310,8 +316,16 @@ class _Builder:
         self.edge(done, Action.coin(key, "compensate"), comp)
         start = self.count
         body = self.seq(step.body, done, env)
-        self.regions.append((start, self.count, Action.coin(key, "compensate"), comp))
+        self.regions.append((start, self.count, Action.coin(key, "compensate"), comp, frozenset()))
         return body
+
+
+@dataclass(frozen=True)
+class _Effects:
+    """What a step does besides its action: stragglers it owes, coin keys it stops following."""
+
+    owes: tuple[tuple[str, str], ...] = ()
+    leaves: frozenset[str] = frozenset()
 
 
 def _received_messages(seq: LocalSeq) -> set[tuple[str, str]]:
@@ -328,18 +342,16 @@ def _finish(b: _Builder, entry: int, final: int, role: str, protocol: str) -> Ma
     """Eliminate epsilon edges, keep what `entry` reaches, and number states in BFS order."""
     n = b.count
     eps_out: list[list[tuple[int, frozenset[int]]]] = [[] for _ in range(n)]
-    vis_out: list[list[tuple[Action, int, frozenset[int], tuple[tuple[str, str], ...]]]] = [
-        [] for _ in range(n)
-    ]
+    vis_out: list[list[tuple[Action, int, frozenset[int], _Effects]]] = [[] for _ in range(n)]
     for index, (source, action, target, tags) in enumerate(b.edges):
         if action is None:
             eps_out[source].append((target, tags))
         else:
-            vis_out[source].append((action, target, tags, b.owes.get(index, ())))
-    for start, end, action, target in b.regions:
+            vis_out[source].append((action, target, tags, _Effects(b.owes.get(index, ()))))
+    for start, end, action, target, leaves in b.regions:
         for s in range(start, end):
             if any(a.kind is ActionKind.RECV for a, _, _, _ in vis_out[s]):
-                vis_out[s].append((action, target, _NO_TAGS, ()))
+                vis_out[s].append((action, target, _NO_TAGS, _Effects(leaves=leaves)))
     discards = _propagate_discards(b, eps_out, vis_out)
 
     def closure(s: int) -> dict[int, frozenset[int]]:
@@ -356,7 +368,7 @@ def _finish(b: _Builder, entry: int, final: int, role: str, protocol: str) -> Ma
     component = _eps_components(eps_out)
     order = {entry: 0}
     queue = deque([entry])
-    merged: dict[tuple[int, Action, int, tuple[tuple[str, str], ...]], frozenset[int]] = {}
+    merged: dict[tuple[int, Action, int, _Effects], frozenset[int]] = {}
     finals: set[int] = set()
     state_discards: dict[int, frozenset[tuple[str, str]]] = {}
     while queue:
@@ -367,8 +379,8 @@ def _finish(b: _Builder, entry: int, final: int, role: str, protocol: str) -> Ma
         dropped: set[tuple[str, str]] = set()
         for t, tags in reach.items():
             dropped |= discards[t]
-            for action, u, edge_tags, owes in vis_out[t]:
-                key = (s, action, u, owes)
+            for action, u, edge_tags, effects in vis_out[t]:
+                key = (s, action, u, effects)
                 merged[key] = merged.get(key, _NO_TAGS) | tags | edge_tags
                 if u not in order:
                     order[u] = len(order)
@@ -380,10 +392,11 @@ def _finish(b: _Builder, entry: int, final: int, role: str, protocol: str) -> Ma
         # "stuck" nor its branch "never taken" (issue 11 item 8).
         spin = [tags for t in reach for u, tags in eps_out[t] if u in reach and component[u] == component[t]]
         if spin:
-            key = (s, Action.tau("idle"), s, ())
+            key = (s, Action.tau("idle"), s, _Effects())
             merged[key] = merged.get(key, _NO_TAGS).union(*spin)
     transitions = tuple(
-        Transition(order[s], action, order[u], tags, owes) for (s, action, u, owes), tags in merged.items()
+        Transition(order[s], action, order[u], tags, e.owes, e.leaves)
+        for (s, action, u, e), tags in merged.items()
     )
     return Machine(
         role=role,
@@ -441,7 +454,7 @@ def _eps_components(eps_out: list[list[tuple[int, frozenset[int]]]]) -> list[int
 def _propagate_discards(
     b: _Builder,
     eps_out: list[list[tuple[int, frozenset[int]]]],
-    vis_out: list[list[tuple[Action, int, frozenset[int], tuple[tuple[str, str], ...]]]],
+    vis_out: list[list[tuple[Action, int, frozenset[int], _Effects]]],
 ) -> list[frozenset[tuple[str, str]]]:
     """Discard sets flow forward: once late messages may exist, they may arrive at any later state."""
     sets: list[set[tuple[str, str]]] = [set() for _ in range(b.count)]

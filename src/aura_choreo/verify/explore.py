@@ -36,6 +36,9 @@ from aura_choreo.verify.trace import TraceStep
 
 MAX_FINDINGS_PER_KIND = 10
 
+LEFT = (-1,)
+"""A coin queue's value for a role that left the block where the key is decided (timed out)."""
+
 State = tuple[Any, ...]
 _NONE: dict[int, Any] = {}
 _Plan = tuple[
@@ -103,6 +106,13 @@ class _Tables:
             else:
                 self.owe_slot.append(-1)
         self.width = width
+        self.leaves: dict[int, tuple[int, ...]] = {}
+        """Per step code of a step after which the role stops following some coin keys: their slots."""
+        for r, m in enumerate(machines):
+            for ti, t in enumerate(m.transitions):
+                if t.leaves:
+                    slots = (self.slot.get((key_index.get(k, -1), r)) for k in sorted(t.leaves))
+                    self.leaves[r + n * ti] = tuple(slot for slot in slots if slot is not None)
         self.owes: dict[int, tuple[tuple[int, int], ...]] = {}
         """Per step code (role + n * transition) of a step that leaves stragglers: what it owes."""
         for r, m in enumerate(machines):
@@ -279,9 +289,11 @@ class _Explorer:
         for target, code in taus:
             new = list(st)
             new[r] = target
-            leaves = self.t.owes.get(code)
-            if leaves:
-                new[owe_slot] = tuple(sorted((*owed, *leaves)))
+            stragglers = self.t.owes.get(code)
+            if stragglers:
+                new[owe_slot] = tuple(sorted((*owed, *stragglers)))
+            for slot in self.t.leaves.get(code, ()):
+                new[slot] = LEFT
             moves.append((code, tuple(new)))
         if coins:
             stable = self._coin_moves(st, r, coins, moves) and stable
@@ -320,14 +332,14 @@ class _Explorer:
         for key, label, target, ti in coins:
             slot = t.slot[(key, r)]
             queue = st[slot]
-            if queue:
+            if queue and queue != LEFT:
                 if queue[0] == label:
                     new = list(st)
                     new[r] = target
                     new[slot] = queue[1:]
                     moves.append((r + self.n * ti, tuple(new)))
                 continue
-            others = [t.slot[(key, o)] for o in t.key_holders[key] if o != r]
+            others = [t.slot[(key, o)] for o in t.key_holders[key] if o != r and st[t.slot[(key, o)]] != LEFT]
             if others:
                 stable = False
             if any(len(st[s]) >= self.bound for s in others):
@@ -335,6 +347,7 @@ class _Explorer:
                 continue
             new = list(st)
             new[r] = target
+            new[slot] = ()  # back in the body after leaving it: it follows the key again
             for s in others:
                 new[s] = (*new[s], label)
             moves.append((r + self.n * ti, tuple(new)))

@@ -99,6 +99,8 @@ class Transition:
     """(peer, label) stragglers this step leaves behind, one entry per message (a quorum that is
     complete before every answer came): the role drops exactly these when they reach the head of
     their channel, before anything it expects there (as the run time does)."""
+    leaves: frozenset[str] = frozenset()
+    """Coin keys the role stops following here (a waiter timing out of a body with shared `if`s)."""
 
 
 @dataclass(frozen=True, slots=True)
