@@ -107,3 +107,12 @@ def test_a_choreography_with_errors_prints_diagnostics_and_exits_1(tmp_path: Pat
     code, out = run("compile", str(source), "-o", str(tmp_path / "out"))
     assert code == 1 and "error[E010]" in out and "Traceback" not in out
     assert not (tmp_path / "out").exists()
+
+
+def test_fields_named_like_the_methods_own_names_still_work(tmp_path: Path) -> None:
+    source = tmp_path / "odd.choreo"
+    source.write_text("choreography Odd { roles: A, B; A -> B: Call(self: u32, ctx: String, value: bool) }")
+    assert run("compile", str(source), "-o", str(tmp_path / "out"))[0] == 0
+    a = (tmp_path / "out" / "odd" / "a.py").read_text(encoding="utf-8")
+    assert "async def send_Call(self, *, self_: int, ctx_: str, value: bool) -> End:" in a
+    assert 'await ctx.send("B", "Call", (self_, ctx_, value))' in a

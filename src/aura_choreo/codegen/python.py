@@ -116,15 +116,15 @@ class PythonGenerator:
         assert isinstance(step, Send)
         msg = self._msg(step.label, step.payload)
         nxt = self._next(self.machine.after(state.cont))
-        params = (
-            ["self", "*"] + [f"{name}: {source}" for name, source in msg.fields] if msg.fields else ["self"]
-        )
+        # Keyword names are the message's field names, except those the method's own names would
+        # shadow (`self`, `ctx`): those take a trailing underscore.
+        names = [f"{name}_" if name in _TAKEN else name for name, _ in msg.fields]
+        params = ["self", "*"] + [f"{n}: {src}" for n, (_, src) in zip(names, msg.fields, strict=True)]
         if any("Any" in source for _, source in msg.fields):
             self._import("typing", "Any")
-        values = "".join(f"{name}, " for name, _ in msg.fields)
-        values = f"({values.rstrip(', ')},)" if len(msg.fields) == 1 else f"({values.rstrip(', ')})"
+        values = f"({names[0]},)" if len(names) == 1 else f"({', '.join(names)})"
         return [
-            *self._def(f"send_{_ident(step.label)}", params, nxt.name),
+            *self._def(f"send_{_ident(step.label)}", params if names else ["self"], nxt.name),
             "        ctx = self._take()",
             f"        await ctx.send({self._peer(state.path, step.to)}, {lit(step.label)}, {values})",
             f"        return {nxt.name}(ctx)",
@@ -376,6 +376,8 @@ def _unique_labels(recvs: tuple[Recv, ...]) -> list[Recv]:
 def _ident(label: str) -> str:
     return class_name(label) if not label.isidentifier() else label
 
+
+_TAKEN = frozenset({"self", "ctx"})
 
 _METHODS = {
     "Send": "send",
