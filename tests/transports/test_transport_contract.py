@@ -1,9 +1,9 @@
-"""One contract every transport passes: in-memory, tcp:// and ws:// (two devices, one process).
+"""One contract every transport passes: in-memory, tcp://, ws:// and nats:// (two devices, one process).
 
 A new carrier is done when it passes this file: sessions complete through the session layer with every
 message delivered once and in order, many sessions share one connection, oversized frames and sends
 on a closed link are refused with `TransportError`, and (network carriers) a connection dropped
-mid-session is re-established with nothing lost or duplicated.
+mid-session (for nats://, the server restarted) is re-established with nothing lost or duplicated.
 """
 
 from __future__ import annotations
@@ -26,11 +26,13 @@ from aura_choreo.testing import check_trace
 from aura_choreo.transports.base import Transport
 from aura_choreo.transports.carrier import PeerDevice, TcpTransport
 from aura_choreo.transports.inmemory import InMemoryTransport
+from aura_choreo.transports.nats_broker import NatsTransport
+from aura_choreo.transports.nats_server import NatsServer
 from aura_choreo.transports.net.handshake import SessionBinding
 from aura_choreo.transports.net.identity import Identity
 
 TPC = Path(__file__).resolve().parents[2] / "examples" / "two_phase_commit.choreo"
-KINDS = ["inmemory", "tcp", "ws"]
+KINDS = ["inmemory", "tcp", "ws", "nats"]
 ALICE, BOB = Identity.generate("alice"), Identity.generate("bob")
 ROLES = {"Coordinator": "alice", "Participant": "bob"}
 
@@ -50,9 +52,12 @@ class Pair:
     b: Transport
     address_a: str
     address_b: str
+    server: NatsServer | None = None
 
     async def open(self, session: str, protocol_hash: str = "h") -> None:
-        if isinstance(self.a, TcpTransport) and isinstance(self.b, TcpTransport):
+        if isinstance(self.a, TcpTransport | NatsTransport) and isinstance(
+            self.b, TcpTransport | NatsTransport
+        ):
             binding = SessionBinding(protocol_hash, session, ROLES)
             await asyncio.gather(
                 self.a.open_session(binding, timeout=20), self.b.open_session(binding, timeout=20)
@@ -64,6 +69,17 @@ async def pair(kind: str) -> AsyncIterator[Pair]:
     if kind == "inmemory":
         shared = InMemoryTransport()
         yield Pair(shared, shared, "alice", "bob")
+        return
+    if kind == "nats":
+        with NatsServer() as server:
+            a_nats = NatsTransport(
+                ALICE, {"bob": PeerDevice("bob", BOB.public_bytes, server.url)}, server=server.url
+            )
+            b_nats = NatsTransport(
+                BOB, {"alice": PeerDevice("alice", ALICE.public_bytes, server.url)}, server=server.url
+            )
+            async with a_nats, b_nats:
+                yield Pair(a_nats, b_nats, a_nats.local_address, b_nats.local_address, server)
         return
     a_address, b_address = f"{kind}://127.0.0.1:{free_port()}", f"{kind}://127.0.0.1:{free_port()}"
     a = TcpTransport(ALICE, {"bob": PeerDevice("bob", BOB.public_bytes, b_address)}, listen=a_address)
@@ -87,6 +103,9 @@ async def run_sessions(protocol: Protocol, p: Pair, count: int, *, drop_midway: 
             for i, s in enumerate(sessions):
                 group.create_task(run_role(s.endpoint("Coordinator", node_a), seed=i))
                 group.create_task(run_role(s.endpoint("Participant", node_b), seed=i + 1000))
+            if drop_midway and p.server is not None:  # the broker goes away mid-session and comes back
+                await asyncio.sleep(0.01)
+                await asyncio.to_thread(p.server.restart, 0.2)
     return trace
 
 
@@ -102,12 +121,12 @@ async def test_many_sessions_share_the_transport_and_every_message_arrives_once_
         assert p.a.connections_made == 1  # one connection for all twenty sessions
 
 
-@pytest.mark.parametrize("kind", ["tcp", "ws"])
+@pytest.mark.parametrize("kind", ["tcp", "ws", "nats"])
 async def test_a_connection_dropped_mid_session_loses_and_duplicates_nothing(kind: str) -> None:
     protocol = load(TPC)
     async with pair(kind) as p:
         trace = await run_sessions(protocol, p, 10, drop_midway=True)
-        assert isinstance(p.a, TcpTransport) and isinstance(p.b, TcpTransport)
+        assert isinstance(p.a, TcpTransport | NatsTransport) and isinstance(p.b, TcpTransport | NatsTransport)
         assert p.a.connections_made + p.b.connections_made >= 4  # the connection came back
     report = check_trace(protocol, trace)
     assert report.ok, report.issues

@@ -143,6 +143,7 @@ def plan_deployment(
                 f"neither {device} nor {other} has an address to connect to: give one of them an "
                 "`address` in the policy (or pass --listen / --peer)"
             )
+    _check_one_broker([listening, *(peers[o].address for o in sorted(exchanges))], device)
     hash_ = protocol_hash(protocol)
     return Deployment(
         protocol=protocol,
@@ -165,5 +166,17 @@ def _check_address(address: str | None, what: str) -> None:
         parse_address(address)
     except ValueError as exc:
         scheme = address.partition("://")[0]
-        hint = " (quic:// and nats:// are not available in this build)" if scheme in ("quic", "nats") else ""
+        hint = " (quic:// is not available in this build)" if scheme == "quic" else ""
         raise DeploymentError(f"{what}: {exc}{hint}") from None
+
+
+def _check_one_broker(addresses: list[str | None], device: str) -> None:
+    """A device on nats:// talks through the broker only: its peers must be on nats:// too."""
+    given = [a for a in addresses if a]
+    on_broker = [a for a in given if a.startswith("nats://")]
+    if on_broker and len(on_broker) != len(given):
+        others = sorted({a for a in given if not a.startswith("nats://")})
+        raise DeploymentError(
+            f"device {device}: nats:// cannot be mixed with point-to-point addresses in one session "
+            f"({', '.join(others)}): put every device of the session on the NATS server"
+        )

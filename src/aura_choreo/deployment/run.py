@@ -34,6 +34,10 @@ from aura_choreo.runtime.runner import run_role
 from aura_choreo.runtime.session import Session
 from aura_choreo.runtime.trace import Trace, TraceEvent
 from aura_choreo.transports.carrier import NetworkTransport, StatusCallback
+from aura_choreo.transports.nats_broker import NatsTransport
+
+DeployedTransport = NetworkTransport | NatsTransport
+"""A point-to-point transport (tcp://, ws://) or the broker (nats://), chosen by the addresses' scheme."""
 
 
 @dataclass(frozen=True)
@@ -114,7 +118,7 @@ def guard_extension_for(deployment: Deployment) -> GuardExtension:
 
 def build_session(
     deployment: Deployment,
-    transport: NetworkTransport,
+    transport: DeployedTransport,
     *,
     peer_timeout: float | None,
     guards: GuardExtension | None = None,
@@ -142,7 +146,7 @@ async def run_deployed_role(
     peer_timeout: float | None = 30.0,
     on_status: StatusCallback | None = None,
     drop_after_frames: int | None = None,
-    transport_factory: Callable[[Deployment], NetworkTransport] | None = None,
+    transport_factory: Callable[[Deployment], DeployedTransport] | None = None,
 ) -> RunOutcome:
     """Run `deployment.role` to its end; never raises an `AuraChoreoError` (it is in the outcome).
 
@@ -242,7 +246,12 @@ def envelope_origin(frame: bytes) -> tuple[str, str] | None:
     return head.session, head.sender
 
 
-def _transport(deployment: Deployment) -> NetworkTransport:
+def _transport(deployment: Deployment) -> DeployedTransport:
+    addresses = [a for a in (deployment.listen, *(p.address for p in deployment.peers.values())) if a]
+    brokers = sorted(a for a in addresses if a.startswith("nats://"))
+    if brokers:  # plan_deployment made sure that then every address is on nats://
+        server = deployment.listen if deployment.listen in brokers else brokers[0]
+        return NatsTransport(deployment.identity, deployment.peers, server=server)
     return NetworkTransport(
         deployment.identity, deployment.peers, listen=deployment.listen, frame_origin=envelope_origin
     )

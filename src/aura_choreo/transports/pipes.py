@@ -8,8 +8,8 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol
 from urllib.parse import urlsplit
 
-SCHEMES = ("tcp", "ws")
-"""The schemes a carrier exists for."""
+SCHEMES = ("tcp", "ws", "nats")
+"""The schemes a carrier exists for (`nats://` is a broker, `transports.nats_broker`, not a `Carrier`)."""
 
 
 class Pipe(ABC):
@@ -76,7 +76,7 @@ def parse_address(address: str) -> tuple[str, str, int]:
     """(scheme, host, port) of `scheme://host:port[/path]`; `ValueError` says what is wrong."""
     parts = urlsplit(address)
     if parts.scheme not in SCHEMES:
-        raise ValueError(f"`{address}`: expected tcp://host:port or ws://host:port")
+        raise ValueError(f"`{address}`: expected tcp://host:port, ws://host:port or nats://host:port")
     try:
         port = parts.port
     except ValueError:
