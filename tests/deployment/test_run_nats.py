@@ -7,18 +7,24 @@ scheme alone); the traces of all processes, merged, pass check-trace.
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
-from deploy_cluster import Cluster, assert_all_ok, check_merged_trace, make_cluster
+from deploy_cluster import Cluster, assert_all_ok, check_merged_trace, finish, make_cluster
 
 from aura_choreo.cli.main import cli
+from aura_choreo.deployment.traces import events_of_run_document, merge_role_traces
 from aura_choreo.protocol import load
+from aura_choreo.runtime.trace import Trace
 from aura_choreo.transports.nats_server import NatsServer
 from aura_choreo.verify import role_manifest
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 TPC = EXAMPLES / "two_phase_commit.choreo"
+WORKER = Path(__file__).resolve().parent / "nats_sessions_worker.py"
 
 
 def on_broker(cluster: Cluster, url: str, roles: tuple[str, ...] | None = None) -> None:
@@ -57,3 +63,58 @@ def test_nats_mixed_with_point_to_point_is_a_usage_error_naming_the_fix(
     outcome = CliRunner().invoke(cli, cluster.command(TPC, "Coordinator")[3:])
     assert outcome.exit_code == 2, outcome.output
     assert "nats:// cannot be mixed" in outcome.output
+
+
+@pytest.mark.slow  # about 30 s: four interpreters start, 200 role runs
+@pytest.mark.parametrize("count", [100])
+def test_many_concurrent_sessions_across_four_processes_share_one_server(
+    count: int, tmp_path: Path, nats_server: NatsServer
+) -> None:
+    """`count` two-phase commits at once: coordinators split over two processes, participants over two
+    others (by parity, so each process talks to both of the other side); all complete, nothing mixed."""
+    protocol = load(TPC)
+    held = {role: sorted(role_manifest(lt)) for role, lt in protocol.local_types().items()}
+    cluster = make_cluster(tmp_path, protocol.roles, capabilities=held)
+    on_broker(cluster, nats_server.url)
+    ids = [f"many-{i}" for i in range(count)]
+    groups = [
+        ("Coordinator", ids[: count // 2]),
+        ("Coordinator", ids[count // 2 :]),
+        ("Participant", ids[0::2]),
+        ("Participant", ids[1::2]),
+    ]
+    processes = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                str(WORKER),
+                str(TPC),
+                str(cluster.policy),
+                str(cluster.keys[role]),
+                role,
+                *sessions,
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=tmp_path,
+        )
+        for role, sessions in groups
+    ]
+    documents: list[dict[str, object]] = []
+    for (role, sessions), process in zip(groups, processes, strict=True):
+        result = finish(process, 120)
+        assert result.code == 0, result.stderr
+        batch = result.document
+        assert isinstance(batch, list), result.stderr
+        assert [d["session"] for d in batch] == sessions and all(d["role"] == role for d in batch)
+        failed = [d for d in batch if d["ok"] is not True]
+        assert not failed, failed[:3]
+        documents += batch
+    assert len(documents) == 2 * count
+    merged = merge_role_traces(events_of_run_document(d) for d in documents)
+    trace_file = tmp_path / "merged.jsonl"
+    trace_file.write_text(Trace(merged).to_jsonl(), encoding="utf-8")
+    outcome = CliRunner().invoke(cli, ["check-trace", str(TPC), str(trace_file)])
+    assert outcome.exit_code == 0, outcome.output
+    assert sorted(d["session"] for d in documents if d["role"] == "Participant") == sorted(ids)

@@ -1,0 +1,213 @@
+"""Benchmark: every network carrier (tcp://, ws://, nats://) against its raw baseline, in one run.
+
+Per carrier, two devices in this process (one event loop, loopback), through the full runtime
+(envelopes, monitor, acknowledgements, the carrier's authentication: TLS 1.3 + pinned keys for tcp/ws,
+per-frame Ed25519 signatures for nats):
+- round trips/s of a Ping/Pong loop, against the raw library doing the same exchange:
+  tcp:// vs raw asyncio TCP length-prefixed framing, ws:// vs a raw `websockets` echo, nats:// vs raw
+  nats-py request/reply;
+- sessions/s of a 2-role Ask/Answer session (session set-up included), against one raw round trip.
+
+    .venv/bin/python bench/bench_transports.py [round_trips]
+
+Targets (issue 13): round trip <= 1.3x raw for tcp, <= 1.5x for the others. The raw baselines carry no
+authentication at all, so the ratios include the price of TLS (tcp, ws) or of signatures (nats).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import struct
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import nats
+from websockets.asyncio.client import connect as ws_connect
+from websockets.asyncio.server import ServerConnection
+from websockets.asyncio.server import serve as ws_serve
+
+from aura_choreo.protocol import choreography
+from aura_choreo.runtime.endpoint import Endpoint
+from aura_choreo.runtime.node import Node
+from aura_choreo.runtime.runner import run_role
+from aura_choreo.transports.carrier import PeerDevice, TcpTransport
+from aura_choreo.transports.nats_broker import NatsTransport
+from aura_choreo.transports.nats_server import NatsServer
+from aura_choreo.transports.net.handshake import SessionBinding
+from aura_choreo.transports.net.identity import Identity
+
+PING_PONG = """
+choreography PingPong {
+    roles: A, B;
+    loop (count: ROUNDS) { A -> B: Ping(n: i64); B -> A: Pong(n: i64); }
+}
+"""
+ASK = """
+choreography Ask {
+    roles: A, B;
+    A -> B: Question(n: i64);
+    B -> A: Answer(n: i64);
+}
+"""
+SESSIONS = 100
+PAYLOAD = b"\x92\xa4Ping\x01" + b"x" * 80  # about the size of an envelope
+_LEN = struct.Struct(">I")
+ALICE, BOB = Identity.generate("alice"), Identity.generate("bob")
+ROLES = {"A": "alice", "B": "bob"}
+Transport = TcpTransport | NatsTransport
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+# ---------------------------------------------------------------- raw baselines
+
+
+async def raw_tcp(rounds: int) -> float:
+    async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                header = await reader.readexactly(4)
+                writer.write(header + await reader.readexactly(_LEN.unpack(header)[0]))
+        except (asyncio.IncompleteReadError, ConnectionError):
+            writer.close()
+
+    server = await asyncio.start_server(echo, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    started = time.perf_counter()
+    for _ in range(rounds):
+        writer.write(_LEN.pack(len(PAYLOAD)) + PAYLOAD)
+        await reader.readexactly(4 + len(PAYLOAD))
+    elapsed = time.perf_counter() - started
+    writer.close()
+    server.close()
+    return elapsed
+
+
+async def raw_ws(rounds: int) -> float:
+    async def echo(connection: ServerConnection) -> None:
+        async for message in connection:
+            await connection.send(message)
+
+    port = free_port()
+    async with (
+        ws_serve(echo, "127.0.0.1", port, compression=None),
+        ws_connect(f"ws://127.0.0.1:{port}", compression=None) as client,
+    ):
+        started = time.perf_counter()
+        for _ in range(rounds):
+            await client.send(PAYLOAD)
+            await client.recv()
+        return time.perf_counter() - started
+
+
+async def raw_nats(url: str, rounds: int) -> float:
+    server_side: Any = await nats.connect(url)
+    client: Any = await nats.connect(url)
+
+    async def reply(msg: Any) -> None:
+        await msg.respond(msg.data)
+
+    await server_side.subscribe("bench.echo", cb=reply)
+    await server_side.flush()
+    started = time.perf_counter()
+    for _ in range(rounds):
+        await client.request("bench.echo", PAYLOAD, timeout=10)
+    elapsed = time.perf_counter() - started
+    await client.close()
+    await server_side.close()
+    return elapsed
+
+
+# ---------------------------------------------------------------- the runtime over a carrier
+
+
+@asynccontextmanager
+async def devices(kind: str, server: NatsServer) -> AsyncIterator[tuple[Transport, Transport]]:
+    a: Transport
+    b: Transport
+    if kind == "nats":
+        a = NatsTransport(ALICE, {"bob": PeerDevice("bob", BOB.public_bytes, server.url)}, server=server.url)
+        b = NatsTransport(
+            BOB, {"alice": PeerDevice("alice", ALICE.public_bytes, server.url)}, server=server.url
+        )
+    else:
+        at, bt = f"{kind}://127.0.0.1:{free_port()}", f"{kind}://127.0.0.1:{free_port()}"
+        a = TcpTransport(ALICE, {"bob": PeerDevice("bob", BOB.public_bytes, bt)}, listen=at)
+        b = TcpTransport(BOB, {"alice": PeerDevice("alice", ALICE.public_bytes, at)}, listen=bt)
+    async with a, b:
+        yield a, b
+
+
+async def open_both(a: Transport, b: Transport, protocol_hash: str, session: str) -> None:
+    binding = SessionBinding(protocol_hash, session, ROLES)
+    await asyncio.gather(a.open_session(binding, timeout=30), b.open_session(binding, timeout=30))
+
+
+async def runtime(kind: str, server: NatsServer, rounds: int) -> tuple[float, float]:
+    """(seconds for `rounds` round trips, seconds for SESSIONS sessions) through the runtime."""
+    pingpong = choreography(PING_PONG, params={"ROUNDS": rounds})
+    ask = choreography(ASK)
+    async with (
+        devices(kind, server) as (a, b),
+        Node(a, a.local_address) as na,
+        Node(b, b.local_address) as nb,
+    ):
+        addresses = {"A": a.local_address, "B": b.local_address}
+        session = pingpong.session(session_id="pingpong", devices=addresses, peer_timeout=60)
+        await open_both(a, b, "pp", "pingpong")
+
+        async def ping(ep: Endpoint) -> None:
+            for i in range(rounds):
+                await ep.send("B", ep.message("Ping", n=i))
+                await ep.recv("B")
+
+        started = time.perf_counter()
+        await asyncio.gather(run_role(session.endpoint("A", na), ping), run_role(session.endpoint("B", nb)))
+        round_trips = time.perf_counter() - started
+
+        started = time.perf_counter()
+        for i in range(SESSIONS):
+            s = ask.session(session_id=f"ask-{i}", devices=addresses, peer_timeout=60)
+            await open_both(a, b, "ask", s.id)
+            await asyncio.gather(run_role(s.endpoint("A", na)), run_role(s.endpoint("B", nb)))
+        sessions = time.perf_counter() - started
+    return round_trips, sessions
+
+
+async def main(rounds: int) -> None:
+    with NatsServer() as server:
+        baselines: dict[str, Callable[[], Awaitable[float]]] = {
+            "tcp": lambda: raw_tcp(rounds),
+            "ws": lambda: raw_ws(rounds),
+            "nats": lambda: raw_nats(server.url, rounds),
+        }
+        names = {
+            "tcp": "raw asyncio TCP framing",
+            "ws": "raw websockets echo",
+            "nats": "raw nats-py request/reply",
+        }
+        targets = {"tcp": 1.3, "ws": 1.5, "nats": 1.5}
+        print(f"{rounds} round trips and {SESSIONS} 2-message sessions per carrier, two devices, one process")
+        for kind, baseline in baselines.items():
+            raw = await baseline()
+            trips, sessions = await runtime(kind, server, rounds)
+            print(f"{kind}://")
+            print(f"  runtime round trips : {rounds / trips:9.0f}/s   {names[kind]}: {rounds / raw:9.0f}/s")
+            print(f"  ratio round trip    : {trips / raw:.2f}x (target <= {targets[kind]}x)")
+            per_session, per_raw = sessions / SESSIONS, raw / rounds
+            print(f"  sessions            : {SESSIONS / sessions:9.0f}/s   (set-up included)")
+            print(f"  ratio session / raw round trip: {per_session / per_raw:.2f}x")
+
+
+if __name__ == "__main__":
+    asyncio.run(main(int(sys.argv[1]) if len(sys.argv) > 1 else 1000))
