@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-import nats
 import pytest
 
 from aura_choreo.errors import PeerTimeout, TransportError
@@ -27,6 +26,9 @@ from aura_choreo.transports.nats_broker import NatsTransport, SignedFrame, signe
 from aura_choreo.transports.nats_server import NatsServer
 from aura_choreo.transports.net.handshake import SessionBinding
 from aura_choreo.transports.net.identity import Identity
+from conftest import require_nats
+
+nats = require_nats()
 
 TPC = Path(__file__).resolve().parents[2] / "examples" / "two_phase_commit.choreo"
 ALICE, BOB, MALLORY = Identity.generate("alice"), Identity.generate("bob"), Identity.generate("mallory")

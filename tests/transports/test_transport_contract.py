@@ -30,6 +30,7 @@ from aura_choreo.transports.nats_broker import NatsTransport
 from aura_choreo.transports.nats_server import NatsServer
 from aura_choreo.transports.net.handshake import SessionBinding
 from aura_choreo.transports.net.identity import Identity
+from conftest import require_nats
 
 TPC = Path(__file__).resolve().parents[2] / "examples" / "two_phase_commit.choreo"
 KINDS = ["inmemory", "tcp", "ws", "nats"]
@@ -71,6 +72,7 @@ async def pair(kind: str) -> AsyncIterator[Pair]:
         yield Pair(shared, shared, "alice", "bob")
         return
     if kind == "nats":
+        require_nats()
         with NatsServer() as server:
             a_nats = NatsTransport(
                 ALICE, {"bob": PeerDevice("bob", BOB.public_bytes, server.url)}, server=server.url
