@@ -3,8 +3,8 @@
 `../shared/corpus/literature/` holds protocols the developers did not write. Each must pass 20 lossy,
 duplicating, delaying runs. Files that still fail because of a known, owned bug are listed in
 `KNOWN_FAILURES` with the reason: the list shrinks as the fixes land, and a listed file that starts
-passing fails this test (strict xfail), so the list cannot go stale. Opt-in (`pytest -m slow`): the
-whole corpus takes about a minute.
+passing fails this test (strict xfail), so the list cannot go stale. Every file passes since the
+fixes of issue #11 items 4, 10 and 19 landed, so the test is part of the default suite (about 15 s).
 """
 
 from __future__ import annotations
@@ -22,12 +22,7 @@ LITERATURE = LITERATURE_CORPUS
 FAULTS = ("--runs", "20", "--seed", "0", "--drop", "0.1", "--dup", "0.1", "--delay", "1..20", "--json")
 
 # file stem -> why it still fails (the item of issue #11 that fixes it).
-KNOWN_FAILURES: dict[str, str] = {
-    "chandy_lamport_snapshot": "E001 on the ring index `Processes[(i + 1) % N]` (item 19, correct-verify)",
-    "http_cancellation": "false E100 and relay values not kept by the default behaviour (item 10)",
-    "sensor_fusion": "custom-loop condition asked once, then frozen: runs get stuck (item 4, arch-runtime)",
-    "smtp_session": "custom-loop condition asked once, then frozen: runs get stuck (item 4, arch-runtime)",
-}
+KNOWN_FAILURES: dict[str, str] = {}
 
 
 def literature_files() -> list[Path]:
@@ -44,7 +39,6 @@ def _param(path: Path) -> object:
     return pytest.param(path, id=path.stem, marks=marks)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("path", [_param(p) for p in literature_files()])
 def test_literature_protocol_simulates_cleanly_with_faults(path: Path) -> None:
     result = CliRunner().invoke(cli, ["simulate", str(path), *FAULTS])
