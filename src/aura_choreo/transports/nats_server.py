@@ -115,7 +115,15 @@ class NatsServer:
         self._folder.cleanup()
 
 
-if __name__ == "__main__":  # `python -m aura_choreo.transports.nats_server`: a server until Ctrl-C
+def _serve_until_stopped() -> None:
+    """`python -m aura_choreo.transports.nats_server`: print the URL, serve until SIGINT or SIGTERM."""
+    import signal
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)  # also when started in the background, where SIGINT is ignored
     with NatsServer(int(os.environ.get("NATS_PORT", "0")) or None) as server:
         print(server.url, flush=True)
         try:
@@ -123,3 +131,7 @@ if __name__ == "__main__":  # `python -m aura_choreo.transports.nats_server`: a 
                 time.sleep(3600)
         except KeyboardInterrupt:
             pass
+
+
+if __name__ == "__main__":
+    _serve_until_stopped()
