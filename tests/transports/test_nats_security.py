@@ -112,6 +112,17 @@ async def test_a_replayed_or_redirected_message_is_rejected(nats_server: NatsSer
     assert any("replayed" in r for r in bob.refusals)
 
 
+async def test_a_frame_recorded_in_an_earlier_run_is_rejected(nats_server: NatsServer) -> None:
+    """A fresh process has no last counter: a frame of an earlier run of the same session id, replayed
+    into it, is refused by its age."""
+    old = time.time_ns() - int(60 * 1e9)  # 60 s ago; the window is 30 s
+    bob, got = await receiving_bob(nats_server)
+    async with bob:
+        await publish(nats_server, (SUBJECT, signed(ALICE, envelope(), counter=old)))
+        await settle(bob, got, 1)
+    assert got == [] and bob.rejected == 1
+
+
 async def test_an_unreachable_server_is_a_peer_timeout_not_a_hang() -> None:
     with NatsServer() as server:
         url = server.url

@@ -99,7 +99,7 @@ async def run_sessions(protocol: Protocol, p: Pair, count: int, *, drop_midway: 
         sessions = [protocol.session(session_id=f"s{i}", devices=devices, trace=trace) for i in range(count)]
         for s in sessions:
             await p.open(s.id)
-        if drop_midway and isinstance(p.a, TcpTransport):
+        if drop_midway and isinstance(p.a, TcpTransport | NatsTransport):
             p.a.drop_after_frames = max(count // 2, 1)
         async with asyncio.TaskGroup() as group:
             for i, s in enumerate(sessions):

@@ -12,7 +12,11 @@ session layer sees anything, that
 - the subject signed is the subject it arrived on (no redirecting a frame to another session or role),
 - the counter is fresher than the last one accepted from that device on that subject and within
   `max_skew` seconds of the receiver's clock (no replay: counters are wall-clock nanoseconds, so a
-  sender that restarts continues above its old values),
+  sender that restarts continues above its old values, and a frame recorded in an earlier run of the
+  same session id is refused once it is `max_skew` old; NATS keeps nothing for later subscribers, so
+  no genuine frame arrives that late. Within those seconds a new process of the same session id
+  could be fed such a frame: closing that needs a nonce from the receiver, a handshake the broker
+  design avoids),
 - the envelope names this subject's session and receiving role, and a sender role its device plays.
 Anything else is dropped with a logged reason (`refusals`). Frames can still be lost (server restart,
 slow consumer); the transport is unreliable (`reliable = False`), so the session layer's
@@ -144,7 +148,7 @@ class NatsTransport(Transport):
         *,
         server: str,
         max_frame: int = DEFAULT_MAX_FRAME,
-        max_skew: float = 300.0,
+        max_skew: float = 30.0,
         reconnect_wait: float = 0.25,
         on_status: StatusCallback | None = None,
     ) -> None:
@@ -171,6 +175,7 @@ class NatsTransport(Transport):
         self._bindings: dict[str, SessionBinding] = {}
         self._subscriptions: dict[str, list[Any]] = {}
         self._last_counter: dict[tuple[str, str], int] = {}
+        self._subjects: dict[str, list[str]] = {}
         self._counter = 0
         self._nc: Any = None
         self._connecting: asyncio.Lock | None = None
@@ -288,6 +293,7 @@ class NatsTransport(Transport):
                 subject = subject_for(binding.protocol_hash, binding.session, role)
                 subscriptions.append(await nc.subscribe(subject, cb=self._receiver(binding, role, subject)))
             self._subscriptions[binding.session] = subscriptions
+            self._subjects[binding.session] = [s.subject for s in subscriptions]
         try:
             await nc.flush(timeout=max(timeout, 0.1))  # the server has our subscriptions
         except Exception as exc:
@@ -305,6 +311,8 @@ class NatsTransport(Transport):
         self._bindings.pop(session, None)
         for subscription in self._subscriptions.pop(session, []):
             asyncio.get_running_loop().create_task(self._unsubscribe(subscription))
+        done = set(self._subjects.pop(session, ()))
+        self._last_counter = {k: v for k, v in self._last_counter.items() if k[1] not in done}
 
     @staticmethod
     async def _unsubscribe(subscription: Any) -> None:
