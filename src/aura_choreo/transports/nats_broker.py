@@ -32,7 +32,6 @@ import asyncio
 import contextlib
 import importlib
 import logging
-import re
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -44,57 +43,12 @@ from aura_choreo.transports.base import DEFAULT_MAX_FRAME, Address, FrameHandler
 from aura_choreo.transports.carrier import PeerDevice
 from aura_choreo.transports.net.handshake import SessionBinding
 from aura_choreo.transports.net.identity import Identity, verify_signature
+from aura_choreo.transports.net.signed import HEAD, SIGNED, VERSION, SignedFrame, signed_bytes, subject_for
 
 log = logging.getLogger("aura_choreo.nats")
 
 StatusCallback = Callable[[str], None]
-_DOMAIN = b"aura-choreo/nats/v1\x00"
-_VERSION = 1
 _MAX_REFUSALS_KEPT = 200
-_SAFE = re.compile(r"[A-Za-z0-9_\-]")
-
-
-class SignedFrame(msgspec.Struct, array_like=True, frozen=True):
-    """What is published on a subject: a session-layer frame and who vouches for it."""
-
-    version: int
-    device: str
-    counter: int
-    frame: bytes
-    signature: bytes
-
-
-class _EnvelopeHead(msgspec.Struct, array_like=True):
-    """The first fields of the session layer's `Envelope` (the rest of the array is ignored)."""
-
-    version: int
-    kind: int
-    session: str
-    protocol: str
-    sender: str
-    receiver: str
-
-
-_SIGNED = msgspec.msgpack.Decoder(SignedFrame)
-_HEAD = msgspec.msgpack.Decoder(_EnvelopeHead)
-
-
-def _token(text: str) -> str:
-    """`text` as one subject token: safe characters kept, the rest (and `~`) escaped as `~XX`."""
-    out = [c if _SAFE.fullmatch(c) else "".join(f"~{b:02x}" for b in c.encode()) for c in text]
-    return "".join(out) or "~"
-
-
-def subject_for(protocol_hash: str, session: str, role: str) -> str:
-    """The subject a role of a session receives on: one per (protocol hash, session, receiving role)."""
-    return f"aura.{_token(protocol_hash)}.{_token(session)}.{_token(role)}"
-
-
-def signed_bytes(subject: str, device: str, counter: int, frame: bytes) -> bytes:
-    """What the sender signs: everything the broker could otherwise change or reuse."""
-    return b"".join(
-        (_DOMAIN, subject.encode(), b"\x00", device.encode(), b"\x00", counter.to_bytes(8, "big"), frame)
-    )
 
 
 def _import_nats() -> Any:
@@ -329,7 +283,7 @@ class NatsTransport(Transport):
         if len(frame) > self.max_frame:
             raise TransportError(f"frame of {len(frame)} bytes exceeds the {self.max_frame}-byte limit")
         try:
-            head = _HEAD.decode(frame)
+            head = HEAD.decode(frame)
         except (msgspec.DecodeError, msgspec.ValidationError):
             return  # not an envelope: nothing to route it by
         binding = self._bindings.get(head.session)
@@ -339,7 +293,7 @@ class NatsTransport(Transport):
         subject = subject_for(binding.protocol_hash, head.session, head.receiver)
         counter = self._next_counter()
         signature = self.identity.sign(signed_bytes(subject, self.device, counter, frame))
-        data = msgspec.msgpack.encode(SignedFrame(_VERSION, self.device, counter, frame, signature))
+        data = msgspec.msgpack.encode(SignedFrame(VERSION, self.device, counter, frame, signature))
         self.published += 1
         if self.drop_after_frames is not None and self.published >= self.drop_after_frames:
             self.drop_after_frames = None
@@ -361,12 +315,12 @@ class NatsTransport(Transport):
     def accept(self, binding: SessionBinding, role: str, subject: str, data: bytes) -> bool:
         """Check a message that arrived on `subject` (for `role` of `binding`); deliver it if sound."""
         try:
-            signed = _SIGNED.decode(data)
+            signed = SIGNED.decode(data)
         except (msgspec.DecodeError, msgspec.ValidationError):
             return self._reject(subject, "?", "not a signed frame")
         device = signed.device
         key = self.directory.get(device)
-        if signed.version != _VERSION:
+        if signed.version != VERSION:
             return self._reject(subject, device, f"unknown frame version {signed.version}")
         if key is None:
             return self._reject(subject, device, "a device with no public key in the policy")
@@ -379,7 +333,7 @@ class NatsTransport(Transport):
         if signed.counter <= last:
             return self._reject(subject, device, "counter not fresher than the last accepted (replayed)")
         try:
-            head = _HEAD.decode(signed.frame)
+            head = HEAD.decode(signed.frame)
         except (msgspec.DecodeError, msgspec.ValidationError):
             return self._reject(subject, device, "signed, but not an envelope")
         sender_device = binding.roles.get(head.sender)
