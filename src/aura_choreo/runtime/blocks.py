@@ -15,14 +15,23 @@ from __future__ import annotations
 
 import asyncio
 from types import TracebackType
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from aura_choreo.errors import ProtocolViolation
 from aura_choreo.runtime.monitor import TimeoutToken, TryToken
 from aura_choreo.runtime.saga import TryAborted
 
-if TYPE_CHECKING:
-    from aura_choreo.runtime.endpoint import Endpoint
+
+class BlockHost(Protocol):
+    """What a block needs of its endpoint (so this module does not depend on the endpoint's)."""
+
+    def enter_next_timeout(self) -> TimeoutToken | None: ...
+
+    def expire_timeout(self, token: TimeoutToken) -> bool: ...
+
+    def enter_next_try(self) -> TryToken: ...
+
+    async def settle_try(self, token: TryToken, failed: bool) -> bool: ...
 
 
 class TimeoutBlock:
@@ -31,7 +40,7 @@ class TimeoutBlock:
     For a role that does not wait in the body (a non-waiter), the block arms nothing.
     """
 
-    def __init__(self, endpoint: Endpoint) -> None:
+    def __init__(self, endpoint: BlockHost) -> None:
         self.endpoint = endpoint
         self.expired = False
         self.token: TimeoutToken | None = None
@@ -67,7 +76,7 @@ class SagaBlock:
     role's failure: it is reported to the coordinator and suppressed, and the saga compensates.
     """
 
-    def __init__(self, endpoint: Endpoint) -> None:
+    def __init__(self, endpoint: BlockHost) -> None:
         self.endpoint = endpoint
         self.committed = False
         self.error: BaseException | None = None

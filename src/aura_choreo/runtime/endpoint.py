@@ -30,7 +30,7 @@ from aura_choreo.runtime.blocks import SagaBlock, TimeoutBlock
 from aura_choreo.runtime.durations import format_seconds
 from aura_choreo.runtime.extensions import Extension, SessionContext, StepContext
 from aura_choreo.runtime.inbox import InboxTimeout, Queued, Waiter
-from aura_choreo.runtime.messages import MessageSpec, coerce_message
+from aura_choreo.runtime.messages import MessageSpec, coerce_message, label_of
 from aura_choreo.runtime.monitor import Monitor, TimeoutToken, TryToken
 from aura_choreo.runtime.node import Node
 from aura_choreo.runtime.saga import COMMIT, COMPENSATE, DONE, FAILED, Saga, TryAborted
@@ -82,11 +82,6 @@ class EndpointStats:
     """Quorum stragglers received after the quorum completed."""
     late: int = 0
     """Messages of a timeout body that arrived after the role left it."""
-
-
-def label_of(message: object) -> str:
-    """The label a message is sent under: a string itself, otherwise its class name."""
-    return message if isinstance(message, str) else type(message).__name__
 
 
 def parse_timeout_ms(value: AnnotationValue | None) -> int | None:
@@ -364,7 +359,7 @@ class Endpoint:
                 self._check_control()  # a saga verdict is taken at the next receive (SPEC §4.6)
             queue = inbox.queues.get(from_)
             if queue:
-                if label is None and not monitor.discards and not monitor.late:
+                if label is None and not monitor.drops_pending:
                     return self._accept(queue.popleft()[1])  # the common case
                 envelope = self._take(from_, label)
                 if envelope is not None:
@@ -449,7 +444,7 @@ class Endpoint:
     def _drop_stale(self, queue: deque[Queued]) -> None:
         """Drop quorum stragglers and late timeout messages at the head of a queue."""
         monitor = self.monitor
-        while queue and (monitor.discards or monitor.late):
+        while queue and monitor.drops_pending:
             if not self._drop_expected(queue[0][1]):
                 return
             queue.popleft()
@@ -457,13 +452,12 @@ class Endpoint:
     def _drop_expected(self, envelope: Envelope) -> bool:
         key = (envelope.sender, envelope.label)
         monitor = self.monitor
-        if key in monitor.discards:
-            monitor.discards.remove(key)
+        if monitor.take_discard(*key):
             self.stats.discarded += 1
             self._record("discard", envelope.sender, self.role, envelope.label, envelope.seq)
             self._on_dropped(envelope)
             return True
-        if key in monitor.late and not monitor.accepts_receive(*key):
+        if monitor.is_late(*key):
             self.stats.late += 1
             self._record("late", envelope.sender, self.role, envelope.label, envelope.seq)
             self._on_dropped(envelope)

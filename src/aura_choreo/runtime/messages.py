@@ -71,6 +71,11 @@ class UserTypes:
         return self._classes.get(name) or self._classes.get(name.rsplit("::", 1)[-1])
 
 
+def label_of(message: object) -> str:
+    """The label a message is sent under: a string itself, otherwise its class name."""
+    return message if isinstance(message, str) else type(message).__name__
+
+
 def last_segment(name: str) -> str:
     """`std::vec::Vec` -> `Vec`."""
     return name.rsplit("::", 1)[-1].rsplit(".", 1)[-1]

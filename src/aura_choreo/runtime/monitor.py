@@ -246,6 +246,10 @@ class Monitor:
             return True
         return False
 
+    def owes(self, sender: str, label: str) -> bool:
+        """Whether a message is a quorum straggler this role will drop (nothing changes)."""
+        return (sender, label) in self.discards
+
     def is_late(self, sender: str, label: str) -> bool:
         """Whether a message belongs to a block this role has left (and is not expected again)."""
         return (sender, label) in self.late and not self.accepts_receive(sender, label)

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from aura_choreo.projection.local_types import Choose, Local, Send
+from aura_choreo.runtime.messages import label_of
 
 
 @dataclass(frozen=True)
@@ -91,8 +92,6 @@ class Program:
 
     def send(self, to: str, message: object, *, label: str | None = None) -> Program:
         """Send `message` to `to` (label: `label`, or the message's class name / the string itself)."""
-        from aura_choreo.runtime.endpoint import label_of
-
         return self._add(SendEffect(to, label or label_of(message), message))
 
     def recv(self, from_: str, label: str | None = None) -> Program:

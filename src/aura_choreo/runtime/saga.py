@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from aura_choreo.errors import AuraChoreoError, PeerTimeout
-from aura_choreo.projection.local_types import Offer, Recv, Try, iter_steps
+from aura_choreo.projection.local_types import Try
 from aura_choreo.runtime.durations import format_seconds
 from aura_choreo.runtime.inbox import InboxTimeout
 from aura_choreo.runtime.monitor import TryToken
@@ -114,12 +114,7 @@ class Saga:
 
     def _mark_late(self, token: TryToken) -> None:
         """Body messages that arrive after compensation began are late, not violations."""
-        late = self.endpoint.monitor.late
-        for inner in iter_steps(token.step.body):
-            if isinstance(inner, Recv):
-                late.add((inner.from_, inner.label))
-            elif isinstance(inner, Offer):
-                late.update((inner.from_, b.label) for b in inner.branches)
+        self.endpoint.monitor.mark_late(token.step.body)
 
     async def _collect_reports(self, token: TryToken, participants: list[str]) -> bool:
         waiting = set(participants)

@@ -120,7 +120,7 @@ def _enabled(
                 if not queue:
                     continue
                 for index, (label, _) in enumerate(queue):
-                    if monitor.accepts_receive(sender, label) or (sender, label) in monitor.discards:
+                    if monitor.accepts_receive(sender, label) or monitor.owes(sender, label):
                         actions.append((role, (sender, head), index))
                         break
                     if not by_label and not monitor.is_late(sender, label):
