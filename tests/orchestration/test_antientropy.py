@@ -117,3 +117,23 @@ def test_the_journal_example_converges() -> None:
     result = subprocess.run([sys.executable, str(example)], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "converged: every journal holds the same 9 facts" in result.stdout
+
+
+def test_run_reconciles_every_interval_on_the_loops_clock() -> None:
+    import asyncio
+
+    from aura_choreo.testing.virtual_time import run_virtual
+
+    async def scenario() -> tuple[float, int]:
+        transport = InMemoryTransport()
+        async with Device("a", transport) as a, Device("b", transport) as b:
+            x = AntiEntropy(a, CrdtEntries("s", orset("a", range(3))), interval=2.5)
+            y = AntiEntropy(b, CrdtEntries("s", ORSet()))
+            x.add_peers(y)
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            await x.run(rounds=3)
+            return loop.time() - started, x.metrics.exchanges
+
+    elapsed, exchanges = run_virtual(scenario())
+    assert exchanges == 3 and 7.5 <= elapsed < 8.0

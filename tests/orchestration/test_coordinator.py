@@ -140,3 +140,28 @@ def test_retry_policy_rejects_nonsense() -> None:
     with pytest.raises(ValueError):
         RetryPolicy(max_attempts=0)
     assert asyncio.iscoroutinefunction(CrdtCoordinator.sync_with_retry)
+
+
+async def test_coordinator_sends_pass_the_guard_chain_of_a_policy() -> None:
+    """The exchange is an ordinary session: a policy's guard chain charges every send, and a spent
+    flow budget stops the sync with the chain's typed error before anything is sent."""
+    from aura_choreo.errors import BudgetExhausted
+    from aura_choreo.guards import parse_policy
+    from aura_choreo.guards.extension import guard_registry
+
+    policy = parse_policy(
+        {"signing": False, "defaults": {"flow_limit": 3}, "devices": {"a": {"capabilities": []}, "b": {}}}
+    )
+    options = ExchangeOptions(extensions=guard_registry(policy))
+    transport = InMemoryTransport()
+    async with Device("a", transport) as a, Device("b", transport) as b:
+        x = CrdtCoordinator(a, "n", GCounter(), mode="state", options=options)
+        y = CrdtCoordinator(b, "n", GCounter(), mode="state", options=options)
+        for _ in range(3):
+            x.apply(lambda c: c.increment("a"))
+            await x.sync_with(y)
+        assert y.value.value == 3
+        x.apply(lambda c: c.increment("a"))
+        with pytest.raises(BudgetExhausted):
+            await x.sync_with(y)
+        assert y.value.value == 3  # the refused push never left
