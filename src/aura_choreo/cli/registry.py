@@ -20,5 +20,5 @@ COMMANDS: dict[str, tuple[str | None, str]] = {
     "keygen": (_CLI + "cmd_keygen", "Create a device's Ed25519 key pair and print its public key."),
     "profile": (_CLI + "cmd_profile", "Measure a protocol's cost per role and message."),
     "doc": (_CLI + "cmd_doc", "Write HTML documentation with sequence diagrams."),
-    "test-gen": (None, "Generate a pytest suite for a choreography."),
+    "test-gen": (_CLI + "cmd_test_gen", "Generate a pytest suite for a choreography."),
 }

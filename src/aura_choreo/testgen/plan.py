@@ -1,0 +1,242 @@
+"""What a generated suite tests: read off the protocol's core body once.
+
+For every branch of every choice (and of every `if`/`match` on shared knowledge whose subject is a
+payload field), the decisions that lead to it (`Force` steps along its path) and the message labels
+that prove it was taken; for every guarded send, timeout block and saga, the same path. Plans are
+plain data (dicts of strings, ints and lists) so that the generated test files can carry them as
+literals.
+"""
+
+from __future__ import annotations
+
+import keyword
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from aura_choreo.projection.local_types import annotation_value
+from aura_choreo.protocol import Protocol
+from aura_choreo.semantics import core
+from aura_choreo.syntax.ast import Name
+
+Force = dict[str, object]
+"""A decision on a branch's path: `{"kind": "choose", "role", "choice", "label"}` (a choice), or
+`{"kind": "field", "role", "label", "field", "value"}` (the payload field a shared `match`/`if` reads)."""
+
+
+@dataclass
+class Plan:
+    """Everything one protocol's suite tests."""
+
+    branches: list[dict[str, object]] = field(default_factory=list)
+    unforceable: list[dict[str, object]] = field(default_factory=list)
+    guards: list[dict[str, object]] = field(default_factory=list)
+    timeouts: list[dict[str, object]] = field(default_factory=list)
+    sagas: list[dict[str, object]] = field(default_factory=list)
+    sends: dict[str, dict[str, list[tuple[str, str]]]] = field(default_factory=dict)
+    """role family -> label -> payload fields (name, type text) of the messages it sends."""
+
+
+def family(role: str) -> str:
+    """`Workers[2]` -> `Workers`: behaviours are written per role family."""
+    return role.split("[", 1)[0]
+
+
+def is_method_name(label: str) -> bool:
+    return label.isidentifier() and not keyword.iskeyword(label) and not label.startswith("_")
+
+
+def _field_sources(body: core.CoreSeq) -> dict[str, tuple[str, str]]:
+    """Payload field name -> (sender, label) of the first message carrying it."""
+    found: dict[str, tuple[str, str]] = {}
+    for m in core.messages_in(body):
+        for item in m.payload:
+            if item.name and item.name not in found:
+                found[item.name] = (m.sender, m.label)
+    return found
+
+
+def _labels(seq: core.CoreSeq) -> set[str]:
+    return {m.label for m in core.messages_in(seq) if not m.notification}
+
+
+class _Planner:
+    def __init__(self, protocol: Protocol):
+        self.protocol = protocol
+        self.plan = Plan()
+        self.sources = _field_sources(protocol.body)
+        self.seen: set[tuple[str, str]] = set()
+        self.everywhere = Counter(m.label for m in core.messages_in(protocol.body))
+
+    def walk(self, seq: core.CoreSeq, path: list[Force]) -> None:
+        for stmt in seq:
+            self.stmt(stmt, path)
+
+    def stmt(self, stmt: core.CoreStmt, path: list[Force]) -> None:
+        if isinstance(stmt, core.Message):
+            self.message(stmt, path)
+        elif isinstance(stmt, core.Choice):
+            self.choice(stmt, path)
+        elif isinstance(stmt, core.Conditional):
+            self.conditional(stmt, path)
+        elif isinstance(stmt, core.Timeout):
+            self.timeout(stmt, path)
+        elif isinstance(stmt, core.Try):
+            self.saga(stmt, path)
+        else:
+            for child in core.children(stmt):
+                self.walk(child, path)
+
+    def message(self, m: core.Message, path: list[Force]) -> None:
+        if not m.notification and is_method_name(m.label):
+            fields = [(item.name or "", str(item.type) if item.type else "") for item in m.payload]
+            self.plan.sends.setdefault(family(m.sender), {}).setdefault(m.label, fields)
+        capability = annotation_value(m.sender_annotations, "guard_capability")
+        if isinstance(capability, str) and capability.strip():
+            for cap in (c.strip() for c in capability.split(",") if c.strip()):
+                key = (f"cap:{m.sender}", cap)
+                if key not in self.seen:
+                    self.seen.add(key)
+                    self.plan.guards.append(
+                        {
+                            "kind": "capability",
+                            "role": m.sender,
+                            "capability": cap,
+                            "label": m.label,
+                            "path": path,
+                        }
+                    )
+        cost = annotation_value(m.sender_annotations, "flow_cost")
+        if (
+            isinstance(cost, int)
+            and not isinstance(cost, bool)
+            and cost > 1
+            and (f"flow:{m.sender}", "") not in self.seen
+        ):
+            self.seen.add((f"flow:{m.sender}", ""))
+            self.plan.guards.append(
+                {"kind": "flow", "role": m.sender, "cost": cost, "label": m.label, "path": path}
+            )
+
+    def _branch_labels(
+        self, branches: tuple[core.CoreBranch, ...], index: int
+    ) -> tuple[list[str], list[str]]:
+        """Labels only this branch sends, and labels only the other branches send (and nothing else)."""
+        mine = _labels(branches[index].body)
+        others: set[str] = set()
+        inside: Counter[str] = Counter()
+        for i, b in enumerate(branches):
+            inside.update(m.label for m in core.messages_in(b.body))
+            if i != index:
+                others |= _labels(b.body)
+        only_here = {label for label in others if self.everywhere[label] == inside[label]}
+        return sorted(mine - others), sorted((others - mine) & only_here)
+
+    def choice(self, c: core.Choice, path: list[Force]) -> None:
+        for index, branch in enumerate(c.branches):
+            force: Force = {"kind": "choose", "role": c.decider, "choice": c.name, "label": branch.label}
+            seen, absent = self._branch_labels(c.branches, index)
+            self._add_branch(c.construct, c.name, branch.label, [*path, force], seen, absent, c.decider)
+            self.walk(branch.body, [*path, force])
+
+    def conditional(self, c: core.Conditional, path: list[Force]) -> None:
+        subject = c.expr.name if isinstance(c.expr, Name) else None
+        source = self.sources.get(subject) if subject else None
+        for index, branch in enumerate(c.branches):
+            value: object = branch.pattern if branch.pattern not in (None, "_") else None
+            if branch.label in ("then", "else") and branch.pattern is None:
+                value = branch.label == "then"
+            seen, absent = self._branch_labels(c.branches, index)
+            if source is None or value is None:
+                self.plan.unforceable.append(
+                    {
+                        "construct": c.construct,
+                        "choice": c.name,
+                        "label": branch.label,
+                        "why": "its condition is not a payload field a behaviour sends",
+                    }
+                )
+                self.walk(branch.body, path)
+                continue
+            force: Force = {
+                "kind": "field",
+                "role": source[0],
+                "label": source[1],
+                "field": subject,
+                "value": value,
+            }
+            self._add_branch(c.construct, c.name, branch.label, [*path, force], seen, absent, "")
+            self.walk(branch.body, [*path, force])
+
+    def _add_branch(
+        self,
+        construct: str,
+        choice: str,
+        label: str,
+        path: list[Force],
+        seen: list[str],
+        absent: list[str],
+        decider: str,
+    ) -> None:
+        self.plan.branches.append(
+            {
+                "construct": construct,
+                "choice": choice,
+                "label": label,
+                "decider": decider,
+                "path": path,
+                "seen": seen,
+                "absent": absent,
+            }
+        )
+
+    def timeout(self, t: core.Timeout, path: list[Force]) -> None:
+        first = next(iter(core.messages_in(t.body)), None)
+        if first is not None:
+            self.plan.timeouts.append(
+                {
+                    "deadline_ms": t.deadline_ms,
+                    "role": first.sender,
+                    "label": first.label,
+                    "waiter": first.receiver,
+                    "path": path,
+                }
+            )
+        self.walk(t.body, path)
+        self.walk(t.alt, path)
+
+    def saga(self, t: core.Try, path: list[Force]) -> None:
+        first = next((m for m in core.messages_in(t.body) if is_method_name(m.label)), None)
+        if first is not None:
+            self.plan.sagas.append(
+                {"coordinator": t.coordinator, "role": first.sender, "label": first.label, "path": path}
+            )
+        self.walk(t.body, path)
+        self.walk(t.comp, path)
+
+
+def plan_protocol(protocol: Protocol) -> Plan:
+    """The tests one protocol's suite holds."""
+    planner = _Planner(protocol)
+    planner.walk(protocol.body, [])
+    _dedupe(planner.plan)
+    return planner.plan
+
+
+def _dedupe(plan: Plan) -> None:
+    """A choice inside a loop or a family expansion appears several times: test each label once."""
+    kept: list[dict[str, object]] = []
+    keys: set[tuple[object, object]] = set()
+    for item in plan.branches:
+        key = (item["choice"], item["label"])
+        if key not in keys:
+            keys.add(key)
+            kept.append(item)
+    plan.branches = kept
+
+
+def iter_items(plan: Plan) -> Iterator[dict[str, object]]:
+    yield from plan.branches
+    yield from plan.guards
+    yield from plan.timeouts
+    yield from plan.sagas
