@@ -17,8 +17,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from aura_choreo.guards import build_guard_extension
-from aura_choreo.guards.policy import parse_policy
+from aura_choreo.guards import build_guard_extension, parse_policy
 from aura_choreo.protocol import Protocol, load
 from aura_choreo.runtime import ExtensionRegistry
 from aura_choreo.runtime.trace import Trace
@@ -176,7 +175,7 @@ class Harness:
     ) -> dict[str, Any]:
         devices: dict[str, dict[str, object]] = {}
         for role, lt in self.protocol.local_types().items():
-            caps = sorted(role_manifest(lt) - ({drop[1]} if drop and drop[0] == role else set()))
+            caps = sorted(set(role_manifest(lt)) - ({drop[1]} if drop and drop[0] == role else set()))
             device: dict[str, object] = {
                 "capabilities": caps,
                 "flow_limit": 10**12,
