@@ -15,7 +15,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from aura_choreo.errors import PeerTimeout, TransportError
+from aura_choreo.errors import PeerTimeout, ProtocolMismatch, TransportError
 from aura_choreo.protocol import load
 from aura_choreo.runtime.node import Node
 from aura_choreo.runtime.runner import run_role
@@ -55,7 +55,7 @@ async def receiving_bob(server: NatsServer) -> tuple[NatsTransport, list[bytes]]
     )
     got: list[bytes] = []
     bob.attach(bob.local_address, lambda _a, f: got.append(f))
-    await bob.open_session(BINDING, timeout=10)
+    await bob.open_session(BINDING, peers=set(), timeout=10)  # alice is only ever forged here
     return bob, got
 
 
@@ -173,3 +173,38 @@ async def test_a_missing_extra_is_one_line_naming_the_install(monkeypatch: pytes
             pass
     message = str(caught.value)
     assert "pip install 'aura-choreo[nats]'" in message and "\n" not in message
+
+
+async def test_a_peer_on_another_protocol_is_a_protocol_mismatch_naming_both_hashes(
+    nats_server: NatsServer,
+) -> None:
+    url = nats_server.url
+    a = NatsTransport(ALICE, {"bob": PeerDevice("bob", BOB.public_bytes, url)}, server=url)
+    b = NatsTransport(BOB, {"alice": PeerDevice("alice", ALICE.public_bytes, url)}, server=url)
+    async with a, b:
+        outcomes = await asyncio.wait_for(
+            asyncio.gather(
+                a.open_session(SessionBinding("hash-one", "s1", ROLES), timeout=10),
+                b.open_session(SessionBinding("hash-two", "s1", ROLES), timeout=10),
+                return_exceptions=True,
+            ),
+            20,
+        )
+    for outcome in outcomes:
+        assert isinstance(outcome, ProtocolMismatch), outcome
+        assert "hash-one" in str(outcome) and "hash-two" in str(outcome)
+
+
+async def test_open_session_waits_for_a_late_peer_and_names_one_that_never_comes(
+    nats_server: NatsServer,
+) -> None:
+    url = nats_server.url
+    a = NatsTransport(ALICE, {"bob": PeerDevice("bob", BOB.public_bytes, url)}, server=url)
+    b = NatsTransport(BOB, {"alice": PeerDevice("alice", ALICE.public_bytes, url)}, server=url)
+    async with a, b:
+        with pytest.raises(PeerTimeout, match="bob did not appear"):
+            await a.open_session(BINDING, timeout=0.5)
+        late = asyncio.create_task(a.open_session(BINDING, timeout=10))
+        await asyncio.sleep(0.3)
+        assert not late.done()  # still waiting for bob
+        await asyncio.wait_for(asyncio.gather(late, b.open_session(BINDING, timeout=10)), 20)

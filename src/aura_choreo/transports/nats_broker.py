@@ -5,22 +5,13 @@ server and subscribes to one subject per (protocol hash, session, role it plays)
 published on that role's subject. So many sessions and many processes share one server, and a role can
 move between hosts without its peers being reconfigured (they only know the server).
 
-The broker relays but is not trusted. Every frame travels inside a `SignedFrame`: the sender device's
-Ed25519 signature over (domain tag, subject, device, counter, frame). The receiver checks, before the
-session layer sees anything, that
-- the signature verifies against the key the policy pins for the named device (no forgery),
-- the subject signed is the subject it arrived on (no redirecting a frame to another session or role),
-- the counter is fresher than the last one accepted from that device on that subject and within
-  `max_skew` seconds of the receiver's clock (no replay: counters are wall-clock nanoseconds, so a
-  sender that restarts continues above its old values, and a frame recorded in an earlier run of the
-  same session id is refused once it is `max_skew` old; NATS keeps nothing for later subscribers, so
-  no genuine frame arrives that late. Within those seconds a new process of the same session id
-  could be fed such a frame: closing that needs a nonce from the receiver, a handshake the broker
-  design avoids),
-- the envelope names this subject's session and receiving role, and a sender role its device plays.
-Anything else is dropped with a logged reason (`refusals`). Frames can still be lost (server restart,
-slow consumer); the transport is unreliable (`reliable = False`), so the session layer's
-acknowledgements and retransmission run unchanged above it.
+The broker relays but is not trusted. Every frame travels inside a `SignedFrame`, signed by the
+sender device's key over (domain tag, subject, device, counter, frame), and the receiver's
+`net.signed.FrameVerifier` drops (with a logged reason, `refusals`) whatever is forged, redirected to
+another subject, replayed, or claims a role its device does not play, before the session layer sees
+it. Frames can still be lost (a server restart, a slow consumer): the transport is unreliable, so the
+session layer's acknowledgements and retransmission run unchanged above it. Presence (`open_session`)
+is a signed HELLO answered by each peer, which also exposes a peer on another protocol hash.
 
 `nats-py` is imported only when the transport starts: without the extra the error is one line naming
 `pip install 'aura-choreo[nats]'`.
@@ -30,34 +21,36 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 import msgspec
 
-from aura_choreo.errors import HandshakeRefused, PeerTimeout, TransportError
+from aura_choreo.errors import HandshakeRefused, PeerTimeout, ProtocolMismatch, TransportError
 from aura_choreo.transports.base import DEFAULT_MAX_FRAME, Address, FrameHandler, Link, Transport
 from aura_choreo.transports.carrier import PeerDevice
+from aura_choreo.transports.nats_client import connect, import_nats
 from aura_choreo.transports.net.handshake import SessionBinding
-from aura_choreo.transports.net.identity import Identity, verify_signature
-from aura_choreo.transports.net.signed import HEAD, SIGNED, VERSION, SignedFrame, signed_bytes, subject_for
+from aura_choreo.transports.net.identity import Identity
+from aura_choreo.transports.net.signed import (
+    HEAD,
+    VERSION,
+    FrameVerifier,
+    Hello,
+    Rejected,
+    SignedFrame,
+    hello_frame,
+    session_pattern,
+    signed_bytes,
+    subject_for,
+)
 
 log = logging.getLogger("aura_choreo.nats")
 
 StatusCallback = Callable[[str], None]
 _MAX_REFUSALS_KEPT = 200
-
-
-def _import_nats() -> Any:
-    try:
-        return importlib.import_module("nats")
-    except ImportError as exc:
-        raise TransportError(
-            f"`nats://` needs an optional dependency ({exc.name}): pip install 'aura-choreo[nats]'"
-        ) from None
 
 
 class _NatsLink(Link):
@@ -128,8 +121,13 @@ class NatsTransport(Transport):
         self._handler: FrameHandler | None = None
         self._bindings: dict[str, SessionBinding] = {}
         self._subscriptions: dict[str, list[Any]] = {}
-        self._last_counter: dict[tuple[str, str], int] = {}
+        self._verifier = FrameVerifier(self.directory, max_skew)
         self._subjects: dict[str, list[str]] = {}
+        self._heard: set[tuple[str, str]] = set()
+        """(device, session): the device answered our presence there, so it is subscribed."""
+        self._failures: dict[str, HandshakeRefused] = {}
+        self._changed: asyncio.Event | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
         self._counter = 0
         self._nc: Any = None
         self._connecting: asyncio.Lock | None = None
@@ -147,7 +145,7 @@ class NatsTransport(Transport):
     # ------------------------------------------------------------------ lifecycle
 
     async def __aenter__(self) -> NatsTransport:
-        _import_nats()  # fail early, in one line, without the extra
+        import_nats()  # fail early, in one line, without the extra
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -155,6 +153,8 @@ class NatsTransport(Transport):
 
     async def aclose(self) -> None:
         self._closing = True
+        for task in list(self._tasks):
+            task.cancel()
         nc, self._nc = self._nc, None
         if nc is not None:
             with contextlib.suppress(Exception):
@@ -177,41 +177,17 @@ class NatsTransport(Transport):
             return await self._connect_now(timeout)
 
     async def _connect_now(self, timeout: float) -> Any:
-        nats = _import_nats()
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        last = "no attempt"
-        while not self._closing:
-            remaining = deadline - loop.time()
-            if remaining <= 0:
-                break
-            try:
-                # nats-py retries a first connection forever when reconnection is allowed: bound it.
-                nc = await asyncio.wait_for(self._dial(nats, remaining), remaining)
-            except Exception as exc:  # nats-py raises its own errors (NoServersError, ...) and OSError
-                last = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-                await asyncio.sleep(min(self.reconnect_wait, max(deadline - loop.time(), 0.0)))
-                continue
-            self._nc = nc
-            self.connections_made += 1
-            self._status(f"{self.device} connected to the NATS server {self.server}")
-            return nc
-        raise PeerTimeout(f"could not reach the NATS server {self.server} within {timeout:g}s ({last})")
-
-    async def _dial(self, nats: Any, remaining: float) -> Any:
-        return await nats.connect(
-            servers=[self.server],
-            name=f"aura-choreo:{self.device}",
-            connect_timeout=max(min(remaining, 2.0), 0.1),
-            allow_reconnect=True,
-            max_reconnect_attempts=-1,
-            reconnect_time_wait=self.reconnect_wait,
-            ping_interval=5,
-            max_outstanding_pings=2,
-            error_cb=self._on_error,
-            disconnected_cb=self._on_disconnected,
-            reconnected_cb=self._on_reconnected,
-        )
+        callbacks: dict[str, Callable[..., Awaitable[None]]] = {
+            "error_cb": self._on_error,
+            "disconnected_cb": self._on_disconnected,
+            "reconnected_cb": self._on_reconnected,
+        }
+        name = f"aura-choreo:{self.device}"
+        nc = await connect(self.server, name, timeout, self.reconnect_wait, callbacks, lambda: self._closing)
+        self._nc = nc
+        self.connections_made += 1
+        self._status(f"{self.device} connected to the NATS server {self.server}")
+        return nc
 
     async def _on_error(self, exc: Exception) -> None:
         if not self._closing:
@@ -230,43 +206,75 @@ class NatsTransport(Transport):
     async def open_session(
         self, binding: SessionBinding, *, peers: set[str] | None = None, timeout: float = 30.0
     ) -> None:
-        """Connect to the server and subscribe to the subjects of the roles this device plays.
+        """Connect to the server, subscribe to the subjects of the roles this device plays, and wait
+        until every peer device of `binding` (or `peers`) is present on the session.
 
-        Peers need not be there yet: frames published before they subscribe are lost and the session
-        layer retransmits them. Raises `HandshakeRefused` for a device without a pinned key and
-        `PeerTimeout` if the server cannot be reached within `timeout` seconds.
+        Presence is a signed HELLO on each peer's subject, repeated until the peer answers (so both
+        are subscribed before the first frame). Raises `HandshakeRefused` for a device without a pinned
+        key, `ProtocolMismatch` (naming both hashes) when a peer runs another protocol on this session,
+        and `PeerTimeout` naming what was missing after `timeout` seconds.
         """
-        for device in sorted(binding.devices() if peers is None else peers | {self.device}):
+        wanted = (set(binding.devices()) if peers is None else set(peers)) - {self.device}
+        for device in sorted(wanted | set(binding.devices())):
             if device not in self.directory:
                 raise HandshakeRefused("unknown-device", f"device {device} has no public key in the policy")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
         nc = await self._connect(timeout)
         self._bindings[binding.session] = binding
         if binding.session not in self._subscriptions:
             subscriptions = []
             for role in binding.roles_of(self.device):
-                subject = subject_for(binding.protocol_hash, binding.session, role)
-                subscriptions.append(await nc.subscribe(subject, cb=self._receiver(binding, role, subject)))
+                pattern = session_pattern(binding.session, role)
+                subscriptions.append(await nc.subscribe(pattern, cb=self._receiver(binding, role)))
             self._subscriptions[binding.session] = subscriptions
-            self._subjects[binding.session] = [s.subject for s in subscriptions]
+            self._subjects[binding.session] = [
+                subject_for(binding.protocol_hash, binding.session, r) for r in binding.roles_of(self.device)
+            ]
         try:
-            await nc.flush(timeout=max(timeout, 0.1))  # the server has our subscriptions
+            await nc.flush(timeout=max(deadline - loop.time(), 0.1))  # the server has our subscriptions
         except Exception as exc:
             raise PeerTimeout(
                 f"the NATS server {self.server} did not confirm the subscriptions of session "
                 f"{binding.session} within {timeout:g}s ({type(exc).__name__})",
                 session=binding.session,
             ) from None
+        changed = self._changed = self._changed or asyncio.Event()
+        while True:
+            changed.clear()
+            failure = self._failures.get(binding.session)
+            if failure is not None:
+                raise failure
+            missing = sorted(d for d in wanted if (d, binding.session) not in self._heard)
+            if not missing:
+                return
+            if loop.time() >= deadline:
+                raise PeerTimeout(
+                    f"{', '.join(missing)} did not appear on session {binding.session} at the NATS server "
+                    f"{self.server} within {timeout:g}s",
+                    session=binding.session,
+                )
+            for device in missing:
+                await self._hello(binding, binding.protocol_hash, device, wants_reply=True)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), min(0.2, max(deadline - loop.time(), 0.01)))
 
-    def register_session(self, binding: SessionBinding) -> None:
-        self._bindings[binding.session] = binding
+    async def _hello(
+        self, binding: SessionBinding, protocol_hash: str, device: str, *, wants_reply: bool
+    ) -> None:
+        roles = binding.roles_of(device)
+        if roles:
+            subject = subject_for(protocol_hash, binding.session, roles[0])
+            await self._publish(subject, hello_frame(binding.protocol_hash, binding.session, wants_reply))
 
     def close_session(self, session: str) -> None:
         """Forget a finished session: unsubscribe (later frames for it are not delivered)."""
         self._bindings.pop(session, None)
         for subscription in self._subscriptions.pop(session, []):
             asyncio.get_running_loop().create_task(self._unsubscribe(subscription))
-        done = set(self._subjects.pop(session, ()))
-        self._last_counter = {k: v for k, v in self._last_counter.items() if k[1] not in done}
+        self._heard = {(d, s) for d, s in self._heard if s != session}
+        self._failures.pop(session, None)
+        self._verifier.forget(self._subjects.pop(session, ()))
 
     @staticmethod
     async def _unsubscribe(subscription: Any) -> None:
@@ -290,15 +298,20 @@ class NatsTransport(Transport):
         nc = self._nc
         if binding is None or nc is None:
             return  # the session is not open here (yet, or any more); the session layer retransmits
-        subject = subject_for(binding.protocol_hash, head.session, head.receiver)
-        counter = self._next_counter()
-        signature = self.identity.sign(signed_bytes(subject, self.device, counter, frame))
-        data = msgspec.msgpack.encode(SignedFrame(VERSION, self.device, counter, frame, signature))
         self.published += 1
         if self.drop_after_frames is not None and self.published >= self.drop_after_frames:
             self.drop_after_frames = None
             self.dropped += 1
             return
+        await self._publish(subject_for(binding.protocol_hash, head.session, head.receiver), frame)
+
+    async def _publish(self, subject: str, frame: bytes) -> None:
+        nc = self._nc
+        if nc is None:
+            return
+        counter = self._next_counter()
+        signature = self.identity.sign(signed_bytes(subject, self.device, counter, frame))
+        data = msgspec.msgpack.encode(SignedFrame(VERSION, self.device, counter, frame, signature))
         try:
             await nc.publish(subject, data)
         except Exception as exc:  # disconnected with a full buffer, closed, over the server's max payload
@@ -306,7 +319,7 @@ class NatsTransport(Transport):
             if self.dropped == 1 or self.dropped % 1000 == 0:
                 self._status(f"{self.device}: {self.dropped} frame(s) not published ({type(exc).__name__})")
 
-    def _receiver(self, binding: SessionBinding, role: str, subject: str) -> Callable[[Any], Any]:
+    def _receiver(self, binding: SessionBinding, role: str) -> Callable[[Any], Any]:
         async def on_message(msg: Any) -> None:
             self.accept(binding, role, msg.subject, msg.data)
 
@@ -314,39 +327,36 @@ class NatsTransport(Transport):
 
     def accept(self, binding: SessionBinding, role: str, subject: str, data: bytes) -> bool:
         """Check a message that arrived on `subject` (for `role` of `binding`); deliver it if sound."""
-        try:
-            signed = SIGNED.decode(data)
-        except (msgspec.DecodeError, msgspec.ValidationError):
-            return self._reject(subject, "?", "not a signed frame")
-        device = signed.device
-        key = self.directory.get(device)
-        if signed.version != VERSION:
-            return self._reject(subject, device, f"unknown frame version {signed.version}")
-        if key is None:
-            return self._reject(subject, device, "a device with no public key in the policy")
-        vouched = signed_bytes(subject, device, signed.counter, signed.frame)
-        if not verify_signature(key, signed.signature, vouched):
-            return self._reject(subject, device, "bad signature (forged or redirected)")
-        if abs(time.time_ns() - signed.counter) > self.max_skew * 1e9:
-            return self._reject(subject, device, "stale counter (replayed?)")
-        last = self._last_counter.get((device, subject), 0)
-        if signed.counter <= last:
-            return self._reject(subject, device, "counter not fresher than the last accepted (replayed)")
-        try:
-            head = HEAD.decode(signed.frame)
-        except (msgspec.DecodeError, msgspec.ValidationError):
-            return self._reject(subject, device, "signed, but not an envelope")
-        sender_device = binding.roles.get(head.sender)
-        if head.session != binding.session or head.receiver != role or sender_device != device:
-            return self._reject(subject, device, f"envelope {head.sender}->{head.receiver} is not for it")
-        self._last_counter[(device, subject)] = signed.counter
+        verdict = self._verifier.check(binding, role, subject, data, time.time_ns())
+        if isinstance(verdict, Rejected):
+            return self._reject(subject, verdict.device, verdict.reason)
+        if verdict.hello is not None:
+            return self._on_hello(binding, subject, verdict.device, verdict.hello)
         handler = self._handler
         if handler is not None and binding.session in self._bindings:
             try:
-                handler(self.address_of(device), signed.frame)
+                handler(self.address_of(verdict.device), verdict.frame)
             except Exception as exc:  # the contract says handlers never raise; a bug must not stop delivery
                 log.error("%s: frame handler raised %r", self.device, exc)
         return True
+
+    def _on_hello(self, binding: SessionBinding, subject: str, device: str, hello: Hello) -> bool:
+        if hello.wants_reply:  # answer on the asker's own protocol's subject, matching or not
+            task = asyncio.get_running_loop().create_task(self._answer(binding, hello.protocol_hash, device))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        if hello.protocol_hash != binding.protocol_hash:
+            error = ProtocolMismatch(binding.protocol_hash, hello.protocol_hash, session=binding.session)
+            self._failures.setdefault(binding.session, error)
+            self._reject(subject, device, str(error))
+        else:
+            self._heard.add((device, binding.session))
+        if self._changed is not None:
+            self._changed.set()
+        return hello.protocol_hash == binding.protocol_hash
+
+    async def _answer(self, binding: SessionBinding, protocol_hash: str, device: str) -> None:
+        await self._hello(binding, protocol_hash, device, wants_reply=False)
 
     def _reject(self, subject: str, device: str, reason: str) -> bool:
         self.rejected += 1

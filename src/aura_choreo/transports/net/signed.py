@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 import msgspec
+
+from aura_choreo.transports.net.handshake import SessionBinding
+from aura_choreo.transports.net.identity import verify_signature
 
 _DOMAIN = b"aura-choreo/nats/v1\x00"
 VERSION = 1
@@ -52,3 +57,111 @@ def signed_bytes(subject: str, device: str, counter: int, frame: bytes) -> bytes
     return b"".join(
         (_DOMAIN, subject.encode(), b"\x00", device.encode(), b"\x00", counter.to_bytes(8, "big"), frame)
     )
+
+
+class Hello(msgspec.Struct, array_like=True, frozen=True):
+    """Presence on a session, published (signed like a frame) to each peer device's subject until it
+    answers: proves the peer is subscribed, and which protocol hash it runs."""
+
+    tag: str
+    protocol_hash: str
+    session: str
+    wants_reply: bool
+
+
+HELLO = msgspec.msgpack.Decoder(Hello)
+
+
+def hello_frame(protocol_hash: str, session: str, wants_reply: bool) -> bytes:
+    return msgspec.msgpack.encode(Hello("hello", protocol_hash, session, wants_reply))
+
+
+def session_pattern(session: str, role: str) -> str:
+    """Every protocol hash's subject of (session, role): a peer on another protocol is seen, not missed."""
+    return f"aura.*.{_token(session)}.{_token(role)}"
+
+
+@dataclass(frozen=True)
+class Verified:
+    """A sound message: a session-layer frame (`hello` None) or a presence `Hello`."""
+
+    device: str
+    frame: bytes
+    hello: Hello | None = None
+
+
+@dataclass(frozen=True)
+class Rejected:
+    device: str
+    reason: str
+
+
+class FrameVerifier:
+    """The receiver's checks on what the broker hands it, before the session layer sees anything.
+
+    Signature by the pinned key of the named device over the subject it arrived on; a counter within
+    `max_skew` of `now_ns` and above the last one accepted from that device on that subject; a device
+    of the session; an envelope only on this protocol's subject and naming this session, this receiving
+    role and a sender role of that device.
+
+    Counters are the sender's wall clock in nanoseconds, so a sender that restarts continues above its
+    old values, and a frame recorded in an earlier run of the same session id is refused once it is
+    `max_skew` old (NATS keeps nothing for later subscribers: no genuine frame arrives that late).
+    Within those seconds a new process of the same session id could be fed such a frame; closing that
+    needs a nonce from every receiver in every frame, a handshake the broker design avoids.
+    """
+
+    def __init__(self, directory: Mapping[str, bytes], max_skew: float) -> None:
+        self.directory = directory
+        self.max_skew_ns = int(max_skew * 1e9)
+        self.last: dict[tuple[str, str], int] = {}
+
+    def check(
+        self, binding: SessionBinding, role: str, subject: str, data: bytes, now_ns: int
+    ) -> Verified | Rejected:
+        try:
+            signed = SIGNED.decode(data)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return Rejected("?", "not a signed frame")
+        device = signed.device
+        key = self.directory.get(device)
+        if signed.version != VERSION:
+            return Rejected(device, f"unknown frame version {signed.version}")
+        if key is None:
+            return Rejected(device, "a device with no public key in the policy")
+        if not verify_signature(
+            key, signed.signature, signed_bytes(subject, device, signed.counter, signed.frame)
+        ):
+            return Rejected(device, "bad signature (forged or redirected)")
+        if abs(now_ns - signed.counter) > self.max_skew_ns:
+            return Rejected(device, "stale counter (replayed?)")
+        if signed.counter <= self.last.get((device, subject), 0):
+            return Rejected(device, "counter not fresher than the last accepted (replayed)")
+        if device not in binding.devices():
+            return Rejected(device, f"a device with no role in session {binding.session}")
+        try:
+            head = HEAD.decode(signed.frame)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            try:
+                hello = HELLO.decode(signed.frame)
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                return Rejected(device, "signed, but neither an envelope nor a hello")
+            if hello.tag != "hello" or hello.session != binding.session:
+                return Rejected(device, "a hello for another session")
+            self.last[(device, subject)] = signed.counter
+            return Verified(device, signed.frame, hello)
+        if subject != subject_for(binding.protocol_hash, binding.session, role):
+            return Rejected(device, "an envelope on another protocol's subject")
+        if (
+            head.session != binding.session
+            or head.receiver != role
+            or binding.roles.get(head.sender) != device
+        ):
+            return Rejected(device, f"envelope {head.sender}->{head.receiver} is not for it")
+        self.last[(device, subject)] = signed.counter
+        return Verified(device, signed.frame)
+
+    def forget(self, subjects: Iterable[str]) -> None:
+        """Drop the counters of a finished session's subjects."""
+        done = set(subjects)
+        self.last = {k: v for k, v in self.last.items() if k[1] not in done}
