@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ def _token(text: str) -> str:
     return "".join(out) or "~"
 
 
+@functools.lru_cache(maxsize=4096)  # computed for every frame sent and received
 def subject_for(protocol_hash: str, session: str, role: str) -> str:
     """The subject a role of a session receives on: one per (protocol hash, session, receiving role)."""
     return f"aura.{_token(protocol_hash)}.{_token(session)}.{_token(role)}"
