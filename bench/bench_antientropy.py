@@ -140,7 +140,11 @@ def main() -> None:
         f"  anti-entropy round ({args.entries:,} ids per digest)           {lat['round_s'] * 1e3:8.2f} ms"
         "   reference 50-200 ms"
     )
-    print("== TCP: not measured (no TCP transport on main when this bench was written)")
+    print(
+        "== TCP: not measured. tcp:// is on main, but a TcpTransport serves one device and needs each"
+        " session bound (SessionBinding) before frames flow; orchestration.exchange.Device assumes one"
+        " transport shared by every device and does not bind sessions yet."
+    )
 
 
 if __name__ == "__main__":

@@ -12,6 +12,11 @@ from aura_choreo.orchestration.crdt.clock import Dot, VectorClock, contiguous
 from aura_choreo.orchestration.crdt.codec import Element
 
 
+def _dot_key(dot: Dot) -> tuple[str, int]:
+    # The same order as Dot's own (replica, counter), without a Python-level comparison per step.
+    return (dot.replica, dot.counter)
+
+
 @dataclass(frozen=True)
 class Tombstone:
     """One remove: its own dot, and the add dots it observed (and so removes)."""
@@ -20,7 +25,7 @@ class Tombstone:
     removed: frozenset[Dot]
 
     def body(self) -> list[object]:
-        return [self.dot.body(), [d.body() for d in sorted(self.removed)]]
+        return [self.dot.body(), [d.body() for d in sorted(self.removed, key=_dot_key)]]
 
     @classmethod
     def from_body(cls, raw: object) -> Tombstone:
@@ -111,10 +116,10 @@ class ORSet(Crdt):
         ]
 
     def body(self) -> object:
-        adds = sorted(self.adds, key=lambda a: (a[1], codec.sort_key(a[0])))
+        adds = sorted(self.adds, key=lambda a: (a[1].replica, a[1].counter, codec.sort_key(a[0])))
         return [
             [[e, d.body()] for e, d in adds],
-            [t.body() for t in sorted(self.removes, key=lambda t: t.dot)],
+            [t.body() for t in sorted(self.removes, key=lambda t: _dot_key(t.dot))],
         ]
 
     @classmethod
