@@ -24,6 +24,7 @@ def test_importing_dev_zero_is_an_e002_not_an_endless_read(tmp_path: Path) -> No
     assert [d.code for d in result.diagnostics] == ["E002"]
     assert "not a regular file" in result.diagnostics[0].message
     assert result.diagnostics[0].span.file == str(tmp_path / "main.choreo")
+    assert "not a device, pipe or directory" in " ".join(result.diagnostics[0].hints)
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")

@@ -109,6 +109,14 @@ class _Loader:
         return result.file
 
 
+class _Unsuitable(OSError):
+    """A file that exists but is not one to read as source (a device, a pipe, a directory, too large)."""
+
+    def __init__(self, reason: str, hint: str) -> None:
+        super().__init__(0, reason)
+        self.hint = hint
+
+
 def _read_regular(path: str) -> bytes:
     """The bytes of a regular file of at most `MAX_SOURCE_BYTES`; OSError for anything else.
 
@@ -119,14 +127,18 @@ def _read_regular(path: str) -> bytes:
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise OSError(0, "not a regular file")
+            raise _Unsuitable(
+                "not a regular file", "import a `.choreo` text file, not a device, pipe or directory"
+            )
         limit = MAX_SOURCE_BYTES
         if info.st_size > limit:
-            raise OSError(0, f"{info.st_size} bytes, over the {limit}-byte limit")
+            raise _Unsuitable(
+                f"{info.st_size} bytes, over the {limit}-byte limit", "split it into several files"
+            )
         with os.fdopen(fd, "rb", closefd=False) as file:
             data = file.read(limit + 1)
         if len(data) > limit:  # it grew since fstat
-            raise OSError(0, f"over the {limit}-byte limit")
+            raise _Unsuitable(f"over the {limit}-byte limit", "split it into several files")
         return data
     finally:
         os.close(fd)
@@ -145,12 +157,13 @@ def read_source(path: str, via: Import | None = None) -> tuple[str | None, Diagn
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         if via is None:
-            return None, error(IMPORT_ERROR, Span.point(path, 1, 1), f"cannot read `{path}`: {reason}")
+            hint = exc.hint if isinstance(exc, _Unsuitable) else ""
+            return None, error(IMPORT_ERROR, Span.point(path, 1, 1), f"cannot read `{path}`: {reason}", hint)
         return None, error(
             IMPORT_ERROR,
             via.span,
             f"cannot read imported file `{via.path}` ({path}): {reason}",
-            "import paths are relative to the importing file",
+            exc.hint if isinstance(exc, _Unsuitable) else "import paths are relative to the importing file",
         )
     if b"\0" in data:
         return None, error(
