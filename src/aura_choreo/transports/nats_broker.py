@@ -332,6 +332,10 @@ class NatsTransport(Transport):
             return self._reject(subject, verdict.device, verdict.reason)
         if verdict.hello is not None:
             return self._on_hello(binding, subject, verdict.device, verdict.hello)
+        if (verdict.device, binding.session) not in self._heard:  # a frame proves presence as a HELLO does
+            self._heard.add((verdict.device, binding.session))
+            if self._changed is not None:
+                self._changed.set()
         handler = self._handler
         if handler is not None and binding.session in self._bindings:
             try:
