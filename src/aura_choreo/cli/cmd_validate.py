@@ -102,10 +102,17 @@ def command(
         print_diagnostics(validation.diagnostics, validation.sources)
         if validation.ok and not quiet:
             count = len(validation.protocols)
-            click.echo(
-                f"ok: {count} choreograph{'y' if count == 1 else 'ies'} in {len(validation.files)} "
+            what = (
+                f"{count} choreograph{'y' if count == 1 else 'ies'} in {len(validation.files)} "
                 f"file{'' if len(validation.files) == 1 else 's'}"
             )
+            partial = ", ".join(
+                r.name for r in validation.protocols if r.verification and not r.verification.complete
+            )
+            if partial:  # never "ok" for a model check that stopped at --max-states (issue 11 item 20)
+                click.echo(f"partial: {what}; not explored to the end: {partial} (raise --max-states)")
+            else:
+                click.echo(f"ok: {what}")
     raise SystemExit(0 if validation.ok else 1)
 
 

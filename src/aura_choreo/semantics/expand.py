@@ -350,7 +350,7 @@ class Expander:
         return [core.Choice(decider, branches, name, span=stmt.span)]
 
     def _match(self, stmt: ast.Match, ctx: _Ctx) -> list[core.CoreStmt]:
-        labels = [(arm.pattern.split("::")[-1], arm.span) for arm in stmt.arms]
+        labels = [(_arm_label(arm.pattern), arm.span) for arm in stmt.arms]
         self._branch_labels_ok(labels, stmt.span, "match")
         branches = tuple(
             core.CoreBranch(label, self.block(arm.body, ctx), pattern=arm.pattern, span=arm.span)
@@ -643,3 +643,12 @@ class Expander:
 
 def _kind(stmt: ast.Loop | ast.Rec) -> str:
     return "loop" if isinstance(stmt, ast.Loop) else f"`rec {stmt.label}`"
+
+
+def _arm_label(pattern: str) -> str:
+    """The branch label of a `match` arm: the path's last segment; `case_3` / `case_minus_3` for an
+    integer (a label is also a message label when a notification is inserted: it must be a name)."""
+    last = pattern.split("::")[-1]
+    if last.lstrip("-").isdigit():
+        return "case_" + last.replace("-", "minus_")
+    return last

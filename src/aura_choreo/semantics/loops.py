@@ -25,13 +25,29 @@ def seq_may_break(seq: core.CoreSeq) -> bool:
     return any(may_break(s) for s in seq)
 
 
-def restructure(seq: core.CoreSeq, on_end: core.CoreSeq, diagnostics: list[Diagnostic]) -> core.CoreSeq:
-    """`seq` with every break turned into "leave" and `on_end` appended to every path that completes."""
+def restructure(
+    seq: core.CoreSeq, on_end: core.CoreSeq, diagnostics: list[Diagnostic], *, top: bool = True
+) -> core.CoreSeq:
+    """`seq` with every break turned into "leave" and `on_end` appended to every path that completes.
+
+    `top`: `seq` is the loop body itself, where a `break` is E050 (SPEC §1.6: it must sit inside a
+    choice, `if` or `match`; directly in the body the loop could never run twice).
+    """
     for position, stmt in enumerate(seq):
         if not may_break(stmt):
             continue
         head = seq[:position]
         rest = seq[position + 1 :]
+        if isinstance(stmt, core.Break) and top:
+            diagnostics.append(
+                error(
+                    "E050",
+                    stmt.span,
+                    "`break` directly in a loop body: the loop would always stop after one pass",
+                    "put the `break` inside a choice, `if` or `match`, or drop the loop",
+                )
+            )
+            return head
         if isinstance(stmt, core.Break):
             if rest:
                 diagnostics.append(
@@ -44,9 +60,10 @@ def restructure(seq: core.CoreSeq, on_end: core.CoreSeq, diagnostics: list[Diagn
                 )
             return head
         if isinstance(stmt, core.Choice | core.Conditional):
-            continuation = restructure(rest, on_end, diagnostics)
+            continuation = restructure(rest, on_end, diagnostics, top=top)
             branches = tuple(
-                replace(b, body=restructure(b.body, continuation, diagnostics)) for b in stmt.branches
+                replace(b, body=restructure(b.body, continuation, diagnostics, top=False))
+                for b in stmt.branches
             )
             return (*head, replace(stmt, branches=branches))
         diagnostics.append(

@@ -22,7 +22,7 @@ from aura_choreo.syntax.ast import (
 from aura_choreo.syntax.guard_annotations import GUARD_KEYS, is_valid_guard_value
 from aura_choreo.syntax.walk import iter_statements
 
-METADATA_KEYS = frozenset({"priority", "critical", "audit_log", "compress", "buffered", "cost"})
+METADATA_KEYS = frozenset({"priority", "critical", "audit_log", "compress", "buffered", "cost", "optimize"})
 """Keys kept as metadata only (SPEC §1.5): any value is fine."""
 
 

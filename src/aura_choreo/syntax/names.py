@@ -22,6 +22,8 @@ from aura_choreo.syntax.ast import (
     IndexValue,
     LocalAction,
     Loop,
+    Message,
+    PayloadField,
     ProtocolDef,
     RoleDecl,
     RoleRef,
@@ -96,12 +98,36 @@ def _check_block(
     for stmt in block:
         for ref in role_refs(stmt):
             _check_ref(ref, declared, params, out)
+        message = getattr(stmt, "message", None)
+        if isinstance(message, Message):
+            out.extend(_duplicate_fields(message))
         inner_params = params
         if isinstance(stmt, ProtocolDef):
             inner_params = params | frozenset(stmt.params)
             out.extend(_duplicate_params(stmt))
         for inner in child_blocks(stmt):
             _check_block(inner, declared, inner_params, out)
+
+
+def _duplicate_fields(message: Message) -> list[Diagnostic]:
+    """Two payload fields with one name: the receiver could keep only one value (SPEC has no code for
+    it; E011, the code of a duplicate declaration, as for a duplicate role)."""
+    seen: dict[str, PayloadField] = {}
+    out = []
+    for item in message.fields:
+        if item.name is None:
+            continue
+        first = seen.setdefault(item.name, item)
+        if first is not item:
+            out.append(
+                error(
+                    "E011",
+                    item.span,
+                    f"duplicate payload field `{item.name}` in `{message.label}`",
+                    f"`{item.name}` is already the field at column {first.span.column}; rename one",
+                )
+            )
+    return out
 
 
 def _duplicate_params(definition: ProtocolDef) -> list[Diagnostic]:

@@ -40,7 +40,7 @@ from aura_choreo.syntax.ast import (
 from aura_choreo.syntax.cursor import Cursor, ParseFailure
 from aura_choreo.syntax.expressions import parse_expression
 from aura_choreo.syntax.messages import parse_participant_statement, parse_role_ref
-from aura_choreo.syntax.tokens import EOF, IDENT, STRING, Token
+from aura_choreo.syntax.tokens import EOF, IDENT, INT, STRING, Token
 
 STATEMENT = "a statement"
 _SEND_CONTINUATIONS = frozenset({"->", "<->", "->*", ":"})
@@ -210,7 +210,17 @@ def _match(c: Cursor, annotations: Annotations) -> Stmt:
 def _arm(c: Cursor) -> MatchArm:
     if c.token.kind == IDENT and c.peek().kind in _SEND_ARROWS:
         c.fail("a match arm (`Pattern => { ... }`)", _MISSING_BRACE)
-    start = c.expect_ident("a pattern (such as `Vote::Commit` or `_`)")
+    start = c.token
+    if c.at("-") and c.peek().kind == INT:  # a negative integer pattern
+        c.advance()
+        pattern = "-" + c.advance().text
+        c.expect("=>", "`=>` after the pattern")
+        return MatchArm(pattern, _arm_body(c), span=c.span_from(start))
+    if c.token.kind == INT:
+        pattern = c.advance().text
+        c.expect("=>", "`=>` after the pattern")
+        return MatchArm(pattern, _arm_body(c), span=c.span_from(start))
+    start = c.expect_ident("a pattern (such as `Vote::Commit`, `3` or `_`)")
     pattern = start.text
     while c.at("::") and c.peek().kind == IDENT:
         c.advance()

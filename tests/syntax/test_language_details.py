@@ -1,0 +1,57 @@
+"""Smaller language points of issue 11 (items 5 and 20): integer match patterns, `break` placement,
+duplicate payload fields, `@optimize(...)`, and a partial model check."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner, Result
+
+from aura_choreo.cli.main import cli
+from aura_choreo.protocol import choreography
+
+TPC = str(Path(__file__).resolve().parents[2] / "examples" / "two_phase_commit.choreo")
+
+
+def _validate(tmp_path: Path, text: str, *options: str) -> Result:
+    path = tmp_path / "p.choreo"
+    path.write_text(text)
+    return CliRunner().invoke(cli, ["validate", *options, str(path)])
+
+
+def test_integer_patterns_in_match_parse_and_project(tmp_path: Path) -> None:
+    text = """protocol M { roles: A, B;
+  A -> B: Code(n: i32);
+  match n { 0 => { B -> A: Zero } -1 => { B -> A: Minus } _ => { B -> A: Other } }
+}
+"""
+    assert _validate(tmp_path, text, "--strict").exit_code == 0
+    (step,) = [s for s in choreography(text).local_types()["B"].steps if type(s).__name__ == "If"]
+    assert [b.label for b in step.branches] == ["case_0", "case_minus_1", "_"]  # type: ignore[attr-defined]
+    assert step.patterns == ("0", "-1", "_")  # type: ignore[attr-defined]
+
+
+def test_break_directly_in_a_loop_body_is_e050(tmp_path: Path) -> None:
+    result = _validate(tmp_path, "protocol Br { roles: A, B;\n  loop { A -> B: Ping; break; }\n}\n")
+    assert result.exit_code == 1
+    assert "p.choreo:2:24: error[E050]" in result.output, result.output
+
+
+def test_duplicate_payload_field_names_are_an_error(tmp_path: Path) -> None:
+    result = _validate(tmp_path, "protocol Dup { roles: A, B;\n  A -> B: Pair(x: u32, x: u32);\n}\n")
+    assert result.exit_code == 1
+    assert "duplicate payload field `x`" in result.output, result.output
+
+
+def test_the_specs_optimize_annotation_is_no_w101(tmp_path: Path) -> None:
+    text = "protocol Opt { roles: A, B;\n  @optimize(inline, n = 3)\n  A -> B: Ping;\n}\n"
+    result = _validate(tmp_path, text)
+    assert result.exit_code == 0 and "W101" not in result.output, result.output
+
+
+def test_a_model_check_stopped_at_max_states_does_not_say_ok() -> None:
+    result = CliRunner().invoke(cli, ["validate", "--max-states", "5", TPC])
+    assert result.exit_code == 0 and "W107" in result.output
+    assert "ok:" not in result.output and "partial" in result.output.splitlines()[-1]
+    strict = CliRunner().invoke(cli, ["validate", "--strict", "--max-states", "5", TPC])
+    assert strict.exit_code == 1
