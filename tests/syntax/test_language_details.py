@@ -55,3 +55,14 @@ def test_a_model_check_stopped_at_max_states_does_not_say_ok() -> None:
     assert "ok:" not in result.output and "partial" in result.output.splitlines()[-1]
     strict = CliRunner().invoke(cli, ["validate", "--strict", "--max-states", "5", TPC])
     assert strict.exit_code == 1
+
+
+def test_w104_is_reported_once_per_statement_not_per_family_instance(tmp_path: Path) -> None:
+    text = """protocol Fan { roles: C, S[4];
+  C -> S[*]: Req;
+  timeout(1s) { S[*] -> C: Resp; } or { C: give_up(); }
+}
+"""
+    result = _validate(tmp_path, text)
+    assert result.output.count("warning[W104]") == 1, result.output
+    assert "S[0]" in result.output and "S[3]" in result.output

@@ -78,17 +78,25 @@ def check_timeouts(body: core.CoreSeq, diagnostics: list[Diagnostic]) -> None:
             )
         for alt_stmt in stmt.alt:
             _check_alt(alt_stmt, waiting, diagnostics)
+        # One W104 per source statement: a family's instances would each get a copy (issue 11 item 20).
+        late: dict[tuple[object, str], list[core.Message]] = {}
         for m in core.messages_in(stmt.body):
             if m.receiver in waiting and m.sender not in waiting:
-                diagnostics.append(
-                    warning(
-                        "W104",
-                        m.span,
-                        f"`{m.sender} -> {m.receiver}: {m.label}` may arrive after `{m.receiver}` timed out; "
-                        "it is then discarded (orphan message)",
-                        f"`{m.sender}` does not wait on the deadline; make sure it does not rely on delivery",
-                    )
+                late.setdefault((m.span, m.label), []).append(m)
+        for (_span, label), group in late.items():
+            senders = ", ".join(dict.fromkeys(f"`{m.sender}`" for m in group))
+            pairs = ", ".join(dict.fromkeys(f"{m.sender} -> {m.receiver}" for m in group))
+            receivers = ", ".join(dict.fromkeys(f"`{m.receiver}`" for m in group))
+            diagnostics.append(
+                warning(
+                    "W104",
+                    group[0].span,
+                    f"`{pairs}: {label}` may arrive after {receivers} timed out; "
+                    "it is then discarded (orphan message)",
+                    f"{senders} {'does' if len(group) == 1 or senders.count('`') == 2 else 'do'} not wait on"
+                    " the deadline; make sure it does not rely on delivery",
                 )
+            )
 
 
 def _check_alt(stmt: core.CoreStmt, waiting: set[str], diagnostics: list[Diagnostic]) -> None:
