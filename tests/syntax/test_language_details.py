@@ -66,3 +66,15 @@ def test_w104_is_reported_once_per_statement_not_per_family_instance(tmp_path: P
     result = _validate(tmp_path, text)
     assert result.output.count("warning[W104]") == 1, result.output
     assert "S[0]" in result.output and "S[3]" in result.output
+
+
+def test_e032_after_a_timeout_says_the_value_is_unknown_when_the_deadline_fired(tmp_path: Path) -> None:
+    text = """protocol T { roles: A, B, C;
+  A -> B: Start;
+  timeout(1s) { A -> B: Value(x: u32); } or { B: give_up(); }
+  if x > 3 { C -> A: Big; } else { B -> C: Small; }
+}
+"""
+    result = _validate(tmp_path, text)
+    assert "error[E032]" in result.output, result.output
+    assert "timeout at line 3" in result.output, result.output

@@ -63,6 +63,8 @@ class KnowledgeAnalysis:
         # Only variables some expression reads need tracking; this keeps knowledge sets small (and the
         # pass linear) in long protocols whose payload names are never read.
         self.read = read_variables(body)
+        self.lost_at_timeout: dict[str, int] = {}
+        """Variables some role learns in a timeout body but not in its alternative: line of the timeout."""
 
     def run(self, body: core.CoreSeq) -> core.CoreSeq:
         start: dict[str, frozenset[str]] = {r: frozenset() for r in self.roles}
@@ -113,6 +115,9 @@ class KnowledgeAnalysis:
         if isinstance(stmt, core.Timeout):
             body, k1 = self.seq(stmt.body, known, common)
             alt, k2 = self.seq(stmt.alt, known, common)
+            for r, names in k1.items():
+                for name in names - k2.get(r, frozenset()):
+                    self.lost_at_timeout.setdefault(name, stmt.span.line)
             return [replace(stmt, body=body, alt=alt)], _intersect([k1, k2])
         if isinstance(stmt, core.Try):
             body, k1 = self.seq(stmt.body, known, common)
@@ -152,10 +157,18 @@ class KnowledgeAnalysis:
                         branch.guard.span,
                         f"the guard of branch `{branch.label}` reads `{missing[0]}`, which the decider "
                         f"`{choice.decider}` does not know at this point",
-                        f"send `{missing[0]}` to `{choice.decider}` before the choice, "
+                        self._lost_hint(missing)
+                        or f"send `{missing[0]}` to `{choice.decider}` before the choice, "
                         "or let the role that knows it decide",
                     )
                 )
+
+    def _lost_hint(self, names: list[str]) -> str:
+        """The hint for a variable unknown only because a timeout may have fired before it arrived."""
+        for name in names:
+            if name in self.lost_at_timeout:
+                return _lost_hint_text(name, self.lost_at_timeout[name])
+        return ""
 
     def _conditional(
         self, stmt: core.Conditional, known: Knowledge, common: frozenset[str]
@@ -192,11 +205,19 @@ class KnowledgeAnalysis:
                 "not know it, "
                 "and the branches do not all "
                 f"start with the same role (first to act: {', '.join(acting) or 'nobody'})",
-                "send the value to every role involved before this point, "
+                self._lost_hint(sorted(needed))
+                or "send the value to every role involved before this point, "
                 "or start every branch with a message from the role that decides",
             )
         )
         return self._branching(stmt, known, common)
+
+
+def _lost_hint_text(name: str, line: int) -> str:
+    return (
+        f"`{name}` is learned inside the timeout at line {line}, so it is unknown when the deadline"
+        " fired: decide inside the timeout body, or send it again after the timeout"
+    )
 
 
 def _learn(known: Knowledge, roles: tuple[str, ...], names: frozenset[str]) -> Knowledge:
