@@ -48,6 +48,7 @@ KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset(
             {
                 "aura_choreo.runtime.blocks",
                 "aura_choreo.runtime.endpoint",
+                "aura_choreo.runtime.endpoint_core",
                 "aura_choreo.runtime.saga",
                 "aura_choreo.runtime.session",
             }

@@ -1,0 +1,324 @@
+"""The plumbing under an endpoint's imperative API (`endpoint.Endpoint`): taking messages off the
+inbox (stale and late drops, label matching), accepting them through the monitor, arming waits and
+peer deadlines, delivering and retrying sends, and the step context, trace records and violations the
+API's calls share. One role's state lives here; `Endpoint` adds the calls role code makes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable, Collection, Mapping
+from typing import TYPE_CHECKING, Any
+
+from aura_choreo.errors import PeerTimeout, ProtocolViolation, TransportError
+from aura_choreo.projection.local_types import Branch, LocalStep, LocalType, Recv, annotation_value
+from aura_choreo.runtime.durations import format_seconds
+from aura_choreo.runtime.extensions import Extension, ExtensionRegistry, StepContext
+from aura_choreo.runtime.inbox import Inbox, InboxTimeout, Queued, Waiter
+from aura_choreo.runtime.messages import MessageSpec
+from aura_choreo.runtime.monitor import Monitor, TimeoutToken
+from aura_choreo.runtime.node import Node
+from aura_choreo.runtime.step_context import EndpointStats, SendFailed, after_send, parse_timeout_ms
+from aura_choreo.runtime.trace import Trace
+from aura_choreo.runtime.wire import Envelope, WireError, decode_payload
+from aura_choreo.transports.base import Address
+
+if TYPE_CHECKING:
+    from aura_choreo.runtime.saga import Saga
+    from aura_choreo.runtime.session import Session
+
+__all__ = ["EndpointCore"]
+
+
+class EndpointCore:
+    """One role's endpoint state and the plumbing its API shares (see the module docstring)."""
+
+    __slots__ = (
+        "_devices",
+        "_ended",
+        "_extensions",
+        "_loop",
+        "_new_future",
+        "_now",
+        "_record_event",
+        "_saga",
+        "_seq",
+        "_specs",
+        "_started",
+        "_timeout_annotations",
+        "_timeouts",
+        "_trace",
+        "device",
+        "env",
+        "inbox",
+        "last_message",
+        "last_sender",
+        "last_sender_label",
+        "local_type",
+        "monitor",
+        "node",
+        "received",
+        "role",
+        "session",
+        "stats",
+    )
+
+    session: Session
+    role: str
+    node: Node
+    device: str
+    local_type: LocalType
+    env: dict[str, object]
+    monitor: Monitor
+    received: dict[str, object]
+    inbox: Inbox
+    stats: EndpointStats
+    last_message: Any
+    last_sender: str
+    last_sender_label: str
+    _seq: dict[str, int]
+    _specs: dict[int, MessageSpec]
+    _timeouts: list[TimeoutToken]
+    _saga: Saga
+    _loop: asyncio.AbstractEventLoop
+    _trace: Trace
+    _record_event: Callable[[tuple[str, str, str, str, str, str, int, float, str]], None]
+    _now: Callable[[], float]
+    _new_future: Callable[[], asyncio.Future[None]]
+    _extensions: ExtensionRegistry | None
+    _devices: Mapping[str, Address]
+    _started: tuple[Extension, ...] | None
+    _ended: bool
+    _timeout_annotations: bool
+
+    # ------------------------------------------------------------------ sending
+
+    async def _deliver(
+        self,
+        to: str,
+        envelope: Envelope,
+        extensions: tuple[Extension, ...],
+        ctx: StepContext | None,
+    ) -> None:
+        try:
+            await self.node.send(self.session.address(to), envelope)
+        except TransportError as exc:
+            raise self._send_failed(exc, to, envelope, extensions, ctx) from exc
+        if ctx is not None:
+            after_send(extensions, ctx, True)
+        self._record("send", self.role, to, envelope.label, envelope.seq)
+
+    def _send_failed(
+        self,
+        exc: TransportError,
+        to: str,
+        envelope: Envelope,
+        extensions: tuple[Extension, ...],
+        ctx: StepContext | None,
+    ) -> SendFailed:
+        after_send(extensions, ctx, False)
+
+        async def retry() -> None:
+            await self._deliver(to, envelope, extensions, ctx)
+
+        return SendFailed(exc.detail, retry, role=self.role, session=self.session.id, step=self._step())
+
+    def _next_seq(self, to: str) -> int:
+        """The next sequence number on the channel to `to` (data and saga control share it)."""
+        seq = self._seq.get(to, 0) + 1
+        self._seq[to] = seq
+        return seq
+
+    # ------------------------------------------------------------------ receiving
+
+    def _take(self, from_: str, label: str | None) -> Envelope | None:
+        queue = self.inbox.queues.get(from_)
+        if not queue:
+            self._check_control()
+            return None
+        if label is None:
+            self._drop_stale(queue)
+            return queue.popleft()[1] if queue else None
+        i = 0
+        while i < len(queue):
+            envelope = queue[i][1]
+            if envelope.label == label:
+                del queue[i]
+                return envelope
+            if self._drop_expected(envelope):
+                del queue[i]
+                continue
+            if not self.monitor.accepts_receive(envelope.sender, envelope.label):
+                del queue[i]
+                return envelope  # nobody expects it: accepting it raises the violation
+            i += 1  # another parallel branch's message: leave it for that branch
+        return None
+
+    def _drop_stale(self, queue: deque[Queued]) -> None:
+        """Drop quorum stragglers and late timeout messages at the head of a queue."""
+        monitor = self.monitor
+        while queue and monitor.drops_pending:
+            if not self._drop_expected(queue[0][1]):
+                return
+            queue.popleft()
+
+    def _drop_expected(self, envelope: Envelope) -> bool:
+        key = (envelope.sender, envelope.label)
+        monitor = self.monitor
+        if monitor.take_discard(*key):
+            self.stats.discarded += 1
+            self._record("discard", envelope.sender, self.role, envelope.label, envelope.seq)
+            self._on_dropped(envelope)
+            return True
+        if monitor.is_late(*key):
+            self.stats.late += 1
+            self._record("late", envelope.sender, self.role, envelope.label, envelope.seq)
+            self._on_dropped(envelope)
+            return True
+        return False
+
+    def _on_dropped(self, envelope: Envelope) -> None:
+        """A discarded or late message's attachments still reach the every-step extensions: its receipt
+        extends the sender's chain (the next one would not, otherwise) and its journal delta merges."""
+        if self._extensions is not None and (envelope.receipt or envelope.journal or envelope.ext):
+            self._run_receive_extensions((), envelope, None)
+
+    def _accept(self, envelope: Envelope) -> Any:
+        sender, label = envelope.sender, envelope.label
+        monitor = self.monitor
+        step = monitor.on_receive(sender, label)
+        spec = self._specs.get(id(step)) or self._spec(step, label, step.payload)
+        try:
+            if envelope.big:
+                message = decode_payload(spec.decoder, spec.cls, envelope.payload, True)
+            else:
+                message = spec.decoder.decode(envelope.payload)
+        except WireError as exc:
+            got = f"{label} from {sender} with a bad payload: {exc}"
+            raise self._violation(spec.signature(), got) from None
+        env = monitor.env
+        received = self.received
+        for variable, name in spec.binds:
+            env[variable] = received[variable] = getattr(message, name)
+        if self._extensions is not None:
+            self._on_receive_extensions(step, envelope, message)
+        self.last_message = message
+        self.last_sender = sender
+        self.last_sender_label = label
+        session = self.session
+        self._record_event(
+            ("recv", session.id, self.role, sender, self.role, label, envelope.seq, self._now(),
+             session.protocol)
+        )  # fmt: skip
+        return message
+
+    def _on_receive_extensions(self, step: Recv | Branch, envelope: Envelope, message: object) -> None:
+        self._run_receive_extensions(step.annotations if isinstance(step, Recv) else (), envelope, message)
+
+    def _run_receive_extensions(self, annotations: Any, envelope: Envelope, message: object) -> None:
+        assert self._extensions is not None
+        extensions = self._extensions.for_step(annotations)
+        if not extensions:
+            return
+        ctx = self._step_context(envelope.sender, envelope.label, annotations, message, "recv")
+        attachments = dict(envelope.ext or {})
+        if envelope.receipt is not None:
+            attachments["receipt"] = envelope.receipt
+        if envelope.journal is not None:
+            attachments["journal"] = envelope.journal
+        for extension in extensions:
+            extension.on_receive(ctx, attachments)
+
+    async def _wait(self, senders: Collection[str]) -> None:
+        waiter = self._arm_wait(senders)
+        try:
+            await waiter.future
+        except InboxTimeout:
+            raise self._peer_timeout(waiter) from None
+        finally:
+            self.inbox.remove_waiter(waiter)
+        if self.inbox.control:
+            self._check_control()
+
+    def _arm_wait(self, senders: Collection[str], expected_from: str | None = None) -> Waiter:
+        """Check the wait makes sense, then register it (with its peer deadline)."""
+        if expected_from is not None and not self.monitor.expects_from(expected_from):
+            raise self._violation(self.monitor.expected(), f"receive from {expected_from}")
+        if self.inbox.control:
+            self._check_control()  # a saga verdict may already be queued: do not sleep past it
+        timeout = self._receive_timeout(senders) if self._timeout_annotations else self.session.peer_timeout
+        deadline = None if timeout is None else self._now() + timeout
+        return self.inbox.add_waiter(senders, deadline, timeout, self._loop)
+
+    def _peer_timeout(self, waiter: Waiter) -> PeerTimeout:
+        who = " or ".join(waiter.senders or ())
+        return PeerTimeout(
+            f"{who} sent nothing within {format_seconds(waiter.timeout or 0)}"
+            f" (expected {self.monitor.expected()})",
+            role=self.role,
+            session=self.session.id,
+            step=self._step(),
+        )
+
+    def _receive_timeout(self, senders: Collection[str]) -> float | None:
+        if not self._timeout_annotations:
+            return self.session.peer_timeout
+        for head in self.monitor.next_steps():
+            if isinstance(head, Recv) and head.from_ in senders:
+                ms = parse_timeout_ms(annotation_value(head.annotations, "timeout"))
+                if ms is not None:
+                    return ms / 1000
+        return self.session.peer_timeout
+
+    # ------------------------------------------------------------------ saga control
+
+    def _check_control(self) -> None:
+        """Inside a try body, abort at a receive when the saga must compensate."""
+        if self.inbox.control and self.monitor.tries:
+            self._saga.check()
+
+    # ------------------------------------------------------------------ helpers
+
+    def _spec(self, step: LocalStep | Branch, label: str, payload: Any) -> MessageSpec:
+        key = id(step)
+        spec = self._specs.get(key)
+        if spec is None:
+            spec = self._specs[key] = self.session.catalog.spec(label, payload)
+        return spec
+
+    def _step(self) -> str:
+        return f"step {self.monitor.step_count + 1}"
+
+    def _violation(self, expected: str, got: str) -> ProtocolViolation:
+        return ProtocolViolation(self.role, expected, got, session=self.session.id, step=self._step())
+
+    def _step_context(
+        self, peer: str, label: str, annotations: Any, payload: object, direction: str
+    ) -> StepContext:
+        return StepContext(
+            protocol=self.session.protocol,
+            session=self.session.id,
+            role=self.role,
+            device=self.device,
+            peer=peer,
+            label=label,
+            annotations=annotations,
+            payload=payload,
+            direction=direction,
+            step=self.monitor.step_count,
+            peer_device=self.session.address(peer),
+        )
+
+    def _record(self, kind: str, sender: str, receiver: str, label: str, seq: int) -> None:
+        session = self.session
+        self._trace.record_fields(
+            kind, session.id, self.role, sender, receiver, label, seq, self._loop.time(), session.protocol
+        )
+
+    def _record_control(self, kind: str, sender: str, receiver: str, label: str, seq: int) -> None:
+        """Record the send or receipt of a saga control message."""
+        session = self.session
+        self._trace.record_control(
+            kind, session.id, self.role, sender, receiver, label, seq, self._loop.time(), session.protocol
+        )
