@@ -8,13 +8,12 @@ trace replay all drive this one machine.
 Inside, the local type runs as a set of threads (one per active `par` branch), each a stack of frames
 (sequence, loop, recursion, timeout body, try body). Silent steps (`if` on shared knowledge, counted
 loops, `rec`/`continue`, local actions and `let`) are crossed lazily, right before the next event, so
-the fields of the message just received are bound when an `if` after it is evaluated.
+the fields of the message just received are bound when an `if` after it is evaluated. The data types
+are in `monitor_types`, the thread/frame bookkeeping in `monitor_threads` (this class's base) and the
+expression rules in `monitor_eval`; every transition rule is here.
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from aura_choreo.errors import ProtocolViolation, RuntimeProtocolError
 from aura_choreo.projection.local_types import (
@@ -23,7 +22,6 @@ from aura_choreo.projection.local_types import (
     Continue,
     If,
     Local,
-    LocalSeq,
     LocalStep,
     LocalType,
     Loop,
@@ -36,98 +34,37 @@ from aura_choreo.projection.local_types import (
     Send,
     Timeout,
     Try,
-    iter_steps,
 )
-from aura_choreo.runtime.branching import NoMatchingArm, select_branch
 from aura_choreo.runtime.expressions import ExpressionError, evaluate
-from aura_choreo.semantics.expressions import expr_text
+from aura_choreo.runtime.monitor_eval import choice_error, decide_branch, evaluate_in
+from aura_choreo.runtime.monitor_threads import MonitorThreads
+from aura_choreo.runtime.monitor_types import (
+    LOOP,
+    REC,
+    TIMEOUT,
+    TRY,
+    BranchResolver,
+    EvaluationFailed,
+    Frame,
+    Thread,
+    TimeoutToken,
+    TryToken,
+    describe,
+    thread_depth,
+)
 
-_SEQ, _LOOP, _REC, _TIMEOUT, _TRY = range(5)
-_MISSING = object()
-
-
-class EvaluationFailed(RuntimeProtocolError):
-    """An expression the local type needs (an `if`, a loop count) could not be evaluated."""
-
-
-@dataclass(eq=False)
-class TimeoutToken:
-    """An armed `timeout` block of a waiter: the endpoint starts a timer for `deadline_ms`."""
-
-    step: Timeout
-    active: bool = True
-    deadline: float | None = None
-    """Set by the endpoint: the loop time at which the block expires."""
-    _frame: _Frame | None = field(default=None, repr=False)
-    _thread: _Thread | None = field(default=None, repr=False)
-
-
-@dataclass(eq=False)
-class TryToken:
-    """A `try` block entered by this role; `key` identifies the block across roles in one session."""
-
-    step: Try
-    key: str
-    active: bool = True
-    body_done: bool = False
-    claimed: bool = False
-    """Whether the role's code (runner or `ep.saga()`) has taken charge of this block."""
-    _frame: _Frame | None = field(default=None, repr=False)
-    _thread: _Thread | None = field(default=None, repr=False)
+__all__ = [
+    "BranchResolver",
+    "EvaluationFailed",
+    "Monitor",
+    "Thread",
+    "TimeoutToken",
+    "TryToken",
+    "describe",
+]
 
 
-class _Frame:
-    __slots__ = ("index", "kind", "label", "pos", "remaining", "seq", "token", "var")
-
-    def __init__(self, seq: LocalSeq, kind: int = _SEQ) -> None:
-        self.seq = seq
-        self.pos = 0
-        self.kind = kind
-        self.remaining = 0
-        self.index = 0
-        self.var: str | None = None
-        self.label = ""
-        self.token: TimeoutToken | TryToken | None = None
-
-
-class _Thread:
-    __slots__ = ("children", "head", "parent", "quorum_got", "stack", "waiting")
-
-    def __init__(self, seq: LocalSeq, parent: _Thread | None = None) -> None:
-        self.stack: list[_Frame] = [_Frame(seq)]
-        self.parent = parent
-        self.children: list[_Thread] = []
-        self.waiting = 0
-        self.head: LocalStep | TryToken | None = None
-        self.quorum_got: set[int] = set()
-
-
-def describe(step: LocalStep | TryToken | None) -> str:
-    """A short human description of what a step expects (`send PrepareRequest to Participant`)."""
-    if step is None:
-        return "end"
-    if isinstance(step, TryToken):
-        return "the outcome of the try block"
-    if isinstance(step, Send):
-        return f"send {step.label} to {step.to}"
-    if isinstance(step, Recv):
-        return f"receive {step.label} from {step.from_}"
-    if isinstance(step, Choose):
-        return f"choose one of {', '.join(b.label for b in step.branches)}"
-    if isinstance(step, Offer):
-        return f"receive one of {', '.join(b.label for b in step.branches)} from {step.from_}"
-    if isinstance(step, Quorum):
-        return "receive one of " + ", ".join(f"{r.label} from {r.from_}" for r in step.body)
-    if isinstance(step, Local):
-        return f"local {step.action}"
-    return type(step).__name__.lower()
-
-
-BranchResolver = Callable[[If], Branch | None]
-"""Picks the branch of an `if`/`match` whose condition cannot be evaluated (None: no branch)."""
-
-
-class Monitor:
+class Monitor(MonitorThreads):
     """Checks one role's actions against its local type; `env` holds the role's known values.
 
     `resolve_if` decides the `if`/`match` steps whose condition cannot be evaluated from `env` (trace
@@ -148,8 +85,8 @@ class Monitor:
         self.session = session
         self.env: dict[str, object] = env if env is not None else {}
         self.step_count = 0
-        self._root = _Thread(local_type.steps)
-        self._threads: list[_Thread] = [self._root]
+        self._root = Thread(local_type.steps)
+        self._threads: list[Thread] = [self._root]
         self._dirty = True
         self._try_entries: dict[str, int] = {}
         self.armed: list[TimeoutToken] = []
@@ -208,11 +145,6 @@ class Monitor:
 
     # ------------------------------------------------------------------ threads (for the runner)
 
-    @property
-    def root(self) -> Thread:
-        """The thread of the top-level sequence (`par` branches are its descendants)."""
-        return self._root
-
     def head_of(self, thread: Thread) -> LocalStep | TryToken | None:
         """The next step of `thread`; None when it has ended or waits for its `par` branches."""
         self._settle_all()
@@ -223,12 +155,6 @@ class Monitor:
         self._settle_all()
         return list(thread.children) if thread.waiting else []
 
-    def scopes(self, thread: Thread) -> list[TimeoutToken | TryToken]:
-        """The active timeout and try blocks on `thread` (not its parents'), outermost first."""
-        return [
-            frame.token for frame in thread.stack if frame.token is not None and frame.token.active
-        ]
-
     def quorum_senders(self, thread: Thread) -> tuple[str, ...]:
         """The senders a quorum at the head of `thread` still waits for (in declaration order)."""
         head = self.head_of(thread)
@@ -238,34 +164,9 @@ class Monitor:
 
     # ------------------------------------------------------------------ dropped and late messages
 
-    def take_discard(self, sender: str, label: str) -> bool:
-        """Whether a message is a quorum straggler to drop (it is then forgotten: one drop each)."""
-        key = (sender, label)
-        if key in self.discards:
-            self.discards.remove(key)
-            return True
-        return False
-
-    def owes(self, sender: str, label: str) -> bool:
-        """Whether a message is a quorum straggler this role will drop (nothing changes)."""
-        return (sender, label) in self.discards
-
     def is_late(self, sender: str, label: str) -> bool:
         """Whether a message belongs to a block this role has left (and is not expected again)."""
         return (sender, label) in self.late and not self.accepts_receive(sender, label)
-
-    def mark_late(self, steps: LocalSeq) -> None:
-        """The receives of `steps` (a body abandoned by a timeout or compensation) arrive late."""
-        for step in iter_steps(steps):
-            if isinstance(step, Recv):
-                self.late.add((step.from_, step.label))
-            elif isinstance(step, Offer):
-                self.late.update((step.from_, b.label) for b in step.branches)
-
-    @property
-    def drops_pending(self) -> bool:
-        """Whether some arriving message may have to be dropped (a straggler or a late one)."""
-        return bool(self.discards or self.late)
 
     def take_armed(self) -> list[TimeoutToken]:
         """The timeout blocks entered since the last call (the endpoint arms a timer for each)."""
@@ -320,7 +221,7 @@ class Monitor:
                 continue
             if isinstance(head, Offer) and isinstance(matched, Branch):
                 thread.stack[-1].pos += 1
-                thread.stack.append(_Frame(matched.body))
+                thread.stack.append(Frame(matched.body))
                 self._after_event(thread, matched.payload, message)
                 return matched
             if isinstance(head, Quorum) and isinstance(matched, Recv):
@@ -337,38 +238,14 @@ class Monitor:
             if isinstance(head, Choose):
                 for branch in head.branches:
                     if branch.label == label:
-                        self._check_choice(head, branch)
+                        got = choice_error(head, branch, self.env, self.role, self.session, self.step_count)
+                        if got is not None:
+                            raise self._violation(got)
                         thread.stack[-1].pos += 1
-                        thread.stack.append(_Frame(branch.body))
+                        thread.stack.append(Frame(branch.body))
                         self._after_event(thread, (), None)
                         return branch
         raise self._violation(f"choose {label}")
-
-    def _check_choice(self, step: Choose, branch: Branch) -> None:
-        """A choice must take a branch whose guard holds and, when its expression can be evaluated
-        from what the role knows, the branch that expression selects (hand-written roles included)."""
-        env = self.env
-        if branch.guard is not None:
-            try:
-                holds = evaluate(branch.guard, env)
-            except ExpressionError:
-                holds = True  # a value this role's behaviour supplies: it cannot be checked here
-            if not holds:
-                guard = expr_text(branch.guard)
-                raise self._violation(f"choose {branch.label}, whose guard `{guard}` is false")
-        if step.expr is None:
-            return
-        try:
-            value = evaluate(step.expr, env)
-        except ExpressionError:
-            return
-        try:
-            wanted = select_branch(value, step.branches)
-        except NoMatchingArm as exc:
-            raise exc.at(self.role, self.session, f"step {self.step_count + 1}") from None
-        if wanted is not None and wanted is not branch:
-            selects = f"`{expr_text(step.expr)}` is {value!r}, which selects {wanted.label}"
-            raise self._violation(f"choose {branch.label}, but {selects}")
 
     def on_local(self, step: Local) -> None:
         """Record that this role performed local step `step` (with `observe_locals` only)."""
@@ -385,7 +262,7 @@ class Monitor:
             return False
         thread = token._thread
         self._unwind(thread, token._frame)
-        thread.stack.append(_Frame(token.step.alt))
+        thread.stack.append(Frame(token.step.alt))
         self.mark_late(token.step.body)
         self._reactivate(thread)
         return True
@@ -399,17 +276,17 @@ class Monitor:
         thread = token._thread
         self._unwind(thread, token._frame)
         if not committed:
-            thread.stack.append(_Frame(token.step.comp))
+            thread.stack.append(Frame(token.step.comp))
         self._reactivate(thread)
 
     # ------------------------------------------------------------------ internals
 
-    def _advance(self, thread: _Thread) -> None:
+    def _advance(self, thread: Thread) -> None:
         """Step past a send/receive head; the next step is found at once when it is a plain one."""
         frame = thread.stack[-1]
         pos = frame.pos = frame.pos + 1
         seq = frame.seq
-        if pos >= len(seq) and frame.kind == _LOOP and frame.remaining > 0 and frame.var is None:
+        if pos >= len(seq) and frame.kind == LOOP and frame.remaining > 0 and frame.var is None:
             frame.remaining -= 1  # the next round of a counted loop (the index needs no binding)
             frame.index += 1
             pos = frame.pos = 0
@@ -427,84 +304,11 @@ class Monitor:
             self.role, self.expected(), got, session=self.session, step=f"step {self.step_count + 1}"
         )
 
-    def _after_event(self, thread: _Thread, payload: Payload, message: object) -> None:
+    def _after_event(self, thread: Thread, payload: Payload, message: object) -> None:
         self.step_count += 1
         if message is not None and payload:
             self.bind(payload, message)
         thread.head = None
-        self._dirty = True
-
-    def bind(self, payload: Payload, message: object) -> None:
-        """Make the named payload fields of `message` known (SPEC §3.6)."""
-        env = self.env
-        for item in payload:
-            name = item.name
-            if name is None:
-                continue
-            value = getattr(message, name, _MISSING)
-            if value is _MISSING and type(message) is dict:
-                value = message.get(name, _MISSING)
-            if value is not _MISSING:
-                env[name] = value
-
-    def _recv_match(self, thread: _Thread, from_: str, label: str) -> Recv | Branch | None:
-        head = thread.head
-        if isinstance(head, Recv):
-            return head if head.from_ == from_ and head.label == label else None
-        if isinstance(head, Offer):
-            if head.from_ != from_:
-                return None
-            for branch in head.branches:
-                if branch.label == label:
-                    return branch
-            return None
-        if isinstance(head, Quorum):
-            for i, recv in enumerate(head.body):
-                if i not in thread.quorum_got and recv.from_ == from_ and recv.label == label:
-                    return recv
-        return None
-
-    def _quorum_receive(self, thread: _Thread, step: Quorum, recv: Recv) -> None:
-        for i, candidate in enumerate(step.body):
-            if candidate is recv and i not in thread.quorum_got:
-                thread.quorum_got.add(i)
-                break
-        if len(thread.quorum_got) >= min(step.min, len(step.body)):
-            for i, straggler in enumerate(step.body):
-                if i not in thread.quorum_got:
-                    self.discards.append((straggler.from_, straggler.label))
-            thread.quorum_got = set()
-            thread.stack[-1].pos += 1
-
-    def _unwind(self, thread: _Thread, frame: _Frame) -> None:
-        """Pop `thread`'s frames down to and including `frame`, killing par children above it."""
-        self._kill_children(thread)
-        while thread.stack:
-            top = thread.stack.pop()
-            if top.token is not None:
-                top.token.active = False
-                if isinstance(top.token, TryToken) and top.token in self.tries:
-                    self.tries.remove(top.token)
-            if top is frame:
-                return
-        raise RuntimeProtocolError("monitor frame not found while unwinding", role=self.role)
-
-    def _kill_children(self, thread: _Thread) -> None:
-        for child in thread.children:
-            self._kill_children(child)
-            for frame in child.stack:
-                if frame.token is not None:
-                    frame.token.active = False
-            if child in self._threads:
-                self._threads.remove(child)
-        thread.children = []
-        thread.waiting = 0
-
-    def _reactivate(self, thread: _Thread) -> None:
-        thread.head = None
-        thread.quorum_got = set()
-        if thread not in self._threads:
-            self._threads.append(thread)
         self._dirty = True
 
     def _settle_all(self) -> None:
@@ -530,9 +334,9 @@ class Monitor:
                 self._settle(thread)
             i += 1
         self._threads = [t for t in self._threads if t.stack or t.waiting]
-        self._threads.sort(key=_thread_depth)
+        self._threads.sort(key=thread_depth)
 
-    def _settle(self, thread: _Thread) -> None:
+    def _settle(self, thread: Thread) -> None:
         """Cross silent steps until `thread` reaches an observable step, a par, or its end."""
         stack = thread.stack
         while stack:
@@ -558,33 +362,33 @@ class Monitor:
                 self._enter(thread, step)
         self._thread_finished(thread)
 
-    def _finish_frame(self, thread: _Thread, frame: _Frame) -> bool:
+    def _finish_frame(self, thread: Thread, frame: Frame) -> bool:
         """Leave (or repeat) a finished frame; False if the thread must stop here."""
-        if frame.kind == _LOOP and frame.remaining > 0:
+        if frame.kind == LOOP and frame.remaining > 0:
             frame.remaining -= 1
             frame.index += 1
             frame.pos = 0
             if frame.var is not None:
                 self.env[frame.var] = frame.index
             return True
-        if frame.kind == _TRY and isinstance(frame.token, TryToken):
+        if frame.kind == TRY and isinstance(frame.token, TryToken):
             frame.token.body_done = True
             thread.head = frame.token
             return False
-        if frame.kind == _TIMEOUT and frame.token is not None:
+        if frame.kind == TIMEOUT and frame.token is not None:
             frame.token.active = False
         thread.stack.pop()
         return True
 
-    def _enter(self, thread: _Thread, step: LocalStep) -> None:
+    def _enter(self, thread: Thread, step: LocalStep) -> None:
         if isinstance(step, If):
             branch = self._decide_if(step)
             if branch is not None and branch.body:
-                thread.stack.append(_Frame(branch.body))
+                thread.stack.append(Frame(branch.body))
         elif isinstance(step, Loop):
             self._enter_loop(thread, step)
         elif isinstance(step, Rec):
-            frame = _Frame(step.body, _REC)
+            frame = Frame(step.body, REC)
             frame.label = step.label
             thread.stack.append(frame)
         elif isinstance(step, Continue):
@@ -605,29 +409,12 @@ class Monitor:
             )
 
     def _evaluate(self, expr: object, what: str) -> object:
-        try:
-            return evaluate(expr, self.env)  # type: ignore[arg-type]
-        except ExpressionError as exc:
-            raise EvaluationFailed(
-                f"cannot evaluate {what}: {exc}",
-                role=self.role,
-                session=self.session,
-                step=f"step {self.step_count + 1}",
-            ) from None
+        return evaluate_in(expr, self.env, what, self.role, self.session, self.step_count)
 
     def _decide_if(self, step: If) -> Branch | None:
-        try:
-            value = self._evaluate(step.expr, "the condition of an if/match")
-        except EvaluationFailed:
-            if self.resolve_if is None:
-                raise
-            return self.resolve_if(step)
-        try:
-            return select_branch(value, step.branches, step.patterns)
-        except NoMatchingArm as exc:
-            raise exc.at(self.role, self.session, f"step {self.step_count + 1}") from None
+        return decide_branch(step, self.env, self.resolve_if, self.role, self.session, self.step_count)
 
-    def _enter_loop(self, thread: _Thread, step: Loop) -> None:
+    def _enter_loop(self, thread: Thread, step: Loop) -> None:
         count = self._evaluate(step.count, "a loop count")
         start = self._evaluate(step.start, "a loop start") if step.start is not None else 0
         if not isinstance(count, int) or not isinstance(start, int):
@@ -636,7 +423,7 @@ class Monitor:
             )
         if count <= 0 or not step.body:
             return
-        frame = _Frame(step.body, _LOOP)
+        frame = Frame(step.body, LOOP)
         frame.remaining = count - 1
         frame.index = start
         frame.var = step.var
@@ -644,52 +431,7 @@ class Monitor:
             self.env[step.var] = start
         thread.stack.append(frame)
 
-    def _continue(self, thread: _Thread, label: str) -> None:
-        stack = thread.stack
-        while stack:
-            frame = stack[-1]
-            if frame.kind == _REC and frame.label == label:
-                frame.pos = 0
-                return
-            stack.pop()
-            if frame.token is not None:
-                frame.token.active = False
-        raise RuntimeProtocolError(
-            f"`continue {label}` outside `rec {label}`", role=self.role, session=self.session
-        )
-
-    def _enter_timeout(self, thread: _Thread, step: Timeout) -> None:
-        if not step.waiter:
-            thread.stack.append(_Frame(step.body))
-            return
-        frame = _Frame(step.body, _TIMEOUT)
-        token = TimeoutToken(step, _frame=frame, _thread=thread)
-        frame.token = token
-        thread.stack.append(frame)
-        self.armed.append(token)
-
-    def _enter_try(self, thread: _Thread, step: Try) -> None:
-        where = f"{step.span.line}:{step.span.column}"
-        count = self._try_entries.get(where, 0)
-        self._try_entries[where] = count + 1
-        frame = _Frame(step.body, _TRY)
-        token = TryToken(step, f"{where}#{count}", _frame=frame, _thread=thread)
-        frame.token = token
-        thread.stack.append(frame)
-        self.tries.append(token)
-
-    def _start_par(self, thread: _Thread, step: Par) -> bool:
-        """Spawn one thread per branch; True if the parent must wait for them."""
-        children = [_Thread(branch, parent=thread) for branch in step.branches if branch]
-        if not children:
-            return False
-        thread.children = children
-        thread.waiting = len(children)
-        thread.head = None
-        self._threads.extend(children)
-        return True
-
-    def _thread_finished(self, thread: _Thread) -> None:
+    def _thread_finished(self, thread: Thread) -> None:
         thread.head = None
         parent = thread.parent
         if parent is None:
@@ -703,17 +445,3 @@ class Monitor:
             if parent not in self._threads:
                 self._threads.append(parent)
             self._settle(parent)
-
-
-Thread = _Thread
-"""One running sequence of a local type (the top level, or a `par` branch); opaque to callers."""
-
-
-def _thread_depth(thread: _Thread) -> int:
-    """Sort key keeping threads in a stable parent-before-child order."""
-    depth = 0
-    parent = thread.parent
-    while parent is not None:
-        depth += 1
-        parent = parent.parent
-    return depth

@@ -1,0 +1,205 @@
+"""The monitor's thread bookkeeping: the `par` threads and their frame stacks, block tokens entered
+and unwound, quorum stragglers, late messages and the bindings of received fields.
+
+`MonitorThreads` is the base of `monitor.Monitor` and holds no transition rule: which step comes
+next, and whether an event is allowed, is decided in `monitor` alone (the one interpreter).
+"""
+
+from __future__ import annotations
+
+from aura_choreo.errors import RuntimeProtocolError
+from aura_choreo.projection.local_types import (
+    Branch,
+    LocalSeq,
+    Offer,
+    Par,
+    Payload,
+    Quorum,
+    Recv,
+    Timeout,
+    Try,
+    iter_steps,
+)
+from aura_choreo.runtime.monitor_types import (
+    REC,
+    TIMEOUT,
+    TRY,
+    Frame,
+    Thread,
+    TimeoutToken,
+    TryToken,
+)
+
+__all__ = ["MonitorThreads"]
+
+_MISSING = object()
+
+
+class MonitorThreads:
+    """The threads, frames and block tokens of one monitor (see the module docstring)."""
+
+    role: str
+    session: str | None
+    env: dict[str, object]
+    _root: Thread
+    _threads: list[Thread]
+    _dirty: bool
+    _try_entries: dict[str, int]
+    armed: list[TimeoutToken]
+    tries: list[TryToken]
+    discards: list[tuple[str, str]]
+    late: set[tuple[str, str]]
+
+    @property
+    def root(self) -> Thread:
+        """The thread of the top-level sequence (`par` branches are its descendants)."""
+        return self._root
+
+    def scopes(self, thread: Thread) -> list[TimeoutToken | TryToken]:
+        """The active timeout and try blocks on `thread` (not its parents'), outermost first."""
+        return [
+            frame.token for frame in thread.stack if frame.token is not None and frame.token.active
+        ]
+
+    def take_discard(self, sender: str, label: str) -> bool:
+        """Whether a message is a quorum straggler to drop (it is then forgotten: one drop each)."""
+        key = (sender, label)
+        if key in self.discards:
+            self.discards.remove(key)
+            return True
+        return False
+
+    def owes(self, sender: str, label: str) -> bool:
+        """Whether a message is a quorum straggler this role will drop (nothing changes)."""
+        return (sender, label) in self.discards
+
+    def mark_late(self, steps: LocalSeq) -> None:
+        """The receives of `steps` (a body abandoned by a timeout or compensation) arrive late."""
+        for step in iter_steps(steps):
+            if isinstance(step, Recv):
+                self.late.add((step.from_, step.label))
+            elif isinstance(step, Offer):
+                self.late.update((step.from_, b.label) for b in step.branches)
+
+    @property
+    def drops_pending(self) -> bool:
+        """Whether some arriving message may have to be dropped (a straggler or a late one)."""
+        return bool(self.discards or self.late)
+
+    def bind(self, payload: Payload, message: object) -> None:
+        """Make the named payload fields of `message` known (SPEC §3.6)."""
+        env = self.env
+        for item in payload:
+            name = item.name
+            if name is None:
+                continue
+            value = getattr(message, name, _MISSING)
+            if value is _MISSING and type(message) is dict:
+                value = message.get(name, _MISSING)
+            if value is not _MISSING:
+                env[name] = value
+
+    def _recv_match(self, thread: Thread, from_: str, label: str) -> Recv | Branch | None:
+        head = thread.head
+        if isinstance(head, Recv):
+            return head if head.from_ == from_ and head.label == label else None
+        if isinstance(head, Offer):
+            if head.from_ != from_:
+                return None
+            for branch in head.branches:
+                if branch.label == label:
+                    return branch
+            return None
+        if isinstance(head, Quorum):
+            for i, recv in enumerate(head.body):
+                if i not in thread.quorum_got and recv.from_ == from_ and recv.label == label:
+                    return recv
+        return None
+
+    def _quorum_receive(self, thread: Thread, step: Quorum, recv: Recv) -> None:
+        for i, candidate in enumerate(step.body):
+            if candidate is recv and i not in thread.quorum_got:
+                thread.quorum_got.add(i)
+                break
+        if len(thread.quorum_got) >= min(step.min, len(step.body)):
+            for i, straggler in enumerate(step.body):
+                if i not in thread.quorum_got:
+                    self.discards.append((straggler.from_, straggler.label))
+            thread.quorum_got = set()
+            thread.stack[-1].pos += 1
+
+    def _unwind(self, thread: Thread, frame: Frame) -> None:
+        """Pop `thread`'s frames down to and including `frame`, killing par children above it."""
+        self._kill_children(thread)
+        while thread.stack:
+            top = thread.stack.pop()
+            if top.token is not None:
+                top.token.active = False
+                if isinstance(top.token, TryToken) and top.token in self.tries:
+                    self.tries.remove(top.token)
+            if top is frame:
+                return
+        raise RuntimeProtocolError("monitor frame not found while unwinding", role=self.role)
+
+    def _kill_children(self, thread: Thread) -> None:
+        for child in thread.children:
+            self._kill_children(child)
+            for frame in child.stack:
+                if frame.token is not None:
+                    frame.token.active = False
+            if child in self._threads:
+                self._threads.remove(child)
+        thread.children = []
+        thread.waiting = 0
+
+    def _reactivate(self, thread: Thread) -> None:
+        thread.head = None
+        thread.quorum_got = set()
+        if thread not in self._threads:
+            self._threads.append(thread)
+        self._dirty = True
+
+    def _start_par(self, thread: Thread, step: Par) -> bool:
+        """Spawn one thread per branch; True if the parent must wait for them."""
+        children = [Thread(branch, parent=thread) for branch in step.branches if branch]
+        if not children:
+            return False
+        thread.children = children
+        thread.waiting = len(children)
+        thread.head = None
+        self._threads.extend(children)
+        return True
+
+    def _continue(self, thread: Thread, label: str) -> None:
+        stack = thread.stack
+        while stack:
+            frame = stack[-1]
+            if frame.kind == REC and frame.label == label:
+                frame.pos = 0
+                return
+            stack.pop()
+            if frame.token is not None:
+                frame.token.active = False
+        raise RuntimeProtocolError(
+            f"`continue {label}` outside `rec {label}`", role=self.role, session=self.session
+        )
+
+    def _enter_timeout(self, thread: Thread, step: Timeout) -> None:
+        if not step.waiter:
+            thread.stack.append(Frame(step.body))
+            return
+        frame = Frame(step.body, TIMEOUT)
+        token = TimeoutToken(step, _frame=frame, _thread=thread)
+        frame.token = token
+        thread.stack.append(frame)
+        self.armed.append(token)
+
+    def _enter_try(self, thread: Thread, step: Try) -> None:
+        where = f"{step.span.line}:{step.span.column}"
+        count = self._try_entries.get(where, 0)
+        self._try_entries[where] = count + 1
+        frame = Frame(step.body, TRY)
+        token = TryToken(step, f"{where}#{count}", _frame=frame, _thread=thread)
+        frame.token = token
+        thread.stack.append(frame)
+        self.tries.append(token)
