@@ -24,9 +24,10 @@ from aura_choreo.protocol import choreography
 from aura_choreo.runtime.endpoint import Endpoint
 from aura_choreo.runtime.node import Node
 from aura_choreo.runtime.runner import run_role
-from aura_choreo.transports.carrier import PeerDevice, TcpTransport
+from aura_choreo.transports.carrier import TcpTransport
 from aura_choreo.transports.net.handshake import SessionBinding
 from aura_choreo.transports.net.identity import Identity, load_identity, write_key_file
+from aura_choreo.transports.peering import PeerDevice
 from aura_choreo.transports.tls import tls_context as _context
 
 PING_PONG = """

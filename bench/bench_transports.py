@@ -34,11 +34,12 @@ from aura_choreo.protocol import choreography
 from aura_choreo.runtime.endpoint import Endpoint
 from aura_choreo.runtime.node import Node
 from aura_choreo.runtime.runner import run_role
-from aura_choreo.transports.carrier import PeerDevice, TcpTransport
+from aura_choreo.transports.carrier import TcpTransport
 from aura_choreo.transports.nats_broker import NatsTransport
 from aura_choreo.transports.nats_server import NatsServer
 from aura_choreo.transports.net.handshake import SessionBinding
 from aura_choreo.transports.net.identity import Identity
+from aura_choreo.transports.peering import PeerDevice
 
 PING_PONG = """
 choreography PingPong {

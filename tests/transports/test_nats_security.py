@@ -21,12 +21,12 @@ from aura_choreo.runtime.node import Node
 from aura_choreo.runtime.runner import run_role
 from aura_choreo.runtime.trace import Trace
 from aura_choreo.testing import check_trace
-from aura_choreo.transports.carrier import PeerDevice
 from aura_choreo.transports.nats_broker import NatsTransport
 from aura_choreo.transports.nats_server import NatsServer
 from aura_choreo.transports.net.handshake import SessionBinding
 from aura_choreo.transports.net.identity import Identity
 from aura_choreo.transports.net.signed import SignedFrame, signed_bytes, subject_for
+from aura_choreo.transports.peering import PeerDevice
 from conftest import require_nats
 
 nats = require_nats()

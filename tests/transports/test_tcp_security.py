@@ -14,10 +14,11 @@ import pytest
 from aura_choreo.deployment.run import envelope_origin
 from aura_choreo.errors import HandshakeRefused, ProtocolMismatch
 from aura_choreo.runtime.wire import KIND_DATA, NIL, WIRE_VERSION, Envelope, encode_envelope
-from aura_choreo.transports.carrier import PeerDevice, TcpTransport
+from aura_choreo.transports.carrier import TcpTransport
 from aura_choreo.transports.net.framing import FrameDecoder, FrameKind, encode_frame
 from aura_choreo.transports.net.handshake import Connection, SessionBinding
 from aura_choreo.transports.net.identity import Identity
+from aura_choreo.transports.peering import PeerDevice
 from aura_choreo.transports.tls import tls_context as _context
 
 CARRIERS = pytest.mark.parametrize("scheme", ["tcp", "ws"])

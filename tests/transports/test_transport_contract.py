@@ -24,12 +24,13 @@ from aura_choreo.runtime.runner import run_role
 from aura_choreo.runtime.trace import Trace
 from aura_choreo.testing import check_trace
 from aura_choreo.transports.base import Transport
-from aura_choreo.transports.carrier import PeerDevice, TcpTransport
+from aura_choreo.transports.carrier import TcpTransport
 from aura_choreo.transports.inmemory import InMemoryTransport
 from aura_choreo.transports.nats_broker import NatsTransport
 from aura_choreo.transports.nats_server import NatsServer
 from aura_choreo.transports.net.handshake import SessionBinding
 from aura_choreo.transports.net.identity import Identity
+from aura_choreo.transports.peering import PeerDevice
 from conftest import require_nats
 
 TPC = Path(__file__).resolve().parents[2] / "examples" / "two_phase_commit.choreo"

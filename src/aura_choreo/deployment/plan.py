@@ -18,9 +18,9 @@ from aura_choreo.guards.policy import Policy
 from aura_choreo.projection.local_types import LocalType
 from aura_choreo.protocol import Protocol
 from aura_choreo.syntax.layout import format_choreography
-from aura_choreo.transports.carrier import PeerDevice
 from aura_choreo.transports.net.handshake import SessionBinding
 from aura_choreo.transports.net.identity import Identity, format_public_key
+from aura_choreo.transports.peering import PeerDevice
 from aura_choreo.transports.pipes import parse_address
 
 

@@ -33,8 +33,9 @@ from aura_choreo.runtime.program import Effect
 from aura_choreo.runtime.runner import run_role
 from aura_choreo.runtime.session import Session
 from aura_choreo.runtime.trace import Trace, TraceEvent
-from aura_choreo.transports.carrier import NetworkTransport, StatusCallback
+from aura_choreo.transports.carrier import NetworkTransport
 from aura_choreo.transports.nats_broker import NatsTransport
+from aura_choreo.transports.peering import StatusCallback
 
 DeployedTransport = NetworkTransport | NatsTransport
 """A point-to-point transport (tcp://, ws://) or the broker (nats://), chosen by the addresses' scheme."""

@@ -2,7 +2,8 @@
 
 Everything that decides anything lives in `transports.net` (framing, the handshake state machine,
 keep-alive and backoff). A carrier (`tcp.py`, `ws.py`) only opens byte pipes: it listens and dials,
-with TLS 1.3 both ways. This module moves bytes between those pipes and the state machines:
+with TLS 1.3 both ways. This module and its two helpers move bytes between those pipes and the state
+machines (`connection.py`: one connection; `peering.py`: dialing, accepting, handshake events):
 
 - TLS 1.3, mutual: each side presents a certificate derived from its device key and, before reading a
   single frame, pins the peer's leaf key against the policy (`net.identity` explains why the
@@ -24,200 +25,25 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
-import ssl
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 from aura_choreo.errors import HandshakeRefused, PeerTimeout, TransportError
 from aura_choreo.transports.base import DEFAULT_MAX_FRAME, Address, FrameHandler, Link, Transport
-from aura_choreo.transports.net.framing import FrameDecoder, FrameKind, FramingError, encode_frame
-from aura_choreo.transports.net.handshake import (
-    RETRYABLE,
-    Authenticated,
-    Connection,
-    ConnectionRefused,
-    DataReceived,
-    Event,
-    SessionBinding,
-    SessionOpened,
-    SessionRefused,
-)
-from aura_choreo.transports.net.identity import Identity, certificate_public_key
-from aura_choreo.transports.net.timing import Backoff, KeepAlive, Liveness
-from aura_choreo.transports.pipes import Carrier, Listener, Pipe, parse_address
+from aura_choreo.transports.connection import Conn
+from aura_choreo.transports.net.handshake import SessionBinding
+from aura_choreo.transports.net.identity import Identity
+from aura_choreo.transports.peering import PeerDevice, Peering, StatusCallback, carrier_for
+from aura_choreo.transports.pipes import Listener, parse_address
 from aura_choreo.transports.tls import tls_context
 
 log = logging.getLogger("aura_choreo.tcp")
 
-StatusCallback = Callable[[str], None]
 FrameOrigin = Callable[[bytes], tuple[str, str] | None]
 """(session id, sender role) of a session-layer frame, or None if it has none (garbage)."""
 _MAX_QUEUED = 10_000
 _HIGH_WATER = 1 << 20
-
-
-@dataclass(frozen=True)
-class PeerDevice:
-    """A device this process may talk to: its pinned key and, if it listens, its address."""
-
-    device: str
-    public_key: bytes
-    address: str | None = None
-
-
-_CARRIERS = {"tcp": "aura_choreo.transports.tcp", "ws": "aura_choreo.transports.ws"}
-_EXTRAS = {"ws": "websocket"}
-
-
-def carrier_for(address: str) -> Carrier:
-    """The carrier of `address`'s scheme; `TransportError` names the extra to install if missing."""
-    scheme = address.partition("://")[0]
-    module_name = _CARRIERS.get(scheme)
-    if module_name is None:
-        raise TransportError(f"`{address}`: no carrier for `{scheme}://` (available: tcp://, ws://)")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        extra = _EXTRAS.get(scheme, scheme)
-        raise TransportError(
-            f"`{scheme}://` needs an optional dependency ({exc.name}): pip install 'aura-choreo[{extra}]'"
-        ) from None
-    carrier: Carrier = module.CARRIER
-    return carrier
-
-
-class _Conn:
-    """One live connection: a `Connection` state machine driven over a carrier's `Pipe`."""
-
-    def __init__(self, transport: NetworkTransport, pipe: Pipe, state: Connection) -> None:
-        self.transport = transport
-        self.pipe = pipe
-        self.state = state
-        self.decoder = FrameDecoder(transport.max_frame)
-        now = asyncio.get_running_loop().time()
-        self.keepalive = KeepAlive(transport.keepalive_interval, transport.idle_timeout, now, now)
-        self.started = now
-        self.authenticated = False
-        self.reason = ""
-        self._pending: list[bytes] = []
-        self._loop = asyncio.get_running_loop()
-
-    @property
-    def peer(self) -> str:
-        return self.state.peer_device or self.state.expected_device or "?"
-
-    def write(self, data: bytes) -> None:
-        """Queue `data`; everything queued in one turn of the event loop goes out as one write (one
-        TLS record, one system call): a reply and the acknowledgement beside it travel together."""
-        if not data:
-            return
-        if not self._pending:
-            self._loop.call_soon(self._write_pending)
-        self._pending.append(data)
-
-    def _write_pending(self) -> None:
-        pending, self._pending = self._pending, []
-        if pending and not self.pipe.is_closing():
-            self.pipe.write(b"".join(pending) if len(pending) > 1 else pending[0])
-            self.keepalive.sent(self._loop.time())
-
-    def flush(self) -> None:
-        self.write(self.state.data_to_send())
-
-    def abort(self, reason: str) -> None:
-        """Close at once, dropping unsent bytes (faults, refusals of strangers, dead peers)."""
-        if not self.reason:
-            self.reason = reason
-        self.state.closed = True
-        self.pipe.abort()
-
-    def close(self, reason: str) -> None:
-        """Close after the bytes already written are sent (the last acknowledgements, a REFUSE)."""
-        if not self.reason:
-            self.reason = reason
-        self.state.closed = True
-        self._write_pending()
-        if not self.pipe.is_closing():
-            self.pipe.close()
-
-    async def serve(self) -> None:
-        """Run until the connection ends; never raises (except cancellation)."""
-        async with asyncio.TaskGroup() as group:
-            watchdog = group.create_task(self._watchdog())
-            try:
-                self._handle(self.state.start())
-                self.flush()
-                await self._read_loop()
-            except (OSError, ssl.SSLError, EOFError) as exc:
-                self.abort(f"connection error: {exc}")
-            except Exception as exc:  # a carrier's own error: this connection ends, nothing else
-                log.warning("%s: connection to %s failed: %r", self.transport.device, self.peer, exc)
-                self.abort(f"connection error: {exc!r}")
-            finally:
-                watchdog.cancel()
-                # Closing flushes what is queued (a REFUSE, the last acknowledgements); a peer that
-                # does not read it is cut off a second later.
-                self.close(self.reason or "closed")
-                self._loop.call_later(1.0, self.pipe.abort)
-
-    async def _read_loop(self) -> None:
-        loop = asyncio.get_running_loop()
-        while not self.state.closed:
-            data = await self.pipe.read()
-            if not data:
-                pending = self.decoder.buffered
-                self.reason = self.reason or (
-                    f"peer closed mid-frame ({pending} bytes)" if pending else "peer closed"
-                )
-                return
-            self.keepalive.received(loop.time())
-            try:
-                frames = self.decoder.feed(data)
-            except FramingError as exc:
-                self.transport._refused(self.peer, f"framing error: {exc}")
-                self.reason = f"framing error: {exc}"
-                return
-            for kind, body in frames:
-                self._handle(self.state.receive(kind, body))
-                if self.state.closed:
-                    break
-            self.flush()
-
-    async def _watchdog(self) -> None:
-        loop = asyncio.get_running_loop()
-        while True:
-            now = loop.time()
-            if not self.authenticated and now - self.started >= self.transport.handshake_timeout:
-                self.transport._refused(self.peer, "handshake not finished in time (slowloris?)")
-                self.abort("handshake timeout")
-                return
-            verdict = self.keepalive.poll(now)
-            if verdict is Liveness.DEAD:
-                self.abort(f"peer silent for {self.transport.idle_timeout}s")
-                return
-            if verdict is Liveness.PING:
-                self.write(encode_frame(FrameKind.PING, b""))
-            delay = self.keepalive.next_check(loop.time())
-            if not self.authenticated:
-                delay = min(delay, max(self.started + self.transport.handshake_timeout - now, 0.0))
-            await asyncio.sleep(max(delay, 0.01))
-
-    def _handle(self, events: list[Event]) -> None:
-        for event in events:
-            if isinstance(event, DataReceived):
-                self.transport._deliver(self, event.payload)
-            elif isinstance(event, Authenticated):
-                self.authenticated = True
-                self.transport._authenticated(self)
-            elif isinstance(event, SessionOpened):
-                self.transport._session_opened(self, event.session)
-            elif isinstance(event, SessionRefused):
-                self.transport._session_refused(self, event)
-            elif isinstance(event, ConnectionRefused):
-                self.transport._connection_refused(self, event)
 
 
 class _NetLink(Link):
@@ -245,7 +71,7 @@ class _NetLink(Link):
             self._transport._handler = None
 
 
-class NetworkTransport(Transport):
+class NetworkTransport(Peering, Transport):
     """This device's network presence: a listener (if `listen`) and one connection per peer device.
 
     Use `async with NetworkTransport(...) as transport:`, then `await transport.open_session(binding)` to
@@ -293,14 +119,14 @@ class NetworkTransport(Transport):
         """Every refusal, with its reason, in order (also logged)."""
         self.connections_made = 0
         self._handler: FrameHandler | None = None
-        self._conns: dict[str, _Conn] = {}
+        self._conns: dict[str, Conn] = {}
         self._bindings: dict[str, SessionBinding] = {}
         self._failures: dict[tuple[str, str], HandshakeRefused] = {}
         self._queued: dict[str, deque[bytes]] = {}
         self._dialing: dict[str, asyncio.Task[None]] = {}
         self._last_error: dict[str, str] = {}
         self._handshaking = 0
-        self._serving: set[_Conn] = set()
+        self._serving: set[Conn] = set()
         self._ready: set[tuple[str, str]] = set()
         self._addresses: dict[Address, str] = {}
         self._changed = asyncio.Event()
@@ -450,158 +276,9 @@ class NetworkTransport(Transport):
         # closed the connection (its last frames acknowledged) before our other peers were ready.
         return (device, session) in self._ready
 
-    # ------------------------------------------------------------------ connections
-
-    async def _dial_loop(self, device: str) -> None:
-        address = self.peers[device].address or ""
-        carrier = carrier_for(address)
-        backoff = Backoff(seed=hash(device) & 0xFFFF)
-        while not self._closing:
-            try:
-                pipe = await asyncio.wait_for(
-                    carrier.dial(address, self._client_ssl, self.handshake_timeout),
-                    self.handshake_timeout + 1.0,
-                )
-            except (OSError, TimeoutError, ssl.SSLError) as exc:
-                self._last_error[device] = str(exc) or type(exc).__name__
-                await asyncio.sleep(backoff.next_delay())
-                continue
-            except Exception as exc:  # a carrier's own refusal (e.g. an HTTP error from a proxy)
-                self._last_error[device] = f"{type(exc).__name__}: {exc}"
-                await asyncio.sleep(backoff.next_delay())
-                continue
-            peer_key = certificate_public_key(pipe.peer_certificate())
-            state = Connection(
-                self.identity,
-                self.directory,
-                self._bindings.get,
-                dialer=True,
-                expected_device=device,
-                peer_key=peer_key,
-            )
-            for binding in self._bindings.values():
-                if device in binding.devices():
-                    state.join(binding)
-            conn = _Conn(self, pipe, state)
-            await conn.serve()
-            self._lost(conn)
-            if conn.authenticated:
-                backoff.reset()
-            await asyncio.sleep(backoff.next_delay())
-
-    async def _accept(self, pipe: Pipe) -> None:
-        # The carrier's server owns this task; `aclose` ends it by closing its connection. A
-        # cancellation must not escape either: asyncio's stream server would log it as an error.
-        try:
-            await self._serve_accepted(pipe)
-        except asyncio.CancelledError:
-            pipe.abort()
-        except Exception as exc:  # a bug must not take the listener down; the connection goes
-            log.error("%s: error serving a connection: %r", self.device, exc)
-            pipe.abort()
-
-    async def _serve_accepted(self, pipe: Pipe) -> None:
-        if self._closing or self._handshaking >= self.max_handshaking:
-            self._refused("?", f"too many unauthenticated connections ({self._handshaking}): closed")
-            pipe.abort()
-            return
-        peer_key = certificate_public_key(pipe.peer_certificate())
-        if peer_key is None:
-            self._refused("?", "no Ed25519 client certificate")
-            pipe.abort()
-            return
-        state = Connection(self.identity, self.directory, self._bindings.get, dialer=False, peer_key=peer_key)
-        conn = _Conn(self, pipe, state)
-        self._handshaking += 1
-        self._serving.add(conn)
-        try:
-            await conn.serve()
-        finally:
-            self._serving.discard(conn)
-            if not conn.authenticated:
-                self._handshaking -= 1
-            self._lost(conn)
-
-    def _authenticated(self, conn: _Conn) -> None:
-        device = conn.peer
-        if not conn.state.dialer:
-            self._handshaking -= 1
-        old = self._conns.get(device)
-        if old is not None and old is not conn:
-            old.abort("replaced by a new connection")
-        self._conns[device] = conn
-        self.connections_made += 1
-        self._status(
-            f"connected {self.device} <-> {device} ({'dialed' if conn.state.dialer else 'accepted'})"
-        )
-
-    def _lost(self, conn: _Conn) -> None:
-        device = conn.state.peer_device
-        if device is not None and self._conns.get(device) is conn:
-            del self._conns[device]
-            self._last_error[device] = conn.reason
-            if not self._closing:
-                self._status(f"connection to {device} lost ({conn.reason})")
-        self._changed.set()
-
-    def _session_opened(self, conn: _Conn, session: str) -> None:
-        self._ready.add((conn.peer, session))
-        self._status(f"session {session}: {conn.peer} ready")
-        queued = self._queued.pop(conn.peer, None)
-        while queued:
-            self._write_data(conn, queued.popleft())
-        self._changed.set()
-
-    def _session_refused(self, conn: _Conn, event: SessionRefused) -> None:
-        error = event.error
-        side = "refused by" if event.by_peer else "refused"
-        self._refused(
-            conn.peer, f"session {event.session}: {side} {conn.peer}: {error.reason}: {error.detail}"
-        )
-        binding = self._bindings.get(event.session)
-        if event.by_peer and error.reason in RETRYABLE and binding is not None:
-            loop = asyncio.get_running_loop()
-            loop.call_later(0.2, self._rejoin, conn, binding)
-            return
-        # A refusal between two devices of this session ends the session here too; a stranger's
-        # refused JOIN (wrong role, replayed bytes) changes nothing for the session.
-        if binding is not None and conn.peer in binding.devices():
-            if event.by_peer or error.reason == "protocol-mismatch":
-                self._failures[(conn.peer, event.session)] = error
-                self._changed.set()
-
-    def _rejoin(self, conn: _Conn, binding: SessionBinding) -> None:
-        if not conn.state.closed and binding.session in self._bindings:
-            conn.state.join(binding)
-            conn.flush()
-
-    def _connection_refused(self, conn: _Conn, event: ConnectionRefused) -> None:
-        error = event.error
-        side = "refused by" if event.by_peer else "refused"
-        self._refused(conn.peer, f"connection {side} {conn.peer}: {error.reason}: {error.detail}")
-        if conn.state.expected_device is not None:  # the device we dialed refused us, or we it
-            for session, binding in self._bindings.items():
-                if conn.state.expected_device in binding.devices():
-                    self._failures[(conn.state.expected_device, session)] = error
-        conn.flush()
-        self._changed.set()
-        # Let the REFUSE frame reach the peer before the socket closes.
-        loop = asyncio.get_running_loop()
-        loop.call_later(0.05, conn.close, f"refused: {error.reason}")
-
-    def _refused(self, peer: str, message: str) -> None:
-        self.refusals.append(message)
-        log.warning("%s: %s", self.device, message)
-        self._status(message)
-
-    def _status(self, line: str) -> None:
-        log.info("%s", line)
-        if self.on_status is not None:
-            self.on_status(line)
-
     # ------------------------------------------------------------------ frames
 
-    def _may_send(self, conn: _Conn, payload: bytes) -> bool:
+    def _may_send(self, conn: Conn, payload: bytes) -> bool:
         assert self.frame_origin is not None
         origin = self.frame_origin(payload)
         if origin is None:
@@ -621,7 +298,7 @@ class NetworkTransport(Transport):
             except Exception as exc:
                 log.error("%s: frame handler raised %r", self.device, exc)
 
-    def _deliver(self, conn: _Conn, payload: bytes) -> None:
+    def _deliver(self, conn: Conn, payload: bytes) -> None:
         handler = self._handler
         if handler is None:
             return
@@ -658,19 +335,6 @@ class NetworkTransport(Transport):
         if conn.pipe.buffered() > _HIGH_WATER:
             with contextlib.suppress(OSError, ConnectionError):
                 await conn.pipe.drain()
-
-    def _write_data(self, conn: _Conn, frame: bytes) -> None:
-        conn.write(encode_frame(FrameKind.DATA, frame))
-        self._data_frames += 1
-        if self.drop_after_frames is not None and self._data_frames >= self.drop_after_frames:
-            self.drop_after_frames = None
-            self._status(f"test hook: closing the connection to {conn.peer} after {self._data_frames} frames")
-            conn.abort("closed by test hook")
-
-    def drop_connections(self) -> None:
-        """Test hook: abort every open connection (dialers reconnect, the session layer retransmits)."""
-        for conn in list(self._conns.values()):
-            conn.abort("closed by test hook")
 
 
 TcpTransport = NetworkTransport

@@ -30,7 +30,6 @@ import msgspec
 
 from aura_choreo.errors import HandshakeRefused, PeerTimeout, ProtocolMismatch, TransportError
 from aura_choreo.transports.base import DEFAULT_MAX_FRAME, Address, FrameHandler, Link, Transport
-from aura_choreo.transports.carrier import PeerDevice
 from aura_choreo.transports.nats_client import connect, import_nats
 from aura_choreo.transports.net.handshake import SessionBinding
 from aura_choreo.transports.net.identity import Identity
@@ -46,6 +45,7 @@ from aura_choreo.transports.net.signed import (
     signed_bytes,
     subject_for,
 )
+from aura_choreo.transports.peering import PeerDevice
 
 log = logging.getLogger("aura_choreo.nats")
 

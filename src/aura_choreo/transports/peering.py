@@ -1,0 +1,266 @@
+"""A network transport's connections to peer devices: dialing, accepting, and what their events mean.
+
+The dialing side reconnects with backoff and re-joins its sessions; the accepting side admits at most
+`max_handshaking` unauthenticated connections at once. Each live connection is a `Conn`; its
+handshake events (authenticated, session opened or refused, connection refused) update the shared
+tables here. `Peering` is the half of `transports.carrier.NetworkTransport` that owns them; the other
+half (addresses, lifecycle, the session API, frame delivery) is in `carrier.py`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import logging
+import ssl
+from abc import ABC, abstractmethod
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from aura_choreo.errors import HandshakeRefused, TransportError
+from aura_choreo.transports.connection import Conn
+from aura_choreo.transports.net.framing import FrameKind, encode_frame
+from aura_choreo.transports.net.handshake import (
+    RETRYABLE,
+    Connection,
+    ConnectionRefused,
+    SessionBinding,
+    SessionRefused,
+)
+from aura_choreo.transports.net.identity import Identity, certificate_public_key
+from aura_choreo.transports.net.timing import Backoff
+from aura_choreo.transports.pipes import Carrier, Pipe
+
+log = logging.getLogger("aura_choreo.tcp")
+
+StatusCallback = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class PeerDevice:
+    """A device this process may talk to: its pinned key and, if it listens, its address."""
+
+    device: str
+    public_key: bytes
+    address: str | None = None
+
+
+_CARRIERS = {"tcp": "aura_choreo.transports.tcp", "ws": "aura_choreo.transports.ws"}
+_EXTRAS = {"ws": "websocket"}
+
+
+def carrier_for(address: str) -> Carrier:
+    """The carrier of `address`'s scheme; `TransportError` names the extra to install if missing."""
+    scheme = address.partition("://")[0]
+    module_name = _CARRIERS.get(scheme)
+    if module_name is None:
+        raise TransportError(f"`{address}`: no carrier for `{scheme}://` (available: tcp://, ws://)")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        extra = _EXTRAS.get(scheme, scheme)
+        raise TransportError(
+            f"`{scheme}://` needs an optional dependency ({exc.name}): pip install 'aura-choreo[{extra}]'"
+        ) from None
+    carrier: Carrier = module.CARRIER
+    return carrier
+
+
+class Peering(ABC):
+    """Connections to peer devices and the tables their handshake events keep (see the module doc).
+
+    The attributes are set by `NetworkTransport.__init__`.
+    """
+
+    identity: Identity
+    device: str
+    peers: Mapping[str, PeerDevice]
+    directory: dict[str, bytes]
+    max_frame: int
+    keepalive_interval: float
+    idle_timeout: float
+    handshake_timeout: float
+    max_handshaking: int
+    on_status: StatusCallback | None
+    drop_after_frames: int | None
+    refusals: list[str]
+    connections_made: int
+    _conns: dict[str, Conn]
+    _bindings: dict[str, SessionBinding]
+    _failures: dict[tuple[str, str], HandshakeRefused]
+    _queued: dict[str, deque[bytes]]
+    _last_error: dict[str, str]
+    _handshaking: int
+    _serving: set[Conn]
+    _ready: set[tuple[str, str]]
+    _changed: asyncio.Event
+    _closing: bool
+    _data_frames: int
+    _client_ssl: ssl.SSLContext
+
+    @abstractmethod
+    def _deliver(self, conn: Conn, payload: bytes) -> None:
+        """Hand a data frame that arrived on `conn` to the session layer."""
+
+    # ------------------------------------------------------------------ connections
+
+    async def _dial_loop(self, device: str) -> None:
+        address = self.peers[device].address or ""
+        carrier = carrier_for(address)
+        backoff = Backoff(seed=hash(device) & 0xFFFF)
+        while not self._closing:
+            try:
+                pipe = await asyncio.wait_for(
+                    carrier.dial(address, self._client_ssl, self.handshake_timeout),
+                    self.handshake_timeout + 1.0,
+                )
+            except (OSError, TimeoutError, ssl.SSLError) as exc:
+                self._last_error[device] = str(exc) or type(exc).__name__
+                await asyncio.sleep(backoff.next_delay())
+                continue
+            except Exception as exc:  # a carrier's own refusal (e.g. an HTTP error from a proxy)
+                self._last_error[device] = f"{type(exc).__name__}: {exc}"
+                await asyncio.sleep(backoff.next_delay())
+                continue
+            peer_key = certificate_public_key(pipe.peer_certificate())
+            state = Connection(
+                self.identity,
+                self.directory,
+                self._bindings.get,
+                dialer=True,
+                expected_device=device,
+                peer_key=peer_key,
+            )
+            for binding in self._bindings.values():
+                if device in binding.devices():
+                    state.join(binding)
+            conn = Conn(self, pipe, state)
+            await conn.serve()
+            self._lost(conn)
+            if conn.authenticated:
+                backoff.reset()
+            await asyncio.sleep(backoff.next_delay())
+
+    async def _accept(self, pipe: Pipe) -> None:
+        # The carrier's server owns this task; `aclose` ends it by closing its connection. A
+        # cancellation must not escape either: asyncio's stream server would log it as an error.
+        try:
+            await self._serve_accepted(pipe)
+        except asyncio.CancelledError:
+            pipe.abort()
+        except Exception as exc:  # a bug must not take the listener down; the connection goes
+            log.error("%s: error serving a connection: %r", self.device, exc)
+            pipe.abort()
+
+    async def _serve_accepted(self, pipe: Pipe) -> None:
+        if self._closing or self._handshaking >= self.max_handshaking:
+            self._refused("?", f"too many unauthenticated connections ({self._handshaking}): closed")
+            pipe.abort()
+            return
+        peer_key = certificate_public_key(pipe.peer_certificate())
+        if peer_key is None:
+            self._refused("?", "no Ed25519 client certificate")
+            pipe.abort()
+            return
+        state = Connection(self.identity, self.directory, self._bindings.get, dialer=False, peer_key=peer_key)
+        conn = Conn(self, pipe, state)
+        self._handshaking += 1
+        self._serving.add(conn)
+        try:
+            await conn.serve()
+        finally:
+            self._serving.discard(conn)
+            if not conn.authenticated:
+                self._handshaking -= 1
+            self._lost(conn)
+
+    def _authenticated(self, conn: Conn) -> None:
+        device = conn.peer
+        if not conn.state.dialer:
+            self._handshaking -= 1
+        old = self._conns.get(device)
+        if old is not None and old is not conn:
+            old.abort("replaced by a new connection")
+        self._conns[device] = conn
+        self.connections_made += 1
+        self._status(
+            f"connected {self.device} <-> {device} ({'dialed' if conn.state.dialer else 'accepted'})"
+        )
+
+    def _lost(self, conn: Conn) -> None:
+        device = conn.state.peer_device
+        if device is not None and self._conns.get(device) is conn:
+            del self._conns[device]
+            self._last_error[device] = conn.reason
+            if not self._closing:
+                self._status(f"connection to {device} lost ({conn.reason})")
+        self._changed.set()
+
+    def _session_opened(self, conn: Conn, session: str) -> None:
+        self._ready.add((conn.peer, session))
+        self._status(f"session {session}: {conn.peer} ready")
+        queued = self._queued.pop(conn.peer, None)
+        while queued:
+            self._write_data(conn, queued.popleft())
+        self._changed.set()
+
+    def _session_refused(self, conn: Conn, event: SessionRefused) -> None:
+        error = event.error
+        side = "refused by" if event.by_peer else "refused"
+        self._refused(
+            conn.peer, f"session {event.session}: {side} {conn.peer}: {error.reason}: {error.detail}"
+        )
+        binding = self._bindings.get(event.session)
+        if event.by_peer and error.reason in RETRYABLE and binding is not None:
+            loop = asyncio.get_running_loop()
+            loop.call_later(0.2, self._rejoin, conn, binding)
+            return
+        # A refusal between two devices of this session ends the session here too; a stranger's
+        # refused JOIN (wrong role, replayed bytes) changes nothing for the session.
+        if binding is not None and conn.peer in binding.devices():
+            if event.by_peer or error.reason == "protocol-mismatch":
+                self._failures[(conn.peer, event.session)] = error
+                self._changed.set()
+
+    def _rejoin(self, conn: Conn, binding: SessionBinding) -> None:
+        if not conn.state.closed and binding.session in self._bindings:
+            conn.state.join(binding)
+            conn.flush()
+
+    def _connection_refused(self, conn: Conn, event: ConnectionRefused) -> None:
+        error = event.error
+        side = "refused by" if event.by_peer else "refused"
+        self._refused(conn.peer, f"connection {side} {conn.peer}: {error.reason}: {error.detail}")
+        if conn.state.expected_device is not None:  # the device we dialed refused us, or we it
+            for session, binding in self._bindings.items():
+                if conn.state.expected_device in binding.devices():
+                    self._failures[(conn.state.expected_device, session)] = error
+        conn.flush()
+        self._changed.set()
+        # Let the REFUSE frame reach the peer before the socket closes.
+        loop = asyncio.get_running_loop()
+        loop.call_later(0.05, conn.close, f"refused: {error.reason}")
+
+    def _refused(self, peer: str, message: str) -> None:
+        self.refusals.append(message)
+        log.warning("%s: %s", self.device, message)
+        self._status(message)
+
+    def _status(self, line: str) -> None:
+        log.info("%s", line)
+        if self.on_status is not None:
+            self.on_status(line)
+
+    def _write_data(self, conn: Conn, frame: bytes) -> None:
+        conn.write(encode_frame(FrameKind.DATA, frame))
+        self._data_frames += 1
+        if self.drop_after_frames is not None and self._data_frames >= self.drop_after_frames:
+            self.drop_after_frames = None
+            self._status(f"test hook: closing the connection to {conn.peer} after {self._data_frames} frames")
+            conn.abort("closed by test hook")
+
+    def drop_connections(self) -> None:
+        """Test hook: abort every open connection (dialers reconnect, the session layer retransmits)."""
+        for conn in list(self._conns.values()):
+            conn.abort("closed by test hook")
