@@ -101,6 +101,8 @@ class Expander:
         self.params = params
         self.diagnostics = diagnostics
         self.names = names
+        self.variables: set[str] = set()
+        """Payload fields and `let` names expanded so far: values the protocol carries, not parameters."""
 
     def expand(self) -> core.CoreSeq:
         c = self.choreography
@@ -158,7 +160,9 @@ class Expander:
     def _label(self, message: ast.Message | None, ctx: _Ctx) -> tuple[str, tuple[PayloadItem, ...]]:
         if message is None:
             return ctx.block.next_label(), ()
-        return message.label, payload_of(message)
+        payload = payload_of(message)
+        self.variables.update(p.name for p in payload if p.name)
+        return message.label, payload
 
     def _send(self, stmt: ast.Send, ctx: _Ctx) -> list[core.CoreStmt]:
         label, payload = self._label(stmt.message, ctx)
@@ -372,7 +376,13 @@ class Expander:
 
     def _loop(self, stmt: ast.Loop, ctx: _Ctx) -> list[core.CoreStmt]:
         if stmt.kind == "count":
-            count = substitute(stmt.count, self._param_values(stmt.count, stmt.span)) if stmt.count else None
+            # A count naming a field sent earlier is that received value (knowledge analysis checks
+            # every loop role knows it), not a protocol parameter.
+            count = (
+                substitute(stmt.count, self._param_values(stmt.count, stmt.span, self.variables))
+                if stmt.count
+                else None
+            )
             body = self.block(stmt.body, replace(ctx, loop="counted"))
             return [core.CountedLoop(count or ast.Literal(0), body, span=stmt.span)]
         label = self.names.loop_label()
@@ -451,9 +461,11 @@ class Expander:
         body = self.block(stmt.body, inner)
         return [core.CountedLoop(count, body, stmt.var, start, span=stmt.span)]
 
-    def _param_values(self, expr: ast.Expr, span: Span) -> dict[str, int]:
+    def _param_values(
+        self, expr: ast.Expr, span: Span, carried: set[str] | frozenset[str] = frozenset()
+    ) -> dict[str, int]:
         values: dict[str, int] = {}
-        for name in sorted(variables(expr)):
+        for name in sorted(variables(expr) - carried):
             value = self.params.value(name, span)
             if value is not None:
                 values[name] = value
@@ -530,6 +542,7 @@ class Expander:
         return [core.LocalAction(r, stmt.action, stmt.args, span=stmt.span) for r in actors]
 
     def _let(self, stmt: ast.Let, ctx: _Ctx) -> list[core.CoreStmt]:
+        self.variables.add(stmt.name)
         return [core.Let(stmt.name, stmt.value, span=stmt.span)]
 
     def _namedblock(self, stmt: ast.NamedBlock, ctx: _Ctx) -> list[core.CoreStmt]:

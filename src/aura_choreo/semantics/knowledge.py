@@ -42,6 +42,8 @@ def read_variables(seq: core.CoreSeq) -> frozenset[str]:
                     found |= variables(branch.guard)
         elif isinstance(stmt, core.Let):
             found |= variables(stmt.expr)
+        elif isinstance(stmt, core.CountedLoop):
+            found |= variables(stmt.count)
     return frozenset(found)
 
 
@@ -65,6 +67,8 @@ class KnowledgeAnalysis:
         self.read = read_variables(body)
         self.lost_at_timeout: dict[str, int] = {}
         """Variables some role learns in a timeout body but not in its alternative: line of the timeout."""
+        self.sent_at: dict[str, core.Message] = {}
+        """The first message carrying each read variable (named in E032 for a loop count)."""
 
     def run(self, body: core.CoreSeq) -> core.CoreSeq:
         start: dict[str, frozenset[str]] = {r: frozenset() for r in self.roles}
@@ -85,6 +89,8 @@ class KnowledgeAnalysis:
     ) -> tuple[list[core.CoreStmt], Knowledge]:
         if isinstance(stmt, core.Message):
             names = frozenset(p.name for p in stmt.payload if p.name) & self.read
+            for name in names:
+                self.sent_at.setdefault(name, stmt)
             return [stmt], _learn(known, (stmt.sender, stmt.receiver), names)
         if isinstance(stmt, core.Let):
             needed = (variables(stmt.expr) & self.defined) - common
@@ -96,6 +102,7 @@ class KnowledgeAnalysis:
         if isinstance(stmt, core.Conditional):
             return self._conditional(stmt, known, common)
         if isinstance(stmt, core.CountedLoop):
+            self._check_count(stmt, known, common)
             inner_common = common | {stmt.var} if stmt.var else common
             body, after = self.seq(stmt.body, known, inner_common)
             return [replace(stmt, body=body)], after
@@ -163,6 +170,38 @@ class KnowledgeAnalysis:
                     )
                 )
 
+    def _check_count(self, loop: core.CountedLoop, known: Knowledge, common: frozenset[str]) -> None:
+        """Every role of a counted loop runs it as often as the count says: each must know it (E032)."""
+        needed = (variables(loop.count) & self.defined) - common
+        if not needed:
+            return
+        for role in sorted(involved_roles(loop.body, self.recs)):
+            missing = sorted(needed - known.get(role, frozenset()))
+            if not missing:
+                continue
+            name = missing[0]
+            holders = sorted(r for r in self.roles if name in known.get(r, frozenset()))
+            carrier = self.sent_at.get(name)
+            where = (
+                f"; `{name}` travels in `{carrier.label}` at line {carrier.span.line}"
+                f" ({carrier.sender} -> {carrier.receiver})"
+                if carrier is not None
+                else ""
+            )
+            source = holders[0] if holders else (carrier.sender if carrier is not None else "Sender")
+            types = [str(p.type) for p in carrier.payload if p.name == name and p.type] if carrier else []
+            self.diagnostics.append(
+                error(
+                    "E032",
+                    loop.count.span if loop.count.span.line else loop.span,
+                    f"the count of this loop reads `{name}`, which `{role}` (a role of the loop) does not "
+                    f"know at this point{where}",
+                    self._lost_hint(missing)
+                    or f"send `{name}` to `{role}` before the loop, e.g. `{source} -> {role}: "
+                    f"{_capitalised(name)}({name}: {types[0] if types else '...'})`",
+                )
+            )
+
     def _lost_hint(self, names: list[str]) -> str:
         """The hint for a variable unknown only because a timeout may have fired before it arrived."""
         for name in names:
@@ -211,6 +250,10 @@ class KnowledgeAnalysis:
             )
         )
         return self._branching(stmt, known, common)
+
+
+def _capitalised(name: str) -> str:
+    return "".join(part[:1].upper() + part[1:] for part in name.split("_")) or "Value"
 
 
 def _lost_hint_text(name: str, line: int) -> str:
