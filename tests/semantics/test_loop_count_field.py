@@ -16,6 +16,7 @@ from aura_choreo.protocol import choreography
 from aura_choreo.semantics import check_choreography
 from aura_choreo.syntax import parse_source
 from aura_choreo.testing.simulation import run_simulation
+from aura_choreo.verify import role_budget
 
 UNKNOWN_TO_B = """choreography Bad {
   roles: A, B, C
@@ -101,3 +102,9 @@ def test_the_sent_value_decides_the_number_of_iterations(n: int) -> None:
     sends = [e for e in result.trace.events if e.kind == "send"]
     assert sum(1 for e in sends if e.label == "Ping") == n
     assert sum(1 for e in sends if e.label == "Pong") == n
+
+
+def test_the_budget_of_a_loop_over_a_received_count_stays_symbolic() -> None:
+    budget = role_budget(choreography(EVERY_ROLE_KNOWS).local_types()["A"])
+    flow = budget.peers["B"].flow.to_json()
+    assert isinstance(flow, str) and "n" in flow, flow
