@@ -108,3 +108,34 @@ def test_the_budget_of_a_loop_over_a_received_count_stays_symbolic() -> None:
     budget = role_budget(choreography(EVERY_ROLE_KNOWS).local_types()["A"])
     flow = budget.peers["B"].flow.to_json()
     assert isinstance(flow, str) and "n" in flow, flow
+
+
+FOR_OVER_A_FIELD = """choreography ForField {
+  roles: A, B
+  A -> B: Start(n: u32);
+  for i in 0..n { A -> B: Ping; }
+}
+"""
+
+
+@pytest.mark.parametrize("n", [2, 5])
+def test_a_for_loop_bounded_by_a_received_field_runs_that_often(n: int) -> None:
+    assert codes(FOR_OVER_A_FIELD) == []
+
+    class Sender:
+        def Start(self, env: dict[str, object]) -> dict[str, object]:
+            return {"n": n}
+
+    result = run_simulation(choreography(FOR_OVER_A_FIELD), seed=1, roles={"A": Sender()})
+    assert result.ok, result
+    assert sum(1 for e in result.trace.events if e.kind == "send" and e.label == "Ping") == n
+
+
+def test_a_for_loop_bounded_by_a_field_a_loop_role_lacks_is_e032() -> None:
+    source = """choreography ForBad {
+      roles: A, B, C
+      A -> C: Start(n: u32);
+      for i in 0..n { A -> B: Ping; }
+    }
+    """
+    assert codes(source) == ["E032"]

@@ -431,8 +431,8 @@ class Expander:
         return [core.Rec(label, (choice,), span=stmt.span)]
 
     def _for(self, stmt: ast.For, ctx: _Ctx) -> list[core.CoreStmt]:
-        start = substitute(stmt.start, self._param_values(stmt.start, stmt.span))
-        stop = substitute(stmt.stop, self._param_values(stmt.stop, stmt.span))
+        start = substitute(stmt.start, self._param_values(stmt.start, stmt.span, self.variables))
+        stop = substitute(stmt.stop, self._param_values(stmt.stop, stmt.span, self.variables))
         inner = replace(ctx, loop="counted")
         if mentions_index(stmt.body, stmt.var):
             first, last = int_value(start), int_value(stop)
