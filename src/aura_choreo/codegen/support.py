@@ -88,7 +88,7 @@ class RoleContext:
         for "no arm"), as the runtime is moving to (`NoMatchingArm`)."""
         step = self.step(path)
         assert isinstance(step, If)
-        branch = self.endpoint.monitor._decide_if(step)  # the monitor's own rule, so both agree
+        branch = self.endpoint.monitor.decide_if(step)  # the monitor's own rule, so both agree
         for i, candidate in enumerate(step.branches):
             if candidate is branch:
                 return i
@@ -105,7 +105,7 @@ class RoleContext:
             step = self.step(path)
             assert isinstance(step, Loop)
             monitor = self.endpoint.monitor
-            count = monitor._evaluate(step.count, "a loop count")
+            count = monitor.evaluate(step.count, "a loop count")
             remaining = int(count) if isinstance(count, int) and step.body else 0
         if remaining <= 0:
             self.loops.pop(head, None)

@@ -382,7 +382,7 @@ class Monitor(MonitorThreads):
 
     def _enter(self, thread: Thread, step: LocalStep) -> None:
         if isinstance(step, If):
-            branch = self._decide_if(step)
+            branch = self.decide_if(step)
             if branch is not None and branch.body:
                 thread.stack.append(Frame(branch.body))
         elif isinstance(step, Loop):
@@ -408,15 +408,17 @@ class Monitor(MonitorThreads):
                 f"unsupported local step {type(step).__name__}", role=self.role, session=self.session
             )
 
-    def _evaluate(self, expr: object, what: str) -> object:
+    def evaluate(self, expr: object, what: str) -> object:
+        """`expr`'s value from what this role knows; `EvaluationFailed` (naming `what`) if unknown."""
         return evaluate_in(expr, self.env, what, self.role, self.session, self.step_count)
 
-    def _decide_if(self, step: If) -> Branch | None:
+    def decide_if(self, step: If) -> Branch | None:
+        """The branch of `step` this role takes (None: none): the one branch-decision rule."""
         return decide_branch(step, self.env, self.resolve_if, self.role, self.session, self.step_count)
 
     def _enter_loop(self, thread: Thread, step: Loop) -> None:
-        count = self._evaluate(step.count, "a loop count")
-        start = self._evaluate(step.start, "a loop start") if step.start is not None else 0
+        count = self.evaluate(step.count, "a loop count")
+        start = self.evaluate(step.start, "a loop start") if step.start is not None else 0
         if not isinstance(count, int) or not isinstance(start, int):
             raise EvaluationFailed(
                 f"loop count must be an integer, got {count!r}", role=self.role, session=self.session
