@@ -9,7 +9,8 @@ from aura_choreo.diagnostics import Diagnostic, error, sort_diagnostics
 from aura_choreo.semantics.ast_walk import loop_variables, rec_labels
 from aura_choreo.semantics.checked import CheckedProtocol
 from aura_choreo.semantics.core import CoreSeq, walk
-from aura_choreo.semantics.expand import Expander, annotation_map, normalise_key
+from aura_choreo.semantics.expand import Expander
+from aura_choreo.semantics.expand_messages import annotation_map, normalise_key
 from aura_choreo.semantics.knowledge import KnowledgeAnalysis
 from aura_choreo.semantics.naming import NameAllocator
 from aura_choreo.semantics.params import DEFAULT_PARAMETER, MAX_FAMILY_SIZE, ParamEnv
