@@ -1,5 +1,6 @@
-"""`test-gen`: generated suites pass as generated, cover branches, guards, timeouts and sagas, and fail
-(naming the branch or message) when a behaviour is broken; `behaviours.py` is never overwritten.
+"""`test-gen`: generated suites pass as generated, cover branches, guards (capability, flow, leakage),
+timeouts and sagas, and fail (naming the branch or message) when a behaviour is broken;
+`behaviours.py` is never overwritten.
 
 Every generated suite is run by one pytest subprocess (module fixture), which keeps this fast.
 """
@@ -131,6 +132,9 @@ def test_guard_denials_timeouts_and_saga_compensation_are_generated_and_pass(
         assert test in names, test
     admin = (root / "admin" / "test_examples_admin_operations.py").read_text(encoding="utf-8")
     assert "test_guard_denies_admin_admin_access" in admin and "test_guard_denies_admin_flow_budget" in admin
+    private = next((root / "seeds").rglob("test_private_messaging*.py")).read_text(encoding="utf-8")
+    for role in ("sender", "relay"):
+        assert f"test_guard_denies_{role}_leakage_budget" in private, role
     assert _failures(output, "blocks") == [] and _failures(output, "admin") == [], output[-3000:]
 
 

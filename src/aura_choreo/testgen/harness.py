@@ -171,7 +171,11 @@ class Harness:
         assert report.ok, f"{what}: the trace departs from the protocol: {report.issues[0]}"
 
     def _policy(
-        self, *, drop: tuple[str, str] | None = None, flow_limit: tuple[str, int] | None = None
+        self,
+        *,
+        drop: tuple[str, str] | None = None,
+        flow_limit: tuple[str, int] | None = None,
+        leakage_limits: tuple[str, list[int]] | None = None,
     ) -> dict[str, Any]:
         devices: dict[str, dict[str, object]] = {}
         for role, lt in self.protocol.local_types().items():
@@ -183,6 +187,8 @@ class Harness:
             }
             if flow_limit and flow_limit[0] == role:
                 device["flow_limit"] = flow_limit[1]
+            if leakage_limits and leakage_limits[0] == role:
+                device["leakage_limits"] = leakage_limits[1]
             devices[role] = device
         return {"devices": devices, "signing": False}
 
@@ -197,6 +203,15 @@ class Harness:
             what = f"capability `{spec['capability']}` of {spec['role']} (for `{spec['label']}`)"
             expected = "CapabilityDenied"
             policy = self._policy(drop=(spec["role"], spec["capability"]))
+        elif spec["kind"] == "leakage":
+            # One observer class gets a limit just below what this send charges; the others stay ample.
+            budget = [int(x) for x in spec["budget"]]
+            tight = next(i for i, x in enumerate(budget) if x > 0)
+            limits = [10**12] * 3
+            limits[tight] = budget[tight] - 1
+            what = f"leakage budget of {spec['role']} (`{spec['label']}` leaks {budget})"
+            expected = "LeakageExceeded"
+            policy = self._policy(leakage_limits=(spec["role"], limits))
         else:
             what = f"flow budget of {spec['role']} (`{spec['label']}` costs {spec['cost']})"
             expected = "BudgetExhausted"

@@ -117,6 +117,17 @@ class _Planner:
             self.plan.guards.append(
                 {"kind": "flow", "role": m.sender, "cost": cost, "label": m.label, "path": path}
             )
+        leakage = annotation_value(m.sender_annotations, "leakage_budget")
+        charges = (
+            [x for x in leakage if isinstance(x, int) and not isinstance(x, bool)]
+            if isinstance(leakage, tuple)
+            else []
+        )
+        if len(charges) == 3 and any(x > 0 for x in charges) and (f"leakage:{m.sender}", "") not in self.seen:
+            self.seen.add((f"leakage:{m.sender}", ""))
+            self.plan.guards.append(
+                {"kind": "leakage", "role": m.sender, "budget": charges, "label": m.label, "path": path}
+            )
 
     def _branch_labels(
         self, branches: tuple[core.CoreBranch, ...], index: int

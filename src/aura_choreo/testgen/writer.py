@@ -187,7 +187,7 @@ H = Harness.load(
     if plan.guards:
         add("test_guard_chain_allows_every_send_with_the_manifests_granted", "    H.guard_allows()\n")
     for spec in plan.guards:
-        what = spec.get("capability") or "flow_budget"
+        what = spec.get("capability") or f"{spec['kind']}_budget"
         add(_test_name("guard_denies", spec["role"], what), f"    H.guard_denial({_literal(spec)})\n")
     for spec in plan.timeouts:
         add(_test_name("timeout_branch", spec["label"]), f"    H.timeout({_literal(spec)})\n")
