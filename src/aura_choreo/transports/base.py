@@ -97,13 +97,16 @@ class FramePoster(Protocol):
         """Stop delivering frames to `address`."""
 
 
-class LocalLink(Link):
-    """The link of an in-process transport: `send` hands the frame straight to the transport."""
+class ClosableLink(Link):
+    """The bookkeeping every link shares: its address, and refusing sends once closed.
 
-    __slots__ = ("_address", "_closed", "_transport")
+    A transport's link says only how a frame leaves (`_deliver`) and what closing releases
+    (`_release`).
+    """
 
-    def __init__(self, transport: FramePoster, address: Address) -> None:
-        self._transport = transport
+    __slots__ = ("_address", "_closed")
+
+    def __init__(self, address: Address) -> None:
         self._address = address
         self._closed = False
 
@@ -118,9 +121,39 @@ class LocalLink(Link):
     async def send(self, to: Address, frame: bytes) -> None:
         if self._closed:
             raise TransportError(f"link {self._address!r} is closed")
-        self._transport.post_frame(self._address, to, frame)
+        await self._deliver(to, frame)
 
     def close(self) -> None:
         if not self._closed:
             self._closed = True
-            self._transport.detach(self._address)
+            self._release()
+
+    @abstractmethod
+    async def _deliver(self, to: Address, frame: bytes) -> None:
+        """Hand `frame` to the transport (called only while the link is open)."""
+
+    @abstractmethod
+    def _release(self) -> None:
+        """Stop delivering frames to this link (called once, by the first `close`)."""
+
+
+class LocalLink(ClosableLink):
+    """The link of an in-process transport: `send` hands the frame straight to the transport."""
+
+    __slots__ = ("_transport",)
+
+    def __init__(self, transport: FramePoster, address: Address) -> None:
+        super().__init__(address)
+        self._transport = transport
+
+    async def send(self, to: Address, frame: bytes) -> None:
+        # The in-memory hot path: posting is synchronous, so skip the extra `_deliver` await.
+        if self._closed:
+            raise TransportError(f"link {self._address!r} is closed")
+        self._transport.post_frame(self._address, to, frame)
+
+    async def _deliver(self, to: Address, frame: bytes) -> None:
+        self._transport.post_frame(self._address, to, frame)
+
+    def _release(self) -> None:
+        self._transport.detach(self._address)

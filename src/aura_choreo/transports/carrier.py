@@ -30,7 +30,14 @@ from collections import deque
 from collections.abc import Callable, Mapping
 
 from aura_choreo.errors import HandshakeRefused, PeerTimeout, TransportError
-from aura_choreo.transports.base import DEFAULT_MAX_FRAME, Address, FrameHandler, Link, Transport
+from aura_choreo.transports.base import (
+    DEFAULT_MAX_FRAME,
+    Address,
+    ClosableLink,
+    FrameHandler,
+    Link,
+    Transport,
+)
 from aura_choreo.transports.connection import Conn
 from aura_choreo.transports.net.handshake import SessionBinding
 from aura_choreo.transports.net.identity import Identity
@@ -46,29 +53,16 @@ _MAX_QUEUED = 10_000
 _HIGH_WATER = 1 << 20
 
 
-class _NetLink(Link):
+class _NetLink(ClosableLink):
     def __init__(self, transport: NetworkTransport, address: Address) -> None:
+        super().__init__(address)
         self._transport = transport
-        self._address = address
-        self._closed = False
 
-    @property
-    def address(self) -> Address:
-        return self._address
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
-    async def send(self, to: Address, frame: bytes) -> None:
-        if self._closed:
-            raise TransportError(f"link {self._address!r} is closed")
+    async def _deliver(self, to: Address, frame: bytes) -> None:
         await self._transport._send(to, frame)
 
-    def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._transport._handler = None
+    def _release(self) -> None:
+        self._transport._handler = None
 
 
 class NetworkTransport(Peering, Transport):

@@ -29,7 +29,14 @@ from typing import Any
 import msgspec
 
 from aura_choreo.errors import HandshakeRefused, PeerTimeout, ProtocolMismatch, TransportError
-from aura_choreo.transports.base import DEFAULT_MAX_FRAME, Address, FrameHandler, Link, Transport
+from aura_choreo.transports.base import (
+    DEFAULT_MAX_FRAME,
+    Address,
+    ClosableLink,
+    FrameHandler,
+    Link,
+    Transport,
+)
 from aura_choreo.transports.nats_client import connect, import_nats
 from aura_choreo.transports.net.handshake import SessionBinding
 from aura_choreo.transports.net.identity import Identity
@@ -53,29 +60,16 @@ StatusCallback = Callable[[str], None]
 _MAX_REFUSALS_KEPT = 200
 
 
-class _NatsLink(Link):
+class _NatsLink(ClosableLink):
     def __init__(self, transport: NatsTransport, address: Address) -> None:
+        super().__init__(address)
         self._transport = transport
-        self._address = address
-        self._closed = False
 
-    @property
-    def address(self) -> Address:
-        return self._address
-
-    @property
-    def closed(self) -> bool:
-        return self._closed
-
-    async def send(self, to: Address, frame: bytes) -> None:
-        if self._closed:
-            raise TransportError(f"link {self._address!r} is closed")
+    async def _deliver(self, to: Address, frame: bytes) -> None:
         await self._transport._send(frame)
 
-    def close(self) -> None:
-        if not self._closed:
-            self._closed = True
-            self._transport._handler = None
+    def _release(self) -> None:
+        self._transport._handler = None
 
 
 class NatsTransport(Transport):
