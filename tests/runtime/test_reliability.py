@@ -143,6 +143,34 @@ async def test_a_node_lingers_until_its_last_frames_are_acknowledged() -> None:
     assert received == [7]
 
 
+async def test_a_node_leaving_right_after_its_last_receive_still_acknowledges_it() -> None:
+    from aura_choreo.runtime.node import Node
+
+    protocol = choreography("choreography Last { roles: A, B; A -> B: Final(n: i64); }")
+    session = protocol.session(peer_timeout=1)
+    transport = LossyTransport(seed=1, drop=0.0, duplicate=0.0, max_delay=0.0)
+    nodes: dict[str, Node] = {}
+
+    async def sender() -> None:
+        async with Node(transport, "A", retransmit_after=0.05, linger=0.3) as node:
+            nodes["A"] = node
+            async with session.endpoint("A", node) as ep:
+                await ep.send("B", ep.message("Final", n=7))
+
+    async def receiver() -> None:
+        async with Node(transport, "B", retransmit_after=0.05) as node:
+            nodes["B"] = node
+            async with session.endpoint("B", node) as ep:
+                await ep.recv("A")
+        # Leaving at once: the acknowledgement the receive owes must not die with the node.
+
+    async with asyncio.TaskGroup() as group:
+        group.create_task(receiver())
+        group.create_task(sender())
+    assert nodes["B"].stats.acks_sent == 1
+    assert nodes["A"].stats.retransmissions == 0
+
+
 class _LabelDropTransport(LossyTransport):
     """Always drops frames carrying `stuck`; drops only the first frame carrying `urgent`."""
 

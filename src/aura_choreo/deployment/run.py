@@ -171,7 +171,6 @@ async def run_deployed_role(
                     on_status(f"session {deployment.session}: all peers ready, running {deployment.role}")
                 middleware = [] if on_status is None else [_status_middleware(on_status)]
                 result = await run_role(endpoint, behaviour, seed=seed, middleware=middleware)
-                await _flush_acknowledgements(node)
             except BaseException:
                 endpoint.close(ok=False)
                 raise
@@ -213,16 +212,6 @@ def _status_middleware(on_status: StatusCallback) -> Callable[[Handler], Handler
             return result
 
     return StatusLines
-
-
-async def _flush_acknowledgements(node: Node) -> None:
-    """Let the node's acknowledgement pump send what the last receives owe before the node closes.
-
-    Leaving the node cancels its pump; an acknowledgement still queued then is lost and the peer
-    keeps retransmitting its last frame to a process that is gone, until its own linger gives up.
-    """
-    for _ in range(8):
-        await asyncio.sleep(0)
 
 
 class _EnvelopeHead(msgspec.Struct, array_like=True):

@@ -152,6 +152,9 @@ class Node:
         if self._tasks is not None:
             if exc_type is None and self._unacked:
                 await self._linger()
+            # Acknowledgements the last receives owe would die with the pump: the peer would then
+            # retransmit to a node that is gone until its own linger gives up.
+            await self._send_acks()
             for task in self._background:
                 task.cancel()
             await self._tasks.__aexit__(None, None, None)
@@ -339,16 +342,20 @@ class Node:
         while True:
             await self._wake_acks.wait()
             self._wake_acks.clear()
-            acks, self._acks = self._acks, {}
-            for (to, (session, sender, receiver)), seq in acks.items():
-                ack = Envelope(WIRE_VERSION, KIND_ACK, session, "", receiver, sender, "", seq, NIL)
-                if self._link is None or self._link.closed:
-                    return
-                self.stats.acks_sent += 1
-                try:
-                    await self._link.send(to, encode_envelope(ack))
-                except TransportError:
-                    pass  # the sender retransmits and we acknowledge again
+            await self._send_acks()
+
+    async def _send_acks(self) -> None:
+        """Send every acknowledgement owed so far (one per channel, for its highest sequence number)."""
+        acks, self._acks = self._acks, {}
+        for (to, (session, sender, receiver)), seq in acks.items():
+            ack = Envelope(WIRE_VERSION, KIND_ACK, session, "", receiver, sender, "", seq, NIL)
+            if self._link is None or self._link.closed:
+                return
+            self.stats.acks_sent += 1
+            try:
+                await self._link.send(to, encode_envelope(ack))
+            except TransportError:
+                pass  # the sender retransmits and we acknowledge again
 
     async def _resend_loop(self) -> None:
         loop = asyncio.get_running_loop()
