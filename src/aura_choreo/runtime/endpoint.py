@@ -27,6 +27,7 @@ from aura_choreo.diagnostics import did_you_mean
 from aura_choreo.errors import TransportError
 from aura_choreo.projection.local_types import Recv, Timeout, Try, annotation_value
 from aura_choreo.runtime.blocks import SagaBlock, TimeoutBlock
+from aura_choreo.runtime.deadlines import DEADLINE, outgoing_ms
 from aura_choreo.runtime.endpoint_core import EndpointCore
 from aura_choreo.runtime.extensions import Extension, SessionContext, StepContext
 from aura_choreo.runtime.inbox import InboxTimeout, Waiter
@@ -89,6 +90,8 @@ class Endpoint(EndpointCore):
         self.last_message: Any = None
         self.last_sender = ""
         self.last_sender_label = ""
+        self.last_deadline: float | None = None
+        """The deadline (loop time) the sender of the last message received was under, if any."""
         self._seq: dict[str, int] = {}
         self._specs: dict[int, MessageSpec] = {}
         self._timeouts: list[TimeoutToken] = []
@@ -235,9 +238,11 @@ class Endpoint(EndpointCore):
         seq = self._seq.get(to, 0) + 1  # `_next_seq`, inlined on the hot path
         self._seq[to] = seq
         session = self.session
+        deadline = DEADLINE.get()  # the caller's deadline rides along (SPEC §8.6)
         envelope = Envelope(
             WIRE_VERSION, KIND_DATA, session.id, session.protocol, self.role, to, label, seq,
             msgspec.Raw(payload), receipt, journal, ext, big,
+            None if deadline is None else outgoing_ms(deadline, self._now()),
         )  # fmt: skip
         try:
             await self.node.send(self._devices.get(to, to), envelope)

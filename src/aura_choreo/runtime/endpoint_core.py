@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from aura_choreo.errors import PeerTimeout, ProtocolViolation, TransportError
 from aura_choreo.projection.local_types import Branch, LocalStep, LocalType, Recv, annotation_value
+from aura_choreo.runtime.deadlines import arrival
 from aura_choreo.runtime.durations import format_seconds
 from aura_choreo.runtime.extensions import Extension, ExtensionRegistry, StepContext
 from aura_choreo.runtime.inbox import Inbox, InboxTimeout, Queued, Waiter
@@ -52,6 +53,7 @@ class EndpointCore:
         "device",
         "env",
         "inbox",
+        "last_deadline",
         "last_message",
         "last_sender",
         "last_sender_label",
@@ -74,6 +76,7 @@ class EndpointCore:
     received: dict[str, object]
     inbox: Inbox
     stats: EndpointStats
+    last_deadline: float | None
     last_message: Any
     last_sender: str
     last_sender_label: str
@@ -206,6 +209,8 @@ class EndpointCore:
         self.last_message = message
         self.last_sender = sender
         self.last_sender_label = label
+        deadline_ms = envelope.deadline_ms
+        self.last_deadline = None if deadline_ms is None else arrival(deadline_ms, self._now())
         session = self.session
         self._record_event(
             ("recv", session.id, self.role, sender, self.role, label, envelope.seq, self._now(),

@@ -27,6 +27,7 @@ from aura_choreo.runtime.wire import (
     ENVELOPE_DECODER,
     KIND_ACK,
     NIL,
+    READABLE_VERSIONS,
     WIRE_VERSION,
     Envelope,
     OutgoingEnvelope,
@@ -275,7 +276,7 @@ class Node:
         except WireError:
             self.stats.garbage += 1
             return
-        if envelope.version != WIRE_VERSION:
+        if envelope.version not in READABLE_VERSIONS:
             self.stats.garbage += 1
             return
         if self.reliable:

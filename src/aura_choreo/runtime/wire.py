@@ -4,6 +4,14 @@ A frame is one encoded `Envelope`. Its payload is the message struct encoded on 
 the envelope can be decoded and routed before the payload is checked against the receiving step's
 type. Integers beyond 64 bits travel as MessagePack extension type `BIGINT_EXT` (two's complement,
 big-endian); the envelope's `big` flag tells the receiver to decode through that path.
+
+Versions. The envelope is a MessagePack array; fields are only ever added at its end, with defaults.
+- 1: version .. big (13 fields).
+- 2: adds `deadline_ms` (SPEC §8.6): the time the sender's caller had left, in whole milliseconds,
+  when the frame was built (None: no deadline). It is relative, like gRPC's `grpc-timeout`, so the two
+  devices' clocks need not agree; the receiver adds it to its own clock at arrival (the transit time
+  is not subtracted). A version-1 frame decodes with `deadline_ms = None`, so old frames are still
+  read (`READABLE_VERSIONS`); a version-1 reader skips the trailing field but refuses the version.
 """
 
 from __future__ import annotations
@@ -12,7 +20,9 @@ from typing import Any
 
 import msgspec
 
-WIRE_VERSION = 1
+WIRE_VERSION = 2
+READABLE_VERSIONS = frozenset({1, 2})
+"""Envelope versions a receiver accepts: every version whose fields are a prefix of the current ones."""
 KIND_DATA = 0
 KIND_ACK = 1
 KIND_CONTROL = 2
@@ -38,6 +48,7 @@ class Envelope(msgspec.Struct, array_like=True, gc=False):
     journal: bytes | None = None
     ext: dict[str, bytes] | None = None
     big: bool = False
+    deadline_ms: int | None = None
 
 
 class OutgoingEnvelope(msgspec.Struct, array_like=True, gc=False):
@@ -57,6 +68,7 @@ class OutgoingEnvelope(msgspec.Struct, array_like=True, gc=False):
     journal: bytes | None = None
     ext: dict[str, bytes] | None = None
     big: bool = False
+    deadline_ms: int | None = None
 
 
 class _BigInt:
