@@ -26,6 +26,7 @@ from aura_choreo.runtime.program import (
     RecvEffect,
     SendEffect,
 )
+from aura_choreo.transports.backoff import backoff_delay
 
 
 def describe_effect(effect: Effect) -> str:
@@ -124,8 +125,7 @@ class RetryMiddleware:
 
     def delay(self, attempt: int) -> float:
         """Backoff before retry number `attempt` (1-based): base * 2^(attempt-1), capped, +/- jitter."""
-        raw: float = min(self.base_delay * 2.0 ** (attempt - 1), self.max_delay)
-        return max(0.0, raw * (1.0 + self.jitter * (2.0 * self.rng.random() - 1.0)))
+        return backoff_delay(attempt, self.base_delay, self.max_delay, self.jitter, self.rng)
 
     def _attempts_for(self, effect: Effect) -> int:
         if isinstance(effect, SendEffect) and effect.step is not None:

@@ -1,0 +1,200 @@
+"""A circuit breaker on the event loop's clock: stop calling a peer that keeps failing, probe it later.
+
+    breaker = CircuitBreaker(failure_threshold=5, recovery_timeout=30.0, half_open_max=1)
+    result = await breaker.call(lambda: run_session(...))   # CircuitOpen while open
+
+States and transitions (everything that changes state is in this module, in `_on_*`):
+
+- closed: calls pass; `failure_threshold` consecutive failures open the circuit (a success resets
+  the count);
+- open: calls fail fast with `CircuitOpen` (nothing runs) until `recovery_timeout` seconds have passed
+  since it opened; then it is half-open;
+- half-open: at most `half_open_max` probe calls run at a time (others fail fast); a failing probe
+  opens the circuit again (a new recovery period); `success_threshold` successful probes (default
+  `half_open_max`) close it.
+
+Which errors count as failures is `is_failure` (default: every `Exception`); an error that does not
+count passes through and changes nothing. Time is read from `clock` (default: the running loop's
+`time()`), so under the virtual-time loop a recovery period costs no real time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TypeVar
+
+from aura_choreo.errors import AuraChoreoError
+
+T = TypeVar("T")
+
+
+class BreakerState(enum.Enum):
+    CLOSED = "closed"
+    OPEN = "open"
+    HALF_OPEN = "half_open"
+
+
+class CircuitOpen(AuraChoreoError):
+    """The breaker refused the call without running it: the circuit is open (or half-open and full)."""
+
+    def __init__(self, name: str, state: BreakerState, retry_after: float) -> None:
+        self.name = name
+        self.state = state
+        self.retry_after = retry_after
+        """Seconds until the breaker admits a probe (0 when half-open and waiting for probes to end)."""
+        where = f"circuit {name!r}" if name else "circuit"
+        if state is BreakerState.OPEN:
+            detail = f"is open; next probe in {retry_after:.3g}s"
+        else:
+            detail = "is half-open and its probes are all in flight"
+        super().__init__(f"{where} {detail}: the call was not made (fail fast)")
+
+
+@dataclass
+class BreakerMetrics:
+    """Counters of one breaker (mutable: it is the breaker's own record)."""
+
+    calls: int = 0
+    successes: int = 0
+    failures: int = 0
+    rejected: int = 0
+    """Calls refused with `CircuitOpen`."""
+    opened: int = 0
+    """Times the circuit opened (from closed or half-open)."""
+    closed: int = 0
+    """Times it closed again after successful probes."""
+
+
+def _every_exception(_error: BaseException) -> bool:
+    return True
+
+
+class CircuitBreaker:
+    """See the module docstring. One breaker guards one peer or operation; not shared across loops."""
+
+    def __init__(
+        self,
+        failure_threshold: int = 5,
+        recovery_timeout: float = 30.0,
+        half_open_max: int = 1,
+        *,
+        success_threshold: int | None = None,
+        name: str = "",
+        is_failure: Callable[[BaseException], bool] = _every_exception,
+        clock: Callable[[], float] | None = None,
+    ) -> None:
+        if failure_threshold < 1 or half_open_max < 1:
+            raise ValueError("a circuit breaker needs failure_threshold >= 1 and half_open_max >= 1")
+        if not recovery_timeout >= 0:  # also refuses nan
+            raise ValueError(f"recovery_timeout must be >= 0, got {recovery_timeout}")
+        self.failure_threshold = failure_threshold
+        self.recovery_timeout = recovery_timeout
+        self.half_open_max = half_open_max
+        self.success_threshold = half_open_max if success_threshold is None else success_threshold
+        if self.success_threshold < 1:
+            raise ValueError("success_threshold must be >= 1")
+        self.name = name
+        self.is_failure = is_failure
+        self._clock = clock
+        self.metrics = BreakerMetrics()
+        self._state = BreakerState.CLOSED
+        self._failures = 0
+        self._probe_successes = 0
+        self._in_flight = 0
+        self._opened_at = 0.0
+        self._generation = 0
+        """Bumped at every state change, so a call admitted before it cannot count in the new state."""
+
+    def _now(self) -> float:
+        return self._clock() if self._clock is not None else asyncio.get_running_loop().time()
+
+    @property
+    def state(self) -> BreakerState:
+        """The state now (an open circuit whose recovery time has passed reads as half-open)."""
+        if self._state is BreakerState.OPEN and self._now() >= self._opened_at + self.recovery_timeout:
+            self._state = BreakerState.HALF_OPEN
+            self._probe_successes = 0
+            self._in_flight = 0
+            self._generation += 1
+        return self._state
+
+    @property
+    def consecutive_failures(self) -> int:
+        return self._failures
+
+    def acquire(self) -> int:
+        """Admit one call or raise `CircuitOpen`; an admitted call must end in exactly one `record_*`,
+        given the token returned here."""
+        state = self.state
+        if state is BreakerState.OPEN or (
+            state is BreakerState.HALF_OPEN and self._in_flight >= self.half_open_max
+        ):
+            self.metrics.rejected += 1
+            retry_after = max(0.0, self._opened_at + self.recovery_timeout - self._now())
+            raise CircuitOpen(self.name, state, retry_after if state is BreakerState.OPEN else 0.0)
+        self.metrics.calls += 1
+        if state is BreakerState.HALF_OPEN:
+            self._in_flight += 1
+        return self._generation
+
+    def record_success(self, token: int) -> None:
+        """The admitted call succeeded."""
+        self.metrics.successes += 1
+        if token != self._generation:
+            return
+        if self._state is BreakerState.HALF_OPEN:
+            self._in_flight = max(0, self._in_flight - 1)
+            self._probe_successes += 1
+            if self._probe_successes >= self.success_threshold:
+                self._state = BreakerState.CLOSED
+                self._failures = 0
+                self._generation += 1
+                self.metrics.closed += 1
+        elif self._state is BreakerState.CLOSED:
+            self._failures = 0
+
+    def record_failure(self, token: int) -> None:
+        """The admitted call failed (with an error that counts)."""
+        self.metrics.failures += 1
+        if token != self._generation:
+            return
+        if self._state is BreakerState.HALF_OPEN:
+            self._open()
+        elif self._state is BreakerState.CLOSED:
+            self._failures += 1
+            if self._failures >= self.failure_threshold:
+                self._open()
+
+    def record_neutral(self, token: int) -> None:
+        """The admitted call ended with an error that does not count (or was cancelled)."""
+        if token == self._generation and self._state is BreakerState.HALF_OPEN:
+            self._in_flight = max(0, self._in_flight - 1)
+
+    def _open(self) -> None:
+        self._state = BreakerState.OPEN
+        self._opened_at = self._now()
+        self._failures = 0
+        self._probe_successes = 0
+        self._in_flight = 0
+        self._generation += 1
+        self.metrics.opened += 1
+
+    async def call(self, operation: Callable[[], Awaitable[T]]) -> T:
+        """Run `operation` through the breaker (`CircuitOpen` without running it while open)."""
+        token = self.acquire()
+        try:
+            result = await operation()
+        except Exception as error:
+            if self.is_failure(error):
+                self.record_failure(token)
+            else:
+                self.record_neutral(token)
+            raise
+        except BaseException:
+            self.record_neutral(token)
+            raise
+        self.record_success(token)
+        return result
