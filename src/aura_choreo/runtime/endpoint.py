@@ -265,7 +265,7 @@ class Endpoint(EndpointCore):
                 self._check_control()  # a saga verdict is taken at the next receive (SPEC §4.6)
             queue = inbox.queues.get(from_)
             if queue:
-                if label is None and not monitor.drops_pending:
+                if label is None and not monitor.drops_pending and monitor.sequential:
                     return self._accept(queue.popleft()[1])  # the common case
                 envelope = self._take(from_, label)
                 if envelope is not None:
@@ -309,17 +309,17 @@ class Endpoint(EndpointCore):
         while True:
             if self.inbox.control:
                 self._check_control()
-            best: tuple[int, str] | None = None
+            heads: list[tuple[int, str]] = []
             for role in roles:
                 queue = self.inbox.queues.get(role)
                 if queue:
                     self._drop_stale(queue)
-                    if queue and (best is None or queue[0][0] < best[0]):
-                        best = (queue[0][0], role)
-            if best is not None:
-                envelope = self._take(best[1], None)
+                    if queue:
+                        heads.append((queue[0][0], role))
+            for _, role in sorted(heads):  # arrival order; a message may wait for another par branch
+                envelope = self._take(role, None)
                 if envelope is not None:
-                    return best[1], self._accept(envelope)
+                    return role, self._accept(envelope)
             if not any(self.monitor.expects_from(role) for role in roles):
                 raise self._violation(self.monitor.expected(), f"receive from any of {', '.join(roles)}")
             await self._wait(tuple(roles))

@@ -140,9 +140,12 @@ class EndpointCore:
         if not queue:
             self._check_control()
             return None
+        monitor = self.monitor
         if label is None:
             self._drop_stale(queue)
-            return queue.popleft()[1] if queue else None
+            if not queue or monitor.sequential:
+                return queue.popleft()[1] if queue else None
+        ahead: list[str] = []
         i = 0
         while i < len(queue):
             envelope = queue[i][1]
@@ -152,10 +155,16 @@ class EndpointCore:
             if self._drop_expected(envelope):
                 del queue[i]
                 continue
-            if not self.monitor.accepts_receive(envelope.sender, envelope.label):
+            if not monitor.accepts_receive(envelope.sender, envelope.label):
+                if not monitor.receivable_later(envelope.sender, envelope.label, ahead):
+                    del queue[i]
+                    return envelope  # no step will ever take it: accepting it raises the violation
+            elif label is None:
                 del queue[i]
-                return envelope  # nobody expects it: accepting it raises the violation
-            i += 1  # another parallel branch's message: leave it for that branch
+                return envelope  # the first message from `from_` some step takes now
+            # Another parallel branch's message (now, or after that branch's next steps): it waits.
+            ahead.append(envelope.label)
+            i += 1
         return None
 
     def _drop_stale(self, queue: deque[Queued]) -> None:

@@ -9,40 +9,32 @@ Inside, the local type runs as a set of threads (one per active `par` branch), e
 (sequence, loop, recursion, timeout body, try body). Silent steps (`if` on shared knowledge, counted
 loops, `rec`/`continue`, local actions and `let`) are crossed lazily, right before the next event, so
 the fields of the message just received are bound when an `if` after it is evaluated. The data types
-are in `monitor_types`, the thread/frame bookkeeping in `monitor_threads` (this class's base) and the
-expression rules in `monitor_eval`; every transition rule is here.
+are in `monitor_types`, the thread/frame bookkeeping in `monitor_threads`, the crossing of silent
+steps in `monitor_settle` (this class's base) and the expression rules in `monitor_eval`; the event
+rules are here.
 """
 
 from __future__ import annotations
 
-from aura_choreo.errors import ProtocolViolation, RuntimeProtocolError
+from collections.abc import Collection
+
+from aura_choreo.errors import ProtocolViolation
 from aura_choreo.projection.local_types import (
     Branch,
     Choose,
-    Continue,
-    If,
     Local,
     LocalStep,
     LocalType,
-    Loop,
     Offer,
-    Par,
     Payload,
     Quorum,
-    Rec,
     Recv,
     Send,
-    Timeout,
-    Try,
 )
-from aura_choreo.runtime.expressions import ExpressionError, evaluate
-from aura_choreo.runtime.monitor_eval import choice_error, decide_branch, evaluate_in
-from aura_choreo.runtime.monitor_threads import MonitorThreads
+from aura_choreo.runtime.monitor_eval import choice_error
+from aura_choreo.runtime.monitor_settle import MonitorSettle
 from aura_choreo.runtime.monitor_types import (
     LOOP,
-    REC,
-    TIMEOUT,
-    TRY,
     BranchResolver,
     EvaluationFailed,
     Frame,
@@ -50,7 +42,6 @@ from aura_choreo.runtime.monitor_types import (
     TimeoutToken,
     TryToken,
     describe,
-    thread_depth,
 )
 
 __all__ = [
@@ -64,7 +55,7 @@ __all__ = [
 ]
 
 
-class Monitor(MonitorThreads):
+class Monitor(MonitorSettle):
     """Checks one role's actions against its local type; `env` holds the role's known values.
 
     `resolve_if` decides the `if`/`match` steps whose condition cannot be evaluated from `env` (trace
@@ -126,6 +117,27 @@ class Monitor(MonitorThreads):
             if self._recv_match(thread, from_, label) is not None:
                 return True
         return False
+
+    def receivable_later(self, from_: str, label: str, ahead: Collection[str] = ()) -> bool:
+        """Whether a message that is not receivable now (`accepts_receive` is False) will be, by a
+        later step of some running thread, given that the messages queued before it from `from_`
+        are labelled `ahead`.
+
+        A sender may interleave its `par` branches freely, so on a channel two branches share, a
+        message of branch 2 can arrive before branch 1's: it waits for its step, and is not a
+        violation. A message that no thread can reach without first receiving another message from
+        `from_` (the channel is FIFO) is out of order: a violation.
+        """
+        self._settle_all()
+        return any(self._reaches(thread, from_, label, ahead) for thread in self._threads)
+
+    @property
+    def sequential(self) -> bool:
+        """Whether at most one thread runs (no `par` is active): the next message on a channel is
+        then the one the role must take."""
+        if self._dirty:
+            self._settle_all()
+        return len(self._threads) <= 1
 
     def expects_from(self, from_: str) -> bool:
         """Whether some next step receives from `from_`."""
@@ -310,140 +322,3 @@ class Monitor(MonitorThreads):
             self.bind(payload, message)
         thread.head = None
         self._dirty = True
-
-    def _settle_all(self) -> None:
-        if not self._dirty:
-            return
-        self._dirty = False
-        threads = self._threads
-        if len(threads) == 1 and threads[0].parent is None:
-            # The common case (no par active): settle the one thread, no bookkeeping.
-            thread = threads[0]
-            if thread.head is None and thread.waiting == 0 and thread.stack:
-                self._settle(thread)
-            if len(self._threads) == 1:
-                if not thread.stack and not thread.waiting:
-                    self._threads = []
-                return
-            # A par started: settle its branches below.
-        i = 0
-        # Settling may spawn (par) or finish threads, so the list is walked by index.
-        while i < len(self._threads):
-            thread = self._threads[i]
-            if thread.head is None and thread.waiting == 0 and thread.stack:
-                self._settle(thread)
-            i += 1
-        self._threads = [t for t in self._threads if t.stack or t.waiting]
-        self._threads.sort(key=thread_depth)
-
-    def _settle(self, thread: Thread) -> None:
-        """Cross silent steps until `thread` reaches an observable step, a par, or its end."""
-        stack = thread.stack
-        while stack:
-            frame = stack[-1]
-            if frame.pos >= len(frame.seq):
-                if not self._finish_frame(thread, frame):
-                    return
-                continue
-            step = frame.seq[frame.pos]
-            kind = type(step)
-            if kind is Send or kind is Recv or kind is Choose or kind is Offer or kind is Quorum:
-                thread.head = step
-                return
-            if kind is Local and self.observe_locals:
-                thread.head = step
-                return
-            frame.pos += 1
-            if kind is Par:
-                assert isinstance(step, Par)
-                if self._start_par(thread, step):
-                    return
-            else:
-                self._enter(thread, step)
-        self._thread_finished(thread)
-
-    def _finish_frame(self, thread: Thread, frame: Frame) -> bool:
-        """Leave (or repeat) a finished frame; False if the thread must stop here."""
-        if frame.kind == LOOP and frame.remaining > 0:
-            frame.remaining -= 1
-            frame.index += 1
-            frame.pos = 0
-            if frame.var is not None:
-                self.env[frame.var] = frame.index
-            return True
-        if frame.kind == TRY and isinstance(frame.token, TryToken):
-            frame.token.body_done = True
-            thread.head = frame.token
-            return False
-        if frame.kind == TIMEOUT and frame.token is not None:
-            frame.token.active = False
-        thread.stack.pop()
-        return True
-
-    def _enter(self, thread: Thread, step: LocalStep) -> None:
-        if isinstance(step, If):
-            branch = self.decide_if(step)
-            if branch is not None and branch.body:
-                thread.stack.append(Frame(branch.body))
-        elif isinstance(step, Loop):
-            self._enter_loop(thread, step)
-        elif isinstance(step, Rec):
-            frame = Frame(step.body, REC)
-            frame.label = step.label
-            thread.stack.append(frame)
-        elif isinstance(step, Continue):
-            self._continue(thread, step.label)
-        elif isinstance(step, Local):
-            if step.var is not None and step.expr is not None:
-                try:
-                    self.env[step.var] = evaluate(step.expr, self.env)
-                except ExpressionError:
-                    pass  # the behaviour supplies it (SPEC §3.6): not every role can compute a let
-        elif isinstance(step, Timeout):
-            self._enter_timeout(thread, step)
-        elif isinstance(step, Try):
-            self._enter_try(thread, step)
-        else:
-            raise RuntimeProtocolError(
-                f"unsupported local step {type(step).__name__}", role=self.role, session=self.session
-            )
-
-    def evaluate(self, expr: object, what: str) -> object:
-        """`expr`'s value from what this role knows; `EvaluationFailed` (naming `what`) if unknown."""
-        return evaluate_in(expr, self.env, what, self.role, self.session, self.step_count)
-
-    def decide_if(self, step: If) -> Branch | None:
-        """The branch of `step` this role takes (None: none): the one branch-decision rule."""
-        return decide_branch(step, self.env, self.resolve_if, self.role, self.session, self.step_count)
-
-    def _enter_loop(self, thread: Thread, step: Loop) -> None:
-        count = self.evaluate(step.count, "a loop count")
-        start = self.evaluate(step.start, "a loop start") if step.start is not None else 0
-        if not isinstance(count, int) or not isinstance(start, int):
-            raise EvaluationFailed(
-                f"loop count must be an integer, got {count!r}", role=self.role, session=self.session
-            )
-        if count <= 0 or not step.body:
-            return
-        frame = Frame(step.body, LOOP)
-        frame.remaining = count - 1
-        frame.index = start
-        frame.var = step.var
-        if step.var is not None:
-            self.env[step.var] = start
-        thread.stack.append(frame)
-
-    def _thread_finished(self, thread: Thread) -> None:
-        thread.head = None
-        parent = thread.parent
-        if parent is None:
-            return
-        if thread in parent.children:
-            parent.children.remove(thread)
-        parent.waiting -= 1
-        if parent.waiting == 0:
-            # Resume the parent after its par: it settles later in this same pass (it is in the list).
-            parent.head = None
-            if parent not in self._threads:
-                self._threads.append(parent)
-            self._settle(parent)

@@ -7,20 +7,27 @@ next, and whether an event is allowed, is decided in `monitor` alone (the one in
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from aura_choreo.errors import RuntimeProtocolError
 from aura_choreo.projection.local_types import (
     Branch,
+    Continue,
+    Local,
     LocalSeq,
+    LocalStep,
     Offer,
     Par,
     Payload,
     Quorum,
     Recv,
+    Send,
     Timeout,
     Try,
     iter_steps,
 )
 from aura_choreo.runtime.monitor_types import (
+    LOOP,
     REC,
     TIMEOUT,
     TRY,
@@ -98,6 +105,18 @@ class MonitorThreads:
                 value = message.get(name, _MISSING)
             if value is not _MISSING:
                 env[name] = value
+
+    def _reaches(self, thread: Thread, sender: str, label: str, ahead: Collection[str]) -> bool:
+        """Whether a later step of `thread` may receive `label` from `sender`, when only messages
+        labelled `ahead` from that sender are queued before it (see `Monitor.receivable_later`)."""
+        for frame in reversed(thread.stack):  # the innermost frame first, then what follows it
+            seq = frame.seq
+            found = _scan(seq, frame.pos, sender, label, ahead)
+            if found is not None:
+                return found
+            if frame.kind in (LOOP, REC) and any(_receives(s, sender, label) for s in iter_steps(seq)):
+                return True  # another round (or a `continue`) may come back to it
+        return False
 
     def _recv_match(self, thread: Thread, from_: str, label: str) -> Recv | Branch | None:
         head = thread.head
@@ -203,3 +222,36 @@ class MonitorThreads:
         frame.token = token
         thread.stack.append(frame)
         self.tries.append(token)
+
+
+def _receives(step: LocalStep, sender: str, label: str) -> bool:
+    if isinstance(step, Recv):
+        return step.from_ == sender and step.label == label
+    if isinstance(step, Offer):
+        return step.from_ == sender and any(b.label == label for b in step.branches)
+    return False
+
+
+def _scan(seq: LocalSeq, pos: int, sender: str, label: str, ahead: Collection[str]) -> bool | None:
+    """Walk `seq` from `pos`: True when a receive of (`sender`, `label`) comes before any receive from
+    `sender` that no message queued ahead can satisfy (the channel is FIFO), False when such a
+    receive comes first, None when the sequence ends (or `continue`s) without deciding."""
+    for i in range(pos, len(seq)):
+        step = seq[i]
+        kind = type(step)
+        if kind is Recv:
+            assert isinstance(step, Recv)
+            if step.from_ == sender:
+                if step.label == label:
+                    return True
+                if step.label not in ahead:
+                    return False
+        elif kind is Send or kind is Local:
+            continue
+        elif kind is Continue:
+            return None  # the enclosing `rec` frame decides
+        else:
+            # A compound step (a choice, a loop, a nested par, a block): which path is taken is not
+            # known yet, so any receive of the message from here on may be the one.
+            return any(_receives(s, sender, label) for s in iter_steps(seq[i:]))
+    return None
