@@ -41,22 +41,7 @@ RANK = {name: rank for rank, names in enumerate(STAGES) for name in names}
 
 # Cycles known and being removed by their owners (issue #18). Delete an entry when its cycle is gone;
 # the test fails on a listed cycle that no longer exists, so the list cannot go stale.
-KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset(
-    {
-        # runtime: being split by arch-runtime (#18, runtime half).
-        frozenset(
-            {
-                "aura_choreo.runtime.blocks",
-                "aura_choreo.runtime.endpoint",
-                "aura_choreo.runtime.endpoint_core",
-                "aura_choreo.runtime.saga",
-                "aura_choreo.runtime.session",
-            }
-        ),
-        # orchestration: a type-only cycle (`Crdt` names `VectorClock` under TYPE_CHECKING); crdt's.
-        frozenset({"aura_choreo.orchestration.crdt.base", "aura_choreo.orchestration.crdt.clock"}),
-    }
-)
+KNOWN_CYCLES: frozenset[frozenset[str]] = frozenset()
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,7 @@ from aura_choreo.runtime.messages import MessageSpec, coerce_message, label_of
 from aura_choreo.runtime.monitor import Monitor, TimeoutToken, TryToken
 from aura_choreo.runtime.node import Node
 from aura_choreo.runtime.saga import COMMIT, COMPENSATE, DONE, FAILED, Saga, TryAborted
-from aura_choreo.runtime.session import Session
+from aura_choreo.runtime.session_data import SessionData
 from aura_choreo.runtime.step_context import (
     EndpointStats,
     SendFailed,
@@ -71,7 +71,7 @@ class Endpoint(EndpointCore):
 
     __slots__ = ()
 
-    def __init__(self, session: Session, role: str, node: Node, *, device: str | None = None) -> None:
+    def __init__(self, session: SessionData, role: str, node: Node, *, device: str | None = None) -> None:
         local_type = session.local_types.get(role)
         if local_type is None:
             hint = did_you_mean(role, list(session.local_types))

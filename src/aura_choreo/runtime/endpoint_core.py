@@ -27,7 +27,7 @@ from aura_choreo.transports.base import Address
 
 if TYPE_CHECKING:
     from aura_choreo.runtime.saga import Saga
-    from aura_choreo.runtime.session import Session
+    from aura_choreo.runtime.session_data import SessionData
 
 __all__ = ["EndpointCore"]
 
@@ -66,7 +66,7 @@ class EndpointCore:
         "stats",
     )
 
-    session: Session
+    session: SessionData
     role: str
     node: Node
     device: str

@@ -9,15 +9,18 @@ role code, and carry the block's key so nested and repeated blocks do not mix.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import asyncio
+from typing import Protocol
 
 import msgspec
 
-from aura_choreo.errors import AuraChoreoError, PeerTimeout
+from aura_choreo.errors import AuraChoreoError, PeerTimeout, ProtocolViolation
 from aura_choreo.projection.local_types import Try
 from aura_choreo.runtime.durations import format_seconds
-from aura_choreo.runtime.inbox import InboxTimeout
-from aura_choreo.runtime.monitor import TryToken
+from aura_choreo.runtime.inbox import Inbox, InboxTimeout
+from aura_choreo.runtime.monitor import Monitor, TryToken
+from aura_choreo.runtime.node import Node
+from aura_choreo.runtime.session_data import SessionData
 from aura_choreo.runtime.wire import (
     KIND_CONTROL,
     WIRE_VERSION,
@@ -26,9 +29,6 @@ from aura_choreo.runtime.wire import (
     decode_value,
     encode_value,
 )
-
-if TYPE_CHECKING:
-    from aura_choreo.runtime.endpoint import Endpoint
 
 FAILED, DONE, COMMIT, COMPENSATE = "Failed", "Done", "Commit", "Compensate"
 """Labels of the saga control messages."""
@@ -43,6 +43,36 @@ class TryAborted(AuraChoreoError):
         super().__init__(f"try block {token.key} aborted: {reason}")
 
 
+class SagaHost(Protocol):
+    """What saga control needs of its endpoint (so this module does not depend on the endpoint's)."""
+
+    @property
+    def role(self) -> str: ...
+
+    @property
+    def session(self) -> SessionData: ...
+
+    @property
+    def node(self) -> Node: ...
+
+    @property
+    def monitor(self) -> Monitor: ...
+
+    @property
+    def inbox(self) -> Inbox: ...
+
+    @property
+    def _loop(self) -> asyncio.AbstractEventLoop: ...
+
+    def _step(self) -> str: ...
+
+    def _violation(self, expected: str, got: str) -> ProtocolViolation: ...
+
+    def _next_seq(self, to: str) -> int: ...
+
+    def _record_control(self, kind: str, sender: str, receiver: str, label: str, seq: int) -> None: ...
+
+
 def control_key(envelope: Envelope) -> str:
     """The try-block key a control message carries ("" if unreadable)."""
     try:
@@ -54,7 +84,7 @@ def control_key(envelope: Envelope) -> str:
 class Saga:
     """The try-block protocol of one endpoint."""
 
-    def __init__(self, endpoint: Endpoint) -> None:
+    def __init__(self, endpoint: SagaHost) -> None:
         self.endpoint = endpoint
 
     def token(self, step: Try) -> TryToken:

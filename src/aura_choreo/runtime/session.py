@@ -9,66 +9,28 @@ demultiplex on it.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
 
-from aura_choreo.projection.local_types import LocalType
 from aura_choreo.projection.protocol_like import ProtocolSource, resolve_protocol
+from aura_choreo.runtime.endpoint import Endpoint
 from aura_choreo.runtime.extensions import ExtensionRegistry
 from aura_choreo.runtime.messages import MessageCatalog, UserTypes
+from aura_choreo.runtime.node import Node
+from aura_choreo.runtime.session_data import DEFAULT_PEER_TIMEOUT, SessionData, new_session_id
 from aura_choreo.runtime.trace import Trace
 from aura_choreo.transports.base import Address
 
-if TYPE_CHECKING:
-    from aura_choreo.runtime.endpoint import Endpoint
-    from aura_choreo.runtime.node import Node
-
-DEFAULT_PEER_TIMEOUT = 30.0
-"""Seconds a receive waits for a silent peer when the step has no `timeout` annotation."""
+__all__ = ["DEFAULT_PEER_TIMEOUT", "Session", "new_session_id", "start_session"]
 
 
 @dataclass(eq=False)
-class Session:
+class Session(SessionData):
     """One run of a protocol. Create endpoints with `session.endpoint(role, node)`."""
-
-    id: str
-    protocol: str
-    local_types: Mapping[str, LocalType]
-    catalog: MessageCatalog
-    extensions: ExtensionRegistry = field(default_factory=ExtensionRegistry)
-    trace: Trace = field(default_factory=Trace)
-    devices: Mapping[str, Address] = field(default_factory=dict)
-    peer_timeout: float | None = DEFAULT_PEER_TIMEOUT
-    params: Mapping[str, object] = field(default_factory=dict)
-
-    @property
-    def roles(self) -> tuple[str, ...]:
-        """Every concrete role, in declaration order."""
-        for local_type in self.local_types.values():
-            if local_type.roles:
-                return local_type.roles
-        return tuple(self.local_types)
-
-    def address(self, role: str) -> Address:
-        """Where `role`'s device listens."""
-        return self.devices.get(role, role)
 
     def endpoint(self, role: str, node: Node, *, device: str | None = None) -> Endpoint:
         """The endpoint of `role` in this session, hosted by `node` (use it with `async with`)."""
-        from aura_choreo.runtime.endpoint import Endpoint
-
         return Endpoint(self, role, node, device=device)
-
-    def another(self, session_id: str | None = None) -> Session:
-        """A new session of the same protocol, sharing message classes, extensions and trace."""
-        return replace(self, id=session_id or new_session_id())
-
-
-def new_session_id() -> str:
-    """A fresh random session id."""
-    return uuid.uuid4().hex[:16]
 
 
 def start_session(

@@ -1,9 +1,8 @@
 """Conflict-free replicated data types (SPEC §8.1): immutable values with a join, delta operations,
 `delta_since`, a versioned byte format (`codec`) and causal delivery for operation-based use."""
 
-from aura_choreo.orchestration.crdt.base import Crdt, entry_id, entry_map
+from aura_choreo.orchestration.crdt.base import Crdt, Dot, VectorClock, entry_id, entry_map
 from aura_choreo.orchestration.crdt.causal import CausalBuffer, Operation
-from aura_choreo.orchestration.crdt.clock import Dot, VectorClock
 from aura_choreo.orchestration.crdt.codec import CrdtDecodeError, CrdtMergeError, Element, Value
 from aura_choreo.orchestration.crdt.counters import GCounter, PNCounter
 from aura_choreo.orchestration.crdt.maps import KINDS, ORMap, decode

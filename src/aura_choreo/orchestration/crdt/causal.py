@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from aura_choreo.orchestration.crdt import codec
-from aura_choreo.orchestration.crdt.clock import VectorClock
+from aura_choreo.orchestration.crdt.base import VectorClock
 
 
 @dataclass(frozen=True)

@@ -8,8 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Self, TypeVar
 
 from aura_choreo.orchestration.crdt import codec
-from aura_choreo.orchestration.crdt.base import Crdt
-from aura_choreo.orchestration.crdt.clock import VectorClock
+from aura_choreo.orchestration.crdt.base import Crdt, VectorClock
 from aura_choreo.orchestration.crdt.counters import GCounter, PNCounter
 from aura_choreo.orchestration.crdt.registers import LWWRegister, MVRegister
 from aura_choreo.orchestration.crdt.sets import ORSet

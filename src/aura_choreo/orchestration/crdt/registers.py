@@ -7,8 +7,7 @@ from dataclasses import dataclass, field
 from typing import Self
 
 from aura_choreo.orchestration.crdt import codec
-from aura_choreo.orchestration.crdt.base import Crdt
-from aura_choreo.orchestration.crdt.clock import VectorClock
+from aura_choreo.orchestration.crdt.base import Crdt, VectorClock
 from aura_choreo.orchestration.crdt.codec import Value
 
 
