@@ -30,6 +30,7 @@ from __future__ import annotations
 from collections import deque
 from itertools import combinations
 
+from aura_choreo.diagnostics import UNKNOWN_SPAN
 from aura_choreo.errors import AuraChoreoError
 from aura_choreo.projection.local_types import (
     Choose,
@@ -93,10 +94,12 @@ class _Builder(Nfa):
     def step(self, step: LocalStep, k: int, env: dict[str, int]) -> int:
         if isinstance(step, Send):
             s = self.new()
+            self.spans[s] = step.span
             self.edge(s, Action.send(step.to, step.label), k)
             return s
         if isinstance(step, Recv):
             s = self.new()
+            self.spans[s] = step.span
             self.edge(s, Action.recv(step.from_, step.label), k)
             return s
         if isinstance(step, Local):
@@ -105,6 +108,7 @@ class _Builder(Nfa):
             return self._choose(step, k, env)
         if isinstance(step, Offer):
             s = self.new()
+            self.spans[s] = step.span
             for b in step.branches:
                 tags = self.branch(step, "offer", b.label, step.choice)
                 self.edge(s, Action.recv(step.from_, b.label), self.seq(b.body, k, env), tags)
@@ -201,6 +205,8 @@ class _Builder(Nfa):
             here = ids[current]
             discards: set[tuple[str, str]] = set()
             for i, m in enumerate(parts):
+                if m.spans and here not in self.spans and m.spans[current[i]] != UNKNOWN_SPAN:
+                    self.spans[here] = m.spans[current[i]]
                 discards |= m.discard_map.get(current[i], frozenset())
                 for index in m.outgoing[current[i]]:
                     t = m.transitions[index]
@@ -230,6 +236,7 @@ class _Builder(Nfa):
         def state(received: frozenset[int]) -> int:
             if received not in ids:
                 ids[received] = self.new()
+                self.spans[ids[received]] = step.span
                 if len(received) >= need:
                     missing = tuple(
                         sorted((r.from_, r.label) for i, r in enumerate(recvs) if i not in received)

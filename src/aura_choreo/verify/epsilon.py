@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+from aura_choreo.diagnostics import UNKNOWN_SPAN, Span
 from aura_choreo.projection.local_types import LocalStep
 from aura_choreo.verify.fsm import Action, ActionKind, BranchInfo, Machine, Transition
 
@@ -31,6 +32,8 @@ class Nfa:
     loop_depth: int = 0
     owes: dict[int, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     """Per index into `edges` of a step that completes a quorum: the stragglers it leaves."""
+    spans: dict[int, Span] = field(default_factory=dict)
+    """Per state, the statement a role in it is about to take (for locating a deadlock)."""
 
     def new(self) -> int:
         self.count += 1
@@ -101,12 +104,16 @@ def finish(b: Nfa, entry: int, final: int, role: str, protocol: str) -> Machine:
     queue = deque([entry])
     merged: dict[tuple[int, Action, int, _Effects], frozenset[int]] = {}
     finals: set[int] = set()
+    spans: dict[int, Span] = {}
     state_discards: dict[int, frozenset[tuple[str, str]]] = {}
     while queue:
         s = queue.popleft()
         reach = closure(s)
         if final in reach:
             finals.add(s)
+        span = next((b.spans[t] for t in reach if t in b.spans), None)
+        if span is not None:
+            spans[order[s]] = span
         dropped: set[tuple[str, str]] = set()
         for t, tags in reach.items():
             dropped |= discards[t]
@@ -138,6 +145,7 @@ def finish(b: Nfa, entry: int, final: int, role: str, protocol: str) -> Machine:
         discards=tuple(sorted((order[s], d) for s, d in state_discards.items())),
         branches=tuple(b.branches),
         protocol=protocol,
+        spans=tuple(spans.get(i, UNKNOWN_SPAN) for i in range(len(order))) if spans else (),
     )
 
 

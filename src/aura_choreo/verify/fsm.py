@@ -132,6 +132,8 @@ class Machine:
     discards: tuple[tuple[int, frozenset[tuple[str, str]]], ...] = ()
     branches: tuple[BranchInfo, ...] = ()
     protocol: str = ""
+    spans: tuple[Span, ...] = field(default=(), compare=False, repr=False)
+    """Per state (when known), the statement of the local type a role in that state is about to take."""
 
     @cached_property
     def outgoing(self) -> tuple[tuple[int, ...], ...]:
@@ -214,4 +216,5 @@ class Machine:
             self.discards,
             self.branches,
             self.protocol,
+            self.spans,
         )

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from aura_choreo.diagnostics import Diagnostic, Span
+from aura_choreo.diagnostics import UNKNOWN_SPAN, Diagnostic, Span
 from aura_choreo.projection.local_types import LocalType
 from aura_choreo.verify.budgets import RoleBudget, role_budget, role_manifest
 from aura_choreo.verify.compile import compile_machine
 from aura_choreo.verify.explore import ExplorationResult, explore
 from aura_choreo.verify.findings import Finding, FindingKind
-from aura_choreo.verify.fsm import Machine
+from aura_choreo.verify.fsm import Action, Machine
 from aura_choreo.verify.limits import BudgetLimits, check_limits
+from aura_choreo.verify.trace import TraceStep
 
 MODEL_CHECK_ERRORS = frozenset(
     {
@@ -105,6 +106,54 @@ def unreachable_branches(machines: Mapping[str, Machine], result: ExplorationRes
     return findings
 
 
+def _action(step: TraceStep) -> Action | None:
+    """The machine action a counterexample step took (None for a discarded late message)."""
+    if step.kind == "send":
+        return Action.send(step.peer, step.label)
+    if step.kind == "recv":
+        return Action.recv(step.peer, step.label)
+    if step.kind == "coin":
+        return Action.coin(step.peer, step.label)
+    if step.kind == "tau":
+        return Action.tau(step.label)
+    return None
+
+
+def stuck_span(machines: Mapping[str, Machine], finding: Finding) -> Span:
+    """Where a deadlock's counterexample leaves its first waiting role: the statement it waits at.
+
+    The counterexample is replayed on the machines (tracking every state a step may lead to, since a
+    machine may have two transitions with one action); UNKNOWN_SPAN if no state there has a span.
+    """
+    states = {role: {machine.initial} for role, machine in machines.items()}
+    for step in finding.steps:
+        action = _action(step)
+        machine = machines.get(step.role)
+        if action is None or machine is None:
+            continue
+        states[step.role] = {
+            machine.transitions[i].target
+            for s in states[step.role]
+            for i in machine.outgoing[s]
+            if machine.transitions[i].action == action
+        }
+    for role in finding.roles:
+        machine = machines.get(role)
+        if machine is None or not machine.spans:
+            continue
+        for state in sorted(states[role]):
+            if machine.spans[state] != UNKNOWN_SPAN:
+                return machine.spans[state]
+    return UNKNOWN_SPAN
+
+
+def _located(machines: Mapping[str, Machine], finding: Finding) -> Finding:
+    if finding.kind is not FindingKind.DEADLOCK or finding.span != UNKNOWN_SPAN:
+        return finding
+    span = stuck_span(machines, finding)
+    return finding if span == UNKNOWN_SPAN else replace(finding, span=span)
+
+
 def verify_machines(
     machines: Mapping[str, Machine],
     *,
@@ -114,7 +163,7 @@ def verify_machines(
 ) -> tuple[ExplorationResult, list[Finding]]:
     """Model-check a set of role machines; the exploration and its findings (branches included)."""
     result = explore(list(machines.values()), bound=bound, por=por, max_states=max_states)
-    findings = list(result.findings)
+    findings = [_located(machines, f) for f in result.findings]
     if result.complete:
         findings += unreachable_branches(machines, result)
     return result, findings
