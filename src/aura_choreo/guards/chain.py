@@ -14,13 +14,14 @@ On the receiving device, `accept(...)` verifies the receipt and merges a piggyba
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
 from aura_choreo.errors import CapabilityDenied, ReceiptError, RuntimeProtocolError
+from aura_choreo.guards.attachments import NO_ATTACHMENTS
+from aura_choreo.guards.attachments import Attachments as Attachments  # re-exported: callers import it here
 from aura_choreo.guards.capabilities import (
     CapabilityPolicy,
     CapabilityRequest,
@@ -30,11 +31,10 @@ from aura_choreo.guards.capabilities import (
 from aura_choreo.guards.flow import FlowBudget, FlowLedger
 from aura_choreo.guards.leakage import LayeredLeakage, LeakageCharge, LeakageLayer, LeakageLedger
 from aura_choreo.guards.metrics import GuardMetrics
-from aura_choreo.guards.profile import GuardProfile, GuardProfiles
-from aura_choreo.guards.receipts import DeviceKey, Receipt, ReceiptSigner, ReceiptVerifier
-from aura_choreo.journal import Fact, FactLog, Journal, JournalStore, PendingFacts, event_to_json
-from aura_choreo.journal.bounded import loads_bounded
-from aura_choreo.journal.facts import VersionVector
+from aura_choreo.guards.profile import GuardPlan, GuardProfile, GuardProfiles
+from aura_choreo.guards.receipts import DeviceKey, ReceiptSigner, ReceiptVerifier
+from aura_choreo.journal import Fact, Journal, JournalStore, PendingFacts, event_to_json
+from aura_choreo.journal.group import BudgetRow
 from aura_choreo.journal.store import MEMORY
 from aura_choreo.projection.local_types import AnnotationMap
 
@@ -74,64 +74,6 @@ def receipt_channel(context: str, session: str, sender_role: str, receiver_role:
     pair of roles); a chain spanning channels could see its receipts arrive out of order.
     """
     return f"{context}/{session}/{sender_role}->{receiver_role}"
-
-
-@dataclass(frozen=True)
-class Attachments:
-    """What rides on the message: the receipt and the journal delta (SPEC §5.1 envelope).
-
-    The journal delta goes with the sender's version vector (`journal_known`): the receiver learns what
-    the sender holds, which acknowledges the deltas it sent there before (they are resent until then).
-    """
-
-    receipt: Receipt | None = None
-    journal_delta: FactLog | None = None
-    journal_known: VersionVector | None = None
-
-    def to_wire(self) -> dict[str, bytes]:
-        """Envelope attachments: `receipt` and `journal`, each JSON bytes, present only when set."""
-        wire: dict[str, bytes] = {}
-        if self.receipt is not None:
-            wire["receipt"] = json.dumps(self.receipt.to_wire(), separators=(",", ":")).encode()
-        if self.journal_delta is not None:
-            journal: dict[str, object] = {"facts": self.journal_delta.to_wire()}
-            if self.journal_known is not None:
-                journal["known"] = self.journal_known.to_wire()
-            wire["journal"] = json.dumps(journal, separators=(",", ":")).encode()
-        return wire
-
-    @classmethod
-    def from_wire(cls, wire: Mapping[str, bytes]) -> Attachments:
-        """Decode `to_wire`; malformed attachments raise `ReceiptError`."""
-        try:
-            receipt = (
-                Receipt.from_wire(_mapping(loads_bounded(wire["receipt"]))) if "receipt" in wire else None
-            )
-            delta, known = _journal(loads_bounded(wire["journal"])) if "journal" in wire else (None, None)
-        except ReceiptError:
-            raise
-        except (ValueError, TypeError, KeyError, AttributeError) as exc:
-            raise ReceiptError(f"malformed message attachments: {exc}") from exc
-        return cls(receipt, delta, known)
-
-
-def _mapping(value: object) -> Mapping[str, object]:
-    if not isinstance(value, dict):
-        raise TypeError("a receipt must be a JSON object")
-    return value
-
-
-def _journal(value: object) -> tuple[FactLog, VersionVector | None]:
-    journal = _mapping(value)
-    facts, known = journal["facts"], journal.get("known")
-    if not isinstance(facts, list) or not all(isinstance(item, dict) for item in facts):
-        raise TypeError("a journal delta's facts must be a JSON array of objects")
-    if known is None:
-        return FactLog.from_wire(facts), None
-    counters = _mapping(known)
-    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0 for n in counters.values()):
-        raise TypeError("a version vector maps devices to counters")
-    return FactLog.from_wire(facts), VersionVector({str(d): int(str(n)) for d, n in counters.items()})
 
 
 @dataclass(frozen=True)
@@ -241,30 +183,51 @@ class GuardChain:
             self.metrics.timed("capability", time.perf_counter() - started)
 
     def prepare(self, send: OutgoingSend) -> PreparedSend:
-        """Run every stage in order; raise the first denial (typed) with nothing charged or written."""
-        profile = self.profiles.profile_for(send.label, send.annotations)
+        """Run every stage in order; raise the first denial (typed) with nothing charged or written.
+
+        The label's `GuardPlan` says which stages have work: a default-profile send only pays its flow
+        cost (and gets its receipt when signing)."""
+        plan = self.profiles.plan_for(send.label, send.annotations)
+        profile = plan.profile
         sender = self.device(send.device)
         context = send.budget_context
-        where = {"role": send.role, "session": send.session, "step": send.step}
-
-        with _Stage(self.metrics, "capability"):
-            request = CapabilityRequest(send.role, send.device, context, profile.capabilities)
-            self.capabilities.check(request, session=send.session, step=send.step)
-        with _Stage(self.metrics, "flow"):
-            budget = sender.flow.budget(context, send.peer_device)
-            if not budget.can_pay(profile.flow_cost):
-                sender.flow.charge(context, send.peer_device, profile.flow_cost, **where)  # raises
-        with _Stage(self.metrics, "leakage"):
-            charges = sender.leakage.charge(context, profile.leakage, **where)
-        # Every budget allowed the send: charge the flow now (nothing ran in between to change it).
-        charged = sender.flow.charge(context, send.peer_device, profile.flow_cost, **where)
-        self.metrics.flow_charged += profile.flow_cost
-        self.metrics.leakage_charged = self.metrics.leakage_charged + profile.leakage
-
-        with _Stage(self.metrics, "journal"):
-            pending = None
-            if profile.journal_facts:
-                pending = sender.journal.reserve(
+        metrics = self.metrics
+        clock = time.perf_counter
+        started = clock()
+        stage = "capability"
+        try:
+            if plan.check_capabilities:
+                request = CapabilityRequest(send.role, send.device, context, profile.capabilities)
+                self.capabilities.check(request, session=send.session, step=send.step)
+            checked = clock()
+            stage = "flow"
+            flow, cost = sender.flow, profile.flow_cost
+            charges: tuple[LeakageCharge, ...] = ()
+            if plan.charge_leakage:
+                if not flow.budget(context, send.peer_device).can_pay(cost):
+                    flow.charge(context, send.peer_device, cost, **_where(send))  # raises
+                paid = clock()
+                stage = "leakage"
+                charges = sender.leakage.charge(context, profile.leakage, **_where(send))
+                metrics.leakage_charged = metrics.leakage_charged + profile.leakage
+                # Every budget allowed the send: charge the flow now (nothing ran in between to change it).
+                charged = flow.charge(context, send.peer_device, cost)
+            else:  # no later stage can deny: check and charge at once
+                charged = flow.charge(context, send.peer_device, cost, role=send.role, session=send.session,
+                                      step=send.step)  # fmt: skip
+                paid = clock()
+        except RuntimeProtocolError:
+            metrics.timed(stage, clock() - started)
+            metrics.denied(stage)
+            raise
+        metrics.flow_charged += cost
+        leaked = clock()
+        pending = None
+        attachments = NO_ATTACHMENTS
+        if plan.write_facts or plan.merge_journal:
+            journal = sender.journal
+            if plan.write_facts:
+                pending = journal.reserve(
                     profile.journal_facts,
                     protocol=send.protocol,
                     session=send.session,
@@ -272,50 +235,97 @@ class GuardChain:
                     label=send.label,
                     data={"to": send.peer_role, "cost": profile.flow_cost},
                 )
-            delta = known = None
-            if profile.journal_merge:
-                delta = sender.journal.delta_for(send.peer_device, pending)
-                known = sender.journal.version_vector()
-        with _Stage(self.metrics, "receipt"):
-            receipt = None
-            if self.signing:
-                receipt = sender.signer.issue(
-                    send.channel, send.peer_device, epoch=charged.epoch, cost=profile.flow_cost
+            if plan.merge_journal:
+                attachments = Attachments(
+                    None, journal.delta_for(send.peer_device, pending), journal.version_vector()
                 )
-                self.metrics.receipts_issued += 1
-        self.metrics.sends_prepared += 1
-        return PreparedSend(send, profile, charged, charges, pending, Attachments(receipt, delta, known))
+        journaled = clock()
+        if self.signing:
+            receipt = sender.signer.issue(
+                send.channel, send.peer_device, epoch=charged.epoch, cost=profile.flow_cost
+            )
+            attachments = Attachments(receipt, attachments.journal_delta, attachments.journal_known)
+            metrics.receipts_issued += 1
+        metrics.stages_timed(started, checked, paid, leaked, journaled, clock())
+        metrics.sends_prepared += 1
+        return PreparedSend(send, profile, charged, charges, pending, attachments)
+
+    def pay_counter(
+        self,
+        plan: GuardPlan,
+        device: str,
+        peer_device: str,
+        context: str,
+        *,
+        role: str,
+        session: str,
+        step: Callable[[], str],
+    ) -> FlowBudget:
+        """`prepare` for a `counter_only` plan without signing: pay the flow cost, nothing else (no
+        capability, no leakage, no fact, no receipt: nothing to commit or abort afterwards). Raises
+        `BudgetExhausted` (naming `step()`) with nothing charged."""
+        started = time.perf_counter()
+        flow, cost = self.device(device).flow, plan.profile.flow_cost
+        charged = flow.pay(context, peer_device, cost)
+        metrics = self.metrics
+        if charged is None:
+            metrics.timed("flow", time.perf_counter() - started)
+            metrics.denied("flow")
+            flow.charge(context, peer_device, cost, role=role, session=session, step=step())  # raises
+            raise AssertionError("unreachable: the charge above cannot be paid")
+        metrics.timed("flow", time.perf_counter() - started)
+        metrics.flow_charged += cost
+        metrics.sends_prepared += 1
+        return charged
 
     def commit(self, prepared: PreparedSend) -> tuple[Fact, ...]:
-        """The transport accepted the send: write its facts. Its journal delta counts as delivered only
-        once the peer's version vector says so (`accept`): the transport may still lose it."""
-        sender = self.device(prepared.send.device)
+        """The transport accepted the send: write its facts, with its flow charge, in one transaction.
+        Its journal delta counts as delivered only once the peer's version vector says so (`accept`):
+        the transport may still lose it."""
         facts: tuple[Fact, ...] = ()
         if prepared.pending is not None:
-            facts = sender.journal.commit(prepared.pending)
+            journal = self.device(prepared.send.device).journal
+            facts = journal.commit(prepared.pending, _budget_rows(prepared))
             self.metrics.facts_committed += len(facts)
+        self.metrics.sends_committed += 1
+        return facts
+
+    async def commit_durable(self, prepared: PreparedSend) -> tuple[Fact, ...]:
+        """`commit`, sharing the disk sync with concurrent sends when the journal is a file (group
+        commit): returns once the facts are on disk. An in-memory journal commits at once."""
+        if prepared.pending is None:
+            return self.commit(prepared)
+        journal = self.device(prepared.send.device).journal
+        if not journal.store.durable:
+            return self.commit(prepared)
+        facts = await journal.commit_grouped(prepared.pending, _budget_rows(prepared))
+        self.metrics.facts_committed += len(facts)
         self.metrics.sends_committed += 1
         return facts
 
     def abort(self, prepared: PreparedSend) -> None:
         """The transport refused the send: no fact is written, the receipt's place in its chain is given
         back; leakage and flow stay charged."""
-        sender = self.device(prepared.send.device)
-        if prepared.pending is not None:
-            sender.journal.release(prepared.pending)
-        if prepared.attachments.receipt is not None:
-            sender.signer.release(prepared.attachments.receipt)
+        if prepared.pending is not None or prepared.attachments.receipt is not None:
+            sender = self.device(prepared.send.device)
+            if prepared.pending is not None:
+                sender.journal.release(prepared.pending)
+            if prepared.attachments.receipt is not None:
+                sender.signer.release(prepared.attachments.receipt)
         self.metrics.sends_aborted += 1
 
     async def send_guarded(self, send: OutgoingSend, transmit: Callable[[Attachments], Awaitable[T]]) -> T:
-        """`prepare`, `transmit(attachments)`, then `commit` (it returned) or `abort` (it raised)."""
+        """`prepare`, `transmit(attachments)`, then `commit_durable` (it returned) or `abort` (it raised).
+
+        Returns once the send's facts are committed: with a file journal, concurrent sends share one
+        transaction (group commit), and a send is acknowledged only when its batch is on disk."""
         prepared = self.prepare(send)
         try:
             result = await transmit(prepared.attachments)
         except BaseException:
             self.abort(prepared)
             raise
-        self.commit(prepared)
+        await self.commit_durable(prepared)
         return result
 
     def accept(
@@ -334,6 +344,8 @@ class GuardChain:
         another one is rejected. Returns the facts that were new to the receiver's journal. Raises
         `ReceiptError`.
         """
+        if not self.signing and attachments.journal_delta is None:
+            return ()  # nothing to check or merge (the fast path of unsigned sends)
         receiver = self.device(receiver_device)
         self.device(sender_device)  # make sure its public key is known
         with _Stage(self.metrics, "receipt"):
@@ -379,6 +391,17 @@ class GuardChain:
         if self.store is None:
             raise ValueError("this guard chain has no journal store to record traces in")
         self.store.append_trace_events(session, protocol, (event_to_json(e) for e in events))
+
+
+def _where(send: OutgoingSend) -> dict[str, str | None]:
+    """Where a denial happened, for its message."""
+    return {"role": send.role, "session": send.session, "step": send.step}
+
+
+def _budget_rows(prepared: PreparedSend) -> tuple[BudgetRow, ...]:
+    """The flow charge of a send as the journal stores it, with the send's facts."""
+    charged, send = prepared.flow, prepared.send
+    return ((send.budget_context, send.peer_device, charged.epoch, charged.spent),)
 
 
 class _Stage:

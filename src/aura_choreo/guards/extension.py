@@ -14,10 +14,11 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 
-from aura_choreo.guards.chain import Attachments, GuardChain, OutgoingSend, PreparedSend, receipt_channel
+from aura_choreo.guards.attachments import NO_ATTACHMENTS, Attachments
+from aura_choreo.guards.chain import GuardChain, OutgoingSend, PreparedSend, receipt_channel
 from aura_choreo.guards.leakage import Clock
 from aura_choreo.guards.policy import Policy
-from aura_choreo.guards.profile import GuardProfile
+from aura_choreo.guards.profile import GuardPlan, GuardProfile
 from aura_choreo.journal import JournalStore
 from aura_choreo.projection.local_types import LocalType
 from aura_choreo.runtime.extensions import Extension, ExtensionRegistry, SessionContext, StepContext
@@ -26,6 +27,8 @@ from aura_choreo.runtime.trace import Trace
 from aura_choreo.verify.budgets import role_manifest
 
 ManifestOf = Callable[[LocalType], object]
+_MAX_CACHED = 4096
+"""Role -> device answers kept (bounded: roles and devices of long-running processes come and go)."""
 
 
 class GuardExtension(Extension):
@@ -47,13 +50,15 @@ class GuardExtension(Extension):
         self.context_of = context_of
         # Sends between before_send and after_send, keyed by the identity of their step context (the
         # endpoint hands the same object to both hooks); the context is kept so its id stays unique.
-        self._in_flight: dict[int, tuple[StepContext, PreparedSend]] = {}
+        # A fast-path send (nothing but its flow counter charged) has no `PreparedSend`: None.
+        self._in_flight: dict[int, tuple[StepContext, PreparedSend | None]] = {}
         # Of those, the ones the transport refused (keys of `_in_flight`): kept for a retry.
         self._refused: set[int] = set()
         # Per session, the roles of the endpoints that joined and how many of them have not left: the
         # trace is stored when the last one leaves, with the events of those roles (in the order they
         # happened), so an endpoint that joins later stores its own events without repeating these.
         self._joined: dict[str, tuple[set[str], list[int]]] = {}
+        self._routes: dict[tuple[object, ...], tuple[GuardPlan, str, str]] = {}
 
     def on_session_start(self, ctx: SessionContext) -> None:
         roles, active = self._joined.setdefault(ctx.session, (set(), [0]))
@@ -62,7 +67,7 @@ class GuardExtension(Extension):
         self._check_manifest(ctx)
 
     def on_session_end(self, ctx: SessionContext, trace: Trace, ok: bool) -> None:
-        self._abandon(lambda p: p.send.session == ctx.session and p.send.role == ctx.role)
+        self._abandon(lambda c: c.session == ctx.session and c.role == ctx.role)
         joined = self._joined.get(ctx.session)
         if joined is None:
             return
@@ -72,9 +77,12 @@ class GuardExtension(Extension):
             return
         del self._joined[ctx.session]
         self._forget_receipt_chains(ctx)
-        events = [e for e in trace.events if e.session == ctx.session and e.role in roles]
-        if events and self.chain.store is not None:
-            self.chain.record_trace(ctx.session, ctx.protocol, events)
+        store = self.chain.store
+        if store is not None:
+            # The raw field rows of the trace (role is field 2), encoded in one pass: no event object,
+            # no JSON, one stored row per session.
+            rows = (row for row in trace.field_rows(ctx.session) if row[2] in roles)
+            store.append_trace_events(ctx.session, ctx.protocol, rows)
 
     def _forget_receipt_chains(self, ctx: SessionContext) -> None:
         """The session is over in this process: its receipt chains (one per channel) are forgotten, so
@@ -110,23 +118,47 @@ class GuardExtension(Extension):
                 SessionContext(session.protocol, session.id, role, session.address(role), local_type)
             )
 
+    def _route(self, ctx: StepContext) -> tuple[GuardPlan, str, str]:
+        """The label's guard plan and the sender's and receiver's devices, decided once per kind of step
+        (`device_of` may match role families with a regular expression)."""
+        key = (ctx.label, ctx.annotations, ctx.role, ctx.device, ctx.peer, ctx.peer_device)
+        route = self._routes.get(key)
+        if route is None:
+            if len(self._routes) >= _MAX_CACHED:
+                self._routes.clear()
+            plan = self.chain.profiles.plan_for(ctx.label, ctx.annotations)
+            route = (plan, self.device_of(ctx.role, ctx.device), self.device_of(ctx.peer, ctx.peer_device))
+            self._routes[key] = route
+        return route
+
+    def register_message_guard(self, label: str, profile: GuardProfile) -> None:
+        """Guard messages labelled `label` with `profile` instead of their annotations."""
+        self.chain.register_message_guard(label, profile)
+        self._routes.clear()
+
     def before_send(self, ctx: StepContext) -> Mapping[str, bytes] | None:
+        if self._refused:
+            self._abandon(
+                lambda c: c.session == ctx.session and c.role == ctx.role and c.peer == ctx.peer
+            )  # a new send on the channel: the refused one before it will not be retried
+        plan, device, peer_device = self._route(ctx)
+        context = self.context_of(ctx.protocol, ctx.session)
+        if plan.counter_only and not self.chain.signing:
+            # The fast path: only the flow counter is charged; there is nothing to commit or abort.
+            self.chain.pay_counter(
+                plan, device, peer_device, context, role=ctx.role, session=ctx.session,
+                step=lambda: _step(ctx),
+            )  # fmt: skip
+            self._in_flight[id(ctx)] = (ctx, None)
+            return None
         send = OutgoingSend(
-            protocol=ctx.protocol,
-            session=ctx.session,
-            role=ctx.role,
-            device=self.device_of(ctx.role, ctx.device),
-            peer_role=ctx.peer,
-            peer_device=self.device_of(ctx.peer, ctx.peer_device),
-            label=ctx.label,
-            annotations=ctx.annotations,
-            context=self.context_of(ctx.protocol, ctx.session),
-            step=f"step {ctx.step}: {ctx.role} -> {ctx.peer}: {ctx.label}",
-        )
-        channel = send.channel
-        self._abandon(lambda p: p.send.channel == channel and p.send.device == send.device)
+            ctx.protocol, ctx.session, ctx.role, device, ctx.peer, peer_device, ctx.label, ctx.annotations,
+            context, _step(ctx),
+        )  # fmt: skip
         prepared = self.chain.prepare(send)
         self._in_flight[id(ctx)] = (ctx, prepared)
+        if prepared.attachments is NO_ATTACHMENTS:
+            return None
         return prepared.attachments.to_wire() or None
 
     def after_send(self, ctx: StepContext, accepted: bool) -> None:
@@ -138,16 +170,27 @@ class GuardExtension(Extension):
             return
         entry = self._in_flight.pop(key, None)
         if entry is not None:
-            self._refused.discard(key)
-            self.chain.commit(entry[1])
+            if self._refused:
+                self._refused.discard(key)
+            prepared = entry[1]
+            if prepared is None:
+                self.chain.metrics.sends_committed += 1
+            else:
+                self.chain.commit(prepared)
 
-    def _abandon(self, matches: Callable[[PreparedSend], bool]) -> None:
-        """Abort the refused sends that `matches`: no retry of theirs can come any more."""
-        for key in [k for k in self._refused if matches(self._in_flight[k][1])]:
+    def _abandon(self, matches: Callable[[StepContext], bool]) -> None:
+        """Abort the refused sends whose step `matches`: no retry of theirs can come any more."""
+        for key in [k for k in self._refused if matches(self._in_flight[k][0])]:
             self._refused.discard(key)
-            self.chain.abort(self._in_flight.pop(key)[1])
+            prepared = self._in_flight.pop(key)[1]
+            if prepared is None:
+                self.chain.metrics.sends_aborted += 1
+            else:
+                self.chain.abort(prepared)
 
     def on_receive(self, ctx: StepContext, attachments: Mapping[str, bytes]) -> None:
+        if not attachments and not self.chain.signing:
+            return  # an unsigned message without a journal delta: nothing to check or merge
         context = self.context_of(ctx.protocol, ctx.session)
         self.chain.accept(
             sender_device=self.device_of(ctx.peer, ctx.peer_device),
@@ -158,10 +201,6 @@ class GuardExtension(Extension):
             channel=receipt_channel(context, ctx.session, ctx.peer, ctx.role),
         )
 
-    def register_message_guard(self, label: str, profile: GuardProfile) -> None:
-        """Guard messages labelled `label` with `profile` instead of their annotations."""
-        self.chain.register_message_guard(label, profile)
-
     def record_trace(self, session: str, protocol: str, events: Iterable[object]) -> None:
         """Store a session's trace alongside the journal (sessions run with this extension registered
         are stored automatically when they end: this is for traces recorded elsewhere)."""
@@ -171,6 +210,11 @@ class GuardExtension(Extension):
         """Register on every step of `registry` (and return it)."""
         registry.register_all(self)
         return registry
+
+
+def _step(ctx: StepContext) -> str:
+    """The step a denial names."""
+    return f"step {ctx.step}: {ctx.role} -> {ctx.peer}: {ctx.label}"
 
 
 def build_guard_extension(

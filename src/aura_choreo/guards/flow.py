@@ -37,7 +37,7 @@ class FlowBudget:
         """This budget after paying `cost` (the caller checks `can_pay` first)."""
         if cost < 0 or not self.can_pay(cost):
             raise ValueError(f"cannot charge {cost} to {self}")
-        return replace(self, spent=self.spent + cost)
+        return FlowBudget(self.limit, self.spent + cost, self.epoch)  # not `replace`: this is per send
 
     def rotated(self, epoch: int) -> FlowBudget:
         """This budget in `epoch`: a newer epoch starts with nothing spent."""
@@ -94,11 +94,23 @@ class FlowLedger:
         """The current budget for (context, peer), rotated to the current epoch."""
         key = (context, peer)
         current = self._budgets.get(key)
+        epoch = self.epoch
         if current is None:
-            current = FlowBudget(limit=self._peer_limits.get(peer, self.default_limit), epoch=self.epoch)
-        rotated = current.rotated(self.epoch)
-        self._budgets[key] = rotated
-        return rotated
+            limit = self._peer_limits.get(peer, self.default_limit)
+            current = self._budgets[key] = FlowBudget(limit, 0, epoch)
+        elif epoch > current.epoch:
+            current = self._budgets[key] = current.rotated(epoch)
+        return current
+
+    def pay(self, context: str, peer: str, cost: int) -> FlowBudget | None:
+        """Pay `cost` if it fits (the budget after it), else None with nothing changed: `charge`
+        without building the denial (the hot path asks this first)."""
+        budget = self.budget(context, peer)
+        spent = budget.spent + cost
+        if spent > budget.limit or cost < 0:
+            return None
+        charged = self._budgets[(context, peer)] = FlowBudget(budget.limit, spent, budget.epoch)
+        return charged
 
     def charge(
         self,
@@ -131,6 +143,12 @@ class FlowLedger:
         self._manual_epoch = max(self._manual_epoch, merged.epoch)
         self._budgets[(context, peer)] = merged
         return merged
+
+    def restore(self, context: str, peer: str, epoch: int, spent: int) -> FlowBudget:
+        """Take back what a journal recorded as spent on (context, peer) in `epoch` (a restarted device
+        resumes its budgets rather than starting them afresh); the limit stays this ledger's."""
+        recorded = replace(self.budget(context, peer), epoch=epoch, spent=spent)
+        return self.merge_replica(context, peer, recorded)
 
     def snapshot(self) -> dict[FlowKey, FlowBudget]:
         return dict(self._budgets)

@@ -34,6 +34,21 @@ class GuardMetrics:
         self.stage_seconds[stage] += seconds
         self.stage_evaluations[stage] += 1
 
+    def stages_timed(self, t0: float, t1: float, t2: float, t3: float, t4: float, t5: float) -> None:
+        """One send's stage boundaries (perf_counter readings around the `STAGES`): each stage's time.
+        Unrolled: it runs at every send."""
+        seconds, evaluations = self.stage_seconds, self.stage_evaluations
+        seconds["capability"] += t1 - t0
+        seconds["flow"] += t2 - t1
+        seconds["leakage"] += t3 - t2
+        seconds["journal"] += t4 - t3
+        seconds["receipt"] += t5 - t4
+        evaluations["capability"] += 1
+        evaluations["flow"] += 1
+        evaluations["leakage"] += 1
+        evaluations["journal"] += 1
+        evaluations["receipt"] += 1
+
     def denied(self, stage: str) -> None:
         self.denials[stage] += 1
 

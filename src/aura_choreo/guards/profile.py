@@ -45,6 +45,36 @@ DEFAULT_PROFILE = GuardProfile()
 """The profile of a message with no annotation: cost 1, nothing else."""
 
 
+@dataclass(frozen=True)
+class GuardPlan:
+    """What the chain has to do for one message label (with its annotations), decided once.
+
+    A stage with nothing to do is skipped rather than run on empty input: no capability to check, a
+    leakage of zero (a charge of nothing cannot exceed a budget), no fact to reserve, no delta to
+    piggyback. `counter_only` is the default profile's fast path: the send only pays its flow cost.
+    """
+
+    profile: GuardProfile
+    check_capabilities: bool
+    charge_leakage: bool
+    write_facts: bool
+    merge_journal: bool
+
+    @classmethod
+    def of(cls, profile: GuardProfile) -> GuardPlan:
+        return cls(
+            profile,
+            bool(profile.capabilities),
+            not profile.leakage.is_zero(),
+            bool(profile.journal_facts),
+            profile.journal_merge,
+        )
+
+    @property
+    def counter_only(self) -> bool:
+        return not (self.check_capabilities or self.charge_leakage or self.write_facts or self.merge_journal)
+
+
 def profile_from_annotations(annotations: AnnotationMap | Mapping[str, AnnotationValue]) -> GuardProfile:
     """The guard profile of a send from its sender's annotations (`syntax.guard_annotations` reads them).
 
@@ -69,10 +99,12 @@ class GuardProfiles:
         self._by_label: dict[str, GuardProfile] = {}
         # Annotation maps are few and immutable: parse each once, not at every send.
         self._parsed: dict[AnnotationMap, GuardProfile] = {}
+        self._plans: dict[tuple[str, AnnotationMap], GuardPlan] = {}
 
     def register_message_guard(self, label: str, profile: GuardProfile) -> None:
         """Guard every message labelled `label` with `profile`, whatever its annotations say."""
         self._by_label[label] = profile
+        self._plans.clear()
 
     def registered(self) -> Mapping[str, GuardProfile]:
         return dict(self._by_label)
@@ -87,3 +119,11 @@ class GuardProfiles:
         if profile is None:
             profile = self._parsed[annotations] = profile_from_annotations(annotations)
         return profile
+
+    def plan_for(self, label: str, annotations: AnnotationMap) -> GuardPlan:
+        """The guard plan of `profile_for(label, annotations)`, computed once per distinct pair."""
+        key = (label, annotations)
+        plan = self._plans.get(key)
+        if plan is None:
+            plan = self._plans[key] = GuardPlan.of(self.profile_for(label, annotations))
+        return plan

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from aura_choreo.journal.facts import Fact, FactId, FactLog, FactValue, VersionVector
+from aura_choreo.journal.group import BudgetRow
 from aura_choreo.journal.store import JournalStore
 
 
@@ -94,11 +95,25 @@ class Journal:
             facts.append(Fact(fact_id, name, protocol, session, role, label, self._lamport, dict(data or {})))
         return PendingFacts(tuple(facts))
 
-    def commit(self, pending: PendingFacts) -> tuple[Fact, ...]:
-        """Store the pending facts durably (one transaction) and add them to the replica."""
-        self.store.append_facts(self.device, pending.facts)
+    def commit(self, pending: PendingFacts, budgets: Sequence[BudgetRow] = ()) -> tuple[Fact, ...]:
+        """Store the pending facts (and the send's flow-budget charges) durably in one transaction and
+        add them to the replica."""
+        self.store.append_facts(self.device, pending.facts, budgets)
         for fact in pending.facts:
             self._add(fact)
+        return pending.facts
+
+    async def commit_grouped(
+        self, pending: PendingFacts, budgets: Sequence[BudgetRow] = ()
+    ) -> tuple[Fact, ...]:
+        """`commit` through the store's group commit: returns once the batch holding these facts has
+        committed (raises its write error otherwise). The replica gets them when they are on disk."""
+
+        def durable() -> None:
+            for fact in pending.facts:
+                self._add(fact)
+
+        await self.store.group.submit(self.device, pending.facts, budgets, on_durable=durable)
         return pending.facts
 
     def release(self, pending: PendingFacts) -> None:

@@ -6,17 +6,26 @@ file through the OS before `commit()` returns and the OS keeps it when the proce
 fsyncs the WAL at every commit, so a committed fact survives a power cut or kernel crash as well: a
 fact is coupled to a send a peer has already received, and losing it would leave this journal
 disagreeing with what peers saw. `synchronous="NORMAL"` trades that last guarantee for speed.
+
+Every commit of a file store costs a disk sync, so sends that wait on durability share them: `group`
+(a `GroupCommit`) writes the facts and flow-budget charges of every send that arrived while the previous
+batch was syncing in one transaction. Fact data and trace events are stored in a versioned binary form
+(`journal.codec`); rows written as JSON text by earlier versions are still read.
+
+One connection serves the event loop's thread and the group commit's writer thread, one at a time.
 """
 
 from __future__ import annotations
 
-import json
 import sqlite3
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
+from aura_choreo.journal.codec import TraceRow, decode_data, decode_events, encode_data, encode_events
 from aura_choreo.journal.facts import Fact, FactId
+from aura_choreo.journal.group import BudgetRow, GroupCommit, WriteBatch
 
 DEFAULT_JOURNAL_PATH = Path(".aura") / "journal.db"
 MEMORY = ":memory:"
@@ -44,11 +53,30 @@ CREATE TABLE IF NOT EXISTS trace_events (
     event TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS trace_events_by_session ON trace_events (session, id);
+CREATE TABLE IF NOT EXISTS flow_budgets (
+    owner TEXT NOT NULL,
+    context TEXT NOT NULL,
+    peer TEXT NOT NULL,
+    epoch INTEGER NOT NULL,
+    spent INTEGER NOT NULL,
+    PRIMARY KEY (owner, context, peer)
+);
 """
+# `data` and `event` are declared TEXT for the databases created before the binary form: SQLite keeps a
+# BLOB stored in a TEXT column as a BLOB, so old (JSON text) and new (versioned BLOB) rows coexist. An
+# old `event` is one JSON event; a new one is a chunk of events (one per `append_trace_events`).
+
+_INSERT_FACT = "INSERT OR IGNORE INTO facts VALUES (?,?,?,?,?,?,?,?,?,?)"
+# A budget only moves forward: a newer epoch, or more spent in the same one (charges are never refunded).
+_UPSERT_BUDGET = (
+    "INSERT INTO flow_budgets VALUES (?,?,?,?,?) ON CONFLICT (owner, context, peer) DO UPDATE SET "
+    "epoch = excluded.epoch, spent = excluded.spent "
+    "WHERE (excluded.epoch, excluded.spent) > (flow_budgets.epoch, flow_budgets.spent)"
+)
 
 
 class JournalStore:
-    """Facts per owning device and trace events per session, in SQLite.
+    """Facts per owning device, flow-budget charges and trace events per session, in SQLite.
 
     `path` is a file (parent folders are created) or `":memory:"`.
     """
@@ -60,21 +88,32 @@ class JournalStore:
         if self.path != MEMORY:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         # Autocommit mode: every write below opens and commits its own explicit transaction.
-        self._db = sqlite3.connect(self.path, isolation_level=None)
+        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self._lock = threading.Lock()
         if self.path != MEMORY:
             mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
             if str(mode).lower() != "wal":
                 raise OSError(f"journal {self.path}: SQLite refused WAL mode (got {mode})")
         self._db.execute(f"PRAGMA synchronous={synchronous}")
         self._db.executescript(_SCHEMA)
+        self.group = GroupCommit(self.write_batch)
+        """Group commit of sends waiting on durability (see `GroupCommit`)."""
+
+    @property
+    def durable(self) -> bool:
+        """Whether commits reach a file (and so cost a disk sync each): then sends share them."""
+        return self.path != MEMORY
 
     def close(self) -> None:
-        self._db.close()
+        self.group.close()
+        with self._lock:
+            self._db.close()
 
     def settings(self) -> dict[str, str]:
         """The connection's durability settings as SQLite reports them (`journal_mode`, `synchronous`)."""
-        mode = str(self._db.execute("PRAGMA journal_mode").fetchone()[0]).upper()
-        level = int(self._db.execute("PRAGMA synchronous").fetchone()[0])
+        with self._lock:
+            mode = str(self._db.execute("PRAGMA journal_mode").fetchone()[0]).upper()
+            level = int(self._db.execute("PRAGMA synchronous").fetchone()[0])
         return {"journal_mode": mode, "synchronous": {0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}[level]}
 
     def __enter__(self) -> JournalStore:
@@ -83,74 +122,92 @@ class JournalStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def append_facts(self, owner: str, facts: Sequence[Fact]) -> int:
-        """Write facts to `owner`'s journal in one transaction; facts already there are skipped."""
-        if not facts:
+    def append_facts(self, owner: str, facts: Sequence[Fact], budgets: Sequence[BudgetRow] = ()) -> int:
+        """Write facts to `owner`'s journal (and flow-budget charges) in one transaction; facts already
+        there are skipped. Returns how many facts were new."""
+        if not facts and not budgets:
             return 0
+        return self.write_batch([(owner, facts, budgets)])
+
+    def write_batch(self, batch: WriteBatch) -> int:
+        """Write the facts and budget charges of many sends in one transaction (a group commit).
+
+        Returns how many facts were new."""
         rows = [
-            (
-                owner,
-                f.id.device,
-                f.id.counter,
-                f.name,
-                f.protocol,
-                f.session,
-                f.role,
-                f.label,
-                f.lamport,
-                json.dumps(dict(f.data), sort_keys=True),
-            )
+            (owner, f.id.device, f.id.counter, f.name, f.protocol, f.session, f.role, f.label, f.lamport,
+             encode_data(f.data))
+            for owner, facts, _ in batch
             for f in facts
-        ]
-        with self._transaction():
-            before = self._db.total_changes
-            self._db.executemany("INSERT OR IGNORE INTO facts VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
-            return self._db.total_changes - before
+        ]  # fmt: skip
+        charges = [(owner, *charge) for owner, _, budgets in batch for charge in budgets]
+        with self._lock:
+            db = self._db
+            before = db.total_changes
+            if len(rows) == 1 and not charges:
+                db.execute(_INSERT_FACT, rows[0])  # one statement is its own transaction
+                return db.total_changes - before
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany(_INSERT_FACT, rows)
+                new = db.total_changes - before
+                db.executemany(_UPSERT_BUDGET, charges)
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+            return new
 
     def load_facts(self, owner: str) -> list[Fact]:
         """Every fact in `owner`'s journal, ordered by (device, counter)."""
-        rows = self._db.execute(
-            "SELECT device, counter, name, protocol, session, role, label, lamport, data "
-            "FROM facts WHERE owner = ? ORDER BY device, counter",
-            (owner,),
-        ).fetchall()
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT device, counter, name, protocol, session, role, label, lamport, data "
+                "FROM facts WHERE owner = ? ORDER BY device, counter",
+                (owner,),
+            ).fetchall()
         return [
-            Fact(FactId(d, c), name, protocol, session, role, label, lamport, json.loads(data))
+            Fact(FactId(d, c), name, protocol, session, role, label, lamport, decode_data(data))
             for d, c, name, protocol, session, role, label, lamport, data in rows
         ]
 
+    def load_budgets(self, owner: str) -> list[BudgetRow]:
+        """`owner`'s stored flow-budget charges: (context, peer, epoch, spent), ordered."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT context, peer, epoch, spent FROM flow_budgets WHERE owner = ? ORDER BY context, peer",
+                (owner,),
+            ).fetchall()
+        return [(str(c), str(p), int(e), int(s)) for c, p, e, s in rows]
+
     def owners(self) -> list[str]:
-        return [row[0] for row in self._db.execute("SELECT DISTINCT owner FROM facts ORDER BY owner")]
+        with self._lock:
+            return [row[0] for row in self._db.execute("SELECT DISTINCT owner FROM facts ORDER BY owner")]
 
     def append_trace_events(
-        self, session: str, protocol: str, events: Iterable[Mapping[str, object]]
+        self, session: str, protocol: str, events: Iterable[Mapping[str, object] | TraceRow]
     ) -> None:
-        """Store a session's trace events (JSON objects) in order, in one transaction."""
-        rows = [(session, protocol, json.dumps(dict(e), sort_keys=True, default=str)) for e in events]
-        with self._transaction():
-            self._db.executemany("INSERT INTO trace_events (session, protocol, event) VALUES (?,?,?)", rows)
+        """Store a session's trace events in order: JSON-like objects, or rows of `codec.TRACE_FIELDS`
+        (what the runtime's trace holds, stored without building an object per event).
+
+        They go in one row (one binary chunk), appended after the session's earlier chunks."""
+        chunk = encode_events(events)
+        if chunk is None:
+            return
+        with self._lock:
+            row = (session, protocol, chunk)
+            self._db.execute("INSERT INTO trace_events (session, protocol, event) VALUES (?,?,?)", row)
 
     def trace_events(self, session: str) -> list[dict[str, object]]:
         """A session's stored trace events, in the order they were recorded."""
-        rows = self._db.execute("SELECT event FROM trace_events WHERE session = ? ORDER BY id", (session,))
-        return [json.loads(row[0]) for row in rows]
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT event FROM trace_events WHERE session = ? ORDER BY id", (session,)
+            ).fetchall()
+        return [event for row in rows for event in decode_events(row[0])]
 
     def sessions(self) -> list[str]:
-        rows = self._db.execute("SELECT session FROM trace_events GROUP BY session ORDER BY MIN(id)")
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT session FROM trace_events GROUP BY session ORDER BY MIN(id)"
+            ).fetchall()
         return [row[0] for row in rows]
-
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self._db)
-
-
-class _Transaction:
-    """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on an exception."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
-
-    def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
-
-    def __exit__(self, exc_type: object, *rest: object) -> None:
-        self._db.execute("ROLLBACK" if exc_type is not None else "COMMIT")

@@ -145,6 +145,18 @@ class Trace:
             (kind, session, role, sender, receiver, label, seq, time, protocol, CONTROL_MESSAGE)
         )
 
+    def field_rows(self, session: str) -> Iterator[tuple[str | int | float, ...]]:
+        """One session's events as raw field tuples (kind, session, role, sender, receiver, label, seq,
+        time, protocol[, message_kind]), without building a `TraceEvent` per event: what the journal
+        stores (a user message's tuple has no `message_kind`)."""
+        for event in self._events:
+            if event.session == session:
+                yield (event.kind, event.session, event.role, event.sender, event.receiver, event.label,
+                       event.seq, event.time, event.protocol, event.message_kind)  # fmt: skip
+        for fields in self._pending:
+            if fields[1] == session:
+                yield fields
+
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Trace) and self.events == other.events
 

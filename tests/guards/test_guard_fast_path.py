@@ -1,0 +1,113 @@
+"""The fast path of default-profile sends and the per-label guard plans (issue 19)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from aura_choreo.errors import BudgetExhausted, CapabilityDenied, TransportError
+from aura_choreo.guards import GuardProfile, build_guard_extension, parse_policy
+from aura_choreo.guards.extension import GuardExtension
+from aura_choreo.guards.profile import GuardPlan
+from aura_choreo.protocol import choreography
+from aura_choreo.runtime.endpoint import Endpoint, SendFailed
+from aura_choreo.runtime.extensions import ExtensionRegistry
+from aura_choreo.runtime.runner import run_session
+from aura_choreo.transports.inmemory import InMemoryTransport
+
+PLAIN = choreography(
+    """
+    protocol Plain {
+        roles: A, B;
+        A -> B: One;
+        A -> B: Two;
+        B -> A: Done;
+    }
+    """
+)
+
+
+def extension(*, signing: bool = False, flow_limit: int = 1024) -> GuardExtension:
+    policy = parse_policy(
+        {"signing": signing, "defaults": {"flow_limit": flow_limit}, "roles": {"A": "alice", "B": "bob"}}
+    )
+    return build_guard_extension(policy, clock=lambda: 0.0)
+
+
+def test_plans_say_which_stages_have_work() -> None:
+    assert GuardPlan.of(GuardProfile()).counter_only
+    for profile in (
+        GuardProfile(capabilities=("x",)),
+        GuardProfile(journal_facts=("f",)),
+        GuardProfile(journal_merge=True),
+    ):
+        assert not GuardPlan.of(profile).counter_only
+
+
+async def test_default_profile_sends_pay_only_their_flow_cost() -> None:
+    guards = extension()
+    await asyncio.wait_for(run_session(PLAIN.session(extensions=guards.install(ExtensionRegistry())),
+                                       InMemoryTransport()), 5)  # fmt: skip
+    chain = guards.chain
+    assert chain.device("alice").flow.budget("Plain", "bob").spent == 2
+    assert chain.device("bob").flow.budget("Plain", "alice").spent == 1
+    assert chain.metrics.sends_prepared == chain.metrics.sends_committed == 3
+    assert chain.metrics.stage_evaluations["flow"] == 3
+    assert chain.metrics.stage_evaluations["receipt"] == 0  # nothing signed, nothing to verify
+    assert len(chain.device("alice").journal) == 0
+
+
+async def test_the_fast_path_denies_an_exhausted_budget_naming_the_step() -> None:
+    guards = extension(flow_limit=1)
+    session = PLAIN.session(extensions=guards.install(ExtensionRegistry()))
+    with pytest.raises(BudgetExhausted) as denied:
+        await asyncio.wait_for(run_session(session, InMemoryTransport()), 5)
+    error = denied.value
+    assert error.role == "A" and "Two" in str(error.step)
+    assert guards.chain.metrics.denials["flow"] == 1
+    assert (
+        guards.chain.device("alice").flow.budget("Plain", "bob").spent == 1
+    )  # the denial charged nothing
+
+
+async def test_a_refused_fast_send_retried_commits_once() -> None:
+    guards = extension()
+    session = PLAIN.session(extensions=guards.install(ExtensionRegistry()))
+
+    class RefusesFirst(InMemoryTransport):
+        refused = False
+
+        def post_frame(self, sender: str, to: str, frame: bytes) -> None:
+            if not self.refused:
+                self.refused = True
+                raise TransportError("link down")
+            super().post_frame(sender, to, frame)
+
+    async def a(ep: Endpoint) -> None:
+        try:
+            await ep.send("B", "One")
+        except SendFailed as failed:
+            await failed.retry()
+        await ep.send("B", "Two")
+        await ep.recv("B")
+
+    await asyncio.wait_for(run_session(session, RefusesFirst(), {"A": a}), 5)
+    metrics = guards.chain.metrics
+    assert (metrics.sends_refused, metrics.sends_committed, metrics.sends_aborted) == (1, 3, 0)
+
+
+async def test_a_guard_registered_after_the_first_session_applies_to_the_next() -> None:
+    guards = extension()
+    registry = guards.install(ExtensionRegistry())
+    await asyncio.wait_for(run_session(PLAIN.session(extensions=registry), InMemoryTransport()), 5)
+    guards.register_message_guard("Two", GuardProfile(capabilities=("secret",)))
+    with pytest.raises(CapabilityDenied):
+        await asyncio.wait_for(run_session(PLAIN.session(extensions=registry), InMemoryTransport()), 5)
+
+
+async def test_signed_default_sends_still_carry_verified_receipts() -> None:
+    guards = extension(signing=True)
+    await asyncio.wait_for(run_session(PLAIN.session(extensions=guards.install(ExtensionRegistry())),
+                                       InMemoryTransport()), 5)  # fmt: skip
+    assert guards.chain.metrics.receipts_issued == guards.chain.metrics.receipts_verified == 3
