@@ -27,7 +27,7 @@ STAGES: tuple[tuple[str, ...], ...] = (
     ("semantics",),
     ("projection",),
     ("verify",),
-    ("transports", "journal"),
+    ("transports", "journal", "effects"),
     ("runtime",),
     ("guards",),
     ("protocol",),

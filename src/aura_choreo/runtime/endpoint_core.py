@@ -37,6 +37,7 @@ class EndpointCore:
 
     __slots__ = (
         "_devices",
+        "_effects",
         "_ended",
         "_extensions",
         "_loop",

@@ -15,11 +15,13 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from typing import Any, cast
 
+from aura_choreo.effects.api import enter_role
 from aura_choreo.runtime.behaviour import BehaviourAdapter, DefaultBehaviour, ProtocolHints
 from aura_choreo.runtime.driver import Driver
 from aura_choreo.runtime.endpoint import Endpoint
 from aura_choreo.runtime.interpreter import EndpointHandler, Handler, Interpreter, first_error
 from aura_choreo.runtime.node import Node
+from aura_choreo.runtime.node_pool import shared_node
 from aura_choreo.runtime.program import Program
 from aura_choreo.runtime.session import Session
 from aura_choreo.transports.base import Transport
@@ -51,6 +53,7 @@ async def run_role(
     """Run one role to its end inside `async with endpoint`; returns what imperative code returns, else
     the role's known values (`endpoint.env`)."""
     async with endpoint as ep:
+        enter_role(ep)  # `role_effects()` in this role's task is `ep.effects` (behaviours use it)
         if _is_role_function(code):
             result = cast(Callable[[Endpoint], Any], code)(ep)
             return await result if inspect.isawaitable(result) else result
@@ -116,8 +119,9 @@ async def run_session(
         for role in session.local_types:
             address = session.address(role)
             if address not in nodes:
-                node = Node(transport, address, retransmit_after=retransmit_after)
-                nodes[address] = await stack.enter_async_context(node)
+                # Shared with any other `run_session` on this transport (one node per address).
+                shared = shared_node(transport, address, retransmit_after=retransmit_after)
+                nodes[address] = await stack.enter_async_context(shared)
         endpoints = {
             role: session.endpoint(role, nodes[session.address(role)]) for role in session.local_types
         }

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from aura_choreo.effects.stack import EffectStack
 from aura_choreo.projection.protocol_like import ProtocolSource, resolve_protocol
 from aura_choreo.runtime.endpoint import Endpoint
 from aura_choreo.runtime.extensions import ExtensionRegistry
@@ -44,6 +45,7 @@ def start_session(
     user_types: UserTypes | None = None,
     params: Mapping[str, object] | None = None,
     protocol_name: str | None = None,
+    effects: EffectStack | None = None,
 ) -> Session:
     """Create a session of `protocol` (a loaded `Protocol`, or local types by role, for tests)."""
     resolved = resolve_protocol(protocol)
@@ -59,4 +61,5 @@ def start_session(
         devices=dict(devices or {}),
         peer_timeout=peer_timeout,
         params=merged,
+        effects=effects if effects is not None else EffectStack(),
     )

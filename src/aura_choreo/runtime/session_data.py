@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Self
 
+from aura_choreo.effects.stack import EffectStack
 from aura_choreo.projection.local_types import LocalType
 from aura_choreo.runtime.extensions import ExtensionRegistry
 from aura_choreo.runtime.messages import MessageCatalog
@@ -35,6 +36,8 @@ class SessionData:
     devices: Mapping[str, Address] = field(default_factory=dict)
     peer_timeout: float | None = DEFAULT_PEER_TIMEOUT
     params: Mapping[str, object] = field(default_factory=dict)
+    effects: EffectStack = field(default_factory=EffectStack)
+    """How role effects are performed (SPEC §5.8); the execution mode's stack (`execution.build_stack`)."""
 
     @property
     def roles(self) -> tuple[str, ...]:
