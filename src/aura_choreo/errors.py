@@ -74,9 +74,23 @@ class ProtocolViolation(RuntimeProtocolError):
 class CapabilityDenied(RuntimeProtocolError):
     """The sender's device lacks a capability the message requires."""
 
-    def __init__(self, role: str, capability: str, *, session: str | None = None, step: str | None = None):
+    def __init__(
+        self,
+        role: str,
+        capability: str,
+        *,
+        session: str | None = None,
+        step: str | None = None,
+        layer: str | None = None,
+        layer_index: int | None = None,
+    ):
         self.capability = capability
-        super().__init__(f"missing capability `{capability}`", role=role, session=session, step=step)
+        self.layer = layer
+        """The name of the policy layer that denied it (None when no layered policy was involved)."""
+        self.layer_index = layer_index
+        """Its position among the policy's layers, from 1."""
+        by = f" (denied by layer {layer_index} `{layer}`)" if layer is not None else ""
+        super().__init__(f"missing capability `{capability}`{by}", role=role, session=session, step=step)
 
 
 class BudgetExhausted(RuntimeProtocolError):
@@ -84,7 +98,15 @@ class BudgetExhausted(RuntimeProtocolError):
 
 
 class LeakageExceeded(RuntimeProtocolError):
-    """A leakage budget cannot pay for a send."""
+    """A leakage budget cannot pay for a send.
+
+    In a layered privacy policy `layer` / `layer_index` (from 1) name the layer that refused, and
+    `rolled_back` holds the charges the layers before it had made and gave back.
+    """
+
+    layer: str | None = None
+    layer_index: int | None = None
+    rolled_back: tuple[object, ...] = ()
 
 
 class PeerTimeout(RuntimeProtocolError):

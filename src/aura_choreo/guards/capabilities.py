@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from aura_choreo.errors import CapabilityDenied
@@ -25,12 +25,46 @@ class CapabilityRequest:
     required: tuple[str, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class CapabilityContext:
+    """What a request may use, as the layers so far have refined it (SPEC §5.8).
+
+    Each layer of a policy receives the context the layer before it returned and returns it refined:
+    `allowed` narrowed (never widened: `narrowed` intersects), or `context` moved into a sub-protocol's
+    context that the layers after it see.
+    """
+
+    role: str
+    device: str
+    context: str
+    allowed: frozenset[str] | None = None
+    """The capabilities still usable (None: no layer has narrowed them yet)."""
+
+    def narrowed(self, capabilities: Iterable[str]) -> CapabilityContext:
+        """This context with only `capabilities` (of those still allowed) usable."""
+        keep = frozenset(capabilities)
+        return replace(self, allowed=keep if self.allowed is None else self.allowed & keep)
+
+    def within(self, context: str) -> CapabilityContext:
+        """This context moved into `context` (e.g. a sub-protocol's), for the layers after this one."""
+        return replace(self, context=context)
+
+
 class CapabilityLayer(Protocol):
-    """One layer of a capability policy: names the first required capability it does not allow."""
+    """One layer of a capability policy: refines the context the layer before it returned."""
 
     name: str
 
-    def first_missing(self, request: CapabilityRequest) -> str | None: ...
+    def refine(self, context: CapabilityContext) -> CapabilityContext: ...
+
+
+@dataclass(frozen=True)
+class CapabilityDenial:
+    """Which layer (1-based index and name) denied which capability."""
+
+    index: int
+    layer: str
+    capability: str
 
 
 class DeviceCapabilities:
@@ -50,46 +84,85 @@ class DeviceCapabilities:
     def revoke(self, device: str, *capabilities: str) -> None:
         self._held[device] = self.held(device) - frozenset(capabilities)
 
-    def first_missing(self, request: CapabilityRequest) -> str | None:
-        held = self.held(request.device)
-        return next((c for c in request.required if c not in held), None)
+    def refine(self, context: CapabilityContext) -> CapabilityContext:
+        return context.narrowed(self.held(context.device))
 
 
 class ContextCapabilities:
-    """A refining layer: in the contexts it lists, only the capabilities listed there may be used."""
+    """A refining layer: in the contexts it lists, only the capabilities listed there may be used;
+    with `enter`, a listed context then moves into a sub-context the later layers see."""
 
-    def __init__(self, allowed: Mapping[str, Iterable[str]], *, name: str = "context") -> None:
+    def __init__(
+        self,
+        allowed: Mapping[str, Iterable[str]],
+        *,
+        name: str = "context",
+        enter: Mapping[str, str] | None = None,
+    ) -> None:
         self.name = name
         self._allowed = {ctx: frozenset(caps) for ctx, caps in allowed.items()}
+        self._enter = dict(enter or {})
 
-    def first_missing(self, request: CapabilityRequest) -> str | None:
-        allowed = self._allowed.get(request.context)
-        if allowed is None:
-            return None
-        return next((c for c in request.required if c not in allowed), None)
+    def refine(self, context: CapabilityContext) -> CapabilityContext:
+        allowed = self._allowed.get(context.context)
+        refined = context if allowed is None else context.narrowed(allowed)
+        sub = self._enter.get(context.context)
+        return refined if sub is None else refined.within(sub)
+
+
+class RefiningLayer:
+    """A layer given as a function of the context (for refinements the built-in layers cannot say)."""
+
+    def __init__(self, name: str, refine: Callable[[CapabilityContext], CapabilityContext]) -> None:
+        self.name = name
+        self._refine = refine
+
+    def refine(self, context: CapabilityContext) -> CapabilityContext:
+        return self._refine(context)
 
 
 @dataclass(frozen=True)
 class CapabilityPolicy:
-    """Layers checked in order; a request is allowed only if every layer allows it."""
+    """Layers applied in order, each to the context the one before returned; a request is allowed
+    only if no layer's refined context lacks a required capability."""
 
     layers: tuple[CapabilityLayer, ...]
 
+    def authorize(self, request: CapabilityRequest) -> CapabilityContext | CapabilityDenial:
+        """The context the last layer returned, or the first denial (layer index, name, capability)."""
+        context = CapabilityContext(request.role, request.device, request.context)
+        for index, layer in enumerate(self.layers, start=1):
+            context = layer.refine(context)
+            allowed = context.allowed
+            if allowed is not None:
+                missing = next((c for c in request.required if c not in allowed), None)
+                if missing is not None:
+                    return CapabilityDenial(index, layer.name, missing)
+        return context
+
     def first_missing(self, request: CapabilityRequest) -> tuple[str, str] | None:
         """(layer name, capability) of the first denial, or None when every layer allows."""
-        for layer in self.layers:
-            missing = layer.first_missing(request)
-            if missing is not None:
-                return layer.name, missing
-        return None
+        if not request.required:
+            return None
+        denial = self.authorize(request)
+        return (denial.layer, denial.capability) if isinstance(denial, CapabilityDenial) else None
 
     def check(
         self, request: CapabilityRequest, *, session: str | None = None, step: str | None = None
     ) -> None:
-        """Raise `CapabilityDenied` naming the role and the first capability some layer denies."""
-        denial = self.first_missing(request)
-        if denial is not None:
-            raise CapabilityDenied(request.role, denial[1], session=session, step=step)
+        """Raise `CapabilityDenied` naming the role, the capability and the layer that denied it."""
+        if not request.required:
+            return  # nothing to deny: the common unannotated send pays no layer walk
+        denial = self.authorize(request)
+        if isinstance(denial, CapabilityDenial):
+            raise CapabilityDenied(
+                request.role,
+                denial.capability,
+                session=session,
+                step=step,
+                layer=denial.layer,
+                layer_index=denial.index,
+            )
 
 
 def check_manifest(

@@ -29,7 +29,7 @@ from aura_choreo.guards.capabilities import (
     check_manifest,
 )
 from aura_choreo.guards.flow import FlowBudget, FlowLedger
-from aura_choreo.guards.leakage import LayeredLeakage, LeakageCharge, LeakageLayer, LeakageLedger
+from aura_choreo.guards.leakage import LayeredLeakage, LeakageLayer, LeakageLedger, PrivacyReceipt
 from aura_choreo.guards.metrics import GuardMetrics
 from aura_choreo.guards.profile import GuardPlan, GuardProfile, GuardProfiles
 from aura_choreo.guards.receipts import DeviceKey, ReceiptSigner, ReceiptVerifier
@@ -83,7 +83,7 @@ class PreparedSend:
     send: OutgoingSend
     profile: GuardProfile
     flow: FlowBudget
-    leakage: tuple[LeakageCharge, ...]
+    leakage: PrivacyReceipt
     pending: PendingFacts | None
     attachments: Attachments
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from aura_choreo.errors import LeakageExceeded
@@ -46,6 +46,12 @@ class LeakageVector:
                 return name
         return None
 
+    def scaled(self, factors: LeakageVector) -> LeakageVector:
+        """Each observer class multiplied by its factor."""
+        return LeakageVector(
+            self.external * factors.external, self.neighbor * factors.neighbor, self.group * factors.group
+        )
+
     def is_zero(self) -> bool:
         return self == ZERO_LEAKAGE
 
@@ -66,6 +72,8 @@ class LeakageCharge:
     context: str
     amount: LeakageVector
     at: float
+    layer: str = ""
+    """The name of the ledger (the privacy layer) that made it."""
 
 
 class LeakageLedger:
@@ -127,7 +135,9 @@ class LeakageLedger:
                 session=session,
                 step=step,
             )
-        charge = LeakageCharge(self._ledger_id, next(self._next_charge), context, amount, self._clock())
+        charge = LeakageCharge(
+            self._ledger_id, next(self._next_charge), context, amount, self._clock(), self.name
+        )
         if not amount.is_zero():
             self._charges.setdefault(context, deque()).append(charge)
             self._totals[context] = spent + amount
@@ -143,16 +153,56 @@ class LeakageLedger:
             self._totals[charge.context] = self._totals[charge.context] - charge.amount
 
 
+LayerCost = Callable[[LeakageVector, str], LeakageVector]
+"""A privacy layer's cost of a send: from the base cost (the message's annotation) and the send's
+budget context (before the layer's `scope` maps it to the context it charges)."""
+
+
+def base_cost(base: LeakageVector, context: str) -> LeakageVector:
+    """The default cost: the base cost, whatever the context."""
+    return base
+
+
+def same_context(context: str) -> str:
+    """The default scope: the layer budgets the send's own context."""
+    return context
+
+
 @dataclass(frozen=True)
 class LeakageLayer:
-    """One privacy layer: a ledger and how it names the context of a send (each layer refines it)."""
+    """One privacy layer: a ledger, how it names the context of a send (`scope`), and what the send
+    costs in it (`cost`, from the base cost and that context)."""
 
     ledger: LeakageLedger
-    scope: Callable[[str], str] = lambda context: context
+    scope: Callable[[str], str] = same_context
+    cost: LayerCost = base_cost
+
+    @property
+    def name(self) -> str:
+        return self.ledger.name
+
+
+@dataclass(frozen=True)
+class PrivacyReceipt:
+    """What one send was charged, layer by layer: `charges[i]` is layer i+1's (its context and cost)."""
+
+    base: LeakageVector
+    charges: tuple[LeakageCharge, ...]
+
+    def __iter__(self) -> Iterator[LeakageCharge]:
+        return iter(self.charges)
+
+    def __len__(self) -> int:
+        return len(self.charges)
+
+    def layers(self) -> list[tuple[int, str, str, LeakageVector]]:
+        """(index from 1, layer name, context charged, amount) per layer."""
+        return [(i, c.layer, c.context, c.amount) for i, c in enumerate(self.charges, start=1)]
 
 
 class LayeredLeakage:
-    """Privacy budgets in layers: a charge must fit every layer; a denial rolls back earlier layers."""
+    """Privacy budgets in layers: each layer charges its own cost in its own context; a charge must fit
+    every layer; a denial rolls back the layers already charged and names the layer that refused."""
 
     def __init__(self, layers: Sequence[LeakageLayer]) -> None:
         self.layers = tuple(layers)
@@ -165,17 +215,39 @@ class LayeredLeakage:
         role: str | None = None,
         session: str | None = None,
         step: str | None = None,
-    ) -> tuple[LeakageCharge, ...]:
-        """Charge every layer, or none: on a denial the layers already charged are rolled back."""
+    ) -> PrivacyReceipt:
+        """Charge every layer, or none: on a denial the layers already charged are rolled back, and the
+        `LeakageExceeded` names the layer (index from 1, name) and carries what was rolled back."""
         made: list[tuple[LeakageLedger, LeakageCharge]] = []
+        index = 0  # of the layer being charged, from 1
         try:
             for layer in self.layers:
-                charge = layer.ledger.charge(
-                    layer.scope(context), amount, role=role, session=session, step=step
-                )
+                index += 1
+                cost = layer.cost(amount, context)
+                scoped = layer.scope(context)
+                charge = layer.ledger.charge(scoped, cost, role=role, session=session, step=step)
                 made.append((layer.ledger, charge))
-        except LeakageExceeded:
+        except LeakageExceeded as denied:
             for ledger, charge in reversed(made):
                 ledger.rollback(charge)
+            name = self.layers[index - 1].name
+            if len(self.layers) > 1:
+                raise _in_layer(denied, index, name, tuple(c for _, c in made)) from None
+            denied.layer, denied.layer_index = name, index  # its message names the ledger already
             raise
-        return tuple(charge for _, charge in made)
+        return PrivacyReceipt(amount, tuple(charge for _, charge in made))
+
+
+def _in_layer(
+    denied: LeakageExceeded, index: int, name: str, rolled_back: tuple[LeakageCharge, ...]
+) -> LeakageExceeded:
+    """`denied`, its message naming the layer and the charges given back."""
+    undone = f"; rolled back {len(rolled_back)} earlier layer charge(s)" if rolled_back else ""
+    error = LeakageExceeded(
+        f"privacy layer {index} `{name}`: {denied.detail}{undone}",
+        role=denied.role,
+        session=denied.session,
+        step=denied.step,
+    )
+    error.layer, error.layer_index, error.rolled_back = name, index, rolled_back
+    return error

@@ -53,11 +53,34 @@ class DevicePolicy:
     """Where the device listens (`tcp://host:port`), for `aura-choreo run` (SPEC §5.6)."""
 
 
+_UNIT = LeakageVector(1, 1, 1)
+
+
 @dataclass(frozen=True)
 class PrivacyLayerPolicy:
+    """A shared privacy layer: its limits, where it charges (`scope`), and its own cost of a send: the
+    base cost scaled per observer class by `scale`, or by `context_scale[context]` in those contexts."""
+
     name: str
     limits: LeakageVector
     scope: str = "context"
+    scale: LeakageVector = _UNIT
+    context_scale: Mapping[str, LeakageVector] = field(default_factory=dict, hash=False)
+
+    def cost(self, base: LeakageVector, context: str) -> LeakageVector:
+        """This layer's cost of a send whose base cost is `base`, in budget context `context`."""
+        factors = self.context_scale.get(context, self.scale)
+        return base if factors == _UNIT else base.scaled(factors)
+
+
+@dataclass(frozen=True)
+class CapabilityLayerPolicy:
+    """A refining capability layer: in each listed context only its capabilities; `enter` moves a
+    context into a sub-context the later layers see (SPEC §5.8)."""
+
+    name: str
+    contexts: Mapping[str, frozenset[str]] = field(default_factory=dict, hash=False)
+    enter: Mapping[str, str] = field(default_factory=dict, hash=False)
 
 
 @dataclass(frozen=True)
@@ -74,7 +97,7 @@ class Policy:
     signing: bool = True
     journal: str = MEMORY
     synchronous: Synchronous = "FULL"
-    capability_layers: tuple[tuple[str, Mapping[str, frozenset[str]]], ...] = ()
+    capability_layers: tuple[CapabilityLayerPolicy, ...] = ()
     privacy_layers: tuple[PrivacyLayerPolicy, ...] = ()
     message_guards: Mapping[str, GuardProfile] = field(default_factory=dict, hash=False)
     default_guard: GuardProfile = DEFAULT_PROFILE
@@ -122,7 +145,9 @@ class Policy:
         journal_store = store or JournalStore(self.journal, synchronous=self.synchronous)
         held = _HeldCapabilities(self)
         layers: list[CapabilityLayer] = [held]
-        layers += [ContextCapabilities(contexts, name=name) for name, contexts in self.capability_layers]
+        layers += [
+            ContextCapabilities(c.contexts, name=c.name, enter=c.enter) for c in self.capability_layers
+        ]
         shared_layers = [
             (
                 p,
@@ -143,7 +168,7 @@ class Policy:
                     name="leakage",
                 )
             )
-            extra = [LeakageLayer(ledger, _scope(p.scope)) for p, ledger in shared_layers]
+            extra = [LeakageLayer(ledger, _scope(p.scope), p.cost) for p, ledger in shared_layers]
             key = None if key_seed is None else DeviceKey.from_seed(device, key_seed + b"/" + device.encode())
             return DeviceGuards(
                 device,

@@ -26,14 +26,17 @@ leakage_limits = [10, 10, 5]
 [roles]
 Admin = "alice"             # unmapped roles run on a device named after the role
 
-[[capability_layers]]       # refining layers: in a listed context only these capabilities
-name = "org"
+[[capability_layers]]       # refining layers, in order, each refining the context the one before returned:
+name = "org"                # in a listed context only these capabilities
 contexts = { "admin_operations.AdminOperations" = ["admin_access"] }
+enter = { "admin_operations.AdminOperations" = "admin" }  # optional: later layers see context "admin"
 
 [[privacy_layers]]          # extra leakage layers, checked after the device's own
 name = "org"
 limits = [100, 50, 10]
 scope = "global"            # "global" (one budget for all contexts) or "context"
+scale = [1, 1, 2]           # optional: this layer's cost is the base cost times these factors
+contexts = { "audit" = [0, 0, 0] }  # optional: per budget context factors (here: audit is free)
 
 [message_guards.Ping]       # like register_message_guard: overrides the message's annotations
 flow_cost = 5
@@ -54,7 +57,13 @@ from typing import NoReturn, cast
 from aura_choreo.diagnostics import did_you_mean
 from aura_choreo.guards.flow import DEFAULT_FLOW_LIMIT
 from aura_choreo.guards.leakage import DEFAULT_LEAKAGE_LIMITS, DEFAULT_WINDOW_SECONDS, LeakageVector
-from aura_choreo.guards.policy import DevicePolicy, Policy, PolicyError, PrivacyLayerPolicy
+from aura_choreo.guards.policy import (
+    CapabilityLayerPolicy,
+    DevicePolicy,
+    Policy,
+    PolicyError,
+    PrivacyLayerPolicy,
+)
 from aura_choreo.guards.profile import (
     GuardConfigError,
     GuardProfile,
@@ -164,15 +173,18 @@ def parse_policy(data: object, *, source: str = "<policy>") -> Policy:
     )
 
 
-def _capability_layers(reader: _Reader, raw: object) -> tuple[tuple[str, Mapping[str, frozenset[str]]], ...]:
+def _capability_layers(reader: _Reader, raw: object) -> tuple[CapabilityLayerPolicy, ...]:
     layers = []
     for i, item in enumerate(reader.array(raw, "capability_layers")):
         where = f"capability_layers[{i}]"
         layer = reader.table(item, where)
-        reader.known(layer, ("name", "contexts"), where)
+        reader.known(layer, ("name", "contexts", "enter"), where)
         contexts = reader.table(layer.get("contexts", {}), f"{where}.contexts")
         allowed = {c: frozenset(reader.names(v, f"{where}.contexts.{c}")) for c, v in contexts.items()}
-        layers.append((reader.text(layer.get("name", f"layer{i}"), f"{where}.name"), allowed))
+        enter = reader.table(layer.get("enter", {}), f"{where}.enter")
+        moves = {c: reader.text(v, f"{where}.enter.{c}") for c, v in enter.items()}
+        name = reader.text(layer.get("name", f"layer{i}"), f"{where}.name")
+        layers.append(CapabilityLayerPolicy(name, allowed, moves))
     return tuple(layers)
 
 
@@ -181,14 +193,17 @@ def _privacy_layers(reader: _Reader, raw: object) -> tuple[PrivacyLayerPolicy, .
     for i, item in enumerate(reader.array(raw, "privacy_layers")):
         where = f"privacy_layers[{i}]"
         layer = reader.table(item, where)
-        reader.known(layer, ("name", "limits", "scope"), where)
+        reader.known(layer, ("name", "limits", "scope", "scale", "contexts"), where)
         if "limits" not in layer:
             reader.fail(f"{where}.limits", "missing: give [external, neighbor, group]")
+        contexts = reader.table(layer.get("contexts", {}), f"{where}.contexts")
         layers.append(
             PrivacyLayerPolicy(
                 reader.text(layer.get("name", f"privacy{i}"), f"{where}.name"),
                 reader.leakage(layer["limits"], f"{where}.limits"),
                 reader.choice(layer.get("scope", "context"), ("context", "global"), f"{where}.scope"),
+                reader.leakage(layer.get("scale", [1, 1, 1]), f"{where}.scale"),
+                {c: reader.leakage(v, f"{where}.contexts.{c}") for c, v in contexts.items()},
             )
         )
     return tuple(layers)
@@ -265,7 +280,7 @@ class _Reader:
         if value is None:
             return None
         if not isinstance(value, str) or "://" not in value:
-            self.fail(where, f"expected an address such as \"tcp://127.0.0.1:7000\", got {value!r}")
+            self.fail(where, f'expected an address such as "tcp://127.0.0.1:7000", got {value!r}')
         return str(value)
 
     def text(self, value: object, where: str) -> str:
