@@ -33,7 +33,17 @@ STAGES: tuple[tuple[str, ...], ...] = (
     ("protocol",),
     ("pipeline",),
     # consumers of the stages above, never imported by them
-    ("codegen", "docs", "orchestration", "resilience", "testing", "deployment", "profile", "testgen"),
+    (
+        "codegen",
+        "docs",
+        "orchestration",
+        "resilience",
+        "testing",
+        "deployment",
+        "profile",
+        "testgen",
+        "execution",
+    ),
     ("cli",),
     ("__init__", "__main__"),
 )

@@ -215,3 +215,27 @@ async def test_behaviours_reach_their_roles_effects_through_role_effects() -> No
     assert results["B"] == 3
     assert await stack.resources("A").storage.get("sent") == 1
     assert await stack.resources("B").storage.get("sent") is None
+
+
+async def test_the_runtimes_trace_and_metrics_middleware_wrap_role_effects_too() -> None:
+    from aura_choreo.runtime.middleware import MetricsMiddleware, TraceMiddleware
+
+    traces: list[TraceMiddleware] = []
+    metrics: list[MetricsMiddleware] = []
+
+    def trace(inner, session, role):  # type: ignore[no-untyped-def]
+        traces.append(TraceMiddleware(inner))
+        return traces[-1]
+
+    def count(inner, session, role):  # type: ignore[no-untyped-def]
+        metrics.append(MetricsMiddleware(inner))
+        return metrics[-1]
+
+    async def a(ep: Endpoint) -> None:
+        await ep.effects.sleep(0)
+        await ep.effects.store_put("k", 1)
+        await ep.effects.store_get("k")
+
+    await _run(EffectStack(middleware=[trace, count]), a)
+    assert [r.effect for r in traces[0].records] == ["sleep 0", "store_put k", "store_get k"]
+    assert metrics[0].counts == {"Sleep": 1, "StorePut": 1, "StoreGet": 1}

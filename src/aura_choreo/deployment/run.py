@@ -22,6 +22,7 @@ import msgspec
 
 from aura_choreo.deployment.plan import Deployment
 from aura_choreo.errors import AuraChoreoError
+from aura_choreo.execution.modes import build_stack
 from aura_choreo.guards.chain import DeviceGuards
 from aura_choreo.guards.extension import GuardExtension
 from aura_choreo.guards.receipts import DeviceKey
@@ -126,7 +127,8 @@ def build_session(
 ) -> Session:
     """The session object of this deployment, addressed over `transport`, guarded by `guards` (by
     default the policy's chain with this device's key)."""
-    extensions = (guards or guard_extension_for(deployment)).install(ExtensionRegistry())
+    guards = guards or guard_extension_for(deployment)
+    extensions = guards.install(ExtensionRegistry())
     devices = {role: transport.address_of(device) for role, device in deployment.devices.items()}
     session: Session = deployment.protocol.session(
         session_id=deployment.session,
@@ -135,7 +137,10 @@ def build_session(
         peer_timeout=peer_timeout,
         trace=Trace(),
     )
-    return session
+    # Production role effects (SPEC §5.8): this device's key, OS randomness, its SQLite storage and
+    # the journal its guard chain writes.
+    stack = build_stack(deployment.protocol, deployment.policy, "production", identity=deployment.identity)
+    return dataclasses.replace(session, effects=stack.effects(guards))
 
 
 async def run_deployed_role(

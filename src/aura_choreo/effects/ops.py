@@ -13,8 +13,8 @@ from typing import Any, Protocol
 
 from aura_choreo.errors import AuraChoreoError
 
-StoreValue = str | int | float | bool | bytes | None
-"""What device storage holds under a key (the storage coordinator's value types, plus floats)."""
+StoreValue = str | int | bytes | bool | None
+"""What device storage holds under a key (the storage coordinator's value types)."""
 
 
 @dataclass(frozen=True)

@@ -26,22 +26,25 @@ class EffectStack:
         *,
         seed: int | None = 0,
         middleware: Iterable[MiddlewareFactory] = (),
+        new_device: Callable[[str], DeviceResources] = DeviceResources,
     ) -> None:
         self.seed = seed
         """None: OS randomness (production); otherwise draws are seeded per (seed, session, role)."""
         self.middleware = tuple(middleware)
         self._devices: dict[str, DeviceResources] = {r.device: r for r in devices}
+        self._new_device = new_device
 
     @property
     def devices(self) -> Mapping[str, DeviceResources]:
         return self._devices
 
     def resources(self, device: str) -> DeviceResources:
-        """The resources of `device`; a device not given at construction gets fresh in-memory ones,
-        kept so that its later sessions see what earlier ones stored."""
+        """The resources of `device`; a device not given at construction gets `new_device(device)`
+        (default: in-memory storage, no key), kept so that its later sessions see what earlier ones
+        stored."""
         found = self._devices.get(device)
         if found is None:
-            found = self._devices[device] = DeviceResources(device)
+            found = self._devices[device] = self._new_device(device)
         return found
 
     def handler_for(self, session: str, role: str, device: str) -> Handler:

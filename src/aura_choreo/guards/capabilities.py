@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Protocol
 
 from aura_choreo.errors import CapabilityDenied
@@ -43,11 +43,12 @@ class CapabilityContext:
     def narrowed(self, capabilities: Iterable[str]) -> CapabilityContext:
         """This context with only `capabilities` (of those still allowed) usable."""
         keep = frozenset(capabilities)
-        return replace(self, allowed=keep if self.allowed is None else self.allowed & keep)
+        allowed = keep if self.allowed is None else self.allowed & keep
+        return CapabilityContext(self.role, self.device, self.context, allowed)  # `replace`, but cheaper
 
     def within(self, context: str) -> CapabilityContext:
         """This context moved into `context` (e.g. a sub-protocol's), for the layers after this one."""
-        return replace(self, context=context)
+        return CapabilityContext(self.role, self.device, context, self.allowed)
 
 
 class CapabilityLayer(Protocol):

@@ -24,7 +24,6 @@ from typing import Any
 import msgspec
 
 from aura_choreo.diagnostics import did_you_mean
-from aura_choreo.effects.api import Effects
 from aura_choreo.errors import TransportError
 from aura_choreo.projection.local_types import Recv, Timeout, Try, annotation_value
 from aura_choreo.runtime.blocks import SagaBlock, TimeoutBlock
@@ -107,21 +106,11 @@ class Endpoint(EndpointCore):
         self._started: tuple[Extension, ...] | None = None
         """The extensions whose `on_session_start` ran (None before `start`)."""
         self._ended = False
-        self._effects: Effects | None = None
+        self._init_effects(local_type)
         self._timeout_annotations = any(
             isinstance(step, Recv) and annotation_value(step.annotations, "timeout") is not None
             for step in local_type.iter_steps()
         )
-
-    @property
-    def effects(self) -> Effects:
-        """This role's effects (SPEC §5.8): `now`, `sleep`, `random`, `sign`, `verify`, `store_get`,
-        `store_put`, `journal_facts`, through the session's effect stack (built on first use)."""
-        effects = self._effects
-        if effects is None:
-            session = self.session
-            effects = self._effects = Effects(session.effects.handler_for(session.id, self.role, self.device))
-        return effects
 
     # ------------------------------------------------------------------ lifetime
 
@@ -340,6 +329,7 @@ class Endpoint(EndpointCore):
 
     async def choose(self, label: str) -> None:
         """Take branch `label` of this role's internal choice (nothing is sent by the choice itself)."""
+        await self.load_guard_facts()  # a guard may read the journal (`runtime.fact_guards`)
         self.monitor.on_choose(label)
         self._record("choose", self.role, self.role, label, 0)
 

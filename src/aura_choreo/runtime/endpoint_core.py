@@ -11,11 +11,13 @@ from collections import deque
 from collections.abc import Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any
 
+from aura_choreo.effects.api import Effects
 from aura_choreo.errors import PeerTimeout, ProtocolViolation, TransportError
-from aura_choreo.projection.local_types import Branch, LocalStep, LocalType, Recv, annotation_value
+from aura_choreo.projection.local_types import Branch, Choose, LocalStep, LocalType, Recv, annotation_value
 from aura_choreo.runtime.deadlines import arrival
 from aura_choreo.runtime.durations import format_seconds
 from aura_choreo.runtime.extensions import Extension, ExtensionRegistry, StepContext
+from aura_choreo.runtime.fact_guards import choice_fact_names, fact_view, facts_key, reads_facts
 from aura_choreo.runtime.inbox import Inbox, InboxTimeout, Queued, Waiter
 from aura_choreo.runtime.messages import MessageSpec
 from aura_choreo.runtime.monitor import Monitor, TimeoutToken
@@ -40,6 +42,7 @@ class EndpointCore:
         "_effects",
         "_ended",
         "_extensions",
+        "_facts_loaded_at",
         "_loop",
         "_new_future",
         "_now",
@@ -95,6 +98,37 @@ class EndpointCore:
     _started: tuple[Extension, ...] | None
     _ended: bool
     _timeout_annotations: bool
+    _effects: Effects | None
+    _facts_loaded_at: int | None
+    """The step count at which guard facts were last loaded (-1: never; None: no guard reads any)."""
+
+    def _init_effects(self, local_type: LocalType) -> None:
+        self._effects = None  # built on first use: most roles never use them
+        self._facts_loaded_at = -1 if reads_facts(local_type) else None
+
+    @property
+    def effects(self) -> Effects:
+        """This role's effects (SPEC §5.8): `now`, `sleep`, `random`, `sign`, `verify`, `store_get`,
+        `store_put`, `journal_facts`, through the session's effect stack (built on first use)."""
+        effects = self._effects
+        if effects is None:
+            session = self.session
+            effects = self._effects = Effects(session.effects.handler_for(session.id, self.role, self.device))
+        return effects
+
+    async def load_guard_facts(self) -> None:
+        """Read, through `effects.journal_facts`, the facts the guards of the choice this role is at
+        read, for the behaviour deciding and the monitor checking it (`runtime.fact_guards`). Once per
+        step: deciding and then choosing read the journal once."""
+        loaded_at = self._facts_loaded_at
+        if loaded_at is None or loaded_at == self.monitor.step_count:
+            return
+        self._facts_loaded_at = self.monitor.step_count
+        for step in self.monitor.next_steps():
+            if isinstance(step, Choose):
+                for name in choice_fact_names(step):
+                    facts = await self.effects.journal_facts(name)
+                    self.env[facts_key(name)] = [fact_view(fact) for fact in facts]
 
     # ------------------------------------------------------------------ sending
 

@@ -2,7 +2,8 @@
 
 Expressions are AST values (`aura_choreo.syntax.ast`), never text handed to `eval`. Only literals,
 names, attribute access, indexing, comparisons, arithmetic, boolean operators and the functions
-`min max len sum abs any all` exist. Attributes starting with `_` are refused (no `__class__`,
+`min max len sum abs any all` exist (and `journal_facts("name")`, the facts a role loaded from its
+journal for a guard: `runtime.fact_guards`). Attributes starting with `_` are refused (no `__class__`,
 `__globals__`, ...), only data is indexed, and nothing user-supplied is ever called: a method found by
 attribute access stays an inert value. Arithmetic is bounded so an expression cannot exhaust memory.
 """
@@ -14,6 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from aura_choreo.errors import AuraChoreoError
+from aura_choreo.runtime.fact_guards import facts_key
 from aura_choreo.semantics.expressions import variables
 from aura_choreo.syntax.ast import (
     Attribute,
@@ -228,6 +230,8 @@ def evaluate(expr: Expr, env: Mapping[str, object]) -> Any:
     if isinstance(expr, Index):
         return _index(evaluate(expr.value, env), evaluate(expr.index, env))
     if isinstance(expr, Call):
+        if expr.func == "journal_facts":
+            return _journal_facts(expr, env)
         func = FUNCTIONS.get(expr.func)
         if func is None:
             raise ExpressionError(f"function `{expr.func}` is not allowed (only {', '.join(FUNCTIONS)})")
@@ -239,6 +243,17 @@ def evaluate(expr: Expr, env: Mapping[str, object]) -> Any:
     if isinstance(expr, ListExpr):
         return _check_sequence([evaluate(item, env) for item in expr.items])
     raise ExpressionError(f"unsupported expression {type(expr).__name__}")
+
+
+def _journal_facts(expr: Call, env: Mapping[str, object]) -> Any:
+    """The facts a role loaded for its guards (`runtime.fact_guards`); the name must be a literal."""
+    name = expr.args[0] if len(expr.args) == 1 else None
+    if not isinstance(name, Literal) or not isinstance(name.value, str):
+        raise ExpressionError('`journal_facts` takes one fact name in quotes: journal_facts("approved")')
+    key = facts_key(name.value)
+    if key not in env:
+        raise ExpressionError("`journal_facts` is only known to a role deciding a choice (its journal)")
+    return env[key]
 
 
 _CONSTANTS: Mapping[str, object] = {"true": True, "false": False, "True": True, "False": False, "None": None}

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from typing import Any, Protocol
+from typing import Any
 
+from aura_choreo.effects.ops import Handler as Handler  # re-exported: one protocol for all effects
 from aura_choreo.errors import AuraChoreoError
 from aura_choreo.runtime.behaviour import BehaviourAdapter
 from aura_choreo.runtime.branching import NoMatchingArm
@@ -29,12 +30,6 @@ from aura_choreo.runtime.program import (
     RecvEffect,
     SendEffect,
 )
-
-
-class Handler(Protocol):
-    """Performs leaf effects; middleware wraps another handler."""
-
-    async def handle(self, effect: Effect) -> Any: ...
 
 
 class EndpointHandler:
@@ -66,6 +61,7 @@ class EndpointHandler:
             if label is None:
                 if effect.step is None:
                     raise ValueError("a choose effect needs a label or a step")
+                await ep.load_guard_facts()  # guards reading `journal_facts` see this role's journal
                 try:
                     label = str(await self.behaviour.decide(effect.step, ep.env))
                 except NoMatchingArm as exc:
@@ -157,4 +153,3 @@ def first_error(group: BaseExceptionGroup[Any]) -> BaseException:
         if isinstance(leaf, AuraChoreoError | TimeoutError):
             return leaf
     return leaves[0] if leaves else group
-

@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
+from aura_choreo.effects.ops import describe as describe_role_effect
 from aura_choreo.errors import TransportError
 from aura_choreo.projection.local_types import annotation_value
 from aura_choreo.runtime.endpoint import SendFailed
@@ -43,7 +44,7 @@ def describe_effect(effect: Effect) -> str:
         return f"offer from {effect.from_}"
     if isinstance(effect, LocalEffect):
         return f"local {effect.action}"
-    return type(effect).__name__
+    return describe_role_effect(effect)  # `sleep 1`, `store_put k`, ... (role effects, SPEC §5.8)
 
 
 @dataclass(frozen=True)

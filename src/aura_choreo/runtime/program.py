@@ -14,13 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+# Re-exported: one base for message and role effects (SPEC §5.8).
+from aura_choreo.effects.ops import Effect as Effect
 from aura_choreo.projection.local_types import Choose, Local, Send
 from aura_choreo.runtime.messages import label_of
-
-
-@dataclass(frozen=True)
-class Effect:
-    """Base of effects."""
 
 
 @dataclass(frozen=True)

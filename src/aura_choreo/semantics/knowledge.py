@@ -15,6 +15,8 @@ from aura_choreo.diagnostics import Diagnostic, did_you_mean, error, info
 from aura_choreo.semantics import core
 from aura_choreo.semantics.actors import first_actors, involved_roles, rec_bodies
 from aura_choreo.semantics.expressions import expr_text, variables
+from aura_choreo.syntax.ast import Call, Expr
+from aura_choreo.syntax.walk import expr_children
 
 Knowledge = Mapping[str, frozenset[str]]
 
@@ -218,7 +220,10 @@ class KnowledgeAnalysis:
         if not involved:
             return [], known
         needed = variables(stmt.expr) - common
-        if all(needed <= known.get(r, frozenset()) for r in involved):
+        # A condition reading the journal (`journal_facts(...)`, SPEC §5.8) is never shared knowledge:
+        # each device reads its own journal, so one role decides and tells the others.
+        local = _reads_journal(stmt.expr)
+        if not local and all(needed <= known.get(r, frozenset()) for r in involved):
             return self._branching(replace(stmt, shared=True), known, common)
         firsts = [first_actors(b.body, self.recs) for b in stmt.branches]
         candidates = {frozenset(f) for f in firsts if f}
@@ -250,6 +255,16 @@ class KnowledgeAnalysis:
             )
         )
         return self._branching(stmt, known, common)
+
+
+def _reads_journal(expr: Expr) -> bool:
+    stack = [expr]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, Call) and current.func == "journal_facts":
+            return True
+        stack.extend(expr_children(current))
+    return False
 
 
 def _capitalised(name: str) -> str:

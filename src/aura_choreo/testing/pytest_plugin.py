@@ -11,7 +11,7 @@ broken protocol never breaks test collection.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
+    from aura_choreo.effects.stack import MiddlewareFactory
+    from aura_choreo.guards import Policy
     from aura_choreo.protocol import Protocol
     from aura_choreo.testing.simulation import Roles, SimulationReport
     from aura_choreo.transports.faults import FaultEvent
@@ -62,17 +64,42 @@ class ChoreoSim:
         params: Mapping[str, int] | None = None,
         peer_timeout: float | None = 30.0,
         check: bool = True,
+        policy: Policy | str | Path | None = None,
+        effect_middleware: Iterable[MiddlewareFactory] = (),
     ) -> SimulationReport:
-        """Simulate `runs` sessions (seeds `seed`...) with these behaviours, network and faults."""
-        from aura_choreo.testing.simulation import SimulationConfig, simulate
+        """Simulate `runs` sessions (seeds `seed`...) with these behaviours, network and faults.
+
+        With `policy` (a `Policy` or a policy file, relative to the test file) every run has the guard
+        chain, and role code's `journal_facts` reads its journals; `effect_middleware` wraps every role's
+        effect handler (e.g. an `effects.EffectLog`)."""
+        from aura_choreo.guards import Policy, guard_registry, load_policy
+        from aura_choreo.testing.simulation import ExtensionsFactory, SimulationConfig, simulate
         from aura_choreo.transports.network import FixedLatency, LinkModel, NetworkModel
 
         link = LinkModel(
             latency=latency or FixedLatency(1.0), drop=drop, duplicate=duplicate, reorder=reorder
         )
         config = SimulationConfig(network=NetworkModel(link), schedule=faults, peer_timeout=peer_timeout)
+        loaded = self.load(protocol, params)
+        extensions: ExtensionsFactory | None = None
+        devices = None
+        if policy is not None:
+            if not isinstance(policy, Policy):
+                path = Path(policy)
+                policy = load_policy(path if path.is_absolute() else self.base_dir / path)
+            chosen = policy
+            extensions = lambda clock: guard_registry(chosen, clock=clock)  # noqa: E731
+            devices = chosen.session_devices(loaded.roles)
         return simulate(
-            self.load(protocol, params), seed=seed, runs=runs, config=config, roles=roles, check=check
+            loaded,
+            seed=seed,
+            runs=runs,
+            config=config,
+            roles=roles,
+            check=check,
+            extensions=extensions,
+            devices=devices,
+            effect_middleware=effect_middleware,
         )
 
     @staticmethod

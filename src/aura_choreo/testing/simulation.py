@@ -19,8 +19,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from aura_choreo.effects.stack import EffectStack, MiddlewareFactory
 from aura_choreo.errors import BudgetExhausted
+from aura_choreo.execution.modes import build_stack
+from aura_choreo.guards.extension import GuardExtension
 from aura_choreo.projection.protocol_like import ProtocolSource
+from aura_choreo.protocol import Protocol
 from aura_choreo.runtime.behaviour import ProtocolHints
 from aura_choreo.runtime.durations import format_seconds
 from aura_choreo.runtime.endpoint import Endpoint
@@ -201,11 +205,20 @@ class Simulator:
         roles: Roles | None = None,
         extensions: ExtensionsFactory | None = None,
         devices: Mapping[str, str] | None = None,
+        effect_middleware: Iterable[MiddlewareFactory] = (),
     ) -> None:
         self.protocol = protocol
         self.roles = roles
         self.extensions = extensions
         self.devices = dict(devices or {})
+        # Role effects in simulation mode (SPEC §5.8): seeded per run, keys derived from the seed,
+        # storage in memory, journals the run's guard chain's; a fresh stack per run.
+        self._stack = (
+            build_stack(protocol, None, "simulation", middleware=effect_middleware)
+            if isinstance(protocol, Protocol)
+            else None
+        )
+        self._effect_middleware = tuple(effect_middleware)
         self._template = start_session(protocol, session_id="sim", devices=self.devices)
         self._hints = ProtocolHints.from_local_types(self._template.local_types.values())
         self._loop: VirtualTimeEventLoop | None = None
@@ -237,12 +250,18 @@ class Simulator:
         registry = self.extensions(loop.time) if self.extensions is not None else ExtensionRegistry()
         if any(isinstance(e, BudgetExhaustion) for e in config.schedule):
             registry.register_all(InjectedBudgetExhaustion(transport.network, transport.now_ms))
+        guards = next((e for e in registry.extensions() if isinstance(e, GuardExtension)), None)
+        if self._stack is not None:
+            effects = self._stack.effects(guards, seed=seed)
+        else:
+            effects = EffectStack(seed=seed, middleware=self._effect_middleware)
         session = replace(
             self._template,
             id=f"sim-{seed}",
             extensions=registry,
             trace=Trace(),
             peer_timeout=config.peer_timeout,
+            effects=effects,
         )
         state = _RunState()
         crashes = {e.role: e for e in config.schedule if isinstance(e, Crash)}
@@ -313,13 +332,17 @@ def simulate(
     devices: Mapping[str, str] | None = None,
     check: bool = False,
     on_run: Callable[[RunResult], None] | None = None,
+    effect_middleware: Iterable[MiddlewareFactory] = (),
 ) -> SimulationReport:
     """Run `runs` sessions with seeds `seed`, `seed + 1`, ... (or exactly `seeds`).
 
     With `check`, each finished run's trace is also checked against the protocol (`check_trace`).
+    `effect_middleware` wraps every role's effect handler (e.g. an `effects.EffectLog`).
     """
     chosen = list(seeds) if seeds is not None else [seed + i for i in range(runs)]
-    simulator = Simulator(protocol, roles=roles, extensions=extensions, devices=devices)
+    simulator = Simulator(
+        protocol, roles=roles, extensions=extensions, devices=devices, effect_middleware=effect_middleware
+    )
     results = []
     try:
         for run_seed in chosen:
