@@ -126,6 +126,13 @@ def test_quorum_tracks_subsets_and_owes_exactly_the_missing_answers() -> None:
     assert m.discards == ()
 
 
+def test_a_quorum_too_large_to_enumerate_is_refused_by_counting_not_enumerating() -> None:
+    # 2^40 subsets: enumerating them before checking the limit hung `validate` (issue 19).
+    recvs = tuple(Recv(f"S[{i}]", "Vote") for i in range(40))
+    with pytest.raises(MachineCompileError, match="quorum over 40 answers is too large"):
+        compile_machine(lt("C", Quorum(20, recvs)))
+
+
 def test_timeout_adds_a_timed_out_edge_from_waiting_states_to_alt() -> None:
     m = compile_machine(lt("C", Timeout(1000, (Recv("S", "Resp"),), (Send("S", "Cancel"),))))
     assert {m.transitions[i].action.text() for i in m.outgoing[0]} == {"S?Resp", "tau:timeout 1000ms"}

@@ -54,6 +54,31 @@ def test_validate_json_has_deadlock_freedom_states_budgets_and_manifests() -> No
     assert protocol["verification"]["bound"] == 4 and protocol["verification"]["complete"] is True
 
 
+def test_validate_json_reports_the_search_rate_and_peak_memory() -> None:
+    seed = next(p for p in seed_files() if p.name == "001_BudgetedProtocol.choreo")
+    _, report = _validate(str(seed))
+    (protocol,) = report["protocols"]  # type: ignore[misc]
+    verification = protocol["verification"]
+    assert isinstance(verification["states_per_second"], int) and verification["states_per_second"] > 0
+    assert isinstance(verification["peak_rss_bytes"], int) and verification["peak_rss_bytes"] > 1 << 20
+
+
+def test_exploring_leaves_the_garbage_collector_as_it_found_it() -> None:
+    import gc
+
+    seed = next(p for p in seed_files() if p.name == "001_BudgetedProtocol.choreo")
+    local_types = next(iter(_protocols(seed).values())).local_types()
+    assert gc.isenabled()
+    verify_protocol(local_types)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        verify_protocol(local_types)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
 def test_validate_flow_limit_fails_with_e104(tmp_path: Path) -> None:
     seed = next(p for p in seed_files() if p.name == "001_BudgetedProtocol.choreo")
     code, report = _validate(str(seed), "--flow-limit", "250")

@@ -28,7 +28,7 @@ keeps the model an over-approximation of what can run, so the explorer stays sou
 from __future__ import annotations
 
 from collections import deque
-from itertools import combinations
+from math import comb
 
 from aura_choreo.diagnostics import UNKNOWN_SPAN
 from aura_choreo.errors import AuraChoreoError
@@ -228,7 +228,12 @@ class _Builder(Nfa):
     def _quorum(self, step: Quorum, k: int) -> int:
         recvs = list(step.body)
         need = max(0, min(step.min, len(recvs)))
-        sizes = sum(1 for j in range(need + 1) for _ in combinations(range(len(recvs)), j))
+        # Counted, not enumerated: a quorum over 30 answers has 2^30 subsets (issue 19).
+        sizes = 0
+        for j in range(need + 1):
+            sizes += comb(len(recvs), j)
+            if sizes > MAX_FRAGMENT_STATES:
+                break
         if sizes > MAX_FRAGMENT_STATES:
             raise MachineCompileError(f"role {self.role}: a quorum over {len(recvs)} answers is too large")
         ids: dict[frozenset[int], int] = {}

@@ -48,6 +48,10 @@ class VerificationReport:
     por: bool
     bound_reached: bool
     seconds: float
+    explore_seconds: float = 0.0
+    """Wall-clock time of the state-space search alone (`seconds` also counts compiling and budgets)."""
+    peak_rss_bytes: int = 0
+    """The process's peak resident memory after the search (process-wide, so it includes earlier work)."""
     machines: Mapping[str, Machine] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -74,6 +78,8 @@ class VerificationReport:
             "por": self.por,
             "bound_reached": self.bound_reached,
             "seconds": round(self.seconds, 4),
+            "states_per_second": round(self.states / self.explore_seconds) if self.explore_seconds > 0 else 0,
+            "peak_rss_bytes": self.peak_rss_bytes,
             "findings": [f.to_json() for f in self.findings],
             "budgets": {role: b.to_json() for role, b in self.budgets.items()},
             "manifests": {role: sorted(m) for role, m in self.manifests.items()},
@@ -204,5 +210,7 @@ def verify_protocol(
         por=por,
         bound_reached=result.bound_reached,
         seconds=time.perf_counter() - started,
+        explore_seconds=result.seconds,
+        peak_rss_bytes=result.peak_rss_bytes,
         machines=machines,
     )
