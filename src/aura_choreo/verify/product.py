@@ -61,6 +61,11 @@ class Tables:
         for ki, holders in enumerate(self.key_holders):
             for r in holders:
                 self.slot[(ki, r)] = n + c + len(self.slot)
+        self.other_slots: list[dict[int, tuple[int, ...]]] = [
+            {r: tuple(self.slot[(ki, o)] for o in holders if o != r) for r in holders}
+            for ki, holders in enumerate(self.key_holders)
+        ]
+        """Per coin key and holder: the slots of the key's other holders."""
         self.owe_slot: list[int] = []
         """Per role, the slot of its owed stragglers ((channel, label id), sorted), or -1."""
         width = n + c + len(self.slot)
@@ -177,6 +182,22 @@ class Product:
         self.bound = max(1, bound)
         self.bound_blocked = False
         self.plans = [self._plans(r) for r in range(self.n)]
+        self.checks = [self._checks(r) for r in range(self.n)]
+
+    def _checks(self, r: int) -> list[tuple[tuple[int, ...], tuple[int, ...]] | bool]:
+        """Per state of role r, how to tell cheaply whether it is stable: False when it can never move
+        (no plan, no stragglers), True when only `is_stable` can tell (coins, stragglers), else the
+        slots of the channels it listens on (each must be non-empty) and sends on (each below the bound)."""
+        checks: list[tuple[tuple[int, ...], tuple[int, ...]] | bool] = []
+        owes = self.t.owe_slot[r] >= 0
+        for plan in self.plans[r]:
+            if plan is None:
+                checks.append(owes)
+            elif owes or plan[5]:
+                checks.append(True)
+            else:
+                checks.append((tuple(self.n + chan for chan in plan[1]), tuple(x[0] for x in plan[0])))
+        return checks
 
     def _plans(self, r: int) -> list[_Plan | None]:
         """Per state of role r: its moves with step codes and absolute slots; None when it has none."""
@@ -254,6 +275,45 @@ class Product:
             stable = self._coin_moves(st, r, coins, moves) and stable
         return moves, stable
 
+    def is_stable(self, st: State, r: int) -> bool:
+        """Whether other roles' moves cannot change role r's enabled set: `role_moves(st, r)[1]`, with
+        the same bookkeeping (a send or coin blocked by the bound is noted), but no successor built.
+        The explorer asks this of every role and builds moves only for the one it picks (issue 19)."""
+        n = self.n
+        stable = True
+        owe_slot = self.t.owe_slot[r]
+        if owe_slot >= 0:
+            for chan, _ in st[owe_slot]:
+                if not st[n + chan]:
+                    stable = False  # the sender may still append the straggler
+        plan = self.plans[r][st[r]]
+        if plan is None:
+            return stable
+        sends, listen, _, _, _, coins = plan
+        bound = self.bound
+        for slot, _, _, _ in sends:
+            if len(st[slot]) >= bound:
+                stable = False
+                self.bound_blocked = True
+        if stable:
+            for chan in listen:
+                if not st[n + chan]:
+                    stable = False
+                    break
+        if coins:
+            t = self.t
+            for key, _, _, _ in coins:
+                queue = st[t.slot[(key, r)]]
+                if queue and queue != LEFT:
+                    continue
+                for slot in t.other_slots[key][r]:
+                    queue = st[slot]
+                    if queue != LEFT:
+                        stable = False
+                        if len(queue) >= bound:
+                            self.bound_blocked = True
+        return stable
+
     def _drops_head(self, st: State, chan: int, owed: tuple[tuple[int, int], ...]) -> bool:
         ch = st[self.n + chan]
         return bool(ch) and (chan, ch[0]) in owed
@@ -294,7 +354,7 @@ class Product:
                     new[slot] = queue[1:]
                     moves.append((r + self.n * ti, tuple(new)))
                 continue
-            others = [t.slot[(key, o)] for o in t.key_holders[key] if o != r and st[t.slot[(key, o)]] != LEFT]
+            others = [s for s in t.other_slots[key][r] if st[s] != LEFT]
             if others:
                 stable = False
             if any(len(st[s]) >= self.bound for s in others):
