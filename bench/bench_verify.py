@@ -11,6 +11,9 @@ For each, the full exploration (no partial-order reduction) is the baseline of t
 raw BFS over tuples with a dict (Python's floor for one state) is the baseline of the states/s rate.
 
 Targets (SPEC §4.2, issue 5): >= 50,000 states/s; a 10^6-state protocol in < 60 s and < 2 GiB.
+Issue 19: a quorum family of N = 1,000 in < 10 s; a broadcast + fan-in family of N = 200 in < 30 s and
+< 1 GiB; bench_parse.py's random 10-role protocol of 1,000 statements in < 5 s (each with states/s and
+peak memory).
 Run: `.venv/bin/python bench/bench_verify.py` (add `--quick` to skip the 10^6 run).
 """
 
@@ -20,9 +23,10 @@ import resource
 import sys
 import time
 from collections import deque
+from pathlib import Path
 
 from aura_choreo.protocol import choreography
-from aura_choreo.verify import verify_protocol
+from aura_choreo.verify import MachineCompileError, verify_protocol
 
 
 def pairs(roles: int, exchanges: int) -> str:
@@ -135,8 +139,54 @@ def million_run() -> None:
     print(f"  targets (>= 50,000 states/s, < 60 s, < 2 GiB): {'met' if verdict else 'MISSED'}")
 
 
+def quorum(size: int) -> str:
+    """A leader asking a family and going on after a majority answered (issue 19)."""
+    need = size // 2 + 1
+    return (
+        f"protocol Quorum {{ roles: Leader, W[{size}]; Leader -> W[*]: Ask;"
+        f" [@min_responses = {need}] W[*] -> Leader: Answer; Leader -> W[*]: Done; }}"
+    )
+
+
+def random_protocol(statements: int) -> str:
+    """bench_parse.py's random 10-role choreography (sends, guarded choices, counted loops)."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    from bench_parse import generate
+
+    return generate(statements)[0].replace("choreography Bench", "protocol Bench", 1)
+
+
+def scaling_targets() -> None:
+    """Issue 19's targets: each run reports its time, states/s and the process's peak RSS."""
+    print("\nfamilies and a large random protocol (issue 19 targets; peak RSS is the process's so far)")
+    cases = (
+        ("quorum (min_responses) N=1000", lambda: quorum(1000), 10.0, None),
+        ("broadcast + fan-in N=200", lambda: star(201), 30.0, 1024.0),
+        ("random 10 roles, 1,000 statements", lambda: random_protocol(1000), 5.0, None),
+    )
+    for name, make, seconds, mib in cases:
+        local_types = choreography(make()).local_types()
+        began = time.perf_counter()
+        cpu = time.process_time()
+        try:
+            report = verify_protocol(local_types)
+        except MachineCompileError as exc:
+            print(f"  {name:<36} refused: {exc}")
+            continue
+        elapsed, cpu = time.perf_counter() - began, time.process_time() - cpu
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        met = elapsed < seconds and (mib is None or peak < mib) and report.complete
+        limit = f"< {seconds:.0f} s" + (f", < {mib / 1024:.0f} GiB" if mib else "")
+        print(
+            f"  {name:<36} {report.states:>9,} states {elapsed:7.2f} s (cpu {cpu:6.2f} s)"
+            f" {report.states / max(report.explore_seconds, 1e-9):>9,.0f} states/s"
+            f" peak RSS {peak:,.0f} MiB; target {limit}: {'met' if met else 'MISSED'}"
+        )
+
+
 def main() -> None:
     growth_table()
+    scaling_targets()
     if "--quick" not in sys.argv:
         million_run()
 

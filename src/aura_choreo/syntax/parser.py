@@ -41,7 +41,8 @@ def parse_source(
     """
     with _cyclic_gc_paused():
         file, diagnostics, comments = _parse_text(text, filename)
-    diagnostics.extend(check_file(file, extra_annotation_keys))
+        # The checks allocate too; with the collector on they would rescan the whole tree (issue 19).
+        diagnostics.extend(check_file(file, extra_annotation_keys))
     return ParseResult(file, sort_diagnostics(diagnostics), comments)
 
 
