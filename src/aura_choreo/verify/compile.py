@@ -54,10 +54,14 @@ from aura_choreo.projection.local_types import (
 from aura_choreo.semantics.expressions import expr_text
 from aura_choreo.semantics.expressions import int_value as literal_int
 from aura_choreo.verify.epsilon import Nfa, finish
-from aura_choreo.verify.fsm import Action, ActionKind, Machine
+from aura_choreo.verify.fsm import Action, ActionKind, Collect, Machine
 
 UNROLL_LIMIT = 6
 """Counted loops with a literal count up to this are unrolled exactly; larger ones are abstracted."""
+
+COLLECT_FROM = 8
+"""A fan-in (`par` of one receive per sender) or quorum over at least this many senders is compiled to
+a collector (`fsm.Collect`: a register of the answers received) instead of one state per subset."""
 
 MAX_FRAGMENT_STATES = 200_000
 """Refuse to build a parallel/quorum product larger than this (a family too large to check)."""
@@ -179,6 +183,10 @@ class _Builder(Nfa):
             return k
         if len(branches) == 1:
             return self.seq(branches[0], k, env)
+        if all(len(b) == 1 and isinstance(b[0], Recv) for b in branches):
+            recvs = [b[0] for b in branches if isinstance(b[0], Recv)]
+            if self._collectable(recvs):
+                return self._collect(recvs, len(recvs), k)
         parts = []
         for body in branches:
             sub = _Builder(self.role, self.branches, self.origins, loop_depth=self.loop_depth)
@@ -225,9 +233,36 @@ class _Builder(Nfa):
                 self.eps(here, k)
         return ids[start]
 
+    def _collectable(self, recvs: list[Recv]) -> bool:
+        return 0 < self.collect_from <= len(recvs) and len({r.from_ for r in recvs}) == len(recvs)
+
+    def _collect(self, recvs: list[Recv], need: int, k: int) -> int:
+        """A collector (`fsm.Collect`): entry, a state inside (some received), and for a quorum that
+        does not wait for every answer a state where it is complete and owes the rest."""
+        cid = len(self.collectors)
+        items = tuple((r.from_, r.label) for r in recvs)
+        self.collectors.append((need, items))
+        entry, inside = self.new(), self.new()
+        done = k if need == len(items) else self.new()
+        for i, (peer, label) in enumerate(items):
+            action = Action.recv(peer, label)
+            if need == 1:
+                self.edge(entry, action, done, collect=Collect(cid, i, True))
+                continue
+            self.edge(entry, action, inside, collect=Collect(cid, i, False))
+            self.edge(inside, action, inside, collect=Collect(cid, i, False))
+            self.edge(inside, action, done, collect=Collect(cid, i, True))
+        if done != k:
+            self.edge(done, Action.tau(f"quorum {need} of {len(items)}"), k, collect=Collect(cid, -1, True))
+        return entry
+
     def _quorum(self, step: Quorum, k: int) -> int:
         recvs = list(step.body)
         need = max(0, min(step.min, len(recvs)))
+        # Only a quorum that waits for every answer: completing one with fewer is a real choice of
+        # which answers count, so its register would take as many values as the explicit machine.
+        if need == len(recvs) and self._collectable(recvs):
+            return self._collect(recvs, need, k)
         # Counted, not enumerated: a quorum over 30 answers has 2^30 subsets (issue 19).
         sizes = 0
         for j in range(need + 1):
@@ -300,9 +335,13 @@ def _received_messages(seq: LocalSeq) -> set[tuple[str, str]]:
     return found
 
 
-def compile_machine(local_type: LocalType) -> Machine:
-    """The communicating finite-state machine of one role's local type."""
-    builder = _Builder(local_type.role)
+def compile_machine(local_type: LocalType, *, collect_from: int = 0) -> Machine:
+    """The communicating finite-state machine of one role's local type.
+
+    With `collect_from` > 0, fan-ins and quorums over at least that many distinct senders are
+    compiled to collectors (`fsm.Collect`), which only the explorer reads; 0 (the default, for
+    exports, drawings and subtyping) always builds the explicit machine."""
+    builder = _Builder(local_type.role, collect_from=collect_from)
     final = builder.new()
     entry = builder.seq(local_type.steps, final, {})
     return finish(builder, entry, final, local_type.role, local_type.protocol)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from aura_choreo.diagnostics import UNKNOWN_SPAN, Span
 from aura_choreo.projection.local_types import LocalStep
-from aura_choreo.verify.fsm import Action, ActionKind, BranchInfo, Machine, Transition
+from aura_choreo.verify.fsm import Action, ActionKind, BranchInfo, Collect, Machine, Transition
 
 NO_TAGS: frozenset[int] = frozenset()
 
@@ -34,6 +34,11 @@ class Nfa:
     """Per index into `edges` of a step that completes a quorum: the stragglers it leaves."""
     spans: dict[int, Span] = field(default_factory=dict)
     """Per state, the statement a role in it is about to take (for locating a deadlock)."""
+    collects: dict[int, Collect] = field(default_factory=dict)
+    """Per index into `edges` of a step of a collector (see `fsm.Collect`): which item, which variant."""
+    collectors: list[tuple[int, tuple[tuple[str, str], ...]]] = field(default_factory=list)
+    collect_from: int = 0
+    """Fan-ins and quorums of at least this many answers (from distinct peers) become collectors; 0: never."""
 
     def new(self) -> int:
         self.count += 1
@@ -49,9 +54,12 @@ class Nfa:
         target: int,
         tags: frozenset[int] = NO_TAGS,
         owes: tuple[tuple[str, str], ...] = (),
+        collect: Collect | None = None,
     ) -> None:
         if owes:
             self.owes[len(self.edges)] = owes
+        if collect is not None:
+            self.collects[len(self.edges)] = collect
         self.edges.append((source, action, target, tags))
 
     def seed_discards(self, state: int, messages: set[tuple[str, str]]) -> None:
@@ -70,6 +78,7 @@ class _Effects:
 
     owes: tuple[tuple[str, str], ...] = ()
     leaves: frozenset[str] = frozenset()
+    collect: Collect | None = None
 
 
 def finish(b: Nfa, entry: int, final: int, role: str, protocol: str) -> Machine:
@@ -81,7 +90,8 @@ def finish(b: Nfa, entry: int, final: int, role: str, protocol: str) -> Machine:
         if action is None:
             eps_out[source].append((target, tags))
         else:
-            vis_out[source].append((action, target, tags, _Effects(b.owes.get(index, ()))))
+            effects = _Effects(b.owes.get(index, ()), collect=b.collects.get(index))
+            vis_out[source].append((action, target, tags, effects))
     for start, end, action, target, leaves in b.regions:
         for s in range(start, end):
             if any(a.kind is ActionKind.RECV for a, _, _, _ in vis_out[s]):
@@ -133,7 +143,7 @@ def finish(b: Nfa, entry: int, final: int, role: str, protocol: str) -> Machine:
             key = (s, Action.tau("idle"), s, _Effects())
             merged[key] = merged.get(key, NO_TAGS).union(*spin)
     transitions = tuple(
-        Transition(order[s], action, order[u], tags, e.owes, e.leaves)
+        Transition(order[s], action, order[u], tags, e.owes, e.leaves, e.collect)
         for (s, action, u, e), tags in merged.items()
     )
     return Machine(
@@ -146,6 +156,7 @@ def finish(b: Nfa, entry: int, final: int, role: str, protocol: str) -> Machine:
         branches=tuple(b.branches),
         protocol=protocol,
         spans=tuple(spans.get(i, UNKNOWN_SPAN) for i in range(len(order))) if spans else (),
+        collectors=tuple(b.collectors),
     )
 
 

@@ -67,6 +67,7 @@ class _Explorer(Product):
         self.max_states = max_states
         self.cyclic = any(m.has_cycle for m in machines)
         self.back = frozenset(r + self.n * ti for r, m in enumerate(machines) for ti in m.back_edges)
+        self.collecting = [r for r, m in enumerate(machines) if m.collectors]
         self.may_close_cycle = [
             [any(ti in m.back_edges for ti in m.outgoing[q]) for q in range(m.state_count)] for m in machines
         ]
@@ -183,6 +184,13 @@ class _Explorer(Product):
         n = self.n
         if not self.por:
             return [move for r in range(n) for move in self.role_moves(st, r)[0]]
+        for r in self.collecting:
+            if self.t.collect_only[r][st[r]]:
+                # A fan-in's receives read distinct channels and every one must happen: each commutes
+                # with every other step and none disables another, so one alone is persistent.
+                moves = self.role_moves(st, r)[0]
+                if moves:
+                    return moves[:1]
         back = self.back
         bound = self.bound
         built: dict[int, list[Move]] = {}
@@ -245,7 +253,38 @@ class _Explorer(Product):
                     continue  # a straggler: dropped, not a wrong message
                 found = True
                 self._report_reception(st, idx, r)
+        for r in self.collecting:
+            found = self._check_collector_reception(st, idx, r) or found
         return found
+
+    def _check_collector_reception(self, st: State, idx: int, r: int) -> bool:
+        """A fan-in with one answer left reads only that channel: a wrong head there is an
+        unspecified reception, as in the explicit machine's state for that subset."""
+        t, n = self.t, self.n
+        q = st[r]
+        register = st[t.reg_slot[r]]
+        if not t.collect_only[r][q] or not register:
+            return False
+        machine = t.machines[r]
+        step = machine.transitions[machine.outgoing[q][0]].collect
+        assert step is not None
+        items = machine.collectors[step.collector][1]
+        missing = [i for i in range(len(items)) if not register >> i & 1]
+        if len(missing) != 1:
+            return False
+        peer, label = items[missing[0]]
+        chan = t.chan_index[(peer, machine.role)]
+        ch = st[n + chan]
+        if not ch or t.labels[ch[0]] == label or ch[0] in t.drops[r][q].get(chan, ()):
+            return False
+        self._report(
+            FindingKind.UNSPECIFIED_RECEPTION,
+            (r, chan, ch[0]),
+            idx,
+            f"{t.roles[r]} receives `{t.labels[ch[0]]}` from {peer} but can only take {label} there",
+            (t.roles[r], peer),
+        )
+        return True
 
     def _report_reception(self, st: State, idx: int, r: int) -> None:
         t, n = self.t, self.n

@@ -88,6 +88,23 @@ class Action:
 
 
 @dataclass(frozen=True, slots=True)
+class Collect:
+    """A step of a collector: a fan-in (`par` of one receive per sender) or quorum kept compact.
+
+    A collector of n items (`Machine.collectors[collector]`: how many it needs, and the (peer, label)
+    of each) would be 2^n states as an explicit machine; instead the role keeps a register of the
+    items received so far (the explorer's), and these steps read it. `item` >= 0: receive that item,
+    allowed once; `last` says whether this variant is the one that completes the collector (it is
+    taken only when it does, the other only when it does not). `item` -1: a quorum's completion
+    step, which owes the items not received. Any other step of the role empties the register.
+    """
+
+    collector: int
+    item: int
+    last: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Transition:
     """`source --action--> target`; `branches` are the ids of the local-type branches it enters."""
 
@@ -101,6 +118,8 @@ class Transition:
     their channel, before anything it expects there (as the run time does)."""
     leaves: frozenset[str] = frozenset()
     """Coin keys the role stops following here (a waiter timing out of a body with shared `if`s)."""
+    collect: Collect | None = None
+    """A step of a collector (a compact fan-in or quorum), see `Collect`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +153,8 @@ class Machine:
     protocol: str = ""
     spans: tuple[Span, ...] = field(default=(), compare=False, repr=False)
     """Per state (when known), the statement of the local type a role in that state is about to take."""
+    collectors: tuple[tuple[int, tuple[tuple[str, str], ...]], ...] = ()
+    """Per collector (see `Collect`): how many items it needs, and each item's (peer, label)."""
 
     @cached_property
     def outgoing(self) -> tuple[tuple[int, ...], ...]:
@@ -182,7 +203,10 @@ class Machine:
                 outs = self.outgoing[state]
                 if pos < len(outs):
                     stack[-1] = (state, pos + 1)
-                    nxt = self.transitions[outs[pos]].target
+                    t = self.transitions[outs[pos]]
+                    nxt = t.target
+                    if t.collect is not None and nxt == state:
+                        continue  # a collector's receive: at most once per item, never a real cycle
                     if colour[nxt] == 1:
                         back.add(outs[pos])
                     elif colour[nxt] == 0:
@@ -217,4 +241,5 @@ class Machine:
             self.branches,
             self.protocol,
             self.spans,
+            self.collectors,
         )

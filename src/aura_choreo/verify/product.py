@@ -75,7 +75,45 @@ class Tables:
                 width += 1
             else:
                 self.owe_slot.append(-1)
+        self.reg_slot: list[int] = []
+        """Per role, the slot of its collector register (an int: one bit per item received), or -1."""
+        for m in machines:
+            self.reg_slot.append(width if m.collectors else -1)
+            width += 1 if m.collectors else 0
         self.width = width
+        self.collect: dict[int, tuple[int, bool, int, bool]] = {}
+        """Per step code of a collector's receive: (item bit, last variant, items needed, whether the
+        last one empties the register, i.e. no completion step follows)."""
+        self.collect_exit: dict[int, tuple[tuple[int, int], ...]] = {}
+        """Per step code of a quorum's completion: each item's (channel, label id), owed if missing."""
+        self.collect_only: list[list[bool]] = []
+        """Per role and state: every outgoing step receives an item of one collector that needs all."""
+        for r, m in enumerate(machines):
+            for ti, t in enumerate(m.transitions):
+                step = t.collect
+                if step is None:
+                    continue
+                need, items = m.collectors[step.collector]
+                if step.item >= 0:
+                    self.collect[r + n * ti] = (step.item, step.last, need, need == len(items))
+                else:
+                    self.collect_exit[r + n * ti] = tuple(
+                        (self.chan_index[(peer, m.role)], self.label_id(label)) for peer, label in items
+                    )
+            only = []
+            for q in range(m.state_count):
+                outs = [m.transitions[ti].collect for ti in m.outgoing[q]]
+                only.append(
+                    bool(outs)
+                    and all(c is not None and c.item >= 0 for c in outs)
+                    and len({c.collector for c in outs if c is not None}) == 1
+                    and all(
+                        m.collectors[c.collector][0] == len(m.collectors[c.collector][1])
+                        for c in outs
+                        if c is not None
+                    )
+                )
+            self.collect_only.append(only)
         self.leaves: dict[int, tuple[int, ...]] = {}
         """Per step code of a step after which the role stops following some coin keys: their slots."""
         for r, m in enumerate(machines):
@@ -166,6 +204,9 @@ class Tables:
     def initial(self) -> State:
         state: list[object] = [m.initial for m in self.machines]
         state.extend(() for _ in range(self.width - len(self.machines)))
+        for slot in self.reg_slot:
+            if slot >= 0:
+                state[slot] = 0
         return tuple(state)
 
 
@@ -246,17 +287,22 @@ class Product:
             new[r] = target
             new[slot] = (*ch, msg)
             moves.append((code, tuple(new)))
+        reg_slot = self.t.reg_slot[r]
         for chan in listen:
             ch = st[n + chan]
             if not ch:
                 stable = False
                 continue
             options = recvs.get(chan, _NONE).get(ch[0])
+            if options and reg_slot >= 0:
+                options = self._collect_options(st[reg_slot], options)
             if options:
-                for target, code in options:
+                for target, code, *register in options:
                     new = list(st)
                     new[r] = target
                     new[n + chan] = ch[1:]
+                    if register:
+                        new[reg_slot] = register[0]
                     moves.append((code, tuple(new)))
             elif ch[0] in drops.get(chan, ()):
                 new = list(st)
@@ -266,6 +312,11 @@ class Product:
             new = list(st)
             new[r] = target
             stragglers = self.t.owes.get(code)
+            if reg_slot >= 0 and code in self.t.collect_exit:
+                register = st[reg_slot]
+                stragglers = tuple(
+                    entry for i, entry in enumerate(self.t.collect_exit[code]) if not register >> i & 1
+                )
             if stragglers:
                 new[owe_slot] = tuple(sorted((*owed, *stragglers)))
             for slot in self.t.leaves.get(code, ()):
@@ -273,7 +324,31 @@ class Product:
             moves.append((code, tuple(new)))
         if coins:
             stable = self._coin_moves(st, r, coins, moves) and stable
+        if reg_slot >= 0 and st[reg_slot]:
+            # Any step but a collector's receive leaves the collector: its register starts empty again.
+            collect = self.t.collect
+            moves = [
+                (code, succ if code < 0 or code in collect else (*succ[:reg_slot], 0, *succ[reg_slot + 1 :]))
+                for code, succ in moves
+            ]
         return moves, stable
+
+    def _collect_options(
+        self, register: int, options: tuple[tuple[int, int], ...]
+    ) -> tuple[tuple[int, ...], ...]:
+        """The receive options a collector's register allows, each with the register after it."""
+        collect = self.t.collect
+        allowed: list[tuple[int, ...]] = []
+        for target, code in options:
+            info = collect.get(code)
+            if info is None:
+                allowed.append((target, code))
+                continue
+            bit, last, need, clears = info
+            if register >> bit & 1 or (register.bit_count() + 1 == need) != last:
+                continue
+            allowed.append((target, code, 0 if last and clears else register | 1 << bit))
+        return tuple(allowed)
 
     def is_stable(self, st: State, r: int) -> bool:
         """Whether other roles' moves cannot change role r's enabled set: `role_moves(st, r)[1]`, with

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from aura_choreo.diagnostics import UNKNOWN_SPAN, Diagnostic, Span
 from aura_choreo.projection.local_types import LocalType
 from aura_choreo.verify.budgets import RoleBudget, role_budget, role_manifest
-from aura_choreo.verify.compile import compile_machine
+from aura_choreo.verify.compile import COLLECT_FROM, compile_machine
 from aura_choreo.verify.explore import ExplorationResult, explore
 from aura_choreo.verify.findings import Finding, FindingKind
 from aura_choreo.verify.fsm import Action, Machine
@@ -188,7 +188,7 @@ def verify_protocol(
     Raises `MachineCompileError` for a local type that has no finite machine (e.g. a family too large).
     """
     started = time.perf_counter()
-    machines = {role: compile_machine(lt) for role, lt in local_types.items()}
+    machines = {role: compile_machine(lt, collect_from=COLLECT_FROM) for role, lt in local_types.items()}
     result, findings = verify_machines(machines, bound=bound, por=por, max_states=max_states)
     budgets = {role: role_budget(lt) for role, lt in local_types.items()}
     manifests = {role: role_manifest(lt) for role, lt in local_types.items()}
