@@ -244,6 +244,8 @@ class _Builder(Nfa):
         self.collectors.append((need, items))
         entry, inside = self.new(), self.new()
         done = k if need == len(items) else self.new()
+        for state in {entry, inside, done} - {k}:
+            self.spans[state] = recvs[0].span  # a deadlock there is located at the fan-in
         for i, (peer, label) in enumerate(items):
             action = Action.recv(peer, label)
             if need == 1:
