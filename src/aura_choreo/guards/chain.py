@@ -29,7 +29,13 @@ from aura_choreo.guards.capabilities import (
     check_manifest,
 )
 from aura_choreo.guards.flow import FlowBudget, FlowLedger
-from aura_choreo.guards.leakage import LayeredLeakage, LeakageLayer, LeakageLedger, PrivacyReceipt
+from aura_choreo.guards.leakage import (
+    NOTHING_CHARGED,
+    LayeredLeakage,
+    LeakageLayer,
+    LeakageLedger,
+    PrivacyReceipt,
+)
 from aura_choreo.guards.metrics import GuardMetrics
 from aura_choreo.guards.profile import GuardPlan, GuardProfile, GuardProfiles
 from aura_choreo.guards.receipts import DeviceKey, ReceiptSigner, ReceiptVerifier
@@ -202,7 +208,7 @@ class GuardChain:
             checked = clock()
             stage = "flow"
             flow, cost = sender.flow, profile.flow_cost
-            charges: tuple[LeakageCharge, ...] = ()
+            charges = NOTHING_CHARGED
             if plan.charge_leakage:
                 if not flow.budget(context, send.peer_device).can_pay(cost):
                     flow.charge(context, send.peer_device, cost, **_where(send))  # raises

@@ -200,6 +200,10 @@ class PrivacyReceipt:
         return [(i, c.layer, c.context, c.amount) for i, c in enumerate(self.charges, start=1)]
 
 
+NOTHING_CHARGED = PrivacyReceipt(ZERO_LEAKAGE, ())
+"""The receipt of a send no privacy layer charged (a profile with no leakage)."""
+
+
 class LayeredLeakage:
     """Privacy budgets in layers: each layer charges its own cost in its own context; a charge must fit
     every layer; a denial rolls back the layers already charged and names the layer that refused."""
