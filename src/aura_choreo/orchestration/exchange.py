@@ -9,24 +9,33 @@ A `Device` owns one `Node` on a transport for its whole life, so many exchanges 
 syncing with it at once) share it, as the session layer intends. Both roles of an exchange run in this
 process: the coordinator objects of both replicas are here (a simulation, a test, a bench, or one
 process hosting several replicas). The frames still cross the transport, with its faults.
+
+Two kinds of transport work: one shared by every device (in-memory, simulated: a device is attached at
+its name), or one network transport per device (`tcp://`, `ws://`: `NetworkTransport` serves exactly
+one device, attached at its listen address). A network transport only carries the frames of sessions
+it knows, so each exchange registers its session on every party's transport and waits until the
+peers have joined it (`open_session`: one JOIN/ACCEPT on the shared connection), and forgets it after.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
-from collections.abc import Awaitable, Callable, Mapping
+import hashlib
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from importlib import resources
 from types import TracebackType
-from typing import Any
+from typing import Any, runtime_checkable
+from typing import Protocol as TypingProtocol
 
 from aura_choreo.protocol import Protocol, choreography
 from aura_choreo.runtime import Endpoint, ExtensionRegistry, Node, run_role
 from aura_choreo.runtime.interpreter import first_error
 from aura_choreo.runtime.runner import start_all
-from aura_choreo.transports.base import Transport
+from aura_choreo.transports.base import Address, Transport
+from aura_choreo.transports.net.handshake import SessionBinding
 
 PROTOCOL_FILES = ("crdt_sync.choreo", "anti_entropy.choreo", "storage.choreo")
 """The choreographies shipped in `aura_choreo/orchestration/protocols/`."""
@@ -47,12 +56,29 @@ def shipped_protocol(filename: str) -> Protocol:
     return choreography(protocol_text(filename), filename=f"aura_choreo/orchestration/protocols/{filename}")
 
 
+@runtime_checkable
+class SessionTransport(TypingProtocol):
+    """A transport that serves one device and carries only the sessions it was told of (the network
+    transports: `transports.carrier.NetworkTransport`, the NATS one)."""
+
+    @property
+    def local_address(self) -> Address: ...
+
+    async def open_session(self, binding: SessionBinding, *, timeout: float = 30.0) -> None: ...
+
+    def close_session(self, session: str) -> None: ...
+
+
 class Device:
-    """One device on a transport: `async with Device("a", transport) as device:` attaches its node."""
+    """One device on a transport: `async with Device("a", transport) as device:` attaches its node.
+
+    On a network transport, `name` must be the transport's own device (its identity)."""
 
     def __init__(self, name: str, transport: Transport, *, retransmit_after: float = 0.05) -> None:
         self.name = name
         self.transport = transport
+        self.address: Address = transport.local_address if isinstance(transport, SessionTransport) else name
+        """Where this device's node is attached (and where its roles are reached)."""
         self._retransmit_after = retransmit_after
         self._stack: AsyncExitStack | None = None
         self._node: Node | None = None
@@ -69,7 +95,7 @@ class Device:
 
     async def __aenter__(self) -> Device:
         stack = AsyncExitStack()
-        node = Node(self.transport, self.name, retransmit_after=self._retransmit_after, linger=0.0)
+        node = Node(self.transport, self.address, retransmit_after=self._retransmit_after, linger=0.0)
         self._node = await stack.enter_async_context(node)
         self._stack = stack
         return self
@@ -88,6 +114,8 @@ class ExchangeOptions:
 
     peer_timeout: float = 5.0
     extensions: ExtensionRegistry | None = None
+    connect_timeout: float = 10.0
+    """How long a network transport may take to join every peer to the exchange's session."""
 
 
 async def run_exchange(
@@ -98,10 +126,24 @@ async def run_exchange(
     """One session of `protocol`, each role played by imperative code on its device; returns each
     role's result. The first typed error of any role is raised as itself."""
     session = protocol.session(
-        devices={role: device.name for role, (device, _) in parties.items()},
+        devices={role: device.address for role, (device, _) in parties.items()},
         peer_timeout=options.peer_timeout,
         extensions=options.extensions,
     )
+    networked = {
+        id(d.transport): d.transport for d, _ in parties.values() if isinstance(d.transport, SessionTransport)
+    }
+    if networked:
+        binding = SessionBinding(
+            protocol_id(protocol), session.id, {role: device.name for role, (device, _) in parties.items()}
+        )
+        try:
+            await asyncio.gather(
+                *(t.open_session(binding, timeout=options.connect_timeout) for t in networked.values())
+            )
+        except BaseException:
+            _close_sessions(networked.values(), session.id)
+            raise
     endpoints = {role: session.endpoint(role, device.node) for role, (device, _) in parties.items()}
     results: dict[str, Any] = {}
     try:
@@ -119,4 +161,19 @@ async def run_exchange(
     finally:
         for endpoint in endpoints.values():
             endpoint.close(ok=False)
+        _close_sessions(networked.values(), session.id)
     return results
+
+
+def protocol_id(protocol: Protocol) -> str:
+    """What the network handshake binds an exchange's session to: SHA-256 of the protocol's name and
+    source text (both devices run the same shipped choreography)."""
+    digest = hashlib.sha256(protocol.qualified_name.encode())
+    for name, text in sorted(protocol.sources.items()):
+        digest.update(b"\0" + name.encode() + b"\0" + text.encode())
+    return digest.hexdigest()
+
+
+def _close_sessions(transports: Iterable[SessionTransport], session: str) -> None:
+    for transport in transports:
+        transport.close_session(session)
