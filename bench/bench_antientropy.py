@@ -5,9 +5,12 @@
    bytes of the missing entries themselves plus the two digests (the bar: at most 10x the missing
    entries plus the digest), and with the baseline measured in the same run: a state-based sync of
    the same replicas (`CrdtCoordinator` in `state` mode), which ships everything.
-2. Latency on the in-memory transport, against the reference numbers (5-10 ms per CRDT sync, 50-200 ms
-   per anti-entropy round): a delta-mode CRDT sync of a few changes to a 10,000-entry set, and one
-   anti-entropy round between the two 10,000-entry replicas (digests of 10,000 ids each way).
+2. Latency on the in-memory transport and on `tcp://` (two devices in this process, each with its own
+   TLS 1.3 transport on loopback, pinned keys), against the reference numbers (5-10 ms per CRDT sync,
+   50-200 ms per anti-entropy round): a delta-mode CRDT sync of a few changes to a 10,000-entry set,
+   and one anti-entropy round between the two 10,000-entry replicas (digests of 10,000 ids each way).
+   Over TCP every exchange also registers its session with the peer (one JOIN/ACCEPT round trip on the
+   shared connection), which is part of what is measured.
 
 Run: .venv/bin/python bench/bench_antientropy.py [--entries N] [--repeats R]
 """
@@ -16,17 +19,50 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import socket
 import statistics
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from aura_choreo.orchestration.antientropy import AntiEntropy
 from aura_choreo.orchestration.coordinator import CrdtCoordinator
 from aura_choreo.orchestration.crdt import Dot, ORSet, entry_map
 from aura_choreo.orchestration.entries import CrdtEntries
 from aura_choreo.orchestration.exchange import Device
-from aura_choreo.transports.base import Transport
+from aura_choreo.transports.carrier import TcpTransport
 from aura_choreo.transports.inmemory import InMemoryTransport
+from aura_choreo.transports.net.identity import Identity
+from aura_choreo.transports.peering import PeerDevice
+
+Devices = Callable[[], "AsyncIterator[tuple[Device, Device]]"]
+
+
+@asynccontextmanager
+async def in_memory() -> AsyncIterator[tuple[Device, Device]]:
+    transport = InMemoryTransport()
+    async with Device("a", transport) as a, Device("b", transport) as b:
+        yield a, b
+
+
+@asynccontextmanager
+async def over_tcp() -> AsyncIterator[tuple[Device, Device]]:
+    """Two devices, each with its own TLS 1.3 transport listening on loopback."""
+    ids = {name: Identity.generate(name) for name in ("a", "b")}
+    sockets = [socket.socket() for _ in ids]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    addresses = {name: f"tcp://127.0.0.1:{s.getsockname()[1]}" for name, s in zip(ids, sockets, strict=True)}
+    for s in sockets:
+        s.close()
+    async with AsyncExitStack() as stack:
+        devices = []
+        for name, identity in ids.items():
+            other = "b" if name == "a" else "a"
+            peers = {other: PeerDevice(other, ids[other].public_bytes, addresses[other])}
+            net = await stack.enter_async_context(TcpTransport(identity, peers, listen=addresses[name]))
+            devices.append(await stack.enter_async_context(Device(name, net)))
+        yield devices[0], devices[1]
 
 
 def replicas(entries: int, differ: int) -> tuple[ORSet, ORSet]:
@@ -36,13 +72,13 @@ def replicas(entries: int, differ: int) -> tuple[ORSet, ORSet]:
     return ORSet(frozenset(adds)), ORSet(frozenset(adds[: entries - differ]))
 
 
-async def efficiency(transport: Transport, entries: int) -> dict[str, float]:
+async def efficiency(entries: int) -> dict[str, float]:
     differ = entries // 100
     left, right = replicas(entries, differ)
     theirs = entry_map(right)
     missing = {eid: e for eid, e in entry_map(left).items() if eid not in theirs}
     missing_bytes = sum(len(e.to_bytes()) for e in missing.values())
-    async with Device("a", transport) as a, Device("b", transport) as b:
+    async with in_memory() as (a, b):
         x, y = AntiEntropy(a, CrdtEntries("s", left)), AntiEntropy(b, CrdtEntries("s", right))
         started = time.perf_counter()
         await x.reconcile(y)
@@ -74,9 +110,9 @@ async def timed(repeats: int, run: Callable[[], Awaitable[None]]) -> float:
     return statistics.median(samples)
 
 
-async def latency(transport: Transport, entries: int, repeats: int) -> dict[str, float]:
+async def latency(devices: Devices, entries: int, repeats: int) -> dict[str, float]:
     left, right = replicas(entries, entries // 100)
-    async with Device("a", transport) as a, Device("b", transport) as b:
+    async with devices() as (a, b):
         x = CrdtCoordinator(a, "s", left, mode="delta")
         y = CrdtCoordinator(b, "s", right, mode="delta")
         await x.sync_with(y)  # first contact ships the state; later syncs ship deltas
@@ -107,7 +143,7 @@ def main() -> None:
     parser.add_argument("--entries", type=int, default=10_000)
     parser.add_argument("--repeats", type=int, default=20)
     args = parser.parse_args()
-    eff = asyncio.run(efficiency(InMemoryTransport(), args.entries))
+    eff = asyncio.run(efficiency(args.entries))
     bar = 10 * eff["missing_bytes"] + eff["digest_bytes"]
     print(
         f"== anti-entropy efficiency: {eff['entries']:,} entries per replica, {eff['missing']} missing (1%)"
@@ -126,25 +162,20 @@ def main() -> None:
         f"  baseline: state-based sync     {eff['state_bytes']:>10,} bytes"
         f"  -> anti-entropy sends {eff['sent'] / eff['state_bytes']:.3f}x of it"
     )
-    lat = asyncio.run(latency(InMemoryTransport(), args.entries, args.repeats))
-    print("== latency, in-memory transport (median)")
-    print(
-        f"  CRDT sync (delta mode, 3 changes, {args.entries:,}-entry set) {lat['crdt_sync_s'] * 1e3:8.2f} ms"
-        "   reference 5-10 ms"
-    )
-    print(
-        f"  baseline: state-mode sync of the same set            {lat['state_sync_s'] * 1e3:8.2f} ms"
-        f"   (delta is {lat['state_sync_s'] / lat['crdt_sync_s']:.1f}x faster)"
-    )
-    print(
-        f"  anti-entropy round ({args.entries:,} ids per digest)           {lat['round_s'] * 1e3:8.2f} ms"
-        "   reference 50-200 ms"
-    )
-    print(
-        "== TCP: not measured. tcp:// is on main, but a TcpTransport serves one device and needs each"
-        " session bound (SessionBinding) before frames flow; orchestration.exchange.Device assumes one"
-        " transport shared by every device and does not bind sessions yet."
-    )
+    for name, devices in (("in-memory transport", in_memory), ("tcp:// (TLS 1.3, loopback)", over_tcp)):
+        lat = asyncio.run(latency(devices, args.entries, args.repeats))
+        print(f"== latency, {name} (median)")
+        sync_ms = lat["crdt_sync_s"] * 1e3
+        what = f"CRDT sync (delta mode, 3 changes, {args.entries:,}-entry set)"
+        print(f"  {what} {sync_ms:8.2f} ms   reference 5-10 ms")
+        print(
+            f"  baseline: state-mode sync of the same set            {lat['state_sync_s'] * 1e3:8.2f} ms"
+            f"   (delta is {lat['state_sync_s'] / lat['crdt_sync_s']:.1f}x faster)"
+        )
+        print(
+            f"  anti-entropy round ({args.entries:,} ids per digest)           {lat['round_s'] * 1e3:8.2f} ms"
+            "   reference 50-200 ms"
+        )
 
 
 if __name__ == "__main__":

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Self
 
 from aura_choreo.orchestration.crdt import codec
-from aura_choreo.orchestration.crdt.base import Crdt, Dot, VectorClock, contiguous
+from aura_choreo.orchestration.crdt.base import Crdt, Dot, VectorClock
 from aura_choreo.orchestration.crdt.codec import Element
 
 
@@ -33,6 +33,55 @@ class Tombstone:
 
 
 @dataclass(frozen=True)
+class _Seen:
+    """The dots a set holds, per replica: the contiguous prefix 1..n, and the counters held above n.
+
+    Derived and carried along like `tops`: the join of two sets' `_Seen` is the `_Seen` of their union
+    (a dot at or below either side's prefix is in the union), computed from the counters above the
+    prefixes only, so `version()` of a merged set costs the gaps, not the size of the set.
+    """
+
+    prefix: Mapping[str, int]
+    above: Mapping[str, frozenset[int]]
+
+    @classmethod
+    def of(cls, dots: Iterable[Dot]) -> _Seen:
+        seen: dict[str, set[int]] = {}
+        for dot in dots:
+            seen.setdefault(dot.replica, set()).add(dot.counter)
+        return cls._settle({r: (0, counters) for r, counters in seen.items()})
+
+    def join(self, other: _Seen) -> _Seen:
+        if not other.prefix:
+            return self
+        merged: dict[str, tuple[int, set[int] | frozenset[int]]] = {}
+        for replica in self.prefix.keys() | other.prefix.keys():
+            n = max(self.prefix.get(replica, 0), other.prefix.get(replica, 0))
+            mine, theirs = self.above.get(replica, frozenset()), other.above.get(replica, frozenset())
+            merged[replica] = (n, mine | theirs if theirs else mine)
+        return _Seen._settle(merged)
+
+    @staticmethod
+    def _settle(counters: Mapping[str, tuple[int, set[int] | frozenset[int]]]) -> _Seen:
+        prefix: dict[str, int] = {}
+        above: dict[str, frozenset[int]] = {}
+        for replica, (n, held) in counters.items():
+            while n + 1 in held:
+                n += 1
+            prefix[replica] = n
+            rest = frozenset(c for c in held if c > n) if held else frozenset()
+            if rest:
+                above[replica] = rest
+        return _Seen(prefix, above)
+
+    def version(self) -> VectorClock:
+        return VectorClock.of(self.prefix)
+
+    def tops(self) -> VectorClock:
+        return VectorClock.of({r: max(n, *self.above.get(r, (0,))) for r, n in self.prefix.items()})
+
+
+@dataclass(frozen=True)
 class ORSet(Crdt):
     """Add-wins observed-remove set.
 
@@ -46,14 +95,19 @@ class ORSet(Crdt):
     removes: frozenset[Tombstone] = frozenset()
     tops: VectorClock | None = field(default=None, compare=False, repr=False)
     """Derived: each replica's largest dot counter, carried along so an operation need not scan."""
+    seen: _Seen | None = field(default=None, compare=False, repr=False)
+    """Derived: the dots held (see `_Seen`), carried along so `version()` need not scan."""
     KIND = "ORSet"
 
     def __post_init__(self) -> None:
+        if self.seen is None:
+            object.__setattr__(self, "seen", _Seen.of(self._dots()))
         if self.tops is None:
-            top: dict[str, int] = {}
-            for dot in self._dots():
-                top[dot.replica] = max(top.get(dot.replica, 0), dot.counter)
-            object.__setattr__(self, "tops", VectorClock.of(top))
+            object.__setattr__(self, "tops", self._seen().tops())
+
+    def _seen(self) -> _Seen:
+        assert self.seen is not None  # set in __post_init__
+        return self.seen
 
     @classmethod
     def empty(cls) -> Self:
@@ -96,16 +150,22 @@ class ORSet(Crdt):
 
     def merge(self, other: Self) -> Self:
         return type(self)(
-            self.adds | other.adds, self.removes | other.removes, self._top().merge(other._top())
+            self.adds | other.adds,
+            self.removes | other.removes,
+            self._top().merge(other._top()),
+            self._seen().join(other._seen()),
         )
 
     def version(self) -> VectorClock:
-        return contiguous(self._dots())
+        return self._seen().version()
 
     def delta_since(self, version: VectorClock) -> Self:
+        known = version.as_dict()
+        if all(n <= known.get(r, 0) for r, n in self._top().counts):
+            return type(self)()  # the peer has every dot: the common case of a sync, without a scan
         return type(self)(
-            frozenset(a for a in self.adds if not version.covers(a[1])),
-            frozenset(t for t in self.removes if not version.covers(t.dot)),
+            frozenset(a for a in self.adds if a[1].counter > known.get(a[1].replica, 0)),
+            frozenset(t for t in self.removes if t.dot.counter > known.get(t.dot.replica, 0)),
         )
 
     def entries(self) -> Iterable[Self]:
