@@ -80,3 +80,39 @@ def test_header_errors_are_named() -> None:
         BloomFilter.from_bytes(good[:2] + b"\x09" + good[3:])
     with pytest.raises(BloomDecodeError, match="needs"):
         BloomFilter.from_bytes(good[:-1])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.binary(max_size=40), max_size=60),
+    st.lists(st.binary(max_size=40), max_size=60),
+    st.integers(1, 500),
+    st.integers(0, 2**64 - 1),
+)
+def test_bulk_update_and_absent_follow_the_documented_double_hashing(
+    added: list[bytes], probed: list[bytes], capacity: int, seed: int
+) -> None:
+    import hashlib
+
+    bloom = BloomFilter(capacity, 0.01, seed=seed)
+    bloom.update(added)
+    expected = bytearray((bloom.bits + 7) // 8)
+
+    def positions(item: bytes) -> list[int]:  # the module docstring's formula, written out again
+        digest = hashlib.blake2b(item, digest_size=16, key=seed.to_bytes(8, "big")).digest()
+        both = int.from_bytes(digest, "big")
+        h1, h2 = both >> 64, both & 0xFFFFFFFFFFFFFFFF | 1
+        return [(h1 + i * h2) % bloom.bits for i in range(bloom.probes)]
+
+    for item in added:
+        for pos in positions(item):
+            expected[pos >> 3] |= 1 << (pos & 7)
+    assert bloom.to_bytes()[HEADER_BYTES:] == bytes(expected) and len(bloom) == len(added)
+    assert bloom.absent(added) == []  # no false negatives
+    surely_absent = [
+        i
+        for i, item in enumerate(probed)
+        if not all(expected[p >> 3] >> (p & 7) & 1 for p in positions(item))
+    ]
+    assert bloom.absent(probed) == surely_absent
+    assert [item in bloom for item in probed] == [i not in surely_absent for i in range(len(probed))]

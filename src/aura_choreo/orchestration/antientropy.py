@@ -121,8 +121,7 @@ class AntiEntropy:
         """A Bloom filter of every entry id held, with a fresh seed."""
         ids = list(self.entries.entry_ids())
         bloom = BloomFilter(max(len(ids), 16), self.fp_rate, seed=self._rng.getrandbits(64))
-        for eid in ids:
-            bloom.add(eid)
+        bloom.update(ids)
         return bloom
 
     async def reconcile(self, peer: AntiEntropy) -> None:

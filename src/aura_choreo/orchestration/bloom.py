@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import math
 import struct
+from collections.abc import Iterable
 
 from aura_choreo.errors import AuraChoreoError
 
@@ -78,25 +79,50 @@ class BloomFilter:
         self._hasher = _keyed(seed)
         return self
 
-    def _positions(self, item: bytes) -> list[int]:
-        hasher = self._hasher.copy()  # copying a keyed state is cheaper than keying a new one
-        hasher.update(item)
-        both = int.from_bytes(hasher.digest(), "big")
-        h1, h2, m = both >> 64, both & 0xFFFFFFFFFFFFFFFF | 1, self.bits
-        return [(h1 + i * h2) % m for i in range(self.probes)]
-
     def add(self, item: bytes) -> None:
         """Add an id."""
-        array = self._bits
-        for pos in self._positions(item):
-            array[pos >> 3] |= 1 << (pos & 7)
-        self.count += 1
+        self.update((item,))
+
+    def update(self, items: Iterable[bytes]) -> None:
+        """Add every id of `items` (one loop with no call per id: a digest adds thousands)."""
+        array, base, m, k = self._bits, self._hasher, self.bits, self.probes
+        added = 0
+        for item in items:
+            hasher = base.copy()
+            hasher.update(item)
+            both = int.from_bytes(hasher.digest(), "big")
+            # (h1 + i * h2) % m for i < k, stepped by additions below m instead of big products.
+            pos, step = (both >> 64) % m, (both & 0xFFFFFFFFFFFFFFFF | 1) % m
+            for _ in range(k):
+                array[pos >> 3] |= 1 << (pos & 7)
+                pos += step
+                if pos >= m:
+                    pos -= m
+            added += 1
+        self.count += added
 
     def __contains__(self, item: object) -> bool:
         if not isinstance(item, bytes | bytearray):
             return False
-        array = self._bits
-        return all(array[pos >> 3] >> (pos & 7) & 1 for pos in self._positions(bytes(item)))
+        return not self.absent((bytes(item),))
+
+    def absent(self, items: Iterable[bytes]) -> list[int]:
+        """The indexes (in `items`' order) of the ids surely not added: the ones some probe misses."""
+        array, base, m, k = self._bits, self._hasher, self.bits, self.probes
+        missing = []
+        for index, item in enumerate(items):
+            hasher = base.copy()
+            hasher.update(item)
+            both = int.from_bytes(hasher.digest(), "big")
+            pos, step = (both >> 64) % m, (both & 0xFFFFFFFFFFFFFFFF | 1) % m
+            for _ in range(k):
+                if not array[pos >> 3] >> (pos & 7) & 1:
+                    missing.append(index)
+                    break
+                pos += step
+                if pos >= m:
+                    pos -= m
+        return missing
 
     def compatible(self, other: BloomFilter) -> bool:
         return (self.bits, self.probes, self.seed) == (other.bits, other.probes, other.seed)

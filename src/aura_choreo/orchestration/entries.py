@@ -93,7 +93,8 @@ class CrdtEntries(Generic[C]):
         return self._entries().keys()
 
     def entries_not_in(self, digest: BloomFilter) -> list[bytes]:
-        return [entry.to_bytes() for eid, entry in self._entries().items() if eid not in digest]
+        held = list(self._entries().items())
+        return [held[i][1].to_bytes() for i in digest.absent([eid for eid, _ in held])]
 
     def absorb(self, entries: list[bytes]) -> int:
         decoded = [self._kind.from_bytes(data) for data in entries]
@@ -121,11 +122,9 @@ class JournalEntries:
         return (fact_entry_id(f.id) for f in self.journal.facts())
 
     def entries_not_in(self, digest: BloomFilter) -> list[bytes]:
-        return [
-            _FACT_ENCODER.encode(fact.to_wire())
-            for fact in self.journal.facts()
-            if fact_entry_id(fact.id) not in digest
-        ]
+        facts = self.journal.facts()
+        absent = digest.absent([fact_entry_id(f.id) for f in facts])
+        return [_FACT_ENCODER.encode(facts[i].to_wire()) for i in absent]
 
     def absorb(self, entries: list[bytes]) -> int:
         facts = []
