@@ -7,7 +7,7 @@ from aura_choreo.orchestration.crdt.codec import CrdtDecodeError, CrdtMergeError
 from aura_choreo.orchestration.crdt.counters import GCounter, PNCounter
 from aura_choreo.orchestration.crdt.maps import KINDS, ORMap, decode
 from aura_choreo.orchestration.crdt.registers import LWWRegister, MVRegister, Sibling
-from aura_choreo.orchestration.crdt.sets import ORSet, Tombstone
+from aura_choreo.orchestration.crdt.sets import ORSet, Tombstone, stable_version
 
 __all__ = [
     "KINDS",
@@ -31,4 +31,5 @@ __all__ = [
     "decode",
     "entry_id",
     "entry_map",
+    "stable_version",
 ]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Self
+from typing import Self, TypeVar
 
 from aura_choreo.orchestration.crdt import codec
 from aura_choreo.orchestration.crdt.base import Crdt, Dot, VectorClock
 from aura_choreo.orchestration.crdt.codec import Element
+
+T = TypeVar("T")
 
 
 def _dot_key(dot: Dot) -> tuple[str, int]:
@@ -45,11 +47,13 @@ class _Seen:
     above: Mapping[str, frozenset[int]]
 
     @classmethod
-    def of(cls, dots: Iterable[Dot]) -> _Seen:
+    def of(cls, dots: Iterable[Dot], floor: VectorClock) -> _Seen:
+        """The dots held, where every dot at or below `floor` counts as held (see `ORSet.collect`)."""
         seen: dict[str, set[int]] = {}
         for dot in dots:
             seen.setdefault(dot.replica, set()).add(dot.counter)
-        return cls._settle({r: (0, counters) for r, counters in seen.items()})
+        start = floor.as_dict()
+        return cls._settle({r: (start.get(r, 0), seen.get(r, set())) for r in seen.keys() | start.keys()})
 
     def join(self, other: _Seen) -> _Seen:
         if not other.prefix:
@@ -89,6 +93,13 @@ class ORSet(Crdt):
     saw, so an add it did not see - a concurrent one - survives it. Both sets only grow (tombstones
     are kept), which makes merge a plain union and every add and remove an entry anti-entropy can
     ship on its own. Body: `[[[element, dot], ...], [[dot, [dot, ...]], ...]]`, sorted.
+
+    Tombstones are collected once causally stable (`collect`): when every replica holds every dot up
+    to a version (`stable_version` of all replicas' versions), a remove and the adds it removed, all
+    below it, can never be needed again and are dropped. The set keeps that version as its `floor`:
+    a dot at or below the floor that the set lacks was collected, so merge drops it when a replica
+    that has not collected yet (or a stale delta) brings it back. Without a floor, merge is the plain
+    union and the bytes are as before; with one, the body has a third item, the floor's body.
     """
 
     adds: frozenset[tuple[Element, Dot]] = frozenset()
@@ -97,11 +108,13 @@ class ORSet(Crdt):
     """Derived: each replica's largest dot counter, carried along so an operation need not scan."""
     seen: _Seen | None = field(default=None, compare=False, repr=False)
     """Derived: the dots held (see `_Seen`), carried along so `version()` need not scan."""
+    floor: VectorClock = VectorClock()  # noqa: RUF009 - an immutable value, shared safely
+    """Every replica held every dot up to here when this set collected below it (see `collect`)."""
     KIND = "ORSet"
 
     def __post_init__(self) -> None:
         if self.seen is None:
-            object.__setattr__(self, "seen", _Seen.of(self._dots()))
+            object.__setattr__(self, "seen", _Seen.of(self._dots(), self.floor))
         if self.tops is None:
             object.__setattr__(self, "tops", self._seen().tops())
 
@@ -149,12 +162,36 @@ class ORSet(Crdt):
         return self.merge(delta), delta
 
     def merge(self, other: Self) -> Self:
+        adds, removes, floor = self.adds | other.adds, self.removes | other.removes, self.floor
+        if self.floor.counts or other.floor.counts:
+            floor = self.floor.merge(other.floor)
+            # What one side lacks at or below its own floor it collected: the union must not revive it.
+            mine, theirs = self.floor.as_dict(), other.floor.as_dict()
+            dead_adds = _collected(other.adds - self.adds, mine, lambda a: a[1])
+            dead_adds |= _collected(self.adds - other.adds, theirs, lambda a: a[1])
+            dead_removes = _collected(other.removes - self.removes, mine, lambda t: t.dot)
+            dead_removes |= _collected(self.removes - other.removes, theirs, lambda t: t.dot)
+            adds, removes = adds - dead_adds, removes - dead_removes
         return type(self)(
-            self.adds | other.adds,
-            self.removes | other.removes,
-            self._top().merge(other._top()),
-            self._seen().join(other._seen()),
+            adds, removes, self._top().merge(other._top()), self._seen().join(other._seen()), floor
         )
+
+    def collect(self, stable: VectorClock) -> ORSet:
+        """Drop every tombstone whose dot and removed dots are all at or below `stable`, with the
+        adds it removed. `stable` must be causally stable: every replica (this one included) holds
+        every dot up to it, e.g. `stable_version` of all replicas' versions. The value is unchanged."""
+        if not stable <= self.version():
+            raise ValueError(f"cannot collect below {stable}: this set holds only up to {self.version()}")
+        floor = self.floor.merge(stable)
+        limit = floor.as_dict()
+
+        def below(dot: Dot) -> bool:
+            return dot.counter <= limit.get(dot.replica, 0)
+
+        gone = frozenset(t for t in self.removes if below(t.dot) and all(below(d) for d in t.removed))
+        dead = {d for t in gone for d in t.removed}
+        adds = frozenset(a for a in self.adds if a[1] not in dead) if dead else self.adds
+        return ORSet(adds, self.removes - gone, floor=floor)
 
     def version(self) -> VectorClock:
         return self._seen().version()
@@ -176,17 +213,39 @@ class ORSet(Crdt):
 
     def body(self) -> object:
         adds = sorted(self.adds, key=lambda a: (a[1].replica, a[1].counter, codec.sort_key(a[0])))
-        return [
+        body = [
             [[e, d.body()] for e, d in adds],
             [t.body() for t in sorted(self.removes, key=lambda t: _dot_key(t.dot))],
         ]
+        return [*body, self.floor.body()] if self.floor.counts else body
 
     @classmethod
     def from_body(cls, raw: object) -> Self:
-        adds_raw, removes_raw = codec.as_pair(raw, "ORSet")
+        items = codec.as_list(raw, "ORSet")
+        if len(items) not in (2, 3):
+            raise codec.CrdtDecodeError("ORSet: expected [adds, removes] or [adds, removes, floor]")
+        adds_raw, removes_raw = items[0], items[1]
+        floor = VectorClock.from_body(items[2]) if len(items) == 3 else VectorClock()
         adds = []
         for item in codec.as_list(adds_raw, "ORSet adds"):
             element, dot = codec.as_pair(item, "ORSet add")
             adds.append((codec.as_element(element, "element"), Dot.from_body(dot)))
         removes = [Tombstone.from_body(t) for t in codec.as_list(removes_raw, "ORSet removes")]
-        return cls(frozenset(adds), frozenset(removes))
+        return cls(frozenset(adds), frozenset(removes), floor=floor)
+
+
+def stable_version(versions: Iterable[VectorClock]) -> VectorClock:
+    """The pointwise minimum of every replica's version: the dots all of them hold (causally stable).
+    Pass the versions of every replica of the set, or the result is not stable."""
+    clocks = [v.as_dict() for v in versions]
+    if not clocks:
+        return VectorClock()
+    shared = set(clocks[0]).intersection(*clocks[1:])
+    return VectorClock.of({r: min(c[r] for c in clocks) for r in shared})
+
+
+def _collected(items: Iterable[T], floor: Mapping[str, int], dot_of: Callable[[T], Dot]) -> set[T]:
+    """The items at or below `floor` (called with what the side owning `floor` lacks)."""
+    if not floor:
+        return set()
+    return {item for item in items if dot_of(item).counter <= floor.get(dot_of(item).replica, 0)}
