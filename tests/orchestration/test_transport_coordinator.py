@@ -244,3 +244,49 @@ def test_malformed_probes_and_probes_to_plain_nodes_never_raise() -> None:
         assert PROBE[0] == 0xC1
 
     run_virtual(main())
+
+
+async def test_over_tcp_probes_and_frames_cross_the_authenticated_connection() -> None:
+    """Two devices, each a `TcpTransport` (TLS 1.3, pinned keys) wrapped in a coordinator: once a
+    session joins them, health probes and frames travel on the one shared connection (loopback)."""
+    import socket
+
+    from aura_choreo.transports.carrier import TcpTransport
+    from aura_choreo.transports.net.handshake import SessionBinding
+    from aura_choreo.transports.net.identity import Identity
+    from aura_choreo.transports.peering import PeerDevice
+
+    ids = {name: Identity.generate(name) for name in ("a", "b")}
+    sockets = [socket.socket() for _ in ids]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    addresses = {name: f"tcp://127.0.0.1:{s.getsockname()[1]}" for name, s in zip(ids, sockets, strict=True)}
+    for s in sockets:
+        s.close()
+    nets = {
+        name: TcpTransport(
+            ids[name],
+            {o: PeerDevice(o, ids[o].public_bytes, addresses[o]) for o in ids if o != name},
+            listen=addresses[name],
+        )
+        for name in ids
+    }
+    got: list[bytes] = []
+    async with nets["a"], nets["b"]:
+        a = TransportCoordinator(nets["a"], probe_timeout=5.0)
+        b = TransportCoordinator(nets["b"], probe_timeout=5.0)
+        a.attach(nets["a"].local_address, lambda s, f: None)
+        b.attach(nets["b"].local_address, lambda s, f: got.append(f))
+        binding = SessionBinding("probe-test", "s1", {"A": "a", "B": "b"})
+        await asyncio.wait_for(
+            asyncio.gather(nets["a"].open_session(binding), nets["b"].open_session(binding)), 20
+        )
+        assert await a.check_health("ctx", addresses["b"]) is True
+        assert b.metrics.probes_answered == 1
+        await a.send_with_retry("ctx", addresses["b"], b"not an envelope, delivered as is")
+        for _ in range(200):
+            if got:
+                break
+            await asyncio.sleep(0.01)
+        assert got == [b"not an envelope, delivered as is"]
+        assert [c.peer for c in a.channels()] == [addresses["b"]] and a.metrics.opened == 1
