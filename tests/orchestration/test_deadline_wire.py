@@ -149,3 +149,4 @@ def test_outgoing_ms_never_promises_more_than_is_left(left: float, now: float) -
     assert ms / 1000 <= max(left, 0) + 1e-9
     assert arrival(ms, now) is not None
     assert outgoing_ms(None, now) is None and arrival(None, now) is None
+    assert arrival(-5, now) == now  # a peer's negative deadline is "already due", not the past

@@ -358,3 +358,14 @@ def test_quorum_property_returns_at_the_kth_success_or_raises_when_impossible(
         expected = min(timeout, impossible_at) if impossible_at is not None else timeout
         # Finishing at exactly the deadline races the deadline: either moment is right.
         assert returned <= expected
+
+
+def test_a_nan_timeout_is_refused() -> None:
+    async def main() -> None:
+        async def op() -> None:
+            return None
+
+        with pytest.raises(ValueError, match="NaN"):
+            await TimeoutCoordinator().with_timeout(float("nan"), op)
+
+    run_virtual(main())

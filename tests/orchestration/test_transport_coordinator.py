@@ -290,3 +290,21 @@ async def test_over_tcp_probes_and_frames_cross_the_authenticated_connection() -
             await asyncio.sleep(0.01)
         assert got == [b"not an envelope, delivered as is"]
         assert [c.peer for c in a.channels()] == [addresses["b"]] and a.metrics.opened == 1
+
+
+def test_a_flood_of_probes_gets_a_bounded_number_of_answers() -> None:
+    from aura_choreo.orchestration.transport_coordinator import MAX_PENDING_ANSWERS
+
+    async def main() -> None:
+        inner = Shared(InMemoryTransport())
+        a = TransportCoordinator(inner)
+        a.attach("a", lambda s, f: None)
+        answers: list[bytes] = []
+        inner.attach("mallory", lambda s, f: answers.append(f))
+        for n in range(MAX_PENDING_ANSWERS + 100):
+            a._on_frame("mallory", PROBE + n.to_bytes(8, "big"))  # all at once, no chance to answer
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+        assert len(answers) == MAX_PENDING_ANSWERS and a.metrics.garbage_probes == 100
+
+    run_virtual(main())

@@ -6,6 +6,9 @@ moment, even with SIGKILL, loses no change it reported. A manager opened on the 
 those facts and lists every session with its last state. The journal is grow-only, so nothing is
 deleted; `forget` records that a finished session no longer needs listing.
 
+One manager per (journal, device) at a time: the journal hands out fact counters in memory, so two
+writers of one device's journal would reuse them (the journal's rule, not only this manager's).
+
 The states and the allowed moves are `session_states`' (one rule in one place); the clock is
 injectable (`time.time` by default: lifetimes must survive a restart, which the event loop's clock
 does not) so tests and simulations pass their own.

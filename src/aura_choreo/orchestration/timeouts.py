@@ -20,6 +20,7 @@ Time is the event loop's clock, so all of this runs on virtual time in the simul
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol, TypeVar
@@ -161,6 +162,8 @@ class TimeoutCoordinator:
         endpoint's `last_deadline`, or a loop time) and the deadline this task already runs under."""
         loop = asyncio.get_running_loop()
         timeout = self.default_timeout if timeout is None else timeout
+        if timeout is not None and math.isnan(timeout):
+            raise ValueError("a timeout must be a number of seconds (or None), not NaN")
         own = float("inf") if timeout is None else loop.time() + max(timeout, 0.0)
         inherited = [d for d in (_deadline_of(caller), DEADLINE.get()) if d is not None]
         earliest = min(inherited, default=float("inf"))

@@ -31,6 +31,8 @@ from aura_choreo.transports.base import Address, ClosableLink, FrameHandler, Lin
 
 __all__ = ["BudgetView", "Channel", "ChannelClosed", "CoordinatorMetrics", "TransportCoordinator"]
 
+MAX_PENDING_ANSWERS = 256
+"""Probe answers in flight at once; probes past it are dropped (a peer flooding probes gets no more)."""
 PROBE = b"\xc1P"
 PONG = b"\xc1Q"
 _MARK = 0xC1
@@ -313,6 +315,8 @@ class TransportCoordinator(Transport):
             future = self._probes.get(nonce)
             if future is not None and not future.done():
                 future.set_result(None)
+        elif len(self._replies) >= MAX_PENDING_ANSWERS:
+            self.metrics.garbage_probes += 1
         elif self._link is not None:
             # The contract: a frame handler never sends. The answer goes out from a task.
             task = asyncio.get_running_loop().create_task(self._answer(self._link, sender, nonce))

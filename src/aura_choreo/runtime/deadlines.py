@@ -25,5 +25,6 @@ def outgoing_ms(deadline: float | None, now: float) -> int | None:
 
 
 def arrival(deadline_ms: int | None, now: float) -> float | None:
-    """The caller's deadline on the receiver's clock, for a frame that arrived at `now`."""
-    return None if deadline_ms is None else now + deadline_ms / 1000
+    """The caller's deadline on the receiver's clock, for a frame that arrived at `now` (a negative
+    value from a peer counts as 0: already due)."""
+    return None if deadline_ms is None else now + max(deadline_ms, 0) / 1000
