@@ -88,6 +88,17 @@ def test_failing_runs_exit_1_and_name_seed_role_and_step() -> None:
     }
 
 
+def test_a_wiped_role_restarts_from_its_journal_and_every_run_completes() -> None:
+    for crash in ("ServiceA@2.5:wipe", "Coordinator@3.5..40:wipe", "ServiceB@4.5:wipe"):
+        result = run("simulate", SAGA, "--runs", "30", "--crash", crash, "--json")
+        assert result.exit_code == 0, result.output
+        document = json.loads(result.stdout)
+        assert document["ok"] and document["failed_runs"] == 0
+        assert document["restarts"] == 30
+    text = run("simulate", SAGA, "--runs", "3", "--crash", "ServiceA@2.5:wipe")
+    assert "restarts from a checkpoint (wiped roles): 3" in text.stdout
+
+
 def test_crash_option_on_a_saga_compensates() -> None:
     result = run(
         "simulate", SAGA, "--crash", "ServiceB@1.5", "--timeout", "2", "--trace-out", "/dev/null", "--json"

@@ -41,6 +41,8 @@ def test_crash_forms() -> None:
     assert parse_crash("B@40") == Crash("B", 40.0)
     assert parse_crash("B@40..90") == Crash("B", 40.0, 90.0, keep_journal=True)
     assert parse_crash("B@40..90:wipe") == Crash("B", 40.0, 90.0, keep_journal=False)
+    # issue 17: `R@T:wipe` loses the role's memory and restarts it at once from its journal
+    assert parse_crash("B@40:wipe") == Crash("B", 40.0, 40.0, keep_journal=False)
 
 
 def test_probabilities() -> None:

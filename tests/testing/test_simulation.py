@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -130,11 +132,27 @@ def test_crash_with_restart_and_journal_only_delays_the_session(tpc: Protocol) -
     assert result.duration > 2.0
 
 
-def test_crash_restart_without_journal_loses_the_role(tpc: Protocol) -> None:
+def test_a_wiped_role_restarts_from_its_checkpoint_and_the_session_completes(tpc: Protocol) -> None:
+    # issue 17: a wipe loses the role's memory; it restarts from its journaled checkpoint
     config = SimulationConfig(
-        schedule=(Crash("Participant", 0.5, restart_ms=2_000.0, keep_journal=False),), peer_timeout=5.0
+        schedule=(Crash("Participant", 1.5, restart_ms=2_000.0, keep_journal=False),), peer_timeout=5.0
     )
     result = run_simulation(tpc, 2, config)
+    assert result.ok, result.failure
+    assert result.crashed == ()
+    assert result.restarted == (("Participant", 2),)  # wiped after receiving PrepareRequest and voting
+    assert result.duration > 2.0
+
+
+def test_a_wiped_imperative_role_is_lost(tpc: Protocol) -> None:
+    async def participant(ep: Any) -> None:
+        await ep.recv("Coordinator")
+        await asyncio.sleep(10)
+
+    config = SimulationConfig(
+        schedule=(Crash("Participant", 1.5, restart_ms=2_000.0, keep_journal=False),), peer_timeout=5.0
+    )
+    result = run_simulation(tpc, 2, config, roles={"Participant": participant})
     assert result.failure is not None
     assert result.failure.error in ("PeerTimeout", "Crashed")
     assert result.crashed == ("Participant",)

@@ -23,6 +23,7 @@ import click
 
 from aura_choreo.cli.output import fail, print_diagnostics, print_json
 from aura_choreo.cli.params import parse_params
+from aura_choreo.cli.simulate_report import describe, report_json, summary
 from aura_choreo.diagnostics import did_you_mean
 from aura_choreo.errors import ChoreographyError
 from aura_choreo.protocol import Protocol, load_all
@@ -134,74 +135,6 @@ def _progress(total: int, label: str, show: bool) -> Iterator[Callable[[], None]
         yield lambda: progress.advance(task)
 
 
-def _describe(result: RunResult) -> str:
-    if result.failure is None:
-        delivered = len(result.trace.deliveries())
-        return f"seed {result.seed}: ok ({delivered} messages, {result.duration:.3f}s virtual)"
-    return f"seed {result.seed}: FAILED {result.failure}"
-
-
-def _roles_text(roles: tuple[str, ...]) -> str:
-    """`Leader, Followers[0..99]`: consecutive family instances folded into a range."""
-    parts: list[str] = []
-    run: tuple[str, int, int] | None = None
-    for role in roles:
-        family, _, rest = role.partition("[")
-        index = int(rest[:-1]) if rest.endswith("]") and rest[:-1].isdigit() else None
-        if run is not None and index is not None and family == run[0] and index == run[2] + 1:
-            run = (run[0], run[1], index)
-            continue
-        if run is not None:
-            parts.append(f"{run[0]}[{run[1]}]" if run[1] == run[2] else f"{run[0]}[{run[1]}..{run[2]}]")
-            run = None
-        if index is None:
-            parts.append(role)
-        else:
-            run = (family, index, index)
-    if run is not None:
-        parts.append(f"{run[0]}[{run[1]}]" if run[1] == run[2] else f"{run[0]}[{run[1]}..{run[2]}]")
-    return ", ".join(parts)
-
-
-def _summary(protocol: Protocol, report: SimulationReport, seeds: list[int]) -> list[str]:
-    runs = report.runs
-    failed = report.failures
-    lost = sum(r.transport.lost for r in runs)
-    duplicated = sum(r.transport.duplicated for r in runs)
-    delivered = sum(len(r.trace.deliveries()) for r in runs)
-    longest = max((r.duration for r in runs), default=0.0)
-    seed_text = f"seed {seeds[0]}" if len(seeds) == 1 else f"seeds {seeds[0]}..{seeds[-1]}"
-    lines = [
-        f"{protocol.qualified_name}: {len(runs)} run{'s' if len(runs) != 1 else ''} ({seed_text}), "
-        f"{len(runs) - len(failed)} ok, "
-        f"{len(failed)} failed",
-        f"  roles: {_roles_text(protocol.roles)}",
-        f"  messages delivered: {delivered}; frames lost: {lost}, duplicated: {duplicated}; "
-        f"longest run: {longest:.3f}s virtual",
-    ]
-    for result in failed[:20]:
-        lines.append("  " + _describe(result))
-    if len(failed) > 20:
-        lines.append(f"  ... and {len(failed) - 20} more failing seeds")
-    return lines
-
-
-def _report_json(reports: list[tuple[Protocol, SimulationReport]]) -> dict[str, object]:
-    if len(reports) == 1:
-        protocol, report = reports[0]
-        return {"protocol": protocol.qualified_name, **report.to_json()}
-    documents = [{"protocol": p.qualified_name, **r.to_json()} for p, r in reports]
-    failures = [{"protocol": d["protocol"], **f} for d in documents for f in d["failures"]]  # type: ignore[attr-defined]
-    return {
-        "ok": all(d["ok"] for d in documents),
-        "runs": sum(int(d["runs"]) for d in documents),  # type: ignore[call-overload]
-        "failed_runs": sum(int(d["failed_runs"]) for d in documents),  # type: ignore[call-overload]
-        "failures": failures,
-        "trace": documents[0]["trace"] if documents else [],
-        "protocols": documents,
-    }
-
-
 _HELP = """Run every role on a seeded, faulty simulated network, on virtual time.
 
 Runs use seeds N, N+1, ...; every role runs its default behaviour (or --behaviours), and each
@@ -250,8 +183,8 @@ def _given(name: str) -> bool:
     "--crash",
     "crashes",
     multiple=True,
-    metavar="R@T[..T2[:wipe]]",
-    help="Crash R's node at T; restart at T2 (:wipe loses its state).",
+    metavar="R@T[..T2][:wipe]",
+    help="Crash R at T; restart at T2 (:wipe: it loses its memory and resumes from its journal).",
 )
 @click.option(
     "--exhaust", "exhaustions", multiple=True, metavar="R[:PEER]@T", help="Spend R's flow budget at T."
@@ -361,7 +294,7 @@ def command(
                 result = result if no_check else with_trace_check(protocol, result)
                 results.append(result)
                 if verbose and not (quiet or as_json):
-                    click.echo(_describe(result))
+                    click.echo(describe(result))
                 advance()
         report = SimulationReport(tuple(results))
         reports.append((protocol, report))
@@ -382,10 +315,10 @@ def command(
     if trace_out is not None and reports and reports[0][1].runs:
         reports[0][1].runs[0].trace.write_jsonl(trace_out)
     if as_json:
-        print_json(_report_json(reports))
+        print_json(report_json(reports))
     else:
         for protocol, report in reports:
-            for line in _summary(protocol, report, seeds):
+            for line in summary(protocol, report, seeds):
                 click.echo(line)
     if not all(report.ok for _, report in reports):
         raise SystemExit(1)

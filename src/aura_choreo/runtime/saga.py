@@ -116,6 +116,11 @@ class Saga:
             committed = not failed and await self._collect_reports(token, others)
             for participant in others:
                 await self._send(participant, COMMIT if committed else COMPENSATE, token.key)
+            # The reports are consumed only now, with the verdict out: a coordinator that crashes while
+            # settling and restarts from its checkpoint (resilience/checkpoint.py) finds them again.
+            for participant in others:
+                while self._take(participant, (DONE, FAILED), token.key) is not None:
+                    pass
         else:
             verdict = self._take(None, (COMPENSATE,), token.key)
             if verdict is None:
@@ -138,8 +143,7 @@ class Saga:
             wanted = FAILED if ep.role == token.step.coordinator else COMPENSATE
             for envelope in control:
                 if envelope.label == wanted and control_key(envelope) == token.key:
-                    if wanted == FAILED:
-                        control.remove(envelope)
+                    # left queued: `settle` consumes the reports once the verdict is out
                     raise TryAborted(token, f"{envelope.label} from {envelope.sender}")
 
     def _mark_late(self, token: TryToken) -> None:
@@ -147,17 +151,24 @@ class Saga:
         self.endpoint.monitor.mark_late(token.step.body)
 
     async def _collect_reports(self, token: TryToken, participants: list[str]) -> bool:
-        waiting = set(participants)
-        while waiting:
-            for participant in sorted(waiting):
-                report = self._take(participant, (DONE, FAILED), token.key)
+        """Whether every participant reported `Done` (False at the first `Failed`); reports stay queued."""
+        while True:
+            waiting = []
+            for participant in sorted(set(participants)):
+                report = self._peek(participant, (DONE, FAILED), token.key)
                 if report == FAILED:
                     return False
-                if report == DONE:
-                    waiting.discard(participant)
-            if waiting:
-                await self._wait(tuple(sorted(waiting)))
-        return True
+                if report is None:
+                    waiting.append(participant)
+            if not waiting:
+                return True
+            await self._wait(tuple(waiting))
+
+    def _peek(self, sender: str, labels: tuple[str, ...], key: str) -> str | None:
+        for envelope in self.endpoint.inbox.control:
+            if envelope.label in labels and envelope.sender == sender and control_key(envelope) == key:
+                return envelope.label
+        return None
 
     async def _await(self, sender: str, labels: tuple[str, ...], key: str) -> str:
         while True:

@@ -59,17 +59,19 @@ def parse_partition(text: str) -> Partition:
 
 
 def parse_crash(text: str) -> Crash:
-    """`R@T` (crash for good), `R@T..T2` (restart at T2 with its journal), `R@T..T2:wipe` (without)."""
+    """`R@T` (crash for good), `R@T..T2` (down until T2, state kept), `R@T..T2:wipe` (down until T2,
+    then restarts from its journal having lost its memory), `R@T:wipe` (the same, restarting at once)."""
     role, sep, when = text.rpartition("@")
     if not sep or not role.strip():
-        raise ValueError(f"expected --crash R@T, R@T..T2 or R@T..T2:wipe, got {text!r}")
+        raise ValueError(f"expected --crash R@T, R@T:wipe, R@T..T2 or R@T..T2:wipe, got {text!r}")
     keep_journal = True
     if when.endswith(":wipe"):
         when, keep_journal = when[: -len(":wipe")], False
     if ".." in when:
         at, restart = _split_range(when, "a crash window")
         return Crash(role.strip(), at, restart, keep_journal)
-    return Crash(role.strip(), parse_time_ms(when), None, keep_journal)
+    at = parse_time_ms(when)
+    return Crash(role.strip(), at, None if keep_journal else at, keep_journal)
 
 
 def parse_exhaustion(text: str) -> BudgetExhaustion:

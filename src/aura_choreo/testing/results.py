@@ -49,6 +49,8 @@ class RunResult:
     """Virtual seconds from start to the end of the run."""
     transport: TransportStats
     crashed: tuple[str, ...] = ()
+    restarted: tuple[tuple[str, int], ...] = ()
+    """(role, step it resumed at) for each restart from a checkpoint (`--crash R@T:wipe`), in order."""
 
     @property
     def ok(self) -> bool:
@@ -97,6 +99,7 @@ class SimulationReport:
                 {"from": e.sender, "to": e.receiver, "label": e.label, "time": round(e.time, 6)}
                 for e in first.deliveries()
             ],
+            "restarts": sum(len(r.restarted) for r in self.runs),
         }
 
 

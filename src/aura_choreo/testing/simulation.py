@@ -8,7 +8,9 @@ Each run is one session on a virtual-time loop whose clock starts at zero, over 
 behaviours): the same inputs give the same trace, byte for byte, alone or in a batch. Roles run their
 behaviour (or the default behaviour) through the runtime's interpreter; crashes from the fault
 schedule stop a role's task, scheduled budget exhaustion makes its sends fail with `BudgetExhausted`,
-and a run that has not finished by the horizon is reported as stuck.
+a wiped crash with a restart (`Crash(keep_journal=False)`) makes a behaviour-driven role lose its
+memory and resume from its journaled checkpoint (`aura_choreo.resilience`), and a run that has not
+finished by the horizon is reported as stuck.
 """
 
 from __future__ import annotations
@@ -23,8 +25,11 @@ from aura_choreo.effects.stack import EffectStack, MiddlewareFactory
 from aura_choreo.errors import BudgetExhausted
 from aura_choreo.execution.modes import build_stack
 from aura_choreo.guards.extension import GuardExtension
+from aura_choreo.journal import MEMORY, Journal, JournalStore
 from aura_choreo.projection.protocol_like import ProtocolSource
 from aura_choreo.protocol import Protocol
+from aura_choreo.resilience.checkpoint import Checkpoints
+from aura_choreo.resilience.recovery import Outage, RecoveryLog, run_recoverable
 from aura_choreo.runtime.behaviour import ProtocolHints
 from aura_choreo.runtime.durations import format_seconds
 from aura_choreo.runtime.endpoint import Endpoint
@@ -126,9 +131,15 @@ def _to_addresses(schedule: FaultSchedule, devices: Mapping[str, str]) -> FaultS
     return tuple(renamed)
 
 
-def _kills(crash: Crash) -> bool:
-    """Whether a crash ends the role: for good, or restarting without its state."""
-    return crash.restart_ms is None or not crash.keep_journal
+def _kills(crash: Crash, code: RoleCode) -> bool:
+    """Whether a crash ends the role: for good, or a wipe of imperative code (no journal restores a
+    Python stack); a behaviour-driven role restarts from its checkpoint (`_wipes`)."""
+    return crash.restart_ms is None or (not crash.keep_journal and inspect.iscoroutinefunction(code))
+
+
+def _wipes(crash: Crash, code: RoleCode) -> bool:
+    """Whether the role loses its memory and restarts from its journaled checkpoint."""
+    return crash.restart_ms is not None and not crash.keep_journal and not _kills(crash, code)
 
 
 class _RunState:
@@ -138,6 +149,8 @@ class _RunState:
         self.endpoints: dict[str, Endpoint] = {}
         self.crashed: list[str] = []
         self.timers: list[asyncio.TimerHandle] = []
+        self.recoveries: dict[str, RecoveryLog] = {}
+        self.journals: list[JournalStore] = []
 
 
 def _role_runner(
@@ -152,7 +165,19 @@ def _role_runner(
 
     async def run(ep: Endpoint) -> Any:
         state.endpoints[role] = ep
-        if crash is not None and _kills(crash[0]):
+        if crash is not None and _wipes(crash[0], code):
+            event, start = crash
+            assert event.restart_ms is not None
+            store = JournalStore(MEMORY)
+            state.journals.append(store)
+            log = state.recoveries[role] = RecoveryLog([], [], [])
+            outage = Outage(start + event.at_ms / 1000.0, start + event.restart_ms / 1000.0)
+            checkpoints = Checkpoints(Journal(ep.device, store))
+            await run_recoverable(
+                ep, code, seed=seed, hints=hints, outages=(outage,), checkpoints=checkpoints, log=log
+            )
+            return ep.env
+        if crash is not None and _kills(crash[0], code):
             task = asyncio.current_task()
             loop = asyncio.get_running_loop()
 
@@ -288,6 +313,8 @@ class Simulator:
         finally:
             for timer in state.timers:
                 timer.cancel()
+            for store in state.journals:
+                store.close()
         if failure is None and state.crashed:
             role = state.crashed[0]
             crash = crashes[role]
@@ -300,6 +327,11 @@ class Simulator:
             loop.time() - start,
             transport.stats,
             tuple(state.crashed),
+            tuple(
+                (role, step)
+                for role, log in state.recoveries.items()
+                for step in log.restored_steps
+            ),
         )
 
 

@@ -29,8 +29,9 @@ class Partition:
 class Crash:
     """`role`'s node stops at `at_ms`; it restarts at `restart_ms` (never if None).
 
-    With `keep_journal` the node comes back with its state (its journal and session state survive, so it
-    resumes where it stopped); without, its session state is lost and its part of the session fails.
+    With `keep_journal` the node comes back with its state (an outage: its memory survives, so it resumes
+    where it stopped); without (a wipe), the role's memory is lost and it restarts from its journaled
+    checkpoint (`aura_choreo.resilience.checkpoint`); a wiped role that never restarts is gone.
     """
 
     role: str
