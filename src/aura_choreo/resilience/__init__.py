@@ -5,7 +5,9 @@ periods cost no real time.
 """
 
 from aura_choreo.resilience.breaker import BreakerMetrics, BreakerState, CircuitBreaker, CircuitOpen
+from aura_choreo.resilience.checkpoint import CheckpointError, Checkpoints
 from aura_choreo.resilience.middleware import CircuitBreakerMiddleware
+from aura_choreo.resilience.recovery import Outage, RecoveryLog, run_recoverable
 from aura_choreo.resilience.retry import (
     PERMANENT,
     RETRYABLE,
@@ -14,6 +16,15 @@ from aura_choreo.resilience.retry import (
     RetryPolicy,
     run_with_retry,
 )
+from aura_choreo.resilience.saga import (
+    SagaError,
+    SagaLog,
+    SagaOutcome,
+    SagaResult,
+    SagaStep,
+    recover_sagas,
+    run_saga,
+)
 
 __all__ = [
     "PERMANENT",
@@ -21,10 +32,22 @@ __all__ = [
     "Attempt",
     "BreakerMetrics",
     "BreakerState",
+    "CheckpointError",
+    "Checkpoints",
     "CircuitBreaker",
     "CircuitBreakerMiddleware",
     "CircuitOpen",
     "MaxRetriesExceeded",
+    "Outage",
+    "RecoveryLog",
     "RetryPolicy",
+    "SagaError",
+    "SagaLog",
+    "SagaOutcome",
+    "SagaResult",
+    "SagaStep",
+    "recover_sagas",
+    "run_recoverable",
+    "run_saga",
     "run_with_retry",
 ]

@@ -148,7 +148,7 @@ async def run_with_retry(
     (`MaxRetriesExceeded`). Each attempt is appended to `trace` when given."""
     policy = policy or RetryPolicy()
     loop = asyncio.get_running_loop()
-    rng = random.Random(policy.seed)
+    rng: random.Random | None = None  # made at the first failure: seeding costs more than a session's wrapper
     attempts: list[Attempt] = []
     first = loop.time()
     for number in range(1, policy.max_attempts + 1):
@@ -163,6 +163,7 @@ async def run_with_retry(
             retryable = policy.is_retryable(error)
             delay: float | None = None
             if retryable and number < policy.max_attempts:
+                rng = rng or random.Random(policy.seed)
                 delay = backoff_delay(number, policy.base, policy.max_delay, policy.jitter, rng)
                 if policy.max_elapsed is not None and loop.time() + delay - first > policy.max_elapsed:
                     delay = None
