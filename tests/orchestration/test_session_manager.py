@@ -3,6 +3,7 @@ the limit, stale cleanup, metrics, and persistence in the journal across a SIGKI
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import os
 import signal
@@ -15,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from aura_choreo.errors import PeerTimeout
 from aura_choreo.journal import FactId, Journal, JournalStore
 from aura_choreo.orchestration.session_states import (
     InvalidTransition,
@@ -27,6 +29,11 @@ from aura_choreo.orchestration.session_states import (
     UnknownSession,
 )
 from aura_choreo.orchestration.sessions import SessionManager
+from aura_choreo.protocol import choreography
+from aura_choreo.runtime.endpoint import Endpoint
+from aura_choreo.runtime.runner import run_session
+from aura_choreo.testing.virtual_time import run_virtual
+from aura_choreo.transports.inmemory import InMemoryTransport
 
 S = SessionState
 ALLOWED = {
@@ -305,3 +312,55 @@ def _check_invariants(record: SessionRecord) -> None:
     assert set(record.joined) | record.left <= set(record.participants)
     assert record.created_at <= record.updated_at
     assert bool(record.reason) <= record.state.terminal
+
+
+PING = choreography("choreography P { roles: A, B; A -> B: Ping(n: i64); B -> A: Pong(n: i64); }")
+
+
+def test_running_records_how_a_real_session_ended() -> None:
+    async def a_ok(ep: Endpoint) -> None:
+        await ep.send("B", ep.message("Ping", n=1))
+        await ep.recv("B")
+
+    async def b_ok(ep: Endpoint) -> None:
+        await ep.recv("A")
+        await ep.send("A", ep.message("Pong", n=2))
+
+    async def b_silent(ep: Endpoint) -> None:
+        await ep.recv("A")
+        await asyncio.sleep(3600)
+
+    async def b_broken(ep: Endpoint) -> None:
+        await ep.recv("A")
+        raise RuntimeError("disk full")
+
+    async def main() -> dict[str, SessionRecord]:
+        m = manager(clock=asyncio.get_running_loop().time)
+        seen = {}
+        for name, b in (("ok", b_ok), ("silent", b_silent), ("broken", b_broken)):
+            session = PING.session(peer_timeout=2.0)
+            try:
+                with m.running(PING, PING.roles, SessionConfig(session_id=name), device="dev-1") as record:
+                    assert record.state is S.ACTIVE and dict(record.joined) == {"A": "dev-1", "B": "dev-1"}
+                    await run_session(session, InMemoryTransport(), {"A": a_ok, "B": b})
+            except (PeerTimeout, RuntimeError):
+                pass
+            seen[name] = m.get(name)
+        task = asyncio.ensure_future(_cancelled_run(m))
+        await asyncio.sleep(1)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        seen["cancelled"] = m.get("cancelled")
+        return seen
+
+    seen = run_virtual(main())
+    assert seen["ok"].state is S.COMPLETED
+    assert seen["silent"].state is S.TIMED_OUT and "PeerTimeout" in seen["silent"].reason
+    assert seen["broken"].state is S.FAILED and "disk full" in seen["broken"].reason
+    assert seen["cancelled"].state is S.CANCELLED
+
+
+async def _cancelled_run(m: SessionManager) -> None:
+    with m.running(PING, PING.roles, SessionConfig(session_id="cancelled")):
+        await asyncio.sleep(3600)

@@ -16,13 +16,16 @@ does not) so tests and simulations pass their own.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from aura_choreo.errors import PeerTimeout
 from aura_choreo.journal import Fact, FactValue, Journal, JournalStore
 from aura_choreo.orchestration.session_states import (
     TRANSITIONS,
@@ -35,6 +38,7 @@ from aura_choreo.orchestration.session_states import (
     UnknownParticipant,
     UnknownSession,
 )
+from aura_choreo.orchestration.timeouts import DeadlineExceeded
 
 __all__ = ["SessionManager", "SessionMetrics"]
 
@@ -219,6 +223,33 @@ class SessionManager:
         """Any move the state machine allows; `InvalidTransition` for every other."""
         return self._move(self.get(session), state, reason)
 
+    @contextlib.contextmanager
+    def running(
+        self,
+        protocol: object,
+        participants: Iterable[str],
+        config: SessionConfig = _DEFAULT_CONFIG,
+        *,
+        device: str | None = None,
+    ) -> Iterator[SessionRecord]:
+        """`with manager.running(protocol, roles) as record:` creates the session, joins every
+        participant (from `device`), and ends it with the block's outcome: completed; timed_out on a
+        `PeerTimeout`, `DeadlineExceeded` or `TimeoutError`; cancelled on cancellation (or Ctrl-C);
+        failed on any other error (named in the reason). The error itself propagates unchanged. A
+        session the block already ended is left as it is."""
+        record = self.create(protocol, participants, config)
+        for role in record.participants:
+            self.join(record.id, role, device)
+        try:
+            yield self.get(record.id)
+        except BaseException as error:
+            if not self.get(record.id).state.terminal:
+                outcome, reason = _outcome_of(error)
+                self.end(record.id, outcome, reason)
+            raise
+        if not self.get(record.id).state.terminal:
+            self.end(record.id)
+
     def cleanup_stale(self, now: float | None = None) -> list[SessionRecord]:
         """Time out every open session past its `timeout` (from creation) or idle past its
         `stale_after` (from its last change); returns the sessions it timed out."""
@@ -325,6 +356,15 @@ class SessionManager:
             self._records[fact.session] = record.moved(state, at, str(data.get("reason") or ""))
         elif event == "forgotten":
             del self._records[fact.session]
+
+
+def _outcome_of(error: BaseException) -> tuple[SessionState, str]:
+    reason = f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+    if isinstance(error, PeerTimeout | DeadlineExceeded | TimeoutError):
+        return SessionState.TIMED_OUT, reason
+    if isinstance(error, asyncio.CancelledError | KeyboardInterrupt):
+        return SessionState.CANCELLED, reason
+    return SessionState.FAILED, reason
 
 
 def _number(value: object) -> float | None:
