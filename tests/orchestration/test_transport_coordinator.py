@@ -308,3 +308,35 @@ def test_a_flood_of_probes_gets_a_bounded_number_of_answers() -> None:
         assert len(answers) == MAX_PENDING_ANSWERS and a.metrics.garbage_probes == 100
 
     run_virtual(main())
+
+
+def test_a_peers_circuit_breaker_fails_sends_fast_and_recovers_on_virtual_time() -> None:
+    from aura_choreo.resilience.breaker import BreakerState, CircuitBreaker
+
+    async def main() -> None:
+        inner = InMemoryTransport()
+        got: list[bytes] = []
+        inner.attach("b", lambda s, f: got.append(f))
+        flaky = Flaky(inner, failures=3)
+        a = TransportCoordinator(
+            flaky, max_failures=100, breakers=lambda peer: CircuitBreaker(3, recovery_timeout=10.0, name=peer)
+        )
+        a.attach("a", lambda s, f: None)
+        for _ in range(3):
+            with pytest.raises(TransportError, match="reset"):
+                await a.send("ctx", "b", b"x")
+        breaker = a.breaker("b")
+        assert breaker is not None and breaker.state is BreakerState.OPEN
+        with pytest.raises(ChannelClosed, match="open"):
+            await a.send("ctx", "b", b"x")
+        assert a.metrics.fail_fast == 1 and a.metrics.sends == 3  # the fourth never reached the link
+        with pytest.raises(ChannelClosed):  # permanent for send_with_retry: no retries while open
+            await a.send_with_retry("ctx", "b", b"x", RetryPolicy(max_attempts=5))
+        assert a.metrics.retries == 0
+        await asyncio.sleep(10)  # virtual: the recovery time passes
+        assert breaker.state is BreakerState.HALF_OPEN
+        await a.send("ctx", "b", b"probe")  # the link works again: the probe closes the circuit
+        assert breaker.state is BreakerState.CLOSED and got == [b"probe"]
+        assert a.breaker("c") is not breaker  # one breaker per peer
+
+    run_virtual(main())

@@ -15,18 +15,22 @@ the spec asks for at the socket level; the coordinator adds the per-(context, pe
 Health checks are active: a probe frame to the peer's coordinator, answered by a pong. Both start with
 the byte 0xC1, which MessagePack never uses, so no envelope can be mistaken for one (a plain `Node`
 receiving a probe counts it as garbage). A channel whose probes or sends fail `max_failures` times in
-a row is torn down; the next use opens a fresh one.
+a row is torn down; the next use opens a fresh one. With `breakers`, each peer also has a
+`resilience.CircuitBreaker` around its sends: while it is open, a send fails fast with `ChannelClosed`
+(nothing is handed to the transport), and the session layer above simply retransmits later.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from aura_choreo.errors import TransportError
 from aura_choreo.orchestration.retry import RetryPolicy, run_with_retry
+from aura_choreo.resilience.breaker import CircuitBreaker, CircuitOpen
 from aura_choreo.transports.base import Address, ClosableLink, FrameHandler, Link, Transport
 
 __all__ = ["BudgetView", "Channel", "ChannelClosed", "CoordinatorMetrics", "TransportCoordinator"]
@@ -96,6 +100,8 @@ class CoordinatorMetrics:
     probes: int = 0
     probes_answered: int = 0
     garbage_probes: int = 0
+    fail_fast: int = 0
+    """Sends refused without trying because the peer's circuit breaker was open."""
 
 
 class _CoordinatedLink(ClosableLink):
@@ -122,6 +128,7 @@ class TransportCoordinator(Transport):
         idle_after: float | None = 60.0,
         probe_timeout: float = 1.0,
         max_failures: int = 3,
+        breakers: Callable[[Address], CircuitBreaker] | None = None,
     ) -> None:
         if max_failures < 1 or probe_timeout <= 0:
             raise ValueError("a transport coordinator needs max_failures >= 1 and probe_timeout > 0")
@@ -131,6 +138,9 @@ class TransportCoordinator(Transport):
         self.idle_after = idle_after
         self.probe_timeout = probe_timeout
         self.max_failures = max_failures
+        self.breakers = breakers
+        """Makes the circuit breaker of a peer, on its first send (None: no breakers)."""
+        self._breakers: dict[Address, CircuitBreaker] = {}
         self.max_frame = inner.max_frame
         self.metrics = CoordinatorMetrics()
         self._channels: dict[tuple[str, Address], Channel] = {}
@@ -236,16 +246,41 @@ class TransportCoordinator(Transport):
             raise TransportError("the transport coordinator is not attached")
         channel = self.channel(context, peer)
         channel.last_used = self._now()
+        breaker = self.breaker(peer)
+        token = 0
+        if breaker is not None:
+            try:
+                token = breaker.acquire()
+            except CircuitOpen as open_:
+                self.metrics.fail_fast += 1
+                raise ChannelClosed(f"send to {peer} in {context}: {open_}") from open_
         self.metrics.sends += 1
         try:
             await link.send(peer, frame)
         except TransportError:
             self.metrics.send_failures += 1
             self._failed(channel)
+            if breaker is not None:
+                breaker.record_failure(token)
             raise
+        except BaseException:
+            if breaker is not None:
+                breaker.record_neutral(token)
+            raise
+        if breaker is not None:
+            breaker.record_success(token)
         channel.sends += 1
         channel.bytes_sent += len(frame)
         channel.failures = 0
+
+    def breaker(self, peer: Address) -> CircuitBreaker | None:
+        """`peer`'s circuit breaker (made on first use), or None without `breakers`."""
+        if self.breakers is None:
+            return None
+        found = self._breakers.get(peer)
+        if found is None:
+            found = self._breakers[peer] = self.breakers(peer)
+        return found
 
     async def send_with_retry(
         self, context: str, peer: Address, frame: bytes, policy: RetryPolicy | None = None
