@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aura_choreo.orchestration.crdt import CrdtDecodeError, ORSet, codec, stable_version
+from aura_choreo.orchestration.crdt import CrdtDecodeError, ORMap, ORSet, codec, stable_version
 
 
 def synced(*replicas: ORSet) -> list[ORSet]:
@@ -120,3 +120,25 @@ def test_collecting_never_changes_any_replicas_value(steps: list[tuple[str, int,
     everything = ORSet.join_all(plain).value
     assert ORSet.join_all(gc).value == everything
     assert sum(len(r.removes) for r in gc) <= sum(len(r.removes) for r in plain)
+
+
+def test_an_ormap_collects_its_key_tombstones_and_nested_sets() -> None:
+    a, b = ORMap(), ORMap()
+    a, stale = a.update("a", "tags", ORSet(), lambda s: s.add("a", "red"))
+    a, _ = a.update("a", "gone", ORSet(), lambda s: s.add("a", "x"))
+    a, b = synced_maps(a, b)
+    b, _ = b.update("b", "tags", ORSet(), lambda s: s.remove("b", "red"))
+    b, _ = b.remove("b", "gone")
+    a, b = synced_maps(a, b)
+    before = a.value
+    assert before == {"tags": frozenset()}
+    stable = stable_version([a.version(), b.version()])
+    ga, gb = a.collect(stable), b.collect(stable)
+    assert ga.value == gb.value == before
+    assert ga.keys.removes == frozenset() and ga.get("tags", ORSet()).removes == frozenset()
+    assert ga.merge(stale).value == before and b.merge(ga).value == before and ga.merge(b) == ga
+
+
+def synced_maps(*replicas: ORMap) -> list[ORMap]:
+    joined = ORMap.join_all(replicas)
+    return [r.merge(joined) for r in replicas]

@@ -102,6 +102,12 @@ class ORMap(Crdt):
                 merged[key] = mine.merge(theirs)
         return type(self)._of(self.keys.merge(other.keys), merged)
 
+    def collect(self, stable: VectorClock) -> ORMap:
+        """`ORSet.collect` for the key set and every nested `ORSet` or `ORMap`, each at its own scope
+        of `stable` (causally stable: `stable_version` of every replica's `version()`)."""
+        values = {k: _collect(v, _unscope(stable, ["v", k])) for k, v in self.values}
+        return ORMap._of(self.keys.collect(_unscope(stable, [_KEYSET])), values)
+
     def version(self) -> VectorClock:
         counts = _rescope(self.keys.version(), [_KEYSET])
         for key, nested in self.values:
@@ -135,6 +141,10 @@ class ORMap(Crdt):
                 raise codec.CrdtDecodeError(f"ORMap: key {key!r} twice")
             values[key] = kind_class(codec.as_str(parts[1], "kind")).from_body(parts[2])
         return cls._of(ORSet.from_body(keys_raw), values)
+
+
+def _collect(value: Crdt, stable: VectorClock) -> Crdt:
+    return value.collect(stable) if isinstance(value, ORSet | ORMap) else value
 
 
 KINDS: Mapping[str, type[Crdt]] = {
