@@ -369,3 +369,15 @@ def test_a_nan_timeout_is_refused() -> None:
             await TimeoutCoordinator().with_timeout(float("nan"), op)
 
     run_virtual(main())
+
+
+def test_simultaneous_failures_report_the_first_given() -> None:
+    async def main() -> None:
+        p, tc = Parties(), TimeoutCoordinator()
+        for names in (["x", "y", "z"], ["z", "y", "x"]):
+            ops = {n: p.op(n, 1, fail=True) for n in names}
+            with pytest.raises(CoordinatedFailure) as failed:
+                await tc.with_coordinated_timeouts(ops, FAIL_FAST)
+            assert failed.value.first == names[0]
+
+    run_virtual(main())

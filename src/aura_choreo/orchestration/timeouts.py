@@ -214,7 +214,7 @@ class TimeoutCoordinator:
         groups = self.metrics.groups
         groups[policy.kind] = groups.get(policy.kind, 0) + 1
         loop = asyncio.get_running_loop()
-        deadline, _ = self.deadline(timeout, caller)
+        deadline, inherited = self.deadline(timeout, caller)
         token = DEADLINE.set(None if deadline == float("inf") else deadline)
         try:  # the tasks copy the context now, so each one's sends carry the group's deadline
             tasks = {
@@ -234,7 +234,8 @@ class TimeoutCoordinator:
                 )
                 if not done:
                     break  # the deadline passed
-                for task in done:
+                order = list(tasks)  # ties (same loop step) go in the order the operations were given
+                for task in sorted(done, key=order.index):
                     outcome = self._outcome(tasks[task], task, loop.time())
                     outcomes[outcome.name] = outcome
                     if outcome.error is not None and failure is None:
@@ -249,7 +250,7 @@ class TimeoutCoordinator:
             raise CoordinatedFailure(failure[0], failure[1], result)
         if policy.kind == "fail_fast" and any(o.timed_out for o in result.outcomes):
             late = ", ".join(o.name for o in result.outcomes if o.timed_out)
-            raise DeadlineExceeded(late, deadline, inherited=False, timeout=timeout)
+            raise DeadlineExceeded(late, deadline, inherited=inherited, timeout=timeout)
         if policy.kind == "quorum" and len(result.values) < policy.k:
             failed = len(result.errors)
             why = f"{failed} failed" + (
