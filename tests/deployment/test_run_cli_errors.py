@@ -75,7 +75,7 @@ def test_the_wrong_device_key_for_the_role_is_a_usage_error(deployment: tuple[Pa
         (("--role", "Nobody"), "no role `Nobody`"),
         (("--role", "Coordinator", "--peer", "Participant"), "--peer expects ROLE=ADDRESS"),
         (("--role", "Coordinator", "--peer", "Ghost=tcp://127.0.0.1:9"), "not a role"),
-        (("--role", "Coordinator", "--listen", "quic://127.0.0.1:9"), "expected tcp://host:port"),
+        (("--role", "Coordinator", "--listen", "udp://127.0.0.1:9"), "expected tcp://host:port"),
         (("--role", "Coordinator", "--timeout", "0"), "must be positive"),
         (("--role", "Coordinator", "--behaviours", "no_such_module_x:obj"), "cannot import"),
     ],

@@ -46,7 +46,15 @@ def test_every_role_in_its_own_process_completes_and_the_traces_check(
         pytest.param(
             EXAMPLES / "two_phase_commit.choreo", {"Coordinator": "ws", "Participant": "ws"}, id="ws"
         ),
+        pytest.param(
+            EXAMPLES / "two_phase_commit.choreo", {"Coordinator": "quic", "Participant": "quic"}, id="quic"
+        ),
         pytest.param(LITERATURE / "payment_channel.choreo", {"Alice": "ws"}, id="ws-and-tcp-in-one-session"),
+        pytest.param(
+            LITERATURE / "payment_channel.choreo",
+            {"Alice": "quic", "Bob": "ws"},
+            id="quic-ws-and-tcp-in-one-session",
+        ),
     ],
 )
 def test_the_carrier_is_chosen_by_the_address_scheme_alone(

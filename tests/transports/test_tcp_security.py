@@ -21,7 +21,7 @@ from aura_choreo.transports.net.identity import Identity
 from aura_choreo.transports.peering import PeerDevice
 from aura_choreo.transports.tls import tls_context as _context
 
-CARRIERS = pytest.mark.parametrize("scheme", ["tcp", "ws"])
+CARRIERS = pytest.mark.parametrize("scheme", ["tcp", "ws", "quic"])
 ALICE, BOB, MALLORY = Identity.generate("alice"), Identity.generate("bob"), Identity.generate("mallory")
 HASH = "a" * 64
 BINDING = SessionBinding(HASH, "s1", {"Client": "alice", "Server": "bob"})

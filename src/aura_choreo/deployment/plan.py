@@ -165,9 +165,7 @@ def _check_address(address: str | None, what: str) -> None:
     try:
         parse_address(address)
     except ValueError as exc:
-        scheme = address.partition("://")[0]
-        hint = " (quic:// is not available in this build)" if scheme == "quic" else ""
-        raise DeploymentError(f"{what}: {exc}{hint}") from None
+        raise DeploymentError(f"{what}: {exc}") from None
 
 
 def _check_one_broker(addresses: list[str | None], device: str) -> None:

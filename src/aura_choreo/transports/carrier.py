@@ -43,7 +43,7 @@ from aura_choreo.transports.net.handshake import SessionBinding
 from aura_choreo.transports.net.identity import Identity
 from aura_choreo.transports.peering import PeerDevice, Peering, StatusCallback, carrier_for
 from aura_choreo.transports.pipes import Listener, parse_address
-from aura_choreo.transports.tls import tls_context
+from aura_choreo.transports.tls import Credentials
 
 log = logging.getLogger("aura_choreo.tcp")
 
@@ -128,8 +128,7 @@ class NetworkTransport(Peering, Transport):
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = False
         self._data_frames = 0
-        self._client_ssl = tls_context(identity, server=False)
-        self._server_ssl = tls_context(identity, server=True) if listen else None
+        self._credentials = Credentials(identity)
 
     # ------------------------------------------------------------------ addresses
 
@@ -170,10 +169,9 @@ class NetworkTransport(Peering, Transport):
             return
         _, host, port = parse_address(self.listen)
         carrier = carrier_for(self.listen)
-        assert self._server_ssl is not None
         try:
             self._server = await carrier.listen(
-                host, port, self._accept, self._server_ssl, self.handshake_timeout
+                host, port, self._accept, self._credentials, self.handshake_timeout
             )
         except OSError as exc:
             raise TransportError(f"cannot listen on {self.listen}: {exc.strerror or exc}") from None
@@ -191,6 +189,8 @@ class NetworkTransport(Peering, Transport):
                 await asyncio.wait_for(
                     asyncio.gather(*(c.pipe.wait_closed() for c in conns), return_exceptions=True), 1.0
                 )
+            for conn in conns:  # a peer that did not answer our close in time: release the socket now
+                conn.pipe.abort()
         tasks = list(self._tasks)
         for task in tasks:
             task.cancel()

@@ -113,6 +113,9 @@ class Conn:
                 self._handle(self.state.start())
                 self.flush()
                 await self._read_loop()
+            except asyncio.CancelledError:  # the transport is closing: nobody waits for a polite close
+                self.abort("cancelled")
+                raise
             except (OSError, ssl.SSLError, EOFError) as exc:
                 self.abort(f"connection error: {exc}")
             except Exception as exc:  # a carrier's own error: this connection ends, nothing else

@@ -31,6 +31,7 @@ from aura_choreo.transports.net.handshake import (
 from aura_choreo.transports.net.identity import Identity, certificate_public_key
 from aura_choreo.transports.net.timing import Backoff
 from aura_choreo.transports.pipes import Carrier, Pipe
+from aura_choreo.transports.tls import Credentials
 
 log = logging.getLogger("aura_choreo.tcp")
 
@@ -46,8 +47,12 @@ class PeerDevice:
     address: str | None = None
 
 
-_CARRIERS = {"tcp": "aura_choreo.transports.tcp", "ws": "aura_choreo.transports.ws"}
-_EXTRAS = {"ws": "websocket"}
+_CARRIERS = {
+    "tcp": "aura_choreo.transports.tcp",
+    "ws": "aura_choreo.transports.ws",
+    "quic": "aura_choreo.transports.quic",
+}
+_EXTRAS = {"ws": "websocket", "quic": "quic"}
 
 
 def carrier_for(address: str) -> Carrier:
@@ -55,7 +60,7 @@ def carrier_for(address: str) -> Carrier:
     scheme = address.partition("://")[0]
     module_name = _CARRIERS.get(scheme)
     if module_name is None:
-        raise TransportError(f"`{address}`: no carrier for `{scheme}://` (available: tcp://, ws://)")
+        raise TransportError(f"`{address}`: no carrier for `{scheme}://` (available: tcp://, ws://, quic://)")
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
@@ -97,7 +102,7 @@ class Peering(ABC):
     _changed: asyncio.Event
     _closing: bool
     _data_frames: int
-    _client_ssl: ssl.SSLContext
+    _credentials: Credentials
 
     @abstractmethod
     def _deliver(self, conn: Conn, payload: bytes) -> None:
@@ -112,7 +117,7 @@ class Peering(ABC):
         while not self._closing:
             try:
                 pipe = await asyncio.wait_for(
-                    carrier.dial(address, self._client_ssl, self.handshake_timeout),
+                    carrier.dial(address, self._credentials, self.handshake_timeout),
                     self.handshake_timeout + 1.0,
                 )
             except (OSError, TimeoutError, ssl.SSLError) as exc:

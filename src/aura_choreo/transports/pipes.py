@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import ssl
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 from urllib.parse import urlsplit
 
-SCHEMES = ("tcp", "ws", "nats")
+from aura_choreo.transports.tls import Credentials
+
+SCHEMES = ("tcp", "ws", "quic", "nats")
 """The schemes a carrier exists for (`nats://` is a broker, `transports.nats_broker`, not a `Carrier`)."""
 
 
@@ -59,24 +60,30 @@ PipeHandler = Callable[[Pipe], Awaitable[None]]
 
 
 class Carrier(ABC):
-    """What is specific to one scheme: listening and dialing with TLS, yielding `Pipe`s."""
+    """What is specific to one scheme: listening and dialing with TLS 1.3, yielding `Pipe`s.
+
+    Both sides present the certificate of `credentials` and require the peer's; the carrier does not
+    judge the peer's certificate (its owner pins `Pipe.peer_certificate` against the policy).
+    """
 
     scheme: str
 
     @abstractmethod
     async def listen(
-        self, host: str, port: int, on_pipe: PipeHandler, context: ssl.SSLContext, handshake_timeout: float
+        self, host: str, port: int, on_pipe: PipeHandler, credentials: Credentials, handshake_timeout: float
     ) -> Listener: ...
 
     @abstractmethod
-    async def dial(self, address: str, context: ssl.SSLContext, handshake_timeout: float) -> Pipe: ...
+    async def dial(self, address: str, credentials: Credentials, handshake_timeout: float) -> Pipe: ...
 
 
 def parse_address(address: str) -> tuple[str, str, int]:
     """(scheme, host, port) of `scheme://host:port[/path]`; `ValueError` says what is wrong."""
     parts = urlsplit(address)
     if parts.scheme not in SCHEMES:
-        raise ValueError(f"`{address}`: expected tcp://host:port, ws://host:port or nats://host:port")
+        raise ValueError(
+            f"`{address}`: expected tcp://host:port, ws://host:port, quic://host:port or nats://host:port"
+        )
     try:
         port = parts.port
     except ValueError:

@@ -8,9 +8,9 @@ The transport itself is `transports.carrier.TcpTransport` (its carrier chosen pe
 from __future__ import annotations
 
 import asyncio
-import ssl
 
 from aura_choreo.transports.pipes import Carrier, Listener, Pipe, PipeHandler, parse_address
+from aura_choreo.transports.tls import Credentials
 
 __all__ = ["CARRIER", "StreamPipe", "TcpCarrier", "parse_tcp_address"]
 
@@ -70,19 +70,23 @@ class TcpCarrier(Carrier):
     scheme = "tcp"
 
     async def listen(
-        self, host: str, port: int, on_pipe: PipeHandler, context: ssl.SSLContext, handshake_timeout: float
+        self, host: str, port: int, on_pipe: PipeHandler, credentials: Credentials, handshake_timeout: float
     ) -> Listener:
         async def accepted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             await on_pipe(StreamPipe(reader, writer))
 
         return await asyncio.start_server(
-            accepted, host, port, ssl=context, ssl_handshake_timeout=handshake_timeout
+            accepted,
+            host,
+            port,
+            ssl=credentials.ssl_context(server=True),
+            ssl_handshake_timeout=handshake_timeout,
         )
 
-    async def dial(self, address: str, context: ssl.SSLContext, handshake_timeout: float) -> Pipe:
+    async def dial(self, address: str, credentials: Credentials, handshake_timeout: float) -> Pipe:
         _, host, port = parse_address(address)
         reader, writer = await asyncio.open_connection(
-            host, port, ssl=context, ssl_handshake_timeout=handshake_timeout
+            host, port, ssl=credentials.ssl_context(server=False), ssl_handshake_timeout=handshake_timeout
         )
         return StreamPipe(reader, writer)
 

@@ -1,4 +1,4 @@
-"""TLS 1.3 contexts for the network carriers: our certificate from the device key, the anchor as the
+"""TLS 1.3 material for the network carriers: our certificate from the device key, the anchor as the
 only verify location, mutual authentication required (see `net.identity` for why that is sound)."""
 
 from __future__ import annotations
@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import ssl
 import tempfile
+from dataclasses import dataclass, field
 
 from aura_choreo.transports.net.identity import Identity, anchor_pem, certificate_pem
 
@@ -29,3 +30,26 @@ def tls_context(identity: Identity, *, server: bool) -> ssl.SSLContext:
             out.write(key)
         context.load_cert_chain(cert_file, key_file)
     return context
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """A device's TLS material as each carrier needs it, built on first use and kept.
+
+    tcp:// and ws:// take an `ssl.SSLContext`; quic:// (aioquic has its own TLS 1.3) takes the
+    certificate chain and the key. Building a context costs a key file round trip, so a transport
+    builds each at most once.
+    """
+
+    identity: Identity
+    _contexts: dict[bool, ssl.SSLContext] = field(default_factory=dict, compare=False, repr=False)
+
+    def ssl_context(self, *, server: bool) -> ssl.SSLContext:
+        context = self._contexts.get(server)
+        if context is None:
+            context = self._contexts[server] = tls_context(self.identity, server=server)
+        return context
+
+    def chain_pem(self) -> bytes:
+        """Our certificate followed by the anchor's (PEM), as the TLS handshake presents them."""
+        return certificate_pem(self.identity)[0] + anchor_pem()

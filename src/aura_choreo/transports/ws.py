@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ssl
 from urllib.parse import urlsplit
 
 from websockets.asyncio.client import ClientConnection, connect
@@ -20,6 +19,7 @@ from websockets.exceptions import ConnectionClosed
 
 from aura_choreo.transports.base import DEFAULT_MAX_FRAME
 from aura_choreo.transports.pipes import Carrier, Listener, Pipe, PipeHandler
+from aura_choreo.transports.tls import Credentials
 
 _CHUNK = DEFAULT_MAX_FRAME
 _MAX_MESSAGE = 2 * DEFAULT_MAX_FRAME
@@ -94,7 +94,7 @@ class WsCarrier(Carrier):
     scheme = "ws"
 
     async def listen(
-        self, host: str, port: int, on_pipe: PipeHandler, context: ssl.SSLContext, handshake_timeout: float
+        self, host: str, port: int, on_pipe: PipeHandler, credentials: Credentials, handshake_timeout: float
     ) -> Listener:
         async def accepted(connection: ServerConnection) -> None:
             await on_pipe(WsPipe(connection))
@@ -103,7 +103,7 @@ class WsCarrier(Carrier):
             accepted,
             host,
             port,
-            ssl=context,
+            ssl=credentials.ssl_context(server=True),
             ssl_handshake_timeout=handshake_timeout,
             open_timeout=handshake_timeout,
             ping_interval=None,
@@ -112,12 +112,12 @@ class WsCarrier(Carrier):
         )
         return server
 
-    async def dial(self, address: str, context: ssl.SSLContext, handshake_timeout: float) -> Pipe:
+    async def dial(self, address: str, credentials: Credentials, handshake_timeout: float) -> Pipe:
         parts = urlsplit(address)
         uri = f"wss://{parts.netloc}{parts.path or '/'}"
         connection = await connect(
             uri,
-            ssl=context,
+            ssl=credentials.ssl_context(server=False),
             server_hostname="aura-choreo",
             ssl_handshake_timeout=handshake_timeout,
             open_timeout=handshake_timeout,
