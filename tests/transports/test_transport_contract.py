@@ -249,7 +249,8 @@ async def test_oversized_frames_and_closed_links_are_refused(kind: str) -> None:
 def test_a_missing_extra_is_one_line_naming_the_install(
     scheme: str, module: str, extra: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(sys.modules, module, None)  # what `import` sees without the extra
+    for name in [m for m in sys.modules if m == module or m.startswith(module + ".")] or [module]:
+        monkeypatch.setitem(sys.modules, name, None)  # what `import` sees without the extra
     monkeypatch.delitem(sys.modules, f"aura_choreo.transports.{scheme}", raising=False)
     with pytest.raises(TransportError) as caught:
         carrier_for(f"{scheme}://127.0.0.1:1")
