@@ -1,11 +1,11 @@
-"""Benchmark: every network carrier (tcp://, ws://, nats://) against its raw baseline, in one run.
+"""Benchmark: every network carrier (tcp://, ws://, quic://, nats://) against its raw baseline, in one run.
 
 Per carrier, two devices in this process (one event loop, loopback), through the full runtime
-(envelopes, monitor, acknowledgements, the carrier's authentication: TLS 1.3 + pinned keys for tcp/ws,
-per-frame Ed25519 signatures for nats):
+(envelopes, monitor, acknowledgements, the carrier's authentication: TLS 1.3 + pinned keys for
+tcp/ws/quic, per-frame Ed25519 signatures for nats):
 - round trips/s of a Ping/Pong loop, against the raw library doing the same exchange:
-  tcp:// vs raw asyncio TCP length-prefixed framing, ws:// vs a raw `websockets` echo, nats:// vs raw
-  nats-py request/reply;
+  tcp:// vs raw asyncio TCP length-prefixed framing, ws:// vs a raw `websockets` echo, quic:// vs a raw
+  aioquic stream echo, nats:// vs raw nats-py request/reply;
 - sessions/s of a 2-role Ask/Answer session (session set-up included), against one raw round trip.
 
     .venv/bin/python bench/bench_transports.py [round_trips]
@@ -26,6 +26,12 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import nats
+from aioquic.asyncio.client import connect as quic_connect
+from aioquic.asyncio.protocol import QuicConnectionProtocol
+from aioquic.asyncio.server import serve as quic_serve
+from aioquic.quic.configuration import QuicConfiguration
+from aioquic.quic.events import QuicEvent, StreamDataReceived
+from aioquic.tls import load_pem_x509_certificates
 from websockets.asyncio.client import connect as ws_connect
 from websockets.asyncio.server import ServerConnection
 from websockets.asyncio.server import serve as ws_serve
@@ -40,6 +46,7 @@ from aura_choreo.transports.nats_server import NatsServer
 from aura_choreo.transports.net.handshake import SessionBinding
 from aura_choreo.transports.net.identity import Identity
 from aura_choreo.transports.peering import PeerDevice
+from aura_choreo.transports.tls import Credentials
 
 PING_PONG = """
 choreography PingPong {
@@ -109,6 +116,35 @@ async def raw_ws(rounds: int) -> float:
             await client.send(PAYLOAD)
             await client.recv()
         return time.perf_counter() - started
+
+
+class _QuicEcho(QuicConnectionProtocol):
+    def quic_event_received(self, event: QuicEvent) -> None:
+        if isinstance(event, StreamDataReceived):
+            self._quic.send_stream_data(event.stream_id, event.data)
+            self.transmit()
+
+
+async def raw_quic(rounds: int) -> float:
+    leaf, *chain = load_pem_x509_certificates(Credentials(BOB).chain_pem())
+    server_config = QuicConfiguration(
+        is_client=False, alpn_protocols=["bench"], certificate=leaf, certificate_chain=chain
+    )
+    server_config.private_key = BOB.private_key
+    client_config = QuicConfiguration(is_client=True, alpn_protocols=["bench"], verify_mode=0)
+    port = free_port()
+    server = await quic_serve("127.0.0.1", port, configuration=server_config, create_protocol=_QuicEcho)
+    try:
+        async with quic_connect("127.0.0.1", port, configuration=client_config) as client:
+            reader, writer = await client.create_stream()
+            frame = _LEN.pack(len(PAYLOAD)) + PAYLOAD
+            started = time.perf_counter()
+            for _ in range(rounds):
+                writer.write(frame)
+                await reader.readexactly(len(frame))
+            return time.perf_counter() - started
+    finally:
+        server.close()
 
 
 async def raw_nats(url: str, rounds: int) -> float:
@@ -190,14 +226,16 @@ async def main(rounds: int) -> None:
         baselines: dict[str, Callable[[], Awaitable[float]]] = {
             "tcp": lambda: raw_tcp(rounds),
             "ws": lambda: raw_ws(rounds),
+            "quic": lambda: raw_quic(rounds),
             "nats": lambda: raw_nats(server.url, rounds),
         }
         names = {
             "tcp": "raw asyncio TCP framing",
             "ws": "raw websockets echo",
+            "quic": "raw aioquic stream echo",
             "nats": "raw nats-py request/reply",
         }
-        targets = {"tcp": 1.3, "ws": 1.5, "nats": 1.5}
+        targets = {"tcp": 1.3, "ws": 1.5, "quic": 1.5, "nats": 1.5}
         print(f"{rounds} round trips and {SESSIONS} 2-message sessions per carrier, two devices, one process")
         for kind, baseline in baselines.items():
             raw = await baseline()
