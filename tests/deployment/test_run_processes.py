@@ -9,7 +9,7 @@ from deploy_cluster import assert_all_ok, check_merged_trace, make_cluster
 
 from aura_choreo.protocol import load
 from aura_choreo.verify import role_manifest
-from conftest import SHARED
+from conftest import SHARED, require_quic
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 LITERATURE = SHARED / "corpus" / "literature"
@@ -60,6 +60,8 @@ def test_every_role_in_its_own_process_completes_and_the_traces_check(
 def test_the_carrier_is_chosen_by_the_address_scheme_alone(
     file: Path, schemes: dict[str, str], tmp_path: Path
 ) -> None:
+    if "quic" in schemes.values():
+        require_quic()
     protocol = load(file)
     held = {role: sorted(role_manifest(lt)) for role, lt in protocol.local_types().items()}
     cluster = make_cluster(tmp_path, protocol.roles, capabilities=held, schemes=schemes)

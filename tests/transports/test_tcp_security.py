@@ -20,6 +20,7 @@ from aura_choreo.transports.net.handshake import Connection, SessionBinding
 from aura_choreo.transports.net.identity import Identity
 from aura_choreo.transports.peering import PeerDevice
 from aura_choreo.transports.tls import tls_context as _context
+from conftest import require_quic
 
 CARRIERS = pytest.mark.parametrize("scheme", ["tcp", "ws", "quic"])
 ALICE, BOB, MALLORY = Identity.generate("alice"), Identity.generate("bob"), Identity.generate("mallory")
@@ -38,6 +39,8 @@ class Server:
     """bob listening for session s1, recording every frame delivered to the session layer."""
 
     def __init__(self, *, check_origin: bool = False, scheme: str = "tcp", **options: float) -> None:
+        if scheme == "quic":
+            require_quic()
         self.address = f"{scheme}://127.0.0.1:{free_port()}"
         peers = {"alice": PeerDevice("alice", ALICE.public_bytes)}
         origin = envelope_origin if check_origin else None

@@ -42,7 +42,7 @@ from aura_choreo.transports.net.signed import subject_for
 from aura_choreo.transports.network import LinkModel, NetworkModel, UniformLatency
 from aura_choreo.transports.peering import PeerDevice, carrier_for
 from aura_choreo.transports.simulated import SimulatedTransport
-from conftest import require_nats
+from conftest import require_nats, require_quic
 
 TPC = Path(__file__).resolve().parents[2] / "examples" / "two_phase_commit.choreo"
 KINDS = ["inmemory", "simulated", "tcp", "ws", "quic", "nats"]
@@ -102,6 +102,8 @@ async def pair(kind: str, *, outage: bool = False) -> AsyncIterator[Pair]:
             async with a_nats, b_nats:
                 yield Pair(a_nats, b_nats, a_nats.local_address, b_nats.local_address, server)
         return
+    if kind == "quic":
+        require_quic()
     a_address, b_address = f"{kind}://127.0.0.1:{free_port()}", f"{kind}://127.0.0.1:{free_port()}"
     a = TcpTransport(ALICE, {"bob": PeerDevice("bob", BOB.public_bytes, b_address)}, listen=a_address)
     b = TcpTransport(BOB, {"alice": PeerDevice("alice", ALICE.public_bytes, a_address)}, listen=b_address)
