@@ -216,3 +216,15 @@ def test_the_runtime_retry_middleware_uses_the_same_backoff_rule() -> None:
     assert [middleware.delay(n) for n in range(1, 9)] == [
         backoff_delay(n, 0.01, 1.0, 0.5, rng) for n in range(1, 9)
     ]
+
+
+def test_the_carriers_reconnect_backoff_uses_the_same_rule_with_equal_jitter() -> None:
+    from aura_choreo.transports.net.timing import Backoff
+
+    backoff = Backoff(initial=0.1, maximum=1.0, seed=3)
+    rng = random.Random(3)
+    expected = []
+    for n in range(8):
+        ceiling = min(0.1 * 2**n, 1.0)
+        expected.append(ceiling / 2 + rng.uniform(0, ceiling / 2))
+    assert [backoff.next_delay() for _ in range(8)] == pytest.approx(expected)

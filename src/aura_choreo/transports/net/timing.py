@@ -6,6 +6,8 @@ import enum
 import random
 from dataclasses import dataclass, field
 
+from aura_choreo.transports.backoff import backoff_delay
+
 
 class Liveness(enum.Enum):
     IDLE = "idle"
@@ -46,7 +48,9 @@ class KeepAlive:
 
 @dataclass
 class Backoff:
-    """Exponential backoff with full jitter, seeded (deterministic tests), capped at `maximum`."""
+    """Exponential backoff with "equal" jitter (half the ceiling, plus up to half again), seeded
+    (deterministic tests), capped at `maximum`; the delay rule is `transports.backoff`'s, shared with
+    every other retry in the package."""
 
     initial: float = 0.05
     maximum: float = 2.0
@@ -60,9 +64,8 @@ class Backoff:
 
     def next_delay(self) -> float:
         """The pause before the next attempt (grows with each call until `reset`)."""
-        ceiling = min(self.initial * self.factor**self.attempts, self.maximum)
         self.attempts += 1
-        return ceiling / 2 + self._random.uniform(0, ceiling / 2)
+        return backoff_delay(self.attempts, self.initial, self.maximum, "equal", self._random, self.factor)
 
     def reset(self) -> None:
         self.attempts = 0
