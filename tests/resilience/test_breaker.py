@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -290,3 +291,32 @@ def test_nonsense_breaker_settings_are_refused() -> None:
     for args in [(0, 1.0, 1), (1, -1.0, 1), (1, float("nan"), 1), (1, 1.0, 0)]:
         with pytest.raises(ValueError):
             CircuitBreaker(*args)
+
+
+def test_the_middleware_in_a_session_opens_on_a_silent_peer_and_fails_the_next_session_fast() -> None:
+    from pathlib import Path
+
+    from aura_choreo import load
+    from aura_choreo.errors import PeerTimeout
+    from aura_choreo.runtime.runner import run_session
+    from aura_choreo.transports.faults import Partition
+    from aura_choreo.transports.network import NetworkModel
+    from aura_choreo.transports.simulated import SimulatedTransport
+
+    protocol = load(str(Path(__file__).resolve().parents[2] / "examples" / "two_phase_commit.choreo"))
+    breakers: dict[str, CircuitBreaker] = {}  # shared by the sessions, as in a long-lived process
+
+    def stack(inner: Any) -> Any:
+        return CircuitBreakerMiddleware(inner, failure_threshold=1, recovery_timeout=60.0, breakers=breakers)
+
+    async def scenario() -> None:
+        cut = SimulatedTransport(NetworkModel(), (Partition(("Participant",), 0.0, 1e9),), seed=1)
+        with pytest.raises(PeerTimeout):
+            await run_session(protocol.session(peer_timeout=1.0), cut, middleware=(stack,))
+        assert breakers["Participant"].state is BreakerState.OPEN
+        sent_before = cut.stats.sent
+        with pytest.raises(CircuitOpen):
+            await run_session(protocol.session(peer_timeout=1.0), cut, middleware=(stack,))
+        assert cut.stats.sent == sent_before  # failed fast: nothing reached the network
+
+    run_virtual(scenario())
