@@ -50,22 +50,23 @@ class Sessions:
         self.hints = ProtocolHints.from_local_types(protocol.local_types().values())
         self.count = 0
 
-    async def one(self, middleware: tuple[Callable[[Handler], Handler], ...] = ()) -> None:
+    async def one(self, seed: int, middleware: tuple[Callable[[Handler], Handler], ...] = ()) -> None:
+        """One session; the same `seed` gives every variant the same behaviour choices (the same work)."""
         self.count += 1
         session = self.protocol.session(session_id=f"s{self.count}")
-        await run_session(session, self.transport, seed=self.count, hints=self.hints, middleware=middleware)
+        await run_session(session, self.transport, seed=seed, hints=self.hints, middleware=middleware)
 
 
 async def bare(sessions: Sessions, n: int) -> None:
-    for _ in range(n):
-        await sessions.one()
+    for seed in range(n):
+        await sessions.one(seed)
 
 
 async def wrapped(sessions: Sessions, n: int) -> None:
     breaker = CircuitBreaker(failure_threshold=5, recovery_timeout=30.0)
     policy = RetryPolicy(max_attempts=3, base=0.05, attempt_timeout=30.0)
-    for _ in range(n):
-        await breaker.call(lambda: run_with_retry(sessions.one, policy))
+    for seed in range(n):
+        await breaker.call(lambda seed=seed: run_with_retry(lambda: sessions.one(seed), policy))  # type: ignore[misc]
 
 
 async def middleware(sessions: Sessions, n: int) -> None:
@@ -74,8 +75,8 @@ async def middleware(sessions: Sessions, n: int) -> None:
     def stack(inner: Handler) -> Handler:
         return CircuitBreakerMiddleware(inner, breakers=breakers)
 
-    for _ in range(n):
-        await sessions.one((stack,))
+    for seed in range(n):
+        await sessions.one(seed, (stack,))
 
 
 async def main(n: int) -> None:

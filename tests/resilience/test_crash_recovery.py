@@ -162,3 +162,40 @@ def test_wipes_at_random_times_over_200_seeds(protocol: Protocol) -> None:
     assert restarted >= 80  # the rest were wiped before their first step or after their last
     if _body_sends(protocol):
         assert committed >= 20 and compensated >= 20
+
+
+def _corpus() -> Iterator[Protocol]:
+    for folder in (SHARED / "seeds", SHARED / "literature"):
+        for path in sorted(folder.glob("*.choreo")):
+            yield from load_all(str(path)).values()
+
+
+@pytest.mark.slow
+def test_wipes_of_any_role_of_every_corpus_protocol_resume_and_complete() -> None:
+    """Beyond sagas: par blocks, loops, timeouts, quorums; each run that completes without the wipe
+    must complete with it."""
+    checked = 0
+    for protocol in _corpus():
+        simulator = Simulator(protocol)
+        try:
+            clean = with_trace_check(protocol, simulator.run(0, SimulationConfig(peer_timeout=30.0)))
+            if not clean.ok:
+                continue  # needs user behaviours or parameters to run at all
+            length = clean.duration * 1000
+            rng = random.Random(1)
+            for seed in range(25):
+                if not simulator.run(seed, SimulationConfig(peer_timeout=30.0)).ok:
+                    continue
+                role = rng.choice(protocol.roles)
+                at = rng.uniform(0, length)
+                back = at + rng.choice([0.0, rng.uniform(0, 50)])
+                wipe = Crash(role, at, back, keep_journal=False)
+                result = simulator.run(seed, SimulationConfig(schedule=(wipe,), peer_timeout=30.0))
+                result = with_trace_check(protocol, result)
+                assert result.ok, (
+                    f"{protocol.name} seed {seed}: wipe {role}@{at:.3f}..{back:.3f}: {result.failure}"
+                )
+                checked += 1
+        finally:
+            simulator.close()
+    assert checked > 500
