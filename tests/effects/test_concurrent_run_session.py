@@ -89,3 +89,12 @@ async def test_a_failing_session_does_not_break_the_one_running_beside_it() -> N
     assert got == {5: 50}
     with pytest.raises(ValueError):
         await run_session(PING.session(peer_timeout=0.05), transport, {"A": broken, "B": _server})
+
+
+async def test_a_transport_that_cannot_be_hashed_still_runs_sessions_one_at_a_time() -> None:
+    class Unhashable(InMemoryTransport):
+        __hash__ = None  # type: ignore[assignment]
+
+    got: dict[int, int] = {}
+    await run_session(PING.session(), Unhashable(), {"A": _client(7, got), "B": _server})
+    assert got == {7: 70}

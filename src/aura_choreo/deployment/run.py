@@ -22,10 +22,8 @@ import msgspec
 
 from aura_choreo.deployment.plan import Deployment
 from aura_choreo.errors import AuraChoreoError
-from aura_choreo.execution.modes import build_stack
-from aura_choreo.guards.chain import DeviceGuards
+from aura_choreo.execution.modes import ExecutionStack, build_stack
 from aura_choreo.guards.extension import GuardExtension
-from aura_choreo.guards.receipts import DeviceKey
 from aura_choreo.runtime.extensions import ExtensionRegistry
 from aura_choreo.runtime.interpreter import Handler
 from aura_choreo.runtime.middleware import describe_effect
@@ -96,26 +94,16 @@ def _trace_entry(role: str, event: TraceEvent) -> dict[str, object]:
 
 
 def guard_extension_for(deployment: Deployment) -> GuardExtension:
-    """The guard chain of this device: the policy's, signing with the device's own key."""
-    policy = deployment.policy
-    if "{device}" in policy.journal:  # one policy file, one journal per device: ".aura/{device}.db"
-        policy = dataclasses.replace(policy, journal=policy.journal.replace("{device}", deployment.device))
-    chain = policy.build_chain()
-    make = chain.new_device
-    own = deployment.device
+    """The guard chain of this device: the policy's, signing with the device's own key (the
+    production execution stack's, `execution.build_stack`)."""
+    guards = production_stack(deployment).guards()
+    assert guards is not None  # a deployment always has its policy
+    return guards
 
-    def new_device(device: str) -> DeviceGuards:
-        guards = make(device)
-        if device != own:
-            return guards
-        key = DeviceKey(own, deployment.identity.private_key)
-        return DeviceGuards(device, flow=guards.flow, leakage=guards.leakage, journal=guards.journal, key=key)
 
-    chain.new_device = new_device
-    # Roles map to devices through the policy only: the runtime's "device" here is an address.
-    return GuardExtension(
-        chain, device_of=lambda role, _d: policy.device_of(role), context_of=policy.context_of
-    )
+def production_stack(deployment: Deployment) -> ExecutionStack:
+    """The production handler stack of this deployment (SPEC §5.8): its guard chain and role effects."""
+    return build_stack(deployment.protocol, deployment.policy, "production", identity=deployment.identity)
 
 
 def build_session(
@@ -139,8 +127,7 @@ def build_session(
     )
     # Production role effects (SPEC §5.8): this device's key, OS randomness, its SQLite storage and
     # the journal its guard chain writes.
-    stack = build_stack(deployment.protocol, deployment.policy, "production", identity=deployment.identity)
-    return dataclasses.replace(session, effects=stack.effects(guards))
+    return dataclasses.replace(session, effects=production_stack(deployment).effects(guards))
 
 
 async def run_deployed_role(

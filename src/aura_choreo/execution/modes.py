@@ -31,9 +31,11 @@ from aura_choreo.effects.device import DeviceResources
 from aura_choreo.effects.stack import EffectStack, MiddlewareFactory
 from aura_choreo.effects.storage import DeviceStorage, MemoryStorage
 from aura_choreo.execution.storage import local_storage
+from aura_choreo.guards.chain import DeviceGuards
 from aura_choreo.guards.extension import GuardExtension, build_guard_extension
 from aura_choreo.guards.leakage import Clock
 from aura_choreo.guards.policy import Policy
+from aura_choreo.guards.receipts import DeviceKey
 from aura_choreo.journal.facts import Fact
 from aura_choreo.protocol import Protocol
 from aura_choreo.runtime.extensions import ExtensionRegistry
@@ -94,11 +96,38 @@ class ExecutionStack:
         return self.policy.session_devices(roles) if self.policy is not None else {r: r for r in roles}
 
     def guards(self, clock: Clock | None = None) -> GuardExtension | None:
-        """A fresh guard chain for the policy (None without one); `clock` drives its budgets' windows."""
-        if self.policy is None:
+        """A fresh guard chain for the policy (None without one); `clock` drives its budgets' windows.
+
+        Testing and simulation derive every device's receipt key from the seed (the same seed signs
+        the same receipts); production signs with this device's own key and journals to the policy's
+        journal, one file per device when its path names `{device}`.
+        """
+        policy, identity = self.policy, self.identity
+        if policy is None:
             return None
-        key_seed = None if self.mode == "production" else f"aura-choreo/{self.seed}".encode()
-        return build_guard_extension(self.policy, clock=clock, key_seed=key_seed)
+        if self.mode != "production" or identity is None:
+            return build_guard_extension(policy, clock=clock, key_seed=f"aura-choreo/{self.seed}".encode())
+        own = identity.device
+        if "{device}" in policy.journal:  # one policy file, one journal per device: ".aura/{device}.db"
+            policy = dataclasses.replace(policy, journal=policy.journal.replace("{device}", own))
+        chain = policy.build_chain(clock=clock)
+        make = chain.new_device
+
+        def new_device(device: str) -> DeviceGuards:
+            guards = make(device)
+            if device != own:
+                return guards
+            key = DeviceKey(own, identity.private_key)
+            return DeviceGuards(
+                device, flow=guards.flow, leakage=guards.leakage, journal=guards.journal, key=key
+            )
+
+        chain.new_device = new_device
+        # Roles map to devices through the policy only: the runtime's "device" here is an address.
+        chosen = policy
+        return GuardExtension(
+            chain, device_of=lambda role, _d: chosen.device_of(role), context_of=chosen.context_of
+        )
 
     def effects(self, guards: GuardExtension | None = None, *, seed: int | None = None) -> EffectStack:
         """The effect stack of a run: per device keys, storage and journal (`guards`' journals)."""

@@ -42,7 +42,12 @@ async def shared_node(
 ) -> AsyncIterator[Node]:
     """`async with shared_node(t, a) as node:` the node of `address` on `t`, attached for as long as
     some caller is inside such a block (see the module docstring)."""
-    nodes = _POOL.setdefault(transport, {})
+    try:
+        nodes = _POOL.setdefault(transport, {})
+    except TypeError:  # a transport that cannot be weakly referenced or hashed: one node per call
+        async with Node(transport, address, retransmit_after=retransmit_after) as node:
+            yield node
+        return
     while True:
         shared = nodes.get(address)
         if shared is None or shared.closed is None:
