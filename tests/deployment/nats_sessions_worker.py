@@ -2,7 +2,8 @@
 
     python nats_sessions_worker.py FILE POLICY KEY ROLE SESSION...
 
-Prints one JSON line: the `run --json` document of every session, in the order given.
+Prints one JSON line: the `run --json` document of every session, in the order given. Every session
+shares the process's one connection to the server (`device_network`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from aura_choreo.deployment import plan_deployment, run_deployed_role
+from aura_choreo.deployment import device_network, plan_deployment, run_deployed_role
 from aura_choreo.guards import load_policy
 from aura_choreo.protocol import load
 from aura_choreo.transports.net.identity import load_identity
@@ -26,12 +27,13 @@ async def main(file: str, policy_file: str, key_file: str, role: str, sessions: 
     deployments = [
         plan_deployment(protocol, policy, identity, role, session=s, policy_text=text) for s in sessions
     ]
-    outcomes = await asyncio.gather(
-        *(
-            run_deployed_role(d, seed=i, connect_timeout=30, peer_timeout=30)
-            for i, d in enumerate(deployments)
+    async with device_network(deployments[0]) as network:  # one server connection for every session
+        outcomes = await asyncio.gather(
+            *(
+                run_deployed_role(d, seed=i, connect_timeout=30, peer_timeout=30, network=network)
+                for i, d in enumerate(deployments)
+            )
         )
-    )
     print(json.dumps([o.to_json() for o in outcomes]))
 
 

@@ -6,6 +6,7 @@ scheme alone); the traces of all processes, merged, pass check-trace.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import subprocess
 import sys
@@ -16,7 +17,9 @@ from click.testing import CliRunner
 from deploy_cluster import Cluster, assert_all_ok, check_merged_trace, finish, make_cluster
 
 from aura_choreo.cli.main import cli
+from aura_choreo.deployment import device_network, load_identity, plan_deployment, run_deployed_role
 from aura_choreo.deployment.traces import events_of_run_document, merge_role_traces
+from aura_choreo.guards import load_policy
 from aura_choreo.protocol import load
 from aura_choreo.runtime.trace import Trace
 from aura_choreo.transports.nats_server import NatsServer
@@ -52,6 +55,58 @@ def test_two_phase_commit_in_two_processes_over_nats(tmp_path: Path, nats_server
     for role, result in results.items():
         assert result.document["ok"] is True and result.document["role"] == role
     assert "trace ok" in check_merged_trace(TPC, results, tmp_path)
+
+
+@pytest.mark.parametrize("scheme", ["nats", "tcp"])
+async def test_the_sessions_of_one_process_share_its_device_network(
+    scheme: str, tmp_path: Path, nats_server: NatsServer
+) -> None:
+    """Five sessions per device in one process: one server connection (nats) or one connection
+    between the two devices (tcp), all sessions complete and their traces check."""
+    protocol = load(TPC)
+    held = {role: sorted(role_manifest(lt)) for role, lt in protocol.local_types().items()}
+    cluster = make_cluster(tmp_path, protocol.roles, capabilities=held)
+    if scheme == "nats":
+        on_broker(cluster, nats_server.url)
+    policy = load_policy(cluster.policy)
+    text = cluster.policy.read_bytes()
+    plans = {
+        role: [
+            plan_deployment(
+                protocol,
+                policy,
+                load_identity(cluster.keys[role], device=policy.device_of(role)),
+                role,
+                session=f"shared-{i}",
+                policy_text=text,
+            )
+            for i in range(5)
+        ]
+        for role in protocol.roles
+    }
+    async with (
+        device_network(plans["Coordinator"][0]) as coordinator,
+        device_network(plans["Participant"][0]) as participant,
+    ):
+        networks = {"Coordinator": coordinator, "Participant": participant}
+        outcomes = await asyncio.gather(
+            *(
+                run_deployed_role(d, seed=i, connect_timeout=20, peer_timeout=20, network=networks[role])
+                for role, deployments in plans.items()
+                for i, d in enumerate(deployments)
+            )
+        )
+        connections = [n.transport.connections_made for n in networks.values()]
+    assert all(o.ok for o in outcomes), [o.to_json().get("error") for o in outcomes]
+    # nats: each device's one server connection; tcp: the one connection between the two devices,
+    # counted on both ends (not one per session)
+    assert connections == [1, 1]
+    merged = merge_role_traces(events_of_run_document(o.to_json()) for o in outcomes)
+    trace_file = tmp_path / "merged.jsonl"
+    trace_file.write_text(Trace(merged).to_jsonl(), encoding="utf-8")
+    outcome = CliRunner().invoke(cli, ["check-trace", str(TPC), str(trace_file)])
+    assert outcome.exit_code == 0, outcome.output
+    assert "trace ok" in outcome.output and "5 sessions" in outcome.output
 
 
 def test_nats_mixed_with_point_to_point_is_a_usage_error_naming_the_fix(

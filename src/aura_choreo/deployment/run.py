@@ -1,7 +1,13 @@
-"""Run one role of a deployed session in this process, over `tcp://` (what `aura-choreo run` calls).
+"""Run one role of a deployed session in this process, over its carrier (what `aura-choreo run` calls).
 
     deployment = plan_deployment(protocol, policy, load_identity("keys/alice.key"), "Coordinator")
     outcome = await run_deployed_role(deployment, behaviour=MyCoordinator())
+
+A process running many sessions of one device shares one network presence between them (for
+nats://, one server connection; for tcp/ws/quic, one connection per peer device):
+
+    async with device_network(deployments[0]) as network:
+        outcomes = await asyncio.gather(*(run_deployed_role(d, network=network) for d in deployments))
 
 The role runs exactly as in-process: the same monitor, behaviours, guard chain (with this device's
 own key signing receipts and the policy's pinned keys verifying the peers'), journal and trace. Order:
@@ -14,13 +20,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import msgspec
 
-from aura_choreo.deployment.plan import Deployment
+from aura_choreo.deployment.plan import Deployment, DeploymentError
 from aura_choreo.errors import AuraChoreoError
 from aura_choreo.execution.modes import ExecutionStack, build_stack
 from aura_choreo.guards.extension import GuardExtension
@@ -88,6 +95,28 @@ class RunOutcome:
         return document
 
 
+@dataclass(frozen=True)
+class DeviceNetwork:
+    """One device's network presence in this process, shared by every session it runs here: one
+    transport (one NATS server connection, or one connection per peer device) and one `Node` on it."""
+
+    device: str
+    transport: DeployedTransport
+    node: Node
+
+
+@asynccontextmanager
+async def device_network(
+    deployment: Deployment, *, on_status: StatusCallback | None = None
+) -> AsyncIterator[DeviceNetwork]:
+    """The network presence of `deployment`'s device (its addresses and keys), open until the block
+    ends; pass it to `run_deployed_role(..., network=...)` for every session of that device."""
+    transport = _transport(deployment)
+    transport.on_status = on_status
+    async with transport, Node(transport, transport.local_address) as node:
+        yield DeviceNetwork(deployment.device, transport, node)
+
+
 def _trace_entry(role: str, event: TraceEvent) -> dict[str, object]:
     peer = event.receiver if event.kind == "send" else event.sender
     return {"peer": peer, **event.to_json()}
@@ -140,33 +169,52 @@ async def run_deployed_role(
     on_status: StatusCallback | None = None,
     drop_after_frames: int | None = None,
     transport_factory: Callable[[Deployment], DeployedTransport] | None = None,
+    network: DeviceNetwork | None = None,
 ) -> RunOutcome:
-    """Run `deployment.role` to its end; never raises an `AuraChoreoError` (it is in the outcome).
+    """Run `deployment.role` to its end; never raises an `AuraChoreoError` (it is in the outcome),
+    except `DeploymentError` for a `network` of another device.
 
     `behaviour` is role code as for `run_role` (a behaviour object, an async function of the
-    endpoint, a `Program`) or None for the seeded default behaviour.
+    endpoint, a `Program`) or None for the seeded default behaviour. With `network` (see
+    `device_network`) the role runs on that shared transport and node and leaves them open;
+    otherwise it opens its own for the run.
     """
-    transport = (transport_factory or _transport)(deployment)
-    transport.on_status = transport.on_status or on_status
-    transport.drop_after_frames = drop_after_frames
+    if network is not None and network.device != deployment.device:
+        raise DeploymentError(
+            f"role {deployment.role} is played by {deployment.device}, not by {network.device} "
+            "whose network was given"
+        )
+    transport = network.transport if network is not None else (transport_factory or _transport)(deployment)
+    if network is None:
+        transport.on_status = transport.on_status or on_status
+        transport.drop_after_frames = drop_after_frames
     guards = guard_extension_for(deployment)
     session = build_session(deployment, transport, peer_timeout=peer_timeout, guards=guards)
-    try:
-        async with transport, Node(transport, transport.local_address) as node:
-            endpoint = session.endpoint(deployment.role, node, device=deployment.device)
-            try:
-                endpoint.start()  # the capability manifest: refused before any connection
-                await transport.open_session(
-                    deployment.binding(), peers=set(deployment.exchanges_with), timeout=connect_timeout
-                )
-                if on_status is not None:
-                    on_status(f"session {deployment.session}: all peers ready, running {deployment.role}")
-                middleware = [] if on_status is None else [_status_middleware(on_status)]
-                result = await run_role(endpoint, behaviour, seed=seed, middleware=middleware)
-            except BaseException:
-                endpoint.close(ok=False)
-                raise
+
+    async def play(node: Node) -> Any:
+        endpoint = session.endpoint(deployment.role, node, device=deployment.device)
+        try:
+            endpoint.start()  # the capability manifest: refused before any connection
+            await transport.open_session(
+                deployment.binding(), peers=set(deployment.exchanges_with), timeout=connect_timeout
+            )
+            if on_status is not None:
+                on_status(f"session {deployment.session}: all peers ready, running {deployment.role}")
+            middleware = [] if on_status is None else [_status_middleware(on_status)]
+            result = await run_role(endpoint, behaviour, seed=seed, middleware=middleware)
+        except BaseException:
+            endpoint.close(ok=False)
             transport.close_session(deployment.session)
+            raise
+        transport.close_session(deployment.session)
+        return result
+
+    try:
+        if network is not None:
+            result = await play(network.node)
+        else:
+            async with transport, Node(transport, transport.local_address) as node:
+                result = await play(node)
     except AuraChoreoError as error:
         return RunOutcome(
             deployment,
