@@ -57,12 +57,18 @@ async def endpoints(protocol: Any, transport: Any, prefix: str = "") -> AsyncIte
                 ep.close(ok=False)
 
 
+SEEDS = range(12)
+
+
 def transports() -> list[Callable[[], Any]]:
     lossy = NetworkModel(LinkModel(latency=FixedLatency(3.0), drop=0.2, duplicate=0.1))
-    return [InMemoryTransport, lambda: SimulatedTransport(lossy, seed=3)]
+    simulated = [lambda seed=seed: SimulatedTransport(lossy, seed=seed) for seed in SEEDS]
+    return [InMemoryTransport, *simulated]
 
 
-@pytest.mark.parametrize("make_transport", transports(), ids=["inmemory", "simulated"])
+@pytest.mark.parametrize(
+    "make_transport", transports(), ids=["inmemory", *(f"simulated-seed{s}" for s in SEEDS)]
+)
 def test_a_callee_with_200_ms_left_gives_up_at_its_callers_deadline(make_transport: Any) -> None:
     async def main() -> dict[str, Any]:
         tc = TimeoutCoordinator(default_timeout=5.0)

@@ -340,3 +340,34 @@ def test_a_peers_circuit_breaker_fails_sends_fast_and_recovers_on_virtual_time()
         assert a.breaker("c") is not breaker  # one breaker per peer
 
     run_virtual(main())
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_health_checks_running_beside_sessions_on_a_lossy_network_disturb_nothing(seed: int) -> None:
+    async def main() -> tuple[list[int], TransportCoordinator]:
+        inner = Shared(SimulatedTransport(LOSSY, seed=seed))
+        a = TransportCoordinator(inner, context="ctx", probe_timeout=0.05, max_failures=2)
+        b = TransportCoordinator(inner, context="ctx", probe_timeout=0.05, max_failures=2)
+        async with (
+            Node(a, "dev-a", retransmit_after=0.05) as na,
+            Node(b, "dev-b", retransmit_after=0.05) as nb,
+        ):
+            stop = asyncio.Event()
+
+            async def prober() -> None:
+                while not stop.is_set():
+                    await a.check_all()  # a lost probe may tear a channel down: the next send reopens it
+                    await asyncio.sleep(0.01)
+
+            task = asyncio.ensure_future(prober())
+            try:
+                results = [await ping_session(na, nb, n) for n in range(5)]
+            finally:
+                stop.set()
+                await task
+        return results, a
+
+    results, a = run_virtual(main())
+    assert results == [1, 2, 3, 4, 5]
+    assert a.metrics.probes > 0 and a.metrics.opened >= 1
+    assert a.metrics.opened == 1 + a.metrics.torn_down.get("unhealthy", 0)
