@@ -123,6 +123,8 @@ def test_bad_arguments_are_typed_errors() -> None:
     with pytest.raises(SessionError):
         m.create("P", [])
     with pytest.raises(SessionError):
+        m.create("P", "AB")  # a string is not a list of roles
+    with pytest.raises(SessionError):
         m.create(42, ["A"])
     s = m.create("P", ["A"], SessionConfig(session_id="fixed")).id
     with pytest.raises(SessionError, match="already exists"):

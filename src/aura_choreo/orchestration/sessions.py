@@ -146,7 +146,7 @@ class SessionManager:
         name = getattr(protocol, "name", protocol)
         if not isinstance(name, str) or not name:
             raise SessionError(f"a session needs a protocol or a protocol name, got {protocol!r}")
-        roles = tuple(dict.fromkeys(participants))
+        roles = tuple(dict.fromkeys(participants)) if not isinstance(participants, str) else ()
         if not roles or not all(isinstance(r, str) and r for r in roles):
             raise SessionError(f"a session needs at least one participant role, got {roles!r}")
         session = config.session_id or uuid.uuid4().hex
