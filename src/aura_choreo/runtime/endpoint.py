@@ -106,7 +106,7 @@ class Endpoint(EndpointCore):
         self._started: tuple[Extension, ...] | None = None
         """The extensions whose `on_session_start` ran (None before `start`)."""
         self._ended = False
-        self._init_effects(local_type)
+        self._init_effects()
         self._timeout_annotations = any(
             isinstance(step, Recv) and annotation_value(step.annotations, "timeout") is not None
             for step in local_type.iter_steps()

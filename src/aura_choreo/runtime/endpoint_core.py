@@ -17,7 +17,7 @@ from aura_choreo.projection.local_types import Branch, Choose, LocalStep, LocalT
 from aura_choreo.runtime.deadlines import arrival
 from aura_choreo.runtime.durations import format_seconds
 from aura_choreo.runtime.extensions import Extension, ExtensionRegistry, StepContext
-from aura_choreo.runtime.fact_guards import choice_fact_names, fact_view, facts_key, reads_facts
+from aura_choreo.runtime.fact_guards import choice_fact_names, fact_view, facts_key
 from aura_choreo.runtime.inbox import Inbox, InboxTimeout, Queued, Waiter
 from aura_choreo.runtime.messages import MessageSpec
 from aura_choreo.runtime.monitor import Monitor, TimeoutToken
@@ -99,12 +99,12 @@ class EndpointCore:
     _ended: bool
     _timeout_annotations: bool
     _effects: Effects | None
-    _facts_loaded_at: int | None
-    """The step count at which guard facts were last loaded (-1: never; None: no guard reads any)."""
+    _facts_loaded_at: int
+    """The step count at which guard facts were last loaded (-1: never)."""
 
-    def _init_effects(self, local_type: LocalType) -> None:
+    def _init_effects(self) -> None:
         self._effects = None  # built on first use: most roles never use them
-        self._facts_loaded_at = -1 if reads_facts(local_type) else None
+        self._facts_loaded_at = -1
 
     @property
     def effects(self) -> Effects:
@@ -120,12 +120,13 @@ class EndpointCore:
         """Read, through `effects.journal_facts`, the facts the guards of the choice this role is at
         read, for the behaviour deciding and the monitor checking it (`runtime.fact_guards`). Once per
         step: deciding and then choosing read the journal once."""
-        loaded_at = self._facts_loaded_at
-        if loaded_at is None or loaded_at == self.monitor.step_count:
+        if self._facts_loaded_at == self.monitor.step_count:
             return
         self._facts_loaded_at = self.monitor.step_count
         for step in self.monitor.next_steps():
-            if isinstance(step, Choose):
+            # Only this choice's guards are looked at (a walk of the whole local type per endpoint
+            # cost more than the rest of setting the endpoint up).
+            if isinstance(step, Choose) and (step.expr is not None or any(b.guard for b in step.branches)):
                 for name in choice_fact_names(step):
                     facts = await self.effects.journal_facts(name)
                     self.env[facts_key(name)] = [fact_view(fact) for fact in facts]

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 
 from aura_choreo.journal.facts import Fact
-from aura_choreo.projection.local_types import Choose, LocalType
+from aura_choreo.projection.local_types import Choose
 from aura_choreo.syntax.ast import Call, Expr, Literal
 from aura_choreo.syntax.walk import expr_children
 
@@ -44,11 +44,6 @@ def fact_names(exprs: Iterable[Expr | None]) -> tuple[str, ...]:
 def choice_fact_names(step: Choose) -> tuple[str, ...]:
     """The fact names the guards and expression of choice `step` read."""
     return fact_names([step.expr, *(branch.guard for branch in step.branches)])
-
-
-def reads_facts(local_type: LocalType) -> bool:
-    """Whether any choice of `local_type` has a guard that reads the journal."""
-    return any(isinstance(s, Choose) and choice_fact_names(s) for s in local_type.iter_steps())
 
 
 def fact_view(fact: Fact) -> Mapping[str, object]:
