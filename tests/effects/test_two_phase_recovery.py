@@ -101,3 +101,66 @@ def test_journal_facts_outside_a_deciding_role_is_a_typed_error_naming_the_fix()
         evaluate(call, {})
     with pytest.raises(AuraChoreoError, match="one fact name in quotes"):
         evaluate(Call("journal_facts", ()), {})
+
+
+GATE = """
+choreography Gate {
+    roles: Owner, Custodian;
+    Owner -> Custodian: Ask(ticket: i64);
+    choice Custodian {
+        restore when (len(journal_facts("ok")) > 0): { Custodian -> Owner: Restore(s: String); }
+        refuse when (len(journal_facts("ok")) == 0): { Custodian -> Owner: Refuse(s: String); }
+    }
+}
+"""
+
+
+def _approved_stack(approved: bool):  # type: ignore[no-untyped-def]
+    from aura_choreo.execution import build_stack
+
+    stack = build_stack(choreography(GATE), parse_policy({}), "testing")
+    parts = stack.parts()
+    assert parts.guards is not None
+    if approved:
+        journal = parts.guards.chain.device("Custodian").journal
+        journal.commit(
+            journal.reserve(
+                ["ok"],
+                protocol="examples.Approval",
+                session="s0",
+                role="Approver",
+                label="Approved",
+            )
+        )
+    return stack, parts
+
+
+@pytest.mark.parametrize(("approved", "label"), [(True, "Restore"), (False, "Refuse")])
+async def test_a_when_guard_reading_the_journal_decides_the_default_behaviours_branch(
+    approved: bool, label: str
+) -> None:
+    stack, parts = _approved_stack(approved)
+    for seed in range(5):  # every seed: only the branch whose guard holds is ever taken
+        session = stack.session(parts)
+        from aura_choreo.runtime.runner import run_session
+
+        await run_session(session, stack.transport(), seed=seed)
+        assert [e.label for e in session.trace.events if e.kind == "send"] == ["Ask", label]
+
+
+async def test_imperative_code_choosing_against_the_journal_is_a_protocol_violation() -> None:
+    from aura_choreo.errors import ProtocolViolation
+    from aura_choreo.runtime.endpoint import Endpoint
+
+    stack, parts = _approved_stack(False)
+
+    async def owner(ep: Endpoint) -> None:
+        await ep.send("Custodian", ep.message("Ask", ticket=1))
+        await ep.offer("Custodian")
+
+    async def custodian(ep: Endpoint) -> None:
+        await ep.recv("Owner")
+        await ep.choose("restore")  # no approval in this device's journal
+
+    with pytest.raises(ProtocolViolation, match="restore, whose guard"):
+        await stack.run_session({"Owner": owner, "Custodian": custodian}, parts=parts)
