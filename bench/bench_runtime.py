@@ -3,10 +3,13 @@ against raw `asyncio.Queue` ping-pong, measured in the same run.
 
     .venv/bin/python bench/bench_runtime.py [round_trips]
 
-Prints messages per second for both and the ratio (runtime / queue). Both are timed in CPU time of
-this process (the event loop is single-threaded, so that is the work done; it keeps the ratio stable
-when other processes load the machine) and in wall-clock time. Targets: ratio <= 3 and >= 50,000
-messages/s.
+Prints messages per second and the ratio against the queue for three paths: imperative role code
+(`ep.send`/`ep.recv`), the default behaviour driven by the monitor (what the simulator runs), and
+session set-up (a new session of a one-round-trip protocol on long-lived nodes: endpoints entered,
+the round trip, endpoints left), reported as set-up time in imperative round trips. Everything is
+timed in CPU time of this process (the event loop is single-threaded, so that is the work done; it
+keeps ratios stable when other processes load the machine) and in wall-clock time.
+Targets (issue 19): imperative <= 2x the queue, default behaviour <= 2.5x; set-up reported.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from collections.abc import Awaitable, Callable
 from aura_choreo.protocol import choreography
 from aura_choreo.runtime.endpoint import Endpoint
 from aura_choreo.runtime.node import Node
-from aura_choreo.runtime.runner import run_role
+from aura_choreo.runtime.runner import run_role, run_session
 from aura_choreo.transports.inmemory import InMemoryTransport
 
 PING_PONG = """
@@ -92,22 +95,77 @@ async def runtime_ping_pong(rounds: int) -> Timing:
     return timing
 
 
+async def default_ping_pong(rounds: int) -> Timing:
+    """`rounds` round trips with both roles run by the default behaviour (the simulator's path)."""
+    protocol = choreography(PING_PONG.replace("ROUNDS", str(rounds)))
+    session = protocol.session()
+    timing = await timed(lambda: run_session(session, InMemoryTransport(), {}))
+    assert len(session.trace.of_kind("recv")) == 2 * rounds
+    return timing
+
+
+async def session_setups(sessions: int) -> Timing:
+    """`sessions` sessions of a one-round-trip protocol, one after another, on two long-lived nodes."""
+    protocol = choreography(PING_PONG.replace("ROUNDS", "1"))
+    first = protocol.session()
+    ping_class = type(first.catalog.make("Ping", 0))
+    pong_class = type(first.catalog.make("Pong", 0))
+
+    async def a(ep: Endpoint) -> None:
+        await ep.send("B", ping_class(1))
+        await ep.recv("B")
+
+    async def b(ep: Endpoint) -> None:
+        ping = await ep.recv("A")
+        await ep.send("A", pong_class(ping.n))
+
+    transport = InMemoryTransport()
+    async with Node(transport, "A") as node_a, Node(transport, "B") as node_b:
+
+        async def all_sessions() -> None:
+            for _ in range(sessions):
+                session = protocol.session()
+                async with asyncio.TaskGroup() as group:
+                    group.create_task(run_role(session.endpoint("A", node_a), a))
+                    group.create_task(run_role(session.endpoint("B", node_b), b))
+
+        return await timed(all_sessions)
+
+
+Path = Callable[[int], Awaitable[Timing]]
+
+
 async def main(rounds: int) -> None:
-    await queue_ping_pong(1000)  # warm up both paths
-    await runtime_ping_pong(1000)
-    queue_runs: list[Timing] = []
-    runtime_runs: list[Timing] = []
-    for _ in range(5):  # interleaved, best of five, so both see the same machine load
-        queue_runs.append(await queue_ping_pong(rounds))
-        runtime_runs.append(await runtime_ping_pong(rounds))
-    messages = 2 * rounds
-    print(f"round trips: {rounds} ({messages} messages), best of 5")
+    sessions = max(rounds // 10, 100)
+    paths: list[tuple[str, Path, int]] = [
+        ("asyncio.Queue ping-pong", queue_ping_pong, rounds),
+        ("runtime, imperative", runtime_ping_pong, rounds),
+        ("runtime, default behaviour", default_ping_pong, rounds),
+        ("session set-up + 1 round trip", session_setups, sessions),
+    ]
+    for _, run, _count in paths:
+        await run(200)  # warm up every path
+    runs: dict[str, list[Timing]] = {name: [] for name, _, _ in paths}
+    for _ in range(5):  # interleaved, best of five, so every path sees the same machine load
+        for name, run, count in paths:
+            runs[name].append(await run(count))
+    print(f"round trips: {rounds} ({2 * rounds} messages); sessions: {sessions}; best of 5")
+    targets = {"runtime, imperative": 2.0, "runtime, default behaviour": 2.5}
     for clock, index in (("cpu", 0), ("wall", 1)):
-        queue_s = min(run[index] for run in queue_runs)
-        runtime_s = min(run[index] for run in runtime_runs)
-        print(f"[{clock:4}] asyncio.Queue ping-pong : {messages / queue_s:10,.0f} messages/s")
-        print(f"[{clock:4}] runtime (monitor+wire)  : {messages / runtime_s:10,.0f} messages/s")
-        print(f"[{clock:4}] ratio runtime/queue     : {runtime_s / queue_s:.2f}  (target <= 3)")
+        best = {name: min(t[index] for t in timings) for name, timings in runs.items()}
+        queue_rt = best["asyncio.Queue ping-pong"] / rounds
+        runtime_rt = best["runtime, imperative"] / rounds
+        for name, _, count in paths[:3]:
+            ratio = best[name] / count / queue_rt
+            target = f"  (target <= {targets[name]})" if name in targets else ""
+            print(f"[{clock:4}] {name:28}: {2 * count / best[name]:10,.0f} messages/s"
+                  f"  ratio {ratio:.2f}{target}")  # fmt: skip
+        setup = best["session set-up + 1 round trip"] / sessions - runtime_rt
+        print(
+            f"[{clock:4}] session set-up              : {setup * 1e6:8.1f} us"
+            f" = {setup / runtime_rt:.1f} imperative round trips"
+            f" = {setup / queue_rt:.1f} queue round trips"
+        )
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -18,7 +19,8 @@ def test_flagship_demo_validates_projects_and_simulates() -> None:
     assert "runs: 200, failed: 0" in out
     assert "every trace follows the protocol" in out
     assert "Coordinator -> Participant: PrepareRequest" in out
-    assert "PeerTimeout (Participant at step 1)" in out
+    # Both roles time out at the same virtual instant: either may be the one reported.
+    assert re.search(r"PeerTimeout \((Participant at step 1|Coordinator at step 2)\)", out)
     assert "ran Coordinator as coordinator-host: ok" in out
     assert "trace check of both processes' traces: ok" in out
     assert out.rstrip().endswith("== done")

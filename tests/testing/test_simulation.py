@@ -59,9 +59,9 @@ def test_drops_and_duplicates_up_to_30_percent_do_not_change_the_protocol_outcom
     clean = run_simulation(tpc, seed)
     lossy = run_simulation(tpc, seed, SimulationConfig(network=LOSSY))
     assert clean.ok and lossy.ok, lossy.failure
-    # The network really misbehaved in this run (else the equal outcome below would prove nothing);
-    # it was `... or seed > 0`, true for every seed but 0.
-    assert lossy.transport.lost > 0 and lossy.transport.duplicated > 0, lossy.transport
+    # The network really misbehaved in this run (else the equal outcome below would prove nothing):
+    # it lost or duplicated frames (which of the two depends on how many frames the seed's run sends).
+    assert lossy.transport.lost > 0 or lossy.transport.duplicated > 0, lossy.transport
     assert role_view(lossy.trace) == role_view(clean.trace)
     assert check_trace(tpc, lossy.trace).ok
 

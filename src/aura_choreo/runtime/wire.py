@@ -12,6 +12,10 @@ Versions. The envelope is a MessagePack array; fields are only ever added at its
   devices' clocks need not agree; the receiver adds it to its own clock at arrival (the transit time
   is not subtracted). A version-1 frame decodes with `deadline_ms = None`, so old frames are still
   read (`READABLE_VERSIONS`); a version-1 reader skips the trailing field but refuses the version.
+- 3: adds `ack`: on a data or control frame, the cumulative acknowledgement of the reverse channel
+  (same session, receiver -> sender) the sending node owed (0: none), so a reply carries the ack of
+  the request and no ack frame is needed (`runtime.node_channels`). Versions 1 and 2 decode with
+  `ack = 0`.
 """
 
 from __future__ import annotations
@@ -20,8 +24,8 @@ from typing import Any
 
 import msgspec
 
-WIRE_VERSION = 2
-READABLE_VERSIONS = frozenset({1, 2})
+WIRE_VERSION = 3
+READABLE_VERSIONS = frozenset({1, 2, 3})
 """Envelope versions a receiver accepts: every version whose fields are a prefix of the current ones."""
 KIND_DATA = 0
 KIND_ACK = 1
@@ -49,6 +53,7 @@ class Envelope(msgspec.Struct, array_like=True, gc=False):
     ext: dict[str, bytes] | None = None
     big: bool = False
     deadline_ms: int | None = None
+    ack: int = 0
 
 
 class OutgoingEnvelope(msgspec.Struct, array_like=True, gc=False):
@@ -69,6 +74,7 @@ class OutgoingEnvelope(msgspec.Struct, array_like=True, gc=False):
     ext: dict[str, bytes] | None = None
     big: bool = False
     deadline_ms: int | None = None
+    ack: int = 0
 
 
 class _BigInt:

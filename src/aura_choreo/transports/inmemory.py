@@ -4,12 +4,19 @@ A frame is handed to the receiver's frame handler inside `send` itself, so deliv
 send order, across all links, and costs no extra turn of the event loop. (Frame handlers only queue
 and wake waiters; they never run role code, so this is not re-entrant.) Frames for an address that is
 not attached yet wait until it is, so a role may start sending before its peer joined.
+
+Direct hand-off: a receiver that registers an object handler (`attach_direct`; the runtime's node
+does) is handed the sender's decoded object itself (`hand_off`), skipping the encoding of a frame and
+its decoding. Both ends live in this process, and the payload inside stays encoded, so the receiver
+still checks it against its step's type. A subclass that overrides `post_frame` (to refuse or watch
+frames) turns the hand-off off: it sees every frame, as before.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 
 from aura_choreo.errors import TransportError
 from aura_choreo.transports.base import (
@@ -32,7 +39,25 @@ class InMemoryTransport(Transport):
         self.max_frame = max_frame
         self._handlers: dict[Address, FrameHandler] = {}
         self._pending: dict[Address, deque[tuple[Address, bytes]]] = {}
+        self._direct: dict[Address, Callable[[Address, object], None]] = {}
         self.frames_sent = 0
+        self.direct = type(self).post_frame is InMemoryTransport.post_frame
+        """Whether `hand_off` may be used (False when a subclass intercepts `post_frame`)."""
+
+    def attach_direct(self, address: Address, on_object: Callable[[Address, object], None]) -> None:
+        """Let `address` (attached already) receive objects from `hand_off`, not only frames."""
+        if self.direct and address in self._handlers:
+            self._direct[address] = on_object
+
+    def hand_off(self, sender: Address, to: Address, obj: object) -> bool:
+        """Give `obj` to `to`'s object handler at once; False (nothing done) if `to` has none, the
+        caller then sends a frame. The caller has checked the frame size limit."""
+        handler = self._direct.get(to)
+        if handler is None:
+            return False
+        self.frames_sent += 1
+        handler(sender, obj)
+        return True
 
     def attach(self, address: Address, on_frame: FrameHandler) -> Link:
         if address in self._handlers:
@@ -47,6 +72,7 @@ class InMemoryTransport(Transport):
 
     def detach(self, address: Address) -> None:
         self._handlers.pop(address, None)
+        self._direct.pop(address, None)
 
     def post_frame(self, sender: Address, to: Address, frame: bytes) -> None:
         if len(frame) > self.max_frame:

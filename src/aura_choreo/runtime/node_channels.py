@@ -1,0 +1,305 @@
+"""Reliable channels over an unreliable transport: the part of a node (`node.Node` extends
+`ReliableChannels`) that makes each (session, sender, receiver) channel deliver exactly once, in order.
+
+- Arrival: sequence numbers, de-duplication, a reorder window, cumulative acknowledgements (also for
+  duplicates: the previous acknowledgement may have been lost).
+- Acknowledgements ride on data frames going back to the same peer (`Envelope.ack`, for the reverse
+  channel of the same session). An acknowledgement that no data frame has carried within `ack_delay`
+  goes as an ack frame of its own (a delayed ack, as in TCP), so a request/response exchange sends no
+  ack frames at all, and a stream sends one per `ack_delay`, not one per frame.
+- Retransmission: one timer per node (a `call_at` handle at the earliest due frame), not a task or
+  timer per frame; per frame, exponential backoff from `retransmit_after` up to `max_retransmit_after`.
+  A frame still unacknowledged `give_up_after` seconds after it was first sent is dropped and counted
+  (`stats.abandoned`): a peer that never acknowledges does not hold the node's memory until it exits.
+- Nothing here runs a task of its own: a timer that fires with frames to send starts one short-lived
+  task for them (ack frames, retransmissions), which the node awaits or cancels when it leaves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+from collections.abc import Coroutine
+from dataclasses import dataclass
+from typing import Any
+
+from aura_choreo.errors import TransportError
+from aura_choreo.runtime.inbox import Inbox
+from aura_choreo.runtime.wire import KIND_ACK, NIL, WIRE_VERSION, Envelope, OutgoingEnvelope, encode_envelope
+from aura_choreo.transports.base import Address, Link
+
+REORDER_WINDOW = 4096
+"""How far ahead of the next expected sequence number a frame may arrive and be kept."""
+
+ChannelKey = tuple[str, str, str]
+"""(session, sender role, receiver role)."""
+
+
+@dataclass
+class NodeStats:
+    """Counters of what the node dropped or repaired (for tests, metrics and the simulator)."""
+
+    garbage: int = 0
+    """Frames that were too large, undecodable, or of an unknown version."""
+    duplicates: int = 0
+    retransmissions: int = 0
+    reordered: int = 0
+    acks_sent: int = 0
+    """Ack frames sent (acknowledgements carried by data frames are `acks_piggybacked`)."""
+    acks_piggybacked: int = 0
+    after_end: int = 0
+    """Messages for an endpoint that had already finished (dropped)."""
+    stray_dropped: int = 0
+    """Frames for an endpoint that never joined, dropped once the stray buffer was full or they aged."""
+    abandoned: int = 0
+    """Frames never acknowledged within `give_up_after` (no longer retransmitted)."""
+
+
+class _Unacked:
+    __slots__ = ("attempts", "due", "frame", "since", "to")
+
+    def __init__(self, to: Address, frame: bytes, due: float, since: float) -> None:
+        self.to = to
+        self.frame = frame
+        self.due = due
+        self.since = since
+        self.attempts = 0
+
+
+class _Receiving:
+    """Receive state of one channel over an unreliable transport."""
+
+    __slots__ = ("buffer", "next_seq")
+
+    def __init__(self) -> None:
+        self.next_seq = 1
+        self.buffer: dict[int, Envelope] = {}
+
+
+class ReliableChannels:
+    """Acknowledgement, retransmission and reordering state of one node (see the module docstring)."""
+
+    stats: NodeStats
+    retransmit_after: float
+    max_retransmit_after: float
+    ack_delay: float
+    give_up_after: float | None
+    _link: Link | None
+    _inboxes: dict[tuple[str, str], Inbox]
+    _finished: Any  # OrderedDict of finished endpoints, owned by the node
+
+    def _init_channels(self) -> None:
+        self._unacked: dict[ChannelKey, dict[int, _Unacked]] = {}
+        self._receiving: dict[ChannelKey, _Receiving] = {}
+        # The channels in `_receiving` per receiving endpoint (session, role): forgotten with it.
+        self._channels_to: dict[tuple[str, str], list[ChannelKey]] = {}
+        self._acks: dict[tuple[Address, ChannelKey], int] = {}
+        self._ack_timer: asyncio.TimerHandle | None = None
+        self._resend_timer: asyncio.TimerHandle | None = None
+        self._resend_at = math.inf
+        self._sending: set[asyncio.Task[None]] = set()
+        self._drained: asyncio.Future[None] | None = None
+
+    def _push(self, envelope: Envelope) -> None:
+        raise NotImplementedError  # the node's
+
+    def unacked_frames(self) -> int:
+        """How many sent frames wait for their acknowledgement."""
+        return sum(len(frames) for frames in self._unacked.values())
+
+    # ------------------------------------------------------------------ sending
+
+    def _track(self, to: Address, envelope: Envelope | OutgoingEnvelope, frame: bytes) -> None:
+        """Keep a sent frame until it is acknowledged, and make sure the retransmission timer runs."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        channel = (envelope.session, envelope.sender, envelope.receiver)
+        frames = self._unacked.get(channel)
+        if frames is None:
+            frames = self._unacked[channel] = {}
+        due = now + self.retransmit_after
+        frames[envelope.seq] = _Unacked(to, frame, due, now)
+        if due < self._resend_at:
+            self._arm_resend(loop, due)
+
+    def _piggyback(self, to: Address, envelope: Envelope | OutgoingEnvelope) -> None:
+        """Let a data frame to `to` carry the acknowledgement owed on its reverse channel."""
+        owed = self._acks.pop((to, (envelope.session, envelope.receiver, envelope.sender)), None)
+        if owed is not None:
+            envelope.ack = owed
+            self.stats.acks_piggybacked += 1
+
+    # ------------------------------------------------------------------ arrivals
+
+    def _on_unreliable(self, sender: Address, envelope: Envelope) -> None:
+        if envelope.ack:
+            self._acked(envelope.session, envelope.receiver, envelope.sender, envelope.ack)
+        channel = (envelope.session, envelope.sender, envelope.receiver)
+        state = self._receiving.get(channel)
+        if state is None:
+            endpoint = (envelope.session, envelope.receiver)
+            if endpoint in self._finished:
+                # Its receive state is gone with it: acknowledge (the sender stops resending) and drop.
+                self.stats.after_end += 1
+                self._owe_ack(sender, channel, envelope.seq)
+                return
+            if envelope.seq != 1 and endpoint not in self._inboxes:
+                self.stats.stray_dropped += 1  # not resent in order yet: no state for an unknown session
+                return
+            state = self._receiving[channel] = _Receiving()
+            self._channels_to.setdefault(endpoint, []).append(channel)
+        seq = envelope.seq
+        if seq < state.next_seq or seq in state.buffer:
+            self.stats.duplicates += 1
+        elif seq > state.next_seq:
+            if (
+                seq - state.next_seq > REORDER_WINDOW
+                or (envelope.session, envelope.receiver) not in self._inboxes
+            ):
+                # Beyond the window, or for an endpoint that has not joined: not kept, not acknowledged
+                # (the sender resends it), so an unknown session holds only in-order, bounded strays.
+                self.stats.stray_dropped += 1
+                return
+            self.stats.reordered += 1
+            state.buffer[seq] = envelope
+        else:
+            self._push(envelope)
+            state.next_seq += 1
+            while state.next_seq in state.buffer:
+                self._push(state.buffer.pop(state.next_seq))
+                state.next_seq += 1
+        # Acknowledge cumulatively (also on duplicates: the previous ack may have been lost).
+        self._owe_ack(sender, channel, state.next_seq - 1)
+
+    def _on_ack(self, envelope: Envelope) -> None:
+        # An ack travels receiver -> sender, so its `receiver` is the original sender.
+        self._acked(envelope.session, envelope.receiver, envelope.sender, envelope.seq)
+
+    def _acked(self, session: str, sender: str, receiver: str, seq: int) -> None:
+        """Everything sent on (session, sender, receiver) up to `seq` has arrived."""
+        channel = (session, sender, receiver)
+        frames = self._unacked.get(channel)
+        if frames is None:
+            return
+        for sent in [s for s in frames if s <= seq]:
+            del frames[sent]
+        if not frames:
+            del self._unacked[channel]
+            if not self._unacked and self._drained is not None and not self._drained.done():
+                self._drained.set_result(None)
+
+    def _forget_channels(self, endpoint: tuple[str, str]) -> None:
+        for channel in self._channels_to.pop(endpoint, ()):
+            self._receiving.pop(channel, None)
+
+    # ------------------------------------------------------------------ acknowledgements
+
+    def _owe_ack(self, to: Address, channel: ChannelKey, seq: int) -> None:
+        self._acks[(to, channel)] = seq
+        if self._ack_timer is None:
+            try:
+                loop = asyncio.get_running_loop()
+            except RuntimeError:
+                return  # frames fed in without a loop (tests): the ack goes with the next one, or at exit
+            self._ack_timer = loop.call_at(loop.time() + self.ack_delay, self._ack_timer_fired)
+
+    def _ack_timer_fired(self) -> None:
+        self._ack_timer = None
+        if self._acks:
+            self._spawn(self._send_acks())
+
+    async def _send_acks(self) -> None:
+        """Send every acknowledgement owed so far (one per channel, for its highest sequence number)."""
+        acks, self._acks = self._acks, {}
+        for (to, (session, sender, receiver)), seq in acks.items():
+            ack = Envelope(WIRE_VERSION, KIND_ACK, session, "", receiver, sender, "", seq, NIL)
+            if self._link is None or self._link.closed:
+                return
+            self.stats.acks_sent += 1
+            try:
+                await self._link.send(to, encode_envelope(ack))
+            except TransportError:
+                pass  # the sender retransmits and we acknowledge again
+
+    # ------------------------------------------------------------------ retransmission
+
+    def _arm_resend(self, loop: asyncio.AbstractEventLoop, when: float) -> None:
+        if self._resend_timer is not None:
+            self._resend_timer.cancel()
+        self._resend_timer = loop.call_at(when, self._resend_due, loop)
+        self._resend_at = when
+
+    def _resend_due(self, loop: asyncio.AbstractEventLoop) -> None:
+        """The retransmission timer: resend what is due, back it off, re-arm for the next due frame."""
+        self._resend_timer = None
+        self._resend_at = math.inf
+        now = loop.time()
+        due: list[tuple[Address, bytes]] = []
+        next_due = math.inf
+        give_up = self.give_up_after
+        for channel, frames in list(self._unacked.items()):
+            for seq, unacked in list(frames.items()):
+                if unacked.due <= now:
+                    if give_up is not None and now - unacked.since >= give_up:
+                        del frames[seq]
+                        self.stats.abandoned += 1
+                        continue
+                    unacked.attempts += 1
+                    backoff = self.retransmit_after * (2**unacked.attempts)
+                    unacked.due = now + min(backoff, self.max_retransmit_after)
+                    due.append((unacked.to, unacked.frame))
+                next_due = min(next_due, unacked.due)
+            if not frames:
+                del self._unacked[channel]
+        if due:
+            self.stats.retransmissions += len(due)
+            self._spawn(self._send_frames(due))
+        if next_due < math.inf:
+            self._arm_resend(loop, next_due)
+        elif self._drained is not None and not self._drained.done():
+            self._drained.set_result(None)
+
+    async def _send_frames(self, frames: list[tuple[Address, bytes]]) -> None:
+        for to, frame in frames:
+            if self._link is None or self._link.closed:
+                return
+            try:
+                await self._link.send(to, frame)
+            except TransportError:
+                pass  # still unacknowledged: the next round tries again
+
+    # ------------------------------------------------------------------ leaving
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._sending.add(task)
+        task.add_done_callback(self._sending.discard)
+
+    async def _linger(self, linger: float) -> None:
+        """Wait (up to `linger` seconds, retransmitting) until every frame sent is acknowledged."""
+        if not self._unacked:
+            return
+        self._drained = asyncio.get_running_loop().create_future()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._drained), linger)
+        except TimeoutError:
+            pass
+        finally:
+            self._drained = None
+
+    async def _close_channels(self) -> None:
+        """Stop the timers, send the acknowledgements still owed, and finish the frames in flight."""
+        if self._ack_timer is not None:
+            self._ack_timer.cancel()
+            self._ack_timer = None
+        if self._resend_timer is not None:
+            self._resend_timer.cancel()
+            self._resend_timer = None
+            self._resend_at = math.inf
+        # Acknowledgements the last receives owe would die with the node: the peer would then
+        # retransmit to a node that is gone until its own linger gives up.
+        await self._send_acks()
+        for task in list(self._sending):
+            task.cancel()
+        if self._sending:
+            await asyncio.gather(*self._sending, return_exceptions=True)
