@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_reliability import LossyTransport
 
 from aura_choreo.errors import TransportError
 from aura_choreo.protocol import choreography
@@ -19,7 +20,6 @@ from aura_choreo.runtime.wire import KIND_ACK, KIND_DATA, NIL, WIRE_VERSION, Env
 from aura_choreo.testing.virtual_time import run_virtual
 from aura_choreo.transports.base import Address
 from aura_choreo.transports.inmemory import InMemoryTransport
-from test_reliability import LossyTransport
 
 ROUNDS = 20
 PING_PONG = choreography(
