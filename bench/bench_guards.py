@@ -19,6 +19,10 @@ A third table is the durable journal (a file, WAL, `synchronous=FULL`, real disk
 baseline commits each send alone (one disk sync per send, what `commit` does); group commit shares the
 sync among the sends waiting on it. It prints sends/s, the mean batch size and the ratio.
 
+A fourth table measures Ed25519 itself (signing stays per message): sign and verify per receipt, and
+verifying a batch of receipts on 2 threads against one (cryptography has no batch verification; the
+threads only help if it releases the GIL and a core is free). It also prints the disk's sync latency.
+
 Run: .venv/bin/python bench/bench_guards.py [--sends N] [--repeats R] [--durable-seconds S]
 """
 
@@ -26,14 +30,19 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
+import os
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
 
+import cryptography
 import msgspec
 
 from aura_choreo.guards import Policy, build_guard_extension, parse_policy
 from aura_choreo.guards.chain import Attachments, OutgoingSend
+from aura_choreo.guards.receipts import DeviceKey, ReceiptSigner
+from aura_choreo.journal import Fact, FactId, JournalStore
 from aura_choreo.protocol import Protocol, choreography
 from aura_choreo.runtime.extensions import ExtensionRegistry
 from aura_choreo.runtime.runner import run_session
@@ -197,6 +206,49 @@ def durable_run(path: str, *, grouped: bool, seconds: float) -> tuple[float, flo
     return sent / elapsed, batch
 
 
+def disk_sync_ms(folder: str) -> float:
+    """Median milliseconds of a one-row commit with synchronous=FULL: what one disk sync costs here now."""
+    store = JournalStore(f"{folder}/sync.db")
+    times = []
+    for n in range(1, 21):
+        started = time.perf_counter()
+        store.append_facts("probe", [Fact(FactId("probe", n), "probe")])
+        times.append(time.perf_counter() - started)
+    store.close()
+    return sorted(times)[len(times) // 2] * 1e3
+
+
+def ed25519_table(count: int = 400) -> None:
+    key = DeviceKey.generate("alice")
+    signer = ReceiptSigner(key)
+    receipts = [signer.issue("ctx/s/A->B", "bob", epoch=0, cost=1) for _ in range(count)]
+    public = key.public_key
+    pairs = [(r.signature, r.signed_bytes()) for r in receipts]
+
+    def verify(chunk: list[tuple[bytes, bytes]]) -> None:
+        for signature, body in chunk:
+            public.verify(signature, body)
+
+    started = time.process_time()
+    ReceiptSigner(key).issue("ctx/s/A->B", "bob", epoch=0, cost=1)
+    for _ in range(count - 1):
+        key.private_key.sign(pairs[0][1])
+    sign_us = (time.process_time() - started) / count * 1e6
+    started = time.process_time()
+    verify(pairs)
+    verify_us = (time.process_time() - started) / count * 1e6
+    started = time.perf_counter()
+    verify(pairs)
+    one = time.perf_counter() - started
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        started = time.perf_counter()
+        list(pool.map(verify, [pairs[: count // 2], pairs[count // 2 :]]))
+        two = time.perf_counter() - started
+    print(f"Ed25519 (cryptography {cryptography.__version__}; no batch verification), {count} receipts")
+    print(f"  sign {sign_us:.1f} us CPU, verify {verify_us:.1f} us CPU per receipt")
+    print(f"  verify on 2 threads vs 1 (wall): {one / two:.2f}x throughput")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description="Per-send overhead of the guard chain.")
     parser.add_argument("--sends", type=int, default=2000)
@@ -233,10 +285,13 @@ def main() -> None:
     )
     print(f"  {'variant':34} {'sends/s':>10} {'ratio':>8} {'batch':>8}")
     with tempfile.TemporaryDirectory() as folder:
+        sync_ms = disk_sync_ms(folder)
         one, _ = durable_run(f"{folder}/alone.db", grouped=False, seconds=seconds)
         many, batch = durable_run(f"{folder}/grouped.db", grouped=True, seconds=seconds)
     print(f"  {'commit per send (baseline)':34} {one:10.0f} {1.0:7.2f}x {1.0:8.1f}")
     print(f"  {'group commit':34} {many:10.0f} {many / one:7.2f}x {batch:8.1f}")
+    print(f"  (one disk sync: {sync_ms:.2f} ms median; load {os.getloadavg()[0]:.1f})")
+    ed25519_table()
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import pytest
 from aura_choreo.guards import parse_policy
 from aura_choreo.guards.chain import Attachments, OutgoingSend
 from aura_choreo.guards.flow import FlowLedger
-from aura_choreo.journal import Fact, FactId, JournalStore
+from aura_choreo.journal import Fact, FactId, Journal, JournalStore
 from aura_choreo.journal.group import GroupCommit, WriteBatch
 
 
@@ -109,3 +109,15 @@ async def test_guarded_sends_of_concurrent_sessions_all_commit_with_their_charge
         resumed = FlowLedger(default_limit=1000)
         resumed.restore(context, peer, epoch, spent)  # a restarted device takes its spending back
         assert resumed.budget("p.P", "bob").remaining == 840
+
+
+def test_an_in_memory_store_writes_behind_and_every_read_sees_the_writes() -> None:
+    with JournalStore(":memory:") as store:
+        journal = Journal("alice", store)
+        for n in range(300):  # more than one write-behind batch, and a partial one
+            journal.commit(journal.reserve([f"f{n}"], protocol="p", session="s", role="A", label="L"),
+                           [("p", "bob", 0, n + 1)])  # fmt: skip
+        assert len(store.load_facts("alice")) == 300
+        assert store.owners() == ["alice"]
+        assert store.load_budgets("alice") == [("p", "bob", 0, 300)]
+        assert [f.name for f in Journal("alice", store).facts()][-1] == "f299"

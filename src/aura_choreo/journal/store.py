@@ -25,12 +25,14 @@ from typing import Literal
 
 from aura_choreo.journal.codec import TraceRow, decode_data, decode_events, encode_data, encode_events
 from aura_choreo.journal.facts import Fact, FactId
-from aura_choreo.journal.group import BudgetRow, GroupCommit, WriteBatch
+from aura_choreo.journal.group import BudgetRow, GroupCommit, WriteBatch, WriteItem
 
 DEFAULT_JOURNAL_PATH = Path(".aura") / "journal.db"
 MEMORY = ":memory:"
 
 Synchronous = Literal["FULL", "NORMAL"]
+WRITE_BEHIND = 256
+"""Sends an in-memory store gathers before writing them (in one transaction)."""
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS facts (
@@ -96,6 +98,7 @@ class JournalStore:
                 raise OSError(f"journal {self.path}: SQLite refused WAL mode (got {mode})")
         self._db.execute(f"PRAGMA synchronous={synchronous}")
         self._db.executescript(_SCHEMA)
+        self._behind: list[WriteItem] = []
         self.group = GroupCommit(self.write_batch)
         """Group commit of sends waiting on durability (see `GroupCommit`)."""
 
@@ -106,6 +109,7 @@ class JournalStore:
 
     def close(self) -> None:
         self.group.close()
+        self._write_behind()
         with self._lock:
             self._db.close()
 
@@ -122,12 +126,25 @@ class JournalStore:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def append_facts(self, owner: str, facts: Sequence[Fact], budgets: Sequence[BudgetRow] = ()) -> int:
+    def append_facts(self, owner: str, facts: Sequence[Fact], budgets: Sequence[BudgetRow] = ()) -> None:
         """Write facts to `owner`'s journal (and flow-budget charges) in one transaction; facts already
-        there are skipped. Returns how many facts were new."""
+        there are skipped.
+
+        An in-memory store has nothing to make durable: it writes behind, gathering the writes of many
+        sends into one transaction (at most `WRITE_BEHIND` sends, and before anything is read back)."""
         if not facts and not budgets:
-            return 0
-        return self.write_batch([(owner, facts, budgets)])
+            return
+        if self.path == MEMORY:
+            self._behind.append((owner, facts, budgets))
+            if len(self._behind) >= WRITE_BEHIND:
+                self._write_behind()
+            return
+        self.write_batch([(owner, facts, budgets)])
+
+    def _write_behind(self) -> None:
+        if self._behind:
+            batch, self._behind = self._behind, []
+            self.write_batch(batch)
 
     def write_batch(self, batch: WriteBatch) -> int:
         """Write the facts and budget charges of many sends in one transaction (a group commit).
@@ -139,7 +156,14 @@ class JournalStore:
             for owner, facts, _ in batch
             for f in facts
         ]  # fmt: skip
-        charges = [(owner, *charge) for owner, _, budgets in batch for charge in budgets]
+        # Only the furthest charge of each budget matters (they only move forward): one row each.
+        latest: dict[tuple[str, str, str], tuple[int, int]] = {}
+        for owner, _, budgets in batch:
+            for context, peer, epoch, spent in budgets:
+                key = (owner, context, peer)
+                if latest.get(key, (-1, -1)) < (epoch, spent):
+                    latest[key] = (epoch, spent)
+        charges = [(*key, *charge) for key, charge in latest.items()]
         with self._lock:
             db = self._db
             before = db.total_changes
@@ -159,6 +183,7 @@ class JournalStore:
 
     def load_facts(self, owner: str) -> list[Fact]:
         """Every fact in `owner`'s journal, ordered by (device, counter)."""
+        self._write_behind()
         with self._lock:
             rows = self._db.execute(
                 "SELECT device, counter, name, protocol, session, role, label, lamport, data "
@@ -172,6 +197,7 @@ class JournalStore:
 
     def load_budgets(self, owner: str) -> list[BudgetRow]:
         """`owner`'s stored flow-budget charges: (context, peer, epoch, spent), ordered."""
+        self._write_behind()
         with self._lock:
             rows = self._db.execute(
                 "SELECT context, peer, epoch, spent FROM flow_budgets WHERE owner = ? ORDER BY context, peer",
@@ -180,6 +206,7 @@ class JournalStore:
         return [(str(c), str(p), int(e), int(s)) for c, p, e, s in rows]
 
     def owners(self) -> list[str]:
+        self._write_behind()
         with self._lock:
             return [row[0] for row in self._db.execute("SELECT DISTINCT owner FROM facts ORDER BY owner")]
 
