@@ -30,7 +30,7 @@ STAGES: tuple[tuple[str, ...], ...] = (
     ("transports", "journal", "effects"),
     ("runtime",),
     ("guards",),
-    ("protocol",),
+    ("protocol_value", "protocol"),
     ("pipeline",),
     # consumers of the stages above, never imported by them
     (

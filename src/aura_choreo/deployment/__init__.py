@@ -10,7 +10,6 @@ from aura_choreo.deployment.plan import (
     DeploymentError,
     default_session_id,
     plan_deployment,
-    protocol_hash,
 )
 from aura_choreo.deployment.run import (
     DeviceNetwork,
@@ -20,6 +19,7 @@ from aura_choreo.deployment.run import (
     guard_extension_for,
     run_deployed_role,
 )
+from aura_choreo.protocol_value import protocol_hash
 from aura_choreo.transports.net.identity import Identity, load_identity, write_key_file
 
 __all__ = [

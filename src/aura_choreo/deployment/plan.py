@@ -17,7 +17,7 @@ from aura_choreo.errors import AuraChoreoError
 from aura_choreo.guards.policy import Policy
 from aura_choreo.projection.local_types import LocalType
 from aura_choreo.protocol import Protocol
-from aura_choreo.syntax.layout import format_choreography
+from aura_choreo.protocol_value import protocol_hash
 from aura_choreo.transports.net.handshake import SessionBinding
 from aura_choreo.transports.net.identity import Identity, format_public_key
 from aura_choreo.transports.peering import PeerDevice
@@ -26,22 +26,6 @@ from aura_choreo.transports.pipes import parse_address
 
 class DeploymentError(AuraChoreoError):
     """A policy, key or flag that cannot run this role (names what to fix)."""
-
-
-def protocol_hash(protocol: Protocol) -> str:
-    """SHA-256 of the canonical text of the checked, bound protocol (SPEC §5.6).
-
-    The canonical text is the formatter's rendering of the choreography and of every choreography of
-    its load (calls may reach them), plus the bound parameters: comments and layout do not change the
-    hash, any change to messages, roles, annotations or sizes does.
-    """
-    origin = protocol._origin  # the parsed source it was checked from (Protocol keeps it for `bind`)
-    texts = [f"protocol {protocol.qualified_name}"]
-    texts += [f"{key}={value}" for key, value in sorted(protocol.params.items())]
-    texts += [format_choreography(c) for _, c in sorted(origin.registry.items())]
-    if origin.choreography.qualified_name not in origin.registry:
-        texts.append(format_choreography(origin.choreography))
-    return hashlib.sha256("\n".join(texts).encode("utf-8")).hexdigest()
 
 
 def default_session_id(hash_: str, policy_text: bytes) -> str:
