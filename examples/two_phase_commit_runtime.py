@@ -14,7 +14,8 @@ import enum
 from pathlib import Path
 
 import aura_choreo
-from aura_choreo.runtime import Endpoint, InMemoryTransport, UserTypes, run_session
+from aura_choreo.runtime import Endpoint, UserTypes, run_session
+from aura_choreo.transports import InMemoryTransport
 
 HERE = Path(__file__).parent
 

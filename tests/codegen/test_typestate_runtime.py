@@ -18,8 +18,9 @@ import aura_choreo
 from aura_choreo.cli.main import cli
 from aura_choreo.codegen import StateReused
 from aura_choreo.errors import ProtocolViolation
-from aura_choreo.runtime import Endpoint, InMemoryTransport, run_session
+from aura_choreo.runtime import Endpoint, run_session
 from aura_choreo.testing.pytest_plugin import ChoreoSim
+from aura_choreo.transports import InMemoryTransport
 from aura_choreo.transports.network import UniformLatency
 
 

@@ -10,7 +10,8 @@ from aura_choreo.orchestration.bloom import BloomDecodeError
 from aura_choreo.orchestration.crdt import ORSet
 from aura_choreo.orchestration.entries import CrdtEntries, JournalEntries
 from aura_choreo.orchestration.exchange import Device
-from aura_choreo.runtime import Endpoint, InMemoryTransport
+from aura_choreo.runtime import Endpoint
+from aura_choreo.transports import InMemoryTransport
 
 
 def orset(replica: str, items: range) -> ORSet:

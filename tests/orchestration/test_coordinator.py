@@ -12,8 +12,9 @@ from aura_choreo.orchestration.coordinator import MODES, CrdtCoordinator
 from aura_choreo.orchestration.crdt import GCounter, MVRegister, ORMap, ORSet, PNCounter
 from aura_choreo.orchestration.exchange import Device, ExchangeOptions
 from aura_choreo.orchestration.retry import CoordinationError, RetriesExhausted, RetryPolicy
-from aura_choreo.runtime import Endpoint, InMemoryTransport
+from aura_choreo.runtime import Endpoint
 from aura_choreo.testing.virtual_time import run_virtual
+from aura_choreo.transports import InMemoryTransport
 from aura_choreo.transports.network import LinkModel, NetworkModel
 from aura_choreo.transports.simulated import SimulatedTransport
 
