@@ -7,11 +7,9 @@ the protocol, 2 when the trace file itself is unreadable.
 
 from __future__ import annotations
 
-import os
-
 import click
 
-from aura_choreo.cli.output import fail, print_diagnostics, print_json
+from aura_choreo.cli.output import fail, print_diagnostics, print_json, require_files
 from aura_choreo.cli.params import parse_params
 from aura_choreo.diagnostics import did_you_mean
 from aura_choreo.errors import ChoreographyError
@@ -59,8 +57,7 @@ def command(
     as_json: bool,
     quiet: bool,
 ) -> None:
-    if not os.path.isfile(file):
-        fail(f"cannot read `{file}`: no such file", code=2)
+    require_files(file)
     params = parse_params(param_values)
     events = _read_trace(trace_file)
     try:

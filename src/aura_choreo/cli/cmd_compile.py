@@ -8,7 +8,7 @@ from typing import NoReturn
 import click
 
 from aura_choreo.cli.output import fail as print_failure
-from aura_choreo.cli.output import print_diagnostics, print_json
+from aura_choreo.cli.output import print_diagnostics, print_json, require_files
 from aura_choreo.cli.params import parse_params
 from aura_choreo.codegen import CodegenError
 from aura_choreo.codegen.build import Compiled, compile_file, find_origins, resolve_source, stale, write_all
@@ -51,8 +51,7 @@ def command(
         out_dir = check
     if out_dir is None:
         fail("no output directory", code=2, hint=f"aura-choreo compile {file} -o DIR")
-    if not os.path.isfile(file):
-        fail(f"cannot read `{file}`: no such file", code=2)
+    require_files(file)
     compiled = _compile(file, params, None)
     for key in params:
         if key not in compiled.parameters:

@@ -6,12 +6,11 @@ Exit 1 when a file does not check (diagnostics printed, nothing written), 2 on u
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 
-from aura_choreo.cli.output import fail, print_diagnostics, print_json
+from aura_choreo.cli.output import fail, print_diagnostics, print_json, require_files
 from aura_choreo.cli.params import parse_params
 from aura_choreo.docs import ReportInput, TraceFileError, build_report, load_files, read_trace
 
@@ -37,9 +36,7 @@ def command(
     as_json: bool,
     quiet: bool,
 ) -> None:
-    for file in files:
-        if not os.path.isfile(file):
-            fail(f"cannot read `{file}`: no such file", code=2)
+    require_files(*files)
     params = parse_params(param_values)
     trace = None
     if trace_file is not None:

@@ -7,12 +7,11 @@ after the statement whose lines they sat on).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
 
-from aura_choreo.cli.output import fail, print_diagnostics, print_json
+from aura_choreo.cli.output import print_diagnostics, print_json, require_files
 from aura_choreo.syntax import format_source, parse_source, read_source
 
 
@@ -22,9 +21,7 @@ from aura_choreo.syntax import format_source, parse_source, read_source
 @click.option("--write", "-w", is_flag=True, help="Rewrite the files in place instead of printing them.")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def command(files: tuple[str, ...], check: bool, write: bool, as_json: bool) -> None:
-    missing = [f for f in files if not os.path.isfile(f)]
-    if missing:
-        fail(f"cannot read `{missing[0]}`: no such file", code=2)
+    require_files(*files)
     reports: list[dict[str, object]] = []
     failed = changed_any = False
     for path in files:

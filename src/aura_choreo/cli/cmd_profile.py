@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
 import click
 
-from aura_choreo.cli.output import fail, print_diagnostics, print_json
+from aura_choreo.cli.output import fail, print_diagnostics, print_json, require_files
 from aura_choreo.cli.params import parse_params
 from aura_choreo.docs import load_files
 from aura_choreo.profile import ProtocolProfile, profile_protocol
@@ -111,8 +109,7 @@ def command(
     as_json: bool,
     quiet: bool,
 ) -> None:
-    if not os.path.isfile(file):
-        fail(f"cannot read `{file}`: no such file", code=2)
+    require_files(file)
     params = parse_params(param_values)
     sizes = _parse_sizes(size_values)
     loaded = load_files([file], params)

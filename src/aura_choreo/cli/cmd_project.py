@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
-
 import click
 
-from aura_choreo.cli.output import fail, print_diagnostics, print_json
+from aura_choreo.cli.output import fail, print_diagnostics, print_json, require_files
 from aura_choreo.cli.params import parse_params
 from aura_choreo.cli.role_hints import unknown_role_hint
 from aura_choreo.diagnostics import Diagnostic, did_you_mean, has_errors
@@ -87,8 +85,7 @@ def command(
     as_json: bool,
     quiet: bool,
 ) -> None:
-    if not os.path.isfile(file):
-        fail(f"cannot read `{file}`: no such file", code=2)
+    require_files(file)
     params = parse_params(param_values)
     fmt = "json" if as_json else fmt
     protocols, diagnostics, sources = _load(file, params, strict_choice)

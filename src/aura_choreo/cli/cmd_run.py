@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from aura_choreo.cli.output import fail, print_diagnostics, print_json
+from aura_choreo.cli.output import fail, print_diagnostics, print_json, require_files
 from aura_choreo.cli.params import parse_params
 from aura_choreo.deployment import DeploymentError, RunOutcome, plan_deployment, run_deployed_role
 from aura_choreo.errors import ChoreographyError, KeyFileError
@@ -26,8 +26,7 @@ from aura_choreo.transports.net.identity import load_identity
 
 
 def _protocol(file: str, name: str | None, params: dict[str, int]) -> Protocol:
-    if not Path(file).is_file():
-        fail(f"cannot read `{file}`: no such file", code=2)
+    require_files(file)
     try:
         protocol = load(file, name, params=params)
         protocol.require_bound()  # a run needs every family size: the default 3 is for analysis only

@@ -6,11 +6,9 @@ reasons and a shortest run), 2 for a usage error.
 
 from __future__ import annotations
 
-import os
-
 import click
 
-from aura_choreo.cli.output import fail, print_diagnostics, print_json
+from aura_choreo.cli.output import fail, print_diagnostics, print_json, require_files
 from aura_choreo.errors import ChoreographyError
 
 
@@ -46,9 +44,7 @@ def command(
     from aura_choreo.protocol import load
     from aura_choreo.verify import DotParseError, MachineCompileError, check_subtype, parse_dot
 
-    for path in (impl, against):
-        if not os.path.isfile(path):
-            fail(f"cannot read `{path}`: no such file", code=2)
+    require_files(impl, against)
     params = parse_params(param_values)
     try:
         protocol = load(against, protocol_name, params=params)

@@ -6,7 +6,7 @@ import os
 
 import click
 
-from aura_choreo.cli.output import fail, print_diagnostics, print_json
+from aura_choreo.cli.output import fail, print_diagnostics, print_json, require_files
 from aura_choreo.cli.params import parse_params
 from aura_choreo.docs import load_files
 from aura_choreo.testgen import write_suite
@@ -21,8 +21,7 @@ from aura_choreo.testgen import write_suite
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable result.")
 @click.option("--quiet", is_flag=True, help="Print nothing on success.")
 def command(file: str, output: str, param_values: tuple[str, ...], as_json: bool, quiet: bool) -> None:
-    if not os.path.isfile(file):
-        fail(f"cannot read `{file}`: no such file", code=2)
+    require_files(file)
     if os.path.exists(output) and not os.path.isdir(output):
         fail(f"`{output}` exists and is not a directory", code=2)
     loaded = load_files([file], parse_params(param_values))

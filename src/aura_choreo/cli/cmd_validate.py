@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import click
 
-from aura_choreo.cli.output import fail, print_diagnostics, print_json
+from aura_choreo.cli.output import fail, print_diagnostics, print_json, require_files
 from aura_choreo.diagnostics import did_you_mean
 from aura_choreo.pipeline import ValidateOptions, Validation, validate_paths
 
@@ -71,9 +71,7 @@ def command(
 ) -> None:
     from aura_choreo.cli.params import parse_params
 
-    missing = [f for f in files if not os.path.isfile(f)]
-    if missing:
-        fail(f"cannot read `{missing[0]}`: no such file", code=2)
+    require_files(*files)
     policy = None
     if policy_path is not None:
         from aura_choreo.guards.policy import PolicyError

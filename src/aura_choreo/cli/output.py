@@ -55,6 +55,13 @@ def print_diagnostics(diagnostics: Sequence[Diagnostic], sources: Mapping[str, s
         click.echo(render_all(diagnostics, sources, colour=colour), err=True)
 
 
+def require_files(*paths: str) -> None:
+    """Exit 2 naming the first of `paths` that is not a readable regular file (before any loading)."""
+    for path in paths:
+        if not os.path.isfile(path):
+            fail(f"cannot read `{path}`: no such file", code=2)
+
+
 def fail(message: str, *, code: int = 1, hint: str | None = None) -> None:
     """Print `error: message` (and a hint) on stderr and exit with `code`.
 
