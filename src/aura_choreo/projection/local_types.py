@@ -10,8 +10,8 @@ the run-time monitor, the simulator and the renderers.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 
 from aura_choreo.diagnostics import UNKNOWN_SPAN, Span
 from aura_choreo.syntax.ast import Expr
@@ -204,3 +204,18 @@ def child_sequences(step: LocalStep) -> tuple[LocalSeq, ...]:
     if isinstance(step, Try):
         return (step.body, step.comp)
     return ()
+
+
+def map_sequences(step: LocalStep, visit: Callable[[LocalSeq], LocalSeq]) -> LocalStep:
+    """`step` with `visit` applied to each nested sequence (a quorum's receives excepted)."""
+    if isinstance(step, Choose | Offer | If):
+        return replace(step, branches=tuple(replace(b, body=visit(b.body)) for b in step.branches))
+    if isinstance(step, Loop | Rec):
+        return replace(step, body=visit(step.body))
+    if isinstance(step, Par):
+        return replace(step, branches=tuple(visit(b) for b in step.branches))
+    if isinstance(step, Timeout):
+        return replace(step, body=visit(step.body), alt=visit(step.alt))
+    if isinstance(step, Try):
+        return replace(step, body=visit(step.body), comp=visit(step.comp))
+    return step

@@ -1,9 +1,10 @@
 """Knowledge of choice (SPEC §3.4): tell the roles that cannot learn which branch was taken.
 
 Inner choices are completed first, so an outer choice sees their notifications. For each choice and
-each other role, in declaration order: if the role's branch projections do not merge, the decider
-sends it a message labelled with the branch label at the start of every branch (W102), or, under
-strict choice, error E080 names the message to add. A role that learns the branch from another role's
+each other role, in declaration order: if the role's branch projections do not merge (also on
+unfolded behaviour, through `continue`: `projection.unfold`), the decider sends it a message
+labelled with the branch label at the start of every branch (W102), or, under strict choice, error
+E080 names the message to add. A role that learns the branch from another role's
 message merges already, so it is never notified.
 
 A decided or custom loop is the exception: its `continue`/`stop` decision is the loop's own message to
@@ -16,7 +17,6 @@ from __future__ import annotations
 from dataclasses import replace
 
 from aura_choreo.diagnostics import Diagnostic, error, warning
-from aura_choreo.projection.merge import merge
 from aura_choreo.projection.projector import NotProjectable, Projector
 from aura_choreo.semantics import core
 from aura_choreo.semantics.structure import check_parallel
@@ -49,7 +49,7 @@ def _informed(choice: core.Choice, role: str, projector: Projector) -> bool:
         bodies = [projector.seq(b.body, role) for b in choice.branches]
     except NotProjectable:
         return True  # an inner choice the role cannot follow is reported on its own
-    return merge(bodies, choice.name) is not None
+    return projector.follow(choice, role, bodies) is not None
 
 
 def _notify(

@@ -61,9 +61,7 @@ def project_role(checked: CheckedProtocol, role: str, *, strict_choice: bool | N
     return lt.LocalType(checked.qualified_name, role, projector.seq(body, role), checked.roles)
 
 
-def _completed(
-    checked: CheckedProtocol, strict_choice: bool | None
-) -> tuple[core.CoreSeq, list[Diagnostic]]:
+def _completed(checked: CheckedProtocol, strict_choice: bool | None) -> tuple[core.CoreSeq, list[Diagnostic]]:
     """The body with knowledge-of-choice notifications inserted, and their warnings; raises on errors."""
     if has_errors(checked.diagnostics):
         raise ChoreographyError(checked.diagnostics)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from aura_choreo.errors import AuraChoreoError
 from aura_choreo.projection import local_types as lt
 from aura_choreo.projection.merge import merge
+from aura_choreo.projection.unfold import POINT, unfolded_merge
 from aura_choreo.semantics import core
 from aura_choreo.semantics.actors import involved_roles, rec_bodies
 from aura_choreo.semantics.structure import waiters
@@ -18,13 +19,25 @@ class NotProjectable(AuraChoreoError):
     """A choice that a role cannot follow reached projection (callers complete choices first)."""
 
 
+ChoiceKey = tuple[object, str, str, str]
+"""A choice statement's identity across rewrites (completion replaces the objects): span, decider, name,
+construct."""
+
+
+def choice_key(stmt: core.Choice) -> ChoiceKey:
+    return (stmt.span, stmt.decider, stmt.name, stmt.construct)
+
+
 class Projector:
     """Projects core sequences onto roles; knows which roles each `rec` involves."""
 
     def __init__(self, body: core.CoreSeq, roles: tuple[str, ...] = ()):
         self.order = {role: index for index, role in enumerate(roles)}
-        recs = rec_bodies(body)
-        self.rec_roles = {label: involved_roles(rec_body, recs) for label, rec_body in recs.items()}
+        self.recs = rec_bodies(body)
+        self.rec_roles = {label: involved_roles(rec_body, self.recs) for label, rec_body in self.recs.items()}
+        self.tail_recs = _tail_recs(body)
+        self._point: ChoiceKey | None = None
+        self._fresh: dict[str, int] = {}
 
     def seq(self, seq: core.CoreSeq, role: str) -> lt.LocalSeq:
         out: list[lt.LocalStep] = []
@@ -33,6 +46,8 @@ class Projector:
         return tuple(out)
 
     def stmt(self, stmt: core.CoreStmt, role: str) -> lt.LocalSeq:
+        if self._point is not None and isinstance(stmt, core.Choice) and choice_key(stmt) == self._point:
+            return (lt.Continue(POINT),)
         if isinstance(stmt, core.Message):
             if role == stmt.sender:
                 return (
@@ -100,13 +115,38 @@ class Projector:
             return (lt.Choose(branches, stmt.name, stmt.expr, span=stmt.span),)
         if not bodies:
             return ()
-        merged = merge(bodies, stmt.name)
+        merged = self.follow(stmt, role, bodies)
         if merged is None:
             raise NotProjectable(
                 f"role `{role}` cannot tell which branch of the choice by `{stmt.decider}` "
                 f"at line {stmt.span.line} was taken"
             )
         return merged
+
+    def follow(self, stmt: core.Choice, role: str, bodies: list[lt.LocalSeq]) -> lt.LocalSeq | None:
+        """How `role`, which does not decide `stmt`, follows it (its branch projections `bodies`): their
+        merge, or, at the end of a `rec` body, their merge on unfolded behaviour; None if it cannot."""
+        merged = merge(bodies, stmt.name)
+        if merged is not None or self._point is not None:
+            return merged
+        label = self.tail_recs.get(choice_key(stmt))
+        if label is None or role not in self.rec_roles.get(label, ()):
+            return None
+        self._point = choice_key(stmt)
+        try:
+            rec_body = self.seq(self.recs[label], role)
+        except NotProjectable:
+            return None
+        finally:
+            self._point = None
+        return unfolded_merge(bodies, label, rec_body, lambda: self._fresh_label(label, role), stmt.name)
+
+    def _fresh_label(self, label: str, role: str) -> str:
+        while True:
+            self._fresh[role] = self._fresh.get(role, 0) + 1
+            fresh = f"{label}_{self._fresh[role]}"
+            if fresh not in self.recs:
+                return fresh
 
     def _quorum(self, stmt: core.Quorum, role: str) -> lt.LocalSeq:
         sends = [
@@ -143,3 +183,32 @@ class Projector:
                 span=stmt.span,
             ),
         )
+
+
+def _tail_recs(body: core.CoreSeq) -> dict[ChoiceKey, str]:
+    """Choices that end the body of a `rec` (through enclosing choices), mapped to its label. A choice
+    whose key appears in two places (an inlined sub-protocol) is left out."""
+    found: dict[ChoiceKey, str] = {}
+    seen: set[ChoiceKey] = set()
+
+    def visit(seq: core.CoreSeq, rec: str | None) -> None:
+        for index, stmt in enumerate(seq):
+            tail = rec if index == len(seq) - 1 else None
+            if isinstance(stmt, core.Choice):
+                key = choice_key(stmt)
+                if key in seen:
+                    found.pop(key, None)
+                elif tail is not None:
+                    found[key] = tail
+                seen.add(key)
+            if isinstance(stmt, core.Rec):
+                visit(stmt.body, stmt.label)
+            elif isinstance(stmt, core.Choice | core.Conditional):
+                for branch in stmt.branches:
+                    visit(branch.body, tail)
+            else:
+                for child in core.children(stmt):
+                    visit(child, None)
+
+    visit(body, None)
+    return found
