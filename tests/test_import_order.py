@@ -19,8 +19,9 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "aura_choreo"
 # before it. Packages on one line share a stage. Where DESIGN.md draws transports/, guards/ and
 # journal/ beside runtime/, the code needs an order among them: the runtime talks to the `Transport`
 # interface (so transports/ comes first), and guards/ is an extension of the runtime that writes
-# journal facts. `protocol.py` is the user-facing `Protocol`, whose `session()` starts a runtime
-# session, and `pipeline.py` the validate pipeline (every check, budgets against a run-time policy).
+# journal facts. `protocol_value.py` is the user-facing `Protocol`, whose `session()` starts a runtime
+# session, and `protocol.py` the ways to load one; `pipeline.py` is the validate pipeline (every
+# check, budgets against a run-time policy).
 STAGES: tuple[tuple[str, ...], ...] = (
     ("diagnostics", "errors", "version"),
     ("syntax",),

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from aura_choreo.cli.output import fail, print_diagnostics, print_json, require_files
+from aura_choreo.cli.output import fail, fail_with_diagnostics, print_diagnostics, print_json, require_files
 from aura_choreo.cli.params import parse_params
 from aura_choreo.docs import ReportInput, TraceFileError, build_report, load_files, read_trace
 
@@ -46,10 +46,7 @@ def command(
             fail(str(exc), code=2)
     loaded = load_files(list(files), params)
     if not loaded.ok:
-        if as_json:
-            print_json({"ok": False, "diagnostics": [d.to_json() for d in loaded.diagnostics]})
-        print_diagnostics(loaded.diagnostics, loaded.sources)
-        raise SystemExit(1)
+        fail_with_diagnostics(loaded.diagnostics, loaded.sources, as_json=as_json)
     if not loaded.protocols:
         fail(
             "no choreography to document",

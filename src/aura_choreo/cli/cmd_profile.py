@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from aura_choreo.cli.output import fail, print_diagnostics, print_json, require_files
+from aura_choreo.cli.output import fail, fail_with_diagnostics, print_diagnostics, print_json, require_files
 from aura_choreo.cli.params import parse_params
 from aura_choreo.docs import load_files
 from aura_choreo.profile import ProtocolProfile, profile_protocol
@@ -114,10 +114,7 @@ def command(
     sizes = _parse_sizes(size_values)
     loaded = load_files([file], params)
     if not loaded.ok:
-        if as_json:
-            print_json({"ok": False, "diagnostics": [d.to_json() for d in loaded.diagnostics]})
-        print_diagnostics(loaded.diagnostics, loaded.sources)
-        raise SystemExit(1)
+        fail_with_diagnostics(loaded.diagnostics, loaded.sources, as_json=as_json)
     protocols = [p for p in loaded.protocols if protocol_name in (None, p.name, p.qualified_name)]
     if not protocols:
         fail(

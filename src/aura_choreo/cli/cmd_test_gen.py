@@ -6,7 +6,7 @@ import os
 
 import click
 
-from aura_choreo.cli.output import fail, print_diagnostics, print_json, require_files
+from aura_choreo.cli.output import fail, fail_with_diagnostics, print_json, require_files
 from aura_choreo.cli.params import parse_params
 from aura_choreo.docs import load_files
 from aura_choreo.testgen import write_suite
@@ -26,10 +26,7 @@ def command(file: str, output: str, param_values: tuple[str, ...], as_json: bool
         fail(f"`{output}` exists and is not a directory", code=2)
     loaded = load_files([file], parse_params(param_values))
     if not loaded.ok:
-        if as_json:
-            print_json({"ok": False, "diagnostics": [d.to_json() for d in loaded.diagnostics]})
-        print_diagnostics(loaded.diagnostics, loaded.sources)
-        raise SystemExit(1)
+        fail_with_diagnostics(loaded.diagnostics, loaded.sources, as_json=as_json)
     if not loaded.protocols:
         fail(f"`{file}` holds no choreography", code=1)
     try:

@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from typing import NoReturn
 
 import click
 
@@ -53,6 +54,16 @@ def print_diagnostics(diagnostics: Sequence[Diagnostic], sources: Mapping[str, s
     if diagnostics:
         colour = sys.stderr.isatty() and "NO_COLOR" not in os.environ
         click.echo(render_all(diagnostics, sources, colour=colour), err=True)
+
+
+def fail_with_diagnostics(
+    diagnostics: Sequence[Diagnostic], sources: Mapping[str, str], *, as_json: bool
+) -> NoReturn:
+    """Print a load's error diagnostics (and, under `--json`, them as JSON on stdout) and exit 1."""
+    if as_json:
+        print_json({"ok": False, "diagnostics": [d.to_json() for d in diagnostics]})
+    print_diagnostics(diagnostics, sources)
+    raise SystemExit(1)
 
 
 def require_files(*paths: str) -> None:
