@@ -1,7 +1,8 @@
 """Property: for generated well-formed protocols, the projections run together reach `end` cleanly.
 
 Protocols are generated as DSL text (sends, choices, counted, decided and open loops with `break`,
-parallel blocks, shared-knowledge `if`, multicast and fan-in over a family), so the whole pipeline
+recursion whose branches a role tells apart only after unfolding `continue`, parallel blocks,
+shared-knowledge `if`, multicast and fan-in over a family), so the whole pipeline
 (parse, check, knowledge of choice, projection) is under test. Each runs through the roles' monitors
 (`aura_choreo.testing.walk`, the one interpreter of local types) under several schedules.
 """
@@ -47,6 +48,7 @@ def _statement(draw: st.DrawFn, roles: list[str], depth: int, names: _Names) -> 
     kinds = ["send", "send"]
     if depth > 0:
         kinds += ["choice", "counted", "decided", "open", "parallel", "shared_if", "shared_match", "rec"]
+        kinds += ["rec_unfold"]
     if roles == ALL:
         kinds += ["call"]
     if roles == ALL:
@@ -89,6 +91,14 @@ def _statement(draw: st.DrawFn, roles: list[str], depth: int, names: _Names) -> 
         return (
             f"rec R{n} {{ {body}\nchoice {d} {{ again{n}: {{ {d} -> {r}: Again{n}\ncontinue R{n} }} "
             f"done{n}: {{ {d} -> {r}: Done{n} }} }} }}"
+        )
+    if kind == "rec_unfold":
+        # `r` tells `again` from `other` only by what the next iteration sends first (issue 11 item 8).
+        d, r = _pair(draw, roles)
+        body = _block(draw, roles, inner, names)
+        return (
+            f"rec R{n} {{ {d} -> {r}: Head{n}\n{body}\nchoice {d} {{ again{n}: {{ continue R{n} }} "
+            f"other{n}: {{ {d} -> {r}: Other{n}\ncontinue R{n} }} done{n}: {{ {d} -> {r}: Done{n} }} }} }}"
         )
     if kind == "call":
         x, y = _pair(draw, PLAIN)
