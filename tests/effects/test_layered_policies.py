@@ -189,3 +189,42 @@ def test_policy_file_rejects_a_bad_layer_key_naming_it() -> None:
         _policy(privacy_layers=[{"name": "x", "limits": [1, 1, 1], "scale": [1, 1]}])
     with pytest.raises(PolicyError, match=r"capability_layers\[0\]\.enter\.a"):
         _policy(capability_layers=[{"name": "x", "enter": {"a": 3}}])
+
+
+def test_the_signed_receipt_records_each_layers_charge_and_a_tampered_record_fails_verification() -> None:
+    import dataclasses
+
+    from aura_choreo.errors import ReceiptError
+    from aura_choreo.guards.receipts import Receipt, ReceiptVerifier
+
+    chain = _policy(
+        signing=True,
+        privacy_layers=[
+            {"name": "org", "limits": [100, 100, 100], "scope": "global", "scale": [1, 1, 2]},
+            {"name": "region", "limits": [100, 100, 100], "scale": [1, 1, 3]},
+        ],
+    ).build_chain(clock=lambda: 0.0)
+    prepared = chain.prepare(_send("M", ("leakage_budget", (0, 0, 1))))
+    receipt = prepared.attachments.receipt
+    assert receipt is not None
+    assert receipt.layers == (("leakage", (0, 0, 1)), ("org", (0, 0, 2)), ("region", (0, 0, 3)))
+    decoded = Receipt.from_wire(receipt.to_wire())
+    assert decoded == receipt
+    key = chain.device("alice").key.public_bytes()
+    ReceiptVerifier("bank", {"alice": key}).verify(decoded)
+    forged = dataclasses.replace(decoded, layers=(("leakage", (0, 0, 0)),))
+    with pytest.raises(ReceiptError, match="bad signature"):
+        ReceiptVerifier("bank", {"alice": key}).verify(forged)
+    for bad in (
+        [["org"]],
+        [["org", [1, 2]]],
+        [["org", [1, 2, True]]],
+        [[1, [1, 2, 3]]],
+        "x",
+        [["o", [0, 0, 0]]] * 65,
+    ):
+        with pytest.raises(ReceiptError, match="malformed receipt"):
+            Receipt.from_wire({**receipt.to_wire(), "layers": bad})
+    # A send no layer charged keeps the receipt it always had: no layers, the same signed bytes.
+    plain = chain.prepare(_send("P")).attachments.receipt
+    assert plain is not None and plain.layers == () and "layers" not in plain.to_wire()

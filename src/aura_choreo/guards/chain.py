@@ -248,8 +248,9 @@ class GuardChain:
         journaled = clock()
         if self.signing:
             receipt = sender.signer.issue(
-                send.channel, send.peer_device, epoch=charged.epoch, cost=profile.flow_cost
-            )
+                send.channel, send.peer_device, epoch=charged.epoch, cost=profile.flow_cost,
+                layers=charges.signed_layers(),
+            )  # fmt: skip
             attachments = Attachments(receipt, attachments.journal_delta, attachments.journal_known)
             metrics.receipts_issued += 1
         metrics.stages_timed(started, checked, paid, leaked, journaled, clock())

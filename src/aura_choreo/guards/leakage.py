@@ -195,6 +195,12 @@ class PrivacyReceipt:
     def __len__(self) -> int:
         return len(self.charges)
 
+    def signed_layers(self) -> tuple[tuple[str, tuple[int, int, int]], ...]:
+        """(layer name, charge) per layer, for the send's signed receipt (empty when nothing leaked)."""
+        if all(c.amount.is_zero() for c in self.charges):
+            return ()
+        return tuple((c.layer, (c.amount.external, c.amount.neighbor, c.amount.group)) for c in self.charges)
+
     def layers(self) -> list[tuple[int, str, str, LeakageVector]]:
         """(index from 1, layer name, context charged, amount) per layer."""
         return [(i, c.layer, c.context, c.amount) for i, c in enumerate(self.charges, start=1)]

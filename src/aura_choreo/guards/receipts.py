@@ -46,6 +46,10 @@ class DeviceKey:
         return self.public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
 
 
+LayerCharge = tuple[str, tuple[int, int, int]]
+"""(privacy layer name, [external, neighbor, group]) it charged."""
+
+
 @dataclass(frozen=True)
 class Receipt:
     """One signed receipt. `signature` is over `signed_bytes()`."""
@@ -58,10 +62,16 @@ class Receipt:
     nonce: int
     prev_hash: str
     signature: bytes = b""
+    layers: tuple[LayerCharge, ...] = ()
+    """What each privacy layer charged for the send, in layer order (SPEC §5.8; empty: nothing)."""
 
     def signed_bytes(self) -> bytes:
         """The canonical bytes the signature covers (every field but the signature)."""
-        body = [self.context, self.sender, self.receiver, self.epoch, self.cost, self.nonce, self.prev_hash]
+        body: list[object] = [
+            self.context, self.sender, self.receiver, self.epoch, self.cost, self.nonce, self.prev_hash
+        ]  # fmt: skip
+        if self.layers:  # only then: receipts of sends no privacy layer charged keep their bytes
+            body.append([[name, list(amount)] for name, amount in self.layers])
         return json.dumps(body, separators=(",", ":"), ensure_ascii=True).encode()
 
     def digest(self) -> str:
@@ -78,6 +88,7 @@ class Receipt:
             "nonce": self.nonce,
             "prev_hash": self.prev_hash,
             "signature": self.signature.hex(),
+            **({"layers": [[name, list(amount)] for name, amount in self.layers]} if self.layers else {}),
         }
 
     @classmethod
@@ -99,9 +110,28 @@ class Receipt:
                 nonce=int(str(numbers["nonce"])),
                 prev_hash=str(fields["prev_hash"]),
                 signature=bytes.fromhex(str(fields["signature"])),
+                layers=_layers_from_wire(data.get("layers", [])),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ReceiptError(f"malformed receipt: {exc}") from exc
+
+
+MAX_RECEIPT_LAYERS = 64
+"""More privacy layers than this in a received receipt is malformed input, not a policy."""
+
+
+def _layers_from_wire(raw: object) -> tuple[LayerCharge, ...]:
+    if not isinstance(raw, list) or len(raw) > MAX_RECEIPT_LAYERS:
+        raise TypeError(f"layers must be a list of at most {MAX_RECEIPT_LAYERS} [name, [e, n, g]]")
+    layers: list[LayerCharge] = []
+    for item in raw:
+        name, amount = item if isinstance(item, list) and len(item) == 2 else (None, None)
+        if not isinstance(name, str) or not isinstance(amount, list) or len(amount) != 3:
+            raise TypeError("a layer is [name, [external, neighbor, group]]")
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in amount):
+            raise TypeError("a layer's charge is three integers")
+        layers.append((name, (int(amount[0]), int(amount[1]), int(amount[2]))))
+    return tuple(layers)
 
 
 ChainKey = tuple[str, str]
@@ -120,10 +150,14 @@ class ReceiptSigner:
         self.key = key
         self._last: dict[ChainKey, tuple[int, str]] = {}
 
-    def issue(self, context: str, receiver: str, *, epoch: int, cost: int) -> Receipt:
+    def issue(
+        self, context: str, receiver: str, *, epoch: int, cost: int, layers: tuple[LayerCharge, ...] = ()
+    ) -> Receipt:
         chain = (context, receiver)
         last_nonce, last_hash = self._last.get(chain, (0, GENESIS_HASH))
-        unsigned = Receipt(context, self.key.device, receiver, epoch, cost, last_nonce + 1, last_hash)
+        unsigned = Receipt(
+            context, self.key.device, receiver, epoch, cost, last_nonce + 1, last_hash, b"", layers
+        )
         receipt = replace(unsigned, signature=self.key.private_key.sign(unsigned.signed_bytes()))
         self._last[chain] = (receipt.nonce, receipt.digest())
         return receipt
