@@ -24,9 +24,11 @@ from aura_choreo.protocol import load
 from aura_choreo.runtime.trace import Trace
 from aura_choreo.transports.nats_server import NatsServer
 from aura_choreo.verify import role_manifest
+from conftest import SHARED
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 TPC = EXAMPLES / "two_phase_commit.choreo"
+LITERATURE = SHARED / "corpus" / "literature"
 WORKER = Path(__file__).resolve().parent / "nats_sessions_worker.py"
 
 
@@ -109,15 +111,39 @@ async def test_the_sessions_of_one_process_share_its_device_network(
     assert "trace ok" in outcome.output and "5 sessions" in outcome.output
 
 
-def test_nats_mixed_with_point_to_point_is_a_usage_error_naming_the_fix(
+@pytest.mark.parametrize(
+    ("file", "on_nats"),
+    [
+        pytest.param(TPC, ("Coordinator",), id="coordinator-on-nats-participant-on-tcp"),
+        pytest.param(LITERATURE / "payment_channel.choreo", ("Alice", "Bob"), id="two-on-nats-one-on-tcp"),
+    ],
+)
+def test_a_session_may_mix_nats_with_point_to_point_carriers(
+    file: Path, on_nats: tuple[str, ...], tmp_path: Path, nats_server: NatsServer
+) -> None:
+    """Devices on the broker talk through it; any pair with a device off it connects point to point
+    (the device on the broker dials). Chosen by the policy's addresses alone."""
+    protocol = load(file)
+    held = {role: sorted(role_manifest(lt)) for role, lt in protocol.local_types().items()}
+    cluster = make_cluster(tmp_path, protocol.roles, capabilities=held)
+    on_broker(cluster, nats_server.url, roles=on_nats)
+    results = cluster.run(file)
+    assert_all_ok(results)
+    assert "trace ok" in check_merged_trace(file, results, tmp_path)
+
+
+def test_a_pair_that_can_meet_neither_on_the_broker_nor_point_to_point_is_a_usage_error(
     tmp_path: Path, nats_server: NatsServer
 ) -> None:
     protocol = load(TPC)
     cluster = make_cluster(tmp_path, protocol.roles)
     on_broker(cluster, nats_server.url, roles=("Coordinator",))
+    lines = cluster.policy.read_text(encoding="utf-8").splitlines()
+    kept = [line for line in lines if not line.startswith('address = "tcp://')]  # the participant's
+    cluster.policy.write_text("\n".join(kept) + "\n", encoding="utf-8")
     outcome = CliRunner().invoke(cli, cluster.command(TPC, "Coordinator")[3:])
     assert outcome.exit_code == 2, outcome.output
-    assert "nats:// cannot be mixed" in outcome.output
+    assert "neither has a point-to-point address" in outcome.output
 
 
 @pytest.mark.slow  # about 30 s: four interpreters start, 200 role runs

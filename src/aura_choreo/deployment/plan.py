@@ -18,6 +18,7 @@ from aura_choreo.guards.policy import Policy
 from aura_choreo.projection.local_types import LocalType
 from aura_choreo.protocol import Protocol
 from aura_choreo.protocol_value import protocol_hash
+from aura_choreo.transports.mixed import broker_pair, on_broker
 from aura_choreo.transports.net.handshake import SessionBinding
 from aura_choreo.transports.net.identity import Identity, format_public_key
 from aura_choreo.transports.peering import PeerDevice
@@ -127,7 +128,7 @@ def plan_deployment(
                 f"neither {device} nor {other} has an address to connect to: give one of them an "
                 "`address` in the policy (or pass --listen / --peer)"
             )
-    _check_one_broker([listening, *(peers[o].address for o in sorted(exchanges))], device)
+    _check_reachable(listening, {o: peers[o].address for o in sorted(exchanges)}, device)
     hash_ = protocol_hash(protocol)
     return Deployment(
         protocol=protocol,
@@ -152,13 +153,16 @@ def _check_address(address: str | None, what: str) -> None:
         raise DeploymentError(f"{what}: {exc}") from None
 
 
-def _check_one_broker(addresses: list[str | None], device: str) -> None:
-    """A device on nats:// talks through the broker only: its peers must be on nats:// too."""
-    given = [a for a in addresses if a]
-    on_broker = [a for a in given if a.startswith("nats://")]
-    if on_broker and len(on_broker) != len(given):
-        others = sorted({a for a in given if not a.startswith("nats://")})
-        raise DeploymentError(
-            f"device {device}: nats:// cannot be mixed with point-to-point addresses in one session "
-            f"({', '.join(others)}): put every device of the session on the NATS server"
-        )
+def _check_reachable(own: str | None, peers: Mapping[str, str | None], device: str) -> None:
+    """Every pair not both on the broker needs a point-to-point address on one side (`transports.mixed`)."""
+    brokers = sorted(a for a in peers.values() if a is not None and on_broker(a))
+    own = own or (brokers[0] if brokers else None)  # a device without an address joins its peers' broker
+    for other, address in peers.items():
+        if broker_pair(own, address):
+            continue
+        if (own is None or on_broker(own)) and (address is None or on_broker(address)):
+            raise DeploymentError(
+                f"{device} and {other} share no NATS server and neither has a point-to-point address "
+                f"({own or 'none'}, {address or 'none'}): give one of them a tcp://, ws:// or quic:// "
+                "address, or put both on the same nats:// server"
+            )

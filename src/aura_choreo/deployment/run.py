@@ -40,11 +40,13 @@ from aura_choreo.runtime.runner import run_role
 from aura_choreo.runtime.session import Session
 from aura_choreo.runtime.trace import Trace, TraceEvent
 from aura_choreo.transports.carrier import NetworkTransport
+from aura_choreo.transports.mixed import MixedTransport, broker_pair, on_broker
 from aura_choreo.transports.nats_broker import NatsTransport
 from aura_choreo.transports.peering import StatusCallback
 
-DeployedTransport = NetworkTransport | NatsTransport
-"""A point-to-point transport (tcp://, ws://) or the broker (nats://), chosen by the addresses' scheme."""
+DeployedTransport = NetworkTransport | NatsTransport | MixedTransport
+"""A point-to-point transport (tcp://, ws://, quic://), the broker (nats://), or both for a device on
+the broker with point-to-point peers: chosen by the addresses' schemes alone."""
 
 
 @dataclass(frozen=True)
@@ -277,14 +279,29 @@ def envelope_origin(frame: bytes) -> tuple[str, str] | None:
 
 
 def _transport(deployment: Deployment) -> DeployedTransport:
-    addresses = [a for a in (deployment.listen, *(p.address for p in deployment.peers.values())) if a]
-    brokers = sorted(a for a in addresses if a.startswith("nats://"))
-    if brokers:  # plan_deployment made sure that then every address is on nats://
-        server = deployment.listen if deployment.listen in brokers else brokers[0]
-        return NatsTransport(deployment.identity, deployment.peers, server=server)
-    return NetworkTransport(
-        deployment.identity, deployment.peers, listen=deployment.listen, frame_origin=envelope_origin
-    )
+    """The transport the addresses' schemes call for (`transports.mixed` has the rule for mixing)."""
+    own, peers = own_address(deployment), deployment.peers
+    # Point-to-point, a peer on the broker has no address to dial: it dials us.
+    p2p_peers = {
+        d: dataclasses.replace(p, address=None) if on_broker(p.address) else p for d, p in peers.items()
+    }
+    if not on_broker(own):
+        return NetworkTransport(deployment.identity, p2p_peers, listen=own, frame_origin=envelope_origin)
+    assert own is not None
+    broker = NatsTransport(deployment.identity, peers, server=own)
+    broker_devices = frozenset(d for d, p in peers.items() if broker_pair(own, p.address))
+    if deployment.exchanges_with <= broker_devices:
+        return broker
+    p2p = NetworkTransport(deployment.identity, p2p_peers, listen=None, frame_origin=envelope_origin)
+    return MixedTransport(p2p, broker, broker_devices)
+
+
+def own_address(deployment: Deployment) -> str | None:
+    """This device's address; a device without one joins the broker its peers are on, if any."""
+    if deployment.listen is not None:
+        return deployment.listen
+    brokers = sorted(p.address for p in deployment.peers.values() if p.address and on_broker(p.address))
+    return brokers[0] if brokers else None
 
 
 def _own_events(session: Session, deployment: Deployment) -> tuple[TraceEvent, ...]:
