@@ -94,7 +94,7 @@ def _verdicts(result: RunResult) -> set[str]:
     return {e.label for e in sent if e.label in ("Commit", "Compensate")}
 
 
-def check_wipes(protocol: Protocol, seeds: range) -> tuple[int, int, int]:
+def check_wipes(protocol: Protocol, seeds: range, wipes: int = 1) -> tuple[int, int, int]:
     """Run the seeds; returns (runs restarted mid-session, committed, compensated)."""
     plan: dict[str, str] = {}
 
@@ -114,14 +114,16 @@ def check_wipes(protocol: Protocol, seeds: range) -> tuple[int, int, int]:
             plan.clear()
             if steps and rng.random() < 0.5:
                 plan["role"], plan["label"] = rng.choice(steps)
-            role = rng.choice(protocol.roles)
-            at = rng.uniform(0, length)
-            back = at if rng.random() < 0.5 else at + rng.uniform(0, 50)
+            schedule = []
+            for _ in range(wipes):  # several: a role may be wiped again, even while it restarts
+                role = rng.choice(protocol.roles)
+                at = rng.uniform(0, length)
+                back = at if rng.random() < 0.5 else at + rng.uniform(0, 50)
+                schedule.append(Crash(role, at, back, keep_journal=False))
             reference = simulator.run(seed, SimulationConfig(peer_timeout=30.0))
-            wipe = Crash(role, at, back, keep_journal=False)
-            config = SimulationConfig(schedule=(wipe,), peer_timeout=30.0)
+            config = SimulationConfig(schedule=tuple(schedule), peer_timeout=30.0)
             result = with_trace_check(protocol, simulator.run(seed, config))
-            where = f"{protocol.name} seed {seed}: wipe {role}@{at:.3f}..{back:.3f} plan {plan}"
+            where = f"{protocol.name} seed {seed}: wipes {schedule} plan {plan}"
             assert result.ok, f"{where}: {result.failure}"
             assert reference.ok, f"{where}: reference {reference.failure}"
             verdicts = _verdicts(result)
@@ -153,6 +155,19 @@ def test_a_wiped_role_restarts_from_its_checkpoint_and_every_session_completes(p
     assert restarted >= 10  # most wipes hit the role mid-session (not before its first step or after its end)
     if _body_sends(protocol):
         assert committed and compensated
+
+
+@pytest.mark.parametrize("protocol", SAGAS, ids=lambda p: p.name)
+def test_roles_wiped_several_times_and_during_their_restart_still_complete(protocol: Protocol) -> None:
+    restarted, _, _ = check_wipes(protocol, range(100, 115), wipes=4)
+    assert restarted >= 5
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("protocol", SAGAS, ids=lambda p: p.name)
+def test_repeated_wipes_over_200_seeds(protocol: Protocol) -> None:
+    restarted, _, _ = check_wipes(protocol, range(200), wipes=4)
+    assert restarted >= 80
 
 
 @pytest.mark.slow

@@ -160,23 +160,13 @@ def _role_runner(
     hints: ProtocolHints,
     crash: tuple[Crash, float] | None,
     state: _RunState,
+    wipes: tuple[Crash, ...] = (),
 ) -> Callable[[Endpoint], Any]:
-    """The role's code, wrapped to record its endpoint and to stop it when its node crashes for good."""
+    """The role's code, wrapped to record its endpoint, to stop it when its node crashes for good, and
+    to wipe and restart it from its checkpoint at each of `wipes` (behaviour-driven roles only)."""
 
     async def run(ep: Endpoint) -> Any:
         state.endpoints[role] = ep
-        if crash is not None and _wipes(crash[0], code):
-            event, start = crash
-            assert event.restart_ms is not None
-            store = JournalStore(MEMORY)
-            state.journals.append(store)
-            log = state.recoveries[role] = RecoveryLog([], [], [])
-            outage = Outage(start + event.at_ms / 1000.0, start + event.restart_ms / 1000.0)
-            checkpoints = Checkpoints(Journal(ep.device, store))
-            await run_recoverable(
-                ep, code, seed=seed, hints=hints, outages=(outage,), checkpoints=checkpoints, log=log
-            )
-            return ep.env
         if crash is not None and _kills(crash[0], code):
             task = asyncio.current_task()
             loop = asyncio.get_running_loop()
@@ -187,6 +177,20 @@ def _role_runner(
                     task.cancel()
 
             state.timers.append(loop.call_at(crash[1] + crash[0].at_ms / 1000.0, kill))
+        wiped = [w for w in wipes if _wipes(w, code)]
+        if crash is not None and wiped:
+            start = crash[1]
+            store = JournalStore(MEMORY)
+            state.journals.append(store)
+            log = state.recoveries[role] = RecoveryLog([], [], [])
+            outages = tuple(
+                Outage(start + w.at_ms / 1000.0, start + (w.restart_ms or w.at_ms) / 1000.0) for w in wiped
+            )
+            checkpoints = Checkpoints(Journal(ep.device, store))
+            await run_recoverable(
+                ep, code, seed=seed, hints=hints, outages=outages, checkpoints=checkpoints, log=log
+            )
+            return ep.env
         if inspect.iscoroutinefunction(code):
             return await code(ep)
         await run_behaviour(ep, code, seed, hints)
@@ -294,6 +298,7 @@ class Simulator:
         for index, role in enumerate(session.local_types):
             code = self.roles(role) if callable(self.roles) else (self.roles or {}).get(role)
             crash = crashes.get(role)
+            wipes = tuple(e for e in config.schedule if isinstance(e, Crash) and e.role == role)
             codes[role] = _role_runner(
                 role,
                 code,
@@ -301,6 +306,7 @@ class Simulator:
                 self._hints,
                 None if crash is None else (crash, start),
                 state,
+                wipes,
             )
         failure: RunFailure | None = None
         try:
