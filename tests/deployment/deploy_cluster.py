@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -145,3 +146,18 @@ def check_merged_trace(file: Path | str, results: Mapping[str, RunResult], folde
     outcome = CliRunner().invoke(cli, args)
     assert outcome.exit_code == 0, outcome.output
     return outcome.output
+
+
+def on_broker(cluster: Cluster, url: str, roles: tuple[str, ...] | None = None) -> None:
+    """Edit the policy's addresses only: every device (or those of `roles`) on the NATS server `url`."""
+    text = cluster.policy.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    device = None
+    for i, line in enumerate(lines):
+        header = re.match(r'\[devices\."(.+)"\]', line)
+        if header:
+            device = header.group(1)
+        wanted = roles is None or any(device == f"dev-{r.lower()}" for r in roles)
+        if line.startswith("address = ") and wanted:
+            lines[i] = f'address = "{url}"'
+    cluster.policy.write_text("\n".join(lines) + "\n", encoding="utf-8")

@@ -7,14 +7,13 @@ scheme alone); the traces of all processes, merged, pass check-trace.
 from __future__ import annotations
 
 import asyncio
-import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from deploy_cluster import Cluster, assert_all_ok, check_merged_trace, finish, make_cluster
+from deploy_cluster import assert_all_ok, check_merged_trace, finish, make_cluster, on_broker
 
 from aura_choreo.cli.main import cli
 from aura_choreo.deployment import device_network, load_identity, plan_deployment, run_deployed_role
@@ -30,21 +29,6 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 TPC = EXAMPLES / "two_phase_commit.choreo"
 LITERATURE = SHARED / "corpus" / "literature"
 WORKER = Path(__file__).resolve().parent / "nats_sessions_worker.py"
-
-
-def on_broker(cluster: Cluster, url: str, roles: tuple[str, ...] | None = None) -> None:
-    """Edit the policy's addresses only: every device (or those of `roles`) on the NATS server `url`."""
-    text = cluster.policy.read_text(encoding="utf-8")
-    lines = text.splitlines()
-    device = None
-    for i, line in enumerate(lines):
-        header = re.match(r'\[devices\."(.+)"\]', line)
-        if header:
-            device = header.group(1)
-        wanted = roles is None or any(device == f"dev-{r.lower()}" for r in roles)
-        if line.startswith("address = ") and wanted:
-            lines[i] = f'address = "{url}"'
-    cluster.policy.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def test_two_phase_commit_in_two_processes_over_nats(tmp_path: Path, nats_server: NatsServer) -> None:

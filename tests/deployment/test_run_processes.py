@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from deploy_cluster import assert_all_ok, check_merged_trace, make_cluster
+from deploy_cluster import assert_all_ok, check_merged_trace, make_cluster, on_broker
 
 from aura_choreo.protocol import load
+from aura_choreo.transports.nats_server import NatsServer
 from aura_choreo.verify import role_manifest
 from conftest import SHARED, require_quic
 
@@ -68,3 +69,24 @@ def test_the_carrier_is_chosen_by_the_address_scheme_alone(
     results = cluster.run(file)
     assert_all_ok(results)
     assert "trace ok" in check_merged_trace(file, results, tmp_path)
+
+
+@pytest.mark.slow  # about 3 minutes on 2 cores: nine clusters of 2 to 5 processes
+@pytest.mark.parametrize("scheme", ["ws", "quic", "nats"])
+@pytest.mark.parametrize(("file", "params"), CASES)
+def test_every_case_runs_on_every_carrier(
+    file: Path, params: tuple[str, ...], scheme: str, tmp_path: Path, nats_server: NatsServer
+) -> None:
+    """The cases above (tcp:// by default) with every device's address on another carrier."""
+    if scheme == "quic":
+        require_quic()
+    protocol = load(file, params={k: int(v) for k, v in (p.split("=") for p in params)})
+    held = {role: sorted(role_manifest(lt)) for role, lt in protocol.local_types().items()}
+    schemes = None if scheme == "nats" else dict.fromkeys(protocol.roles, scheme)
+    cluster = make_cluster(tmp_path, protocol.roles, capabilities=held, schemes=schemes)
+    if scheme == "nats":
+        on_broker(cluster, nats_server.url)
+    extra = [a for p in params for a in ("--param", p)]
+    results = cluster.run(file, extra={role: extra for role in protocol.roles})
+    assert_all_ok(results)
+    assert "trace ok" in check_merged_trace(file, results, tmp_path, *params)
