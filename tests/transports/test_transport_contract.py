@@ -258,3 +258,13 @@ def test_a_missing_extra_is_one_line_naming_the_install(
         carrier_for(f"{scheme}://127.0.0.1:1")
     message = str(caught.value)
     assert f"pip install 'aura-choreo[{extra}]'" in message and "\n" not in message
+
+
+async def test_dialing_a_carrier_without_its_extra_fails_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [m for m in sys.modules if m == "aioquic" or m.startswith("aioquic.")] or ["aioquic"]:
+        monkeypatch.setitem(sys.modules, name, None)
+    monkeypatch.delitem(sys.modules, "aura_choreo.transports.quic", raising=False)
+    peers = {"bob": PeerDevice("bob", BOB.public_bytes, "quic://127.0.0.1:9")}
+    async with TcpTransport(ALICE, peers) as alice:
+        with pytest.raises(TransportError, match=r"pip install 'aura-choreo\[quic\]'"):
+            await alice.open_session(SessionBinding("h", "s1", ROLES), timeout=3)

@@ -229,6 +229,7 @@ class NetworkTransport(Peering, Transport):
                 raise HandshakeRefused("unknown-device", f"device {device} has no public key in the policy")
             if self._dials(device):
                 if device not in self._dialing:
+                    carrier_for(self.peers[device].address or "")  # a missing extra fails here, in one line
                     self._dialing[device] = self._spawn(self._dial_loop(device), f"dial {device}")
                 elif (conn := self._conns.get(device)) is not None:
                     conn.state.join(binding)
