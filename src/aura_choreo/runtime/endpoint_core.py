@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable, Collection, Mapping
+from sys import getrecursionlimit
 from typing import TYPE_CHECKING, Any
 
 from aura_choreo.effects.api import Effects
@@ -24,7 +25,7 @@ from aura_choreo.runtime.monitor import Monitor, TimeoutToken
 from aura_choreo.runtime.node import Node
 from aura_choreo.runtime.step_context import EndpointStats, SendFailed, after_send, parse_timeout_ms
 from aura_choreo.runtime.trace import Trace
-from aura_choreo.runtime.wire import Envelope, WireError, decode_payload
+from aura_choreo.runtime.wire import MAX_RECURSION, Envelope, WireError, decode_payload
 from aura_choreo.transports.base import Address
 
 if TYPE_CHECKING:
@@ -238,10 +239,10 @@ class EndpointCore:
         step = monitor.on_receive(sender, label)
         spec = self._specs.get(id(step)) or self._spec(step, label, step.payload)
         try:
-            if envelope.big:
-                message = decode_payload(spec.decoder, spec.cls, envelope.payload, True)
+            if envelope.big or getrecursionlimit() > MAX_RECURSION:
+                message = decode_payload(spec.decoder, spec.cls, envelope.payload, envelope.big)
             else:
-                message = spec.decoder.decode(envelope.payload)
+                message = spec.decoder.decode(envelope.payload)  # the common case, inlined
         except WireError as exc:
             got = f"{label} from {sender} with a bad payload: {exc}"
             raise self._violation(spec.signature(), got) from None

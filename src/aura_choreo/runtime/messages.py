@@ -299,6 +299,12 @@ def _class_name(label: str) -> str:
     return name if name.isidentifier() else f"M_{name}"
 
 
+CATALOG_MEMO = 64
+"""How many catalogs `MessageCatalog.for_local_types` keeps for reuse (a bounded memo of a pure
+function of frozen local types: it changes what is rebuilt, never a result)."""
+_CATALOGS: dict[tuple[LocalType, ...], MessageCatalog] = {}
+
+
 @dataclass
 class MessageCatalog:
     """The message classes of one protocol (shared by every role so both sides agree)."""
@@ -311,7 +317,23 @@ class MessageCatalog:
     def for_local_types(
         cls, local_types: Iterable[LocalType], user_types: UserTypes | None = None
     ) -> MessageCatalog:
-        """A catalog holding every message the given local types send or receive."""
+        """A catalog holding every message the given local types send or receive. Without user
+        types, the catalog of equal local types is built once and reused (the `CATALOG_MEMO` most
+        recent): a new session generates no message classes, and its messages have the same classes."""
+        key = tuple(local_types)
+        try:
+            catalog = None if user_types is not None else _CATALOGS.pop(key, None)
+        except TypeError:  # something unhashable in a local type: no reuse
+            return cls._build(key, user_types)
+        catalog = catalog or cls._build(key, user_types)
+        if user_types is None:
+            _CATALOGS[key] = catalog  # the most recently used last
+            if len(_CATALOGS) > CATALOG_MEMO:
+                del _CATALOGS[next(iter(_CATALOGS))]
+        return catalog
+
+    @classmethod
+    def _build(cls, local_types: Iterable[LocalType], user_types: UserTypes | None) -> MessageCatalog:
         catalog = cls(user_types)
         for local_type in local_types:
             for step in iter_steps(local_type.steps):

@@ -26,12 +26,12 @@ from aura_choreo.errors import TransportError
 from aura_choreo.runtime.inbox import Inbox
 from aura_choreo.runtime.node_channels import REORDER_WINDOW, NodeStats, ReliableChannels
 from aura_choreo.runtime.wire import (
-    ENVELOPE_DECODER,
     KIND_ACK,
     READABLE_VERSIONS,
     Envelope,
     OutgoingEnvelope,
     WireError,
+    decode_envelope,
     encode_envelope,
 )
 from aura_choreo.transports.base import Address, Link, Transport
@@ -40,7 +40,7 @@ from aura_choreo.transports.inmemory import InMemoryTransport
 __all__ = ["REORDER_WINDOW", "Node", "NodeStats"]
 
 _encode = encode_envelope
-_decode = ENVELOPE_DECODER.decode  # `decode_envelope` without its call frame: every frame goes through
+_decode = decode_envelope
 
 def _now() -> float:
     """The running loop's clock (virtual time in simulation), or the monotonic clock outside a loop."""

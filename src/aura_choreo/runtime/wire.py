@@ -20,7 +20,9 @@ Versions. The envelope is a MessagePack array; fields are only ever added at its
 
 from __future__ import annotations
 
-from typing import Any
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import msgspec
 
@@ -31,6 +33,8 @@ KIND_DATA = 0
 KIND_ACK = 1
 KIND_CONTROL = 2
 BIGINT_EXT = 1
+
+_T = TypeVar("_T")
 
 _INT64_MIN = -(1 << 63)
 _UINT64_MAX = (1 << 64) - 1
@@ -105,8 +109,31 @@ NIL = msgspec.Raw(_ENCODER.encode(None))
 
 WireError = (msgspec.DecodeError, msgspec.ValidationError, RecursionError)
 """What a bad frame or payload raises while decoding. msgspec bounds nesting by the interpreter's
-recursion limit (about 1,000 levels) and raises `RecursionError` beyond it, so a 1 KB frame of nested
-arrays is an error to catch like any other malformed input, not a crash."""
+recursion limit and raises `RecursionError` beyond it, so a 1 KB frame of nested arrays is an error to
+catch like any other malformed input, not a crash (see `MAX_RECURSION` for the bound itself)."""
+
+MAX_RECURSION = 4000
+"""The recursion limit every decode here runs under, at most. msgspec's nesting bound is the
+interpreter's recursion limit: an application that raises that limit (to 10**6, say) would otherwise
+let a 200 KB frame of nested arrays overflow the C stack and kill the process. A decode under a higher
+limit lowers it to this for the call and restores it after (the limit is per interpreter: a thread
+recursing deeply during that call would see the lower limit too)."""
+
+_recursion_limit = sys.getrecursionlimit
+
+
+def _bounded(decode: Callable[[Any], _T], data: Any) -> _T:
+    limit = _recursion_limit()
+    if limit <= MAX_RECURSION:
+        return decode(data)
+    try:
+        sys.setrecursionlimit(MAX_RECURSION)
+    except RecursionError:
+        raise msgspec.DecodeError("called too deep in the stack to decode safely") from None
+    try:
+        return decode(data)
+    finally:
+        sys.setrecursionlimit(limit)
 
 
 def _wrap_big(value: Any) -> Any:
@@ -137,8 +164,8 @@ def decode_payload(
 ) -> Any:
     """Decode and type-check a payload; raises one of `WireError` when it does not fit."""
     if not big:
-        return decoder.decode(data)
-    return msgspec.convert(_ANY_DECODER.decode(data), cls)
+        return decoder.decode(data) if _recursion_limit() <= MAX_RECURSION else _bounded(decoder.decode, data)
+    return msgspec.convert(_bounded(_ANY_DECODER.decode, data), cls)
 
 
 encode_envelope = _ENCODER.encode
@@ -147,7 +174,9 @@ encode_envelope = _ENCODER.encode
 
 def decode_envelope(frame: bytes) -> Envelope:
     """The envelope in a frame; raises one of `WireError` for garbage."""
-    return ENVELOPE_DECODER.decode(frame)
+    if _recursion_limit() <= MAX_RECURSION:
+        return ENVELOPE_DECODER.decode(frame)  # the common case, without a call frame more
+    return _bounded(ENVELOPE_DECODER.decode, frame)
 
 
 def encode_value(value: object) -> bytes:
@@ -157,4 +186,4 @@ def encode_value(value: object) -> bytes:
 
 def decode_value(data: bytes | msgspec.Raw) -> Any:
     """Decode any plain value."""
-    return _ANY_DECODER.decode(data)
+    return _bounded(_ANY_DECODER.decode, data)
