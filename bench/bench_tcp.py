@@ -191,7 +191,7 @@ async def parent(folder: Path, rounds: int) -> None:
     print(f"  ratio runtime / TCP: {runtime / plain:.2f}x")
     print(
         f"  CPU of the parent per round trip: runtime {cpu_runtime / rounds * 1e6:.0f} us, TLS ping-pong"
-        f" {cpu_tls / rounds * 1e6:.0f} us, ratio {cpu_runtime / cpu_tls:.2f}x (load-independent)"
+        f" {cpu_tls / rounds * 1e6:.0f} us, ratio {cpu_runtime / cpu_tls:.2f}x (less load-sensitive)"
     )
     print(
         f"  parent node, ping-pong: {carried} acks carried by data frames, {ack_frames} ack frames,"
