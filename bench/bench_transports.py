@@ -15,13 +15,12 @@ authentication at all, so the ratios include the price of TLS (tcp, ws) or of si
 tcp and ws the same exchange over TLS 1.3 is printed too (quic's raw stream is encrypted already).
 
 Where the time goes (profiled, loaded 2-core machine, 1000 round trips over tcp://): a raw TLS 1.3
-round trip is about 2x a plain TCP one (asyncio's TLS layer is Python); the runtime alone, both roles
-in one process over the in-memory transport (no network, no acknowledgements), already costs about
-one raw TCP round trip; over a network carrier the session layer also acknowledges every frame and
-keeps resend timers (about 30% of the tcp round trip: the same run with the transport declared
-reliable is that much faster); and with both ends in this one process, every round trip pays both
-devices' runtime one after the other, which a real two-process deployment overlaps (`bench_tcp.py`
-measures that). The carriers' own code (framing, connection, link) is under 15% of the profile.
+round trip is 2-4x a plain TCP one (asyncio's TLS layer is Python); the runtime alone, both roles in
+one process over the in-memory transport (no network), already costs more than a raw TCP round trip;
+and with both ends in this one process every round trip pays both devices' runtime one after the
+other, which a real two-process deployment overlaps (`bench_tcp.py` measures that). The carriers' own
+code (framing, connection, link) is under 15% of the profile. (Before acknowledgements rode on data
+frames, the session layer's per-frame acks and resend wakeups were another ~30% over tcp://.)
 """
 
 from __future__ import annotations
