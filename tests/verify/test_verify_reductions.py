@@ -124,7 +124,10 @@ def _fan_in_systems(draw):  # type: ignore[no-untyped-def]
         if kind in ("fan-in", "quorum"):
             peers = draw(st.lists(st.sampled_from(SENDERS), min_size=2, max_size=3, unique=True))
             recvs = tuple(Recv(p, draw(labels)) for p in peers)
-            leader.append(Par(tuple((r,) for r in recvs)) if kind == "fan-in" else Quorum(len(recvs), recvs))
+            if kind == "fan-in":
+                leader.append(Par(tuple((r,) for r in recvs)))
+            else:
+                leader.append(Quorum(draw(st.integers(1, len(recvs))), recvs))
         elif kind == "send":
             leader.append(Send(draw(st.sampled_from(SENDERS)), draw(labels)))
         else:

@@ -261,9 +261,7 @@ class _Builder(Nfa):
     def _quorum(self, step: Quorum, k: int) -> int:
         recvs = list(step.body)
         need = max(0, min(step.min, len(recvs)))
-        # Only a quorum that waits for every answer: completing one with fewer is a real choice of
-        # which answers count, so its register would take as many values as the explicit machine.
-        if need == len(recvs) and self._collectable(recvs):
+        if need and self._collectable(recvs):
             return self._collect(recvs, need, k)
         # Counted, not enumerated: a quorum over 30 answers has 2^30 subsets (issue 19).
         sizes = 0

@@ -28,7 +28,7 @@ import gc
 import sys
 import time
 from array import array
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from aura_choreo.verify.findings import Finding, FindingKind
@@ -68,6 +68,7 @@ class _Explorer(Product):
         self.cyclic = any(m.has_cycle for m in machines)
         self.back = frozenset(r + self.n * ti for r, m in enumerate(machines) for ti in m.back_edges)
         self.collecting = [r for r, m in enumerate(machines) if m.collectors]
+        self._dirty: dict[int, tuple[int, ...]] = {}
         self.may_close_cycle = [
             [any(ti in m.back_edges for ti in m.outgoing[q]) for q in range(m.state_count)] for m in machines
         ]
@@ -112,15 +113,27 @@ class _Explorer(Product):
             [(1 << r) if ok and not f else 0 for f, ok in zip(t.final[r], t.can_finish[r], strict=True)]
             for r in range(n)
         ]
-        frontier: list[tuple[int, State]] = [(0, init)]
+        # Each frontier entry carries the roles with an unspecified reception in the state that
+        # discovered it and the roles the step changed: only those are checked again (a role's
+        # reception depends on its own state and the head of a channel only it reads, issue 19).
+        frontier: list[tuple[int, State, frozenset[int], tuple[int, ...] | None]] = [
+            (0, init, frozenset(), None)
+        ]
         limit = self.max_states if self.max_states is not None else 1 << 62
         transitions = 0
         complete = True
+        dirty_of = self._dirty_roles
         while frontier and complete:
-            next_frontier: list[tuple[int, State]] = []
-            for idx, st in frontier:
+            next_frontier: list[tuple[int, State, frozenset[int], tuple[int, ...] | None]] = []
+            for idx, st, inherited, dirty in frontier:
                 moves = self._choose_moves(st)
-                self._last_reception_error = self._check_reception(st, idx)
+                if dirty is None:
+                    wrong = self._check_reception(st, idx, range(n))
+                else:
+                    wrong = self._check_reception(st, idx, dirty)
+                    if inherited:
+                        wrong = wrong | inherited.difference(dirty)
+                self._last_reception_error = bool(wrong)
                 error_here = self._last_reception_error
                 if not moves:
                     error_here = self._classify_stuck(st, idx) or error_here
@@ -144,7 +157,7 @@ class _Explorer(Product):
                         seen[h] = target
                         parent.append(idx)
                         via.append(code)
-                        next_frontier.append((target, succ))
+                        next_frontier.append((target, succ, wrong, dirty_of(code)))
                     if self.cyclic:
                         edges_to.append(target)
                 if not complete:
@@ -184,10 +197,20 @@ class _Explorer(Product):
         n = self.n
         if not self.por:
             return [move for r in range(n) for move in self.role_moves(st, r)[0]]
+        t = self.t
         for r in self.collecting:
-            if self.t.collect_only[r][st[r]]:
+            if t.owe_slot[r] >= 0 and st[t.owe_slot[r]]:
+                # Dropping an owed straggler commutes with every other step and nothing else can take
+                # it from the head of its channel: it alone is a persistent set.
+                drop = self.first_straggler_drop(st, r)
+                if drop is not None:
+                    return [drop]
+            if t.collect_only[r][st[r]]:
                 # A fan-in's receives read distinct channels and every one must happen: each commutes
-                # with every other step and none disables another, so one alone is persistent.
+                # with every other step and none disables another, so one alone is persistent. In a
+                # quorum, an answer at the head of its channel is either counted or, once the quorum
+                # is complete, owed and dropped: counting it first reaches, after that drop, the state
+                # counting another one would (the completion is the only step of its state).
                 moves = self.role_moves(st, r)[0]
                 if moves:
                     return moves[:1]
@@ -239,23 +262,42 @@ class _Explorer(Product):
         self._per_kind[kind] = self._per_kind.get(kind, 0) + 1
         self._reports[key] = (kind, idx, message, roles)
 
-    def _check_reception(self, st: State, idx: int) -> bool:
-        """Unspecified reception: a role that only reads one channel, whose head it cannot take."""
-        found = False
-        for r, (table, q) in enumerate(zip(self.receptions, st, strict=False)):  # st is wider
-            entry = table[q]
+    def _dirty_roles(self, code: int) -> tuple[int, ...]:
+        """The roles whose reception a step can change: its own, and a send's receiver."""
+        dirty = self._dirty.get(code)
+        if dirty is None:
+            n = self.n
+            if code < 0:
+                dirty = ((-1 - code) % n,)
+            else:
+                r = code % n
+                action = self.t.machines[r].transitions[code // n].action
+                roles = self.t.roles
+                peer = action.peer if action.kind is ActionKind.SEND and action.peer in roles else ""
+                dirty = (r, roles.index(peer)) if peer else (r,)
+            self._dirty[code] = dirty
+        return dirty
+
+    def _check_reception(self, st: State, idx: int, roles: Iterable[int]) -> frozenset[int]:
+        """Unspecified reception: a role that only reads one channel, whose head it cannot take.
+        The roles (of `roles`) that have one in `st`."""
+        found: list[int] = []
+        receptions = self.receptions
+        reg_slot = self.t.reg_slot
+        for r in roles:
+            entry = receptions[r][st[r]]
             if entry is None:
+                if reg_slot[r] >= 0 and self._check_collector_reception(st, idx, r):
+                    found.append(r)
                 continue
             ch = st[entry[0]]
             if ch and ch[0] not in entry[1]:
                 owe_slot = self.t.owe_slot[r]
                 if owe_slot >= 0 and (entry[0] - self.n, ch[0]) in st[owe_slot]:
                     continue  # a straggler: dropped, not a wrong message
-                found = True
+                found.append(r)
                 self._report_reception(st, idx, r)
-        for r in self.collecting:
-            found = self._check_collector_reception(st, idx, r) or found
-        return found
+        return frozenset(found)
 
     def _check_collector_reception(self, st: State, idx: int, r: int) -> bool:
         """A fan-in with one answer left reads only that channel: a wrong head there is an
@@ -277,6 +319,8 @@ class _Explorer(Product):
         ch = st[n + chan]
         if not ch or t.labels[ch[0]] == label or ch[0] in t.drops[r][q].get(chan, ()):
             return False
+        if t.owe_slot[r] >= 0 and (chan, ch[0]) in st[t.owe_slot[r]]:
+            return False  # a straggler: dropped, not a wrong message
         self._report(
             FindingKind.UNSPECIFIED_RECEPTION,
             (r, chan, ch[0]),

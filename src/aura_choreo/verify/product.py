@@ -70,7 +70,7 @@ class Tables:
         """Per role, the slot of its owed stragglers ((channel, label id), sorted), or -1."""
         width = n + c + len(self.slot)
         for m in machines:
-            if any(t.owes for t in m.transitions):
+            if any(t.owes or (t.collect is not None and t.collect.item < 0) for t in m.transitions):
                 self.owe_slot.append(width)
                 width += 1
             else:
@@ -100,18 +100,22 @@ class Tables:
                     self.collect_exit[r + n * ti] = tuple(
                         (self.chan_index[(peer, m.role)], self.label_id(label)) for peer, label in items
                     )
+            # A quorum's completion must be its state's only step: then whichever answers complete it,
+            # the others are owed and dropped, and the runs meet again (see explore.py).
+            settled = {
+                step.collector
+                for ti, t in enumerate(m.transitions)
+                if (step := t.collect) is not None and step.item < 0 and len(m.outgoing[t.source]) > 1
+            }
             only = []
             for q in range(m.state_count):
                 outs = [m.transitions[ti].collect for ti in m.outgoing[q]]
+                ids = {c.collector for c in outs if c is not None}
                 only.append(
                     bool(outs)
                     and all(c is not None and c.item >= 0 for c in outs)
-                    and len({c.collector for c in outs if c is not None}) == 1
-                    and all(
-                        m.collectors[c.collector][0] == len(m.collectors[c.collector][1])
-                        for c in outs
-                        if c is not None
-                    )
+                    and len(ids) == 1
+                    and not ids & settled
                 )
             self.collect_only.append(only)
         self.leaves: dict[int, tuple[int, ...]] = {}
@@ -392,6 +396,21 @@ class Product:
     def _drops_head(self, st: State, chan: int, owed: tuple[tuple[int, int], ...]) -> bool:
         ch = st[self.n + chan]
         return bool(ch) and (chan, ch[0]) in owed
+
+    def first_straggler_drop(self, st: State, r: int) -> Move | None:
+        """Role r dropping the first straggler it owes that is at the head of its channel, if any."""
+        n = self.n
+        slot = self.t.owe_slot[r]
+        owed = st[slot]
+        for index, entry in enumerate(owed):
+            chan = entry[0]
+            ch = st[n + chan]
+            if ch and ch[0] == entry[1]:
+                new = list(st)
+                new[n + chan] = ch[1:]
+                new[slot] = owed[:index] + owed[index + 1 :]
+                return (-1 - (r + n * chan), tuple(new))
+        return None
 
     def _straggler_moves(
         self, st: State, r: int, owed: tuple[tuple[int, int], ...], moves: list[Move]
