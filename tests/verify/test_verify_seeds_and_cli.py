@@ -163,3 +163,43 @@ def test_validate_keeps_verdicts_apart_for_same_named_protocols_in_two_files(
     assert verdicts == {"bad.choreo": False, "fine.choreo": True}
     e100 = [d for d in report["diagnostics"] if d["code"] == "E100"]  # type: ignore[index]
     assert [Path(d["file"]).name for d in e100] == ["bad.choreo"]
+
+
+def test_large_families_validate_instead_of_being_refused(tmp_path: Path) -> None:
+    # A fan-in over 30 and a majority quorum over 100 were E109 (or hung) before issue 19.
+    source = tmp_path / "families.choreo"
+    source.write_text(
+        "protocol Star { roles: Leader, W[30]; Leader -> W[*]: Task; W[*] -> Leader: Result;"
+        " Leader -> W[*]: Done; }\n"
+        "protocol Majority { roles: L, V[100]; L -> V[*]: Ask;"
+        " [@min_responses = 51] V[*] -> L: Vote; L -> V[*]: Done; }\n"
+    )
+    code, report = _validate(str(source))
+    assert code == 0 and report["ok"] is True, report["diagnostics"]
+    protocols = {p["name"]: p for p in report["protocols"]}  # type: ignore[union-attr]
+    assert protocols["Star"]["deadlock_free"] and protocols["Majority"]["deadlock_free"]
+    assert protocols["Majority"]["verification"]["complete"] is True
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[@min_responses = 6] V[*] -> L: Vote; L -> V[*]: Done;",
+        "[@min_responses = 6] V[*] -> L: Vote; V[*] -> L: Again;",
+        "[@min_responses = 10] V[*] -> L: Vote; L -> V[*]: Done;",
+        "V[*] -> L: Vote; V[0] -> L: Extra;",
+        "[@min_responses = 3] V[*] -> L: Vote; [@min_responses = 9] V[*] -> L: Vote;",
+    ],
+)
+def test_family_collectors_agree_with_the_explicit_machines(body: str) -> None:
+    from aura_choreo.protocol import choreography
+    from aura_choreo.verify import compile_machine, verify_machines
+
+    local_types = choreography(f"protocol P {{ roles: L, V[10]; L -> V[*]: Ask; {body} }}").local_types()
+    verdicts = []
+    for collect_from in (0, 8):
+        machines = {r: compile_machine(lt, collect_from=collect_from) for r, lt in local_types.items()}
+        assert bool(machines["L"].collectors) == bool(collect_from)
+        result, findings = verify_machines(machines)
+        verdicts.append((result.complete, sorted({f.kind.value for f in findings if f.is_error})))
+    assert verdicts[0] == verdicts[1]
