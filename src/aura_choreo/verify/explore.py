@@ -212,7 +212,7 @@ class _Explorer(Product):
                 # is complete, owed and dropped: counting it first reaches, after that drop, the state
                 # counting another one would (the completion is the only step of its state).
                 moves = self.role_moves(st, r)[0]
-                if moves:
+                if moves and moves[0][0] not in self.back:  # the cycle proviso, as below
                     return moves[:1]
         back = self.back
         bound = self.bound
