@@ -245,3 +245,18 @@ def test_one_behaviour_module_gives_the_same_trace_under_the_fixture_simulate_an
     )
     expected = [("Client", "Server", "Order"), ("Server", "Client", "Accepted")]
     assert from_fixture == from_simulate == from_run == expected
+
+
+async def test_a_device_signs_effects_and_receipts_with_one_key_in_testing_and_simulation() -> None:
+    from aura_choreo.transports.net.identity import verify_signature
+
+    stack = build_stack(order(), parse_policy(POLICY), "simulation", seed=9)
+    parts = stack.parts()
+    assert parts.guards is not None
+    receipt_key = parts.guards.chain.device("dev-client").key.public_bytes()
+    for run_seed in (1, 2):  # another run of the stack: other random draws, the same device key
+        client = parts.effects if run_seed == 1 else stack.effects(parts.guards, seed=run_seed)
+        from aura_choreo.effects import DeviceHandler, Effects, session_rng
+
+        effects = Effects(DeviceHandler(client.resources("dev-client"), session_rng(run_seed, "s", "Client")))
+        assert verify_signature(receipt_key, await effects.sign(b"m"), b"m")

@@ -20,12 +20,9 @@ fixture build their sessions' effect stacks and guard chains here.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
-
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from aura_choreo.effects.device import DeviceResources
 from aura_choreo.effects.stack import EffectStack, MiddlewareFactory
@@ -49,10 +46,18 @@ Mode = Literal["testing", "simulation", "production"]
 MODES: tuple[Mode, ...] = get_args(Mode)
 
 
+def key_seed(seed: int) -> bytes:
+    """The guard chain's `key_seed` for a stack seeded with `seed` (testing, simulation)."""
+    return f"aura-choreo/{seed}".encode()
+
+
 def derived_identity(seed: int, device: str) -> Identity:
-    """A device key derived from (seed, device): testing and simulation sign reproducibly."""
-    raw = hashlib.sha256(f"aura-choreo device key\0{seed}\0{device}".encode()).digest()
-    return Identity(device, Ed25519PrivateKey.from_private_bytes(raw))
+    """The key of `device` in a stack seeded with `seed` (testing and simulation sign reproducibly).
+
+    It is the key the guard chain signs that device's receipts with (`Policy.build_chain(key_seed=)`,
+    `DeviceKey.from_seed`): one device, one key, as in production (SPEC §5.6).
+    """
+    return Identity(device, DeviceKey.from_seed(device, key_seed(seed) + b"/" + device.encode()).private_key)
 
 
 class _GuardJournal:
@@ -106,7 +111,7 @@ class ExecutionStack:
         if policy is None:
             return None
         if self.mode != "production" or identity is None:
-            return build_guard_extension(policy, clock=clock, key_seed=f"aura-choreo/{self.seed}".encode())
+            return build_guard_extension(policy, clock=clock, key_seed=key_seed(self.seed))
         own = identity.device
         if "{device}" in policy.journal:  # one policy file, one journal per device: ".aura/{device}.db"
             policy = dataclasses.replace(policy, journal=policy.journal.replace("{device}", own))
@@ -130,21 +135,24 @@ class ExecutionStack:
         )
 
     def effects(self, guards: GuardExtension | None = None, *, seed: int | None = None) -> EffectStack:
-        """The effect stack of a run: per device keys, storage and journal (`guards`' journals)."""
-        run_seed = self.seed if seed is None else seed
+        """The effect stack of a run: per device keys, storage and journal (`guards`' journals).
+
+        `seed` (default: the stack's) seeds the run's randomness; a device's key is the same in every
+        run of the stack, as a device keeps its key from session to session."""
+        run_seed = self.seed if seed is None else seed  # randomness; keys stay the device's (`self.seed`)
         storage = self.storage or self._default_storage()
         mine = self.identity
         keys: Mapping[str, bytes]
         if self.mode == "production":
             keys = {**self._pinned_keys(), **({mine.device: mine.public_bytes} if mine else {})}
         else:
-            keys = _DerivedKeys(run_seed)
+            keys = _DerivedKeys(self.seed)
 
         def resources(device: str) -> DeviceResources:
             if self.mode == "production":
                 identity = mine if mine is not None and mine.device == device else None
             else:
-                identity = derived_identity(run_seed, device)
+                identity = derived_identity(self.seed, device)
             journal = _GuardJournal(guards, device) if guards is not None else _NO_FACTS
             return DeviceResources(device, identity, keys, storage(device), journal)
 
