@@ -14,6 +14,7 @@ On the receiving device, `accept(...)` verifies the receipt and merges a piggyba
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -34,64 +35,18 @@ from aura_choreo.guards.leakage import (
     LayeredLeakage,
     LeakageLayer,
     LeakageLedger,
-    PrivacyReceipt,
 )
 from aura_choreo.guards.metrics import GuardMetrics
 from aura_choreo.guards.profile import GuardPlan, GuardProfile, GuardProfiles
 from aura_choreo.guards.receipts import DeviceKey, ReceiptSigner, ReceiptVerifier
-from aura_choreo.journal import Fact, Journal, JournalStore, PendingFacts, event_to_json
+from aura_choreo.guards.send import OutgoingSend as OutgoingSend  # re-exported: callers import them here
+from aura_choreo.guards.send import PreparedSend as PreparedSend
+from aura_choreo.guards.send import receipt_channel as receipt_channel
+from aura_choreo.journal import Fact, Journal, JournalStore, event_to_json
 from aura_choreo.journal.group import BudgetRow
 from aura_choreo.journal.store import MEMORY
-from aura_choreo.projection.local_types import AnnotationMap
 
 T = TypeVar("T")
-
-
-@dataclass(frozen=True)
-class OutgoingSend:
-    """One send to guard: who sends what to whom, in which protocol, session and budget context."""
-
-    protocol: str
-    session: str
-    role: str
-    device: str
-    peer_role: str
-    peer_device: str
-    label: str
-    annotations: AnnotationMap = ()
-    context: str = ""
-    """The budget context; empty means the protocol's name."""
-    step: str | None = None
-
-    @property
-    def budget_context(self) -> str:
-        return self.context or self.protocol
-
-    @property
-    def channel(self) -> str:
-        """The receipt chain this send extends: one per (context, session, sender role, receiver role)."""
-        return receipt_channel(self.budget_context, self.session, self.role, self.peer_role)
-
-
-def receipt_channel(context: str, session: str, sender_role: str, receiver_role: str) -> str:
-    """The `context` a receipt names: the channel it was sent on.
-
-    Receipts chain per channel because the runtime delivers each channel in order (FIFO per session and
-    pair of roles); a chain spanning channels could see its receipts arrive out of order.
-    """
-    return f"{context}/{session}/{sender_role}->{receiver_role}"
-
-
-@dataclass(frozen=True)
-class PreparedSend:
-    """A send every stage allowed; hand `attachments` to the transport, then commit or abort."""
-
-    send: OutgoingSend
-    profile: GuardProfile
-    flow: FlowBudget
-    leakage: PrivacyReceipt
-    pending: PendingFacts | None
-    attachments: Attachments
 
 
 class DeviceGuards:
@@ -297,14 +252,20 @@ class GuardChain:
         self.metrics.sends_committed += 1
         return facts
 
+    def group_commits(self, prepared: PreparedSend) -> bool:
+        """Whether `commit_durable` shares a disk sync for this send: it has facts, its journal is a file
+        and the loop runs on the real clock. (A loop with its own clock, the simulator's virtual time,
+        stays deterministic and never waits on a thread: its sends commit at once.)"""
+        if prepared.pending is None or not self.device(prepared.send.device).journal.store.durable:
+            return False
+        return type(asyncio.get_running_loop()).time is asyncio.BaseEventLoop.time
+
     async def commit_durable(self, prepared: PreparedSend) -> tuple[Fact, ...]:
         """`commit`, sharing the disk sync with concurrent sends when the journal is a file (group
-        commit): returns once the facts are on disk. An in-memory journal commits at once."""
-        if prepared.pending is None:
+        commit): returns once the facts are on disk. Otherwise (`group_commits`) it commits at once."""
+        if prepared.pending is None or not self.group_commits(prepared):
             return self.commit(prepared)
         journal = self.device(prepared.send.device).journal
-        if not journal.store.durable:
-            return self.commit(prepared)
         facts = await journal.commit_grouped(prepared.pending, _budget_rows(prepared))
         self.metrics.facts_committed += len(facts)
         self.metrics.sends_committed += 1

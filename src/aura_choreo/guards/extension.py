@@ -12,7 +12,7 @@ it is abandoned: the next send on the same channel supersedes it, or its role le
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 
 from aura_choreo.guards.attachments import NO_ATTACHMENTS, Attachments
 from aura_choreo.guards.chain import GuardChain, OutgoingSend, PreparedSend, receipt_channel
@@ -161,22 +161,30 @@ class GuardExtension(Extension):
             return None
         return prepared.attachments.to_wire() or None
 
-    def after_send(self, ctx: StepContext, accepted: bool) -> None:
+    def after_send(self, ctx: StepContext, accepted: bool) -> Awaitable[None] | None:
         key = id(ctx)
         if not accepted:
             if key in self._in_flight and key not in self._refused:
                 self._refused.add(key)
                 self.chain.metrics.sends_refused += 1
-            return
+            return None
         entry = self._in_flight.pop(key, None)
-        if entry is not None:
-            if self._refused:
-                self._refused.discard(key)
-            prepared = entry[1]
-            if prepared is None:
-                self.chain.metrics.sends_committed += 1
-            else:
-                self.chain.commit(prepared)
+        if entry is None:
+            return None
+        if self._refused:
+            self._refused.discard(key)
+        prepared = entry[1]
+        if prepared is None:
+            self.chain.metrics.sends_committed += 1
+            return None
+        if self.chain.group_commits(prepared):
+            # The endpoint waits for the batch holding these facts to reach the disk.
+            return self._commit_durable(prepared)
+        self.chain.commit(prepared)
+        return None
+
+    async def _commit_durable(self, prepared: PreparedSend) -> None:
+        await self.chain.commit_durable(prepared)
 
     def _abandon(self, matches: Callable[[StepContext], bool]) -> None:
         """Abort the refused sends whose step `matches`: no retry of theirs can come any more."""

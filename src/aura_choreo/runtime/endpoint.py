@@ -44,6 +44,7 @@ from aura_choreo.runtime.step_context import (
     clock_of,
     future_factory,
     parse_timeout_ms,
+    settle,
 )
 from aura_choreo.runtime.wire import (
     KIND_DATA,
@@ -250,7 +251,9 @@ class Endpoint(EndpointCore):
         except TransportError as exc:
             raise self._send_failed(exc, to, envelope, extensions, ctx) from exc
         if ctx is not None:
-            after_send(extensions, ctx, True)
+            waits = after_send(extensions, ctx, True)
+            if waits:
+                await settle(waits)  # e.g. the send's journal facts reaching the disk
         self._record_event(
             ("send", session.id, self.role, self.role, to, label, seq, self._now(), session.protocol)
         )

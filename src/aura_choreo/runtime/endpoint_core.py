@@ -23,7 +23,7 @@ from aura_choreo.runtime.inbox import Inbox, InboxTimeout, Queued, Waiter
 from aura_choreo.runtime.messages import MessageSpec
 from aura_choreo.runtime.monitor import Monitor, TimeoutToken
 from aura_choreo.runtime.node import Node
-from aura_choreo.runtime.step_context import EndpointStats, SendFailed, after_send, parse_timeout_ms
+from aura_choreo.runtime.step_context import EndpointStats, SendFailed, after_send, parse_timeout_ms, settle
 from aura_choreo.runtime.trace import Trace
 from aura_choreo.runtime.wire import MAX_RECURSION, Envelope, WireError, decode_payload
 from aura_choreo.transports.base import Address
@@ -146,7 +146,9 @@ class EndpointCore:
         except TransportError as exc:
             raise self._send_failed(exc, to, envelope, extensions, ctx) from exc
         if ctx is not None:
-            after_send(extensions, ctx, True)
+            waits = after_send(extensions, ctx, True)
+            if waits:
+                await settle(waits)  # e.g. the send's journal facts reaching the disk
         self._record("send", self.role, to, envelope.label, envelope.seq)
 
     def _send_failed(

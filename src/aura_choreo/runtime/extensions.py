@@ -12,7 +12,8 @@ Hooks, in the order the session layer calls them:
 - `before_send(ctx)` before the envelope is built; may raise a typed denial (`CapabilityDenied`,
   `BudgetExhausted`, ...) so nothing is sent; may return attachments for the envelope
   (`{"receipt": ..., "journal": ...}`; other keys travel in the envelope's `ext` map).
-- `after_send(ctx, accepted)` once the transport accepted (True) or refused (False) the frame.
+- `after_send(ctx, accepted)` once the transport accepted (True) or refused (False) the frame; for an
+  accepted one it may return an awaitable, which the endpoint awaits before the send completes.
   If an extension's `before_send` raises, the extensions before it (which already ran theirs) see
   `after_send(ctx, False)`, so they can release what they reserved.
 - `on_receive(ctx, attachments)` when a message for this step arrives, before the role sees it; may
@@ -25,7 +26,7 @@ Hooks, in the order the session layer calls them:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 from aura_choreo.projection.local_types import AnnotationMap, LocalType, annotation_value
@@ -81,8 +82,11 @@ class Extension:
         """Check (and charge) a send; raise a typed denial to stop it; return envelope attachments."""
         return None
 
-    def after_send(self, ctx: StepContext, accepted: bool) -> None:
-        """The transport accepted (True) or refused (False) the send."""
+    def after_send(self, ctx: StepContext, accepted: bool) -> Awaitable[None] | None:
+        """The transport accepted (True) or refused (False) the send. For an accepted send it may return
+        an awaitable: the send completes once it has (the guard chain's durable journal returns its
+        group commit, so a send returns when its facts are on disk)."""
+        return None
 
     def on_receive(self, ctx: StepContext, attachments: Attachments) -> None:
         """Check a received message (e.g. verify its receipt); raise to reject it."""

@@ -25,6 +25,7 @@ __all__ = [
     "clock_of",
     "future_factory",
     "parse_timeout_ms",
+    "settle",
 ]
 
 
@@ -106,7 +107,20 @@ def attachments(
     return receipt, journal, attachments or None
 
 
-def after_send(extensions: tuple[Extension, ...], ctx: StepContext | None, accepted: bool) -> None:
+def after_send(
+    extensions: tuple[Extension, ...], ctx: StepContext | None, accepted: bool
+) -> list[Awaitable[None]] | None:
+    """Run `after_send` of each extension; what they returned to wait on (see `Extension.after_send`)."""
+    waits: list[Awaitable[None]] | None = None
     if ctx is not None:
         for extension in extensions:
-            extension.after_send(ctx, accepted)
+            wait = extension.after_send(ctx, accepted)
+            if wait is not None:
+                waits = [wait] if waits is None else [*waits, wait]
+    return waits
+
+
+async def settle(waits: list[Awaitable[None]]) -> None:
+    """Wait for what the extensions' `after_send` returned (e.g. the journal's group commit)."""
+    for wait in waits:
+        await wait
