@@ -48,7 +48,7 @@ def _statement(draw: st.DrawFn, roles: list[str], depth: int, names: _Names) -> 
     kinds = ["send", "send"]
     if depth > 0:
         kinds += ["choice", "counted", "decided", "open", "parallel", "shared_if", "shared_match", "rec"]
-        kinds += ["rec_unfold"]
+        kinds += ["rec_unfold", "rec_leave"]
     if roles == ALL:
         kinds += ["call"]
     if roles == ALL:
@@ -99,6 +99,14 @@ def _statement(draw: st.DrawFn, roles: list[str], depth: int, names: _Names) -> 
         return (
             f"rec R{n} {{ {d} -> {r}: Head{n}\n{body}\nchoice {d} {{ again{n}: {{ continue R{n} }} "
             f"other{n}: {{ {d} -> {r}: Other{n}\ncontinue R{n} }} done{n}: {{ {d} -> {r}: Done{n} }} }} }}"
+        )
+    if kind == "rec_leave":
+        # `r` tells `stop` from `again` only by what follows the rec (issue 11 item 8).
+        d, r = _pair(draw, roles)
+        body = _block(draw, roles, inner, names)
+        return (
+            f"rec R{n} {{ {d} -> {r}: Head{n}\n{body}\nchoice {d} {{ again{n}: {{ continue R{n} }} "
+            f"stop{n}: {{ }} }} }}\n{d} -> {r}: After{n};"
         )
     if kind == "call":
         x, y = _pair(draw, PLAIN)

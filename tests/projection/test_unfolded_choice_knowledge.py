@@ -92,3 +92,30 @@ def test_a_role_that_hears_from_another_sender_still_gets_a_notification(tmp_pat
     assert len(warnings) == 1 and "role `B`" in warnings[0].message
     code, output = _validate(tmp_path, OTHER_SENDER, "--strict-choice")
     assert code == 1 and "error[E080]" in output
+
+
+LEAVES = """protocol Leaves { roles: A, B;
+  rec X { A -> B: Ping; choice A { again: { continue X } stop: { } } }
+  A -> B: Bye
+}
+"""
+
+
+def test_a_branch_that_leaves_the_rec_is_told_apart_by_what_follows_it(tmp_path: Path) -> None:
+    protocol = choreography(LEAVES)
+    assert not [d for d in protocol.diagnostics if d.code == "W102"]
+    assert _validate(tmp_path, LEAVES, "--strict", "--strict-choice")[0] == 0
+    (rec,) = protocol.local_type("B").steps  # what follows the rec moved into its way out
+    assert isinstance(rec, Rec)
+    for run in (["Ping", "Bye"], ["Ping", "Ping", "Ping", "Bye"]):
+        monitor = Monitor(protocol.local_type("B"))
+        for label in run:
+            monitor.on_receive("A", label)
+        assert monitor.done
+    assert verify_protocol(protocol.local_types()).deadlock_free
+
+
+def test_a_branch_that_leaves_into_silence_still_needs_a_notification() -> None:
+    text = LEAVES.replace("Leaves", "Silent").replace("  A -> B: Bye\n", "")
+    warnings = [d for d in choreography(text).diagnostics if d.code == "W102"]
+    assert len(warnings) == 1 and "role `B`" in warnings[0].message

@@ -6,6 +6,8 @@ Choices must be completed first (`projection.notify`): a choice a role cannot fo
 
 from __future__ import annotations
 
+from functools import partial
+
 from aura_choreo.errors import AuraChoreoError
 from aura_choreo.projection import local_types as lt
 from aura_choreo.projection.merge import merge
@@ -36,13 +38,20 @@ class Projector:
         self.recs = rec_bodies(body)
         self.rec_roles = {label: involved_roles(rec_body, self.recs) for label, rec_body in self.recs.items()}
         self.tail_recs = _tail_recs(body)
+        self.rests = _rec_rests(body)
         self._point: ChoiceKey | None = None
         self._fresh: dict[str, int] = {}
+        self._absorbed: set[tuple[str, str]] = set()
+        """(rec label, role): the rec's projection holds what follows it (see `follow`)."""
 
     def seq(self, seq: core.CoreSeq, role: str) -> lt.LocalSeq:
         out: list[lt.LocalStep] = []
         for stmt in seq:
+            if isinstance(stmt, core.Rec):
+                self._absorbed.discard((stmt.label, role))
             out.extend(self.stmt(stmt, role))
+            if isinstance(stmt, core.Rec) and (stmt.label, role) in self._absorbed:
+                break  # every way out of the rec already continues with the rest
         return tuple(out)
 
     def stmt(self, stmt: core.CoreStmt, role: str) -> lt.LocalSeq:
@@ -139,7 +148,21 @@ class Projector:
             return None
         finally:
             self._point = None
-        return unfolded_merge(bodies, label, rec_body, lambda: self._fresh_label(label, role), stmt.name)
+        fresh = partial(self._fresh_label, label, role)
+        merged = unfolded_merge(bodies, label, rec_body, fresh, stmt.name)
+        if merged is not None or label not in self.rests or stmt.construct != "choice":
+            return merged
+        # A branch that leaves the rec may be told apart by what follows the rec: merge with it, and
+        # the rec's projection then holds the rest (`seq` stops after it). Not for a decided or custom
+        # loop's own continue/stop decision, which keeps its loop message (projection.notify).
+        try:
+            after = self.seq(self.rests[label], role)
+        except NotProjectable:
+            return None
+        merged = unfolded_merge(bodies, label, rec_body, fresh, stmt.name, after) if after else None
+        if merged is not None:
+            self._absorbed.add((label, role))
+        return merged
 
     def _fresh_label(self, label: str, role: str) -> str:
         while True:
@@ -212,3 +235,18 @@ def _tail_recs(body: core.CoreSeq) -> dict[ChoiceKey, str]:
 
     visit(body, None)
     return found
+
+
+def _rec_rests(body: core.CoreSeq) -> dict[str, core.CoreSeq]:
+    """For each `rec` followed by statements in its sequence: those statements."""
+    rests: dict[str, core.CoreSeq] = {}
+
+    def visit(seq: core.CoreSeq) -> None:
+        for index, stmt in enumerate(seq):
+            if isinstance(stmt, core.Rec) and index < len(seq) - 1:
+                rests[stmt.label] = seq[index + 1 :]
+            for child in core.children(stmt):
+                visit(child)
+
+    visit(body)
+    return rests

@@ -15,6 +15,9 @@ becomes a new `rec` (labels `X_1`, `X_2`, ...), so for B the result is
 
 It is used only where the written merge fails and the choice is the last statement of X's body (as
 seen through enclosing choices), so the result replaces the choice's projection and nothing after it.
+A branch that leaves the rec (`stop: { }` beside `again: { continue X }`) can only be told apart by
+what follows the rec: the caller may pass that (`after`); the result then holds it on every way out,
+and the caller drops it after the rec (`Projector.seq`).
 """
 
 from __future__ import annotations
@@ -40,15 +43,19 @@ def unfolded_merge(
     rec_body: LocalSeq,
     fresh_label: Callable[[], str],
     choice: str = "",
+    after: LocalSeq = (),
 ) -> LocalSeq | None:
     """The role's merged projection of a choice at the end of `rec rec_label`'s body, or None.
 
     `branches`: the role's projection of each branch; `rec_body`: its projection of the rec's body with
-    the choice replaced by `Continue(POINT)`; `fresh_label` gives unused rec labels.
+    the choice replaced by `Continue(POINT)`; `fresh_label` gives unused rec labels. `after`: what the
+    role does once it leaves the rec; when given, a branch that leaves continues with it, and the result
+    then holds it (the caller drops it after the rec).
     """
-    merger = _Merger(tuple(branches), rec_label, rec_body, fresh_label, choice)
+    ends = tuple(b if b and isinstance(b[-1], Continue) else b + after for b in branches)
+    merger = _Merger(ends, rec_label, rec_body, fresh_label, choice)
     try:
-        return merger.merge(tuple(dict.fromkeys(branches)))
+        return merger.merge(tuple(dict.fromkeys(ends)))
     except _Unmergeable:
         return None
 
