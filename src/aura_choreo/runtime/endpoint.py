@@ -10,8 +10,9 @@ type-checked on send and on receipt: a wrong call raises `ProtocolViolation` nam
 step. Leaving the `async with` block checks that the role ran to its end with nothing left unread.
 
 This module is the API role code calls; the inbox, wait, delivery and trace plumbing under it is
-`endpoint_core.EndpointCore`, and the small step pieces (refused sends, `timeout` annotations, the
-extension calls around a send) are in `step_context`.
+`endpoint_core.EndpointCore`, the timeout and try block calls are `endpoint_blocks.EndpointBlocks`,
+and the small step pieces (refused sends, `timeout` annotations, the extension calls around a send)
+are in `step_context`.
 """
 
 from __future__ import annotations
@@ -25,14 +26,13 @@ import msgspec
 
 from aura_choreo.diagnostics import did_you_mean
 from aura_choreo.errors import TransportError
-from aura_choreo.projection.local_types import Recv, Timeout, Try, annotation_value
-from aura_choreo.runtime.blocks import SagaBlock, TimeoutBlock
+from aura_choreo.projection.local_types import Recv, annotation_value
 from aura_choreo.runtime.deadlines import DEADLINE, outgoing_ms
-from aura_choreo.runtime.endpoint_core import EndpointCore
+from aura_choreo.runtime.endpoint_blocks import EndpointBlocks
 from aura_choreo.runtime.extensions import Extension, SessionContext, StepContext
 from aura_choreo.runtime.inbox import InboxTimeout, Waiter
 from aura_choreo.runtime.messages import MessageSpec, coerce_message, label_of
-from aura_choreo.runtime.monitor import Monitor, TimeoutToken, TryToken
+from aura_choreo.runtime.monitor import Monitor, TimeoutToken
 from aura_choreo.runtime.node import Node
 from aura_choreo.runtime.saga import COMMIT, COMPENSATE, DONE, FAILED, Saga, TryAborted
 from aura_choreo.runtime.session_data import SessionData
@@ -67,7 +67,7 @@ __all__ = [
 ]
 
 
-class Endpoint(EndpointCore):
+class Endpoint(EndpointBlocks):
     """One role in one session over one node; see the module docstring."""
 
     __slots__ = ()
@@ -339,67 +339,6 @@ class Endpoint(EndpointCore):
     async def local(self, action: str, *args: object) -> None:
         """Record a local action (no communication, so the monitor has nothing to check)."""
         self._record("local", self.role, self.role, action, 0)
-
-    # ------------------------------------------------------------------ timeout blocks (SPEC §4.5)
-
-    def enter_timeout(self, step: Timeout) -> TimeoutToken | None:
-        """Arm the deadline of a timeout block this role is entering (None for a non-waiter)."""
-        self._timeouts.extend(self.monitor.take_armed())
-        for token in self._timeouts:
-            if token.step is step and token.active and token.deadline is None:
-                token.deadline = self._loop.time() + step.deadline_ms / 1000
-                return token
-        return None
-
-    def arm_timeouts(self) -> None:
-        """Start the deadline of every timeout block the monitor entered since the last call."""
-        armed = self.monitor.take_armed()
-        if armed:
-            now = self._loop.time()
-            for token in armed:
-                if token.deadline is None:
-                    token.deadline = now + token.step.deadline_ms / 1000
-
-    def enter_next_timeout(self) -> TimeoutToken | None:
-        """Arm the timeout block this role is entering, whichever it is (None for a non-waiter)."""
-        self.monitor.next_steps()  # settle into the block
-        self._timeouts.extend(self.monitor.take_armed())
-        for token in self._timeouts:
-            if token.active and token.deadline is None:
-                token.deadline = self._loop.time() + token.step.deadline_ms / 1000
-                return token
-        return None
-
-    def timeout_block(self) -> TimeoutBlock:
-        """`async with ep.timeout_block() as block:` — this role's part of a timeout block (SPEC §4.5)."""
-        return TimeoutBlock(self)
-
-    def expire_timeout(self, token: TimeoutToken) -> bool:
-        """The deadline passed: the monitor moves to the alt; body messages arriving later are late."""
-        if token in self._timeouts:
-            self._timeouts.remove(token)
-        expired = self.monitor.on_timeout(token)
-        if expired:
-            self._record("timeout", self.role, self.role, "timeout", 0)
-        return expired
-
-    # ------------------------------------------------------------------ try blocks (SPEC §4.6)
-
-    def try_token(self, step: Try) -> TryToken:
-        """The token of the try block this role is entering."""
-        return self._saga.token(step)
-
-    def enter_next_try(self) -> TryToken:
-        """The innermost try block this role has entered and not yet claimed."""
-        return self._saga.next_token()
-
-    def saga(self) -> SagaBlock:
-        """`async with ep.saga() as saga:` — this role's part of a try block (SPEC §4.6)."""
-        return SagaBlock(self)
-
-    async def settle_try(self, token: TryToken, failed: bool) -> bool:
-        """Finish a try block: report to / decide as the coordinator; True if it committed."""
-        return await self._saga.settle(token, failed)
 
     # ------------------------------------------------------------------ helpers
 
