@@ -171,10 +171,12 @@ class PythonGenerator:
                 name, branch.label, nxt.name, f"messages.{msg.name}", f"{step.from_} chose {branch.label}"
             )
         union = " | ".join(name for name, _, _ in options)
+        labels = ", ".join(lit(branch.label) for branch in step.branches)
+        labels += "," if len(step.branches) == 1 else ""
         lines = [
             *self._def("offer", ["self"], union),
             "        ctx = self._take()",
-            f"        label, message = await ctx.offer({self._peer(state.path, step.from_)})",
+            f"        label, message = await ctx.offer({self._peer(state.path, step.from_)}, ({labels}))",
         ]
         for name, branch, msg_name in options:
             nxt = self._branch_state(state.cont, step.branches.index(branch), branch)

@@ -62,8 +62,8 @@ class RoleContext:
     async def recv(self, from_: str, label: str, cls: type[M]) -> M:
         return convert(cls, await self.endpoint.recv(from_, label))
 
-    async def offer(self, from_: str) -> tuple[str, object]:
-        label = await self.endpoint.offer(from_)
+    async def offer(self, from_: str, labels: tuple[str, ...] | None = None) -> tuple[str, object]:
+        label = await self.endpoint.offer(from_, labels)
         return label, self.endpoint.last_message
 
     async def choose(self, label: str) -> None:

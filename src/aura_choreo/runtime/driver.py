@@ -133,7 +133,7 @@ def _effect_of(step: LocalStep) -> Effect:
     if isinstance(step, Choose):
         return ChooseEffect(None, (), step)
     if isinstance(step, Offer):
-        return OfferEffect(step.from_)
+        return OfferEffect(step.from_, labels=tuple(branch.label for branch in step.branches))
     if isinstance(step, Local):
         return LocalEffect(step.action, step.args, step)
     raise TypeError(f"no effect performs a {type(step).__name__} step")

@@ -260,8 +260,11 @@ class Endpoint(EndpointBlocks):
 
     # ------------------------------------------------------------------ receiving
 
-    async def recv(self, from_: str, label: str | None = None) -> Any:
-        """Receive the next message from `from_` (with `label`: the next one with that label)."""
+    async def recv(
+        self, from_: str, label: str | None = None, *, among: Collection[str] | None = None
+    ) -> Any:
+        """Receive the next message from `from_` (with `label`: the next one with that label; with
+        `among`: the next one with one of those labels)."""
         monitor = self.monitor
         inbox = self.inbox
         while True:
@@ -271,7 +274,7 @@ class Endpoint(EndpointBlocks):
             if queue:
                 if label is None and not monitor.drops_pending and monitor.sequential:
                     return self._accept(queue.popleft()[1])  # the common case
-                envelope = self._take(from_, label)
+                envelope = self._take(from_, label, among)
                 if envelope is not None:
                     return self._accept(envelope)
             # Arming the wait, inlined from `_arm_wait` because this is the hot path.
@@ -300,12 +303,13 @@ class Endpoint(EndpointBlocks):
             if inbox.control:
                 self._check_control()
 
-    async def offer(self, from_: str) -> str:
+    async def offer(self, from_: str, labels: Collection[str] | None = None) -> str:
         """Receive the message from `from_` that decides an external choice; returns its label.
 
-        The message itself is in `last_message`.
+        The message itself is in `last_message`. `labels` (the choice's branch labels) keeps an
+        offer inside a parallel block from taking another branch's message on the same channel.
         """
-        await self.recv(from_)
+        await self.recv(from_, among=labels)
         return self.last_sender_label
 
     async def recv_any(self, roles: Collection[str]) -> tuple[str, Any]:
@@ -321,7 +325,7 @@ class Endpoint(EndpointBlocks):
                     if queue:
                         heads.append((queue[0][0], role))
             for _, role in sorted(heads):  # arrival order; a message may wait for another par branch
-                envelope = self._take(role, None)
+                envelope = self._take(role, None, None)
                 if envelope is not None:
                     return role, self._accept(envelope)
             if not any(self.monitor.expects_from(role) for role in roles):

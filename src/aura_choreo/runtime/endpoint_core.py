@@ -174,7 +174,7 @@ class EndpointCore:
 
     # ------------------------------------------------------------------ receiving
 
-    def _take(self, from_: str, label: str | None) -> Envelope | None:
+    def _take(self, from_: str, label: str | None, among: Collection[str] | None) -> Envelope | None:
         queue = self.inbox.queues.get(from_)
         if not queue:
             self._check_control()
@@ -188,7 +188,7 @@ class EndpointCore:
         i = 0
         while i < len(queue):
             envelope = queue[i][1]
-            if envelope.label == label:
+            if envelope.label == label or (among is not None and envelope.label in among):
                 del queue[i]
                 return envelope
             if self._drop_expected(envelope):
@@ -198,7 +198,7 @@ class EndpointCore:
                 if not monitor.receivable_later(envelope.sender, envelope.label, ahead):
                     del queue[i]
                     return envelope  # no step will ever take it: accepting it raises the violation
-            elif label is None:
+            elif label is None and among is None:
                 del queue[i]
                 return envelope  # the first message from `from_` some step takes now
             # Another parallel branch's message (now, or after that branch's next steps): it waits.

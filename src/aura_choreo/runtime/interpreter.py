@@ -69,7 +69,7 @@ class EndpointHandler:
             await ep.choose(label)
             return label
         if isinstance(effect, OfferEffect):
-            return await ep.offer(effect.from_)
+            return await ep.offer(effect.from_, effect.labels or None)
         if isinstance(effect, LocalEffect):
             let = effect.step
             if let is not None and let.var is not None:

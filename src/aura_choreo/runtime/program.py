@@ -60,6 +60,8 @@ class OfferEffect(Effect):
 
     from_: str
     branches: tuple[tuple[str, Program], ...] = ()
+    labels: tuple[str, ...] = ()
+    """The choice's branch labels when known (an offer in a parallel block takes only these)."""
 
 
 @dataclass(frozen=True)
