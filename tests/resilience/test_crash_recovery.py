@@ -24,9 +24,10 @@ from aura_choreo.runtime.runner import RoleCode
 from aura_choreo.testing.results import RunResult
 from aura_choreo.testing.simulation import SimulationConfig, Simulator, with_trace_check
 from aura_choreo.transports.faults import Crash
+from conftest import SEED_CORPUS
 
 ROOT = Path(__file__).resolve().parents[2]
-SHARED = ROOT.parent / "shared" / "corpus"
+SHARED = SEED_CORPUS.parent
 
 
 def _saga_files() -> list[Path]:

@@ -16,11 +16,12 @@ import pytest
 from aura_choreo import choreography, load
 from aura_choreo.docs import load_files
 from aura_choreo.testgen import plan_protocol, write_suite
+from conftest import SEED_CORPUS
 
 ROOT = Path(__file__).resolve().parents[2]
 TPC = ROOT / "examples" / "two_phase_commit.choreo"
 ADMIN = ROOT / "examples" / "admin_operations.choreo"
-SEEDS = ROOT.parent / "shared" / "corpus" / "seeds"
+SEEDS = SEED_CORPUS
 
 BLOCKS = """choreography Blocks {
     roles: Client, Server, Log;

@@ -19,8 +19,9 @@ from aura_choreo.protocol import Protocol, load_all
 from aura_choreo.testing.walk import WalkEvent, walk
 from aura_choreo.verify.compile import compile_machine
 from aura_choreo.verify.fsm import Action, ActionKind, Machine
+from conftest import SEED_CORPUS
 
-SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "corpus"
+SHARED = SEED_CORPUS.parent
 REPO = Path(__file__).resolve().parents[2]
 
 
