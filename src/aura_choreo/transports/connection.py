@@ -1,8 +1,9 @@
 """One live network connection: a handshake `Connection` state machine driven over a carrier's `Pipe`.
 
-`Conn` reads frames and feeds them to the state machine, writes what it answers (batched per turn of
-the event loop), and watches the handshake deadline and keep-alive. What the state machine's events
-mean for sessions (delivery, readiness, refusals) is its owner's business, `ConnOwner`, which is
+`Conn` takes the peer's bytes (pushed by the carrier in the turn they arrive where it can, else from a
+read loop), feeds their frames to the state machine, writes what it answers at once, and watches the
+handshake deadline and keep-alive. What the state machine's events mean for sessions (delivery,
+readiness, refusals) is its owner's business, `ConnOwner`, which is
 `transports.carrier.NetworkTransport`.
 """
 
@@ -64,26 +65,19 @@ class Conn:
         self.started = now
         self.authenticated = False
         self.reason = ""
-        self._pending: list[bytes] = []
         self._loop = asyncio.get_running_loop()
+        self._ended: asyncio.Future[None] = self._loop.create_future()
 
     @property
     def peer(self) -> str:
         return self.state.peer_device or self.state.expected_device or "?"
 
     def write(self, data: bytes) -> None:
-        """Queue `data`; everything queued in one turn of the event loop goes out as one write (one
-        TLS record, one system call): a reply and the acknowledgement beside it travel together."""
-        if not data:
-            return
-        if not self._pending:
-            self._loop.call_soon(self._write_pending)
-        self._pending.append(data)
-
-    def _write_pending(self) -> None:
-        pending, self._pending = self._pending, []
-        if pending and not self.pipe.is_closing():
-            self.pipe.write(b"".join(pending) if len(pending) > 1 else pending[0])
+        """Send `data` now. Frames are small and acknowledgements ride on replies, so there is nothing
+        to batch: deferring each write to the next turn of the event loop (to join it with what else
+        that turn writes) cost a turn per message and saved no system call."""
+        if data and not self.pipe.is_closing():
+            self.pipe.write(data)
             self.keepalive.sent(self._loop.time())
 
     def flush(self) -> None:
@@ -101,7 +95,6 @@ class Conn:
         if not self.reason:
             self.reason = reason
         self.state.closed = True
-        self._write_pending()
         if not self.pipe.is_closing():
             self.pipe.close()
 
@@ -112,7 +105,10 @@ class Conn:
             try:
                 self._handle(self.state.start())
                 self.flush()
-                await self._read_loop()
+                if self.pipe.push_to(self):
+                    await self._ended
+                else:
+                    await self._read_loop()
             except asyncio.CancelledError:  # the transport is closing: nobody waits for a polite close
                 self.abort("cancelled")
                 raise
@@ -129,27 +125,54 @@ class Conn:
                 self._loop.call_later(1.0, self.pipe.abort)
 
     async def _read_loop(self) -> None:
-        loop = asyncio.get_running_loop()
         while not self.state.closed:
-            data = await self.pipe.read()
-            if not data:
-                pending = self.decoder.buffered
-                self.reason = self.reason or (
-                    f"peer closed mid-frame ({pending} bytes)" if pending else "peer closed"
-                )
+            if not self._feed(await self.pipe.read()):
                 return
-            self.keepalive.received(loop.time())
-            try:
-                frames = self.decoder.feed(data)
-            except FramingError as exc:
-                self.transport._refused(self.peer, f"framing error: {exc}")
-                self.reason = f"framing error: {exc}"
-                return
-            for kind, body in frames:
-                self._handle(self.state.receive(kind, body))
-                if self.state.closed:
-                    break
-            self.flush()
+
+    def on_data(self, data: bytes) -> None:
+        """Bytes pushed by the pipe (`Pipe.push_to`): handled in the turn they arrive."""
+        if self._ended.done():
+            return
+        try:
+            going_on = self._feed(data)
+        except Exception as exc:  # as in `serve`: this connection ends, nothing else
+            log.warning("%s: connection to %s failed: %r", self.transport.device, self.peer, exc)
+            self.abort(f"connection error: {exc!r}")
+            going_on = False
+        if not going_on or self.state.closed:
+            self._ended.set_result(None)
+
+    def on_end(self, error: Exception | None) -> None:
+        """The pipe's end (`Pipe.push_to`): the peer closed, or the connection failed."""
+        if self._ended.done():
+            return
+        if error is None:
+            self._feed(b"")
+        else:
+            self.abort(f"connection error: {error}")
+        self._ended.set_result(None)
+
+    def _feed(self, data: bytes) -> bool:
+        """Handle bytes from the peer (b"": it closed); False when the connection is to end."""
+        if not data:
+            pending = self.decoder.buffered
+            self.reason = self.reason or (
+                f"peer closed mid-frame ({pending} bytes)" if pending else "peer closed"
+            )
+            return False
+        self.keepalive.received(self._loop.time())
+        try:
+            frames = self.decoder.feed(data)
+        except FramingError as exc:
+            self.transport._refused(self.peer, f"framing error: {exc}")
+            self.reason = f"framing error: {exc}"
+            return False
+        for kind, body in frames:
+            self._handle(self.state.receive(kind, body))
+            if self.state.closed:
+                break
+        self.flush()
+        return True
 
     async def _watchdog(self) -> None:
         loop = asyncio.get_running_loop()

@@ -24,7 +24,6 @@ import asyncio
 import contextlib
 import socket
 import ssl
-from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -41,7 +40,7 @@ from aioquic.quic.events import (
 from aioquic.tls import load_pem_x509_certificates
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from aura_choreo.transports.pipes import Carrier, Listener, Pipe, PipeHandler, parse_address
+from aura_choreo.transports.pipes import Carrier, Listener, Pipe, PipeHandler, PushPipe, parse_address
 from aura_choreo.transports.tls import Credentials
 
 __all__ = ["CARRIER", "QuicCarrier", "QuicPipe"]
@@ -50,6 +49,8 @@ _ALPN = ["aura-choreo/1"]
 _QUIC_IDLE_TIMEOUT = 60.0
 """QUIC's own idle timer. Liveness is the shared keep-alive's (a PING every few seconds, `PeerTimeout`
 after `idle_timeout`), so this only reaps connections nobody closed."""
+_LOW_WATER = 1 << 19
+"""`QuicPipe.drain` returns once the stream holds at most this many unacknowledged bytes."""
 
 
 def _configuration(credentials: Credentials, *, client: bool) -> QuicConfiguration:
@@ -76,24 +77,27 @@ def _ask_client_certificate(connection: QuicConnection) -> None:
     setattr(connection, "_initialize", initialize_asking)  # noqa: B010 - a method, mypy forbids assigning it
 
 
-class QuicPipe(Pipe):
+class QuicPipe(PushPipe):
     """The one stream of a QUIC connection as a `Pipe`.
 
     The dialer opens the stream (it speaks first: HELLO); the listener hands the pipe on only then,
     so everything it writes, a refusal included, has a stream to go on. A second stream from the
     peer is not ours to carry: the connection is closed.
+
+    Backpressure: `buffered` is what the stream holds that the peer has not acknowledged yet (sent or
+    not: aioquic keeps it for retransmission, and flow control holds back what the peer cannot take);
+    `drain` waits until the peer's acknowledgements bring it down to `_LOW_WATER`.
     """
 
     def __init__(self, protocol: _QuicProtocol, stream_id: int | None) -> None:
+        super().__init__()
         self._protocol = protocol
         self._connection = protocol.connection
         self._stream_id = stream_id
-        self._chunks: deque[bytes] = deque()
-        self._waiter: asyncio.Future[None] | None = None
-        self._eof = False
         self._fin_sent = False
         self._closing = False
         self._closed = asyncio.Event()
+        self._can_write: asyncio.Future[None] | None = None
 
     def peer_certificate(self) -> bytes | None:
         certificate = getattr(self._connection.tls, "_peer_certificate", None)
@@ -102,26 +106,25 @@ class QuicPipe(Pipe):
         der: bytes = certificate.public_bytes(Encoding.DER)
         return der
 
-    async def read(self) -> bytes:
-        while not self._chunks:
-            if self._eof:
-                return b""
-            self._waiter = asyncio.get_running_loop().create_future()
-            try:
-                await self._waiter
-            finally:
-                self._waiter = None
-        if len(self._chunks) == 1:
-            return self._chunks.popleft()
-        data = b"".join(self._chunks)
-        self._chunks.clear()
-        return data
-
     def write(self, data: bytes) -> None:
         if self._closing or not data or self._stream_id is None:
             return
         self._connection.send_stream_data(self._stream_id, data)
         self._protocol.transmit()
+
+    def buffered(self) -> int:
+        stream = self._connection._streams.get(self._stream_id) if self._stream_id is not None else None
+        if stream is None:
+            return 0
+        # aioquic has no public count of a stream's unacknowledged bytes; its sender's buffer is them.
+        sender = stream.sender
+        held: int = getattr(sender, "_buffer_stop", 0) - getattr(sender, "_buffer_start", 0)
+        return held
+
+    async def drain(self) -> None:
+        while self.buffered() > _LOW_WATER and not self._closed.is_set():
+            self._can_write = asyncio.get_running_loop().create_future()
+            await self._can_write
 
     def is_closing(self) -> bool:
         return self._closing
@@ -154,20 +157,27 @@ class QuicPipe(Pipe):
             self.abort()
             return
         if data:
-            self._chunks.append(data)
+            self._arrived(data)
         if end_stream:
-            self._eof = True
+            self._ended()
             if self._closing:
                 self._finish()
-        self._wake()
         if opened:
             self._protocol.opened()
 
+    def _acknowledged(self) -> None:
+        """Datagrams came in (acknowledgements among them): wake `drain` if the stream has room."""
+        waiter = self._can_write
+        if waiter is not None and self.buffered() <= _LOW_WATER:
+            self._can_write = None
+            if not waiter.done():
+                waiter.set_result(None)
+
     def _terminated(self) -> None:
-        self._eof = True
         self._closing = True
-        self._wake()
+        self._ended()
         self._closed.set()
+        self._release_writer()
         self._protocol.release()
 
     def _send_fin(self) -> None:
@@ -179,17 +189,17 @@ class QuicPipe(Pipe):
             self._protocol.transmit()
 
     def _finish(self) -> None:
-        """Close the connection now (CONNECTION_CLOSE), wake the reader, release the socket."""
-        self._eof = True
-        self._wake()
+        """Close the connection now (CONNECTION_CLOSE), end the reader, release the socket."""
+        self._ended()
         if not self._closed.is_set():
             with contextlib.suppress(Exception):
                 self._protocol.close()
             self._closed.set()
+            self._release_writer()
             self._protocol.release()
 
-    def _wake(self) -> None:
-        waiter = self._waiter
+    def _release_writer(self) -> None:
+        waiter, self._can_write = self._can_write, None
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
 
@@ -218,6 +228,10 @@ class _QuicProtocol(QuicConnectionProtocol):
         self.is_open = True
         if self._on_open is not None:
             self._on_open(self)
+
+    def datagram_received(self, data: bytes | str, addr: Any) -> None:
+        super().datagram_received(data, addr)
+        self.pipe._acknowledged()
 
     def quic_event_received(self, event: QuicEvent) -> None:
         if isinstance(event, StreamDataReceived):

@@ -8,11 +8,12 @@ The transport itself is `transports.carrier.TcpTransport` (its carrier chosen pe
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
-from aura_choreo.transports.pipes import Carrier, Listener, Pipe, PipeHandler, parse_address
+from aura_choreo.transports.pipes import Carrier, Listener, Pipe, PipeHandler, PushPipe, parse_address
 from aura_choreo.transports.tls import Credentials
 
-__all__ = ["CARRIER", "StreamPipe", "TcpCarrier", "parse_tcp_address"]
+__all__ = ["CARRIER", "TcpCarrier", "TcpPipe", "parse_tcp_address"]
 
 
 def parse_tcp_address(address: str) -> tuple[str, int]:
@@ -23,47 +24,122 @@ def parse_tcp_address(address: str) -> tuple[str, int]:
     return host, port
 
 
-class StreamPipe(Pipe):
-    """An asyncio stream (TLS already negotiated) as a `Pipe`."""
+class TcpPipe(PushPipe):
+    """A TLS stream as a `Pipe`, on a protocol of our own (not asyncio's streams): the bytes go to the
+    connection from the transport's callback, with no reader task woken per chunk."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.reader = reader
-        self.writer = writer
+    def __init__(self) -> None:
+        super().__init__()
+        self.transport: asyncio.Transport | None = None
+        loop = asyncio.get_running_loop()
+        self._closed: asyncio.Future[None] = loop.create_future()
+        self._can_write: asyncio.Future[None] | None = None
+        self._paused = False
 
     def peer_certificate(self) -> bytes | None:
-        ssl_object = self.writer.get_extra_info("ssl_object")
+        ssl_object = self.transport.get_extra_info("ssl_object") if self.transport is not None else None
         if ssl_object is None:
             return None
         der: bytes | None = ssl_object.getpeercert(binary_form=True)
         return der
 
-    async def read(self) -> bytes:
-        return await self.reader.read(1 << 16)
-
     def write(self, data: bytes) -> None:
-        self.writer.write(data)
+        if self.transport is not None:
+            self.transport.write(data)
 
     def buffered(self) -> int:
-        transport = self.writer.transport
-        return transport.get_write_buffer_size() if transport is not None else 0
+        return self.transport.get_write_buffer_size() if self.transport is not None else 0
 
     async def drain(self) -> None:
-        await self.writer.drain()
+        if self._paused and not self._closed.done():
+            if self._can_write is None:
+                self._can_write = asyncio.get_running_loop().create_future()
+            await asyncio.wait([self._can_write, self._closed], return_when=asyncio.FIRST_COMPLETED)
 
     def is_closing(self) -> bool:
-        return self.writer.is_closing()
+        return self.transport is None or self.transport.is_closing()
 
     def close(self) -> None:
-        if not self.writer.is_closing():
-            self.writer.close()
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.close()
 
     def abort(self) -> None:
-        transport = self.writer.transport
-        if transport is not None:
-            transport.abort()
+        if self.transport is not None:
+            self.transport.abort()
 
     async def wait_closed(self) -> None:
-        await self.writer.wait_closed()
+        await asyncio.shield(self._closed)
+
+    # ------------------------------------------------------------------ from the protocol
+
+    def _lost(self, error: Exception | None) -> None:
+        self._ended(error)
+        self._resumed()
+        if not self._closed.done():
+            self._closed.set_result(None)
+
+    def _resumed(self) -> None:
+        self._paused = False
+        waiter, self._can_write = self._can_write, None
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+
+class _TcpProtocol(asyncio.Protocol):
+    """asyncio's callbacks for one connection, handed to its `TcpPipe`."""
+
+    def __init__(self, on_open: Callable[[TcpPipe], None] | None = None) -> None:
+        self.pipe = TcpPipe()
+        self._on_open = on_open
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.pipe.transport = transport
+        if self._on_open is not None:
+            self._on_open(self.pipe)
+
+    def data_received(self, data: bytes) -> None:
+        self.pipe._arrived(data)
+
+    def eof_received(self) -> bool:
+        self.pipe._ended(None)
+        return False  # close our end too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.pipe._lost(exc)
+
+    def pause_writing(self) -> None:
+        self.pipe._paused = True
+
+    def resume_writing(self) -> None:
+        self.pipe._resumed()
+
+
+class _TcpListener:
+    """A TCP server whose accepted connections are served by tasks it owns."""
+
+    def __init__(self, on_pipe: PipeHandler) -> None:
+        self._on_pipe = on_pipe
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.server: asyncio.Server | None = None
+
+    def accepted(self, pipe: TcpPipe) -> None:
+        task = asyncio.get_running_loop().create_task(self._serve(pipe))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _serve(self, pipe: TcpPipe) -> None:
+        await self._on_pipe(pipe)
+
+    def close(self) -> None:
+        if self.server is not None:
+            self.server.close()
+
+    async def wait_closed(self) -> None:
+        if self._tasks:  # each ends once its connection is closed (the transport closes them first)
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        if self.server is not None:
+            await self.server.wait_closed()
 
 
 class TcpCarrier(Carrier):
@@ -72,23 +148,26 @@ class TcpCarrier(Carrier):
     async def listen(
         self, host: str, port: int, on_pipe: PipeHandler, credentials: Credentials, handshake_timeout: float
     ) -> Listener:
-        async def accepted(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            await on_pipe(StreamPipe(reader, writer))
-
-        return await asyncio.start_server(
-            accepted,
+        listener = _TcpListener(on_pipe)
+        listener.server = await asyncio.get_running_loop().create_server(
+            lambda: _TcpProtocol(listener.accepted),
             host,
             port,
             ssl=credentials.ssl_context(server=True),
             ssl_handshake_timeout=handshake_timeout,
         )
+        return listener
 
     async def dial(self, address: str, credentials: Credentials, handshake_timeout: float) -> Pipe:
         _, host, port = parse_address(address)
-        reader, writer = await asyncio.open_connection(
-            host, port, ssl=credentials.ssl_context(server=False), ssl_handshake_timeout=handshake_timeout
+        _, protocol = await asyncio.get_running_loop().create_connection(
+            _TcpProtocol,
+            host,
+            port,
+            ssl=credentials.ssl_context(server=False),
+            ssl_handshake_timeout=handshake_timeout,
         )
-        return StreamPipe(reader, writer)
+        return protocol.pipe
 
 
 CARRIER = TcpCarrier()
