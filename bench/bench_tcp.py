@@ -9,11 +9,19 @@ per second of a 3-role protocol over one shared connection.
 The runtime and the two baselines are measured in turns (`REPEATS` rounds of each, interleaved, best
 of each), so that all three see the same load on a shared machine. Target: runtime / TLS ping-pong
 <= 1.3 for unguarded messages.
+
+Where the time goes: the two processes take turns, so a round trip's wall time is about the sum of
+both processes' CPU per round trip, printed for the runtime and the TLS ping-pong (the child's from
+/proc), with the turns of the parent's event loop per round trip (2 for the raw ping-pong: one to
+send, one to read the answer). What the runtime adds beyond TLS is its own work per message (endpoint,
+monitor, behaviour: see bench_runtime.py) plus the network path (envelopes, acknowledgements, frames).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import selectors
 import socket
 import struct
 import subprocess
@@ -73,19 +81,51 @@ async def echo(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> No
         writer.close()
 
 
-Timing = tuple[float, float]
-"""(wall seconds, CPU seconds of this process)."""
+Timing = tuple[float, float, float, float]
+"""(wall seconds, CPU seconds of this process, CPU seconds of the child, turns of this event loop)."""
 
 
-async def ping_pong(port: int, rounds: int, tls: Identity | None) -> Timing:
+class CountingSelector(selectors.DefaultSelector):
+    """Counts the turns of the event loop that polls it (one `select` per turn)."""
+
+    turns = 0
+
+    def select(self, timeout: float | None = None) -> list[tuple[selectors.SelectorKey, int]]:
+        self.turns += 1
+        return super().select(timeout)
+
+
+SELECTOR = CountingSelector()
+
+
+def cpu_of(pid: int) -> float:
+    """CPU seconds (user + system) process `pid` has used so far, from /proc (0.0 where there is none;
+    a tick is 10 ms, a few hundred times less than a measured run)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+def clocks(child_pid: int) -> Timing:
+    return time.perf_counter(), time.process_time(), cpu_of(child_pid), SELECTOR.turns
+
+
+def since(start: Timing, child_pid: int) -> Timing:
+    now = clocks(child_pid)
+    return now[0] - start[0], now[1] - start[1], now[2] - start[2], now[3] - start[3]
+
+
+async def ping_pong(port: int, rounds: int, tls: Identity | None, child_pid: int) -> Timing:
     context = _context(tls, server=False) if tls is not None else None
     reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=context)
     payload = b"\x92\xa4Ping\x01" + b"x" * 80  # about the size of an envelope
-    started, cpu = time.perf_counter(), time.process_time()
+    started = clocks(child_pid)
     for _ in range(rounds):
         writer.write(_LEN.pack(len(payload)) + payload)  # ping
         await reader.readexactly(4 + len(payload))  # pong
-    elapsed = time.perf_counter() - started, time.process_time() - cpu
+    elapsed = since(started, child_pid)
     writer.close()
     return elapsed
 
@@ -132,7 +172,7 @@ async def child(folder: Path, rounds: int) -> None:
     tcp_server.close()
 
 
-async def parent(folder: Path, rounds: int) -> None:
+async def parent(folder: Path, rounds: int, child_pid: int) -> None:
     me, other = load_identity(folder / f"{PARENT}.key"), load_identity(folder / f"{CHILD}.key")
     ports = [int(p) for p in (folder / "ports").read_text().split()]
     pingpong = choreography(PING_PONG, params={"ROUNDS": rounds})
@@ -159,11 +199,11 @@ async def parent(folder: Path, rounds: int) -> None:
             binding = SessionBinding("pp", f"pingpong-{k}", {"A": PARENT, "B": CHILD})
             await net.open_session(binding, timeout=30)
             session = pingpong.session(session_id=f"pingpong-{k}", devices=devices, peer_timeout=120)
-            started, cpu = time.perf_counter(), time.process_time()
+            started = clocks(child_pid)
             await run_role(session.endpoint("A", node), a)
-            runs["runtime"].append((time.perf_counter() - started, time.process_time() - cpu))
-            runs["tls"].append(await ping_pong(ports[0], rounds, me))
-            runs["tcp"].append(await ping_pong(ports[1], rounds, None))
+            runs["runtime"].append(since(started, child_pid))
+            runs["tls"].append(await ping_pong(ports[0], rounds, me, child_pid))
+            runs["tcp"].append(await ping_pong(ports[1], rounds, None, child_pid))
         carried, ack_frames, resent = (
             node.stats.acks_piggybacked, node.stats.acks_sent, node.stats.retransmissions
         )
@@ -182,6 +222,8 @@ async def parent(folder: Path, rounds: int) -> None:
 
     runtime, tls, plain = (min(t[0] for t in runs[k]) for k in ("runtime", "tls", "tcp"))
     cpu_runtime, cpu_tls = (min(t[1] for t in runs[k]) for k in ("runtime", "tls"))
+    child_runtime, child_tls = (min(t[2] for t in runs[k]) for k in ("runtime", "tls"))
+    turns_runtime, turns_tls = (min(t[3] for t in runs[k]) / rounds for k in ("runtime", "tls"))
     setups.sort()
     print(f"round trips: {rounds} (2 messages each) between two processes, best of {REPEATS} in turns")
     print(f"  runtime over tcp:// (TLS 1.3): {rounds / runtime:10.0f} round trips/s")
@@ -192,6 +234,17 @@ async def parent(folder: Path, rounds: int) -> None:
     print(
         f"  CPU of the parent per round trip: runtime {cpu_runtime / rounds * 1e6:.0f} us, TLS ping-pong"
         f" {cpu_tls / rounds * 1e6:.0f} us, ratio {cpu_runtime / cpu_tls:.2f}x (less load-sensitive)"
+    )
+    if child_tls > 0:  # the processes take turns, so a round trip's wall time is about their sum
+        us = 1e6 / rounds
+        print("  CPU per round trip      parent (A, imperative)  child (B, default behaviour)")
+        print(f"    runtime over tcp://   {cpu_runtime * us:8.0f} us {child_runtime * us:22.0f} us")
+        print(f"    raw TLS ping-pong     {cpu_tls * us:8.0f} us {child_tls * us:22.0f} us")
+        extra, child_extra = (cpu_runtime - cpu_tls) * us, (child_runtime - child_tls) * us
+        print(f"    the runtime's extra   {extra:8.0f} us {child_extra:22.0f} us")
+    print(
+        f"  turns of the parent's event loop per round trip: runtime {turns_runtime:.1f},"
+        f" TLS ping-pong {turns_tls:.1f}"
     )
     print(
         f"  parent node, ping-pong: {carried} acks carried by data frames, {ack_frames} ack frames,"
@@ -219,7 +272,8 @@ def main() -> None:
                     raise SystemExit("the child process failed to start")
                 time.sleep(0.05)
             try:
-                asyncio.run(parent(folder, rounds))
+                with asyncio.Runner(loop_factory=lambda: asyncio.SelectorEventLoop(SELECTOR)) as runner:
+                    runner.run(parent(folder, rounds, process.pid))
             finally:
                 (folder / "done").write_text("done")
             process.wait(timeout=60)

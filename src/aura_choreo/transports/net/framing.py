@@ -34,7 +34,8 @@ class FrameKind(enum.IntEnum):
     PONG = 7
 
 
-_KINDS = frozenset(int(k) for k in FrameKind)
+_KINDS = {int(k): k for k in FrameKind}
+"""Kind byte -> kind (a dict look-up instead of the enum's constructor, once per frame)."""
 
 
 class FramingError(Exception):
@@ -63,25 +64,33 @@ class FrameDecoder:
     def feed(self, data: bytes) -> list[tuple[FrameKind, bytes]]:
         """Every frame completed by `data`, in order; raises `FramingError` on invalid input."""
         buffer = self._buffer
-        buffer += data
+        if buffer:
+            buffer += data
+            chunk: bytes | bytearray = buffer
+        else:  # the common case, whole frames in one chunk: sliced out of it without a copy more
+            chunk = data
         frames: list[tuple[FrameKind, bytes]] = []
         offset = 0
-        size = len(buffer)
+        size = len(chunk)
         while size - offset >= HEADER_SIZE:
-            length, kind = _HEADER.unpack_from(buffer, offset)
+            length, kind = _HEADER.unpack_from(chunk, offset)
             if length == 0 or length - 1 > self.max_frame:
                 self._buffer = bytearray()
                 raise FramingError(
                     f"frame length {length} is outside 1..{self.max_frame + 1} (max_frame {self.max_frame})"
                 )
-            if kind not in _KINDS:
+            known = _KINDS.get(kind)
+            if known is None:
                 self._buffer = bytearray()
                 raise FramingError(f"unknown frame kind {kind}")
             end = offset + 4 + length
             if end > size:
                 break
-            frames.append((FrameKind(kind), bytes(buffer[offset + HEADER_SIZE : end])))
+            frames.append((known, bytes(chunk[offset + HEADER_SIZE : end])))
             offset = end
-        if offset:
-            del buffer[:offset]
+        if chunk is buffer:
+            if offset:
+                del buffer[:offset]
+        elif offset < size:
+            buffer += chunk[offset:]
         return frames
