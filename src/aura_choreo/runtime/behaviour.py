@@ -42,6 +42,7 @@ from aura_choreo.runtime.messages import (
     MAP_NAMES,
     OPTION_NAMES,
     STR_NAMES,
+    field_names,
     last_segment,
 )
 from aura_choreo.syntax.ast import Expr, Name, TypeExpr, TypeRef, UnionType
@@ -124,6 +125,9 @@ class DefaultBehaviour:
         self.rng = random.Random(seed)
         self.hints = hints or ProtocolHints()
         self._counter = 0
+        self._fields: dict[int, tuple[Payload, tuple[tuple[str, str | None, TypeExpr | None], ...]]] = {}
+        """Per payload (by id, with the payload kept to check the id): (field name, item name, type)
+        of each item, worked out once instead of at every message."""
 
     # ---------------------------------------------------------------- payloads
 
@@ -135,15 +139,17 @@ class DefaultBehaviour:
         A named field the role already received (`known`) keeps that value: a relay forwards what it
         was told, so every role evaluates a later `if`/`match` on it alike (SPEC §3.6).
         """
-        from aura_choreo.runtime.messages import field_names
-
-        names = field_names(payload)
+        entry = self._fields.get(id(payload))
+        if entry is None or entry[0] is not payload:
+            items = tuple(
+                (n, item.name, item.type) for n, item in zip(field_names(payload), payload, strict=True)
+            )
+            entry = self._fields[id(payload)] = (payload, items)
         known = known or {}
         return {
-            n: known[item.name] if item.name is not None and item.name in known
-            else self.synthesise(item.type, item.name)
-            for n, item in zip(names, payload, strict=True)
-        }  # fmt: skip
+            n: known[name] if name is not None and name in known else self.synthesise(type_expr, name)
+            for n, name, type_expr in entry[1]
+        }
 
     def synthesise(self, type_expr: TypeExpr | None, name: str | None = None) -> Any:
         """A random value of a declared type; unknown types become records or enum patterns."""

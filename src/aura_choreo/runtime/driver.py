@@ -51,10 +51,25 @@ class Driver:
     async def _run_thread(self, thread: Thread) -> None:
         monitor = self.monitor
         arm = self.endpoint.arm_timeouts
+        effects = self._effects
+        handle = self.handle
+        settled = -1
+        scopes: list[Scope] = []
         while True:
+            if monitor.settles == settled and not scopes:
+                # Straight-line code since the last full look (the monitor settled nothing, so no
+                # block was entered and no timeout armed): perform the next send or receive at once.
+                plain = monitor.plain_head(thread)
+                if plain is not None:
+                    effect = effects.get(id(plain))
+                    if effect is None:
+                        effect = effects[id(plain)] = _effect_of(plain)
+                    await handle(effect)
+                    continue
             head = monitor.head_of(thread)
             arm()
             scopes = monitor.scopes(thread)
+            settled = monitor.settles
             if head is None:
                 branches = monitor.branches_of(thread)
                 if not branches:

@@ -246,10 +246,13 @@ class Endpoint(EndpointBlocks):
             msgspec.Raw(payload), receipt, journal, ext, big,
             None if deadline is None else outgoing_ms(deadline, self._now()),
         )  # fmt: skip
-        try:
-            await self.node.send(self._devices.get(to, to), envelope)
-        except TransportError as exc:
-            raise self._send_failed(exc, to, envelope, extensions, ctx) from exc
+        node = self.node
+        address = self._devices.get(to, to)
+        if not node.hand_off(address, envelope):  # in this process: delivered already, no await
+            try:
+                await node.send(address, envelope)
+            except TransportError as exc:
+                raise self._send_failed(exc, to, envelope, extensions, ctx) from exc
         if ctx is not None:
             waits = after_send(extensions, ctx, True)
             if waits:
@@ -272,8 +275,11 @@ class Endpoint(EndpointBlocks):
                 self._check_control()  # a saga verdict is taken at the next receive (SPEC §4.6)
             queue = inbox.queues.get(from_)
             if queue:
-                if label is None and not monitor.drops_pending and monitor.sequential:
-                    return self._accept(queue.popleft()[1])  # the common case
+                if label is None:
+                    if not monitor.drops_pending and monitor.sequential:
+                        return self._accept(queue.popleft()[1])  # the common case
+                elif queue[0][1].label == label:
+                    return self._accept(queue.popleft()[1])  # what `_take` takes first: the label's
                 envelope = self._take(from_, label, among)
                 if envelope is not None:
                     return self._accept(envelope)

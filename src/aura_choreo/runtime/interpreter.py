@@ -45,9 +45,9 @@ class EndpointHandler:
             message = effect.message
             step = effect.step
             if message is None and step is not None:
-                message = await _resolved(
-                    self.behaviour.payload(step.label, step.payload, ep.env, ep.received)
-                )
+                message = self.behaviour.payload(step.label, step.payload, ep.env, ep.received)
+                if type(message) is not dict and inspect.isawaitable(message):
+                    message = await message  # an `async` behaviour method (the default's is plain)
                 if message is None:
                     message = step.label if not step.payload else None
             await ep.send(effect.to, message, label=effect.label)

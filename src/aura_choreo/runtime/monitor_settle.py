@@ -53,11 +53,13 @@ class MonitorSettle(MonitorThreads):
     resolve_if: BranchResolver | None
     observe_locals: bool
     step_count: int
+    settles: int
 
     def _settle_all(self) -> None:
         if not self._dirty:
             return
         self._dirty = False
+        self.settles += 1
         threads = self._threads
         if len(threads) == 1 and threads[0].parent is None:
             # The common case (no par active): settle the one thread, no bookkeeping.

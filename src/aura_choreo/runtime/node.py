@@ -188,6 +188,23 @@ class Node(ReliableChannels):
         self.stats.stray_dropped += frames
         self._forget_channels(key)
 
+    def hand_off(self, to: Address, envelope: Envelope) -> bool:
+        """Deliver `envelope` at once to a node of this process (the in-memory transport's hand-off);
+        False when that is not possible (another transport, a frame over the size limit, no such
+        node), nothing done: then `send` it."""
+        hand_off = self._hand_off
+        if hand_off is None or self._link is None:
+            return False
+        if envelope.receipt is None and envelope.journal is None and envelope.ext is None:
+            # `_size_bound`, inlined for the common case (no attachments).
+            size = 64 + len(envelope.payload) + 4 * (
+                len(envelope.session) + len(envelope.protocol) + len(envelope.sender)
+                + len(envelope.receiver) + len(envelope.label)
+            )  # fmt: skip
+        else:
+            size = _size_bound(envelope)
+        return size <= self.max_frame and hand_off(self.address, to, envelope)
+
     def send(self, to: Address, envelope: Envelope | OutgoingEnvelope) -> Awaitable[None]:
         """Encode and send an envelope (await the result); over an unreliable transport, keep it until
         acknowledged. Raises `TransportError` at once if the node is detached or the frame too large."""
