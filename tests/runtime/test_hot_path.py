@@ -7,6 +7,7 @@ import asyncio
 import msgspec
 
 from aura_choreo.projection.local_types import LocalType, Loop, Recv, Send, Timeout
+from aura_choreo.projection.protocol_like import resolve_protocol
 from aura_choreo.protocol import choreography
 from aura_choreo.runtime.behaviour import DefaultBehaviour
 from aura_choreo.runtime.monitor import Monitor
@@ -104,3 +105,42 @@ async def test_a_default_behaviour_ping_pong_records_every_step() -> None:
     await asyncio.wait_for(run_session(session, InMemoryTransport(), {}), 10)
     kinds = [(e.kind, e.label) for e in session.trace.events if e.role == "A"]
     assert kinds == [("send", "Ping"), ("recv", "Pong")] * 3
+
+
+_TIMED = """
+choreography Timed {
+    roles: A, B;
+    A -> B: Ping(n: i64);
+    [@timeout = 250] B -> A: Pong(n: i64);
+}
+"""
+
+
+def test_sessions_of_one_protocol_share_message_classes_and_step_specs() -> None:
+    protocol = choreography(_TIMED)
+    one, other = protocol.session(), protocol.session()
+    assert one.catalog is other.catalog
+    local_a = one.local_types["A"]
+    send = local_a.steps[0]
+    assert isinstance(send, Send)
+    spec = one.catalog.step_spec(send, send.label, send.payload)
+    assert spec is one.catalog.spec(send.label, send.payload)
+    assert other.catalog.step_spec(send, send.label, send.payload) is spec
+
+
+def test_equal_local_types_loaded_twice_share_one_catalog() -> None:
+    assert choreography(_TIMED).session().catalog is choreography(_TIMED).session().catalog
+
+
+def test_timed_receives_are_found_per_local_type() -> None:
+    session = choreography(_TIMED).session()
+    assert session.catalog.has_timed_receives(session.local_types["A"])
+    assert not session.catalog.has_timed_receives(session.local_types["B"])
+
+
+def test_resolve_protocol_tells_a_protocol_from_bare_local_types() -> None:
+    protocol = choreography(_TIMED)
+    by_protocol = resolve_protocol(protocol)
+    assert by_protocol.name == protocol.qualified_name
+    assert resolve_protocol(protocol.local_types()).local_types == by_protocol.local_types
+    assert resolve_protocol(list(protocol.local_types().values())).name == by_protocol.name

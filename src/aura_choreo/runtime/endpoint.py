@@ -26,7 +26,6 @@ import msgspec
 
 from aura_choreo.diagnostics import did_you_mean
 from aura_choreo.errors import TransportError
-from aura_choreo.projection.local_types import Recv, annotation_value
 from aura_choreo.runtime.deadlines import DEADLINE, outgoing_ms
 from aura_choreo.runtime.endpoint_blocks import EndpointBlocks
 from aura_choreo.runtime.extensions import Extension, SessionContext, StepContext
@@ -108,10 +107,7 @@ class Endpoint(EndpointBlocks):
         """The extensions whose `on_session_start` ran (None before `start`)."""
         self._ended = False
         self._init_effects()
-        self._timeout_annotations = any(
-            isinstance(step, Recv) and annotation_value(step.annotations, "timeout") is not None
-            for step in local_type.iter_steps()
-        )
+        self._timeout_annotations = session.catalog.has_timed_receives(local_type)
 
     # ------------------------------------------------------------------ lifetime
 

@@ -337,7 +337,7 @@ class EndpointCore:
         key = id(step)
         spec = self._specs.get(key)
         if spec is None:
-            spec = self._specs[key] = self.session.catalog.spec(label, payload)
+            spec = self._specs[key] = self.session.catalog.step_spec(step, label, payload)
         return spec
 
     def _step(self) -> str:
