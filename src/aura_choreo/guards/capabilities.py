@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from aura_choreo.errors import CapabilityDenied
@@ -69,21 +69,28 @@ class CapabilityDenial:
 
 
 class DeviceCapabilities:
-    """The capability set each device holds; sets can be granted and revoked while sessions run."""
+    """The capability set each device holds; sets can be granted and revoked while sessions run.
+
+    `version` counts the grants and revokes: a decision taken at one version holds until it changes
+    (see `CapabilityPolicy.stamp`). A subclass whose `held` answers change otherwise must bump it.
+    """
 
     name = "device"
 
     def __init__(self, held: Mapping[str, Iterable[str]] | None = None) -> None:
         self._held: dict[str, frozenset[str]] = {d: frozenset(caps) for d, caps in (held or {}).items()}
+        self.version = 0
 
     def held(self, device: str) -> frozenset[str]:
         return self._held.get(device, frozenset())
 
     def grant(self, device: str, *capabilities: str) -> None:
         self._held[device] = self.held(device) | frozenset(capabilities)
+        self.version += 1
 
     def revoke(self, device: str, *capabilities: str) -> None:
         self._held[device] = self.held(device) - frozenset(capabilities)
+        self.version += 1
 
     def refine(self, context: CapabilityContext) -> CapabilityContext:
         return context.narrowed(self.held(context.device))
@@ -103,6 +110,8 @@ class ContextCapabilities:
         self.name = name
         self._allowed = {ctx: frozenset(caps) for ctx, caps in allowed.items()}
         self._enter = dict(enter or {})
+        self.version = 0
+        """Never changes: the layer is fixed when built (see `CapabilityPolicy.stamp`)."""
 
     def refine(self, context: CapabilityContext) -> CapabilityContext:
         allowed = self._allowed.get(context.context)
@@ -128,6 +137,27 @@ class CapabilityPolicy:
     only if no layer's refined context lacks a required capability."""
 
     layers: tuple[CapabilityLayer, ...]
+    _versioned: tuple[CapabilityLayer, ...] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        # The layers whose decisions only change with their `version` (the built-in ones), or None when
+        # some layer's cannot be dated (a `RefiningLayer` or a layer of the user's).
+        versioned = all(isinstance(getattr(layer, "version", None), int) for layer in self.layers)
+        object.__setattr__(self, "_versioned", self.layers if versioned else None)
+
+    def stamp(self) -> int | None:
+        """A number that changes whenever a layer's decisions may have (a grant or a revoke), so a
+        request allowed at one stamp is allowed while it stays; None when some layer's decisions cannot
+        be dated (a function of the context may answer differently at every call): check every time."""
+        layers = self._versioned
+        if layers is None:
+            return None
+        total = 0
+        for layer in layers:
+            total += layer.version  # type: ignore[attr-defined]  # checked in __post_init__
+        return total
 
     def authorize(self, request: CapabilityRequest) -> CapabilityContext | CapabilityDenial:
         """The context the last layer returned, or the first denial (layer index, name, capability)."""

@@ -21,53 +21,21 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from aura_choreo.errors import CapabilityDenied, ReceiptError, RuntimeProtocolError
-from aura_choreo.guards.attachments import NO_ATTACHMENTS
 from aura_choreo.guards.attachments import Attachments as Attachments  # re-exported: callers import it here
-from aura_choreo.guards.capabilities import (
-    CapabilityPolicy,
-    CapabilityRequest,
-    DeviceCapabilities,
-    check_manifest,
-)
-from aura_choreo.guards.flow import FlowBudget, FlowLedger
-from aura_choreo.guards.leakage import (
-    NOTHING_CHARGED,
-    LayeredLeakage,
-    LeakageLayer,
-    LeakageLedger,
-)
+from aura_choreo.guards.capabilities import CapabilityPolicy, DeviceCapabilities, check_manifest
+from aura_choreo.guards.device import DeviceGuards as DeviceGuards  # re-exported: policies build them
 from aura_choreo.guards.metrics import GuardMetrics
-from aura_choreo.guards.profile import GuardPlan, GuardProfile, GuardProfiles
-from aura_choreo.guards.receipts import DeviceKey, ReceiptSigner, ReceiptVerifier
-from aura_choreo.guards.send import OutgoingSend as OutgoingSend  # re-exported: callers import them here
-from aura_choreo.guards.send import PreparedSend as PreparedSend
+from aura_choreo.guards.profile import GuardProfile, GuardProfiles
+from aura_choreo.guards.route import PreparedSend as PreparedSend  # re-exported: callers import them here
+from aura_choreo.guards.route import SendRoute
+from aura_choreo.guards.send import OutgoingSend as OutgoingSend
 from aura_choreo.guards.send import receipt_channel as receipt_channel
-from aura_choreo.journal import Fact, Journal, JournalStore, event_to_json
-from aura_choreo.journal.group import BudgetRow
-from aura_choreo.journal.store import MEMORY
+from aura_choreo.journal import Fact, JournalStore, event_to_json
+from aura_choreo.projection.local_types import AnnotationMap
 
+_MAX_ROUTES = 4096
+"""Kinds of send whose routes a chain keeps (bounded: long-running processes see roles come and go)."""
 T = TypeVar("T")
-
-
-class DeviceGuards:
-    """The guard state one device holds: flow and leakage budgets, receipt keys, its journal."""
-
-    def __init__(
-        self,
-        device: str,
-        *,
-        flow: FlowLedger | None = None,
-        leakage: LayeredLeakage | None = None,
-        journal: Journal | None = None,
-        key: DeviceKey | None = None,
-    ) -> None:
-        self.device = device
-        self.flow = FlowLedger() if flow is None else flow
-        self.leakage = LayeredLeakage([LeakageLayer(LeakageLedger())]) if leakage is None else leakage
-        self.journal = Journal(device, JournalStore(MEMORY)) if journal is None else journal
-        self.key = DeviceKey.generate(device) if key is None else key
-        self.signer = ReceiptSigner(self.key)
-        self.verifier = ReceiptVerifier(device, {})
 
 
 @dataclass
@@ -87,6 +55,7 @@ class GuardChain:
     """Where session traces go (`record_trace`); the policy's journal store."""
     public_keys: Mapping[str, bytes] = field(default_factory=dict)
     """Configured public keys of devices (remote ones): trusted over any key generated here."""
+    _routes: dict[tuple[object, ...], SendRoute] = field(default_factory=dict, init=False, repr=False)
 
     def device(self, name: str) -> DeviceGuards:
         guards = self.devices.get(name)
@@ -106,6 +75,7 @@ class GuardChain:
     def register_message_guard(self, label: str, profile: GuardProfile) -> None:
         """Guard messages labelled `label` with `profile` instead of their annotations."""
         self.profiles.register_message_guard(label, profile)
+        self._routes.clear()
 
     def revoke(self, device: str, *capabilities: str) -> None:
         """Take capabilities from a device; its next send needing one of them is denied."""
@@ -143,120 +113,62 @@ class GuardChain:
         finally:
             self.metrics.timed("capability", time.perf_counter() - started)
 
+    def route(
+        self,
+        protocol: str,
+        role: str,
+        device: str,
+        peer_role: str,
+        peer_device: str,
+        label: str,
+        annotations: AnnotationMap = (),
+    ) -> SendRoute:
+        """The `SendRoute` of one kind of send: its plan and everything else not depending on the
+        message, decided once (kept for at most `_MAX_ROUTES` kinds of send at a time)."""
+        key = (label, annotations, protocol, role, device, peer_role, peer_device)
+        route = self._routes.get(key)
+        if route is None:
+            if len(self._routes) >= _MAX_ROUTES:
+                self._routes.clear()
+            plan = self.profiles.plan_for(label, annotations)
+            route = SendRoute(
+                self, plan, self.device(device), protocol=protocol, role=role, peer_role=peer_role,
+                peer_device=peer_device, label=label,
+            )  # fmt: skip
+            self._routes[key] = route
+        return route
+
     def prepare(self, send: OutgoingSend) -> PreparedSend:
         """Run every stage in order; raise the first denial (typed) with nothing charged or written.
 
         The label's `GuardPlan` says which stages have work: a default-profile send only pays its flow
         cost (and gets its receipt when signing)."""
-        plan = self.profiles.plan_for(send.label, send.annotations)
-        profile = plan.profile
-        sender = self.device(send.device)
-        context = send.budget_context
-        metrics = self.metrics
-        clock = time.perf_counter
-        started = clock()
-        stage = "capability"
-        try:
-            if plan.check_capabilities:
-                request = CapabilityRequest(send.role, send.device, context, profile.capabilities)
-                self.capabilities.check(request, session=send.session, step=send.step)
-            checked = clock()
-            stage = "flow"
-            flow, cost = sender.flow, profile.flow_cost
-            charges = NOTHING_CHARGED
-            if plan.charge_leakage:
-                if not flow.budget(context, send.peer_device).can_pay(cost):
-                    flow.charge(context, send.peer_device, cost, **_where(send))  # raises
-                paid = clock()
-                stage = "leakage"
-                charges = sender.leakage.charge(context, profile.leakage, **_where(send))
-                metrics.leakage_charged = metrics.leakage_charged + profile.leakage
-                # Every budget allowed the send: charge the flow now (nothing ran in between to change it).
-                charged = flow.charge(context, send.peer_device, cost)
-            else:  # no later stage can deny: check and charge at once
-                charged = flow.charge(context, send.peer_device, cost, role=send.role, session=send.session,
-                                      step=send.step)  # fmt: skip
-                paid = clock()
-        except RuntimeProtocolError:
-            metrics.timed(stage, clock() - started)
-            metrics.denied(stage)
-            raise
-        metrics.flow_charged += cost
-        leaked = clock()
-        pending = None
-        attachments = NO_ATTACHMENTS
-        if plan.write_facts or plan.merge_journal:
-            journal = sender.journal
-            if plan.write_facts:
-                pending = journal.reserve(
-                    profile.journal_facts,
-                    protocol=send.protocol,
-                    session=send.session,
-                    role=send.role,
-                    label=send.label,
-                    data={"to": send.peer_role, "cost": profile.flow_cost},
-                )
-            if plan.merge_journal:
-                attachments = Attachments(
-                    None, journal.delta_for(send.peer_device, pending), journal.version_vector()
-                )
-        journaled = clock()
-        if self.signing:
-            receipt = sender.signer.issue(
-                send.channel, send.peer_device, epoch=charged.epoch, cost=profile.flow_cost,
-                layers=charges.signed_layers(),
-            )  # fmt: skip
-            attachments = Attachments(receipt, attachments.journal_delta, attachments.journal_known)
-            metrics.receipts_issued += 1
-        metrics.stages_timed(started, checked, paid, leaked, journaled, clock())
-        metrics.sends_prepared += 1
-        return PreparedSend(send, profile, charged, charges, pending, attachments)
-
-    def pay_counter(
-        self,
-        plan: GuardPlan,
-        device: str,
-        peer_device: str,
-        context: str,
-        *,
-        role: str,
-        session: str,
-        step: Callable[[], str],
-    ) -> FlowBudget:
-        """`prepare` for a `counter_only` plan without signing: pay the flow cost, nothing else (no
-        capability, no leakage, no fact, no receipt: nothing to commit or abort afterwards). Raises
-        `BudgetExhausted` (naming `step()`) with nothing charged."""
-        started = time.perf_counter()
-        flow, cost = self.device(device).flow, plan.profile.flow_cost
-        charged = flow.pay(context, peer_device, cost)
-        metrics = self.metrics
-        if charged is None:
-            metrics.timed("flow", time.perf_counter() - started)
-            metrics.denied("flow")
-            flow.charge(context, peer_device, cost, role=role, session=session, step=step())  # raises
-            raise AssertionError("unreachable: the charge above cannot be paid")
-        metrics.timed("flow", time.perf_counter() - started)
-        metrics.flow_charged += cost
-        metrics.sends_prepared += 1
-        return charged
+        route = self.route(
+            send.protocol, send.role, send.device, send.peer_role, send.peer_device, send.label,
+            send.annotations,
+        )  # fmt: skip
+        return route.prepare(send.session, send.budget_context, lambda: send.step)
 
     def commit(self, prepared: PreparedSend) -> tuple[Fact, ...]:
         """The transport accepted the send: write its facts, with its flow charge, in one transaction.
         Its journal delta counts as delivered only once the peer's version vector says so (`accept`):
         the transport may still lose it."""
-        facts: tuple[Fact, ...] = ()
-        if prepared.pending is not None:
-            journal = self.device(prepared.send.device).journal
-            facts = journal.commit(prepared.pending, _budget_rows(prepared))
-            self.metrics.facts_committed += len(facts)
+        self.commit_send(prepared)
+        return () if prepared.pending is None else prepared.pending.facts
+
+    def commit_send(self, prepared: PreparedSend) -> None:
+        """`commit`, without building the facts to return (the journal builds them when read)."""
+        pending = prepared.pending
+        if pending is not None:
+            prepared.route.sender.journal.append(pending, prepared.budget_rows())
+            self.metrics.facts_committed += len(pending)
         self.metrics.sends_committed += 1
-        return facts
 
     def group_commits(self, prepared: PreparedSend) -> bool:
         """Whether `commit_durable` shares a disk sync for this send: it has facts, its journal is a file
         and the loop runs on the real clock. (A loop with its own clock, the simulator's virtual time,
         stays deterministic and never waits on a thread: its sends commit at once.)"""
-        if prepared.pending is None or not self.device(prepared.send.device).journal.store.durable:
+        if prepared.pending is None or not prepared.route.durable:
             return False
         return type(asyncio.get_running_loop()).time is asyncio.BaseEventLoop.time
 
@@ -265,8 +177,8 @@ class GuardChain:
         commit): returns once the facts are on disk. Otherwise (`group_commits`) it commits at once."""
         if prepared.pending is None or not self.group_commits(prepared):
             return self.commit(prepared)
-        journal = self.device(prepared.send.device).journal
-        facts = await journal.commit_grouped(prepared.pending, _budget_rows(prepared))
+        journal = prepared.route.sender.journal
+        facts = await journal.commit_grouped(prepared.pending, prepared.budget_rows())
         self.metrics.facts_committed += len(facts)
         self.metrics.sends_committed += 1
         return facts
@@ -275,7 +187,7 @@ class GuardChain:
         """The transport refused the send: no fact is written, the receipt's place in its chain is given
         back; leakage and flow stay charged."""
         if prepared.pending is not None or prepared.attachments.receipt is not None:
-            sender = self.device(prepared.send.device)
+            sender = prepared.route.sender
             if prepared.pending is not None:
                 sender.journal.release(prepared.pending)
             if prepared.attachments.receipt is not None:
@@ -359,17 +271,6 @@ class GuardChain:
         if self.store is None:
             raise ValueError("this guard chain has no journal store to record traces in")
         self.store.append_trace_events(session, protocol, (event_to_json(e) for e in events))
-
-
-def _where(send: OutgoingSend) -> dict[str, str | None]:
-    """Where a denial happened, for its message."""
-    return {"role": send.role, "session": send.session, "step": send.step}
-
-
-def _budget_rows(prepared: PreparedSend) -> tuple[BudgetRow, ...]:
-    """The flow charge of a send as the journal stores it, with the send's facts."""
-    charged, send = prepared.flow, prepared.send
-    return ((send.budget_context, send.peer_device, charged.epoch, charged.spent),)
 
 
 class _Stage:

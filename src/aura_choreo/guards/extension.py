@@ -13,12 +13,15 @@ it is abandoned: the next send on the same channel supersedes it, or its role le
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
+from itertools import compress
+from operator import itemgetter
 
 from aura_choreo.guards.attachments import NO_ATTACHMENTS, Attachments
-from aura_choreo.guards.chain import GuardChain, OutgoingSend, PreparedSend, receipt_channel
+from aura_choreo.guards.chain import GuardChain, PreparedSend, receipt_channel
 from aura_choreo.guards.leakage import Clock
 from aura_choreo.guards.policy import Policy
-from aura_choreo.guards.profile import GuardPlan, GuardProfile
+from aura_choreo.guards.profile import GuardProfile
+from aura_choreo.guards.route import SendRoute
 from aura_choreo.journal import JournalStore
 from aura_choreo.projection.local_types import LocalType
 from aura_choreo.runtime.extensions import Extension, ExtensionRegistry, SessionContext, StepContext
@@ -27,6 +30,8 @@ from aura_choreo.runtime.trace import Trace
 from aura_choreo.verify.budgets import role_manifest
 
 ManifestOf = Callable[[LocalType], object]
+_ROLE_FIELD = itemgetter(2)
+"""The role of a trace row (`journal.codec.TRACE_FIELDS`)."""
 _MAX_CACHED = 4096
 """Role -> device answers kept (bounded: roles and devices of long-running processes come and go)."""
 
@@ -58,7 +63,7 @@ class GuardExtension(Extension):
         # trace is stored when the last one leaves, with the events of those roles (in the order they
         # happened), so an endpoint that joins later stores its own events without repeating these.
         self._joined: dict[str, tuple[set[str], list[int]]] = {}
-        self._routes: dict[tuple[object, ...], tuple[GuardPlan, str, str]] = {}
+        self._routes: dict[tuple[object, ...], SendRoute] = {}
 
     def on_session_start(self, ctx: SessionContext) -> None:
         roles, active = self._joined.setdefault(ctx.session, (set(), [0]))
@@ -80,9 +85,10 @@ class GuardExtension(Extension):
         store = self.chain.store
         if store is not None:
             # The raw field rows of the trace (role is field 2), encoded in one pass: no event object,
-            # no JSON, one stored row per session.
-            rows = (row for row in trace.field_rows(ctx.session) if row[2] in roles)
-            store.append_trace_events(ctx.session, ctx.protocol, rows)
+            # no JSON, one stored row per session; filtered without a Python frame per row.
+            rows = list(trace.field_rows(ctx.session))
+            ours = list(compress(rows, map(roles.__contains__, map(_ROLE_FIELD, rows))))
+            store.append_trace_events(ctx.session, ctx.protocol, ours)
 
     def _forget_receipt_chains(self, ctx: SessionContext) -> None:
         """The session is over in this process: its receipt chains (one per channel) are forgotten, so
@@ -118,17 +124,15 @@ class GuardExtension(Extension):
                 SessionContext(session.protocol, session.id, role, session.address(role), local_type)
             )
 
-    def _route(self, ctx: StepContext) -> tuple[GuardPlan, str, str]:
-        """The label's guard plan and the sender's and receiver's devices, decided once per kind of step
-        (`device_of` may match role families with a regular expression)."""
-        key = (ctx.label, ctx.annotations, ctx.role, ctx.device, ctx.peer, ctx.peer_device)
-        route = self._routes.get(key)
-        if route is None:
-            if len(self._routes) >= _MAX_CACHED:
-                self._routes.clear()
-            plan = self.chain.profiles.plan_for(ctx.label, ctx.annotations)
-            route = (plan, self.device_of(ctx.role, ctx.device), self.device_of(ctx.peer, ctx.peer_device))
-            self._routes[key] = route
+    def _route(self, ctx: StepContext, key: tuple[object, ...]) -> SendRoute:
+        """The chain's route for this kind of step, with the sender's and receiver's devices named by
+        `device_of` (which may match role families with a regular expression): decided once."""
+        if len(self._routes) >= _MAX_CACHED:
+            self._routes.clear()
+        route = self._routes[key] = self.chain.route(
+            ctx.protocol, ctx.role, self.device_of(ctx.role, ctx.device), ctx.peer,
+            self.device_of(ctx.peer, ctx.peer_device), ctx.label, ctx.annotations,
+        )  # fmt: skip
         return route
 
     def register_message_guard(self, label: str, profile: GuardProfile) -> None:
@@ -141,21 +145,15 @@ class GuardExtension(Extension):
             self._abandon(
                 lambda c: c.session == ctx.session and c.role == ctx.role and c.peer == ctx.peer
             )  # a new send on the channel: the refused one before it will not be retried
-        plan, device, peer_device = self._route(ctx)
+        key = (ctx.label, ctx.annotations, ctx.protocol, ctx.role, ctx.device, ctx.peer, ctx.peer_device)
+        route = self._routes.get(key) or self._route(ctx, key)
         context = self.context_of(ctx.protocol, ctx.session)
-        if plan.counter_only and not self.chain.signing:
+        if route.counter_only and not self.chain.signing:
             # The fast path: only the flow counter is charged; there is nothing to commit or abort.
-            self.chain.pay_counter(
-                plan, device, peer_device, context, role=ctx.role, session=ctx.session,
-                step=lambda: _step(ctx),
-            )  # fmt: skip
+            route.pay_counter(context, ctx.session, lambda: _step(ctx))
             self._in_flight[id(ctx)] = (ctx, None)
             return None
-        send = OutgoingSend(
-            ctx.protocol, ctx.session, ctx.role, device, ctx.peer, peer_device, ctx.label, ctx.annotations,
-            context, _step(ctx),
-        )  # fmt: skip
-        prepared = self.chain.prepare(send)
+        prepared = route.prepare(ctx.session, context, lambda: _step(ctx))
         self._in_flight[id(ctx)] = (ctx, prepared)
         if prepared.attachments is NO_ATTACHMENTS:
             return None
@@ -177,10 +175,10 @@ class GuardExtension(Extension):
         if prepared is None:
             self.chain.metrics.sends_committed += 1
             return None
-        if self.chain.group_commits(prepared):
+        if prepared.pending is not None and self.chain.group_commits(prepared):
             # The endpoint waits for the batch holding these facts to reach the disk.
             return self._commit_durable(prepared)
-        self.chain.commit(prepared)
+        self.chain.commit_send(prepared)
         return None
 
     async def _commit_durable(self, prepared: PreparedSend) -> None:

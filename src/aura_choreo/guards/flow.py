@@ -60,6 +60,9 @@ class FlowLedger:
 
     Epochs rotate explicitly (`rotate_epoch`) or, with `epoch_seconds`, from the injected clock.
     A charge is never refunded: `spent` only grows within an epoch, which keeps replicas mergeable.
+
+    Each budget is held as plain ints (a `[limit, spent, epoch]` cell) and charged in place: a send
+    pays with an addition, not a new `FlowBudget`. `budget` and `snapshot` give the values.
     """
 
     def __init__(
@@ -77,7 +80,7 @@ class FlowLedger:
         self._epoch_seconds = epoch_seconds
         self._clock = clock
         self._manual_epoch = 0
-        self._budgets: dict[FlowKey, FlowBudget] = {}
+        self._cells: dict[FlowKey, list[int]] = {}
 
     @property
     def epoch(self) -> int:
@@ -90,27 +93,36 @@ class FlowLedger:
         self._manual_epoch = self.epoch + 1 if epoch is None else max(epoch, self.epoch)
         return self._manual_epoch
 
+    def _cell(self, context: str, peer: str) -> list[int]:
+        """The `[limit, spent, epoch]` cell of (context, peer), rotated to the current epoch."""
+        key = (context, peer)
+        cell = self._cells.get(key)
+        epoch = self._manual_epoch if self._epoch_seconds is None else self.epoch
+        if cell is None:
+            cell = self._cells[key] = [self._peer_limits.get(peer, self.default_limit), 0, epoch]
+        elif epoch > cell[2]:
+            cell[1], cell[2] = 0, epoch  # a newer epoch starts with nothing spent
+        return cell
+
     def budget(self, context: str, peer: str) -> FlowBudget:
         """The current budget for (context, peer), rotated to the current epoch."""
-        key = (context, peer)
-        current = self._budgets.get(key)
-        epoch = self.epoch
-        if current is None:
-            limit = self._peer_limits.get(peer, self.default_limit)
-            current = self._budgets[key] = FlowBudget(limit, 0, epoch)
-        elif epoch > current.epoch:
-            current = self._budgets[key] = current.rotated(epoch)
-        return current
+        limit, spent, epoch = self._cell(context, peer)
+        return FlowBudget(limit, spent, epoch)
+
+    def spend(self, context: str, peer: str, cost: int) -> tuple[int, int] | None:
+        """Pay `cost` if it fits: (epoch, spent after it); else None with nothing changed. `charge`
+        without building the denial or a `FlowBudget` (the hot path asks this first)."""
+        cell = self._cell(context, peer)
+        spent = cell[1] + cost
+        if spent > cell[0] or cost < 0:
+            return None
+        cell[1] = spent
+        return cell[2], spent
 
     def pay(self, context: str, peer: str, cost: int) -> FlowBudget | None:
-        """Pay `cost` if it fits (the budget after it), else None with nothing changed: `charge`
-        without building the denial (the hot path asks this first)."""
-        budget = self.budget(context, peer)
-        spent = budget.spent + cost
-        if spent > budget.limit or cost < 0:
-            return None
-        charged = self._budgets[(context, peer)] = FlowBudget(budget.limit, spent, budget.epoch)
-        return charged
+        """`spend`, returning the budget after it."""
+        paid = self.spend(context, peer, cost)
+        return None if paid is None else self.budget(context, peer)
 
     def charge(
         self,
@@ -132,8 +144,8 @@ class FlowLedger:
                 session=session,
                 step=step,
             )
-        charged = budget.charged(cost)
-        self._budgets[(context, peer)] = charged
+        charged = budget.charged(cost)  # raises ValueError on a negative cost, changing nothing
+        self._cells[(context, peer)][1] = charged.spent
         return charged
 
     def merge_replica(self, context: str, peer: str, replica: FlowBudget) -> FlowBudget:
@@ -141,7 +153,7 @@ class FlowLedger:
         merged = self.budget(context, peer).merge(replica)
         # A replica already in a newer epoch moves this ledger there too.
         self._manual_epoch = max(self._manual_epoch, merged.epoch)
-        self._budgets[(context, peer)] = merged
+        self._cells[(context, peer)] = [merged.limit, merged.spent, merged.epoch]
         return merged
 
     def restore(self, context: str, peer: str, epoch: int, spent: int) -> FlowBudget:
@@ -151,4 +163,4 @@ class FlowLedger:
         return self.merge_replica(context, peer, recorded)
 
     def snapshot(self) -> dict[FlowKey, FlowBudget]:
-        return dict(self._budgets)
+        return {key: FlowBudget(*cell) for key, cell in self._cells.items()}

@@ -1,15 +1,9 @@
-"""One guarded send as the chain sees it: what is sent (`OutgoingSend`), on which receipt channel, and
-what the chain prepared for it (`PreparedSend`)."""
+"""One guarded send as the chain sees it: what is sent (`OutgoingSend`) and on which receipt channel."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aura_choreo.guards.attachments import Attachments
-from aura_choreo.guards.flow import FlowBudget
-from aura_choreo.guards.leakage import PrivacyReceipt
-from aura_choreo.guards.profile import GuardProfile
-from aura_choreo.journal import PendingFacts
 from aura_choreo.projection.local_types import AnnotationMap
 
 
@@ -46,15 +40,3 @@ def receipt_channel(context: str, session: str, sender_role: str, receiver_role:
     pair of roles); a chain spanning channels could see its receipts arrive out of order.
     """
     return f"{context}/{session}/{sender_role}->{receiver_role}"
-
-
-@dataclass(frozen=True)
-class PreparedSend:
-    """A send every stage allowed; hand `attachments` to the transport, then commit or abort."""
-
-    send: OutgoingSend
-    profile: GuardProfile
-    flow: FlowBudget
-    leakage: PrivacyReceipt
-    pending: PendingFacts | None
-    attachments: Attachments

@@ -24,8 +24,15 @@ _EMPTY_MAP = _VERSION_1 + msgspec.msgpack.encode({})
 _data_decoder = msgspec.msgpack.Decoder(dict[str, str | int | float | bool | None])
 _events_decoder = msgspec.msgpack.Decoder(list[dict[str, object] | list[object]])
 _encoder = msgspec.msgpack.Encoder()
-# Trace events may hold values msgpack cannot encode (the JSON form used `default=str` for them).
-_event_encoder = msgspec.msgpack.Encoder(enc_hook=str)
+
+
+def _event_value(value: object) -> object:
+    # Trace events may hold values msgpack cannot encode (the JSON form used `default=str` for them);
+    # an event given as a mapping other than a dict is encoded as the dict it holds.
+    return dict(value) if isinstance(value, Mapping) else str(value)
+
+
+_event_encoder = msgspec.msgpack.Encoder(enc_hook=_event_value)
 
 
 def encode_data(data: Mapping[str, FactValue]) -> bytes:
@@ -55,7 +62,8 @@ TraceRow = tuple[str | int | float, ...]
 def encode_events(events: Iterable[Mapping[str, object] | TraceRow]) -> bytes | None:
     """Trace events, each a JSON-like object or a row of `TRACE_FIELDS`, as one versioned BLOB (None
     when there are none)."""
-    chunk = [e if isinstance(e, tuple) else dict(e) for e in events]
+    # Rows and dicts encode as they are (a session's events are encoded in one call, no Python loop).
+    chunk = events if isinstance(events, list) else list(events)
     return _VERSION_1 + _event_encoder.encode(chunk) if chunk else None
 
 

@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
 from aura_choreo.journal.facts import Fact, FactId, FactLog, FactValue, VersionVector
 from aura_choreo.journal.group import BudgetRow
+from aura_choreo.journal.pending import FactTemplate
+from aura_choreo.journal.pending import PendingFacts as PendingFacts  # re-exported
 from aura_choreo.journal.store import JournalStore
-
-
-@dataclass(frozen=True)
-class PendingFacts:
-    """Facts prepared for a send, with ids reserved; committed iff the transport accepts the send."""
-
-    facts: tuple[Fact, ...]
 
 
 class Journal:
@@ -23,6 +17,8 @@ class Journal:
 
     Counters are reserved when a send is prepared (so the facts can ride on that very message) and
     given back when the send is refused; facts reach the store only through `commit` and `merge`.
+    Committed reservations join the index when something reads the replica (`_settle`): until then
+    their facts need not be built.
     """
 
     def __init__(self, device: str, store: JournalStore) -> None:
@@ -39,30 +35,53 @@ class Journal:
             self._add(fact)
         self._next_counter = max(self._by_device.get(device, {0: None}), default=0) + 1
         self._peer_known: dict[str, VersionVector] = {}
+        self._unsettled: list[PendingFacts] = []
+        """Committed reservations not yet in the index (every reader settles them first)."""
+
+    def _settle(self) -> None:
+        if self._unsettled:
+            unsettled, self._unsettled = self._unsettled, []
+            for pending in unsettled:
+                for fact in pending.facts:
+                    self._add(fact)
 
     def _add(self, fact: Fact) -> bool:
-        facts = self._by_device.setdefault(fact.id.device, {})
-        if fact.id.counter in facts:
+        # Runs for every committed fact: the common case (the next counter of a device) costs a few
+        # dictionary operations; only a fact filling a gap walks the prefix forward.
+        device, counter = fact.id.device, fact.id.counter
+        facts = self._by_device.get(device)
+        if facts is None:
+            facts = self._by_device[device] = {}
+        elif counter in facts:
             return False
-        facts[fact.id.counter] = fact
+        facts[counter] = fact
         self._count += 1
-        self._lamport = max(self._lamport, fact.lamport)
-        n = self._prefix.get(fact.id.device, 0)
-        while n + 1 in facts:
+        if fact.lamport > self._lamport:
+            self._lamport = fact.lamport
+        n = self._prefix.get(device, 0)
+        if counter == n + 1:
             n += 1
-        self._prefix[fact.id.device] = n
-        self._highest[fact.id.device] = max(self._highest.get(fact.id.device, 0), fact.id.counter)
+            while n + 1 in facts:
+                n += 1
+            self._prefix[device] = n
+        elif device not in self._prefix:
+            self._prefix[device] = 0
+        if counter > self._highest.get(device, 0):
+            self._highest[device] = counter
         return True
 
     def __contains__(self, fact_id: object) -> bool:
+        self._settle()
         return isinstance(fact_id, FactId) and fact_id.counter in self._by_device.get(fact_id.device, {})
 
     def __len__(self) -> int:
+        self._settle()
         return self._count
 
     @property
     def log(self) -> FactLog:
         """A snapshot of the replica as an immutable `FactLog`."""
+        self._settle()
         return FactLog.of(f for facts in self._by_device.values() for f in facts.values())
 
     @property
@@ -74,6 +93,7 @@ class Journal:
         return list(self.log)
 
     def version_vector(self) -> VersionVector:
+        self._settle()
         return VersionVector(dict(sorted(self._prefix.items())))
 
     def reserve(
@@ -87,39 +107,42 @@ class Journal:
         data: Mapping[str, FactValue] | None = None,
     ) -> PendingFacts:
         """Prepare one fact per name, with the next counters and Lamport times; nothing is stored yet."""
-        facts = []
-        for name in names:
-            self._lamport += 1
-            fact_id = FactId(self.device, self._next_counter)
-            self._next_counter += 1
-            facts.append(Fact(fact_id, name, protocol, session, role, label, self._lamport, dict(data or {})))
-        return PendingFacts(tuple(facts))
+        return self.reserve_template(FactTemplate.of(tuple(names), protocol, role, label, data), session)
+
+    def reserve_template(self, template: FactTemplate, session: str) -> PendingFacts:
+        """`reserve` the facts of `template` in `session`."""
+        count = len(template.names)
+        first, lamport = self._next_counter, self._lamport + 1
+        self._next_counter = first + count
+        self._lamport += count
+        return PendingFacts(self.device, first, lamport, session, template)
 
     def commit(self, pending: PendingFacts, budgets: Sequence[BudgetRow] = ()) -> tuple[Fact, ...]:
         """Store the pending facts (and the send's flow-budget charges) durably in one transaction and
         add them to the replica."""
-        self.store.append_facts(self.device, pending.facts, budgets)
-        for fact in pending.facts:
-            self._add(fact)
+        self.append(pending, budgets)
         return pending.facts
+
+    def append(self, pending: PendingFacts, budgets: Sequence[BudgetRow] = ()) -> None:
+        """`commit` without returning the facts: an in-memory store and the replica's index take the
+        reservation as it is, and its facts are built only when something reads them."""
+        self.store.append_facts(self.device, pending, budgets)
+        self._unsettled.append(pending)
 
     async def commit_grouped(
         self, pending: PendingFacts, budgets: Sequence[BudgetRow] = ()
     ) -> tuple[Fact, ...]:
         """`commit` through the store's group commit: returns once the batch holding these facts has
         committed (raises its write error otherwise). The replica gets them when they are on disk."""
-
-        def durable() -> None:
-            for fact in pending.facts:
-                self._add(fact)
-
-        await self.store.group.submit(self.device, pending.facts, budgets, on_durable=durable)
+        await self.store.group.submit(
+            self.device, pending.facts, budgets, on_durable=lambda: self._unsettled.append(pending)
+        )
         return pending.facts
 
     def release(self, pending: PendingFacts) -> None:
         """Give back the counters of a refused send (when no later reservation took counters after them)."""
-        if pending.facts and pending.facts[-1].id.counter == self._next_counter - 1:
-            self._next_counter = pending.facts[0].id.counter
+        if pending and pending.last == self._next_counter - 1:
+            self._next_counter = pending.first
 
     def merge(self, delta: FactLog, *, from_device: str | None = None) -> tuple[Fact, ...]:
         """Merge a peer's delta (union); returns the facts that were new here, now stored."""
@@ -133,6 +156,7 @@ class Journal:
 
     def delta_for(self, peer: str, pending: PendingFacts | None = None) -> FactLog:
         """What `peer` is not known to have: committed facts past its version vector, plus `pending`."""
+        self._settle()
         known = self._peer_known.get(peer, VersionVector())
         unknown = []
         for device, facts in self._by_device.items():

@@ -1,0 +1,207 @@
+"""One kind of guarded send, with what does not depend on the message decided once (SPEC §5.3).
+
+A `SendRoute` is the guard chain's work for one (label, annotations, protocol, sender role and device,
+receiver role and device): the label's `GuardPlan` (which stages have work), the sender's budgets and
+journal, the flow cost, the fact names and data, and the last capability decision with the stamp of
+the capability policy it was taken at (a grant or revoke changes the stamp, and the next send checks
+again). Per send, `prepare` then only charges plain ints, reserves the facts and, when signing, issues
+the receipt; what it charged and reserved is a `PreparedSend` (a named tuple: it is built per send).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import NamedTuple, Protocol
+
+from aura_choreo.errors import RuntimeProtocolError
+from aura_choreo.guards.attachments import NO_ATTACHMENTS, Attachments
+from aura_choreo.guards.capabilities import CapabilityPolicy, CapabilityRequest
+from aura_choreo.guards.device import DeviceGuards
+from aura_choreo.guards.flow import FlowBudget
+from aura_choreo.guards.leakage import NOTHING_CHARGED, PrivacyReceipt
+from aura_choreo.guards.metrics import GuardMetrics
+from aura_choreo.guards.profile import GuardPlan, GuardProfile
+from aura_choreo.guards.send import receipt_channel
+from aura_choreo.journal import FactValue, PendingFacts
+from aura_choreo.journal.group import BudgetRow
+from aura_choreo.journal.pending import FactTemplate
+
+Where = Callable[[], "str | None"]
+"""The step a denial names, built only when one is raised."""
+
+
+class RouteOwner(Protocol):
+    """What a route reads from its chain at each send (so a change there applies at once)."""
+
+    capabilities: CapabilityPolicy
+    metrics: GuardMetrics
+    signing: bool
+
+
+class PreparedSend(NamedTuple):
+    """A send every stage allowed; hand `attachments` to the transport, then commit or abort."""
+
+    route: SendRoute
+    session: str
+    context: str
+    """The budget context charged."""
+    epoch: int
+    """The flow budget's epoch and `spent` after this send's charge."""
+    spent: int
+    leakage: PrivacyReceipt
+    pending: PendingFacts | None
+    attachments: Attachments
+
+    @property
+    def profile(self) -> GuardProfile:
+        return self.route.profile
+
+    @property
+    def flow(self) -> FlowBudget:
+        """The flow budget as this send's charge left it (the limit is the ledger's now)."""
+        limit = self.route.sender.flow.budget(self.context, self.route.peer_device).limit
+        return FlowBudget(limit, self.spent, self.epoch)
+
+    def budget_rows(self) -> tuple[BudgetRow, ...]:
+        """The flow charge as the journal stores it, with the send's facts."""
+        return ((self.context, self.route.peer_device, self.epoch, self.spent),)
+
+
+class SendRoute:
+    """The guard chain's work for one kind of send (see the module docstring)."""
+
+    __slots__ = (
+        "_cap_context",
+        "_cap_policy",
+        "_cap_stamp",
+        "_owner",
+        "cost",
+        "counter_only",
+        "durable",
+        "facts",
+        "label",
+        "peer_device",
+        "peer_role",
+        "plan",
+        "profile",
+        "protocol",
+        "role",
+        "sender",
+    )
+
+    def __init__(
+        self,
+        owner: RouteOwner,
+        plan: GuardPlan,
+        sender: DeviceGuards,
+        *,
+        protocol: str,
+        role: str,
+        peer_role: str,
+        peer_device: str,
+        label: str,
+    ) -> None:
+        self._owner = owner
+        self.plan = plan
+        self.profile = plan.profile
+        self.counter_only = plan.counter_only
+        self.sender = sender
+        self.durable = sender.journal.store.durable
+        """Whether the sender's journal is a file (its commits cost a disk sync: sends share them)."""
+        self.protocol = protocol
+        self.role = role
+        self.peer_role = peer_role
+        self.peer_device = peer_device
+        self.label = label
+        self.cost = plan.profile.flow_cost
+        # Every fact of this route records whom it went to and what it cost.
+        data: dict[str, FactValue] = {"to": peer_role, "cost": self.cost}
+        self.facts = FactTemplate.of(plan.profile.journal_facts, protocol, role, label, data)
+        self._cap_policy: CapabilityPolicy | None = None
+        self._cap_stamp: int | None = None
+        self._cap_context = ""
+
+    def check_capabilities(self, context: str, session: str, where: Where) -> None:
+        """Raise `CapabilityDenied` unless the sender's device holds the profile's capabilities; a
+        decision is taken again only when the policy's stamp (or the context) changed since the last."""
+        policy = self._owner.capabilities
+        stamp = policy.stamp()
+        if stamp is not None and stamp == self._cap_stamp and context == self._cap_context:
+            if policy is self._cap_policy:
+                return
+        request = CapabilityRequest(self.role, self.sender.device, context, self.profile.capabilities)
+        policy.check(request, session=session, step=where())
+        self._cap_policy, self._cap_stamp, self._cap_context = policy, stamp, context
+
+    def prepare(self, session: str, context: str, where: Where) -> PreparedSend:
+        """Run every stage in order; raise the first denial (typed) with nothing charged or written."""
+        owner, plan, sender, role = self._owner, self.plan, self.sender, self.role
+        metrics = owner.metrics
+        clock = time.perf_counter
+        started = clock()
+        stage = "capability"
+        try:
+            if plan.check_capabilities:
+                self.check_capabilities(context, session, where)
+            checked = clock()
+            stage = "flow"
+            flow, cost, peer = sender.flow, self.cost, self.peer_device
+            charges = NOTHING_CHARGED
+            if plan.charge_leakage:
+                if not flow.budget(context, peer).can_pay(cost):
+                    flow.charge(context, peer, cost, role=role, session=session, step=where())  # raises
+                paid = clock()
+                stage = "leakage"
+                leakage = self.profile.leakage
+                charges = sender.leakage.charge(context, leakage, role=role, session=session, step=where())
+                metrics.leakage_charged = metrics.leakage_charged + leakage
+            # Every budget allowed the send: charge the flow now (nothing ran in between to change it).
+            charged = flow.spend(context, peer, cost)
+            if charged is None:
+                flow.charge(context, peer, cost, role=role, session=session, step=where())  # raises
+                raise AssertionError("unreachable: the charge above cannot be paid")
+            if not plan.charge_leakage:
+                paid = clock()
+        except RuntimeProtocolError:
+            metrics.timed(stage, clock() - started)
+            metrics.denied(stage)
+            raise
+        metrics.flow_charged += cost
+        leaked = clock()
+        pending = None
+        attachments = NO_ATTACHMENTS
+        if plan.write_facts or plan.merge_journal:
+            journal = sender.journal
+            if plan.write_facts:
+                pending = journal.reserve_template(self.facts, session)
+            if plan.merge_journal:
+                attachments = Attachments(None, journal.delta_for(peer, pending), journal.version_vector())
+        journaled = clock()
+        epoch, spent = charged
+        if owner.signing:
+            receipt = sender.signer.issue(
+                receipt_channel(context, session, role, self.peer_role), peer, epoch=epoch, cost=cost,
+                layers=charges.signed_layers(),
+            )  # fmt: skip
+            attachments = Attachments(receipt, attachments.journal_delta, attachments.journal_known)
+            metrics.receipts_issued += 1
+        metrics.stages_timed(started, checked, paid, leaked, journaled, clock())
+        metrics.sends_prepared += 1
+        return PreparedSend(self, session, context, epoch, spent, charges, pending, attachments)
+
+    def pay_counter(self, context: str, session: str, where: Where) -> None:
+        """`prepare` for a `counter_only` route without signing: pay the flow cost, nothing else (no
+        capability, no leakage, no fact, no receipt: nothing to commit or abort afterwards). Raises
+        `BudgetExhausted` (naming `where()`) with nothing charged."""
+        metrics = self._owner.metrics
+        started = time.perf_counter()
+        flow, cost = self.sender.flow, self.cost
+        if flow.spend(context, self.peer_device, cost) is None:
+            metrics.timed("flow", time.perf_counter() - started)
+            metrics.denied("flow")
+            flow.charge(context, self.peer_device, cost, role=self.role, session=session, step=where())
+            raise AssertionError("unreachable: the charge above cannot be paid")
+        metrics.timed("flow", time.perf_counter() - started)
+        metrics.flow_charged += cost
+        metrics.sends_prepared += 1
