@@ -161,7 +161,7 @@ class GuardChain:
         pending = prepared.pending
         if pending is not None:
             prepared.route.sender.journal.append(pending, prepared.budget_rows())
-            self.metrics.facts_committed += len(pending)
+            self.metrics.facts_committed += pending.size
         self.metrics.sends_committed += 1
 
     def group_commits(self, prepared: PreparedSend) -> bool:

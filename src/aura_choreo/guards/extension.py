@@ -175,7 +175,7 @@ class GuardExtension(Extension):
         if prepared is None:
             self.chain.metrics.sends_committed += 1
             return None
-        if prepared.pending is not None and self.chain.group_commits(prepared):
+        if prepared.route.durable and self.chain.group_commits(prepared):
             # The endpoint waits for the batch holding these facts to reach the disk.
             return self._commit_durable(prepared)
         self.chain.commit_send(prepared)

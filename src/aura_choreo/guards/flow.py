@@ -112,7 +112,9 @@ class FlowLedger:
     def spend(self, context: str, peer: str, cost: int) -> tuple[int, int] | None:
         """Pay `cost` if it fits: (epoch, spent after it); else None with nothing changed. `charge`
         without building the denial or a `FlowBudget` (the hot path asks this first)."""
-        cell = self._cell(context, peer)
+        cell = self._cells.get((context, peer))
+        if cell is None or self._epoch_seconds is not None or self._manual_epoch > cell[2]:
+            cell = self._cell(context, peer)  # new, or maybe in a newer epoch: `_cell` rotates it
         spent = cell[1] + cost
         if spent > cell[0] or cost < 0:
             return None

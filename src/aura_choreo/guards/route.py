@@ -68,6 +68,9 @@ class PreparedSend(NamedTuple):
         return ((self.context, self.route.peer_device, self.epoch, self.spent),)
 
 
+_new_tuple = tuple.__new__
+
+
 class SendRoute:
     """The guard chain's work for one kind of send (see the module docstring)."""
 
@@ -132,19 +135,30 @@ class SendRoute:
                 return
         request = CapabilityRequest(self.role, self.sender.device, context, self.profile.capabilities)
         policy.check(request, session=session, step=where())
-        self._cap_policy, self._cap_stamp, self._cap_context = policy, stamp, context
+        # A decision that cannot be dated is not kept: the next send asks the policy again.
+        self._cap_policy = policy if stamp is not None else None
+        self._cap_stamp, self._cap_context = stamp, context
 
     def prepare(self, session: str, context: str, where: Where) -> PreparedSend:
-        """Run every stage in order; raise the first denial (typed) with nothing charged or written."""
+        """Run every stage in order; raise the first denial (typed) with nothing charged or written.
+
+        A stage the plan skips is not timed (its time is the `if` that skipped it): the clock is read
+        only around stages with work."""
         owner, plan, sender, role = self._owner, self.plan, self.sender, self.role
         metrics = owner.metrics
         clock = time.perf_counter
-        started = clock()
+        checked = started = clock()
         stage = "capability"
         try:
             if plan.check_capabilities:
-                self.check_capabilities(context, session, where)
-            checked = clock()
+                policy = owner.capabilities  # `check_capabilities`, its cached answer inlined:
+                if (
+                    policy is not self._cap_policy
+                    or policy.stamp() != self._cap_stamp
+                    or context != self._cap_context
+                ):
+                    self.check_capabilities(context, session, where)
+                checked = clock()
             stage = "flow"
             flow, cost, peer = sender.flow, self.cost, self.peer_device
             charges = NOTHING_CHARGED
@@ -161,24 +175,26 @@ class SendRoute:
             if charged is None:
                 flow.charge(context, peer, cost, role=role, session=session, step=where())  # raises
                 raise AssertionError("unreachable: the charge above cannot be paid")
+            leaked = clock()
             if not plan.charge_leakage:
-                paid = clock()
+                paid = leaked
         except RuntimeProtocolError:
             metrics.timed(stage, clock() - started)
             metrics.denied(stage)
             raise
         metrics.flow_charged += cost
-        leaked = clock()
         pending = None
         attachments = NO_ATTACHMENTS
+        journaled = leaked
         if plan.write_facts or plan.merge_journal:
             journal = sender.journal
             if plan.write_facts:
                 pending = journal.reserve_template(self.facts, session)
             if plan.merge_journal:
                 attachments = Attachments(None, journal.delta_for(peer, pending), journal.version_vector())
-        journaled = clock()
+            journaled = clock()
         epoch, spent = charged
+        signed = journaled
         if owner.signing:
             receipt = sender.signer.issue(
                 receipt_channel(context, session, role, self.peer_role), peer, epoch=epoch, cost=cost,
@@ -186,9 +202,11 @@ class SendRoute:
             )  # fmt: skip
             attachments = Attachments(receipt, attachments.journal_delta, attachments.journal_known)
             metrics.receipts_issued += 1
-        metrics.stages_timed(started, checked, paid, leaked, journaled, clock())
+            signed = clock()
+        metrics.stages_timed(started, checked, paid, leaked, journaled, signed)
         metrics.sends_prepared += 1
-        return PreparedSend(self, session, context, epoch, spent, charges, pending, attachments)
+        # `PreparedSend(...)` without the named tuple's Python-level `__new__`: this runs at every send.
+        return _new_tuple(PreparedSend, (self, session, context, epoch, spent, charges, pending, attachments))
 
     def pay_counter(self, context: str, session: str, where: Where) -> None:
         """`prepare` for a `counter_only` route without signing: pay the flow cost, nothing else (no
@@ -202,6 +220,4 @@ class SendRoute:
             metrics.denied("flow")
             flow.charge(context, self.peer_device, cost, role=self.role, session=session, step=where())
             raise AssertionError("unreachable: the charge above cannot be paid")
-        metrics.timed("flow", time.perf_counter() - started)
-        metrics.flow_charged += cost
-        metrics.sends_prepared += 1
+        metrics.counter_paid(time.perf_counter() - started, cost)

@@ -111,11 +111,10 @@ class Journal:
 
     def reserve_template(self, template: FactTemplate, session: str) -> PendingFacts:
         """`reserve` the facts of `template` in `session`."""
-        count = len(template.names)
-        first, lamport = self._next_counter, self._lamport + 1
-        self._next_counter = first + count
-        self._lamport += count
-        return PendingFacts(self.device, first, lamport, session, template)
+        pending = PendingFacts(self.device, self._next_counter, self._lamport + 1, session, template)
+        self._next_counter += pending.size
+        self._lamport += pending.size
+        return pending
 
     def commit(self, pending: PendingFacts, budgets: Sequence[BudgetRow] = ()) -> tuple[Fact, ...]:
         """Store the pending facts (and the send's flow-budget charges) durably in one transaction and

@@ -41,10 +41,11 @@ class PendingFacts(Sequence[Fact]):
     Fact i has counter `first + i` and Lamport time `lamport + i`.
     """
 
-    __slots__ = ("_built", "device", "first", "lamport", "session", "template")
+    __slots__ = ("_built", "device", "first", "lamport", "session", "size", "template")
 
     def __init__(self, device: str, first: int, lamport: int, session: str, template: FactTemplate) -> None:
         self.device = device
+        self.size = len(template.names)
         self.first = first
         self.lamport = lamport
         self.session = session
@@ -66,10 +67,10 @@ class PendingFacts(Sequence[Fact]):
     @property
     def last(self) -> int:
         """The counter of the last fact (`first - 1` when there is none)."""
-        return self.first + len(self.template.names) - 1
+        return self.first + self.size - 1
 
     def __len__(self) -> int:
-        return len(self.template.names)
+        return self.size
 
     def __iter__(self) -> Iterator[Fact]:
         return iter(self.facts)

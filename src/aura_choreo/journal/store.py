@@ -85,6 +85,7 @@ class JournalStore:
         if synchronous not in ("FULL", "NORMAL"):
             raise ValueError(f"synchronous must be FULL or NORMAL, got {synchronous!r}")
         self.path = str(path)
+        self._memory = self.path == MEMORY
         if self.path != MEMORY:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         # Autocommit mode: every write below opens and commits its own explicit transaction.
@@ -103,7 +104,7 @@ class JournalStore:
     @property
     def durable(self) -> bool:
         """Whether commits reach a file (and so cost a disk sync each): then sends share them."""
-        return self.path != MEMORY
+        return not self._memory
 
     def close(self) -> None:
         self.group.close()
@@ -131,9 +132,9 @@ class JournalStore:
         An in-memory store has nothing to make durable: it writes behind, keeping the writes (references
         to facts its journals hold anyway) until something reads the store back, then writes them all in
         one transaction. Encoding and inserting rows nobody reads was a tenth of a guarded send's cost."""
-        if not facts and not budgets:
+        if not budgets and not facts:
             return
-        if self.path == MEMORY:
+        if self._memory:
             self._behind.append((owner, facts, budgets))
             return
         self.write_batch([(owner, facts, budgets)])
