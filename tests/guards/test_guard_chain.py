@@ -185,6 +185,32 @@ def test_journal_merge_carries_this_sends_facts_to_the_receiver() -> None:
     assert len(again.attachments.journal_delta) == 0
 
 
+def test_a_send_refused_behind_a_later_one_does_not_make_its_deltas_resent_forever() -> None:
+    # The refused send's fact counter can never be used (a later send took the next one): the gap must
+    # not hold the version vectors back, or every later delta would carry every fact past it again.
+    chain = make_chain(signing=False)
+    merging: AnnotationMap = (("flow_cost", 1), ("journal_facts", "sent"), ("journal_merge", True))
+    refused = chain.prepare(outgoing(merging))
+    accepted = chain.prepare(outgoing(merging))
+    chain.commit(accepted)
+    chain.abort(refused)
+    chain.accept(sender_device="alice", receiver_device="bob", attachments=accepted.attachments)
+    deltas = []
+    for _ in range(3):  # a few round trips: bob answers with its version vector, alice sends again
+        answer = chain.prepare(
+            OutgoingSend("p.P", "s1", "B", "bob", "A", "alice", "Ack", (("journal_merge", True),))
+        )
+        chain.commit(answer)
+        chain.accept(sender_device="bob", receiver_device="alice", attachments=answer.attachments)
+        again = chain.prepare(outgoing((("flow_cost", 1), ("journal_merge", True))))
+        chain.commit(again)
+        assert again.attachments.journal_delta is not None
+        deltas.append(sorted(f.id.counter for f in again.attachments.journal_delta))
+        chain.accept(sender_device="alice", receiver_device="bob", attachments=again.attachments)
+    assert deltas[-1] == []
+    assert [f.id.counter for f in chain.device("bob").journal.facts()] == [2]
+
+
 def test_receiver_rejects_a_replayed_message() -> None:
     chain = make_chain()
     prepared = chain.prepare(outgoing(GUARDED))

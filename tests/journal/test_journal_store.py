@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from aura_choreo.journal import Fact, FactId, FactLog, Journal, JournalStore
+from aura_choreo.journal import Fact, FactId, FactLog, Journal, JournalStore, VersionVector
 
 
 def test_file_store_runs_in_wal_mode_with_full_sync(tmp_path: Path) -> None:
@@ -67,6 +67,31 @@ def test_release_after_a_later_reservation_leaves_a_gap_not_a_reuse() -> None:
         journal.commit(second)
         third = journal.reserve(["c"], protocol="p", session="s", role="A", label="L")
         assert third.facts[0].id.counter == 3
+
+
+def test_a_counter_released_behind_a_later_one_does_not_hold_the_version_vector_back(tmp_path: Path) -> None:
+    path = tmp_path / "j.db"
+    with JournalStore(path) as store:
+        journal = Journal("alice", store)
+        first = journal.reserve(["a"], protocol="p", session="s", role="A", label="L")
+        journal.commit(journal.reserve(["b"], protocol="p", session="s", role="A", label="L"))
+        assert journal.version_vector()["alice"] == 0  # counter 1 may still be committed (a retry)
+        journal.release(first)
+        assert journal.version_vector()["alice"] == 2
+    with JournalStore(path) as store:  # reopened: the missing counter is void for good
+        assert Journal("alice", store).version_vector()["alice"] == 2
+
+
+def test_a_merge_passes_a_gap_the_sender_says_it_holds_no_fact_in() -> None:
+    with JournalStore(":memory:") as store:
+        bob = Journal("bob", store)
+        delta = FactLog.of([Fact(FactId("alice", 2), "b"), Fact(FactId("carol", 5), "c")])
+        bob.merge(delta, from_device="alice")
+        assert bob.version_vector().counters == {"alice": 0, "carol": 0}
+        bob.merge(delta, sender_known=VersionVector({"alice": 3, "carol": 1, "bob": 9}))
+        # Up to the highest fact held (alice 2), never past what the sender vouches for (carol 1), and
+        # never for bob's own counters (only bob knows which of those are void).
+        assert bob.version_vector().counters == {"alice": 2, "carol": 1}
 
 
 def test_merge_stores_new_facts_and_advances_lamport() -> None:

@@ -260,7 +260,11 @@ class GuardChain:
         merged: tuple[Fact, ...] = ()
         if attachments.journal_delta is not None:
             with _Stage(self.metrics, "journal"):
-                merged = receiver.journal.merge(attachments.journal_delta, from_device=sender_device)
+                merged = receiver.journal.merge(
+                    attachments.journal_delta,
+                    from_device=sender_device,
+                    sender_known=attachments.journal_known,
+                )
                 if attachments.journal_known is not None:
                     receiver.journal.note_known(sender_device, attachments.journal_known)
                 self.metrics.facts_merged += len(merged)

@@ -31,9 +31,16 @@ class Journal:
         self._highest: dict[str, int] = {}
         self._count = 0
         self._lamport = 0
+        # This device's counters that no fact will ever have: released behind a later reservation (the
+        # counters are handed out in order and never twice), or missing below the last stored one
+        # (reserved by a run that ended before committing). Its version vector counts them as known,
+        # so a gap does not hold it back, nor (see `merge`) its peers' view of this device.
+        self._void: set[int] = set()
         for fact in store.load_facts(device):
             self._add(fact)
-        self._next_counter = max(self._by_device.get(device, {0: None}), default=0) + 1
+        own = self._by_device.get(device, {})
+        self._next_counter = max(own, default=0) + 1
+        self._void_counters(c for c in range(1, self._next_counter) if c not in own)
         self._peer_known: dict[str, VersionVector] = {}
         self._unsettled: list[PendingFacts] = []
         """Committed reservations not yet in the index (every reader settles them first)."""
@@ -60,15 +67,28 @@ class Journal:
             self._lamport = fact.lamport
         n = self._prefix.get(device, 0)
         if counter == n + 1:
-            n += 1
-            while n + 1 in facts:
-                n += 1
-            self._prefix[device] = n
+            self._prefix[device] = self._walk(device, counter, facts)
         elif device not in self._prefix:
             self._prefix[device] = 0
         if counter > self._highest.get(device, 0):
             self._highest[device] = counter
         return True
+
+    def _walk(self, device: str, n: int, facts: Mapping[int, Fact]) -> int:
+        """The end of the contiguous run of `device`'s counters known from `n` on (facts held, and this
+        device's void counters)."""
+        void = self._void if device == self.device else ()
+        while n + 1 in facts or n + 1 in void:
+            n += 1
+        return n
+
+    def _void_counters(self, counters: Iterable[int]) -> None:
+        self._void.update(counters)
+        if self._void:
+            device = self.device
+            self._prefix[device] = self._walk(
+                device, self._prefix.get(device, 0), self._by_device.get(device, {})
+            )
 
     def __contains__(self, fact_id: object) -> bool:
         self._settle()
@@ -140,15 +160,38 @@ class Journal:
 
     def release(self, pending: PendingFacts) -> None:
         """Give back the counters of a refused send (when no later reservation took counters after them)."""
-        if pending and pending.last == self._next_counter - 1:
+        if not pending:
+            return
+        if pending.last == self._next_counter - 1:
             self._next_counter = pending.first
+        else:  # a later reservation took the counters after these: they stay unused for good
+            self._settle()
+            self._void_counters(range(pending.first, pending.last + 1))
 
-    def merge(self, delta: FactLog, *, from_device: str | None = None) -> tuple[Fact, ...]:
-        """Merge a peer's delta (union); returns the facts that were new here, now stored."""
+    def merge(
+        self,
+        delta: FactLog,
+        *,
+        from_device: str | None = None,
+        sender_known: VersionVector | None = None,
+    ) -> tuple[Fact, ...]:
+        """Merge a peer's delta (union); returns the facts that were new here, now stored.
+
+        `sender_known` is the version vector the sender sent with `delta` (`delta_for` and
+        `version_vector` read together): the delta holds every fact of that vector this journal may
+        lack, so a counter still missing here below it is one no fact has (a void counter of its
+        device) and this journal's version vector passes it too, up to the highest fact it holds of
+        that device. Without that, a gap would hold the vector back and every later delta to this
+        journal would carry every fact past the gap again."""
         new = tuple(f for f in delta if f.id not in self)
         self.store.append_facts(self.device, new)
         for fact in new:
             self._add(fact)
+        if sender_known is not None:
+            for device, counter in sender_known.counters.items():
+                reach = min(counter, self._highest.get(device, 0))
+                if device != self.device and reach > self._prefix.get(device, 0):
+                    self._prefix[device] = self._walk(device, reach, self._by_device[device])
         if from_device is not None:
             self.note_delivered(from_device, delta)
         return new
