@@ -71,6 +71,7 @@ choreography Ask {
 }
 """
 SESSIONS = 100
+REPEATS = 3
 PAYLOAD = b"\x92\xa4Ping\x01" + b"x" * 80  # about the size of an envelope
 _LEN = struct.Struct(">I")
 ALICE, BOB = Identity.generate("alice"), Identity.generate("bob")
@@ -260,15 +261,23 @@ async def main(rounds: int) -> None:
             "tcp": lambda: raw_tcp(rounds, tls=True),
             "ws": lambda: raw_ws(rounds, tls=True),
         }
-        print(f"{rounds} round trips and {SESSIONS} 2-message sessions per carrier, two devices, one process")
+        print(
+            f"{rounds} round trips and {SESSIONS} 2-message sessions per carrier, two devices, one process;"
+            f" best of {REPEATS} in turns"
+        )
         for kind, baseline in baselines.items():
-            raw = await baseline()
-            trips, sessions = await runtime(kind, server, rounds)
+            raws, runs, tlss = [], [], []
+            for _ in range(REPEATS):  # in turns, so the runtime and its baselines see the same load
+                raws.append(await baseline())
+                runs.append(await runtime(kind, server, rounds))
+                if kind in encrypted:
+                    tlss.append(await encrypted[kind]())
+            raw, trips, sessions = min(raws), min(r[0] for r in runs), min(r[1] for r in runs)
             print(f"{kind}://")
             print(f"  runtime round trips : {rounds / trips:9.0f}/s   {names[kind]}: {rounds / raw:9.0f}/s")
             print(f"  ratio round trip    : {trips / raw:.2f}x (target <= {targets[kind]}x)")
-            if kind in encrypted:
-                tls = await encrypted[kind]()
+            if tlss:
+                tls = min(tlss)
                 print(f"  raw with TLS 1.3    : {rounds / tls:9.0f}/s   runtime/raw TLS: {trips / tls:.2f}x")
             per_session, per_raw = sessions / SESSIONS, raw / rounds
             print(f"  sessions            : {SESSIONS / sessions:9.0f}/s   (set-up included)")

@@ -58,6 +58,12 @@ class _NetLink(ClosableLink):
         super().__init__(address)
         self._transport = transport
 
+    async def send(self, to: Address, frame: bytes) -> None:
+        # Once per message: straight to the transport, without `_deliver`'s coroutine in between.
+        if self._closed:
+            raise TransportError(f"link {self._address!r} is closed")
+        await self._transport._send(to, frame)
+
     async def _deliver(self, to: Address, frame: bytes) -> None:
         await self._transport._send(to, frame)
 
