@@ -12,7 +12,9 @@ tcp/ws/quic, per-frame Ed25519 signatures for nats):
 
 Targets (issue 13): round trip <= 1.3x raw for tcp, <= 1.5x for the others. The raw baselines carry no
 authentication at all, so the ratios include the price of TLS (tcp, ws) or of signatures (nats); for
-tcp and ws the same exchange over TLS 1.3 is printed too (quic's raw stream is encrypted already).
+tcp and ws the same exchange over TLS 1.3 is printed too (quic's raw stream is encrypted already),
+and so is the floor no runtime can go under: raw TLS / raw (tcp, ws), and for nats what signing and
+verifying a round trip's two frames costs against a raw round trip.
 
 Where the time goes (profiled, loaded 2-core machine, 1000 round trips over tcp://): a raw TLS 1.3
 round trip is 2-4x a plain TCP one (asyncio's TLS layer is Python); the runtime alone, both roles in
@@ -53,7 +55,7 @@ from aura_choreo.transports.carrier import TcpTransport
 from aura_choreo.transports.nats_broker import NatsTransport
 from aura_choreo.transports.nats_server import NatsServer
 from aura_choreo.transports.net.handshake import SessionBinding
-from aura_choreo.transports.net.identity import Identity
+from aura_choreo.transports.net.identity import Identity, verify_signature
 from aura_choreo.transports.peering import PeerDevice
 from aura_choreo.transports.tls import Credentials
 
@@ -184,6 +186,17 @@ async def raw_nats(url: str, rounds: int) -> float:
     return elapsed
 
 
+def signatures(rounds: int) -> float:
+    """Seconds for `rounds` round trips' worth of nats:// signatures: both frames signed and verified."""
+    frame = PAYLOAD * 2  # about a signed frame's size
+    signature = ALICE.sign(frame)
+    started = time.perf_counter()
+    for _ in range(rounds):
+        ALICE.sign(frame)
+        verify_signature(ALICE.public_bytes, signature, frame)
+    return 2 * (time.perf_counter() - started)
+
+
 # ---------------------------------------------------------------- the runtime over a carrier
 
 
@@ -266,12 +279,14 @@ async def main(rounds: int) -> None:
             f" best of {REPEATS} in turns"
         )
         for kind, baseline in baselines.items():
-            raws, runs, tlss = [], [], []
+            raws, runs, tlss, signing = [], [], [], []
             for _ in range(REPEATS):  # in turns, so the runtime and its baselines see the same load
                 raws.append(await baseline())
                 runs.append(await runtime(kind, server, rounds))
                 if kind in encrypted:
                     tlss.append(await encrypted[kind]())
+                if kind == "nats":
+                    signing.append(signatures(rounds))
             raw, trips, sessions = min(raws), min(r[0] for r in runs), min(r[1] for r in runs)
             print(f"{kind}://")
             print(f"  runtime round trips : {rounds / trips:9.0f}/s   {names[kind]}: {rounds / raw:9.0f}/s")
@@ -279,6 +294,13 @@ async def main(rounds: int) -> None:
             if tlss:
                 tls = min(tlss)
                 print(f"  raw with TLS 1.3    : {rounds / tls:9.0f}/s   runtime/raw TLS: {trips / tls:.2f}x")
+                print(f"  TLS alone           : raw TLS / raw = {tls / raw:.2f}x (the floor of the ratio)")
+            if signing:
+                signed = min(signing)
+                print(
+                    f"  signatures alone    : {signed / rounds * 1e6:.0f} us per round trip (2 Ed25519 signs"
+                    f" + 2 verifies) = {signed / raw:.2f}x a raw round trip"
+                )
             per_session, per_raw = sessions / SESSIONS, raw / rounds
             print(f"  sessions            : {SESSIONS / sessions:9.0f}/s   (set-up included)")
             print(f"  ratio session / raw round trip: {per_session / per_raw:.2f}x")
