@@ -10,8 +10,9 @@ from aura_choreo.projection.local_types import LocalType, Loop, Recv, Send, Time
 from aura_choreo.projection.protocol_like import resolve_protocol
 from aura_choreo.protocol import choreography
 from aura_choreo.runtime.behaviour import DefaultBehaviour
+from aura_choreo.runtime.messages import coerce_message
 from aura_choreo.runtime.monitor import Monitor
-from aura_choreo.runtime.node import Node
+from aura_choreo.runtime.node import Node, header_bound
 from aura_choreo.runtime.runner import run_session
 from aura_choreo.runtime.wire import KIND_DATA, WIRE_VERSION, Envelope
 from aura_choreo.syntax.ast import Literal, TypeRef
@@ -74,11 +75,18 @@ def _envelope(payload: bytes = b"\x91\x01", label: str = "Ping") -> Envelope:
     )  # fmt: skip
 
 
+def _size(envelope: Envelope) -> int:
+    return len(envelope.payload) + header_bound(
+        envelope.session, envelope.protocol, envelope.sender, envelope.receiver, envelope.label
+    )
+
+
 async def test_hand_off_delivers_in_memory_at_once() -> None:
     transport = InMemoryTransport()
     async with Node(transport, "A") as a, Node(transport, "B") as b:
         inbox = b.inbox("s1", "B")
-        assert a.hand_off("B", _envelope())
+        envelope = _envelope()
+        assert a.hand_off("B", envelope, _size(envelope))
         assert [e.label for _, e in inbox.queues["A"]] == ["Ping"]
 
 
@@ -87,14 +95,15 @@ async def test_hand_off_declines_a_frame_over_the_limit_and_send_then_refuses_it
     async with Node(transport, "A") as a, Node(transport, "B") as b:
         inbox = b.inbox("s1", "B")
         big = _envelope(b"\xc4\xff" + bytes(255))
-        assert not a.hand_off("B", big)
+        assert not a.hand_off("B", big, _size(big))
         assert not inbox.queues
 
 
 async def test_hand_off_declines_other_transports() -> None:
     transport = SimulatedTransport(seed=1)
     async with Node(transport, "A") as a:
-        assert not a.hand_off("B", _envelope())
+        envelope = _envelope()
+        assert not a.hand_off("B", envelope, _size(envelope))
 
 
 async def test_a_default_behaviour_ping_pong_records_every_step() -> None:
@@ -144,3 +153,12 @@ def test_resolve_protocol_tells_a_protocol_from_bare_local_types() -> None:
     assert by_protocol.name == protocol.qualified_name
     assert resolve_protocol(protocol.local_types()).local_types == by_protocol.local_types
     assert resolve_protocol(list(protocol.local_types().values())).name == by_protocol.name
+
+
+def test_a_dict_of_fields_becomes_the_message_with_other_keys_ignored_and_a_missing_one_refused() -> None:
+    session = choreography(_TIMED).session()
+    spec = session.catalog.by_label("Ping")
+    assert spec is not None
+    assert coerce_message(spec, {"n": 3}) == spec.cls(3)
+    assert coerce_message(spec, {"n": 3, "note": "x"}) == spec.cls(3)
+    assert coerce_message(spec, {"note": "x"}) is None

@@ -26,13 +26,14 @@ import msgspec
 
 from aura_choreo.diagnostics import did_you_mean
 from aura_choreo.errors import TransportError
+from aura_choreo.projection.local_types import Send
 from aura_choreo.runtime.deadlines import DEADLINE, outgoing_ms
 from aura_choreo.runtime.endpoint_blocks import EndpointBlocks
 from aura_choreo.runtime.extensions import Extension, SessionContext, StepContext
 from aura_choreo.runtime.inbox import InboxTimeout, Waiter
 from aura_choreo.runtime.messages import MessageSpec, coerce_message, label_of
 from aura_choreo.runtime.monitor import Monitor, TimeoutToken
-from aura_choreo.runtime.node import Node
+from aura_choreo.runtime.node import Node, header_bound
 from aura_choreo.runtime.saga import COMMIT, COMPENSATE, DONE, FAILED, Saga, TryAborted
 from aura_choreo.runtime.session_data import SessionData
 from aura_choreo.runtime.step_context import (
@@ -51,6 +52,8 @@ from aura_choreo.runtime.wire import (
     Envelope,
     encode_payload,
 )
+from aura_choreo.runtime.wire import encode_envelope as _encode
+from aura_choreo.transports.base import Address
 
 __all__ = [
     "COMMIT",
@@ -94,6 +97,7 @@ class Endpoint(EndpointBlocks):
         """The deadline (loop time) the sender of the last message received was under, if any."""
         self._seq: dict[str, int] = {}
         self._specs: dict[int, MessageSpec] = {}
+        self._sends: dict[int, tuple[MessageSpec, Address, int]] = {}
         self._timeouts: list[TimeoutToken] = []
         self._saga = Saga(self)
         self._loop = asyncio.get_running_loop()
@@ -206,7 +210,8 @@ class Endpoint(EndpointBlocks):
             label = message if type(message) is str else type(message).__name__
         monitor = self.monitor
         thread, step = monitor.match_send(to, label)
-        spec = self._specs.get(id(step)) or self._spec(step, label, step.payload)
+        plan = self._sends.get(id(step)) or self._send_plan(step, to, label)
+        spec, address, header = plan
         msg = message if type(message) is spec.cls else coerce_message(spec, message)
         if msg is None:
             raise self._violation(spec.signature(), spec.mismatch(message))
@@ -217,7 +222,11 @@ class Endpoint(EndpointBlocks):
             if not check(getattr(msg, name)):
                 raise self._violation(spec.signature(), f"{label}({', '.join(spec.bad_fields(msg))})")
         try:
-            payload, big = encode_payload(msg)
+            try:
+                payload = _encode(msg)  # `encode_payload`'s common case, inlined
+                big = False
+            except OverflowError:  # an integer beyond 64 bits
+                payload, big = encode_payload(msg)
         except (TypeError, ValueError, RecursionError) as exc:  # e.g. a lone surrogate, deep nesting
             got = f"{label} with an unencodable value: {exc}"
             raise self._violation(spec.signature(), got) from None
@@ -243,8 +252,8 @@ class Endpoint(EndpointBlocks):
             None if deadline is None else outgoing_ms(deadline, self._now()),
         )  # fmt: skip
         node = self.node
-        address = self._devices.get(to, to)
-        if not node.hand_off(address, envelope):  # in this process: delivered already, no await
+        # In this process (the in-memory transport), the envelope is delivered already: no await.
+        if ctx is not None or not node.hand_off(address, envelope, header + len(payload)):
             try:
                 await node.send(address, envelope)
             except TransportError as exc:
@@ -256,6 +265,15 @@ class Endpoint(EndpointBlocks):
         self._record_event(
             ("send", session.id, self.role, self.role, to, label, seq, self._now(), session.protocol)
         )
+
+    def _send_plan(self, step: Send, to: str, label: str) -> tuple[MessageSpec, Address, int]:
+        """What a send step needs message after message: its spec, the peer's address and the
+        size bound of its envelope without payload and attachments (worked out on its first send)."""
+        session = self.session
+        header = header_bound(session.id, session.protocol, self.role, to, label)
+        spec = self._spec(step, label, step.payload)
+        plan = self._sends[id(step)] = (spec, self._devices.get(to, to), header)
+        return plan
 
     # ------------------------------------------------------------------ receiving
 
@@ -302,8 +320,6 @@ class Endpoint(EndpointBlocks):
                 raise self._peer_timeout(waiter) from None
             finally:
                 waiters.remove(waiter)
-            if inbox.control:
-                self._check_control()
 
     async def offer(self, from_: str, labels: Collection[str] | None = None) -> str:
         """Receive the message from `from_` that decides an external choice; returns its label.

@@ -49,6 +49,7 @@ class EndpointCore:
         "_now",
         "_record_event",
         "_saga",
+        "_sends",
         "_seq",
         "_specs",
         "_started",
@@ -87,6 +88,8 @@ class EndpointCore:
     last_sender_label: str
     _seq: dict[str, int]
     _specs: dict[int, MessageSpec]
+    _sends: dict[int, tuple[MessageSpec, Address, int]]
+    """Per send step (by id): its spec, the peer's address, its envelope's size bound sans payload."""
     _timeouts: list[TimeoutToken]
     _saga: Saga
     _loop: asyncio.AbstractEventLoop

@@ -48,8 +48,8 @@ class Inbox:
             queue = self.queues.get(sender)
             if queue is None:
                 queue = self.queues[sender] = deque()
-            self._arrivals += 1
-            queue.append((self._arrivals, envelope))
+            arrivals = self._arrivals = self._arrivals + 1
+            queue.append((arrivals, envelope))
         for waiter in self.waiters:
             future = waiter.future
             if not future.done() and (waiter.senders is None or sender is None or sender in waiter.senders):

@@ -423,6 +423,11 @@ def coerce_message(spec: MessageSpec, message: object) -> msgspec.Struct | None:
     cls = spec.cls
     if type(message) is cls:
         return message
+    if type(message) is dict:  # a behaviour's fields, usually exactly the payload's
+        try:
+            return cls(**message)
+        except TypeError:
+            pass  # other keys too (ignored below), or a field missing
     n = len(spec.fields)
     if message is None or (isinstance(message, str) and message == spec.label and n != 1):
         return cls() if n == 0 else None

@@ -44,6 +44,9 @@ from aura_choreo.runtime.monitor_types import (
     describe,
 )
 
+_PLAIN = frozenset((Send, Recv))
+"""The steps `_advance` moves a thread onto without settling (what `plain_head` returns)."""
+
 __all__ = [
     "BranchResolver",
     "EvaluationFailed",
@@ -170,8 +173,8 @@ class Monitor(MonitorSettle):
         if self._dirty:
             return None
         head = thread.head
-        if (type(head) is Send or type(head) is Recv) and thread in self._threads:
-            return head
+        if type(head) in _PLAIN and thread in self._threads:
+            return head  # type: ignore[return-value]  # a Send or a Recv (`_PLAIN`)
         return None
 
     def head_of(self, thread: Thread) -> LocalStep | TryToken | None:
@@ -313,18 +316,24 @@ class Monitor(MonitorSettle):
     def _advance(self, thread: Thread) -> None:
         """Step past a send/receive head; the next step is found at once when it is a plain one."""
         frame = thread.stack[-1]
-        pos = frame.pos = frame.pos + 1
         seq = frame.seq
-        if pos >= len(seq) and frame.kind == LOOP and frame.remaining > 0 and frame.var is None:
-            frame.remaining -= 1  # the next round of a counted loop (the index needs no binding)
-            frame.index += 1
-            pos = frame.pos = 0
+        pos = frame.pos + 1
         if pos < len(seq):
+            frame.pos = pos
             step = seq[pos]
-            kind = type(step)
-            if kind is Send or kind is Recv:
+            if type(step) in _PLAIN:
                 thread.head = step  # straight-line code: no settling needed
                 return
+        elif frame.kind == LOOP and frame.remaining > 0 and frame.var is None:
+            frame.remaining -= 1  # the next round of a counted loop (the index needs no binding)
+            frame.index += 1
+            frame.pos = 0
+            step = seq[0]  # the body sent or received something, so it is not empty
+            if type(step) in _PLAIN:
+                thread.head = step
+                return
+        else:
+            frame.pos = pos
         thread.head = None
         self._dirty = True
 

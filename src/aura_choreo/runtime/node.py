@@ -188,22 +188,15 @@ class Node(ReliableChannels):
         self.stats.stray_dropped += frames
         self._forget_channels(key)
 
-    def hand_off(self, to: Address, envelope: Envelope) -> bool:
+    def hand_off(self, to: Address, envelope: Envelope, size: int) -> bool:
         """Deliver `envelope` at once to a node of this process (the in-memory transport's hand-off);
         False when that is not possible (another transport, a frame over the size limit, no such
-        node), nothing done: then `send` it."""
+        node), nothing done: then `send` it. `size` bounds the envelope's encoded size from above
+        (`header_bound` plus the payload's length, for an envelope without attachments)."""
         hand_off = self._hand_off
-        if hand_off is None or self._link is None:
+        if hand_off is None or self._link is None or size > self.max_frame:
             return False
-        if envelope.receipt is None and envelope.journal is None and envelope.ext is None:
-            # `_size_bound`, inlined for the common case (no attachments).
-            size = 64 + len(envelope.payload) + 4 * (
-                len(envelope.session) + len(envelope.protocol) + len(envelope.sender)
-                + len(envelope.receiver) + len(envelope.label)
-            )  # fmt: skip
-        else:
-            size = _size_bound(envelope)
-        return size <= self.max_frame and hand_off(self.address, to, envelope)
+        return hand_off(self.address, to, envelope)
 
     def send(self, to: Address, envelope: Envelope | OutgoingEnvelope) -> Awaitable[None]:
         """Encode and send an envelope (await the result); over an unreliable transport, keep it until
@@ -274,12 +267,17 @@ async def _handed() -> None:
     """What `Node.send` returns for an envelope handed over directly: it has already arrived."""
 
 
+def header_bound(session: str, protocol: str, sender: str, receiver: str, label: str) -> int:
+    """An upper bound of the encoded size of an envelope with these fields, an empty payload and no
+    attachments (a character is at most 4 bytes in UTF-8; 64 covers the numbers and framing)."""
+    return 64 + 4 * (len(session) + len(protocol) + len(sender) + len(receiver) + len(label))
+
+
 def _size_bound(envelope: Envelope) -> int:
-    """An upper bound of the encoded size of `envelope` (a character is at most 4 bytes in UTF-8)."""
-    size = 64 + len(envelope.payload) + 4 * (
-        len(envelope.session) + len(envelope.protocol) + len(envelope.sender) + len(envelope.receiver)
-        + len(envelope.label)
-    )  # fmt: skip
+    """An upper bound of the encoded size of `envelope`."""
+    size = len(envelope.payload) + header_bound(
+        envelope.session, envelope.protocol, envelope.sender, envelope.receiver, envelope.label
+    )
     if envelope.receipt is not None:
         size += 5 + len(envelope.receipt)
     if envelope.journal is not None:
