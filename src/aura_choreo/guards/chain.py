@@ -133,7 +133,7 @@ class GuardChain:
             plan = self.profiles.plan_for(label, annotations)
             route = SendRoute(
                 self, plan, self.device(device), protocol=protocol, role=role, peer_role=peer_role,
-                peer_device=peer_device, label=label,
+                peer_device=peer_device, label=label, annotations=annotations,
             )  # fmt: skip
             self._routes[key] = route
         return route
@@ -159,10 +159,15 @@ class GuardChain:
     def commit_send(self, prepared: PreparedSend) -> None:
         """`commit`, without building the facts to return (the journal builds them when read)."""
         pending = prepared.pending
+        metrics = self.metrics
         if pending is not None:
-            prepared.route.sender.journal.append(pending, prepared.budget_rows())
-            self.metrics.facts_committed += pending.size
-        self.metrics.sends_committed += 1
+            route = prepared.route
+            budgets = (
+                (prepared.context, route.peer_device, prepared.epoch, prepared.spent),
+            )  # budget_rows()
+            route.sender.journal.append(pending, budgets)
+            metrics.facts_committed += pending.size
+        metrics.sends_committed += 1
 
     def group_commits(self, prepared: PreparedSend) -> bool:
         """Whether `commit_durable` shares a disk sync for this send: it has facts, its journal is a file

@@ -145,8 +145,13 @@ class GuardExtension(Extension):
             self._abandon(
                 lambda c: c.session == ctx.session and c.role == ctx.role and c.peer == ctx.peer
             )  # a new send on the channel: the refused one before it will not be retried
-        key = (ctx.label, ctx.annotations, ctx.protocol, ctx.role, ctx.device, ctx.peer, ctx.peer_device)
-        route = self._routes.get(key) or self._route(ctx, key)
+        # Keyed by the identity of the step's annotation map (hashing the map itself, a nested tuple,
+        # cost more than the rest of the key); the route holds the map, so its id stays unique.
+        annotations = ctx.annotations
+        key = (id(annotations), ctx.label, ctx.protocol, ctx.role, ctx.device, ctx.peer, ctx.peer_device)
+        route = self._routes.get(key)
+        if route is None or route.annotations is not annotations:
+            route = self._route(ctx, key)
         context = self.context_of(ctx.protocol, ctx.session)
         if route.counter_only and not self.chain.signing:
             # The fast path: only the flow counter is charged; there is nothing to commit or abort.

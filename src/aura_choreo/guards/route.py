@@ -26,6 +26,7 @@ from aura_choreo.guards.send import receipt_channel
 from aura_choreo.journal import FactValue, PendingFacts
 from aura_choreo.journal.group import BudgetRow
 from aura_choreo.journal.pending import FactTemplate
+from aura_choreo.projection.local_types import AnnotationMap
 
 Where = Callable[[], "str | None"]
 """The step a denial names, built only when one is raised."""
@@ -79,6 +80,7 @@ class SendRoute:
         "_cap_policy",
         "_cap_stamp",
         "_owner",
+        "annotations",
         "cost",
         "counter_only",
         "durable",
@@ -104,8 +106,11 @@ class SendRoute:
         peer_role: str,
         peer_device: str,
         label: str,
+        annotations: AnnotationMap = (),
     ) -> None:
         self._owner = owner
+        self.annotations = annotations
+        """The annotation map the route was made for (its profile may come from a registered guard)."""
         self.plan = plan
         self.profile = plan.profile
         self.counter_only = plan.counter_only
