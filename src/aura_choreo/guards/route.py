@@ -88,6 +88,7 @@ class SendRoute:
         "label",
         "peer_device",
         "peer_role",
+        "plain",
         "plan",
         "profile",
         "protocol",
@@ -114,6 +115,8 @@ class SendRoute:
         self.plan = plan
         self.profile = plan.profile
         self.counter_only = plan.counter_only
+        self.plain = not (plan.charge_leakage or plan.merge_journal)
+        """No leakage to charge and no delta to attach: see `prepare`'s fast path."""
         self.sender = sender
         self.durable = sender.journal.store.durable
         """Whether the sender's journal is a file (its commits cost a disk sync: sends share them)."""
@@ -146,6 +149,42 @@ class SendRoute:
 
     def prepare(self, session: str, context: str, where: Where) -> PreparedSend:
         """Run every stage in order; raise the first denial (typed) with nothing charged or written.
+
+        The common case, an unsigned `plain` route whose capabilities were allowed at the policy's
+        current stamp and whose flow budget has room, is done here with nothing else to look at;
+        anything else (a decision to take, a denial, leakage, a delta, a receipt) goes through
+        `prepare_stages`, from the start: nothing was charged before it is called."""
+        owner = self._owner
+        if not self.plain or owner.signing:
+            return self.prepare_stages(session, context, where)
+        clock = time.perf_counter
+        checked = started = clock()
+        if self.plan.check_capabilities:
+            policy = owner.capabilities
+            if (
+                policy is not self._cap_policy
+                or policy.stamp() != self._cap_stamp
+                or context != self._cap_context
+            ):
+                return self.prepare_stages(session, context, where)
+            checked = clock()
+        charged = self.sender.flow.spend(context, self.peer_device, self.cost)
+        if charged is None:
+            return self.prepare_stages(session, context, where)  # which raises `BudgetExhausted`
+        journaled = paid = clock()
+        pending = None
+        if self.plan.write_facts:
+            pending = self.sender.journal.reserve_template(self.facts, session)
+            journaled = clock()
+        metrics = owner.metrics
+        metrics.stages_timed(started, checked, paid, paid, journaled, journaled)
+        metrics.flow_charged += self.cost
+        metrics.sends_prepared += 1
+        prepared = (self, session, context, charged[0], charged[1], NOTHING_CHARGED, pending, NO_ATTACHMENTS)
+        return _new_tuple(PreparedSend, prepared)
+
+    def prepare_stages(self, session: str, context: str, where: Where) -> PreparedSend:
+        """`prepare`, every stage in turn, for any route.
 
         A stage the plan skips is not timed (its time is the `if` that skipped it): the clock is read
         only around stages with work."""
