@@ -3,6 +3,8 @@
 All variants run in the same process and run: a two-role session `Admin -> User: Ping(n)` repeated in
 a counted loop over the in-memory transport, driven by the default behaviour.
 - bare runtime (baseline): no extension registered;
+- extension hooks only: an extension on every step whose hooks do nothing (what the runtime's
+  extension calls cost before any guard work: the floor of the guarded variants);
 - guard chain, default profile: the same protocol without annotations under a policy (the fast path:
   only the flow counter is charged);
 - guard chain, no signing: capability check, flow and leakage budgets, journal facts committed to an
@@ -45,7 +47,7 @@ from aura_choreo.guards.chain import Attachments, OutgoingSend
 from aura_choreo.guards.receipts import DeviceKey, ReceiptSigner
 from aura_choreo.journal import Fact, FactId, JournalStore
 from aura_choreo.protocol import Protocol, choreography
-from aura_choreo.runtime.extensions import ExtensionRegistry
+from aura_choreo.runtime.extensions import Extension, ExtensionRegistry
 from aura_choreo.runtime.runner import run_session
 from aura_choreo.transports.inmemory import InMemoryTransport
 
@@ -89,7 +91,7 @@ def policy(*, signing: bool) -> Policy:
 
 
 def runtime_run(
-    sends: int, guards: Policy | None, *, annotated: bool = True
+    sends: int, guards: Policy | None, *, annotated: bool = True, hooks_only: bool = False
 ) -> Callable[[], Awaitable[None]]:
     bench = protocol(sends, annotated=annotated)
 
@@ -97,6 +99,8 @@ def runtime_run(
         registry = ExtensionRegistry()
         if guards is not None:
             build_guard_extension(guards).install(registry)
+        if hooks_only:
+            registry.register_all(Extension())  # the base class's hooks do nothing
         await run_session(bench.session(extensions=registry), InMemoryTransport())
 
     return run
@@ -293,12 +297,14 @@ def main() -> None:
     print(f"{n} sends per run, best of {r} (CPU time of this process)")
     names = [
         "bare runtime (baseline)",
+        "extension hooks only (no guard)",
         "guard chain, default profile",
         "guard chain, no signing",
         "guard chain + Ed25519 receipts",
     ]
     runs = [
         runtime_run(n, None),
+        runtime_run(n, None, hooks_only=True),
         runtime_run(n, unsigned, annotated=False),
         runtime_run(n, unsigned),
         runtime_run(n, signed),
