@@ -18,9 +18,9 @@ head), and coin queues only grow at the tail for other roles. The enabled set of
 *changed* by others when it listens on an empty channel, has a send blocked by the bound, or has a free
 coin choice. A role whose enabled set cannot change ("stable") gives a persistent set: all of its
 enabled moves. That preserves every reachable deadlock (Godefroid). The cycle proviso is static: a
-role's moves are never a reduced set if one of them is a back edge of a depth-first search of its
-machine. Every cycle of the product moves some role around a cycle of its machine, hence through a
-back edge, so every cycle of the reduced graph contains a fully expanded state; no action is ignored
+role's moves are never a reduced set if one of them is "sticky" (`verify/proviso.py`: back edges of
+its machine, except around receives from roles before it). Every cycle of the product takes a sticky
+transition, so every cycle of the reduced graph contains a fully expanded state; no action is ignored
 forever, and unspecified receptions, branch coverage and "cannot reach end" are preserved too.
 """
 
@@ -37,6 +37,7 @@ from aura_choreo.verify.explore_findings import MAX_FINDINGS_PER_KIND, Diagnosis
 from aura_choreo.verify.findings import Finding, FindingKind
 from aura_choreo.verify.fsm import ActionKind, Machine
 from aura_choreo.verify.product import Move, State
+from aura_choreo.verify.proviso import sticky_transitions
 
 __all__ = ["MAX_FINDINGS_PER_KIND", "ExplorationResult", "explore", "peak_rss_bytes"]
 
@@ -68,13 +69,16 @@ class _Explorer(Diagnosis):
         self.por = por
         self.max_states = max_states
         self.cyclic = any(m.has_cycle for m in machines)
-        self.back = frozenset(r + self.n * ti for r, m in enumerate(machines) for ti in m.back_edges)
+        sticky = sticky_transitions(machines) if por else [frozenset[int]() for _ in machines]
+        self.back = frozenset(r + self.n * ti for r, edges in enumerate(sticky) for ti in edges)
+        """The step codes a reduced ample set may not contain (`verify/proviso.py`)."""
         self.collecting = [r for r, m in enumerate(machines) if m.collectors]
         self._dirty: dict[int, tuple[int, ...]] = {}
         self.may_close_cycle = [
-            [any(ti in m.back_edges for ti in m.outgoing[q]) for q in range(m.state_count)] for m in machines
+            [any(ti in edges for ti in m.outgoing[q]) for q in range(m.state_count)]
+            for m, edges in zip(machines, sticky, strict=True)
         ]
-        """Per role and state: whether some outgoing transition is a back edge (else no move is)."""
+        """Per role and state: whether some outgoing transition is sticky (else no move is)."""
 
     # ------------------------------------------------------------ the search
 

@@ -190,6 +190,11 @@ class Machine:
     def back_edges(self) -> frozenset[int]:
         """Transitions (indices) that close a cycle in a depth-first search from the initial state:
         every cycle of the machine contains at least one of them."""
+        return self.back_edges_without(frozenset())
+
+    def back_edges_without(self, free_from: frozenset[str]) -> frozenset[int]:
+        """The back edges of a depth-first search (from the initial state) of the machine without its
+        receives from the roles `free_from`: every cycle that has none of those receives contains one."""
         colour = [0] * self.state_count
         back: set[int] = set()
         roots = [self.initial, *range(self.state_count)]
@@ -207,6 +212,8 @@ class Machine:
                     nxt = t.target
                     if t.collect is not None and nxt == state:
                         continue  # a collector's receive: at most once per item, never a real cycle
+                    if free_from and t.action.kind is ActionKind.RECV and t.action.peer in free_from:
+                        continue
                     if colour[nxt] == 1:
                         back.add(outs[pos])
                     elif colour[nxt] == 0:
