@@ -93,7 +93,8 @@ class _Explorer(Diagnosis):
         edge_start = array("q")
         masks_final = array("q")
         masks_need = array("q")
-        fired = [bytearray(len(m.transitions)) for m in self.t.machines]
+        fired = bytearray(n * (1 + max(len(m.transitions) for m in t.machines)))
+        """Per step code (role + n * transition index), whether some explored run took it."""
         self._reports = {}
         self._per_kind = {}
         stuck_bit = 1 << n
@@ -107,10 +108,16 @@ class _Explorer(Diagnosis):
             ]
             for r in range(n)
         ]
-        need_bits = [
-            [(1 << r) if ok and not f else 0 for f, ok in zip(t.final[r], t.can_finish[r], strict=True)]
+        need_shift = n + 1  # above the stuck bit
+        final_need_bits = [
+            [
+                final | (1 << r << need_shift if ok and not f else 0)
+                for final, f, ok in zip(final_bits[r], t.final[r], t.can_finish[r], strict=True)
+            ]
             for r in range(n)
         ]
+        """Per role and state: its final bit, and its need bit shifted left by `need_shift`."""
+        final_mask = (1 << n) - 1
         # Each frontier entry carries the roles with an unspecified reception in the state that
         # discovered it and the roles the step changed: only those are checked again (a role's
         # reception depends on its own state and the head of a channel only it reads, issue 19).
@@ -120,43 +127,59 @@ class _Explorer(Diagnosis):
         limit = self.max_states if self.max_states is not None else 1 << 62
         transitions = 0
         complete = True
+        count = 1
         dirty_of = self._dirty_roles
+        dirty_known = self._dirty
+        cyclic = self.cyclic
+        choose = self._choose_moves
+        check = self._check_reception
+        watched = self.watched
+        nothing: frozenset[int] = frozenset()
         while frontier and complete:
             next_frontier: list[tuple[int, State, frozenset[int], tuple[int, ...] | None]] = []
             for idx, st, inherited, dirty in frontier:
-                moves = self._choose_moves(st)
+                moves = choose(st)
                 if dirty is None:
-                    wrong = self._check_reception(st, idx, range(n))
+                    wrong = check(st, idx, range(n))
                 else:
-                    wrong = self._check_reception(st, idx, dirty)
+                    for r in dirty:
+                        if watched[r][st[r]]:
+                            wrong = check(st, idx, dirty)
+                            break
+                    else:
+                        wrong = nothing
                     if inherited:
                         wrong = wrong | inherited.difference(dirty)
                 self._last_reception_error = bool(wrong)
                 error_here = self._last_reception_error
                 if not moves:
                     error_here = self._classify_stuck(st, idx) or error_here
-                if self.cyclic:
+                if cyclic:
                     edge_start.append(len(edges_to))
                     # Role bits are disjoint, so summing the per-role bits of the state is an OR.
-                    fin = sum(map(list.__getitem__, final_bits, st))
-                    masks_final.append(fin | (stuck_bit if error_here else 0))
-                    masks_need.append(sum(map(list.__getitem__, need_bits, st)))
+                    bits = sum(map(list.__getitem__, final_need_bits, st))
+                    masks_final.append(bits & final_mask | (stuck_bit if error_here else 0))
+                    masks_need.append(bits >> need_shift)
                 for code, succ in moves:
                     transitions += 1
                     if code >= 0:
-                        fired[code % n][code // n] = 1
+                        fired[code] = 1
                     h = hash(succ)
                     target = seen.get(h)
                     if target is None:
-                        if len(seen) >= limit:
+                        if count >= limit:
                             complete = False
                             break
-                        target = len(seen)
+                        target = count
+                        count += 1
                         seen[h] = target
                         parent.append(idx)
                         via.append(code)
-                        next_frontier.append((target, succ, wrong, dirty_of(code)))
-                    if self.cyclic:
+                        changed = dirty_known.get(code)
+                        if changed is None:
+                            changed = dirty_of(code)
+                        next_frontier.append((target, succ, wrong, changed))
+                    if cyclic:
                         edges_to.append(target)
                 if not complete:
                     break
@@ -182,7 +205,7 @@ class _Explorer(Diagnosis):
             complete=complete,
             bound_reached=self.bound_blocked,
             fired={
-                m.role: frozenset(i for i, f in enumerate(fired[r]) if f)
+                m.role: frozenset(i for i in range(len(m.transitions)) if fired[r + n * i])
                 for r, m in enumerate(self.t.machines)
             },
         )

@@ -35,6 +35,14 @@ class Diagnosis(Product):
             ]
             for r in range(self.n)
         ]
+        self.watched = [
+            [
+                entry is not None or (t.reg_slot[r] >= 0 and only)
+                for entry, only in zip(entries, t.collect_only[r], strict=True)
+            ]
+            for r, entries in enumerate(self.receptions)
+        ]
+        """Per role and state: whether `_check_reception` can find anything there (else it is skipped)."""
         self._reports: dict[tuple[object, ...], tuple[FindingKind, int, str, tuple[str, ...]]] = {}
         self._per_kind: dict[FindingKind, int] = {}
         self._last_reception_error = False
