@@ -40,6 +40,8 @@ class Product:
         self.bound_blocked = False
         self.plans = [self._plans(r) for r in range(self.n)]
         self.checks = [self._checks(r) for r in range(self.n)]
+        left = {key for m in machines for t in m.transitions for key in t.leaves}
+        self.decides = [self._decides(r, left) for r in range(self.n)]
 
     def _checks(self, r: int) -> list[tuple[tuple[int, ...], tuple[int, ...]] | bool]:
         """Per state of role r, how to tell cheaply whether it is stable: False when it can never move
@@ -55,6 +57,34 @@ class Product:
             else:
                 checks.append((tuple(self.n + chan for chan in plan[1]), tuple(x[0] for x in plan[0])))
         return checks
+
+    def _decides(self, r: int, left: set[str]) -> list[tuple[int, tuple[int, ...]] | None]:
+        """Per state of role r: where its only moves are decisions on one coin key that no role ever
+        leaves, the slot of its own queue of that key and those of the key's other holders; else None.
+
+        With its own queue empty, such a role decides freely, and its decisions alone are a persistent
+        set as far as the search needs one (issue 19): another holder deciding first only makes it
+        follow the same outcome later, and every run where one does is matched, move for move, by the
+        run where it decides that outcome first and the other holder follows it. Both reach the same
+        state once it has followed; in between only its own state and queue differ, which no other
+        role reads; and it cannot stop in between (following is never blocked). Runs without another
+        holder's decision need no argument: the decisions commute with every other step (taking
+        decisions from the head of a queue, leaving a block), and stay enabled, as no queue grows
+        meanwhile. A role that may leave the key's block could come back and decide afresh, which
+        breaks that match: such keys are excluded."""
+        t = self.t
+        decides: list[tuple[int, tuple[int, ...]] | None] = []
+        for plan in self.plans[r]:
+            entry = None
+            if plan is not None and t.owe_slot[r] < 0 and t.reg_slot[r] < 0:
+                sends, listen, _, _, taus, coins = plan
+                keys = {key for key, _, _, _ in coins}
+                if coins and not (sends or listen or taus) and len(keys) == 1:
+                    key = keys.pop()
+                    if t.keys[key] not in left:
+                        entry = (t.slot[(key, r)], t.other_slots[key][r])
+            decides.append(entry)
+        return decides
 
     def _plans(self, r: int) -> list[_Plan | None]:
         """Per state of role r: its moves with step codes and absolute slots; None when it has none."""
@@ -192,6 +222,14 @@ class Product:
                     stable = False
                     break
         if coins:
+            decides = self.decides[r][st[r]]
+            if decides is not None and not st[decides[0]]:
+                # Free to decide: stable unless a decision is blocked by the bound (see `_decides`).
+                for slot in decides[1]:
+                    if len(st[slot]) >= bound:
+                        stable = False
+                        self.bound_blocked = True
+                return stable
             t = self.t
             for key, _, _, _ in coins:
                 queue = st[t.slot[(key, r)]]
@@ -250,6 +288,8 @@ class Product:
     ) -> bool:
         t = self.t
         stable = True
+        decides = self.decides[r][st[r]]
+        free = decides is not None and not st[decides[0]]  # stable unless blocked (`_decides`)
         for key, label, target, ti in coins:
             slot = t.slot[(key, r)]
             queue = st[slot]
@@ -261,10 +301,11 @@ class Product:
                     moves.append((r + self.n * ti, tuple(new)))
                 continue
             others = [s for s in t.other_slots[key][r] if st[s] != LEFT]
-            if others:
+            if others and not free:
                 stable = False
             if any(len(st[s]) >= self.bound for s in others):
                 self.bound_blocked = True
+                stable = False
                 continue
             new = list(st)
             new[r] = target
