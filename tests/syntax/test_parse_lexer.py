@@ -84,3 +84,15 @@ def test_lines_are_counted_as_str_splitlines_counts_them(newline: str) -> None:
     assert text.splitlines()[send.span.line - 1].startswith("  A -> B")
     assert [c.text for c in result.comments] == ["// a comment", "// why"]
     assert "\r" not in format_source(result.file, result.comments)
+
+
+def test_tokens_after_strings_comments_and_bad_characters_keep_their_columns() -> None:
+    # the lexer scans on from where a string or block comment ends: positions must not drift
+    tokens, diagnostics = tokenize('a "s t" b /* c\n d */ e $ f 12 1_0 "u\n', "f.choreo")
+    assert [(t.kind, t.text, t.line, t.column) for t in tokens] == [
+        (IDENT, "a", 1, 1), (STRING, '"s t"', 1, 3), (IDENT, "b", 1, 9), (IDENT, "e", 2, 7),
+        (IDENT, "f", 2, 11), (INT, "12", 2, 13), (INT, "1_0", 2, 16), (STRING, '"u', 2, 20), (EOF, "", 3, 1),
+    ]  # fmt: skip
+    assert [(d.span.line, d.span.column, d.message) for d in diagnostics] == [
+        (2, 9, "unexpected character `$`"), (2, 20, "unterminated string"),
+    ]  # fmt: skip

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
+from functools import partial
 
 from aura_choreo.diagnostics import Diagnostic, Span, error
 from aura_choreo.syntax.tokens import (
@@ -19,31 +21,35 @@ from aura_choreo.syntax.tokens import (
     make_token,
 )
 
-_PUNCT = "|".join(re.escape(p) for p in PUNCTUATION)
-# One match per token: leading blanks are skipped by the same match (this is the hot loop). Line
-# breaks are those of `str.splitlines`, so that lines agree with the diagnostics renderer.
+_SINGLE_PUNCT = "".join(p for p in PUNCTUATION if len(p) == 1)
+_PUNCT = "|".join(re.escape(p) for p in PUNCTUATION if len(p) > 1) + f"|[{re.escape(_SINGLE_PUNCT)}]"
+# One match per token: leading blanks are skipped by the same match (this is the hot loop), the
+# commonest tokens are tried first, and a character no token starts with is matched too (`bad`), so
+# that matches are contiguous and one `finditer` walks the text. Line breaks are those of
+# `str.splitlines`, so that lines agree with the diagnostics renderer.
 _TOKEN = re.compile(
     rf"""
     [ \t]*
     (?:
-     (?P<nl>\r?\n(?:[ \t]*\r?\n)*)
+     (?P<raw_open>r\#")
+    |(?P<ident>[^\W\d]\w*)
     |(?P<line_comment>//[^\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]*)
     |(?P<block_comment>/\*)
-    |(?P<raw_open>r\#")
-    |(?P<ident>[^\W\d]\w*)
     |(?P<punct>{_PUNCT})
+    |(?P<nl>\r?\n(?:[ \t]*\r?\n)*)
     |(?P<number>\d[\d_]*(?:[A-Za-z_][A-Za-z0-9_]*)?)
     |(?P<odd_break>\r|[\v\f\x1c\x1d\x1e\x85\u2028\u2029])
     |(?P<quote>")
     |(?P<end>\Z)
+    |(?P<bad>.)
     )
     """,
-    re.VERBOSE,
+    re.VERBOSE | re.DOTALL,
 )
 _IDENT_GROUP = _TOKEN.groupindex["ident"]
 _PUNCT_GROUP = _TOKEN.groupindex["punct"]
 _NEWLINE_GROUP = _TOKEN.groupindex["nl"]
-_LINE_COMMENT_GROUP = _TOKEN.groupindex["line_comment"]
+_NUMBER_GROUP = _TOKEN.groupindex["number"]
 _END_GROUP = _TOKEN.groupindex["end"]
 _LINE_BREAK = re.compile("\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 _STRING = re.compile(r'"((?:[^"\\\n]|\\.)*)"')
@@ -98,7 +104,8 @@ class _Lexer:
     def __init__(self, text: str, file: str) -> None:
         self.text = text
         self.file = file
-        self.tokens: list[Token] = []
+        self.rows: list[tuple[str, str, int | str, int, int, bool]] = []
+        """The tokens' fields, in order."""
         self.diagnostics: list[Diagnostic] = []
         self.line = 1
         self.line_start = 0
@@ -109,75 +116,76 @@ class _Lexer:
     def run(self) -> tuple[list[Token], list[Diagnostic]]:
         text = self.text
         pos = self.line_start = 1 if text.startswith("\ufeff") else 0  # a byte-order mark is not text
-        match = _TOKEN.match
-        tokens = self.tokens
-        make = make_token
-        # locals in the hot loop, synced with self around the helpers
+        # plain tuples here, made Tokens in one `map` at the end: cheaper than one call per token
+        append = self.rows.append
+        # locals in the hot loop, synced with self around the helpers; `base` is the offset of the
+        # line's column 0, so that a token starting at offset s is in column s - base
         line, line_start, newline = 1, self.line_start, True
-        append = tokens.append
-        while True:
-            m = match(text, pos)
-            if m is None:  # blanks, then a character no token starts with
-                self.line, self.line_start = line, line_start
-                pos = self._bad_character(pos)
-                continue
-            group = m.lastindex  # an int: cheaper to test than the group name
-            if group == _IDENT_GROUP:
-                value = m.group(group)
-                pos = m.end()
-                append(make(Token, (IDENT, value, value, line, pos - len(value) - line_start + 1, newline)))
-                newline = False
-            elif group == _PUNCT_GROUP:
-                value = m.group(group)
-                pos = m.end()
-                append(make(Token, (value, value, value, line, pos - len(value) - line_start + 1, newline)))
-                newline = False
-            elif group == _NEWLINE_GROUP:
-                pos = line_start = m.end()
-                line += m.group(group).count("\n")
-                newline = True
-            elif group == _LINE_COMMENT_GROUP:
-                comment = m.group(group)
-                pos = m.end()
-                self.comments.append(Comment(line, pos - len(comment) - line_start + 1, line, comment))
-            elif group == _END_GROUP:
-                break
-            else:
-                self.line, self.line_start, self.newline = line, line_start, newline
-                pos = self._rare_token(m, pos)
-                line, line_start, newline = self.line, self.line_start, self.newline
+        base = line_start - 1
+        matches: Iterator[re.Match[str]] | None = _TOKEN.finditer(text, pos)
+        while matches is not None:
+            resume: Iterator[re.Match[str]] | None = None
+            for m in matches:
+                group = m.lastindex  # an int: cheaper to test than the group name
+                if group == _IDENT_GROUP:
+                    value = m[group]
+                    append((IDENT, value, value, line, m.start(group) - base, newline))
+                    newline = False
+                elif group == _PUNCT_GROUP:
+                    value = m[group]
+                    append((value, value, value, line, m.start(group) - base, newline))
+                    newline = False
+                elif group == _NEWLINE_GROUP:
+                    line_start = m.end()
+                    base = line_start - 1
+                    line += m.group(group).count("\n")
+                    newline = True
+                elif group == _NUMBER_GROUP and _is_plain_integer(value := m.group(group)):
+                    append((INT, value, int(value), line, m.start(group) - base, newline))
+                    newline = False
+                elif group == _END_GROUP:
+                    break
+                else:
+                    self.line, self.line_start, self.newline = line, line_start, newline
+                    stop = self._rare_token(m)
+                    line, line_start, newline = self.line, self.line_start, self.newline
+                    base = line_start - 1
+                    if stop != m.end():  # a string or comment read past the match: scan on from there
+                        resume = _TOKEN.finditer(text, stop)
+                        break
+            matches = resume
         self.line, self.line_start = line, line_start
         column = len(text) - line_start + 1
-        tokens.append(Token(EOF, "", "", line, column, True))
-        return tokens, self.diagnostics
+        append((EOF, "", "", line, column, True))
+        return list(map(_as_token, self.rows)), self.diagnostics
 
-    def _bad_character(self, pos: int) -> int:
-        start = len(self.text) - len(self.text[pos:].lstrip(" \t"))
-        self._error_at(start, 1, f"unexpected character `{_show_char(self.text[start])}`")
-        return start + 1
-
-    def _rare_token(self, m: re.Match[str], pos: int) -> int:
-        """Numbers, strings, comments and raw-string openers; returns where to go on."""
+    def _rare_token(self, m: re.Match[str]) -> int:
+        """Numbers, strings, comments, raw-string openers and bad characters; returns where to go on."""
         kind = m.lastgroup or ""
         start, stop = m.start(kind), m.end()
         if kind == "odd_break":
             self.line += 1
             self.line_start = stop
             self.newline = True
+        elif kind == "line_comment":
+            column = start - self.line_start + 1
+            self.comments.append(Comment(self.line, column, self.line, m.group(kind)))
         elif kind == "number":
             self._number(start, stop, m.group(kind))
         elif kind == "quote":
             stop = self._string(start)
         elif kind == "block_comment":
             stop = self._block_comment(start)
-        else:  # raw_open
+        elif kind == "raw_open":
             self.raw_depth += 1
             self._add(RAW_OPEN, start, stop, RAW_OPEN)
+        else:  # bad: a character no token starts with
+            self._error_at(start, 1, f"unexpected character `{_show_char(self.text[start])}`")
         return stop
 
     def _add(self, kind: str, start: int, stop: int, value: int | str) -> None:
         column = start - self.line_start + 1
-        self.tokens.append(Token(kind, self.text[start:stop], value, self.line, column, self.newline))
+        self.rows.append((kind, self.text[start:stop], value, self.line, column, self.newline))
         self.newline = False
 
     def _number(self, start: int, stop: int, text: str) -> None:
@@ -267,6 +275,14 @@ class _Lexer:
         column = start - self.line_start + 1
         span = Span.point(self.file, self.line, column, width)
         self.diagnostics.append(error("E001", span, message, *hints))
+
+
+_as_token: Callable[[tuple[str, str, int | str, int, int, bool]], Token] = partial(make_token, Token)
+
+
+def _is_plain_integer(text: str) -> bool:
+    """Digits only, few enough for `int`: the common number, lexed without `_number`'s checks."""
+    return text.isdecimal() and len(text) <= MAX_INT_DIGITS
 
 
 def _show_char(char: str) -> str:
