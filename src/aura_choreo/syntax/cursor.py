@@ -15,6 +15,13 @@ _PARTICIPANT_FOLLOWERS = frozenset({"->", "<->", "->*", ":", "["})
 MAX_NESTING = 60
 _OPENERS = {"{": "}", "(": ")", "[": "]"}
 
+# The setters of Span's slots (a KeyError here if Span stops being a slots dataclass); tokens are
+# indexed by position in `span_from` for the same reason: named-tuple attributes cost more.
+_new_span = object.__new__
+_set_file, _set_line, _set_column, _set_end_line, _set_end_column = (
+    Span.__dict__[name].__set__ for name in ("file", "line", "column", "end_line", "end_column")
+)
+
 
 class ParseFailure(Exception):
     """Raised after a syntax error has been recorded, to unwind to the nearest recovery point."""
@@ -120,7 +127,15 @@ class Cursor:
     def span_from(self, start: Token) -> Span:
         """The span from the start of `start` to the end of the last consumed token."""
         end = self.tokens[self.pos - 1] if self.pos else start
-        return Span(self.file, start.line, start.column, end.line, end.column + (len(end.text) or 1))
+        # Span(file, start.line, start.column, end.line, end.end_column), built field by field: the
+        # parser makes one per node and the dataclass `__init__` took a third of the parse (issue 19)
+        span = _new_span(Span)
+        _set_file(span, self.file)
+        _set_line(span, start[3])
+        _set_column(span, start[4])
+        _set_end_line(span, end[3])
+        _set_end_column(span, end[4] + (len(end[1]) or 1))
+        return span
 
     # ------------------------------------------------------------ errors
 

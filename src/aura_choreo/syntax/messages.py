@@ -28,7 +28,7 @@ from aura_choreo.syntax.ast import (
 )
 from aura_choreo.syntax.cursor import Cursor
 from aura_choreo.syntax.expressions import parse_expression, parse_expression_list
-from aura_choreo.syntax.tokens import IDENT, INT
+from aura_choreo.syntax.tokens import IDENT, INT, Token
 
 BUILTIN_TYPES = frozenset(
     "int float str bool bytes list dict set tuple char u8 u16 u32 u64 u128 usize "
@@ -48,7 +48,8 @@ def parse_role_ref(c: Cursor) -> RoleRef:
     """`R`, `R[0]`, `R[i]`, `R[*]`, `R[a..b]`; a `[` that holds annotations is left for the caller."""
     start = c.expect_ident(ROLE)
     index: RoleIndex | None = None
-    if c.token.kind == "[" and not c.token.newline_before and _bracket_is_index(c):
+    token = c.token
+    if token.kind == "[" and not token.newline_before and _bracket_is_index(c):
         index = _parse_index(c)
     return RoleRef(start.text, index, span=c.span_from(start))
 
@@ -58,7 +59,8 @@ def parse_participant(c: Cursor) -> Participant:
     start = c.token
     role = parse_role_ref(c)
     annotations: Annotations = ()
-    if c.token.kind == "[" and not c.token.newline_before:
+    token = c.token
+    if token.kind == "[" and not token.newline_before:
         c.advance()
         annotations = parse_annotation_list(c)
     # without annotations the participant is exactly its role: share the span object
@@ -122,10 +124,10 @@ def _type_atom(c: Cursor) -> TypeRef:
     while c.token.kind == "::" and c.peek().kind == IDENT:
         c.advance()
         name += "::" + c.advance().text
-    args: tuple[TypeExpr, ...] = ()
-    if c.token.kind == "<" or (c.token.kind == "[" and not c.token.newline_before):
-        args = parse_type_args(c)
-    return TypeRef(name, args, span=c.span_from(start))
+    token = c.token
+    if token.kind == "<" or (token.kind == "[" and not token.newline_before):
+        return TypeRef(name, parse_type_args(c), span=c.span_from(start))
+    return TypeRef(name, span=c.span_from(start))
 
 
 def parse_type_args(c: Cursor) -> tuple[TypeExpr, ...]:
@@ -148,20 +150,23 @@ def parse_message(c: Cursor) -> Message:
     type_args: tuple[TypeExpr, ...] = ()
     if c.token.kind == "<":
         type_args = parse_type_args(c)
+    token = c.token
+    if token.kind != "(" or token.newline_before:
+        return Message(start.text, type_args, span=c.span_from(start))
+    c.advance()
     fields: list[PayloadField] = []
-    if c.token.kind == "(" and not c.token.newline_before:
+    while c.token.kind != ")":
+        fields.append(_payload_field(c))
+        if c.token.kind != ",":
+            break
         c.advance()
-        while c.token.kind != ")":
-            fields.append(_payload_field(c))
-            if not c.accept(","):
-                break
-        c.expect(")", "`,` or `)`")
+    c.expect(")", "`,` or `)`")
     return Message(start.text, type_args, tuple(fields), span=c.span_from(start))
 
 
 def _payload_field(c: Cursor) -> PayloadField:
     start = c.token
-    if start.kind == IDENT and c.peek().kind == ":":
+    if start.kind == IDENT and c.tokens[c.pos + 1].kind == ":":  # (the cursor's list ends in two EOFs)
         c.advance()
         c.advance()
         return PayloadField(start.text, parse_type(c), span=c.span_from(start))
@@ -175,36 +180,49 @@ def parse_participant_statement(c: Cursor, annotations: Annotations) -> Stmt:
     """A statement that starts with a participant: send, chain, exchange, broadcast, local action."""
     start = c.token
     first = parse_participant(c)
-    if c.accept(":"):
-        if first.annotations:
-            c.report(
-                first.span,
-                "a local action's role cannot carry annotations",
-                "write them before the statement: `[@key = value] R: Action()`",
-            )
-        action = c.expect_ident("an action name").text
-        args: tuple[Expr, ...] = ()
-        if c.at("(") and not c.token.newline_before:
+    kind = c.token.kind
+    if kind == "->":  # a send or chain: the common case, tested first
+        participants: list[Participant] = [first]
+        while c.token.kind == "->":
             c.advance()
-            args = parse_expression_list(c, ")")
-        return LocalAction(first.role, action, args, annotations=annotations, span=c.span_from(start))
-    if c.accept("->*"):
+            participants.append(parse_participant(c))
+        message = _optional_message(c)
+        span = c.span_from(start)
+        if len(participants) == 2:
+            return Send(participants[0], participants[1], message, annotations=annotations, span=span)
+        return Chain(tuple(participants), message, annotations=annotations, span=span)
+    if kind == ":":
+        c.advance()
+        return _local_action(c, first, annotations, start)
+    if kind == "->*":
+        c.advance()
         c.expect(":", "`:` and the message of the broadcast")
         return Broadcast(first, parse_message(c), annotations=annotations, span=c.span_from(start))
-    if c.accept("<->"):
+    if kind == "<->":
+        c.advance()
         right = parse_participant(c)
         return Exchange(first, right, _optional_message(c), annotations=annotations, span=c.span_from(start))
-    if not c.at("->"):
-        c.fail("`->`, `<->`, `->*` or `:`")
-    participants: list[Participant] = [first]
-    while c.accept("->"):
-        participants.append(parse_participant(c))
-    message = _optional_message(c)
-    span = c.span_from(start)
-    if len(participants) == 2:
-        return Send(participants[0], participants[1], message, annotations=annotations, span=span)
-    return Chain(tuple(participants), message, annotations=annotations, span=span)
+    c.fail("`->`, `<->`, `->*` or `:`")
+
+
+def _local_action(c: Cursor, first: Participant, annotations: Annotations, start: Token) -> Stmt:
+    """`R: Action(args)`, after the colon."""
+    if first.annotations:
+        c.report(
+            first.span,
+            "a local action's role cannot carry annotations",
+            "write them before the statement: `[@key = value] R: Action()`",
+        )
+    action = c.expect_ident("an action name").text
+    args: tuple[Expr, ...] = ()
+    if c.at("(") and not c.token.newline_before:
+        c.advance()
+        args = parse_expression_list(c, ")")
+    return LocalAction(first.role, action, args, annotations=annotations, span=c.span_from(start))
 
 
 def _optional_message(c: Cursor) -> Message | None:
-    return parse_message(c) if c.accept(":") else None
+    if c.token.kind != ":":
+        return None
+    c.advance()
+    return parse_message(c)

@@ -76,8 +76,8 @@ def parse_statements(c: Cursor, stops: frozenset[str]) -> Block:
     statements: list[Stmt] = []
     depth = c.depth
     while True:
-        while c.accept(";"):
-            pass
+        while c.token.kind == ";":
+            c.advance()
         if c.token.kind in stops:
             return tuple(statements)
         start = c.pos
@@ -122,7 +122,7 @@ def parse_statement(c: Cursor) -> Stmt:
                 "annotate a statement with `[@key = value]` or `@key`; `#[...]` goes before a choreography",
             )
         c.fail(STATEMENT)
-    following = c.peek()
+    following = c.tokens[c.pos + 1]  # (an identifier is never the last token: an EOF follows)
     if following.kind in _SEND_CONTINUATIONS or (following.kind == "[" and not following.newline_before):
         return parse_participant_statement(c, annotations)
     handler = _KEYWORDS.get(token.text)
