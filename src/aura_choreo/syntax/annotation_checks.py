@@ -81,7 +81,9 @@ def _annotation_groups(file: SourceFile) -> Iterator[Annotations]:
         yield choreography.annotations
         for stmt in iter_statements(choreography.body):
             yield stmt.annotations
-            yield from (p.annotations for p in _participants(stmt))
+            for participant in _participants(stmt):
+                if participant.annotations:
+                    yield participant.annotations
 
 
 def _participants(stmt: Stmt) -> tuple[Participant, ...]:

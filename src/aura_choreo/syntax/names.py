@@ -96,10 +96,16 @@ def _check_block(
     block: Block, declared: dict[str, RoleDecl], params: frozenset[str], out: list[Diagnostic]
 ) -> None:
     for stmt in block:
+        if type(stmt) is Send:  # most statements: the same checks without the generic walk
+            _check_ref(stmt.sender.role, declared, params, out)
+            _check_ref(stmt.receiver.role, declared, params, out)
+            if stmt.message is not None and len(stmt.message.fields) > 1:
+                out.extend(_duplicate_fields(stmt.message))
+            continue
         for ref in role_refs(stmt):
             _check_ref(ref, declared, params, out)
         message = getattr(stmt, "message", None)
-        if isinstance(message, Message):
+        if isinstance(message, Message) and len(message.fields) > 1:
             out.extend(_duplicate_fields(message))
         inner_params = params
         if isinstance(stmt, ProtocolDef):
