@@ -87,7 +87,7 @@ async def test_a_push_pipe_read_in_a_loop_gives_every_chunk_then_its_error() -> 
         await pipe.read()
 
 
-@pytest.mark.parametrize("kind", ["tcp", "quic"])
+@pytest.mark.parametrize("kind", ["tcp", "ws", "quic"])
 async def test_frames_reach_the_session_layer_from_the_carriers_callback_not_a_reader_task(kind: str) -> None:
     """No task wakes up between the socket and the session layer: a frame is handled in the turn of the
     event loop its bytes arrive in (what makes a round trip two turns per process, not four)."""
@@ -137,6 +137,39 @@ async def test_a_quic_pipe_counts_unacknowledged_bytes_and_drain_waits_for_the_p
         assert bytes(receiver.data) == b"x" * size
     finally:
         pipe.abort()
+        listener.close()
+        async with asyncio.timeout(10):
+            await listener.wait_closed()
+
+
+async def test_a_ws_connection_that_is_no_websocket_upgrade_is_answered_and_closed() -> None:
+    """Plain HTTP instead of an upgrade is answered with an HTTP error, garbage with nothing, and both
+    connections are closed; the listener keeps serving real upgrades."""
+    carrier = carrier_for("ws://")
+    served: list[Pipe] = []
+
+    async def on_pipe(pipe: Pipe) -> None:
+        served.append(pipe)
+        pipe.close()
+
+    port = free_port()
+    listener = await carrier.listen("127.0.0.1", port, on_pipe, Credentials(BOB), 5.0)
+    try:
+        requests = {b"GET / HTTP/1.1\r\nHost: x\r\n\r\n": b"HTTP/1.1 4", b"\x00\xff garbage \r\n\r\n": b""}
+        for request, answered in requests.items():
+            client = Credentials(ALICE).ssl_context(server=False)
+            reader, writer = await asyncio.open_connection("127.0.0.1", port, ssl=client)
+            writer.write(request)
+            async with asyncio.timeout(10):
+                answer = await reader.read()  # to the end: the server closes the connection
+            assert answer.startswith(answered) and (answered or not answer), answer[:40]
+            writer.close()
+        pipe = await carrier.dial(f"ws://127.0.0.1:{port}", Credentials(ALICE), 5.0)
+        async with asyncio.timeout(10):
+            while not served:
+                await asyncio.sleep(0.01)
+        pipe.abort()
+    finally:
         listener.close()
         async with asyncio.timeout(10):
             await listener.wait_closed()

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from aura_choreo.transports.pipes import Carrier, Listener, Pipe, PipeHandler, PushPipe, parse_address
 from aura_choreo.transports.tls import Credentials
 
-__all__ = ["CARRIER", "TcpCarrier", "TcpPipe", "parse_tcp_address"]
+__all__ = ["CARRIER", "TcpCarrier", "TcpListener", "TcpPipe", "TcpProtocol", "parse_tcp_address"]
 
 
 def parse_tcp_address(address: str) -> tuple[str, int]:
@@ -72,6 +72,14 @@ class TcpPipe(PushPipe):
 
     # ------------------------------------------------------------------ from the protocol
 
+    def _bytes_in(self, data: bytes) -> None:
+        """Bytes from the socket (a layer over TLS, as `ws.py`'s WebSocket, unwraps them here)."""
+        self._arrived(data)
+
+    def _eof_in(self) -> None:
+        """The peer closed its end."""
+        self._ended(None)
+
     def _lost(self, error: Exception | None) -> None:
         self._ended(error)
         self._resumed()
@@ -85,11 +93,11 @@ class TcpPipe(PushPipe):
             waiter.set_result(None)
 
 
-class _TcpProtocol(asyncio.Protocol):
-    """asyncio's callbacks for one connection, handed to its `TcpPipe`."""
+class TcpProtocol(asyncio.Protocol):
+    """asyncio's callbacks for one connection, handed to its pipe (`on_open`: once it is connected)."""
 
-    def __init__(self, on_open: Callable[[TcpPipe], None] | None = None) -> None:
-        self.pipe = TcpPipe()
+    def __init__(self, pipe: TcpPipe, on_open: Callable[[TcpPipe], None] | None = None) -> None:
+        self.pipe = pipe
         self._on_open = on_open
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -99,10 +107,10 @@ class _TcpProtocol(asyncio.Protocol):
             self._on_open(self.pipe)
 
     def data_received(self, data: bytes) -> None:
-        self.pipe._arrived(data)
+        self.pipe._bytes_in(data)
 
     def eof_received(self) -> bool:
-        self.pipe._ended(None)
+        self.pipe._eof_in()
         return False  # close our end too
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -115,8 +123,8 @@ class _TcpProtocol(asyncio.Protocol):
         self.pipe._resumed()
 
 
-class _TcpListener:
-    """A TCP server whose accepted connections are served by tasks it owns."""
+class TcpListener:
+    """A TCP server whose accepted connections are served by tasks it owns (`accepted` starts one)."""
 
     def __init__(self, on_pipe: PipeHandler) -> None:
         self._on_pipe = on_pipe
@@ -148,9 +156,9 @@ class TcpCarrier(Carrier):
     async def listen(
         self, host: str, port: int, on_pipe: PipeHandler, credentials: Credentials, handshake_timeout: float
     ) -> Listener:
-        listener = _TcpListener(on_pipe)
+        listener = TcpListener(on_pipe)
         listener.server = await asyncio.get_running_loop().create_server(
-            lambda: _TcpProtocol(listener.accepted),
+            lambda: TcpProtocol(TcpPipe(), listener.accepted),
             host,
             port,
             ssl=credentials.ssl_context(server=True),
@@ -160,14 +168,15 @@ class TcpCarrier(Carrier):
 
     async def dial(self, address: str, credentials: Credentials, handshake_timeout: float) -> Pipe:
         _, host, port = parse_address(address)
-        _, protocol = await asyncio.get_running_loop().create_connection(
-            _TcpProtocol,
+        pipe = TcpPipe()
+        await asyncio.get_running_loop().create_connection(
+            lambda: TcpProtocol(pipe),
             host,
             port,
             ssl=credentials.ssl_context(server=False),
             ssl_handshake_timeout=handshake_timeout,
         )
-        return protocol.pipe
+        return pipe
 
 
 CARRIER = TcpCarrier()
