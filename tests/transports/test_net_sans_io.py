@@ -11,7 +11,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from aura_choreo.errors import KeyFileError, ProtocolMismatch
-from aura_choreo.transports.net.framing import FrameDecoder, FrameKind, FramingError, encode_frame
+from aura_choreo.transports.net.framing import (
+    FrameDecoder,
+    FrameKind,
+    FramingError,
+    encode_data,
+    encode_frame,
+)
 from aura_choreo.transports.net.handshake import (
     Connection,
     ConnectionRefused,
@@ -47,6 +53,11 @@ def test_frames_survive_any_chunking(bodies: list[bytes], data: st.DataObject) -
         got += decoder.feed(stream[start:end])
     assert got == [(FrameKind.DATA, b) for b in bodies]
     assert decoder.buffered == 0
+
+
+@given(st.binary(max_size=300))
+def test_a_data_frame_encodes_as_any_frame_of_kind_data(body: bytes) -> None:
+    assert encode_data(body) == encode_frame(FrameKind.DATA, body)
 
 
 def test_an_oversized_length_prefix_is_refused_before_buffering_the_body() -> None:

@@ -311,8 +311,11 @@ class NetworkTransport(Peering, Transport):
                     f"dropped {self.forged} frame(s) from {conn.peer}: a session or role it has not joined",
                 )
             return
+        address = conn.peer_address
+        if address is None:  # data flows only once the peer is authenticated: its device is known
+            address = conn.peer_address = self.address_of(conn.peer)
         try:
-            handler(self.address_of(conn.peer), payload)
+            handler(address, payload)
         except Exception as exc:  # the contract says handlers never raise; a bug must not kill the socket
             log.error("%s: frame handler raised %r", self.device, exc)
 

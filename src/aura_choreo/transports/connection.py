@@ -64,6 +64,8 @@ class Conn:
         self.keepalive = KeepAlive(transport.keepalive_interval, transport.idle_timeout, now, now)
         self.started = now
         self.authenticated = False
+        self.peer_address: str | None = None
+        """The peer's address as the session layer knows it (set by the owner at the first data frame)."""
         self.reason = ""
         self._loop = asyncio.get_running_loop()
         self._ended: asyncio.Future[None] = self._loop.create_future()

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from aura_choreo.errors import HandshakeRefused, TransportError
 from aura_choreo.transports.connection import Conn
-from aura_choreo.transports.net.framing import FrameKind, encode_frame
+from aura_choreo.transports.net.framing import encode_data
 from aura_choreo.transports.net.handshake import (
     RETRYABLE,
     Connection,
@@ -258,7 +258,7 @@ class Peering(ABC):
             self.on_status(line)
 
     def _write_data(self, conn: Conn, frame: bytes) -> None:
-        conn.write(encode_frame(FrameKind.DATA, frame))
+        conn.write(encode_data(frame))
         self._data_frames += 1
         if self.drop_after_frames is not None and self._data_frames >= self.drop_after_frames:
             self.drop_after_frames = None

@@ -203,6 +203,8 @@ class Connection:
         return encode_frame(FrameKind.DATA, payload)
 
     def data_to_send(self) -> bytes:
+        if not self._out:  # asked after every chunk of data frames, which answer nothing
+            return b""
         out = b"".join(self._out)
         self._out.clear()
         return out
