@@ -204,6 +204,14 @@ def test_a_backoff_delay_stays_within_its_jitter_band_under_the_cap(
     assert low - 1e-9 <= delay <= high + 1e-9
 
 
+@pytest.mark.parametrize("factor", [2.0, 1.5, 10.0])
+def test_a_ceiling_past_the_float_range_is_the_cap_not_an_overflow(factor: float) -> None:
+    # 2.0**1024 overflows a float: retry 1025 used to raise OverflowError (found by hypothesis).
+    assert backoff_ceiling(1025, 1.0, 0.0, factor) == 0.0
+    assert backoff_ceiling(5000, 1.0, 30.0, factor) == 30.0
+    assert backoff_ceiling(3, 0.5, 30.0, factor) == min(30.0, 0.5 * factor**2)
+
+
 def test_the_runtime_retry_middleware_uses_the_same_backoff_rule() -> None:
     from aura_choreo.runtime.middleware import RetryMiddleware
 

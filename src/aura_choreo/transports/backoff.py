@@ -17,6 +17,7 @@ The random source is passed in (seeded by the caller), so the same seed gives th
 
 from __future__ import annotations
 
+import math
 import random
 from typing import Literal
 
@@ -30,11 +31,12 @@ def backoff_ceiling(attempt: int, base: float, max_delay: float, factor: float =
     if attempt < 1:
         raise ValueError(f"retry numbers start at 1, got {attempt}")
     exponent = attempt - 1
-    # Cap the exponent first: a float power overflows long before max_delay stops mattering.
     if base <= 0:
         return 0.0
-    if factor > 1 and exponent > 1024:
-        return max_delay
+    # Compare in log space first: `factor**exponent` overflows a float (2.0**1024 does) long before
+    # max_delay stops mattering.
+    if factor > 1 and exponent * math.log(factor) + math.log(base) >= math.log(max(max_delay, 1e-300)):
+        return float(max_delay)
     return float(min(max_delay, base * factor**exponent))
 
 
