@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 
 import msgspec
+import pytest
 
 from aura_choreo.projection.local_types import LocalType, Loop, Recv, Send, Timeout
 from aura_choreo.projection.protocol_like import resolve_protocol
 from aura_choreo.protocol import choreography
+from aura_choreo.runtime import catalog as catalog_module
 from aura_choreo.runtime.behaviour import DefaultBehaviour
 from aura_choreo.runtime.messages import coerce_message
 from aura_choreo.runtime.monitor import Monitor
@@ -162,3 +164,14 @@ def test_a_dict_of_fields_becomes_the_message_with_other_keys_ignored_and_a_miss
     assert coerce_message(spec, {"n": 3}) == spec.cls(3)
     assert coerce_message(spec, {"n": 3, "note": "x"}) == spec.cls(3)
     assert coerce_message(spec, {"note": "x"}) is None
+
+
+def test_the_catalog_forgets_steps_of_protocols_loaded_again_and_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(catalog_module, "STEP_MEMO", 4)
+    catalog = choreography(_TIMED).session().catalog
+    for n in range(10):
+        step = Send("B", "Ping", (PayloadItem("n", TypeRef("i64")),))
+        assert catalog.step_spec(step, "Ping", step.payload).cls.__name__ == "Ping"
+        assert len(catalog.step_specs) <= 4, n

@@ -96,7 +96,7 @@ class Endpoint(EndpointBlocks):
         self.last_deadline: float | None = None
         """The deadline (loop time) the sender of the last message received was under, if any."""
         self._seq: dict[str, int] = {}
-        self._specs: dict[int, MessageSpec] = {}
+        self._specs = session.catalog.step_specs  # shared by the sessions of this protocol
         self._sends: dict[int, tuple[MessageSpec, Address, int]] = {}
         self._timeouts: list[TimeoutToken] = []
         self._saga = Saga(self)

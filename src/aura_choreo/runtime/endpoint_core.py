@@ -337,11 +337,7 @@ class EndpointCore:
     # ------------------------------------------------------------------ helpers
 
     def _spec(self, step: LocalStep | Branch, label: str, payload: Any) -> MessageSpec:
-        key = id(step)
-        spec = self._specs.get(key)
-        if spec is None:
-            spec = self._specs[key] = self.session.catalog.step_spec(step, label, payload)
-        return spec
+        return self.session.catalog.step_spec(step, label, payload)  # fills `_specs`, the catalog's
 
     def _step(self) -> str:
         return f"step {self.monitor.step_count + 1}"

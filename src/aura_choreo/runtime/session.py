@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 from aura_choreo.effects.stack import EffectStack
 from aura_choreo.projection.protocol_like import ProtocolSource, resolve_protocol
+from aura_choreo.runtime.catalog import MessageCatalog
 from aura_choreo.runtime.endpoint import Endpoint
 from aura_choreo.runtime.extensions import ExtensionRegistry
-from aura_choreo.runtime.messages import MessageCatalog, UserTypes
+from aura_choreo.runtime.messages import UserTypes
 from aura_choreo.runtime.node import Node
 from aura_choreo.runtime.session_data import DEFAULT_PEER_TIMEOUT, SessionData, new_session_id
 from aura_choreo.runtime.trace import Trace

@@ -14,8 +14,8 @@ from typing import Self
 
 from aura_choreo.effects.stack import EffectStack
 from aura_choreo.projection.local_types import LocalType
+from aura_choreo.runtime.catalog import MessageCatalog
 from aura_choreo.runtime.extensions import ExtensionRegistry
-from aura_choreo.runtime.messages import MessageCatalog
 from aura_choreo.runtime.trace import Trace
 from aura_choreo.transports.base import Address
 
