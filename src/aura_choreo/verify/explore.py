@@ -215,9 +215,8 @@ class _Explorer(Diagnosis):
 
         Stability is checked without building successors; only a stable role's moves are built
         until one qualifies (building every role's moves first was 59% of the search, issue 19)."""
-        n = self.n
         if not self.por:
-            return [move for r in range(n) for move in self.role_moves(st, r)[0]]
+            return self.all_moves(st)
         t = self.t
         for r in self.collecting:
             if t.owe_slot[r] >= 0 and st[t.owe_slot[r]]:
@@ -264,13 +263,7 @@ class _Explorer(Diagnosis):
             if moves and not (self.may_close_cycle[r][st[r]] and any(code in back for code, _ in moves)):
                 return moves
             built[r] = moves
-        everything: list[Move] = []
-        for r, checks in enumerate(self.checks):
-            if r in built:
-                everything.extend(built[r])
-            elif checks[st[r]] is not False:
-                everything.extend(self.role_moves(st, r)[0])
-        return everything
+        return self.all_moves(st, built)
 
     def _dirty_roles(self, code: int) -> tuple[int, ...]:
         """The roles whose reception a step can change: its own, and a send's receiver."""

@@ -16,6 +16,7 @@ from aura_choreo.verify.tables import LEFT, State, Tables
 __all__ = ["LEFT", "Move", "Product", "State", "Tables"]
 
 _NONE: dict[int, Any] = {}
+_BUILT: dict[int, list[tuple[int, Any]]] = {}
 _Plan = tuple[
     tuple[tuple[int, int, int, int], ...],
     tuple[int, ...],
@@ -42,6 +43,7 @@ class Product:
         self.checks = [self._checks(r) for r in range(self.n)]
         left = {key for m in machines for t in m.transitions for key in t.leaves}
         self.decides = [self._decides(r, left) for r in range(self.n)]
+        self.waits = [self._waits(r) for r in range(self.n)]
 
     def _checks(self, r: int) -> list[tuple[tuple[int, ...], tuple[int, ...]] | bool]:
         """Per state of role r, how to tell cheaply whether it is stable: False when it can never move
@@ -57,6 +59,38 @@ class Product:
             else:
                 checks.append((tuple(self.n + chan for chan in plan[1]), tuple(x[0] for x in plan[0])))
         return checks
+
+    def _waits(self, r: int) -> list[tuple[int, ...] | None]:
+        """Per state of role r: when it can only receive, the slots of the channels it reads (it has
+        no move while they are all empty; none at all for a state without moves); else None."""
+        if self.t.owe_slot[r] >= 0:
+            return [None] * len(self.plans[r])
+        waits: list[tuple[int, ...] | None] = []
+        for plan in self.plans[r]:
+            if plan is None:
+                waits.append(())
+            else:
+                sends, listen, _, _, taus, coins = plan
+                waits.append(None if sends or taus or coins else tuple(self.n + chan for chan in listen))
+        return waits
+
+    def all_moves(self, st: State, built: dict[int, list[Move]] = _BUILT) -> list[Move]:
+        """Every role's enabled moves, in role order (reusing those in `built`), skipping without a
+        call the roles that can only receive from empty channels (most of them, in most states)."""
+        everything: list[Move] = []
+        for r, waits in enumerate(self.waits):
+            if r in built:
+                everything.extend(built[r])
+                continue
+            slots = waits[st[r]]
+            if slots is not None:
+                for slot in slots:
+                    if st[slot]:
+                        break
+                else:
+                    continue
+            everything.extend(self.role_moves(st, r)[0])
+        return everything
 
     def _decides(self, r: int, left: set[str]) -> list[tuple[int, tuple[int, ...]] | None]:
         """Per state of role r: where its only moves are decisions on one coin key that no role ever
