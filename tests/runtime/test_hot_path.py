@@ -16,6 +16,7 @@ from aura_choreo.runtime.messages import coerce_message
 from aura_choreo.runtime.monitor import Monitor
 from aura_choreo.runtime.node import Node, header_bound
 from aura_choreo.runtime.runner import run_session
+from aura_choreo.runtime.session_data import new_session_id
 from aura_choreo.runtime.wire import KIND_DATA, WIRE_VERSION, Envelope
 from aura_choreo.syntax.ast import Literal, TypeRef
 from aura_choreo.syntax.payload import PayloadItem
@@ -175,3 +176,9 @@ def test_the_catalog_forgets_steps_of_protocols_loaded_again_and_again(
         step = Send("B", "Ping", (PayloadItem("n", TypeRef("i64")),))
         assert catalog.step_spec(step, "Ping", step.payload).cls.__name__ == "Ping"
         assert len(catalog.step_specs) <= 4, n
+
+
+def test_new_session_ids_are_sixteen_hex_digits_and_distinct() -> None:
+    ids = {new_session_id() for _ in range(1000)}
+    assert len(ids) == 1000
+    assert all(len(i) == 16 and int(i, 16) >= 0 and i == i.lower() for i in ids)
