@@ -348,18 +348,19 @@ class EndpointCore:
     def _step_context(
         self, peer: str, label: str, annotations: Any, payload: object, direction: str
     ) -> StepContext:
-        return StepContext(
-            protocol=self.session.protocol,
-            session=self.session.id,
-            role=self.role,
-            device=self.device,
-            peer=peer,
-            label=label,
-            annotations=annotations,
-            payload=payload,
-            direction=direction,
-            step=self.monitor.step_count,
-            peer_device=self.session.address(peer),
+        session = self.session
+        return StepContext(  # positional: the fields' order (protocol, session, role, ...)
+            session.protocol,
+            session.id,
+            self.role,
+            self.device,
+            peer,
+            label,
+            annotations,
+            payload,
+            direction,
+            self.monitor.step_count,
+            session.address(peer),
         )
 
     def _record(self, kind: str, sender: str, receiver: str, label: str, seq: int) -> None:

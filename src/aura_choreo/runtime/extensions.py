@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Iterable, Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from aura_choreo.projection.local_types import AnnotationMap, LocalType, annotation_value
 from aura_choreo.runtime.trace import Trace
@@ -48,9 +49,12 @@ class SessionContext:
     local_type: LocalType
 
 
-@dataclass(frozen=True)
-class StepContext:
-    """What an extension sees at one send or receive."""
+class StepContext(NamedTuple):
+    """What an extension sees at one send or receive (immutable).
+
+    A named tuple rather than a frozen dataclass: one is built for every hooked send and receive,
+    and a tuple is built in C (about a fifth of the frozen dataclass's per-field set-up).
+    """
 
     protocol: str
     session: str
