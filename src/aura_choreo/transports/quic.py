@@ -113,18 +113,21 @@ class QuicPipe(PushPipe):
         self._protocol.transmit()
 
     def buffered(self) -> int:
-        stream = self._connection._streams.get(self._stream_id) if self._stream_id is not None else None
-        if stream is None:
-            return 0
         # aioquic has no public count of a stream's unacknowledged bytes; its sender's buffer is them.
-        sender = stream.sender
+        # Read defensively: a release that renames them loses backpressure, never the connection.
+        streams: dict[int, Any] = getattr(self._connection, "_streams", {})
+        stream = streams.get(self._stream_id) if self._stream_id is not None else None
+        sender = getattr(stream, "sender", None)
         held: int = getattr(sender, "_buffer_stop", 0) - getattr(sender, "_buffer_start", 0)
         return held
 
     async def drain(self) -> None:
         while self.buffered() > _LOW_WATER and not self._closed.is_set():
-            self._can_write = asyncio.get_running_loop().create_future()
-            await self._can_write
+            # One future for every waiting sender (many sessions share the stream); `wait` does not
+            # cancel it when one of them is cancelled.
+            if self._can_write is None:
+                self._can_write = asyncio.get_running_loop().create_future()
+            await asyncio.wait([self._can_write])
 
     def is_closing(self) -> bool:
         return self._closing
