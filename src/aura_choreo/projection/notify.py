@@ -14,46 +14,91 @@ every branch with a message) cannot be applied to a loop: the `stop` branch has 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
+from functools import cache, partial
 
-from aura_choreo.diagnostics import Diagnostic, error, warning
-from aura_choreo.projection.projector import NotProjectable, Projector
+from aura_choreo.diagnostics import Diagnostic, error, has_errors, warning
+from aura_choreo.projection.merge import merge
+from aura_choreo.projection.projector import NotProjectable, Projector, choice_key
 from aura_choreo.semantics import core
 from aura_choreo.semantics.structure import check_parallel
+
+MAX_PASSES = 8
+"""Completion passes at most (each pass that changes something adds a notification, so few are needed)."""
 
 
 def complete_choices(
     body: core.CoreSeq, roles: tuple[str, ...], *, strict: bool = False
 ) -> tuple[core.CoreSeq, list[Diagnostic]]:
-    """`body` with the minimal notifications inserted, and W102 (or E080 when `strict`) for each."""
+    """`body` with the minimal notifications inserted, and W102 (or E080 when `strict`) for each.
+
+    A pass decides a choice on unfolded behaviour (`Projector.follow`) with the rec bodies as the pass
+    has completed them so far; a notification inserted later into a rec body changes what a role
+    receives after unfolding `continue`, so such passes repeat until one inserts nothing: every choice
+    is then followable on the completed body that projection reads."""
     diagnostics: list[Diagnostic] = []
-    projector = Projector(body)
-
-    def visit(seq: core.CoreSeq) -> core.CoreSeq:
-        return tuple(visit_stmt(s) for s in seq)
-
-    def visit_stmt(stmt: core.CoreStmt) -> core.CoreStmt:
-        stmt = core.map_bodies(stmt, visit)
-        if isinstance(stmt, core.Choice):
-            return _notify(stmt, roles, projector, strict, diagnostics)
-        return stmt
-
-    completed = visit(body)
+    completed = body
+    for _ in range(MAX_PASSES):
+        completed, found, changed = _complete_pass(completed, roles, strict)
+        diagnostics.extend(found)
+        if not changed or has_errors(found):
+            break
     if not strict:
         check_parallel(completed, diagnostics, notifications_only=True)
     return completed, diagnostics
 
 
-def _informed(choice: core.Choice, role: str, projector: Projector) -> bool:
+def _complete_pass(
+    body: core.CoreSeq, roles: tuple[str, ...], strict: bool
+) -> tuple[core.CoreSeq, list[Diagnostic], bool]:
+    diagnostics: list[Diagnostic] = []
+    projector = Projector(body)
+    changed = False
+
+    def visit(seq: core.CoreSeq) -> core.CoreSeq:
+        # Last statement first: a choice may be told apart by what follows it, completed by then.
+        done: list[core.CoreStmt] = []
+        for stmt in reversed(seq):
+            done.append(visit_stmt(stmt, partial(_reversed, done, len(done))))
+        return tuple(reversed(done))
+
+    def visit_stmt(stmt: core.CoreStmt, rest: Callable[[], core.CoreSeq]) -> core.CoreStmt:
+        nonlocal changed
+        stmt = core.map_bodies(stmt, visit)
+        if isinstance(stmt, core.Choice):
+            key = choice_key(stmt)
+            projector.completed[key] = stmt  # its inner choices are complete: unfold with them
+            notified = _notify(stmt, rest, roles, projector, strict, diagnostics)
+            projector.completed[key] = notified
+            changed = changed or notified is not stmt
+            return notified
+        return stmt
+
+    completed = visit(body)
+    # A verdict on unfolded behaviour read rec bodies whose other choices may have been notified since:
+    # only then can another pass find more to do.
+    return completed, diagnostics, changed and projector.unfolded > 0
+
+
+def _reversed(done: list[core.CoreStmt], count: int) -> core.CoreSeq:
+    """The first `count` statements completed (last first), in order: what follows a choice."""
+    return tuple(reversed(done[:count]))
+
+
+def _informed(choice: core.Choice, rest: Callable[[], core.CoreSeq], role: str, projector: Projector) -> bool:
     try:
         bodies = [projector.seq(b.body, role) for b in choice.branches]
     except NotProjectable:
         return True  # an inner choice the role cannot follow is reported on its own
-    return projector.follow(choice, role, bodies) is not None
+    if merge(bodies, choice.name) is not None:
+        return True
+    return projector.follow(choice, role, bodies, rest()) is not None
 
 
 def _notify(
     choice: core.Choice,
+    rest: Callable[[], core.CoreSeq],
     roles: tuple[str, ...],
     projector: Projector,
     strict: bool,
@@ -61,7 +106,10 @@ def _notify(
 ) -> core.Choice:
     if len(choice.branches) < 2:
         return choice
-    uninformed = [role for role in roles if role != choice.decider and not _informed(choice, role, projector)]
+    rest = cache(rest)
+    uninformed = [
+        role for role in roles if role != choice.decider and not _informed(choice, rest, role, projector)
+    ]
     if not uninformed:
         return choice
     if choice.construct.endswith("loop"):
