@@ -161,11 +161,7 @@ class GuardChain:
         pending = prepared.pending
         metrics = self.metrics
         if pending is not None:
-            route = prepared.route
-            budgets = (
-                (prepared.context, route.peer_device, prepared.epoch, prepared.spent),
-            )  # budget_rows()
-            route.sender.journal.append(pending, budgets)
+            prepared.route.sender.journal.append(pending, prepared.budget_rows())
             metrics.facts_committed += pending.size
         metrics.sends_committed += 1
 

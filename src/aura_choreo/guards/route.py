@@ -133,14 +133,21 @@ class SendRoute:
         self._cap_stamp: int | None = None
         self._cap_context = ""
 
+    def _allowed_already(self, context: str) -> bool:
+        """Whether the last decision allowed this context at the policy's current stamp (an undatable
+        decision is never kept: `_cap_policy` is None then)."""
+        policy = self._owner.capabilities
+        return (
+            policy is self._cap_policy and policy.stamp() == self._cap_stamp and context == self._cap_context
+        )
+
     def check_capabilities(self, context: str, session: str, where: Where) -> None:
         """Raise `CapabilityDenied` unless the sender's device holds the profile's capabilities; a
         decision is taken again only when the policy's stamp (or the context) changed since the last."""
+        if self._allowed_already(context):
+            return
         policy = self._owner.capabilities
         stamp = policy.stamp()
-        if stamp is not None and stamp == self._cap_stamp and context == self._cap_context:
-            if policy is self._cap_policy:
-                return
         request = CapabilityRequest(self.role, self.sender.device, context, self.profile.capabilities)
         policy.check(request, session=session, step=where())
         # A decision that cannot be dated is not kept: the next send asks the policy again.
@@ -160,12 +167,7 @@ class SendRoute:
         clock = time.perf_counter
         checked = started = clock()
         if self.plan.check_capabilities:
-            policy = owner.capabilities
-            if (
-                policy is not self._cap_policy
-                or policy.stamp() != self._cap_stamp
-                or context != self._cap_context
-            ):
+            if not self._allowed_already(context):
                 return self.prepare_stages(session, context, where)
             checked = clock()
         charged = self.sender.flow.spend(context, self.peer_device, self.cost)
@@ -195,13 +197,7 @@ class SendRoute:
         stage = "capability"
         try:
             if plan.check_capabilities:
-                policy = owner.capabilities  # `check_capabilities`, its cached answer inlined:
-                if (
-                    policy is not self._cap_policy
-                    or policy.stamp() != self._cap_stamp
-                    or context != self._cap_context
-                ):
-                    self.check_capabilities(context, session, where)
+                self.check_capabilities(context, session, where)
                 checked = clock()
             stage = "flow"
             flow, cost, peer = sender.flow, self.cost, self.peer_device
