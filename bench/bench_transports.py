@@ -53,6 +53,7 @@ from aura_choreo.runtime.node import Node
 from aura_choreo.runtime.runner import run_role
 from aura_choreo.transports.carrier import TcpTransport
 from aura_choreo.transports.nats_broker import NatsTransport
+from aura_choreo.transports.nats_client import confirm_subscriptions
 from aura_choreo.transports.nats_server import NatsServer
 from aura_choreo.transports.net.handshake import SessionBinding
 from aura_choreo.transports.net.identity import Identity, verify_signature
@@ -176,7 +177,7 @@ async def raw_nats(url: str, rounds: int) -> float:
         await msg.respond(msg.data)
 
     await server_side.subscribe("bench.echo", cb=reply)
-    await server_side.flush()
+    await confirm_subscriptions(server_side, 10)  # flush() alone may return before the SUB is sent
     started = time.perf_counter()
     for _ in range(rounds):
         await client.request("bench.echo", PAYLOAD, timeout=10)

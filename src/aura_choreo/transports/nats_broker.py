@@ -37,7 +37,7 @@ from aura_choreo.transports.base import (
     Link,
     Transport,
 )
-from aura_choreo.transports.nats_client import connect, import_nats
+from aura_choreo.transports.nats_client import confirm_subscriptions, connect, import_nats
 from aura_choreo.transports.net.handshake import SessionBinding
 from aura_choreo.transports.net.identity import Identity
 from aura_choreo.transports.net.signed import (
@@ -226,7 +226,7 @@ class NatsTransport(Transport):
                 subject_for(binding.protocol_hash, binding.session, r) for r in binding.roles_of(self.device)
             ]
         try:
-            await nc.flush(timeout=max(deadline - loop.time(), 0.1))  # the server has our subscriptions
+            await confirm_subscriptions(nc, max(deadline - loop.time(), 0.1))
         except Exception as exc:
             raise PeerTimeout(
                 f"the NATS server {self.server} did not confirm the subscriptions of session "

@@ -56,3 +56,21 @@ async def connect(
             last = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             await asyncio.sleep(min(reconnect_wait, max(deadline - loop.time(), 0.0)))
     raise PeerTimeout(f"could not reach the NATS server {server} within {timeout:g}s ({last})")
+
+
+async def confirm_subscriptions(nc: Any, timeout: float) -> None:
+    """Return once the server has every subscription made so far on the client `nc` (a PING sent after
+    them was answered); nats-py's `FlushTimeoutError` (or another of its errors) after `timeout`.
+
+    `nc.flush()` alone does not promise that: nats-py (2.16) queues a SUB for its flusher task but
+    writes flush's PING straight to the socket, so the PING can reach the server first and be answered
+    while the SUB still waits in the client. A request made then gets "no responders" (the
+    bench's raw baseline crashed so), a frame published then is dropped. Once nats-py holds nothing
+    unwritten, a PING follows the SUBs on the connection, and the server answers in order.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    await nc.flush(timeout=timeout)  # its PONG is read only after the flusher task has written the SUBs
+    while nc.pending_data_size > 0 and loop.time() < deadline:  # unless it was blocked on a full socket
+        await asyncio.sleep(0.001)
+    await nc.flush(timeout=max(deadline - loop.time(), 0.01))
