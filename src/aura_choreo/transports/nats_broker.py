@@ -47,6 +47,7 @@ from aura_choreo.transports.net.signed import (
     Hello,
     Rejected,
     SignedFrame,
+    frame_signer,
     hello_frame,
     session_pattern,
     signed_bytes,
@@ -116,6 +117,7 @@ class NatsTransport(Transport):
         self._bindings: dict[str, SessionBinding] = {}
         self._subscriptions: dict[str, list[Any]] = {}
         self._verifier = FrameVerifier(self.directory, max_skew)
+        self._sign = frame_signer(identity)
         self._subjects: dict[str, list[str]] = {}
         self._heard: set[tuple[str, str]] = set()
         """(device, session): the device answered our presence there, so it is subscribed."""
@@ -304,7 +306,7 @@ class NatsTransport(Transport):
         if nc is None:
             return
         counter = self._next_counter()
-        signature = self.identity.sign(signed_bytes(subject, self.device, counter, frame))
+        signature = self._sign(signed_bytes(subject, self.device, counter, frame))
         data = msgspec.msgpack.encode(SignedFrame(VERSION, self.device, counter, frame, signature))
         try:
             await nc.publish(subject, data)

@@ -1,16 +1,40 @@
-"""The frames `nats://` publishes (sans-I/O): subjects, and what a sender signs (see `nats_broker`)."""
+"""The frames `nats://` publishes (sans-I/O): subjects, and what a sender signs (see `nats_broker`).
+
+Every frame on `nats://` is signed and verified, two of each per round trip, which is most of what the
+carrier adds to a raw nats-py exchange. So signing and verifying use libsodium (PyNaCl, in the `[nats]`
+extra) when it is installed: its verification takes about 60% of OpenSSL's (measured on this project's
+machine: sign ~41 vs ~50 us, verify ~98 vs ~160 us). Ed25519 signatures are deterministic (RFC 8032),
+so both libraries produce the same bytes from the same key and accept each other's: devices with and
+without PyNaCl interoperate, and `cryptography` (a core dependency) remains the fallback.
+"""
 
 from __future__ import annotations
 
 import functools
+import importlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import msgspec
+from cryptography.hazmat.primitives import serialization
 
 from aura_choreo.transports.net.handshake import SessionBinding
-from aura_choreo.transports.net.identity import verify_signature
+from aura_choreo.transports.net.identity import Identity, verify_signature
+
+
+def _libsodium() -> tuple[Any, type[Exception]] | None:
+    """PyNaCl's bindings and the error its checks raise, or None without PyNaCl."""
+    try:
+        bindings = importlib.import_module("nacl.bindings")
+        errors = importlib.import_module("nacl.exceptions")
+    except ImportError:
+        return None
+    return bindings, errors.CryptoError
+
+
+SODIUM = _libsodium()
 
 _DOMAIN = b"aura-choreo/nats/v1\x00"
 VERSION = 1
@@ -52,6 +76,47 @@ def _token(text: str) -> str:
 def subject_for(protocol_hash: str, session: str, role: str) -> str:
     """The subject a role of a session receives on: one per (protocol hash, session, receiving role)."""
     return f"aura.{_token(protocol_hash)}.{_token(session)}.{_token(role)}"
+
+
+Signer = Callable[[bytes], bytes]
+Verifier = Callable[[bytes, bytes], bool]
+"""(signature, data) -> whether the signature is sound; never raises."""
+
+
+def frame_signer(identity: Identity) -> Signer:
+    """A function signing data with `identity`'s key (libsodium when installed, see the module doc)."""
+    if SODIUM is None:
+        return identity.sign
+    sodium = SODIUM[0]
+    seed = identity.private_key.private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+    _public, secret = sodium.crypto_sign_seed_keypair(seed)
+    crypto_sign = sodium.crypto_sign
+
+    def sign(data: bytes) -> bytes:
+        signature: bytes = crypto_sign(data, secret)[:64]  # libsodium returns the signature + the data
+        return signature
+
+    return sign
+
+
+def frame_verifier(public_key: bytes) -> Verifier:
+    """A function checking signatures by `public_key` (libsodium when installed, see the module doc)."""
+    if SODIUM is None or len(public_key) != 32:
+        return functools.partial(verify_signature, public_key)
+    crypto_sign_open, error = SODIUM[0].crypto_sign_open, SODIUM[1]
+
+    def verify(signature: bytes, data: bytes) -> bool:
+        if len(signature) != 64:
+            return False
+        try:
+            crypto_sign_open(signature + data, public_key)
+        except error:
+            return False
+        return True
+
+    return verify
 
 
 def signed_bytes(subject: str, device: str, counter: int, frame: bytes) -> bytes:
@@ -117,6 +182,7 @@ class FrameVerifier:
         self.directory = directory
         self.max_skew_ns = int(max_skew * 1e9)
         self.last: dict[tuple[str, str], int] = {}
+        self._verifiers: dict[bytes, Verifier] = {}
 
     def check(
         self, binding: SessionBinding, role: str, subject: str, data: bytes, now_ns: int
@@ -131,9 +197,10 @@ class FrameVerifier:
             return Rejected(device, f"unknown frame version {signed.version}")
         if key is None:
             return Rejected(device, "a device with no public key in the policy")
-        if not verify_signature(
-            key, signed.signature, signed_bytes(subject, device, signed.counter, signed.frame)
-        ):
+        verify = self._verifiers.get(key)
+        if verify is None:
+            verify = self._verifiers[key] = frame_verifier(key)
+        if not verify(signed.signature, signed_bytes(subject, device, signed.counter, signed.frame)):
             return Rejected(device, "bad signature (forged or redirected)")
         if abs(now_ns - signed.counter) > self.max_skew_ns:
             return Rejected(device, "stale counter (replayed?)")

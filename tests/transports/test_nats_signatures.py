@@ -1,0 +1,51 @@
+"""nats:// frame signatures: libsodium (PyNaCl) and cryptography give the same bytes and agree on what
+is sound, so devices with and without the faster library interoperate."""
+
+from __future__ import annotations
+
+import pytest
+
+from aura_choreo.transports.net import signed
+from aura_choreo.transports.net.identity import Identity, verify_signature
+from aura_choreo.transports.net.signed import frame_signer, frame_verifier
+
+ALICE, MALLORY = Identity.generate("alice"), Identity.generate("mallory")
+DATA = b"aura-choreo/nats/v1\x00subject\x00alice\x00" + bytes(range(256))
+
+
+@pytest.fixture(params=["installed", "without PyNaCl"])
+def backend(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    if request.param == "installed":
+        assert signed.SODIUM is not None, "PyNaCl is in the [nats] extra and in dev"
+    else:
+        monkeypatch.setattr(signed, "SODIUM", None)
+    return str(request.param)
+
+
+def test_the_signer_gives_the_same_bytes_as_the_device_key(backend: str) -> None:
+    assert frame_signer(ALICE)(DATA) == ALICE.sign(DATA)
+    assert verify_signature(ALICE.public_bytes, frame_signer(ALICE)(DATA), DATA)
+
+
+def test_the_verifier_accepts_a_sound_signature(backend: str) -> None:
+    assert frame_verifier(ALICE.public_bytes)(ALICE.sign(DATA), DATA)
+
+
+@pytest.mark.parametrize(
+    "signature, data",
+    [
+        (ALICE.sign(DATA), DATA + b"x"),  # data changed
+        (ALICE.sign(DATA)[:-1] + b"\x00", DATA),  # signature changed
+        (MALLORY.sign(DATA), DATA),  # another key
+        (ALICE.sign(DATA)[:63], DATA),  # too short
+        (ALICE.sign(DATA) + b"\x00", DATA),  # too long
+        (b"", DATA),
+    ],
+)
+def test_the_verifier_refuses_without_raising(backend: str, signature: bytes, data: bytes) -> None:
+    assert not frame_verifier(ALICE.public_bytes)(signature, data)
+
+
+def test_a_malformed_public_key_verifies_nothing(backend: str) -> None:
+    for key in (b"", b"\x00" * 31, ALICE.public_bytes + b"\x00"):
+        assert not frame_verifier(key)(ALICE.sign(DATA), DATA)
