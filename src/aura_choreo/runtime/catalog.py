@@ -2,7 +2,8 @@
 bounded memo, by every session of equal local types (so a new session generates no classes).
 
 The catalog also keeps what endpoints need per step and per local type across sessions: each step's
-message spec by identity, and whether a local type has timed receives.
+message spec by identity, whether a local type has timed receives, and the monitors' compiled
+transition tables.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from aura_choreo.projection.local_types import (
     iter_steps,
 )
 from aura_choreo.runtime.messages import MessageSpec, UserTypes, build_spec
+from aura_choreo.runtime.monitor_table import MonitorTables
 
 __all__ = ["CATALOG_MEMO", "STEP_MEMO", "MessageCatalog"]
 
@@ -51,6 +53,8 @@ class MessageCatalog:
     _steps: list[object] = field(default_factory=list)
     """The steps `step_specs` has seen, kept alive so that no other object takes one's id."""
     _timed: dict[int, tuple[LocalType, bool]] = field(default_factory=dict)
+    monitor_tables: MonitorTables = field(default_factory=MonitorTables)
+    """The monitors' compiled transition tables, shared by the sessions of this protocol."""
 
     @classmethod
     def for_local_types(

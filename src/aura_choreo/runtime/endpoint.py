@@ -85,7 +85,9 @@ class Endpoint(EndpointBlocks):
         self.device = device or node.address
         self.local_type = local_type
         self.env: dict[str, object] = dict(session.params)
-        self.monitor = Monitor(local_type, session=session.id, env=self.env)
+        self.monitor = Monitor(
+            local_type, session=session.id, env=self.env, tables=session.catalog.monitor_tables
+        )
         self.received: dict[str, object] = {}
         """The named payload fields this role has received, by name (the latest value of each)."""
         self.inbox = node.inbox(session.id, role)

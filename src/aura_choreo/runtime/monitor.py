@@ -33,6 +33,7 @@ from aura_choreo.projection.local_types import (
 )
 from aura_choreo.runtime.monitor_eval import choice_error
 from aura_choreo.runtime.monitor_settle import MonitorSettle
+from aura_choreo.runtime.monitor_table import RECV, SEND, MonitorTables
 from aura_choreo.runtime.monitor_types import (
     LOOP,
     BranchResolver,
@@ -63,6 +64,9 @@ class Monitor(MonitorSettle):
 
     `resolve_if` decides the `if`/`match` steps whose condition cannot be evaluated from `env` (trace
     replay has labels but no payload values); without it such a step raises `EvaluationFailed`.
+    `tables` are the compiled transition tables to use (the catalog shares one across sessions; by
+    default the monitor compiles its own); `compiled=False` interprets every step (for tests that hold
+    the two ways equal).
     """
 
     def __init__(
@@ -72,6 +76,8 @@ class Monitor(MonitorSettle):
         session: str | None = None,
         env: dict[str, object] | None = None,
         resolve_if: BranchResolver | None = None,
+        tables: MonitorTables | None = None,
+        compiled: bool = True,
     ) -> None:
         self.local_type = local_type
         self.resolve_if = resolve_if
@@ -82,6 +88,8 @@ class Monitor(MonitorSettle):
         self._root = Thread(local_type.steps)
         self._threads: list[Thread] = [self._root]
         self._dirty = True
+        self._tables = (tables or MonitorTables()) if compiled else None
+        self._moves = None  # see `MonitorSettle._to_table`
         self.settles = 0
         """How many times silent steps were settled: while it stays the same, no block was entered
         or left and no timeout armed (see `plain_head`)."""
@@ -141,12 +149,17 @@ class Monitor(MonitorSettle):
     def sequential(self) -> bool:
         """Whether at most one thread runs (no `par` is active): the next message on a channel is
         then the one the role must take."""
+        if self._moves is not None:
+            return True
         if self._dirty:
             self._settle_all()
         return len(self._threads) <= 1
 
     def expects_from(self, from_: str) -> bool:
         """Whether some next step receives from `from_`."""
+        if self._moves is not None:
+            head = self._thread.head
+            return type(head) is Recv and head.from_ == from_
         if self._dirty:
             self._settle_all()
         threads = self._threads
@@ -170,6 +183,8 @@ class Monitor(MonitorSettle):
         The runner's per-step shortcut: when `settles` has not changed since it last asked `head_of`
         and `scopes`, this is what `head_of` would return, and the scopes are the same.
         """
+        if self._moves is not None:
+            return thread.head if thread is self._thread else None  # type: ignore[return-value]
         if self._dirty:
             return None
         head = thread.head
@@ -219,6 +234,11 @@ class Monitor(MonitorSettle):
         `ProtocolViolation` if no next step sends it). `accept_send` then records it."""
         if self._dirty:
             self._settle_all()
+        if self._moves is not None:  # one thread, at a send or receive: its table decides
+            if (SEND, to, label) in self._moves:
+                thread = self._thread
+                return thread, thread.head  # type: ignore[return-value]  # the Send of that move
+            raise self._violation(f"send {label} to {to}")
         for thread in self._threads:
             head = thread.head
             if type(head) is Send and head.to == to and head.label == label:
@@ -232,12 +252,27 @@ class Monitor(MonitorSettle):
         self.step_count += 1
         if message is not None and step.payload:
             self.bind(step.payload, message)
-        self._advance(thread)
+        moves = self._moves
+        if moves is not None and thread is self._thread:
+            self._go(moves[(SEND, step.to, step.label)])
+        else:
+            self._advance(thread)
 
     def on_receive(self, from_: str, label: str, message: object = None) -> Recv | Branch:
         """Record the receipt of `label` from `from_`; returns the matched `Recv` (or offer `Branch`)."""
         if self._dirty:
             self._settle_all()
+        moves = self._moves
+        if moves is not None:  # one thread, at a send or receive: its table decides
+            to = moves.get((RECV, from_, label))
+            if to is None:
+                raise self._violation(f"receive {label} from {from_}")
+            step: Recv = self._thread.head  # type: ignore[assignment]  # the Recv of that move
+            self.step_count += 1
+            if message is not None and step.payload:
+                self.bind(step.payload, message)
+            self._go(to)
+            return step
         for thread in self._threads:
             head = thread.head
             if type(head) is Recv:
@@ -335,6 +370,32 @@ class Monitor(MonitorSettle):
         else:
             frame.pos = pos
         thread.head = None
+        self._moves = None
+        self._dirty = True
+
+    def _go(self, to: int) -> None:
+        """Take a move of the table: `to` is the next position, or `~position` (see `monitor_table`)."""
+        frame = self._frame
+        if to >= 0:  # the next send or receive, straight on
+            frame.pos = to
+            self._moves = self._table[to]
+            self._thread.head = frame.seq[to]
+            return
+        pos = ~to
+        seq = frame.seq
+        if pos == len(seq) and frame.kind == LOOP and frame.remaining > 0 and frame.var is None:
+            frame.remaining -= 1  # the next round of a counted loop (the index needs no binding)
+            frame.index += 1
+            frame.pos = 0
+            moves = self._table[0]
+            if moves is not None:
+                self._moves = moves
+                self._thread.head = seq[0]
+                return
+        else:
+            frame.pos = pos
+        self._thread.head = None
+        self._moves = None
         self._dirty = True
 
     def _violation(self, got: str) -> ProtocolViolation:
@@ -347,4 +408,5 @@ class Monitor(MonitorSettle):
         if message is not None and payload:
             self.bind(payload, message)
         thread.head = None
+        self._moves = None
         self._dirty = True

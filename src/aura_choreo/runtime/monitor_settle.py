@@ -69,6 +69,8 @@ class MonitorSettle(MonitorThreads):
             if len(self._threads) == 1:
                 if not thread.stack and not thread.waiting:
                     self._threads = []
+                else:
+                    self._to_table(thread)
                 return
             # A par started: settle its branches below.
         i = 0
@@ -80,6 +82,20 @@ class MonitorSettle(MonitorThreads):
             i += 1
         self._threads = [t for t in self._threads if t.stack or t.waiting]
         self._threads.sort(key=thread_depth)
+        if len(self._threads) == 1 and self._threads[0].parent is None:
+            self._to_table(self._threads[0])
+
+    def _to_table(self, thread: Thread) -> None:
+        """Enter table mode (see `_moves`) when the one running thread stands on a send or receive."""
+        tables = self._tables
+        head = thread.head
+        if tables is not None and (type(head) is Send or type(head) is Recv):
+            frame = thread.stack[-1]
+            table = tables.of(frame.seq)
+            self._moves = table[frame.pos]
+            self._table = table
+            self._frame = frame
+            self._thread = thread
 
     def _settle(self, thread: Thread) -> None:
         """Cross silent steps until `thread` reaches an observable step, a par, or its end."""

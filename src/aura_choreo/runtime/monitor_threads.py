@@ -26,6 +26,7 @@ from aura_choreo.projection.local_types import (
     Try,
     iter_steps,
 )
+from aura_choreo.runtime.monitor_table import MonitorTables, Moves, SeqTable
 from aura_choreo.runtime.monitor_types import (
     LOOP,
     REC,
@@ -51,6 +52,15 @@ class MonitorThreads:
     _root: Thread
     _threads: list[Thread]
     _dirty: bool
+    _tables: MonitorTables | None
+    """The compiled tables (None: interpret every step)."""
+    _moves: Moves | None
+    """Table mode: the moves of the head of `_thread`, the one running thread, when that head is a
+    send or receive on `_frame` (its top frame, whose table is `_table`); None otherwise. Whatever
+    makes the monitor settle again (`_dirty`) sets it to None."""
+    _thread: Thread
+    _frame: Frame
+    _table: SeqTable
     _try_entries: dict[str, int]
     armed: list[TimeoutToken]
     tries: list[TryToken]
@@ -176,6 +186,7 @@ class MonitorThreads:
         thread.quorum_got = set()
         if thread not in self._threads:
             self._threads.append(thread)
+        self._moves = None
         self._dirty = True
 
     def _start_par(self, thread: Thread, step: Par) -> bool:
