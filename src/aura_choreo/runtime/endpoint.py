@@ -29,6 +29,7 @@ from aura_choreo.errors import TransportError
 from aura_choreo.projection.local_types import Send
 from aura_choreo.runtime.deadlines import DEADLINE, outgoing_ms
 from aura_choreo.runtime.endpoint_blocks import EndpointBlocks
+from aura_choreo.runtime.endpoint_core import DirectPeer
 from aura_choreo.runtime.extensions import Extension, SessionContext, StepContext
 from aura_choreo.runtime.inbox import InboxTimeout, Waiter
 from aura_choreo.runtime.messages import MessageSpec, coerce_message, label_of
@@ -100,6 +101,7 @@ class Endpoint(EndpointBlocks):
         self._seq: dict[str, int] = {}
         self._specs = session.catalog.step_specs  # shared by the sessions of this protocol
         self._sends: dict[int, tuple[MessageSpec, Address, int]] = {}
+        self._peers: dict[str, DirectPeer] = {}
         self._timeouts: list[TimeoutToken] = []
         self._saga = Saga(self)
         self._loop = asyncio.get_running_loop()
@@ -213,7 +215,7 @@ class Endpoint(EndpointBlocks):
         monitor = self.monitor
         thread, step = monitor.match_send(to, label)
         plan = self._sends.get(id(step)) or self._send_plan(step, to, label)
-        spec, address, header = plan
+        spec, address, room = plan
         msg = message if type(message) is spec.cls else coerce_message(spec, message)
         if msg is None:
             raise self._violation(spec.signature(), spec.mismatch(message))
@@ -253,13 +255,27 @@ class Endpoint(EndpointBlocks):
             msgspec.Raw(payload), receipt, journal, ext, big,
             None if deadline is None else outgoing_ms(deadline, self._now()),
         )  # fmt: skip
-        node = self.node
-        # In this process (the in-memory transport), the envelope is delivered already: no await.
-        if ctx is not None or not node.hand_off(address, envelope, header + len(payload)):
-            try:
-                await node.send(address, envelope)
-            except TransportError as exc:
-                raise self._send_failed(exc, to, envelope, extensions, ctx) from exc
+        # In this process (the in-memory transport), the envelope is delivered already, no await:
+        # straight into the peer's inbox once it is known (`DirectPeer`), else through the node.
+        peer = self._peers.get(to)
+        if (
+            peer is not None
+            and peer.inbox.open
+            and peer.epoch == peer.transport.epoch
+            and ctx is None
+            and len(payload) <= room
+        ):
+            peer.transport.frames_sent += 1
+            peer.inbox.push(envelope)
+        else:
+            node = self.node
+            if ctx is not None or not node.hand_off(address, envelope, node.max_frame - room + len(payload)):
+                try:
+                    await node.send(address, envelope)
+                except TransportError as exc:
+                    raise self._send_failed(exc, to, envelope, extensions, ctx) from exc
+            else:
+                self._find_peer(to, address)
         if ctx is not None:
             waits = after_send(extensions, ctx, True)
             if waits:
@@ -269,12 +285,13 @@ class Endpoint(EndpointBlocks):
         )
 
     def _send_plan(self, step: Send, to: str, label: str) -> tuple[MessageSpec, Address, int]:
-        """What a send step needs message after message: its spec, the peer's address and the
-        size bound of its envelope without payload and attachments (worked out on its first send)."""
+        """What a send step needs message after message: its spec, the peer's address and the room
+        its payload has within the frame size limit, given the size bound of its envelope without
+        payload and attachments (worked out on its first send)."""
         session = self.session
         header = header_bound(session.id, session.protocol, self.role, to, label)
         spec = self._spec(step, label, step.payload)
-        plan = self._sends[id(step)] = (spec, self._devices.get(to, to), header)
+        plan = self._sends[id(step)] = (spec, self._devices.get(to, to), self.node.max_frame - header)
         return plan
 
     # ------------------------------------------------------------------ receiving

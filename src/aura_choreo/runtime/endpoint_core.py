@@ -27,12 +27,27 @@ from aura_choreo.runtime.step_context import EndpointStats, SendFailed, after_se
 from aura_choreo.runtime.trace import Trace
 from aura_choreo.runtime.wire import MAX_RECURSION, Envelope, WireError, decode_payload
 from aura_choreo.transports.base import Address
+from aura_choreo.transports.inmemory import InMemoryTransport
 
 if TYPE_CHECKING:
     from aura_choreo.runtime.saga import Saga
     from aura_choreo.runtime.session_data import SessionData
 
-__all__ = ["EndpointCore"]
+__all__ = ["DirectPeer", "EndpointCore"]
+
+
+class DirectPeer:
+    """A peer endpoint's inbox in this process, found through the in-memory transport (`target`):
+    a send puts its envelope there itself while the inbox is open and the transport's `epoch` is
+    the one it was found in (no attach or detach since). The payload stays encoded: the receiver
+    decodes it against its step's type, as from the wire."""
+
+    __slots__ = ("epoch", "inbox", "transport")
+
+    def __init__(self, inbox: Inbox, transport: InMemoryTransport) -> None:
+        self.inbox = inbox
+        self.transport = transport
+        self.epoch = transport.epoch
 
 
 class EndpointCore:
@@ -47,6 +62,7 @@ class EndpointCore:
         "_loop",
         "_new_future",
         "_now",
+        "_peers",
         "_record_event",
         "_saga",
         "_sends",
@@ -89,7 +105,9 @@ class EndpointCore:
     _seq: dict[str, int]
     _specs: dict[int, MessageSpec]
     _sends: dict[int, tuple[MessageSpec, Address, int]]
-    """Per send step (by id): its spec, the peer's address, its envelope's size bound sans payload."""
+    """Per send step (by id): its spec, the peer's address, the room for its payload in a frame."""
+    _peers: dict[str, DirectPeer]
+    """Per peer role: its inbox, when a send handed an envelope to it in this process."""
     _timeouts: list[TimeoutToken]
     _saga: Saga
     _loop: asyncio.AbstractEventLoop
@@ -153,6 +171,14 @@ class EndpointCore:
             if waits:
                 await settle(waits)  # e.g. the send's journal facts reaching the disk
         self._record("send", self.role, to, envelope.label, envelope.seq)
+
+    def _find_peer(self, to: str, address: Address) -> None:
+        """After a hand-off to `to`: remember its inbox, so that the next sends go straight there."""
+        transport = self.node.transport
+        if isinstance(transport, InMemoryTransport):
+            inbox = transport.target(address, (self.session.id, to))
+            if type(inbox) is Inbox:
+                self._peers[to] = DirectPeer(inbox, transport)
 
     def _send_failed(
         self,

@@ -26,7 +26,7 @@ class InboxTimeout(Exception):
 class Inbox:
     """Per-sender FIFO queues and the waiters of one endpoint."""
 
-    __slots__ = ("_arrivals", "_timer", "control", "queues", "timer_at", "waiters")
+    __slots__ = ("_arrivals", "_timer", "control", "open", "queues", "timer_at", "waiters")
 
     def __init__(self) -> None:
         self.queues: dict[str, deque[Queued]] = {}
@@ -37,6 +37,8 @@ class Inbox:
         self._timer: asyncio.TimerHandle | None = None
         self.timer_at = math.inf
         """When the deadline timer fires (infinity: no timer); a wait due earlier must `arm` it."""
+        self.open = True
+        """False once its endpoint has left (`close`): a sender holding it must go through the node."""
 
     def push(self, envelope: Envelope) -> None:
         """Queue an arrived envelope and wake whoever waits for its sender."""
@@ -115,6 +117,7 @@ class Inbox:
 
     def close(self) -> None:
         """Cancel the deadline timer (the endpoint has finished)."""
+        self.open = False
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None

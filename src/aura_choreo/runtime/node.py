@@ -101,7 +101,7 @@ class Node(ReliableChannels):
         transport = self.transport
         self._link = transport.attach(self.address, self._on_frame)
         if isinstance(transport, InMemoryTransport) and transport.direct:
-            transport.attach_direct(self.address, self._on_object)
+            transport.attach_direct(self.address, self._on_object, self._inboxes)
             self._hand_off = transport.hand_off
         return self
 

@@ -10,13 +10,18 @@ does) is handed the sender's decoded object itself (`hand_off`), skipping the en
 its decoding. Both ends live in this process, and the payload inside stays encoded, so the receiver
 still checks it against its step's type. A subclass that overrides `post_frame` (to refuse or watch
 frames) turns the hand-off off: it sees every frame, as before.
+
+A receiver may also name its targets (`attach_direct(..., targets)`: the runtime's node gives its
+inboxes by (session, role)); a sender that found one (`target`) may put objects into it itself,
+message after message, for as long as `epoch` (bumped by every attach and detach) stays the same. It
+then counts its frames in `frames_sent`. Delivery stays synchronous, so the order is still send order.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from aura_choreo.errors import TransportError
 from aura_choreo.transports.base import (
@@ -40,14 +45,31 @@ class InMemoryTransport(Transport):
         self._handlers: dict[Address, FrameHandler] = {}
         self._pending: dict[Address, deque[tuple[Address, bytes]]] = {}
         self._direct: dict[Address, Callable[[Address, object], None]] = {}
+        self._targets: dict[Address, Mapping[tuple[str, str], object]] = {}
+        self.epoch = 0
+        """Bumped by every attach and detach: a `target` found earlier is still right while it stays."""
         self.frames_sent = 0
         self.direct = type(self).post_frame is InMemoryTransport.post_frame
         """Whether `hand_off` may be used (False when a subclass intercepts `post_frame`)."""
 
-    def attach_direct(self, address: Address, on_object: Callable[[Address, object], None]) -> None:
-        """Let `address` (attached already) receive objects from `hand_off`, not only frames."""
+    def attach_direct(
+        self,
+        address: Address,
+        on_object: Callable[[Address, object], None],
+        targets: Mapping[tuple[str, str], object] | None = None,
+    ) -> None:
+        """Let `address` (attached already) receive objects from `hand_off`, not only frames, and
+        senders find its `targets` (a live mapping: what it holds now is what `target` finds)."""
         if self.direct and address in self._handlers:
             self._direct[address] = on_object
+            if targets is not None:
+                self._targets[address] = targets
+            self.epoch += 1
+
+    def target(self, to: Address, key: tuple[str, str]) -> object | None:
+        """The receiver's target `key` at `to` (see the module docstring), or None."""
+        targets = self._targets.get(to)
+        return None if targets is None else targets.get(key)
 
     def hand_off(self, sender: Address, to: Address, obj: object) -> bool:
         """Give `obj` to `to`'s object handler at once; False (nothing done) if `to` has none, the
@@ -63,6 +85,7 @@ class InMemoryTransport(Transport):
         if address in self._handlers:
             raise TransportError(f"address {address!r} is already attached")
         self._handlers[address] = on_frame
+        self.epoch += 1
         waiting = self._pending.pop(address, None)
         if waiting:
             loop = asyncio.get_running_loop()
@@ -73,6 +96,8 @@ class InMemoryTransport(Transport):
     def detach(self, address: Address) -> None:
         self._handlers.pop(address, None)
         self._direct.pop(address, None)
+        self._targets.pop(address, None)
+        self.epoch += 1
 
     def post_frame(self, sender: Address, to: Address, frame: bytes) -> None:
         if len(frame) > self.max_frame:
