@@ -309,7 +309,7 @@ class Endpoint(EndpointBlocks):
             queue = inbox.queues.get(from_)
             if queue:
                 if label is None:
-                    if not monitor.drops_pending and monitor.sequential:
+                    if monitor.in_order:
                         return self._accept(queue.popleft()[1])  # the common case
                 elif queue[0][1].label == label:
                     return self._accept(queue.popleft()[1])  # what `_take` takes first: the label's

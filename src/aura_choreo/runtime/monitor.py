@@ -155,6 +155,14 @@ class Monitor(MonitorSettle):
             self._settle_all()
         return len(self._threads) <= 1
 
+    @property
+    def in_order(self) -> bool:
+        """Whether the next message on a channel is the one the role must take, whatever it is: no
+        `par` is active (`sequential`) and no message may have to be dropped (`drops_pending`)."""
+        if self._moves is not None:
+            return not self.discards and not self.late
+        return not self.drops_pending and self.sequential
+
     def expects_from(self, from_: str) -> bool:
         """Whether some next step receives from `from_`."""
         if self._moves is not None:
