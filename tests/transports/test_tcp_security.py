@@ -73,7 +73,7 @@ async def legit_session_opens(server: Server) -> None:
         alice.attach(alice.local_address, lambda _a, _f: None)
         await alice.open_session(BINDING, timeout=10)
         link_frames = len(server.delivered)
-        await alice._send(server.address, b"hello")
+        await alice._post(server.address, b"hello")
         for _ in range(200):
             if len(server.delivered) > link_frames:
                 break
@@ -242,7 +242,7 @@ async def test_an_authenticated_peer_cannot_speak_for_another_role_or_session(sc
         forged = [envelope("s1", "Server"), envelope("s2", "Client")]  # bob's role; a session not joined
         genuine = envelope("s1", "Client")
         for frame in [*forged, genuine]:
-            await alice._send(server.address, frame)
+            await alice._post(server.address, frame)
         for _ in range(300):
             if server.delivered:
                 break

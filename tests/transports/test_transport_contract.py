@@ -155,7 +155,7 @@ async def send_garbage(p: Pair, count: int, session: str) -> None:
         mallory.close()
     elif isinstance(p.a, TcpTransport):
         for frame in frames:
-            await p.a._send(p.address_b, frame)
+            await p.a._post(p.address_b, frame)
     else:
         assert p.server is not None
         nats = require_nats()

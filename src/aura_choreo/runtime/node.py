@@ -24,7 +24,7 @@ from types import TracebackType
 
 from aura_choreo.errors import TransportError
 from aura_choreo.runtime.inbox import Inbox
-from aura_choreo.runtime.node_channels import REORDER_WINDOW, NodeStats, ReliableChannels
+from aura_choreo.runtime.node_channels import REORDER_WINDOW, NodeStats, ReliableChannels, too_large
 from aura_choreo.runtime.wire import (
     KIND_ACK,
     READABLE_VERSIONS,
@@ -213,17 +213,11 @@ class Node(ReliableChannels):
         ):
             return _handed()
         if not self.reliable:
-            self._piggyback(to, envelope)
+            return self._send_reliably(link, to, envelope)
         frame = _encode(envelope)
         if len(frame) > self.max_frame:
-            raise TransportError(
-                f"message {envelope.label} is {len(frame)} bytes, over the {self.max_frame}-byte limit",
-                role=envelope.sender,
-                session=envelope.session,
-            )
-        if not self.reliable:
-            self._track(to, envelope, frame)
-        # Returning the link's coroutine (instead of awaiting it here) saves a frame per message.
+            raise too_large(envelope, len(frame), self.max_frame)
+        # Returning the link's awaitable (instead of awaiting it here) saves a frame per message.
         return link.send(to, frame)
 
     # ------------------------------------------------------------------ arrivals

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,15 +55,19 @@ class NodeStats:
     """Frames never acknowledged within `give_up_after` (no longer retransmitted)."""
 
 
-class _Unacked:
-    __slots__ = ("attempts", "due", "frame", "since", "to")
+_Unacked = tuple[Address, bytes, float, float, int]
+"""A sent frame awaiting its acknowledgement: (to, frame, when it is due again, when it was first sent,
+retransmissions so far). A tuple, replaced when it is retransmitted: made once per message, it costs
+a fraction of an object's `__init__`."""
 
-    def __init__(self, to: Address, frame: bytes, due: float, since: float) -> None:
-        self.to = to
-        self.frame = frame
-        self.due = due
-        self.since = since
-        self.attempts = 0
+
+def too_large(envelope: Envelope | OutgoingEnvelope, size: int, limit: int) -> TransportError:
+    """The error for an envelope whose frame is over the node's size limit."""
+    return TransportError(
+        f"message {envelope.label} is {size} bytes, over the {limit}-byte limit",
+        role=envelope.sender,
+        session=envelope.session,
+    )
 
 
 class _Receiving:
@@ -80,6 +84,7 @@ class ReliableChannels:
     """Acknowledgement, retransmission and reordering state of one node (see the module docstring)."""
 
     stats: NodeStats
+    max_frame: int
     retransmit_after: float
     max_retransmit_after: float
     ack_delay: float
@@ -109,67 +114,82 @@ class ReliableChannels:
 
     # ------------------------------------------------------------------ sending
 
-    def _track(self, to: Address, envelope: Envelope | OutgoingEnvelope, frame: bytes) -> None:
-        """Keep a sent frame until it is acknowledged, and make sure the retransmission timer runs."""
+    def _send_reliably(
+        self, link: Link, to: Address, envelope: Envelope | OutgoingEnvelope
+    ) -> Awaitable[None]:
+        """Send `envelope` carrying the acknowledgement owed on its reverse channel (if any), and keep
+        its frame until it is acknowledged (arming the retransmission timer if need be)."""
+        session, sender, receiver = envelope.session, envelope.sender, envelope.receiver
+        reverse = (to, (session, receiver, sender))
+        owed = self._acks.pop(reverse, None)
+        if owed is not None:
+            envelope.ack = owed
+        frame = encode_envelope(envelope)
+        if len(frame) > self.max_frame:
+            if owed is not None:
+                self._acks[reverse] = owed  # still owed (its timer is still armed)
+            raise too_large(envelope, len(frame), self.max_frame)
+        if owed is not None:
+            self.stats.acks_piggybacked += 1
         loop = asyncio.get_running_loop()
         now = loop.time()
-        channel = (envelope.session, envelope.sender, envelope.receiver)
+        channel = (session, sender, receiver)
         frames = self._unacked.get(channel)
         if frames is None:
             frames = self._unacked[channel] = {}
         due = now + self.retransmit_after
-        frames[envelope.seq] = _Unacked(to, frame, due, now)
+        frames[envelope.seq] = (to, frame, due, now, 0)
         if due < self._resend_at:
             self._arm_resend(loop, due)
-
-    def _piggyback(self, to: Address, envelope: Envelope | OutgoingEnvelope) -> None:
-        """Let a data frame to `to` carry the acknowledgement owed on its reverse channel."""
-        owed = self._acks.pop((to, (envelope.session, envelope.receiver, envelope.sender)), None)
-        if owed is not None:
-            envelope.ack = owed
-            self.stats.acks_piggybacked += 1
+        return link.send(to, frame)
 
     # ------------------------------------------------------------------ arrivals
 
     def _on_unreliable(self, sender: Address, envelope: Envelope) -> None:
+        session, receiver, seq = envelope.session, envelope.receiver, envelope.seq
         if envelope.ack:
-            self._acked(envelope.session, envelope.receiver, envelope.sender, envelope.ack)
-        channel = (envelope.session, envelope.sender, envelope.receiver)
+            self._acked(session, receiver, envelope.sender, envelope.ack)
+        channel = (session, envelope.sender, receiver)
         state = self._receiving.get(channel)
         if state is None:
-            endpoint = (envelope.session, envelope.receiver)
+            endpoint = (session, receiver)
             if endpoint in self._finished:
                 # Its receive state is gone with it: acknowledge (the sender stops resending) and drop.
                 self.stats.after_end += 1
-                self._owe_ack(sender, channel, envelope.seq)
+                self._owe_ack(sender, channel, seq)
                 return
-            if envelope.seq != 1 and endpoint not in self._inboxes:
+            if seq != 1 and endpoint not in self._inboxes:
                 self.stats.stray_dropped += 1  # not resent in order yet: no state for an unknown session
                 return
             state = self._receiving[channel] = _Receiving()
             self._channels_to.setdefault(endpoint, []).append(channel)
-        seq = envelope.seq
-        if seq < state.next_seq or seq in state.buffer:
+        next_seq = state.next_seq
+        if seq == next_seq:  # the common case: the next frame, in order
+            inbox = self._inboxes.get((session, receiver))
+            if inbox is not None:
+                inbox.push(envelope)
+            else:
+                self._push(envelope)
+            next_seq += 1
+            buffer = state.buffer
+            while next_seq in buffer:
+                self._push(buffer.pop(next_seq))
+                next_seq += 1
+            state.next_seq = next_seq
+        elif seq < next_seq or seq in state.buffer:
             self.stats.duplicates += 1
-        elif seq > state.next_seq:
-            if (
-                seq - state.next_seq > REORDER_WINDOW
-                or (envelope.session, envelope.receiver) not in self._inboxes
-            ):
+        else:
+            if seq - next_seq > REORDER_WINDOW or (session, receiver) not in self._inboxes:
                 # Beyond the window, or for an endpoint that has not joined: not kept, not acknowledged
                 # (the sender resends it), so an unknown session holds only in-order, bounded strays.
                 self.stats.stray_dropped += 1
                 return
             self.stats.reordered += 1
             state.buffer[seq] = envelope
-        else:
-            self._push(envelope)
-            state.next_seq += 1
-            while state.next_seq in state.buffer:
-                self._push(state.buffer.pop(state.next_seq))
-                state.next_seq += 1
         # Acknowledge cumulatively (also on duplicates: the previous ack may have been lost).
-        self._owe_ack(sender, channel, state.next_seq - 1)
+        self._acks[(sender, channel)] = state.next_seq - 1
+        if self._ack_timer is None:
+            self._arm_ack()
 
     def _on_ack(self, envelope: Envelope) -> None:
         # An ack travels receiver -> sender, so its `receiver` is the original sender.
@@ -181,8 +201,11 @@ class ReliableChannels:
         frames = self._unacked.get(channel)
         if frames is None:
             return
-        for sent in [s for s in frames if s <= seq]:
-            del frames[sent]
+        while frames:  # in sequence order (insertion order; a retransmission keeps its place)
+            first = next(iter(frames))
+            if first > seq:
+                break
+            del frames[first]
         if not frames:
             del self._unacked[channel]
             if not self._unacked and self._drained is not None and not self._drained.done():
@@ -197,11 +220,14 @@ class ReliableChannels:
     def _owe_ack(self, to: Address, channel: ChannelKey, seq: int) -> None:
         self._acks[(to, channel)] = seq
         if self._ack_timer is None:
-            try:
-                loop = asyncio.get_running_loop()
-            except RuntimeError:
-                return  # frames fed in without a loop (tests): the ack goes with the next one, or at exit
-            self._ack_timer = loop.call_at(loop.time() + self.ack_delay, self._ack_timer_fired)
+            self._arm_ack()
+
+    def _arm_ack(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # frames fed in without a loop (tests): the ack goes with the next one, or at exit
+        self._ack_timer = loop.call_at(loop.time() + self.ack_delay, self._ack_timer_fired)
 
     def _ack_timer_fired(self) -> None:
         self._ack_timer = None
@@ -238,17 +264,18 @@ class ReliableChannels:
         next_due = math.inf
         give_up = self.give_up_after
         for channel, frames in list(self._unacked.items()):
-            for seq, unacked in list(frames.items()):
-                if unacked.due <= now:
-                    if give_up is not None and now - unacked.since >= give_up:
+            for seq, (to, frame, when, since, attempts) in list(frames.items()):
+                if when <= now:
+                    if give_up is not None and now - since >= give_up:
                         del frames[seq]
                         self.stats.abandoned += 1
                         continue
-                    unacked.attempts += 1
-                    backoff = self.retransmit_after * (2**unacked.attempts)
-                    unacked.due = now + min(backoff, self.max_retransmit_after)
-                    due.append((unacked.to, unacked.frame))
-                next_due = min(next_due, unacked.due)
+                    attempts += 1
+                    backoff = self.retransmit_after * (2**attempts)
+                    when = now + min(backoff, self.max_retransmit_after)
+                    frames[seq] = (to, frame, when, since, attempts)
+                    due.append((to, frame))
+                next_due = min(next_due, when)
             if not frames:
                 del self._unacked[channel]
         if due:

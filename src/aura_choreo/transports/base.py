@@ -21,7 +21,7 @@ Contract for implementers:
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from aura_choreo.errors import TransportError
@@ -45,12 +45,14 @@ class Link(ABC):
         """The address this link is attached at."""
 
     @abstractmethod
-    async def send(self, to: Address, frame: bytes) -> None:
-        """Hand `frame` to the transport for `to`.
+    def send(self, to: Address, frame: bytes) -> Awaitable[None]:
+        """Hand `frame` to the transport for `to` (await the result).
 
-        Returns once the transport has accepted the frame (not when it is delivered). Raises
-        `TransportError` if the link is closed or the frame is too large; an unknown destination is
-        not an error for transports that may deliver later.
+        The awaitable finishes once the transport has accepted the frame (not when it is delivered).
+        `TransportError` if the link is closed or the frame is too large (raised by the call or by the
+        await: callers await at once); an unknown destination is not an error for transports that may
+        deliver later. Most links are `async def`; one may also write at once and return something
+        already done (the network link, once per message).
         """
 
     @abstractmethod
@@ -118,10 +120,10 @@ class ClosableLink(Link):
     def closed(self) -> bool:
         return self._closed
 
-    async def send(self, to: Address, frame: bytes) -> None:
+    def send(self, to: Address, frame: bytes) -> Awaitable[None]:
         if self._closed:
             raise TransportError(f"link {self._address!r} is closed")
-        await self._deliver(to, frame)
+        return self._deliver(to, frame)
 
     def close(self) -> None:
         if not self._closed:

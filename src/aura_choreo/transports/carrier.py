@@ -27,7 +27,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 
 from aura_choreo.errors import HandshakeRefused, PeerTimeout, TransportError
 from aura_choreo.transports.base import (
@@ -50,7 +50,6 @@ log = logging.getLogger("aura_choreo.tcp")
 FrameOrigin = Callable[[bytes], tuple[str, str] | None]
 """(session id, sender role) of a session-layer frame, or None if it has none (garbage)."""
 _MAX_QUEUED = 10_000
-_HIGH_WATER = 1 << 20
 
 
 class _NetLink(ClosableLink):
@@ -58,14 +57,14 @@ class _NetLink(ClosableLink):
         super().__init__(address)
         self._transport = transport
 
-    async def send(self, to: Address, frame: bytes) -> None:
-        # Once per message: straight to the transport, without `_deliver`'s coroutine in between.
+    def send(self, to: Address, frame: bytes) -> Awaitable[None]:
+        # Once per message: written at once, no coroutine (`_post` returns one only to drain).
         if self._closed:
             raise TransportError(f"link {self._address!r} is closed")
-        await self._transport._send(to, frame)
+        return self._transport._post(to, frame)
 
     async def _deliver(self, to: Address, frame: bytes) -> None:
-        await self._transport._send(to, frame)
+        await self._transport._post(to, frame)
 
     def _release(self) -> None:
         self._transport._handler = None
@@ -133,6 +132,7 @@ class NetworkTransport(Peering, Transport):
         self._server: Listener | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._closing = False
+        self._done: asyncio.Future[None] | None = None
         self._data_frames = 0
         self._credentials = Credentials(identity)
 
@@ -217,6 +217,15 @@ class NetworkTransport(Peering, Transport):
             raise TransportError(f"{address} is already attached to this network transport")
         self._handler = on_frame
         return _NetLink(self, address)
+
+    def _sent(self) -> asyncio.Future[None]:
+        """What `_post` returns for a frame written or queued: a future already done, made once (an
+        awaitable that needs no coroutine per message)."""
+        done = self._done
+        if done is None:
+            done = self._done = asyncio.get_running_loop().create_future()
+            done.set_result(None)
+        return done
 
     # ------------------------------------------------------------------ sessions
 
@@ -319,26 +328,33 @@ class NetworkTransport(Peering, Transport):
         except Exception as exc:  # the contract says handlers never raise; a bug must not kill the socket
             log.error("%s: frame handler raised %r", self.device, exc)
 
-    async def _send(self, to: Address, frame: bytes) -> None:
+    def _post(self, to: Address, frame: bytes) -> Awaitable[None]:
+        """Write `frame` to `to`'s connection now (or queue it while there is none); what is returned
+        is already done unless the connection's send buffer is full, then it waits for room."""
         if len(frame) > self.max_frame:
             raise TransportError(
                 f"frame of {len(frame)} bytes to {to} exceeds the {self.max_frame}-byte limit"
             )
-        device = self._device_at(to)
+        device = self._addresses.get(to) or self._device_at(to)
         if device is None:
-            return  # nobody there yet; the session layer retransmits
+            return self._sent()  # nobody there yet; the session layer retransmits
         if device == self.device:  # two roles on this device: no socket, but still never re-entrant
             asyncio.get_running_loop().call_soon(self._deliver_local, frame)
-            return
+            return self._sent()
         conn = self._conns.get(device)
         if conn is None or not conn.state.is_open:
             queue = self._queued.setdefault(device, deque(maxlen=_MAX_QUEUED))
             queue.append(frame)
-            return
+            return self._sent()
         self._write_data(conn, frame)
-        if conn.pipe.buffered() > _HIGH_WATER:
-            with contextlib.suppress(OSError, ConnectionError):
-                await conn.pipe.drain()
+        if conn.pipe.must_drain():
+            return _drain(conn)
+        return self._done or self._sent()
+
+
+async def _drain(conn: Conn) -> None:
+    with contextlib.suppress(OSError, ConnectionError):
+        await conn.pipe.drain()
 
 
 TcpTransport = NetworkTransport

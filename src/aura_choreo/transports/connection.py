@@ -28,6 +28,7 @@ from aura_choreo.transports.net.timing import KeepAlive, Liveness
 from aura_choreo.transports.pipes import Pipe
 
 log = logging.getLogger("aura_choreo.tcp")
+_DATA = FrameKind.DATA
 
 
 class ConnOwner(Protocol):
@@ -64,6 +65,10 @@ class Conn:
         self.keepalive = KeepAlive(transport.keepalive_interval, transport.idle_timeout, now, now)
         self.started = now
         self.authenticated = False
+        # Whether bytes came in / went out since the watchdog last looked: it stamps them on the clock
+        # when it wakes (a flag per chunk is cheaper than reading the clock per chunk; see `_watchdog`).
+        self._heard = False
+        self._wrote = False
         self.peer_address: str | None = None
         """The peer's address as the session layer knows it (set by the owner at the first data frame)."""
         self.reason = ""
@@ -75,15 +80,15 @@ class Conn:
         return self.state.peer_device or self.state.expected_device or "?"
 
     def write(self, data: bytes) -> None:
-        """Send `data` now. Frames are small and acknowledgements ride on replies, so there is nothing
-        to batch: deferring each write to the next turn of the event loop (to join it with what else
-        that turn writes) cost a turn per message and saved no system call."""
-        if data and not self.pipe.is_closing():
-            self.pipe.write(data)
-            self.keepalive.sent(self._loop.time())
+        """Send `data` now (a closing pipe drops it). Frames are small and acknowledgements ride on
+        replies, so there is nothing to batch: deferring each write to the next turn of the event loop
+        (to join it with what else that turn writes) cost a turn per message and saved no system call."""
+        self.pipe.write(data)
+        self._wrote = True
 
     def flush(self) -> None:
-        self.write(self.state.data_to_send())
+        if self.state.has_output:
+            self.write(self.state.data_to_send())
 
     def abort(self, reason: str) -> None:
         """Close at once, dropping unsent bytes (faults, refusals of strangers, dead peers)."""
@@ -162,35 +167,53 @@ class Conn:
                 f"peer closed mid-frame ({pending} bytes)" if pending else "peer closed"
             )
             return False
-        self.keepalive.received(self._loop.time())
+        self._heard = True
         try:
             frames = self.decoder.feed(data)
         except FramingError as exc:
             self.transport._refused(self.peer, f"framing error: {exc}")
             self.reason = f"framing error: {exc}"
             return False
+        state = self.state
         for kind, body in frames:
-            self._handle(self.state.receive(kind, body))
-            if self.state.closed:
+            if kind is _DATA and state.is_open:
+                # What `Connection.receive` answers for a data frame on an open connection (one
+                # `DataReceived`), without building the event per message.
+                self.transport._deliver(self, body)
+                continue
+            self._handle(state.receive(kind, body))
+            if state.closed:
                 break
         self.flush()
         return True
 
     async def _watchdog(self) -> None:
         loop = asyncio.get_running_loop()
+        keepalive = self.keepalive
         while True:
             now = loop.time()
+            # Traffic since the last wake-up is stamped now, up to one check (at most
+            # `keepalive_interval`) late: a silent peer is judged dead at most that long after
+            # `idle_timeout`, never before, and a ping goes out at most 2 x `keepalive_interval` after
+            # our last frame (the defaults leave the peer's `idle_timeout` 2.5 times that).
+            if self._heard:
+                self._heard = False
+                keepalive.received(now)
+            if self._wrote:
+                self._wrote = False
+                keepalive.sent(now)
             if not self.authenticated and now - self.started >= self.transport.handshake_timeout:
                 self.transport._refused(self.peer, "handshake not finished in time (slowloris?)")
                 self.abort("handshake timeout")
                 return
-            verdict = self.keepalive.poll(now)
+            verdict = keepalive.poll(now)
             if verdict is Liveness.DEAD:
                 self.abort(f"peer silent for {self.transport.idle_timeout}s")
                 return
             if verdict is Liveness.PING:
                 self.write(encode_frame(FrameKind.PING, b""))
-            delay = self.keepalive.next_check(loop.time())
+                keepalive.sent(now)
+            delay = keepalive.next_check(loop.time())
             if not self.authenticated:
                 delay = min(delay, max(self.started + self.transport.handshake_timeout - now, 0.0))
             await asyncio.sleep(max(delay, 0.01))

@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 from aura_choreo.transports.tls import Credentials
 
 SCHEMES = ("tcp", "ws", "quic", "nats")
+HIGH_WATER = 1 << 20
+"""Queued bytes past which a writer waits for `Pipe.drain` (unless the carrier says otherwise)."""
 """The schemes a carrier exists for (`nats://` is a broker, `transports.nats_broker`, not a `Carrier`)."""
 
 
@@ -46,11 +48,15 @@ class Pipe(ABC):
 
     @abstractmethod
     def write(self, data: bytes) -> None:
-        """Queue bytes for the peer (never blocks)."""
+        """Queue bytes for the peer (never blocks); once the pipe is closing, they are dropped."""
 
     def buffered(self) -> int:
         """Bytes queued and not yet sent (for backpressure)."""
         return 0
+
+    def must_drain(self) -> bool:
+        """Whether a writer should await `drain` before writing more (asked after every message)."""
+        return self.buffered() > HIGH_WATER
 
     async def drain(self) -> None:  # noqa: B027 - carriers without a send buffer need nothing
         """Wait until the queue is below the carrier's limit."""

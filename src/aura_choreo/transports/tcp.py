@@ -44,11 +44,18 @@ class TcpPipe(PushPipe):
         return der
 
     def write(self, data: bytes) -> None:
-        if self.transport is not None:
-            self.transport.write(data)
+        transport = self.transport
+        # asyncio's TLS transport logs a warning per write once closed: drop them here instead.
+        if transport is not None and not transport.is_closing():
+            transport.write(data)
 
     def buffered(self) -> int:
         return self.transport.get_write_buffer_size() if self.transport is not None else 0
+
+    def must_drain(self) -> bool:
+        # asyncio's own flow control (`pause_writing` past the TLS transport's high-water mark) says
+        # so without adding up its buffers after every message.
+        return self._paused
 
     async def drain(self) -> None:
         if self._paused and not self._closed.done():
@@ -72,9 +79,9 @@ class TcpPipe(PushPipe):
 
     # ------------------------------------------------------------------ from the protocol
 
-    def _bytes_in(self, data: bytes) -> None:
-        """Bytes from the socket (a layer over TLS, as `ws.py`'s WebSocket, unwraps them here)."""
-        self._arrived(data)
+    _bytes_in = PushPipe._arrived
+    """Bytes from the socket (a layer over TLS, as `ws.py`'s WebSocket, unwraps them here): over
+    plain TLS they have arrived (an alias, not a call more per chunk)."""
 
     def _eof_in(self) -> None:
         """The peer closed its end."""

@@ -202,8 +202,14 @@ class Connection:
         """The bytes of a DATA frame (only meaningful once a session is open)."""
         return encode_frame(FrameKind.DATA, payload)
 
+    @property
+    def has_output(self) -> bool:
+        """Whether `data_to_send` has anything (after a chunk of data frames, which answer nothing,
+        it has not)."""
+        return bool(self._out)
+
     def data_to_send(self) -> bytes:
-        if not self._out:  # asked after every chunk of data frames, which answer nothing
+        if not self._out:
             return b""
         out = b"".join(self._out)
         self._out.clear()
