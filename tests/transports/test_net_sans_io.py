@@ -73,6 +73,12 @@ def test_a_zero_length_or_an_unknown_kind_is_refused(header: bytes) -> None:
         FrameDecoder().feed(header)
 
 
+def test_a_whole_frame_at_the_size_limit_passes_and_one_byte_more_is_refused() -> None:
+    assert FrameDecoder(max_frame=10).feed(encode_data(b"x" * 10)) == [(FrameKind.DATA, b"x" * 10)]
+    with pytest.raises(FramingError, match="outside"):
+        FrameDecoder(max_frame=10).feed(encode_data(b"x" * 11))
+
+
 def test_a_truncated_frame_is_held_not_delivered() -> None:
     decoder = FrameDecoder()
     assert decoder.feed(encode_frame(FrameKind.DATA, b"hello")[:-2]) == []

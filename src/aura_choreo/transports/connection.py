@@ -175,16 +175,19 @@ class Conn:
             self.reason = f"framing error: {exc}"
             return False
         state = self.state
+        answered = False
         for kind, body in frames:
             if kind is _DATA and state.is_open:
                 # What `Connection.receive` answers for a data frame on an open connection (one
-                # `DataReceived`), without building the event per message.
+                # `DataReceived`, nothing to send back), without building the event per message.
                 self.transport._deliver(self, body)
                 continue
+            answered = True
             self._handle(state.receive(kind, body))
             if state.closed:
                 break
-        self.flush()
+        if answered:
+            self.flush()
         return True
 
     async def _watchdog(self) -> None:

@@ -78,6 +78,10 @@ class FrameDecoder:
             chunk: bytes | bytearray = buffer
         else:  # the common case, whole frames in one chunk: sliced out of it without a copy more
             chunk = data
+            if len(data) >= HEADER_SIZE:  # the most common: exactly one whole, valid frame
+                length, kind = _HEADER.unpack_from(data)
+                if len(data) == length + 4 and 0 < length <= self.max_frame + 1 and kind in _KINDS:
+                    return [(_KINDS[kind], data[HEADER_SIZE:])]
         frames: list[tuple[FrameKind, bytes]] = []
         offset = 0
         size = len(chunk)
