@@ -17,11 +17,15 @@ and so is the floor no runtime can go under: raw TLS / raw (tcp, ws), and for na
 request/reply with each message signed by its sender and verified by its receiver (SPEC §5.7 asks
 that of every envelope: at least 2 Ed25519 signs + 2 verifies per round trip, acks riding on data).
 
-nats:// (measured 2026-12, loaded 2-core machine): a raw round trip is ~370-510 us, the signatures
-add ~265-365 us with libsodium (PyNaCl; ~530 us with OpenSSL's Ed25519, whose verification is slower),
-so the floor is ~1.7-1.8x raw and the 1.5x target is under it; the runtime stays within ~1.0-1.2x of
-that floor. Verifying in a worker thread (cffi releases the GIL) made a round trip 2-2.7x slower: in
-a ping-pong nothing runs while the frame is checked, so only the thread hand-off is added.
+nats:// (measured 2026-12, 2-core machine under load avg 4-9 from other work): a raw round trip took
+370-590 us; a round trip's signatures cost ~280 us with libsodium (PyNaCl; sign ~41 us, verify ~98 us
+when quiet) against ~420 us with OpenSSL's Ed25519 (verify ~160 us); so the floor, raw signed / raw,
+measured 1.2-1.8x (mostly 1.5-1.8x) and the 1.5x target is at or under it. The runtime stayed within
+1.0-1.25x of that floor. Verifying in a worker thread (cffi releases the GIL) made a round trip
+2-2.7x slower: in a ping-pong nothing runs while a frame is checked, so only the hand-off is added.
+The carrier's own work per frame besides the signature (routing head, signed bytes, encode, decode)
+is ~10 us. Every ack of the ping-pong rides on the reply: 1000 round trips publish 2000 data frames
+and 1 ack frame (the last Pong's).
 
 Where the time goes (profiled, loaded 2-core machine, 1000 round trips over tcp://): a raw TLS 1.3
 round trip is 2-4x a plain TCP one (asyncio's TLS layer is Python); the runtime alone, both roles in
