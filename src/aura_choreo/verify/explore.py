@@ -22,6 +22,10 @@ role's moves are never a reduced set if one of them is "sticky" (`verify/proviso
 its machine, except around receives from roles before it). Every cycle of the product takes a sticky
 transition, so every cycle of the reduced graph contains a fully expanded state; no action is ignored
 forever, and unspecified receptions, branch coverage and "cannot reach end" are preserved too.
+
+Symmetry reduction (`verify/symmetry.py`): where a family's instances are interchangeable, each
+successor is replaced by its canonical form (the instances sorted) before it is looked up; its
+docstring says when that applies and why the verdicts stay the same.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from aura_choreo.verify.findings import Finding, FindingKind
 from aura_choreo.verify.fsm import ActionKind, Machine
 from aura_choreo.verify.product import Move, State
 from aura_choreo.verify.proviso import sticky_transitions
+from aura_choreo.verify.symmetry import find_symmetry
 
 __all__ = ["MAX_FINDINGS_PER_KIND", "ExplorationResult", "explore", "peak_rss_bytes"]
 
@@ -57,6 +62,8 @@ class ExplorationResult:
     """Wall-clock time of the search itself (tables, exploration, livelock analysis)."""
     peak_rss_bytes: int = 0
     """The process's peak resident memory when the search ended (0 where the OS does not say)."""
+    symmetric_families: tuple[str, ...] = ()
+    """The families whose instances were treated as interchangeable (`verify/symmetry.py`)."""
 
     @property
     def states_per_second(self) -> float:
@@ -64,8 +71,16 @@ class ExplorationResult:
 
 
 class _Explorer(Diagnosis):
-    def __init__(self, machines: Sequence[Machine], bound: int, por: bool, max_states: int | None):
+    def __init__(
+        self,
+        machines: Sequence[Machine],
+        bound: int,
+        por: bool,
+        max_states: int | None,
+        symmetry: bool = False,
+    ):
         super().__init__(machines, bound)
+        self.symmetry = find_symmetry(self.t) if symmetry else None
         self.por = por
         self.max_states = max_states
         self.cyclic = any(m.has_cycle for m in machines)
@@ -135,6 +150,7 @@ class _Explorer(Diagnosis):
         check = self._check_reception
         watched = self.watched
         nothing: frozenset[int] = frozenset()
+        canonical = self.symmetry.canonical if self.symmetry is not None else None
         while frontier and complete:
             next_frontier: list[tuple[int, State, frozenset[int], tuple[int, ...] | None]] = []
             for idx, st, inherited, dirty in frontier:
@@ -164,6 +180,9 @@ class _Explorer(Diagnosis):
                     transitions += 1
                     if code >= 0:
                         fired[code] = 1
+                    orders = None
+                    if canonical is not None:
+                        succ, orders = canonical(succ)
                     h = hash(succ)
                     target = seen.get(h)
                     if target is None:
@@ -175,6 +194,10 @@ class _Explorer(Diagnosis):
                         seen[h] = target
                         parent.append(idx)
                         via.append(code)
+                        if orders is not None:
+                            # Renamed instances: the parent's role indices mean other roles here.
+                            next_frontier.append((target, succ, nothing, None))
+                            continue
                         changed = dirty_known.get(code)
                         if changed is None:
                             changed = dirty_of(code)
@@ -198,16 +221,18 @@ class _Explorer(Diagnosis):
                     f"stopped after {states} states (limit {self.max_states}); the result is partial",
                 )
             )
+        taken = {
+            m.role: frozenset(i for i in range(len(m.transitions)) if fired[r + n * i])
+            for r, m in enumerate(self.t.machines)
+        }
         return ExplorationResult(
             states=states,
             transitions=transitions,
             findings=tuple(findings),
             complete=complete,
             bound_reached=self.bound_blocked,
-            fired={
-                m.role: frozenset(i for i in range(len(m.transitions)) if fired[r + n * i])
-                for r, m in enumerate(self.t.machines)
-            },
+            fired=taken if self.symmetry is None else self.symmetry.close_fired(taken),
+            symmetric_families=tuple(f.name for f in self.symmetry.families) if self.symmetry else (),
         )
 
     def _choose_moves(self, st: State) -> list[Move]:
@@ -281,6 +306,7 @@ class _Explorer(Diagnosis):
             self._dirty[code] = dirty
         return dirty
 
+
 def peak_rss_bytes() -> int:
     """The peak resident set size of this process so far (0 where `resource` is unavailable)."""
     try:
@@ -292,16 +318,24 @@ def peak_rss_bytes() -> int:
 
 
 def explore(
-    machines: Sequence[Machine], *, bound: int = 4, por: bool = True, max_states: int | None = None
+    machines: Sequence[Machine],
+    *,
+    bound: int = 4,
+    por: bool = True,
+    max_states: int | None = None,
+    symmetry: bool | None = None,
 ) -> ExplorationResult:
-    """Explore the product of `machines` (one per role) with FIFO channels bounded by `bound`."""
+    """Explore the product of `machines` (one per role) with FIFO channels bounded by `bound`.
+
+    `symmetry` (default: as `por`) permutes interchangeable family instances (`verify/symmetry.py`);
+    `por=False` with the default explores every state."""
     began = time.perf_counter()
     # The search allocates millions of tuples and no reference cycles: the cyclic garbage collector
     # would only rescan the ever-growing frontier (issue 19 measured large runs 2.5x slower with it).
     collecting = gc.isenabled()
     gc.disable()
     try:
-        result = _Explorer(machines, bound, por, max_states).run()
+        result = _Explorer(machines, bound, por, max_states, por if symmetry is None else symmetry).run()
     finally:
         if collecting:
             gc.enable()

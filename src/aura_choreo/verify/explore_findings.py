@@ -4,17 +4,22 @@ a full bound, roles that can no longer reach their end, each with its shortest c
 `Diagnosis` is the part of the explorer that looks at a state (or, for livelocks, the whole explored
 graph) and records findings, at most `MAX_FINDINGS_PER_KIND` of each kind and one per signature; the
 search itself and its partial-order reduction stay in `explore.py`. The BFS parent links (`parent`,
-`via`) the search fills in turn a finding's state index into its trace.
+`via`) the search fills in turn a finding's state index into its trace. Under symmetry reduction the
+explored states are canonical forms (`verify/symmetry.py`): the trace is rebuilt through them while
+tracking which real instance each canonical one stands for, and its steps and the finding's roles and
+message are renamed to those, so every counterexample is a run of the real product.
 """
 
 from __future__ import annotations
 
+import re
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from aura_choreo.verify.findings import Finding, FindingKind
 from aura_choreo.verify.fsm import ActionKind, Machine
 from aura_choreo.verify.product import Product, State
+from aura_choreo.verify.symmetry import Symmetry
 from aura_choreo.verify.trace import TraceStep
 
 __all__ = ["MAX_FINDINGS_PER_KIND", "Diagnosis"]
@@ -51,6 +56,8 @@ class Diagnosis(Product):
         """Per explored state (BFS index), the index of the state that discovered it."""
         self.via = array("q", [0])
         """Per explored state, the step code that led to it from its parent."""
+        self.symmetry: Symmetry | None = None
+        """Set by the explorer when it explores canonical forms."""
 
     # ------------------------------------------------------------ findings
 
@@ -250,11 +257,20 @@ class Diagnosis(Product):
     def _findings(self) -> list[Finding]:
         findings = []
         for kind, idx, message, roles in self._reports.values():
-            findings.append(Finding(kind, message, roles, self.path(idx), tuple(self.t.roles)))
+            steps, names = self.trace(idx)
+            if names:
+                message = _renamed(message, names)
+                roles = tuple(names.get(role, role) for role in roles)
+            findings.append(Finding(kind, message, roles, steps, tuple(self.t.roles)))
         return findings
 
     def path(self, idx: int) -> tuple[TraceStep, ...]:
         """The steps from the initial state to state `idx` (shortest in the explored graph)."""
+        return self.trace(idx)[0]
+
+    def trace(self, idx: int) -> tuple[tuple[TraceStep, ...], Mapping[str, str]]:
+        """`path(idx)`, and the real role each role of state `idx` stands for where they differ
+        (symmetry reduction explores canonical forms, see the module docstring)."""
         codes = []
         while idx > 0:
             codes.append(self.via[idx])
@@ -262,18 +278,31 @@ class Diagnosis(Product):
         steps = []
         state = self.t.initial()
         n = self.n
+        symmetry = self.symmetry
+        frame = symmetry.identity() if symmetry is not None else ()
+        names: Mapping[str, str] = {}
         for code in reversed(codes):
             if code < 0:
                 raw = -1 - code
                 role, chan = raw % n, raw // n
                 late = self.t.labels[state[n + chan][0]]
-                steps.append(TraceStep(self.t.roles[role], "discard", self.t.channels[chan][0], late))
+                step = TraceStep(self.t.roles[role], "discard", self.t.channels[chan][0], late)
             else:
                 role = code % n
-                steps.append(self.step_of(code))
+                step = self.step_of(code)
+            if names:
+                step = TraceStep(
+                    names.get(step.role, step.role), step.kind, names.get(step.peer, step.peer), step.label
+                )
+            steps.append(step)
             moves, _ = self.role_moves(state, role)
             state = next(succ for c, succ in moves if c == code)
-        return tuple(steps)
+            if symmetry is not None:
+                state, orders = symmetry.canonical(state)
+                if orders is not None:
+                    frame = symmetry.compose(frame, orders)
+                    names = symmetry.renamer(frame)
+        return tuple(steps), names
 
     def step_of(self, code: int) -> TraceStep:
         t, n = self.t, self.n
@@ -290,3 +319,9 @@ class Diagnosis(Product):
         if a.kind is ActionKind.COIN:
             return TraceStep(t.roles[r], "coin", a.key, a.label)
         return TraceStep(t.roles[r], "tau", "", a.label)
+
+
+def _renamed(text: str, names: Mapping[str, str]) -> str:
+    """`text` with each role name of `names` (whole names only) replaced at once."""
+    pattern = "|".join(re.escape(name) for name in sorted(names, key=len, reverse=True))
+    return re.sub(rf"(?<![\w\]])(?:{pattern})", lambda m: names[m.group(0)], text)

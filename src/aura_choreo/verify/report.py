@@ -52,6 +52,8 @@ class VerificationReport:
     """Wall-clock time of the state-space search alone (`seconds` also counts compiling and budgets)."""
     peak_rss_bytes: int = 0
     """The process's peak resident memory after the search (process-wide, so it includes earlier work)."""
+    symmetric_families: tuple[str, ...] = ()
+    """The families whose instances the search treated as interchangeable (`verify/symmetry.py`)."""
     machines: Mapping[str, Machine] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -76,6 +78,7 @@ class VerificationReport:
             "complete": self.complete,
             "bound": self.bound,
             "por": self.por,
+            "symmetric_families": list(self.symmetric_families),
             "bound_reached": self.bound_reached,
             "seconds": round(self.seconds, 4),
             "states_per_second": round(self.states / self.explore_seconds) if self.explore_seconds > 0 else 0,
@@ -166,9 +169,11 @@ def verify_machines(
     bound: int = 4,
     por: bool = True,
     max_states: int | None = None,
+    symmetry: bool | None = None,
 ) -> tuple[ExplorationResult, list[Finding]]:
-    """Model-check a set of role machines; the exploration and its findings (branches included)."""
-    result = explore(list(machines.values()), bound=bound, por=por, max_states=max_states)
+    """Model-check a set of role machines; the exploration and its findings (branches included).
+    `symmetry` (default: as `por`) permutes interchangeable family instances (`verify/symmetry.py`)."""
+    result = explore(list(machines.values()), bound=bound, por=por, max_states=max_states, symmetry=symmetry)
     findings = [_located(machines, f) for f in result.findings]
     if result.complete:
         findings += unreachable_branches(machines, result)
@@ -182,6 +187,7 @@ def verify_protocol(
     por: bool = True,
     max_states: int | None = None,
     limits: BudgetLimits | None = None,
+    symmetry: bool | None = None,
 ) -> VerificationReport:
     """Verify a protocol given as one local type per role (SPEC §4).
 
@@ -189,7 +195,9 @@ def verify_protocol(
     """
     started = time.perf_counter()
     machines = {role: compile_machine(lt, collect_from=COLLECT_FROM) for role, lt in local_types.items()}
-    result, findings = verify_machines(machines, bound=bound, por=por, max_states=max_states)
+    result, findings = verify_machines(
+        machines, bound=bound, por=por, max_states=max_states, symmetry=symmetry
+    )
     budgets = {role: role_budget(lt) for role, lt in local_types.items()}
     manifests = {role: role_manifest(lt) for role, lt in local_types.items()}
     if limits is not None:
@@ -212,5 +220,6 @@ def verify_protocol(
         seconds=time.perf_counter() - started,
         explore_seconds=result.seconds,
         peak_rss_bytes=result.peak_rss_bytes,
+        symmetric_families=result.symmetric_families,
         machines=machines,
     )
