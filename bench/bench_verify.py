@@ -14,7 +14,10 @@ Targets (SPEC §4.2, issue 5): >= 50,000 states/s; a 10^6-state protocol in < 60
 Issue 19: a quorum family of N = 1,000 in < 10 s; a broadcast + fan-in family of N = 200 in < 30 s and
 < 1 GiB; bench_parse.py's random 10-role protocol of 1,000 statements in < 5 s (each with states/s and
 peak memory).
-Run: `.venv/bin/python bench/bench_verify.py` (add `--quick` to skip the 10^6 run).
+Symmetry reduction (issue 19): a family running per-instance branches in parallel, states and time with
+and without it (N = 10 has no baseline: POR alone explores 6.3 million states there; N = 12 is refused,
+E109: the leader's own machine, the product of its parallel branches, is over the compile limit).
+Run: `.venv/bin/python bench/bench_verify.py` (add `--quick` to skip the 10^6 run and N = 10).
 """
 
 from __future__ import annotations
@@ -184,9 +187,41 @@ def scaling_targets() -> None:
         )
 
 
+def fan_out(size: int) -> str:
+    """A leader running a two-step exchange with a choice with every instance of a family in parallel
+    (issue 19: symmetry reduction; the instances are interchangeable)."""
+    branch = (
+        "L -> W[{i}]: Task; choice W[{i}] {{ ok: {{ W[{i}] -> L: Result; }} no: {{ W[{i}] -> L: Fail; }} }}"
+    )
+    body = " | ".join(branch.format(i=i) for i in range(size))
+    return f"protocol FanOut {{ roles: L, W[{size}]; parallel {{ {body} }} }}"
+
+
+def symmetry_table(sizes: tuple[int, ...], baseline_up_to: int) -> None:
+    """States and time with symmetry reduction against POR alone (the baseline) on `fan_out`."""
+    print("\nsymmetry reduction: a parallel of per-instance choose/offer branches (L + W[N]), both with POR")
+    print(f"  {'N':>3} {'POR states':>11} {'POR s':>7} {'+sym states':>12} {'+sym s':>7} {'ratio':>13}")
+    for size in sizes:
+        try:
+            local_types = choreography(fan_out(size)).local_types()
+            reduced = verify_protocol(local_types)
+        except MachineCompileError as exc:
+            print(f"  {size:>3} refused: {exc}")
+            continue
+        assert reduced.deadlock_free and reduced.symmetric_families == ("W",)
+        if size <= baseline_up_to:
+            base = verify_protocol(local_types, symmetry=False)
+            ratio = f"{base.states / reduced.states:>12,.0f}x"
+            base_cols = f"{base.states:>11,} {base.seconds:>7.2f}"
+        else:
+            ratio, base_cols = f"{'-':>13}", f"{'(skipped)':>11} {'-':>7}"
+        print(f"  {size:>3} {base_cols} {reduced.states:>12,} {reduced.seconds:>7.2f} {ratio}")
+
+
 def main() -> None:
     growth_table()
     scaling_targets()
+    symmetry_table((4, 6, 8, 12) if "--quick" in sys.argv else (4, 6, 8, 10, 12), baseline_up_to=8)
     if "--quick" not in sys.argv:
         million_run()
 
