@@ -57,6 +57,19 @@ def test_a_family_of_interchangeable_instances_explores_fewer_states_with_the_sa
     assert reduced.fired == full.fired  # every instance's branches are covered, not just one's
 
 
+def test_two_families_are_reduced_together_with_the_same_verdict() -> None:
+    work = "L -> {f}[{i}]: T; choice {f}[{i}] {{ a: {{ {f}[{i}] -> L: A; }} b: {{ {f}[{i}] -> L: B; }} }}"
+    body = " | ".join(work.format(f=f, i=i) for f in "VW" for i in range(3))
+    text = f"protocol T {{ roles: L, V[3], W[3]; parallel {{ {body} }} }}"
+    machines = list(_machines(_types(text)).values())
+    reduced = explore(machines, por=False, symmetry=True)
+    full = explore(machines, por=False, symmetry=False)
+    assert reduced.symmetric_families == ("V", "W")
+    assert reduced.states * 10 < full.states
+    assert reduced.findings == full.findings == ()
+    assert reduced.fired == full.fired
+
+
 def test_a_multicast_in_index_order_is_not_symmetric() -> None:
     text = "protocol S { roles: L, W[3]; L -> W[*]: Task; W[*] -> L: Result; }"
     assert find_symmetry(Tables(list(_machines(_types(text)).values()))) is None

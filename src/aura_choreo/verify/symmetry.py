@@ -126,26 +126,31 @@ class Symmetry:
         return names
 
     def close_fired(self, fired: dict[str, frozenset[int]]) -> dict[str, frozenset[int]]:
-        """The transitions taken in some run, closed under renaming the instances (W105)."""
+        """The transitions taken in some run, closed under renaming the instances (W105). With two
+        families a role may be renamed by both: repeated until nothing is added."""
         closed = dict(fired)
-        for family in self.families:
-            names = [self.roles[r] for r in family.roles]
-            union = frozenset().union(*(closed.get(name, frozenset()) for name in names))
-            for name in names:
-                closed[name] = union
-            for r, maps in family.transitions:
-                name = self.roles[r]
-                taken = set(closed.get(name, frozenset()))
-                work = list(taken)
-                while work:
-                    ti = work.pop()
-                    for index_map in maps:
-                        image = index_map[ti]
-                        if image not in taken:
-                            taken.add(image)
-                            work.append(image)
-                closed[name] = frozenset(taken)
-        return closed
+        while True:
+            before = closed
+            closed = dict(closed)
+            for family in self.families:
+                names = [self.roles[r] for r in family.roles]
+                union = frozenset().union(*(closed.get(name, frozenset()) for name in names))
+                for name in names:
+                    closed[name] = union
+                for r, maps in family.transitions:
+                    name = self.roles[r]
+                    taken = set(closed.get(name, frozenset()))
+                    work = list(taken)
+                    while work:
+                        ti = work.pop()
+                        for index_map in maps:
+                            image = index_map[ti]
+                            if image not in taken:
+                                taken.add(image)
+                                work.append(image)
+                    closed[name] = frozenset(taken)
+            if closed == before:
+                return closed
 
 
 def _adjacent_swaps(order: Sequence[int]) -> list[int]:
