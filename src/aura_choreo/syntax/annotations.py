@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from aura_choreo.syntax.ast import Annotation, AnnotationArgs, Annotations, AnnotationValue, Ident
 from aura_choreo.syntax.cursor import Cursor
+from aura_choreo.syntax.node_build import annotation
 from aura_choreo.syntax.tokens import DURATION, IDENT, INT, STRING
 
 _VALUE = "an annotation value (a string, integer, boolean, identifier or list)"
@@ -22,7 +23,7 @@ def parse_annotation_entry(c: Cursor) -> Annotation:
         value = parse_annotation_value(c)
     elif c.at("(") and not c.token.newline_before:
         value = _parse_args(c)
-    return Annotation(key, value, span=c.span_from(start))
+    return annotation(key, value, c.span_from(start))
 
 
 def parse_annotation_list(c: Cursor) -> tuple[Annotation, ...]:

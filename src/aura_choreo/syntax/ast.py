@@ -46,7 +46,7 @@ from aura_choreo.syntax.part_nodes import UnionType as UnionType
 # ---------------------------------------------------------------- statements
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Stmt:
     """Base of statements; `annotations` are those written before the statement."""
 
@@ -57,7 +57,7 @@ class Stmt:
 Block = tuple[Stmt, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Send(Stmt):
     """`A -> B: M`, also multicast (`A -> R[*]: M`) and fan-in (`R[*] -> A: M`); message None if omitted."""
 
@@ -66,7 +66,7 @@ class Send(Stmt):
     message: Message | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Chain(Stmt):
     """`A -> B -> C: M` (three or more participants)."""
 
@@ -74,7 +74,7 @@ class Chain(Stmt):
     message: Message | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Exchange(Stmt):
     """`A <-> B` or `A <-> B: M`."""
 
@@ -83,7 +83,7 @@ class Exchange(Stmt):
     message: Message | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Broadcast(Stmt):
     """`A ->* : M`."""
 
@@ -91,7 +91,7 @@ class Broadcast(Stmt):
     message: Message
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Branch:
     """One branch of a choice: a label, an optional guard, a body."""
 
@@ -101,7 +101,7 @@ class Branch:
     span: Span = field(default=UNKNOWN_SPAN, compare=False, repr=False, kw_only=True)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Choice(Stmt):
     """`choice R { ... }` or `choice at R { ... }`."""
 
@@ -109,7 +109,7 @@ class Choice(Stmt):
     branches: tuple[Branch, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MatchArm:
     """`Pattern => body`; `pattern` is a path like `Vote::Commit` or `_`."""
 
@@ -118,7 +118,7 @@ class MatchArm:
     span: Span = field(default=UNKNOWN_SPAN, compare=False, repr=False, kw_only=True)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Match(Stmt):
     """`match expr { P => ..., ... }`."""
 
@@ -126,7 +126,7 @@ class Match(Stmt):
     arms: tuple[MatchArm, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class If(Stmt):
     """`if cond { ... } else { ... }` (`else_body` None when absent)."""
 
@@ -135,7 +135,7 @@ class If(Stmt):
     else_body: Block | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Loop(Stmt):
     """Every `loop` form: kind is `count`, `decides`, `custom` or `open`."""
 
@@ -146,7 +146,7 @@ class Loop(Stmt):
     condition: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class For(Stmt):
     """`for i in a..b { ... }` (a counted loop with a known index)."""
 
@@ -156,12 +156,12 @@ class For(Stmt):
     body: Block
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Break(Stmt):
     """`break` out of the innermost loop."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Rec(Stmt):
     """`rec L { ... }`."""
 
@@ -169,28 +169,28 @@ class Rec(Stmt):
     body: Block
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Continue(Stmt):
     """`continue L`."""
 
     label: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Parallel(Stmt):
     """`parallel { s1 | s2 }` / `par { ... }`: each branch a block."""
 
     branches: tuple[Block, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Barrier(Stmt):
     """`barrier;` or `barrier(R);`."""
 
     role: RoleRef | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LocalAction(Stmt):
     """`R: Action(args);`."""
 
@@ -199,7 +199,7 @@ class LocalAction(Stmt):
     args: tuple[Expr, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Let(Stmt):
     """`let x = expr;`."""
 
@@ -207,7 +207,7 @@ class Let(Stmt):
     value: Expr
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ProtocolDef(Stmt):
     """A nested `protocol Sub(X, Y) { ... }` definition."""
 
@@ -216,7 +216,7 @@ class ProtocolDef(Stmt):
     body: Block
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CallProtocol(Stmt):
     """`call Sub(A, B);`, `compose Sub(A, B);`, `call Sub;` (args None when omitted)."""
 
@@ -225,7 +225,7 @@ class CallProtocol(Stmt):
     keyword: str = field(default="call", compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NamedBlock(Stmt):
     """`sub_protocol Name { ... }`."""
 
@@ -233,7 +233,7 @@ class NamedBlock(Stmt):
     body: Block
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Timeout(Stmt):
     """`timeout(d) { body } or { alt }`."""
 
@@ -242,7 +242,7 @@ class Timeout(Stmt):
     alt: Block
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Try(Stmt):
     """`try { body } compensate { comp }`."""
 
@@ -253,7 +253,7 @@ class Try(Stmt):
 # ---------------------------------------------------------------- files
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Choreography:
     """One choreography: its name, namespace, roles, top-level annotations and body."""
 
@@ -269,7 +269,7 @@ class Choreography:
         return f"{self.namespace}.{self.name}" if self.namespace else self.name
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Import:
     """`import "other.choreo";`."""
 
@@ -277,7 +277,7 @@ class Import:
     span: Span = field(default=UNKNOWN_SPAN, compare=False, repr=False, kw_only=True)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SourceFile:
     """A parsed file: its imports and choreographies."""
 

@@ -11,21 +11,21 @@ from dataclasses import dataclass, field
 from aura_choreo.diagnostics import UNKNOWN_SPAN, Span
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Expr:
     """Base of the safe expression language (SPEC §1.6)."""
 
     span: Span = field(default=UNKNOWN_SPAN, compare=False, repr=False, kw_only=True)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Literal(Expr):
     """An int, string, bool, or `None` literal."""
 
     value: int | str | bool | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Duration(Expr):
     """A duration literal (`500ms`, `30s`, `30_seconds`), normalised to milliseconds."""
 
@@ -33,14 +33,14 @@ class Duration(Expr):
     text: str = field(default="", compare=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Name(Expr):
     """A variable or a path such as `Vote::Commit` (segments joined by `::`)."""
 
     name: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Attribute(Expr):
     """`value.attr`."""
 
@@ -48,7 +48,7 @@ class Attribute(Expr):
     attr: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Index(Expr):
     """`value[index]`."""
 
@@ -56,7 +56,7 @@ class Index(Expr):
     index: Expr
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Call(Expr):
     """`func(args...)`: only the whitelisted functions are evaluated (`min max len sum abs any all`)."""
 
@@ -64,7 +64,7 @@ class Call(Expr):
     args: tuple[Expr, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UnaryOp(Expr):
     """`not x`, `-x` (the Rust `!` is normalised to `not`)."""
 
@@ -72,7 +72,7 @@ class UnaryOp(Expr):
     operand: Expr
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BinOp(Expr):
     """Arithmetic, comparison and boolean operators (`&&`/`||` normalised to `and`/`or`)."""
 
@@ -81,7 +81,7 @@ class BinOp(Expr):
     right: Expr
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ListExpr(Expr):
     """`[a, b, c]`."""
 

@@ -20,7 +20,6 @@ from aura_choreo.syntax.ast import (
     PayloadField,
     RoleIndex,
     RoleRef,
-    Send,
     Stmt,
     TypeExpr,
     TypeRef,
@@ -28,6 +27,7 @@ from aura_choreo.syntax.ast import (
 )
 from aura_choreo.syntax.cursor import Cursor
 from aura_choreo.syntax.expressions import parse_expression, parse_expression_list
+from aura_choreo.syntax.node_build import message, participant, payload_field, role_ref, send, type_ref
 from aura_choreo.syntax.tokens import IDENT, INT, Token
 
 BUILTIN_TYPES = frozenset(
@@ -51,7 +51,7 @@ def parse_role_ref(c: Cursor) -> RoleRef:
     token = c.token
     if token.kind == "[" and not token.newline_before and _bracket_is_index(c):
         index = _parse_index(c)
-    return RoleRef(start.text, index, span=c.span_from(start))
+    return role_ref(start.text, index, c.span_from(start))
 
 
 def parse_participant(c: Cursor) -> Participant:
@@ -64,7 +64,7 @@ def parse_participant(c: Cursor) -> Participant:
         c.advance()
         annotations = parse_annotation_list(c)
     # without annotations the participant is exactly its role: share the span object
-    return Participant(role, annotations, span=c.span_from(start) if annotations else role.span)
+    return participant(role, annotations, c.span_from(start) if annotations else role.span)
 
 
 _ARITHMETIC = ("+", "-", "*", "/", "%")
@@ -126,8 +126,8 @@ def _type_atom(c: Cursor) -> TypeRef:
         name += "::" + c.advance().text
     token = c.token
     if token.kind == "<" or (token.kind == "[" and not token.newline_before):
-        return TypeRef(name, parse_type_args(c), span=c.span_from(start))
-    return TypeRef(name, span=c.span_from(start))
+        return type_ref(name, parse_type_args(c), c.span_from(start))
+    return type_ref(name, (), c.span_from(start))
 
 
 def parse_type_args(c: Cursor) -> tuple[TypeExpr, ...]:
@@ -152,7 +152,7 @@ def parse_message(c: Cursor) -> Message:
         type_args = parse_type_args(c)
     token = c.token
     if token.kind != "(" or token.newline_before:
-        return Message(start.text, type_args, span=c.span_from(start))
+        return message(start.text, type_args, (), c.span_from(start))
     c.advance()
     fields: list[PayloadField] = []
     while c.token.kind != ")":
@@ -161,7 +161,7 @@ def parse_message(c: Cursor) -> Message:
             break
         c.advance()
     c.expect(")", "`,` or `)`")
-    return Message(start.text, type_args, tuple(fields), span=c.span_from(start))
+    return message(start.text, type_args, tuple(fields), c.span_from(start))
 
 
 def _payload_field(c: Cursor) -> PayloadField:
@@ -169,11 +169,11 @@ def _payload_field(c: Cursor) -> PayloadField:
     if start.kind == IDENT and c.tokens[c.pos + 1].kind == ":":  # (the cursor's list ends in two EOFs)
         c.advance()
         c.advance()
-        return PayloadField(start.text, parse_type(c), span=c.span_from(start))
+        return payload_field(start.text, parse_type(c), c.span_from(start))
     item = parse_type(c)
     if isinstance(item, TypeRef) and not item.args and is_bare_field_name(item.name):
-        return PayloadField(item.name, None, span=item.span)
-    return PayloadField(None, item, span=item.span)
+        return payload_field(item.name, None, item.span)
+    return payload_field(None, item, item.span)
 
 
 def parse_participant_statement(c: Cursor, annotations: Annotations) -> Stmt:
@@ -186,11 +186,11 @@ def parse_participant_statement(c: Cursor, annotations: Annotations) -> Stmt:
         while c.token.kind == "->":
             c.advance()
             participants.append(parse_participant(c))
-        message = _optional_message(c)
+        message_ = _optional_message(c)
         span = c.span_from(start)
         if len(participants) == 2:
-            return Send(participants[0], participants[1], message, annotations=annotations, span=span)
-        return Chain(tuple(participants), message, annotations=annotations, span=span)
+            return send(participants[0], participants[1], message_, annotations, span)
+        return Chain(tuple(participants), message_, annotations=annotations, span=span)
     if kind == ":":
         c.advance()
         return _local_action(c, first, annotations, start)

@@ -15,14 +15,14 @@ from aura_choreo.syntax.expr_nodes import Expr
 # ---------------------------------------------------------------- annotations
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Ident:
     """A bare identifier used as an annotation value (`@optimize(inline)`)."""
 
     name: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AnnotationArgs:
     """The argument list of `@key(a, b = 3)`."""
 
@@ -34,7 +34,7 @@ AnnotationValue = int | str | bool | Ident | tuple["AnnotationValue", ...] | Ann
 """A value: int, string, bool, identifier, list (a tuple), or an argument list. Flags are `True`."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Annotation:
     """One `key = value` annotation."""
 
@@ -49,7 +49,7 @@ Annotations = tuple[Annotation, ...]
 # ---------------------------------------------------------------- roles, types, messages
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RoleDecl:
     """`A`, `Workers[3]`, `Followers[N]`, `Signers[*]`: size is None (plain), an int, a parameter, or `*`."""
 
@@ -62,19 +62,19 @@ class RoleDecl:
         return self.size is not None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IndexAll:
     """`R[*]`: every instance."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IndexValue:
     """`R[0]` (an int) or `R[i]` (an index variable or parameter name)."""
 
     value: int | str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IndexRange:
     """`R[a..b]`: instances a to b-1; bounds are ints or parameter names."""
 
@@ -82,7 +82,7 @@ class IndexRange:
     stop: int | str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class IndexExpr:
     """`R[i+1]`, `R[(i + 1) % N]`: integer arithmetic over index variables, integers and parameters."""
 
@@ -92,7 +92,7 @@ class IndexExpr:
 RoleIndex = IndexAll | IndexValue | IndexRange | IndexExpr
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RoleRef:
     """A reference to a role in a statement, with an optional family index."""
 
@@ -101,7 +101,7 @@ class RoleRef:
     span: Span = field(default=UNKNOWN_SPAN, compare=False, repr=False, kw_only=True)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TypeRef:
     """A type: a path (`std::vec::Vec`) with generic arguments."""
 
@@ -115,7 +115,7 @@ class TypeRef:
         return f"{self.name}<{', '.join(str(a) for a in self.args)}>"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UnionType:
     """A Python union type: `int | None`."""
 
@@ -129,7 +129,7 @@ class UnionType:
 TypeExpr = TypeRef | UnionType
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PayloadField:
     """`name: Type`, a bare `Type`, or a bare `name` (then `type` is None)."""
 
@@ -138,7 +138,7 @@ class PayloadField:
     span: Span = field(default=UNKNOWN_SPAN, compare=False, repr=False, kw_only=True)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Message:
     """`Label`, `Label<T>`, `Label(fields)`, `Label<T>(fields)`."""
 
@@ -148,7 +148,7 @@ class Message:
     span: Span = field(default=UNKNOWN_SPAN, compare=False, repr=False, kw_only=True)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Participant:
     """A role in a send with the annotations written on it (`A[flow_cost = 5]`)."""
 
