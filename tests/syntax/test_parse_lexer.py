@@ -6,13 +6,22 @@ import pytest
 
 from aura_choreo.syntax import format_source, parse_source
 from aura_choreo.syntax.lexer import tokenize
-from aura_choreo.syntax.tokens import DURATION, EOF, IDENT, INT, RAW_CLOSE, RAW_OPEN, STRING
+from aura_choreo.syntax.tokens import (
+    DURATION,
+    EOF,
+    IDENT,
+    INT,
+    RAW_CLOSE,
+    RAW_OPEN,
+    STRING,
+    token_span,
+)
 
 
 def kinds_and_values(text: str) -> list[tuple[str, object]]:
     tokens, diagnostics = tokenize(text)
     assert diagnostics == []
-    return [(t.kind, t.value) for t in tokens if t.kind != EOF]
+    return [(kind, value) for kind, _, value, *_ in tokens if kind != EOF]
 
 
 @pytest.mark.parametrize(
@@ -52,12 +61,13 @@ def test_raw_string_wrapper_tokens() -> None:
 
 def test_newline_before_is_recorded_across_comments() -> None:
     tokens, _ = tokenize("a /* x\n */ b c\n// z\nd")
-    assert [t.newline_before for t in tokens[:4]] == [True, True, False, True]
+    assert [t[-1] for t in tokens[:4]] == [True, True, False, True]
 
 
 def test_positions_are_one_based_line_and_column() -> None:
     tokens, _ = tokenize("ab\n  cd")
-    assert [(t.line, t.column, t.end_column) for t in tokens[:2]] == [(1, 1, 3), (2, 3, 5)]
+    spans = [token_span(t, "f") for t in tokens[:2]]
+    assert [(s.line, s.column, s.end_column) for s in spans] == [(1, 1, 3), (2, 3, 5)]
 
 
 @pytest.mark.parametrize(
@@ -89,7 +99,7 @@ def test_lines_are_counted_as_str_splitlines_counts_them(newline: str) -> None:
 def test_tokens_after_strings_comments_and_bad_characters_keep_their_columns() -> None:
     # the lexer scans on from where a string or block comment ends: positions must not drift
     tokens, diagnostics = tokenize('a "s t" b /* c\n d */ e $ f 12 1_0 "u\n', "f.choreo")
-    assert [(t.kind, t.text, t.line, t.column) for t in tokens] == [
+    assert [t[:2] + t[3:5] for t in tokens] == [
         (IDENT, "a", 1, 1), (STRING, '"s t"', 1, 3), (IDENT, "b", 1, 9), (IDENT, "e", 2, 7),
         (IDENT, "f", 2, 11), (INT, "12", 2, 13), (INT, "1_0", 2, 16), (STRING, '"u', 2, 20), (EOF, "", 3, 1),
     ]  # fmt: skip

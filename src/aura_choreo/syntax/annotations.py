@@ -8,7 +8,7 @@ from __future__ import annotations
 from aura_choreo.syntax.ast import Annotation, AnnotationArgs, Annotations, AnnotationValue, Ident
 from aura_choreo.syntax.cursor import Cursor
 from aura_choreo.syntax.node_build import annotation
-from aura_choreo.syntax.tokens import DURATION, IDENT, INT, STRING
+from aura_choreo.syntax.tokens import DURATION, IDENT, INT, KIND, NEWLINE_BEFORE, STRING, TEXT, VALUE
 
 _VALUE = "an annotation value (a string, integer, boolean, identifier or list)"
 
@@ -17,11 +17,11 @@ def parse_annotation_entry(c: Cursor) -> Annotation:
     """`@key`, `key = value`, `@key = value` or `@key(args)`; a key alone is the flag `True`."""
     start = c.token
     c.accept("@")
-    key = c.expect_ident("an annotation key").text
+    key = c.expect_ident("an annotation key")[TEXT]
     value: AnnotationValue = True
     if c.accept("="):
         value = parse_annotation_value(c)
-    elif c.at("(") and not c.token.newline_before:
+    elif c.at("(") and not c.token[NEWLINE_BEFORE]:
         value = _parse_args(c)
     return annotation(key, value, c.span_from(start))
 
@@ -40,24 +40,24 @@ def parse_annotation_list(c: Cursor) -> tuple[Annotation, ...]:
 def parse_annotation_value(c: Cursor) -> AnnotationValue:
     """A string, an integer (a duration becomes milliseconds), a boolean, an identifier or a list."""
     token = c.token
-    if token.kind in (STRING, INT, DURATION):
+    if token[KIND] in (STRING, INT, DURATION):
         c.advance()
-        return token.value
-    if token.kind == "-" and c.peek().kind in (INT, DURATION):
+        return token[VALUE]
+    if token[KIND] == "-" and c.peek()[KIND] in (INT, DURATION):
         c.advance()
-        value = c.advance().value
+        value = c.advance()[VALUE]
         assert isinstance(value, int)
         return -value
-    if token.kind == IDENT:
+    if token[KIND] == IDENT:
         c.advance()
-        if token.text in ("true", "false"):
-            return token.text == "true"
-        name = token.text
-        while c.at("::") and c.peek().kind == IDENT:
+        if token[TEXT] in ("true", "false"):
+            return token[TEXT] == "true"
+        name = token[TEXT]
+        while c.at("::") and c.peek()[KIND] == IDENT:
             c.advance()
-            name += "::" + c.advance().text
+            name += "::" + c.advance()[TEXT]
         return Ident(name)
-    if token.kind == "[":
+    if token[KIND] == "[":
         c.advance()
         c.descend()
         items: list[AnnotationValue] = []
@@ -76,8 +76,8 @@ def _parse_args(c: Cursor) -> AnnotationArgs:
     positional: list[AnnotationValue] = []
     named: list[tuple[str, AnnotationValue]] = []
     while not c.at(")"):
-        if c.token.kind == IDENT and c.peek().kind == "=":
-            key = c.advance().text
+        if c.token[KIND] == IDENT and c.peek()[KIND] == "=":
+            key = c.advance()[TEXT]
             c.advance()
             named.append((key, parse_annotation_value(c)))
         else:

@@ -5,7 +5,19 @@ from __future__ import annotations
 from typing import NoReturn
 
 from aura_choreo.diagnostics import Diagnostic, Span, error
-from aura_choreo.syntax.tokens import EOF, IDENT, Token
+from aura_choreo.syntax.tokens import (
+    COLUMN,
+    EOF,
+    IDENT,
+    KIND,
+    LINE,
+    NEWLINE_BEFORE,
+    TEXT,
+    VALUE,
+    Token,
+    describe,
+    token_span,
+)
 
 _STATEMENT_KEYWORDS = frozenset(
     "choice match if loop for break rec continue parallel par barrier let protocol call compose "
@@ -15,8 +27,7 @@ _PARTICIPANT_FOLLOWERS = frozenset({"->", "<->", "->*", ":", "["})
 MAX_NESTING = 60
 _OPENERS = {"{": "}", "(": ")", "[": "]"}
 
-# The setters of Span's slots (a KeyError here if Span stops being a slots dataclass); tokens are
-# indexed by position in `span_from` for the same reason: named-tuple attributes cost more.
+# The setters of Span's slots (a KeyError here if Span stops being a slots dataclass).
 _new_span = object.__new__
 _set_file, _set_line, _set_column, _set_end_line, _set_end_column = (
     Span.__dict__[name].__set__ for name in ("file", "line", "column", "end_line", "end_column")
@@ -53,14 +64,14 @@ class Cursor:
         return tokens[index] if index < len(tokens) else tokens[-1]
 
     def at(self, kind: str) -> bool:
-        return self.token.kind == kind
+        return self.token[KIND] == kind
 
     def at_word(self, word: str) -> bool:
         token = self.token
-        return token.kind == IDENT and token.value == word
+        return token[KIND] == IDENT and token[VALUE] == word
 
     def at_end(self) -> bool:
-        return self.token.kind == EOF
+        return self.token[KIND] == EOF
 
     def previous(self) -> Token:
         return self.tokens[max(self.pos - 1, 0)]
@@ -69,14 +80,14 @@ class Cursor:
 
     def advance(self) -> Token:
         token = self.token
-        if token.kind != EOF:
+        if token[KIND] != EOF:
             self.pos += 1
             self.token = self.tokens[self.pos]
         return token
 
     def accept(self, kind: str) -> Token | None:
         token = self.token
-        if token.kind == kind:
+        if token[KIND] == kind:
             self.pos += 1
             self.token = self.tokens[self.pos]
             return token
@@ -89,7 +100,7 @@ class Cursor:
 
     def expect(self, kind: str, what: str | None = None) -> Token:
         token = self.token
-        if token.kind != kind:
+        if token[KIND] != kind:
             self.fail(what or f"`{kind}`")
         self.pos += 1
         self.token = self.tokens[self.pos]
@@ -102,7 +113,7 @@ class Cursor:
 
     def expect_ident(self, what: str) -> Token:
         token = self.token
-        if token.kind != IDENT:
+        if token[KIND] != IDENT:
             self.fail(what)
         self.pos += 1
         self.token = self.tokens[self.pos]
@@ -113,7 +124,7 @@ class Cursor:
         self.depth += 1
         if self.depth > MAX_NESTING:
             self.report(
-                self.token.span(self.file),
+                token_span(self.token, self.file),
                 f"blocks are nested more than {MAX_NESTING} levels deep",
                 "move the inner part into its own `protocol` and `call` it",
             )
@@ -127,14 +138,14 @@ class Cursor:
     def span_from(self, start: Token) -> Span:
         """The span from the start of `start` to the end of the last consumed token."""
         end = self.tokens[self.pos - 1] if self.pos else start
-        # Span(file, start.line, start.column, end.line, end.end_column), built field by field: the
+        # Span(file, start[LINE], start.column, end[LINE], end.end_column), built field by field: the
         # parser makes one per node and the dataclass `__init__` took a third of the parse (issue 19)
         span = _new_span(Span)
         _set_file(span, self.file)
-        _set_line(span, start[3])
-        _set_column(span, start[4])
-        _set_end_line(span, end[3])
-        _set_end_column(span, end[4] + (len(end[1]) or 1))
+        _set_line(span, start[LINE])
+        _set_column(span, start[COLUMN])
+        _set_end_line(span, end[LINE])
+        _set_end_column(span, end[COLUMN] + (len(end[TEXT]) or 1))
         return span
 
     # ------------------------------------------------------------ errors
@@ -142,11 +153,19 @@ class Cursor:
     def fail(self, expected: str, *hints: str) -> NoReturn:
         """Record `expected X, found Y` at the current token and raise ParseFailure."""
         token = self.token
-        self.report(token.span(self.file), f"expected {expected}, found {token.describe()}", *hints)
+        self.report(token_span(token, self.file), f"expected {expected}, found {describe(token)}", *hints)
         raise ParseFailure
 
     def report(self, span: Span, message: str, *hints: str) -> None:
         self.diagnostics.append(error("E001", span, message, *hints))
+
+    def report_unclosed_block(self, opening: Token) -> None:
+        """Record that the `}` of the block opened at `opening` is missing (without unwinding)."""
+        token = self.token
+        self.report(
+            token_span(token, self.file),
+            f"expected `}}` to close the block opened at line {opening[LINE]}, found {describe(token)}",
+        )
 
     def synchronise(self, start: int) -> None:
         """Skip to the start of the next statement after an error at token index `start`.
@@ -158,23 +177,23 @@ class Cursor:
         while not self.at_end():
             token = self.token
             if depth == 0 and self.pos > start:
-                if token.kind == "}" or (token.newline_before and self.looks_like_statement_start()):
+                if token[KIND] == "}" or (token[NEWLINE_BEFORE] and self.looks_like_statement_start()):
                     return
-            if token.kind in _OPENERS:
+            if token[KIND] in _OPENERS:
                 depth += 1
-            elif token.kind in ("}", ")", "]"):
+            elif token[KIND] in ("}", ")", "]"):
                 depth = max(depth - 1, 0)
-            elif token.kind == ";" and depth == 0:
+            elif token[KIND] == ";" and depth == 0:
                 self.advance()
                 return
             self.advance()
 
     def looks_like_statement_start(self) -> bool:
         token, following = self.token, self.peek()
-        if token.kind == "@" or token.kind == "#":
+        if token[KIND] == "@" or token[KIND] == "#":
             return True
-        if token.kind != IDENT:
+        if token[KIND] != IDENT:
             return False
-        if following.kind in _PARTICIPANT_FOLLOWERS:
-            return following.kind != "[" or not following.newline_before
-        return token.value in _STATEMENT_KEYWORDS or token.value in ("choreography", "import", "roles")
+        if following[KIND] in _PARTICIPANT_FOLLOWERS:
+            return following[KIND] != "[" or not following[NEWLINE_BEFORE]
+        return token[VALUE] in _STATEMENT_KEYWORDS or token[VALUE] in ("choreography", "import", "roles")

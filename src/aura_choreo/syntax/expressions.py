@@ -16,7 +16,7 @@ from aura_choreo.syntax.ast import (
     UnaryOp,
 )
 from aura_choreo.syntax.cursor import Cursor, ParseFailure
-from aura_choreo.syntax.tokens import DURATION, IDENT, INT, STRING, Token
+from aura_choreo.syntax.tokens import DURATION, IDENT, INT, KIND, NEWLINE_BEFORE, STRING, TEXT, VALUE, Token
 
 _WORD_LITERALS: dict[str, bool | None] = {
     "true": True,
@@ -101,7 +101,7 @@ def _expression(c: Cursor, min_level: int) -> Expr:
     left = _not(c) if c.at_word("not") else _unary(c)
     while True:
         token = c.token
-        entry = _BINARY_WORDS.get(token.text) if token.kind == IDENT else _BINARY.get(token.kind)
+        entry = _BINARY_WORDS.get(token[TEXT]) if token[KIND] == IDENT else _BINARY.get(token[KIND])
         if entry is None or entry[1] < min_level:
             return left
         c.advance()
@@ -121,34 +121,34 @@ def _not(c: Cursor) -> Expr:
 
 def _unary(c: Cursor) -> Expr:
     prefixes: list[Token] = []
-    while c.at("!") or (c.at("-") and c.peek().kind != INT):
+    while c.at("!") or (c.at("-") and c.peek()[KIND] != INT):
         prefixes.append(c.advance())
     start = c.token
     if c.accept("-"):  # `-5` is a literal, so that a negative literal prints and parses back the same
-        number = c.advance().value
+        number = c.advance()[VALUE]
         assert isinstance(number, int)
         value = _postfix(c, start, Literal(-number, span=c.span_from(start)))
     else:
         value = _postfix(c, start, _atom(c))
     for prefix in reversed(prefixes):  # a loop, not recursion: `!!!...x` may be long
-        value = UnaryOp("not" if prefix.kind == "!" else "-", value, span=c.span_from(prefix))
+        value = UnaryOp("not" if prefix[KIND] == "!" else "-", value, span=c.span_from(prefix))
     return value
 
 
 def _postfix(c: Cursor, start: Token, value: Expr) -> Expr:
     while True:
         token = c.token
-        if token.kind == "." and c.peek().kind == IDENT:
+        if token[KIND] == "." and c.peek()[KIND] == IDENT:
             c.advance()
-            value = Attribute(value, str(c.advance().value), span=c.span_from(start))
-        elif token.kind == "[" and not token.newline_before:
+            value = Attribute(value, str(c.advance()[VALUE]), span=c.span_from(start))
+        elif token[KIND] == "[" and not token[NEWLINE_BEFORE]:
             c.advance()
             c.descend()
             index = parse_expression(c)
             c.expect("]", "`]`")
             c.ascend()
             value = Index(value, index, span=c.span_from(start))
-        elif token.kind == "(" and isinstance(value, Name) and not token.newline_before:
+        elif token[KIND] == "(" and isinstance(value, Name) and not token[NEWLINE_BEFORE]:
             c.advance()
             c.descend()
             args = parse_expression_list(c, ")")
@@ -171,22 +171,22 @@ def parse_expression_list(c: Cursor, closer: str) -> tuple[Expr, ...]:
 
 def _atom(c: Cursor) -> Expr:
     token = c.token
-    kind = token.kind
+    kind = token[KIND]
     if kind == INT or kind == STRING:
         c.advance()
-        return Literal(token.value, span=c.span_from(token))
+        return Literal(token[VALUE], span=c.span_from(token))
     if kind == DURATION:
         c.advance()
-        assert isinstance(token.value, int)
-        return Duration(token.value, token.text, span=c.span_from(token))
+        assert isinstance(token[VALUE], int)
+        return Duration(token[VALUE], token[TEXT], span=c.span_from(token))
     if kind == IDENT:
         c.advance()
-        if token.text in _WORD_LITERALS:
-            return Literal(_WORD_LITERALS[token.text], span=c.span_from(token))
-        name = token.text
-        while c.at("::") and c.peek().kind == IDENT:
+        if token[TEXT] in _WORD_LITERALS:
+            return Literal(_WORD_LITERALS[token[TEXT]], span=c.span_from(token))
+        name = token[TEXT]
+        while c.at("::") and c.peek()[KIND] == IDENT:
             c.advance()
-            name += "::" + c.advance().text
+            name += "::" + c.advance()[TEXT]
         return Name(name, span=c.span_from(token))
     if kind == "(":
         c.advance()

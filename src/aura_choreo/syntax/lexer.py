@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
-from functools import partial
+from collections.abc import Iterator
 
 from aura_choreo.diagnostics import Diagnostic, Span, error
 from aura_choreo.syntax.tokens import (
@@ -18,7 +17,6 @@ from aura_choreo.syntax.tokens import (
     STRING,
     Comment,
     Token,
-    make_token,
 )
 
 _SINGLE_PUNCT = "".join(p for p in PUNCTUATION if len(p) == 1)
@@ -104,8 +102,7 @@ class _Lexer:
     def __init__(self, text: str, file: str) -> None:
         self.text = text
         self.file = file
-        self.rows: list[tuple[str, str, int | str, int, int, bool]] = []
-        """The tokens' fields, in order."""
+        self.tokens: list[Token] = []
         self.diagnostics: list[Diagnostic] = []
         self.line = 1
         self.line_start = 0
@@ -116,8 +113,7 @@ class _Lexer:
     def run(self) -> tuple[list[Token], list[Diagnostic]]:
         text = self.text
         pos = self.line_start = 1 if text.startswith("\ufeff") else 0  # a byte-order mark is not text
-        # plain tuples here, made Tokens in one `map` at the end: cheaper than one call per token
-        append = self.rows.append
+        append = self.tokens.append
         # locals in the hot loop, synced with self around the helpers; `base` is the offset of the
         # line's column 0, so that a token starting at offset s is in column s - base
         line, line_start, newline = 1, self.line_start, True
@@ -157,7 +153,7 @@ class _Lexer:
         self.line, self.line_start = line, line_start
         column = len(text) - line_start + 1
         append((EOF, "", "", line, column, True))
-        return list(map(_as_token, self.rows)), self.diagnostics
+        return self.tokens, self.diagnostics
 
     def _rare_token(self, m: re.Match[str]) -> int:
         """Numbers, strings, comments, raw-string openers and bad characters; returns where to go on."""
@@ -185,7 +181,7 @@ class _Lexer:
 
     def _add(self, kind: str, start: int, stop: int, value: int | str) -> None:
         column = start - self.line_start + 1
-        self.rows.append((kind, self.text[start:stop], value, self.line, column, self.newline))
+        self.tokens.append((kind, self.text[start:stop], value, self.line, column, self.newline))
         self.newline = False
 
     def _number(self, start: int, stop: int, text: str) -> None:
@@ -275,9 +271,6 @@ class _Lexer:
         column = start - self.line_start + 1
         span = Span.point(self.file, self.line, column, width)
         self.diagnostics.append(error("E001", span, message, *hints))
-
-
-_as_token: Callable[[tuple[str, str, int | str, int, int, bool]], Token] = partial(make_token, Token)
 
 
 def _is_plain_integer(text: str) -> bool:

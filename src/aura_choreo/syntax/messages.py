@@ -28,7 +28,7 @@ from aura_choreo.syntax.ast import (
 from aura_choreo.syntax.cursor import Cursor
 from aura_choreo.syntax.expressions import parse_expression, parse_expression_list
 from aura_choreo.syntax.node_build import message, participant, payload_field, role_ref, send, type_ref
-from aura_choreo.syntax.tokens import IDENT, INT, Token
+from aura_choreo.syntax.tokens import IDENT, INT, KIND, NEWLINE_BEFORE, TEXT, VALUE, Token
 
 BUILTIN_TYPES = frozenset(
     "int float str bool bytes list dict set tuple char u8 u16 u32 u64 u128 usize "
@@ -49,9 +49,9 @@ def parse_role_ref(c: Cursor) -> RoleRef:
     start = c.expect_ident(ROLE)
     index: RoleIndex | None = None
     token = c.token
-    if token.kind == "[" and not token.newline_before and _bracket_is_index(c):
+    if token[KIND] == "[" and not token[NEWLINE_BEFORE] and _bracket_is_index(c):
         index = _parse_index(c)
-    return role_ref(start.text, index, c.span_from(start))
+    return role_ref(start[TEXT], index, c.span_from(start))
 
 
 def parse_participant(c: Cursor) -> Participant:
@@ -60,7 +60,7 @@ def parse_participant(c: Cursor) -> Participant:
     role = parse_role_ref(c)
     annotations: Annotations = ()
     token = c.token
-    if token.kind == "[" and not token.newline_before:
+    if token[KIND] == "[" and not token[NEWLINE_BEFORE]:
         c.advance()
         annotations = parse_annotation_list(c)
     # without annotations the participant is exactly its role: share the span object
@@ -72,9 +72,9 @@ _ARITHMETIC = ("+", "-", "*", "/", "%")
 
 def _bracket_is_index(c: Cursor) -> bool:
     first, second = c.peek(1), c.peek(2)
-    if first.kind in ("*", "("):
+    if first[KIND] in ("*", "("):
         return True
-    return first.kind in (INT, IDENT) and second.kind in ("]", "..", *_ARITHMETIC)
+    return first[KIND] in (INT, IDENT) and second[KIND] in ("]", "..", *_ARITHMETIC)
 
 
 def _parse_index(c: Cursor) -> RoleIndex:
@@ -82,7 +82,7 @@ def _parse_index(c: Cursor) -> RoleIndex:
     if c.accept("*"):
         c.expect("]", "`]`")
         return IndexAll()
-    if c.peek(1).kind in _ARITHMETIC or c.token.kind == "(":
+    if c.peek(1)[KIND] in _ARITHMETIC or c.token[KIND] == "(":
         expr = parse_expression(c)
         c.expect("]", "`]`")
         return IndexExpr(expr)
@@ -97,10 +97,10 @@ def _parse_index(c: Cursor) -> RoleIndex:
 
 def _index_bound(c: Cursor) -> int | str:
     token = c.token
-    if token.kind not in (INT, IDENT):
+    if token[KIND] not in (INT, IDENT):
         c.fail("an index (an integer or a name)")
     c.advance()
-    return token.value
+    return token[VALUE]
 
 
 # ---------------------------------------------------------------- types and payloads
@@ -110,7 +110,7 @@ def parse_type(c: Cursor) -> TypeExpr:
     """A type path with generics, or a Python union `int | None`."""
     start = c.token
     first = _type_atom(c)
-    if c.token.kind != "|":
+    if c.token[KIND] != "|":
         return first
     options: list[TypeExpr] = [first]
     while c.accept("|"):
@@ -120,19 +120,19 @@ def parse_type(c: Cursor) -> TypeExpr:
 
 def _type_atom(c: Cursor) -> TypeRef:
     start = c.expect_ident("a type")
-    name = start.text
-    while c.token.kind == "::" and c.peek().kind == IDENT:
+    name = start[TEXT]
+    while c.token[KIND] == "::" and c.peek()[KIND] == IDENT:
         c.advance()
-        name += "::" + c.advance().text
+        name += "::" + c.advance()[TEXT]
     token = c.token
-    if token.kind == "<" or (token.kind == "[" and not token.newline_before):
+    if token[KIND] == "<" or (token[KIND] == "[" and not token[NEWLINE_BEFORE]):
         return type_ref(name, parse_type_args(c), c.span_from(start))
     return type_ref(name, (), c.span_from(start))
 
 
 def parse_type_args(c: Cursor) -> tuple[TypeExpr, ...]:
     """`<T, U>` (Rust) or `[T, U]` (Python)."""
-    closer = ">" if c.advance().kind == "<" else "]"
+    closer = ">" if c.advance()[KIND] == "<" else "]"
     c.descend()
     args: list[TypeExpr] = []
     while not c.at(closer):
@@ -148,28 +148,28 @@ def parse_message(c: Cursor) -> Message:
     """`Label`, `Label<T>`, `Label(fields)`, `Label<T>(fields)`."""
     start = c.expect_ident("a message label")
     type_args: tuple[TypeExpr, ...] = ()
-    if c.token.kind == "<":
+    if c.token[KIND] == "<":
         type_args = parse_type_args(c)
     token = c.token
-    if token.kind != "(" or token.newline_before:
-        return message(start.text, type_args, (), c.span_from(start))
+    if token[KIND] != "(" or token[NEWLINE_BEFORE]:
+        return message(start[TEXT], type_args, (), c.span_from(start))
     c.advance()
     fields: list[PayloadField] = []
-    while c.token.kind != ")":
+    while c.token[KIND] != ")":
         fields.append(_payload_field(c))
-        if c.token.kind != ",":
+        if c.token[KIND] != ",":
             break
         c.advance()
     c.expect(")", "`,` or `)`")
-    return message(start.text, type_args, tuple(fields), c.span_from(start))
+    return message(start[TEXT], type_args, tuple(fields), c.span_from(start))
 
 
 def _payload_field(c: Cursor) -> PayloadField:
     start = c.token
-    if start.kind == IDENT and c.tokens[c.pos + 1].kind == ":":  # (the cursor's list ends in two EOFs)
+    if start[KIND] == IDENT and c.tokens[c.pos + 1][KIND] == ":":  # (the cursor's list ends in two EOFs)
         c.advance()
         c.advance()
-        return payload_field(start.text, parse_type(c), c.span_from(start))
+        return payload_field(start[TEXT], parse_type(c), c.span_from(start))
     item = parse_type(c)
     if isinstance(item, TypeRef) and not item.args and is_bare_field_name(item.name):
         return payload_field(item.name, None, item.span)
@@ -180,10 +180,10 @@ def parse_participant_statement(c: Cursor, annotations: Annotations) -> Stmt:
     """A statement that starts with a participant: send, chain, exchange, broadcast, local action."""
     start = c.token
     first = parse_participant(c)
-    kind = c.token.kind
+    kind = c.token[KIND]
     if kind == "->":  # a send or chain: the common case, tested first
         participants: list[Participant] = [first]
-        while c.token.kind == "->":
+        while c.token[KIND] == "->":
             c.advance()
             participants.append(parse_participant(c))
         message_ = _optional_message(c)
@@ -213,16 +213,16 @@ def _local_action(c: Cursor, first: Participant, annotations: Annotations, start
             "a local action's role cannot carry annotations",
             "write them before the statement: `[@key = value] R: Action()`",
         )
-    action = c.expect_ident("an action name").text
+    action = c.expect_ident("an action name")[TEXT]
     args: tuple[Expr, ...] = ()
-    if c.at("(") and not c.token.newline_before:
+    if c.at("(") and not c.token[NEWLINE_BEFORE]:
         c.advance()
         args = parse_expression_list(c, ")")
     return LocalAction(first.role, action, args, annotations=annotations, span=c.span_from(start))
 
 
 def _optional_message(c: Cursor) -> Message | None:
-    if c.token.kind != ":":
+    if c.token[KIND] != ":":
         return None
     c.advance()
     return parse_message(c)

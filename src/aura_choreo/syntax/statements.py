@@ -40,7 +40,7 @@ from aura_choreo.syntax.ast import (
 from aura_choreo.syntax.cursor import Cursor, ParseFailure
 from aura_choreo.syntax.expressions import parse_expression
 from aura_choreo.syntax.messages import parse_participant_statement, parse_role_ref
-from aura_choreo.syntax.tokens import EOF, IDENT, INT, STRING, Token
+from aura_choreo.syntax.tokens import EOF, IDENT, INT, KIND, NEWLINE_BEFORE, STRING, TEXT, VALUE, Token
 
 STATEMENT = "a statement"
 _SEND_CONTINUATIONS = frozenset({"->", "<->", "->*", ":"})
@@ -65,10 +65,7 @@ def parse_block(c: Cursor) -> Block:
 def close_block(c: Cursor, opening: Token) -> None:
     """Consume the `}` matching `opening`, or report it missing (without unwinding)."""
     if not c.accept("}"):
-        c.report(
-            c.token.span(c.file),
-            f"expected `}}` to close the block opened at line {opening.line}, found {c.token.describe()}",
-        )
+        c.report_unclosed_block(opening)
 
 
 def parse_statements(c: Cursor, stops: frozenset[str]) -> Block:
@@ -76,9 +73,9 @@ def parse_statements(c: Cursor, stops: frozenset[str]) -> Block:
     statements: list[Stmt] = []
     depth = c.depth
     while True:
-        while c.token.kind == ";":
+        while c.token[KIND] == ";":
             c.advance()
-        if c.token.kind in stops:
+        if c.token[KIND] in stops:
             return tuple(statements)
         start = c.pos
         try:
@@ -93,18 +90,18 @@ def end_statement(c: Cursor, stops: frozenset[str]) -> None:
     """A statement is complete: the next token must be `;`, a newline, the end of the block, or follow a
     statement that ended with its own `}` (`loop { ... } A -> B: M` needs no separator, SPEC §1.2)."""
     token = c.token
-    if token.kind == ";":
+    if token[KIND] == ";":
         c.advance()
     elif (
-        token.kind not in stops
-        and not token.newline_before
-        and token.kind not in _BLOCK_END
-        and c.previous().kind != "}"
+        token[KIND] not in stops
+        and not token[NEWLINE_BEFORE]
+        and token[KIND] not in _BLOCK_END
+        and c.previous()[KIND] != "}"
     ):
         previous = c.previous()
         hint = ""
-        if token.kind == IDENT and previous.kind == IDENT and c.peek().kind in (";", "(", "<", "}", EOF):
-            hint = f"a message follows a colon: `{previous.text}: {token.text}`"
+        if token[KIND] == IDENT and previous[KIND] == IDENT and c.peek()[KIND] in (";", "(", "<", "}", EOF):
+            hint = f"a message follows a colon: `{previous[TEXT]}: {token[TEXT]}`"
         c.fail("`;` or a newline", hint)
 
 
@@ -113,25 +110,25 @@ def end_statement(c: Cursor, stops: frozenset[str]) -> None:
 
 def parse_statement(c: Cursor) -> Stmt:
     """One statement with the annotations written before it."""
-    annotations = parse_leading_annotations(c) if c.token.kind in _ANNOTATION_STARTS else ()
+    annotations = parse_leading_annotations(c) if c.token[KIND] in _ANNOTATION_STARTS else ()
     token = c.token
-    if token.kind != IDENT:
-        if token.kind == "#" and c.peek().kind == "[":
+    if token[KIND] != IDENT:
+        if token[KIND] == "#" and c.peek()[KIND] == "[":
             c.fail(
                 STATEMENT,
                 "annotate a statement with `[@key = value]` or `@key`; `#[...]` goes before a choreography",
             )
         c.fail(STATEMENT)
     following = c.tokens[c.pos + 1]  # (an identifier is never the last token: an EOF follows)
-    if following.kind in _SEND_CONTINUATIONS or (following.kind == "[" and not following.newline_before):
+    if following[KIND] in _SEND_CONTINUATIONS or (following[KIND] == "[" and not following[NEWLINE_BEFORE]):
         return parse_participant_statement(c, annotations)
-    handler = _KEYWORDS.get(token.text)
+    handler = _KEYWORDS.get(token[TEXT])
     if handler is None:
-        if token.text == "else":
+        if token[TEXT] == "else":
             c.fail(STATEMENT, "`else` must follow the `}` of an `if` block")
         c.advance()
-        hint = did_you_mean(token.text, _KEYWORDS) if following.kind in (IDENT, "{", "(") else ""
-        c.fail(f"`->`, `<->`, `->*` or `:` after the role `{token.text}`", hint)
+        hint = did_you_mean(token[TEXT], _KEYWORDS) if following[KIND] in (IDENT, "{", "(") else ""
+        c.fail(f"`->`, `<->`, `->*` or `:` after the role `{token[TEXT]}`", hint)
     return handler(c, annotations)
 
 
@@ -140,9 +137,9 @@ def parse_statement(c: Cursor) -> Stmt:
 
 def _choice(c: Cursor, annotations: Annotations) -> Stmt:
     start = c.advance()
-    if c.at_word("at") and c.peek().kind == IDENT:
+    if c.at_word("at") and c.peek()[KIND] == IDENT:
         c.advance()
-    if c.token.kind != IDENT:
+    if c.token[KIND] != IDENT:
         c.fail(
             "the role that decides",
             "a choice names its decider: `choice Client { ... }` or `choice at Client { ... }`",
@@ -159,14 +156,14 @@ _MISSING_BRACE = "is a `}` missing above? A statement cannot stand here"
 
 
 def _branch(c: Cursor) -> Branch:
-    if c.token.kind == IDENT and c.peek().kind in _SEND_ARROWS:
+    if c.token[KIND] == IDENT and c.peek()[KIND] in _SEND_ARROWS:
         c.fail("a branch (`label: { ... }`)", _MISSING_BRACE)
     start = c.expect_ident("a branch label")
     guard = parse_expression(c) if c.accept_word("when") else None
     if not (c.accept(":") or c.accept("=>")):
         c.fail("`:` after the branch label" if guard else "`when` or `:` after the branch label")
     body = _arm_body(c)
-    return Branch(start.text, guard, body, span=c.span_from(start))
+    return Branch(start[TEXT], guard, body, span=c.span_from(start))
 
 
 def _arm_body(c: Cursor) -> Block:
@@ -183,13 +180,13 @@ def _separated_items(c: Cursor, item: Callable[[], object]) -> None:
     while True:
         while c.accept(",") or c.accept(";"):
             pass
-        if c.token.kind in _BLOCK_END:
+        if c.token[KIND] in _BLOCK_END:
             break
         start = c.pos
         try:
             item()
-            separated = c.token.kind in (",", ";", "}", EOF) or c.token.newline_before
-            if not separated and c.previous().kind != "}":  # a braced body needs no separator after it
+            separated = c.token[KIND] in (",", ";", "}", EOF) or c.token[NEWLINE_BEFORE]
+            if not separated and c.previous()[KIND] != "}":  # a braced body needs no separator after it
                 c.fail("`,`, `;` or a newline")
         except ParseFailure:
             c.depth = depth + 1
@@ -208,23 +205,23 @@ def _match(c: Cursor, annotations: Annotations) -> Stmt:
 
 
 def _arm(c: Cursor) -> MatchArm:
-    if c.token.kind == IDENT and c.peek().kind in _SEND_ARROWS:
+    if c.token[KIND] == IDENT and c.peek()[KIND] in _SEND_ARROWS:
         c.fail("a match arm (`Pattern => { ... }`)", _MISSING_BRACE)
     start = c.token
-    if c.at("-") and c.peek().kind == INT:  # a negative integer pattern
+    if c.at("-") and c.peek()[KIND] == INT:  # a negative integer pattern
         c.advance()
-        pattern = "-" + c.advance().text
+        pattern = "-" + c.advance()[TEXT]
         c.expect("=>", "`=>` after the pattern")
         return MatchArm(pattern, _arm_body(c), span=c.span_from(start))
-    if c.token.kind == INT:
-        pattern = c.advance().text
+    if c.token[KIND] == INT:
+        pattern = c.advance()[TEXT]
         c.expect("=>", "`=>` after the pattern")
         return MatchArm(pattern, _arm_body(c), span=c.span_from(start))
     start = c.expect_ident("a pattern (such as `Vote::Commit`, `3` or `_`)")
-    pattern = start.text
-    while c.at("::") and c.peek().kind == IDENT:
+    pattern = start[TEXT]
+    while c.at("::") and c.peek()[KIND] == IDENT:
         c.advance()
-        pattern += "::" + c.advance().text
+        pattern += "::" + c.advance()[TEXT]
     c.expect("=>", "`=>` after the pattern")
     return MatchArm(pattern, _arm_body(c), span=c.span_from(start))
 
@@ -251,7 +248,7 @@ def _loop(c: Cursor, annotations: Annotations) -> Stmt:
     if not c.accept("("):
         return Loop("open", parse_block(c), annotations=annotations, span=c.span_from(start))
     kind_token = c.token
-    kind = kind_token.text if kind_token.kind == IDENT else ""
+    kind = kind_token[TEXT] if kind_token[KIND] == IDENT else ""
     if kind not in ("count", "decides", "custom"):
         c.fail("`count`, `decides` or `custom`")
     c.advance()
@@ -265,9 +262,9 @@ def _loop(c: Cursor, annotations: Annotations) -> Stmt:
         decider = parse_role_ref(c)
     else:
         token = c.token
-        if token.kind not in (STRING, IDENT):
+        if token[KIND] not in (STRING, IDENT):
             c.fail('a condition name (a string such as `"has_more"`)')
-        condition = str(c.advance().value)
+        condition = str(c.advance()[VALUE])
     c.expect(")", "`)`")
     body = parse_block(c)
     return Loop(kind, body, count, decider, condition, annotations=annotations, span=c.span_from(start))
@@ -275,7 +272,7 @@ def _loop(c: Cursor, annotations: Annotations) -> Stmt:
 
 def _for(c: Cursor, annotations: Annotations) -> Stmt:
     start = c.advance()
-    var = c.expect_ident("a loop variable").text
+    var = c.expect_ident("a loop variable")[TEXT]
     c.expect_word("in")
     first = parse_expression(c)
     c.expect("..", "`..` (a range is written `a..b`)")
@@ -291,14 +288,14 @@ def _break(c: Cursor, annotations: Annotations) -> Stmt:
 
 def _rec(c: Cursor, annotations: Annotations) -> Stmt:
     start = c.advance()
-    label = c.expect_ident("a recursion label").text
+    label = c.expect_ident("a recursion label")[TEXT]
     body = parse_block(c)
     return Rec(label, body, annotations=annotations, span=c.span_from(start))
 
 
 def _continue(c: Cursor, annotations: Annotations) -> Stmt:
     start = c.advance()
-    label = c.expect_ident("the label of the enclosing `rec`").text
+    label = c.expect_ident("the label of the enclosing `rec`")[TEXT]
     return Continue(label, annotations=annotations, span=c.span_from(start))
 
 
@@ -327,7 +324,7 @@ def _parallel(c: Cursor, annotations: Annotations) -> Stmt:
 def _barrier(c: Cursor, annotations: Annotations) -> Stmt:
     start = c.advance()
     role: RoleRef | None = None
-    if c.at("(") and not c.token.newline_before:
+    if c.at("(") and not c.token[NEWLINE_BEFORE]:
         c.advance()
         role = parse_role_ref(c)
         c.expect(")", "`)`")
@@ -336,7 +333,7 @@ def _barrier(c: Cursor, annotations: Annotations) -> Stmt:
 
 def _let(c: Cursor, annotations: Annotations) -> Stmt:
     start = c.advance()
-    name = c.expect_ident("a variable name").text
+    name = c.expect_ident("a variable name")[TEXT]
     c.expect("=", "`=`")
     value = parse_expression(c)
     return Let(name, value, annotations=annotations, span=c.span_from(start))
@@ -347,11 +344,11 @@ def _let(c: Cursor, annotations: Annotations) -> Stmt:
 
 def _protocol_def(c: Cursor, annotations: Annotations) -> Stmt:
     start = c.advance()
-    name = c.expect_ident("a protocol name").text
+    name = c.expect_ident("a protocol name")[TEXT]
     params: list[str] = []
     if c.accept("("):
         while not c.at(")"):
-            params.append(c.expect_ident("a role parameter").text)
+            params.append(c.expect_ident("a role parameter")[TEXT])
             if not c.accept(","):
                 break
         c.expect(")", "`,` or `)`")
@@ -361,9 +358,9 @@ def _protocol_def(c: Cursor, annotations: Annotations) -> Stmt:
 
 def _call(c: Cursor, annotations: Annotations) -> Stmt:
     start = c.advance()
-    name = c.expect_ident("a protocol name").text
+    name = c.expect_ident("a protocol name")[TEXT]
     args: tuple[RoleRef, ...] | None = None
-    if c.at("(") and not c.token.newline_before:
+    if c.at("(") and not c.token[NEWLINE_BEFORE]:
         c.advance()
         refs: list[RoleRef] = []
         while not c.at(")"):
@@ -372,12 +369,12 @@ def _call(c: Cursor, annotations: Annotations) -> Stmt:
                 break
         c.expect(")", "`,` or `)`")
         args = tuple(refs)
-    return CallProtocol(name, args, start.text, annotations=annotations, span=c.span_from(start))
+    return CallProtocol(name, args, start[TEXT], annotations=annotations, span=c.span_from(start))
 
 
 def _named_block(c: Cursor, annotations: Annotations) -> Stmt:
     start = c.advance()
-    name = c.expect_ident("a block name").text
+    name = c.expect_ident("a block name")[TEXT]
     body = parse_block(c)
     return NamedBlock(name, body, annotations=annotations, span=c.span_from(start))
 
@@ -389,7 +386,7 @@ def _timeout(c: Cursor, annotations: Annotations) -> Stmt:
     c.expect(")", "`)`")
     body = parse_block(c)
     alt: Block = ()
-    if c.at_word("or") and c.peek().kind == "{":
+    if c.at_word("or") and c.peek()[KIND] == "{":
         c.advance()
         alt = parse_block(c)
     return Timeout(deadline, body, alt, annotations=annotations, span=c.span_from(start))

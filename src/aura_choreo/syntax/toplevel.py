@@ -6,7 +6,23 @@ from aura_choreo.syntax.annotations import parse_annotation_entry, parse_annotat
 from aura_choreo.syntax.ast import Annotation, Choreography, Import, RoleDecl, SourceFile
 from aura_choreo.syntax.cursor import Cursor, ParseFailure
 from aura_choreo.syntax.statements import close_block, end_statement, parse_statements
-from aura_choreo.syntax.tokens import EOF, IDENT, INT, RAW_CLOSE, RAW_OPEN, STRING, Token
+from aura_choreo.syntax.tokens import (
+    EOF,
+    IDENT,
+    INT,
+    KIND,
+    LINE,
+    NEWLINE_BEFORE,
+    RAW_CLOSE,
+    RAW_OPEN,
+    STRING,
+    TEXT,
+    VALUE,
+    Token,
+    describe,
+    is_word,
+    token_span,
+)
 
 MACRO_WRAPPERS = frozenset({"choreography", "aura_choreography"})
 _TOP_LEVEL = "`choreography`, `protocol`, `import` or an annotation"
@@ -33,21 +49,21 @@ def _items(
 
     `pending` are annotations written before a macro wrapper: they go to its first choreography.
     """
-    closing_kind = None if closer is None else ("}" if closer.kind == "{" else RAW_CLOSE)
+    closing_kind = None if closer is None else ("}" if closer[KIND] == "{" else RAW_CLOSE)
     pending = list(pending or ())
     while True:
         while c.accept(";"):
             pass
         token = c.token
-        if closing_kind is not None and token.kind == closing_kind:
+        if closing_kind is not None and token[KIND] == closing_kind:
             c.advance()
             break
-        if token.kind == EOF:
+        if token[KIND] == EOF:
             if closer is not None:
                 c.report(
-                    token.span(c.file),
-                    f"expected `{closing_kind}` to close the `{closer.text}` opened "
-                    f"at line {closer.line}, found end of file",
+                    token_span(token, c.file),
+                    f"expected `{closing_kind}` to close the `{closer[TEXT]}` opened "
+                    f"at line {closer[LINE]}, found end of file",
                 )
             break
         start = c.pos
@@ -71,47 +87,47 @@ def _item(
 ) -> bool:
     """Parse one top-level item; True when it took the pending annotations (a choreography or wrapper)."""
     token, following = c.token, c.peek()
-    if token.is_word("import"):
+    if is_word(token, "import"):
         c.advance()
         path = c.expect(STRING, 'the path of the imported file, as a string: `import "other.choreo";`')
-        imports.append(Import(str(path.value), span=c.span_from(token)))
+        imports.append(Import(str(path[VALUE]), span=c.span_from(token)))
         end_statement(c, _BODY_END)
-    elif token.kind == "#":
+    elif token[KIND] == "#":
         c.advance()
         c.expect("[", "`[` (a protocol annotation is written `#[key = value]`)")
         pending.extend(parse_annotation_list(c))
-    elif token.kind == "@":
+    elif token[KIND] == "@":
         pending.append(parse_annotation_entry(c))
-    elif token.kind == "[":
+    elif token[KIND] == "[":
         c.advance()
         pending.extend(parse_annotation_list(c))
-    elif token.kind == RAW_OPEN:
+    elif token[KIND] == RAW_OPEN:
         c.advance()
         _items(c, imports, choreographies, token, pending)
         return True
-    elif token.kind == IDENT and token.text in MACRO_WRAPPERS and following.kind == "!":
+    elif token[KIND] == IDENT and token[TEXT] in MACRO_WRAPPERS and following[KIND] == "!":
         c.advance()
         c.advance()
         opening = c.expect("{", "`{` after the macro name")
         _items(c, imports, choreographies, opening, pending)
         return True
-    elif token.is_word("choreography") or token.is_word("protocol"):
+    elif is_word(token, "choreography") or is_word(token, "protocol"):
         c.advance()
         choreographies.append(_choreography(c, token, pending))
         return True
-    elif token.kind == IDENT and following.kind == "{" and inside_wrapper:
+    elif token[KIND] == IDENT and following[KIND] == "{" and inside_wrapper:
         choreographies.append(_choreography(c, token, pending))
         return True
-    elif token.kind == IDENT and following.kind == "{":
-        c.fail(_TOP_LEVEL, f"write `choreography {token.text} {{`")
+    elif token[KIND] == IDENT and following[KIND] == "{":
+        c.fail(_TOP_LEVEL, f"write `choreography {token[TEXT]} {{`")
     else:
         c.fail(_TOP_LEVEL)
     return False
 
 
 def _choreography(c: Cursor, start: Token, annotations: list[Annotation]) -> Choreography:
-    name = c.expect_ident("a choreography name").text
-    if c.token.kind == "(":
+    name = c.expect_ident("a choreography name")[TEXT]
+    if c.token[KIND] == "(":
         c.fail(
             "`{` after the choreography name",
             f"at top level write `choreography {name} {{ roles: X, Y; ... }}`"
@@ -120,22 +136,22 @@ def _choreography(c: Cursor, start: Token, annotations: list[Annotation]) -> Cho
         )
     opening = c.expect("{", "`{` after the choreography name")
     roles: tuple[RoleDecl, ...] = ()
-    if c.at_word("roles") and c.peek().kind == ":":
+    if c.at_word("roles") and c.peek()[KIND] == ":":
         c.advance()
         c.advance()
         roles = _roles(c)
-    elif c.at_word("roles") and c.peek().kind == IDENT and not c.peek().newline_before:
+    elif c.at_word("roles") and c.peek()[KIND] == IDENT and not c.peek()[NEWLINE_BEFORE]:
         c.advance()
         c.report(
-            c.token.span(c.file),
-            f"expected `:` after `roles`, found {c.token.describe()}",
+            token_span(c.token, c.file),
+            f"expected `:` after `roles`, found {describe(c.token)}",
             "roles are declared as `roles: A, B;`",
         )
         roles = _roles(c)
     else:
         c.report(
-            c.token.span(c.file),
-            f"expected `roles:` declaring the roles, found {c.token.describe()}",
+            token_span(c.token, c.file),
+            f"expected `roles:` declaring the roles, found {describe(c.token)}",
             "a choreography starts with its roles: `roles: A, B, Workers[3];`",
         )
     body = parse_statements(c, _BODY_END)
@@ -165,7 +181,7 @@ def _roles(c: Cursor) -> tuple[RoleDecl, ...]:
             roles.append(_role_decl(c))
             if not c.accept(","):
                 break
-            if c.token.kind != IDENT:  # a trailing comma
+            if c.token[KIND] != IDENT:  # a trailing comma
                 break
         end_statement(c, _BODY_END)
     except ParseFailure:
@@ -178,15 +194,15 @@ def _role_decl(c: Cursor) -> RoleDecl:
     size: int | str | None = None
     if c.accept("["):
         token = c.token
-        if token.kind == "*":
+        if token[KIND] == "*":
             size = "*"
-        elif token.kind in (INT, IDENT):
-            size = token.value
+        elif token[KIND] in (INT, IDENT):
+            size = token[VALUE]
         else:
             c.fail("a family size: an integer, a parameter name or `*`")
         c.advance()
         c.expect("]", "`]`")
-    return RoleDecl(start.text, size, span=c.span_from(start))
+    return RoleDecl(start[TEXT], size, span=c.span_from(start))
 
 
 def _synchronise_top_level(c: Cursor, start: int) -> None:
@@ -195,12 +211,12 @@ def _synchronise_top_level(c: Cursor, start: int) -> None:
     while not c.at_end():
         token = c.token
         if depth == 0 and c.pos > start:
-            if token.kind in ("}", RAW_CLOSE, "#", RAW_OPEN) or (
-                token.kind == IDENT and token.text in _HEADER_WORDS and token.newline_before
+            if token[KIND] in ("}", RAW_CLOSE, "#", RAW_OPEN) or (
+                token[KIND] == IDENT and token[TEXT] in _HEADER_WORDS and token[NEWLINE_BEFORE]
             ):
                 return
-        if token.kind in ("{", "(", "["):
+        if token[KIND] in ("{", "(", "["):
             depth += 1
-        elif token.kind in ("}", ")", "]"):
+        elif token[KIND] in ("}", ")", "]"):
             depth = max(depth - 1, 0)
         c.advance()
