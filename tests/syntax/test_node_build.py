@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import FrozenInstanceError, dataclass, fields
 
 import pytest
 
@@ -25,6 +25,7 @@ SPAN = Span("f.choreo", 1, 2, 3, 4)
 def _same(built: object, expected: object) -> None:
     assert built == expected
     assert type(built) is type(expected)
+    assert hash(built) == hash(expected)
     for f in fields(expected):  # type: ignore[arg-type]
         assert getattr(built, f.name) == getattr(expected, f.name), f.name  # spans too
 
@@ -47,6 +48,21 @@ def test_each_fast_constructor_builds_the_dataclass_value() -> None:
     _same(node_build.send(part, part, msg, anns, SPAN), send)
 
 
+def test_a_span_draft_becomes_an_equal_frozen_span() -> None:
+    draft = node_build.SpanDraft()
+    draft.file, draft.line, draft.column, draft.end_line, draft.end_column = "f.choreo", 1, 2, 3, 4
+    draft.__class__ = Span
+    _same(draft, SPAN)
+    with pytest.raises(FrozenInstanceError):
+        draft.line = 7
+
+
+def test_a_drafted_node_is_frozen() -> None:
+    node = node_build.role_ref("A", None, SPAN)
+    with pytest.raises(FrozenInstanceError):
+        node.name = "B"  # type: ignore[misc]
+
+
 def test_a_node_field_the_constructors_do_not_set_fails_at_import() -> None:
     @dataclass(frozen=True, slots=True)
     class Grown:
@@ -55,3 +71,5 @@ def test_a_node_field_the_constructors_do_not_set_fails_at_import() -> None:
 
     with pytest.raises(TypeError, match="added"):
         node_build._slot_setters(Grown, "name")
+    with pytest.raises(TypeError, match="added"):
+        node_build.draft_class(Grown, "name")

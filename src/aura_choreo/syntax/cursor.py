@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import NoReturn
 
 from aura_choreo.diagnostics import Diagnostic, Span, error
+from aura_choreo.syntax.node_build import SpanDraft
 from aura_choreo.syntax.tokens import (
     COLUMN,
     EOF,
@@ -26,12 +27,6 @@ _STATEMENT_KEYWORDS = frozenset(
 _PARTICIPANT_FOLLOWERS = frozenset({"->", "<->", "->*", ":", "["})
 MAX_NESTING = 60
 _OPENERS = {"{": "}", "(": ")", "[": "]"}
-
-# The setters of Span's slots (a KeyError here if Span stops being a slots dataclass).
-_new_span = object.__new__
-_set_file, _set_line, _set_column, _set_end_line, _set_end_column = (
-    Span.__dict__[name].__set__ for name in ("file", "line", "column", "end_line", "end_column")
-)
 
 
 class ParseFailure(Exception):
@@ -138,15 +133,16 @@ class Cursor:
     def span_from(self, start: Token) -> Span:
         """The span from the start of `start` to the end of the last consumed token."""
         end = self.tokens[self.pos - 1] if self.pos else start
-        # Span(file, start[LINE], start.column, end[LINE], end.end_column), built field by field: the
-        # parser makes one per node and the dataclass `__init__` took a third of the parse (issue 19)
-        span = _new_span(Span)
-        _set_file(span, self.file)
-        _set_line(span, start[LINE])
-        _set_column(span, start[COLUMN])
-        _set_end_line(span, end[LINE])
-        _set_end_column(span, end[COLUMN] + (len(end[TEXT]) or 1))
-        return span
+        # a draft filled in and then made a Span (see syntax/node_build.py): the parser makes one span
+        # per node, and the dataclass `__init__` took a third of the parse (issue 19)
+        span = SpanDraft()
+        span.file = self.file
+        span.line = start[LINE]
+        span.column = start[COLUMN]
+        span.end_line = end[LINE]
+        span.end_column = end[COLUMN] + (len(end[TEXT]) or 1)
+        span.__class__ = Span
+        return span  # type: ignore[no-any-return]
 
     # ------------------------------------------------------------ errors
 
