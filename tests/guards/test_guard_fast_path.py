@@ -111,3 +111,16 @@ async def test_signed_default_sends_still_carry_verified_receipts() -> None:
     await asyncio.wait_for(run_session(PLAIN.session(extensions=guards.install(ExtensionRegistry())),
                                        InMemoryTransport()), 5)  # fmt: skip
     assert guards.chain.metrics.receipts_issued == guards.chain.metrics.receipts_verified == 3
+
+
+async def test_interleaved_sessions_charge_their_own_budget_contexts() -> None:
+    # The extension keeps the budget context of the last (protocol, session) it was asked for: sends
+    # of concurrent sessions, interleaved, must still charge each session's own context.
+    policy = parse_policy({"signing": False, "context": "session", "roles": {"A": "alice", "B": "bob"}})
+    guards = build_guard_extension(policy, clock=lambda: 0.0)
+    registry = guards.install(ExtensionRegistry())
+    sessions = [PLAIN.session(extensions=registry) for _ in range(3)]
+    await asyncio.wait_for(asyncio.gather(*(run_session(s, InMemoryTransport()) for s in sessions)), 5)
+    alice = guards.chain.device("alice").flow
+    assert [alice.budget(s.id, "bob").spent for s in sessions] == [2, 2, 2]
+    assert alice.budget("Plain", "bob").spent == 0

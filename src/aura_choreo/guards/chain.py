@@ -161,7 +161,7 @@ class GuardChain:
         pending = prepared.pending
         metrics = self.metrics
         if pending is not None:
-            prepared.route.sender.journal.append(pending, prepared.budget_rows())
+            prepared.route.sender.journal.append(pending, prepared.budget_rows)
             metrics.facts_committed += pending.size
         metrics.sends_committed += 1
 
@@ -179,7 +179,7 @@ class GuardChain:
         if prepared.pending is None or not self.group_commits(prepared):
             return self.commit(prepared)
         journal = prepared.route.sender.journal
-        facts = await journal.commit_grouped(prepared.pending, prepared.budget_rows())
+        facts = await journal.commit_grouped(prepared.pending, prepared.budget_rows)
         self.metrics.facts_committed += len(facts)
         self.metrics.sends_committed += 1
         return facts

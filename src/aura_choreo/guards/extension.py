@@ -40,7 +40,9 @@ class GuardExtension(Extension):
     """Runs a `GuardChain` on every send and receive of the sessions it is registered for.
 
     `device_of(role, runtime_device)` names the device whose capabilities and budgets a role uses;
-    by default the runtime's own (the address of the node hosting the role).
+    by default the runtime's own (the address of the node hosting the role). `context_of(protocol,
+    session)` names the budget context of a session; both are functions of their arguments (their
+    answers are kept).
     """
 
     def __init__(
@@ -64,6 +66,7 @@ class GuardExtension(Extension):
         # happened), so an endpoint that joins later stores its own events without repeating these.
         self._joined: dict[str, tuple[set[str], list[int]]] = {}
         self._routes: dict[tuple[object, ...], SendRoute] = {}
+        self._last_context: tuple[str | None, str | None, str] = (None, None, "")
 
     def on_session_start(self, ctx: SessionContext) -> None:
         roles, active = self._joined.setdefault(ctx.session, (set(), [0]))
@@ -152,13 +155,24 @@ class GuardExtension(Extension):
         route = self._routes.get(key)
         if route is None or route.annotations is not annotations:
             route = self._route(ctx, key)
-        context = self.context_of(ctx.protocol, ctx.session)
+        # The budget context: `context_of`'s answer for the last (protocol, session) asked is kept
+        # (consecutive sends are mostly of one session: two comparisons instead of a call per send).
+        session, protocol = ctx.session, ctx.protocol
+        last = self._last_context
+        if last[1] is session and last[0] is protocol:
+            context = last[2]
+        else:
+            context = self.context_of(protocol, session)
+            self._last_context = (protocol, session, context)
         if route.counter_only and not self.chain.signing:
             # The fast path: only the flow counter is charged; there is nothing to commit or abort.
-            route.pay_counter(context, ctx.session, lambda: _step(ctx))
+            if not route.pay_counter(context):
+                route.refuse_counter(context, session, lambda: _step(ctx))
             self._in_flight[id(ctx)] = (ctx, None)
             return None
-        prepared = route.prepare(ctx.session, context, lambda: _step(ctx))
+        prepared = route.prepare_plain(session, context)  # no closure naming the step: it never raises
+        if prepared is None:
+            prepared = route.prepare_stages(session, context, lambda: _step(ctx))
         self._in_flight[id(ctx)] = (ctx, prepared)
         if prepared.attachments is NO_ATTACHMENTS:
             return None

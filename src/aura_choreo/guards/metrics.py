@@ -74,6 +74,17 @@ class GuardMetrics:
         seconds[4] += t5 - t4
         self._prepared_evaluations += 1
 
+    def plain_prepared(self, t0: float, t1: float, t2: float, t3: float, cost: int) -> None:
+        """A send prepared on the plain path (`SendRoute.prepare_plain`): capability from `t0` to `t1`,
+        flow to `t2`, journal to `t3`; no leakage, no receipt. It paid `cost`."""
+        seconds = self._seconds
+        seconds[0] += t1 - t0
+        seconds[1] += t2 - t1
+        seconds[3] += t3 - t2
+        self._prepared_evaluations += 1
+        self.flow_charged += cost
+        self.sends_prepared += 1
+
     def denied(self, stage: str) -> None:
         self.denials[stage] += 1
 

@@ -45,11 +45,9 @@ class PreparedSend(NamedTuple):
 
     route: SendRoute
     session: str
-    context: str
-    """The budget context charged."""
-    epoch: int
-    """The flow budget's epoch and `spent` after this send's charge."""
-    spent: int
+    budget_rows: tuple[BudgetRow, ...]
+    """The flow charge as the journal stores it with the send's facts: one row, (context, peer device,
+    epoch, spent after this send's charge). Built when the charge is made: commit writes it as is."""
     leakage: PrivacyReceipt
     pending: PendingFacts | None
     attachments: Attachments
@@ -59,17 +57,20 @@ class PreparedSend(NamedTuple):
         return self.route.profile
 
     @property
+    def context(self) -> str:
+        """The budget context charged."""
+        return self.budget_rows[0][0]
+
+    @property
     def flow(self) -> FlowBudget:
         """The flow budget as this send's charge left it (the limit is the ledger's now)."""
-        limit = self.route.sender.flow.budget(self.context, self.route.peer_device).limit
-        return FlowBudget(limit, self.spent, self.epoch)
-
-    def budget_rows(self) -> tuple[BudgetRow, ...]:
-        """The flow charge as the journal stores it, with the send's facts."""
-        return ((self.context, self.route.peer_device, self.epoch, self.spent),)
+        context, peer, epoch, spent = self.budget_rows[0]
+        limit = self.route.sender.flow.budget(context, peer).limit
+        return FlowBudget(limit, spent, epoch)
 
 
 _new_tuple = tuple.__new__
+_clock = time.perf_counter
 
 
 class SendRoute:
@@ -81,6 +82,7 @@ class SendRoute:
         "_cap_stamp",
         "_owner",
         "annotations",
+        "check_caps",
         "cost",
         "counter_only",
         "durable",
@@ -94,6 +96,7 @@ class SendRoute:
         "protocol",
         "role",
         "sender",
+        "write_facts",
     )
 
     def __init__(
@@ -116,7 +119,9 @@ class SendRoute:
         self.profile = plan.profile
         self.counter_only = plan.counter_only
         self.plain = not (plan.charge_leakage or plan.merge_journal)
-        """No leakage to charge and no delta to attach: see `prepare`'s fast path."""
+        """No leakage to charge and no delta to attach: see `prepare_plain`."""
+        self.check_caps = plan.check_capabilities
+        self.write_facts = plan.write_facts
         self.sender = sender
         self.durable = sender.journal.store.durable
         """Whether the sender's journal is a file (its commits cost a disk sync: sends share them)."""
@@ -155,35 +160,38 @@ class SendRoute:
         self._cap_stamp, self._cap_context = stamp, context
 
     def prepare(self, session: str, context: str, where: Where) -> PreparedSend:
-        """Run every stage in order; raise the first denial (typed) with nothing charged or written.
+        """Run every stage in order; raise the first denial (typed) with nothing charged or written."""
+        prepared = self.prepare_plain(session, context)
+        return self.prepare_stages(session, context, where) if prepared is None else prepared
 
-        The common case, an unsigned `plain` route whose capabilities were allowed at the policy's
-        current stamp and whose flow budget has room, is done here with nothing else to look at;
-        anything else (a decision to take, a denial, leakage, a delta, a receipt) goes through
-        `prepare_stages`, from the start: nothing was charged before it is called."""
+    def prepare_plain(self, session: str, context: str) -> PreparedSend | None:
+        """`prepare` for the common case, or None (with nothing charged) when it is not that case.
+
+        The common case: an unsigned `plain` route whose capabilities were allowed at the policy's
+        current stamp and whose flow budget has room. Anything else (a decision to take, a denial,
+        leakage, a delta, a receipt) is `prepare_stages`' job, from the start. Needs no `where`: it
+        never raises, so the runtime builds no closure naming the step for it."""
         owner = self._owner
         if not self.plain or owner.signing:
-            return self.prepare_stages(session, context, where)
-        clock = time.perf_counter
-        checked = started = clock()
-        if self.plan.check_capabilities:
+            return None
+        checked = started = _clock()
+        if self.check_caps:
             if not self._allowed_already(context):
-                return self.prepare_stages(session, context, where)
-            checked = clock()
-        charged = self.sender.flow.spend(context, self.peer_device, self.cost)
+                return None
+            checked = _clock()
+        cost = self.cost
+        charged = self.sender.flow.spend(context, self.peer_device, cost)
         if charged is None:
-            return self.prepare_stages(session, context, where)  # which raises `BudgetExhausted`
-        journaled = paid = clock()
+            return None  # `prepare_stages` raises `BudgetExhausted`
+        journaled = paid = _clock()
         pending = None
-        if self.plan.write_facts:
+        if self.write_facts:
             pending = self.sender.journal.reserve_template(self.facts, session)
-            journaled = clock()
-        metrics = owner.metrics
-        metrics.stages_timed(started, checked, paid, paid, journaled, journaled)
-        metrics.flow_charged += self.cost
-        metrics.sends_prepared += 1
-        prepared = (self, session, context, charged[0], charged[1], NOTHING_CHARGED, pending, NO_ATTACHMENTS)
-        return _new_tuple(PreparedSend, prepared)
+            journaled = _clock()
+        owner.metrics.plain_prepared(started, checked, paid, journaled, cost)
+        epoch, spent = charged
+        rows = ((context, self.peer_device, epoch, spent),)
+        return _new_tuple(PreparedSend, (self, session, rows, NOTHING_CHARGED, pending, NO_ATTACHMENTS))
 
     def prepare_stages(self, session: str, context: str, where: Where) -> PreparedSend:
         """`prepare`, every stage in turn, for any route.
@@ -246,18 +254,26 @@ class SendRoute:
         metrics.stages_timed(started, checked, paid, leaked, journaled, signed)
         metrics.sends_prepared += 1
         # `PreparedSend(...)` without the named tuple's Python-level `__new__`: this runs at every send.
-        return _new_tuple(PreparedSend, (self, session, context, epoch, spent, charges, pending, attachments))
+        rows = ((context, peer, epoch, spent),)
+        return _new_tuple(PreparedSend, (self, session, rows, charges, pending, attachments))
 
-    def pay_counter(self, context: str, session: str, where: Where) -> None:
+    def pay_counter(self, context: str) -> bool:
         """`prepare` for a `counter_only` route without signing: pay the flow cost, nothing else (no
-        capability, no leakage, no fact, no receipt: nothing to commit or abort afterwards). Raises
-        `BudgetExhausted` (naming `where()`) with nothing charged."""
+        capability, no leakage, no fact, no receipt: nothing to commit or abort afterwards). False, with
+        nothing charged, when the budget has no room: `refuse_counter` then raises the denial."""
+        started = _clock()
+        cost = self.cost
+        if self.sender.flow.spend(context, self.peer_device, cost) is None:
+            return False
+        self._owner.metrics.counter_paid(_clock() - started, cost)
+        return True
+
+    def refuse_counter(self, context: str, session: str, where: Where) -> None:
+        """Raise the `BudgetExhausted` of a `pay_counter` that found no room (naming `where()`)."""
         metrics = self._owner.metrics
-        started = time.perf_counter()
-        flow, cost = self.sender.flow, self.cost
-        if flow.spend(context, self.peer_device, cost) is None:
-            metrics.timed("flow", time.perf_counter() - started)
-            metrics.denied("flow")
-            flow.charge(context, self.peer_device, cost, role=self.role, session=session, step=where())
-            raise AssertionError("unreachable: the charge above cannot be paid")
-        metrics.counter_paid(time.perf_counter() - started, cost)
+        metrics.timed("flow", 0.0)
+        metrics.denied("flow")
+        self.sender.flow.charge(
+            context, self.peer_device, self.cost, role=self.role, session=session, step=where()
+        )
+        raise AssertionError("unreachable: the charge above cannot be paid")

@@ -44,6 +44,7 @@ class Journal:
         self._peer_known: dict[str, VersionVector] = {}
         self._unsettled: list[PendingFacts] = []
         """Committed reservations not yet in the index (every reader settles them first)."""
+        self._behind = store.write_behind()
 
     def _settle(self) -> None:
         if self._unsettled:
@@ -145,7 +146,11 @@ class Journal:
     def append(self, pending: PendingFacts, budgets: Sequence[BudgetRow] = ()) -> None:
         """`commit` without returning the facts: an in-memory store and the replica's index take the
         reservation as it is, and its facts are built only when something reads them."""
-        self.store.append_facts(self.device, pending, budgets)
+        behind = self._behind
+        if behind is None:
+            self.store.append_facts(self.device, pending, budgets)
+        else:
+            behind((self.device, pending, budgets))
         self._unsettled.append(pending)
 
     async def commit_grouped(
