@@ -13,8 +13,10 @@ a counted loop over the in-memory transport, driven by the default behaviour.
   receiver, hash-chained.
 A second table times the chain alone (prepare/commit/accept around a msgpack encode and an asyncio
 queue, no runtime), against that bare loop, to show what the chain itself costs. Both tables count the
-process's CPU time (the machine is shared: wall time would measure the neighbours), best of R runs,
-variants interleaved.
+process's CPU time (the machine is shared: wall time would measure the neighbours). Each variant runs R
+times, each time right next to a run of its baseline (signed variants send fewer messages, against a
+baseline of as many): a ratio is the median of the R pairs' ratios, printed with their range, so a
+load swing on the shared machine hits both sides of a pair and shows up as spread, not as a result.
 
 A third table is the durable journal (a file, WAL, `synchronous=FULL`, real disk syncs, wall time):
 16 concurrent sessions each sending guarded messages with a journal fact through `send_guarded`. The
@@ -26,7 +28,7 @@ A fourth table measures Ed25519 itself (signing stays per message): sign and ver
 verifying a batch of receipts on 2 threads against one (cryptography has no batch verification; the
 threads only help if it releases the GIL and a core is free). It also prints the disk's sync latency.
 
-Run: .venv/bin/python bench/bench_guards.py [--sends N] [--repeats R] [--durable-seconds S]
+Run: .venv/bin/python bench/bench_guards.py [--sends N] [--rounds R] [--durable-seconds S]
 """
 
 from __future__ import annotations
@@ -34,10 +36,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import concurrent.futures
+import gc
 import os
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from statistics import median
+from typing import NamedTuple
 
 import cryptography
 import msgspec
@@ -63,6 +68,8 @@ GUARDS = """[guard_capability = "admin_access,audit_logs", flow_cost = 1,
                       leakage_budget = [0, 0, 0], journal_facts = "pinged"]"""
 SESSIONS = 16
 """Concurrent sessions of the durable-journal table."""
+SIGNED_SHARE = 4
+"""Signed runs (and their baselines) send this many times fewer messages: a receipt costs ~30 sends."""
 
 
 def protocol(sends: int, *, annotated: bool = True) -> Protocol:
@@ -137,24 +144,64 @@ def loop_run(sends: int, guards: Policy | None) -> Callable[[], Awaitable[None]]
     return run
 
 
-def per_send(runs: list[Callable[[], Awaitable[None]]], sends: int, repeats: int) -> list[float]:
-    """Best CPU seconds per send of each run over `repeats` rounds (variants interleaved, so a busy
-    neighbour slows every variant alike; the minimum filters out the rest of the noise)."""
-    best = [float("inf")] * len(runs)
-    for _ in range(repeats):
-        for index, run in enumerate(runs):
-            started = time.process_time()
-            asyncio.run(run())
-            best[index] = min(best[index], time.process_time() - started)
-    return [seconds / sends for seconds in best]
+Run = Callable[[], Awaitable[None]]
 
 
-def table(title: str, names: list[str], seconds: list[float]) -> None:
-    baseline = seconds[0]
+def cpu_seconds(run: Run) -> float:
+    """CPU seconds of this process for one `run` (garbage of earlier runs collected first, outside it:
+    each run pays for its own)."""
+    gc.collect()
+    started = time.process_time()
+    asyncio.run(run())
+    return time.process_time() - started
+
+
+class Paired(NamedTuple):
+    """One variant measured against its baseline: per round, the variant's and the baseline's seconds
+    per send, each pair run back to back."""
+
+    name: str
+    variant: list[float]
+    baseline: list[float]
+
+    def ratios(self) -> list[float]:
+        return [v / b for v, b in zip(self.variant, self.baseline, strict=True)]
+
+    def overheads(self) -> list[float]:
+        return [v - b for v, b in zip(self.variant, self.baseline, strict=True)]
+
+
+def paired(variants: list[tuple[str, Run, Run, int]], rounds: int) -> list[Paired]:
+    """Each (name, variant, baseline, sends) timed `rounds` times, every variant run right next to a run
+    of its baseline (the baseline first in even rounds, second in odd ones; variants interleaved within
+    a round). The machine is shared: a load swing then hits both runs of a pair alike, and the median of
+    the pairs' ratios ignores the rounds a neighbour disturbed one run of."""
+    results = [Paired(name, [], []) for name, _, _, _ in variants]
+    for index in range(rounds):
+        for result, (_, variant, baseline, sends) in zip(results, variants, strict=True):
+            if index % 2 == 0:
+                base, seconds = cpu_seconds(baseline), cpu_seconds(variant)
+            else:
+                seconds, base = cpu_seconds(variant), cpu_seconds(baseline)
+            result.variant.append(seconds / sends)
+            result.baseline.append(base / sends)
+    return results
+
+
+def table(title: str, baseline: str, results: list[Paired]) -> None:
+    """Per variant: median us/send, the median of its paired ratios with their range (min-max over the
+    rounds), and the median overhead per send over its paired baseline."""
     print(title)
-    print(f"  {'variant':34} {'us/send':>10} {'ratio':>8} {'overhead us':>12}")
-    for name, value in zip(names, seconds, strict=True):
-        print(f"  {name:34} {value * 1e6:10.1f} {value / baseline:7.2f}x {(value - baseline) * 1e6:12.1f}")
+    print(f"  {'variant':34} {'us/send':>8} {'ratio':>7} {'range':>13} {'overhead us':>12}")
+    bases = [b for result in results for b in result.baseline]
+    print(f"  {baseline:34} {median(bases) * 1e6:8.1f} {1.0:6.2f}x")
+    for result in results:
+        ratios = result.ratios()
+        spread = f"{min(ratios):.2f}-{max(ratios):.2f}x"
+        print(
+            f"  {result.name:34} {median(result.variant) * 1e6:8.1f} {median(ratios):6.2f}x {spread:>13}"
+            f" {median(result.overheads()) * 1e6:12.1f}"
+        )
 
 
 def durable_run(path: str, *, grouped: bool, seconds: float) -> tuple[float, float]:
@@ -289,34 +336,34 @@ def durable_runtime_run(path: str, sends: int) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description="Per-send overhead of the guard chain.")
     parser.add_argument("--sends", type=int, default=2000)
-    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=9)
     parser.add_argument("--durable-seconds", type=float, default=3.0)
     args = parser.parse_args()
-    n, r = args.sends, args.repeats
+    n, r = args.sends, args.rounds
+    few = max(1, n // SIGNED_SHARE)
     unsigned, signed = policy(signing=False), policy(signing=True)
-    print(f"{n} sends per run, best of {r} (CPU time of this process)")
-    names = [
-        "bare runtime (baseline)",
-        "extension hooks only (no guard)",
-        "guard chain, default profile",
-        "guard chain, no signing",
-        "guard chain + Ed25519 receipts",
-    ]
+    print(
+        f"{n} sends per run ({few} signed), {r} rounds; CPU time of this process; each variant paired "
+        "with a baseline run next to it: ratio = median of the pairs' ratios, range = min-max"
+    )
+    bare = runtime_run(n, None)
     runs = [
-        runtime_run(n, None),
-        runtime_run(n, None, hooks_only=True),
-        runtime_run(n, unsigned, annotated=False),
-        runtime_run(n, unsigned),
-        runtime_run(n, signed),
+        ("extension hooks only (no guard)", runtime_run(n, None, hooks_only=True), bare, n),
+        ("guard chain, default profile", runtime_run(n, unsigned, annotated=False), bare, n),
+        ("guard chain, no signing", runtime_run(n, unsigned), bare, n),
+        ("guard chain + Ed25519 receipts", runtime_run(few, signed), runtime_run(few, None), few),
     ]
     table(
         "runtime session (Admin -> User: Ping, in-memory transport, default behaviour)",
-        names,
-        per_send(runs, n, r),
+        "bare runtime (baseline)",
+        paired(runs, r),
     )
-    names = ["bare loop (baseline)", "guard chain, no signing", "guard chain + Ed25519 receipts"]
-    runs = [loop_run(n, None), loop_run(n, unsigned), loop_run(n, signed)]
-    table("chain alone (msgpack encode + asyncio queue, no runtime)", names, per_send(runs, n, r))
+    bare = loop_run(n, None)
+    runs = [
+        ("guard chain, no signing", loop_run(n, unsigned), bare, n),
+        ("guard chain + Ed25519 receipts", loop_run(few, signed), loop_run(few, None), few),
+    ]
+    table("chain alone (msgpack encode + asyncio queue, no runtime)", "bare loop (baseline)", paired(runs, r))
 
     seconds = args.durable_seconds
     print(

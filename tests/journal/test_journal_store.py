@@ -137,3 +137,20 @@ def test_session_traces_are_stored_alongside() -> None:
             {"kind": "custom"},
         ]
         assert store.sessions() == ["s1", "s2"]
+
+
+@pytest.mark.parametrize("memory", [True, False])
+def test_trace_rows_kept_behind_read_back_in_order(memory: bool, tmp_path: Path) -> None:
+    # An in-memory store keeps trace rows until its traces are read; a read, or events appended after
+    # them, must still see every chunk in the order it was added.
+    store = JournalStore(":memory:" if memory else tmp_path / "j.db")
+    first = ("send", "s1", "A", "A", "B", "Ping", 1, 0.5, "P")
+    second = ("recv", "s1", "B", "A", "B", "Ping", 1, 0.75, "P")
+    store.append_trace_rows("s1", "P", [first])
+    store.append_trace_events("s1", "P", [{"kind": "note"}])
+    store.append_trace_rows("s1", "P", [second])
+    store.append_trace_rows("s2", "P", [])
+    assert store.sessions() == ["s1"]
+    events = store.trace_events("s1")
+    assert [e["kind"] for e in events] == ["send", "note", "recv"]
+    assert events[2]["time"] == 0.75 and events[2]["from"] == "A"

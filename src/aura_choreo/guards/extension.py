@@ -91,7 +91,7 @@ class GuardExtension(Extension):
             # no JSON, one stored row per session; filtered without a Python frame per row.
             rows = list(trace.field_rows(ctx.session))
             ours = list(compress(rows, map(roles.__contains__, map(_ROLE_FIELD, rows))))
-            store.append_trace_events(ctx.session, ctx.protocol, ours)
+            store.append_trace_rows(ctx.session, ctx.protocol, ours)
 
     def _forget_receipt_chains(self, ctx: SessionContext) -> None:
         """The session is over in this process: its receipt chains (one per channel) are forgotten, so

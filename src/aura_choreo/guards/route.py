@@ -20,7 +20,7 @@ from aura_choreo.guards.capabilities import CapabilityPolicy, CapabilityRequest
 from aura_choreo.guards.device import DeviceGuards
 from aura_choreo.guards.flow import FlowBudget
 from aura_choreo.guards.leakage import NOTHING_CHARGED, PrivacyReceipt
-from aura_choreo.guards.metrics import GuardMetrics
+from aura_choreo.guards.metrics import SAMPLE, GuardMetrics
 from aura_choreo.guards.profile import GuardPlan, GuardProfile
 from aura_choreo.guards.send import receipt_channel
 from aura_choreo.journal import FactValue, PendingFacts
@@ -71,6 +71,7 @@ class PreparedSend(NamedTuple):
 
 _new_tuple = tuple.__new__
 _clock = time.perf_counter
+_SAMPLE_MASK = SAMPLE - 1
 
 
 class SendRoute:
@@ -81,6 +82,7 @@ class SendRoute:
         "_cap_policy",
         "_cap_stamp",
         "_owner",
+        "_sends",
         "annotations",
         "check_caps",
         "cost",
@@ -137,6 +139,8 @@ class SendRoute:
         self._cap_policy: CapabilityPolicy | None = None
         self._cap_stamp: int | None = None
         self._cap_context = ""
+        self._sends = 0
+        """Sends through the fast paths so far (which of them are timed: see `metrics.SAMPLE`)."""
 
     def _allowed_already(self, context: str) -> bool:
         """Whether the last decision allowed this context at the policy's current stamp (an undatable
@@ -174,21 +178,29 @@ class SendRoute:
         owner = self._owner
         if not self.plain or owner.signing:
             return None
-        checked = started = _clock()
+        sends = self._sends = self._sends + 1
+        timed = sends & _SAMPLE_MASK == 1  # the clock is read at one send in `SAMPLE`
+        checked = started = _clock() if timed else 0.0
         if self.check_caps:
             if not self._allowed_already(context):
                 return None
-            checked = _clock()
+            if timed:
+                checked = _clock()
         cost = self.cost
         charged = self.sender.flow.spend(context, self.peer_device, cost)
         if charged is None:
             return None  # `prepare_stages` raises `BudgetExhausted`
-        journaled = paid = _clock()
+        journaled = paid = _clock() if timed else 0.0
         pending = None
         if self.write_facts:
             pending = self.sender.journal.reserve_template(self.facts, session)
-            journaled = _clock()
-        owner.metrics.plain_prepared(started, checked, paid, journaled, cost)
+            if timed:
+                journaled = _clock()
+        metrics = owner.metrics
+        if timed:
+            metrics.plain_timed(started, checked, paid, journaled, SAMPLE if sends > 1 else 1)
+        metrics.flow_charged += cost
+        metrics.sends_prepared += 1
         epoch, spent = charged
         rows = ((context, self.peer_device, epoch, spent),)
         return _new_tuple(PreparedSend, (self, session, rows, NOTHING_CHARGED, pending, NO_ATTACHMENTS))
@@ -261,11 +273,18 @@ class SendRoute:
         """`prepare` for a `counter_only` route without signing: pay the flow cost, nothing else (no
         capability, no leakage, no fact, no receipt: nothing to commit or abort afterwards). False, with
         nothing charged, when the budget has no room: `refuse_counter` then raises the denial."""
-        started = _clock()
+        sends = self._sends = self._sends + 1
+        timed = sends & _SAMPLE_MASK == 1  # the clock is read at one send in `SAMPLE`
+        started = _clock() if timed else 0.0
         cost = self.cost
         if self.sender.flow.spend(context, self.peer_device, cost) is None:
             return False
-        self._owner.metrics.counter_paid(_clock() - started, cost)
+        metrics = self._owner.metrics
+        if timed:
+            metrics.counter_timed(_clock() - started, SAMPLE if sends > 1 else 1)
+        metrics.flow_charged += cost
+        metrics.sends_prepared += 1
+        metrics.counter_sends += 1
         return True
 
     def refuse_counter(self, context: str, session: str, where: Where) -> None:
