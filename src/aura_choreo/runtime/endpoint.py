@@ -101,7 +101,7 @@ class Endpoint(EndpointBlocks):
         self._seq: dict[str, int] = {}
         self._specs = session.catalog.step_specs  # shared by the sessions of this protocol
         self._sends: dict[int, tuple[MessageSpec, Address, int]] = {}
-        self._peers: dict[str, DirectPeer] = {}
+        self._peers: dict[str, DirectPeer | None] = {}
         self._timeouts: list[TimeoutToken] = []
         self._saga = Saga(self)
         self._loop = asyncio.get_running_loop()
@@ -274,8 +274,10 @@ class Endpoint(EndpointBlocks):
                     await node.send(address, envelope)
                 except TransportError as exc:
                     raise self._send_failed(exc, to, envelope, extensions, ctx) from exc
+            elif to in self._peers:
+                self._find_peer(to, address)  # the second envelope handed to `to`: go direct from now
             else:
-                self._find_peer(to, address)
+                self._peers[to] = None  # a one-message peer (short sessions) is not worth a look-up
         if ctx is not None:
             waits = after_send(extensions, ctx, True)
             if waits:

@@ -106,8 +106,9 @@ class EndpointCore:
     _specs: dict[int, MessageSpec]
     _sends: dict[int, tuple[MessageSpec, Address, int]]
     """Per send step (by id): its spec, the peer's address, the room for its payload in a frame."""
-    _peers: dict[str, DirectPeer]
-    """Per peer role: its inbox, when a send handed an envelope to it in this process."""
+    _peers: dict[str, DirectPeer | None]
+    """Per peer role: its inbox, once sends handed two envelopes to it in this process (None after
+    the first)."""
     _timeouts: list[TimeoutToken]
     _saga: Saga
     _loop: asyncio.AbstractEventLoop
@@ -173,7 +174,7 @@ class EndpointCore:
         self._record("send", self.role, to, envelope.label, envelope.seq)
 
     def _find_peer(self, to: str, address: Address) -> None:
-        """After a hand-off to `to`: remember its inbox, so that the next sends go straight there."""
+        """After hand-offs to `to`: remember its inbox, so that the next sends go straight there."""
         transport = self.node.transport
         if isinstance(transport, InMemoryTransport):
             inbox = transport.target(address, (self.session.id, to))
