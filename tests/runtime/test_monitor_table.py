@@ -155,8 +155,8 @@ class TwinMonitor(Monitor):
     def on_receive(self, from_: str, label: str, message: object = None) -> Any:
         return self._both("on_receive", from_, label, message)
 
-    def on_choose(self, label: str) -> Any:
-        return self._both("on_choose", label)
+    def on_choose(self, label: str, step: Any = None) -> Any:
+        return self._both("on_choose", label, step)  # the step is the same object in both twins
 
     def on_try_outcome(self, token: TryToken, committed: bool) -> None:
         self._both("on_try_outcome", token, committed)
@@ -223,3 +223,26 @@ def _protocols(draw: st.DrawFn) -> str:
 def test_tables_agree_with_interpretation_on_generated_loops_and_choices(text: str, seed: int) -> None:
     with pytest.MonkeyPatch.context() as monkeypatch:
         _run_twins(monkeypatch, choreography(text), [seed])
+
+
+def test_tables_agree_with_interpretation_while_a_choice_is_pending() -> None:
+    protocol = choreography(
+        """
+        choreography TwinChoices {
+            roles: L, A, B;
+            parallel {
+                choice L { ok: { L -> A: Go; } no: { L -> A: Stop; } }
+            |
+                choice L { ok: { L -> B: Go; } no: { L -> B: Stop; } }
+            }
+            L -> A: Last;
+        }
+        """
+    )
+    monitor = TwinMonitor(protocol.local_types()["L"])
+    monitor.on_choose("ok")  # either branch's: pending until the send says which
+    monitor.on_choose("no")
+    monitor.on_send("B", "Go")
+    monitor.on_send("A", "Stop")
+    monitor.on_send("A", "Last")
+    assert monitor.done and monitor.twin.done

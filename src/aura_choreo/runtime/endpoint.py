@@ -26,7 +26,7 @@ import msgspec
 
 from aura_choreo.diagnostics import did_you_mean
 from aura_choreo.errors import TransportError
-from aura_choreo.projection.local_types import Send
+from aura_choreo.projection.local_types import Choose, Send
 from aura_choreo.runtime.deadlines import DEADLINE, outgoing_ms
 from aura_choreo.runtime.endpoint_blocks import EndpointBlocks
 from aura_choreo.runtime.endpoint_core import DirectPeer
@@ -373,10 +373,15 @@ class Endpoint(EndpointBlocks):
 
     # ------------------------------------------------------------------ choices and local actions
 
-    async def choose(self, label: str) -> None:
-        """Take branch `label` of this role's internal choice (nothing is sent by the choice itself)."""
+    async def choose(self, label: str, *, step: Choose | None = None) -> None:
+        """Take branch `label` of this role's internal choice (nothing is sent by the choice itself).
+
+        `step`: the choice it is, when the caller knows it (the behaviour-driven runner does); in a
+        parallel block with several choices of that label, the monitor otherwise ties the choice to
+        a branch by the send that follows it.
+        """
         await self.load_guard_facts()  # a guard may read the journal (`runtime.fact_guards`)
-        self.monitor.on_choose(label)
+        self.monitor.on_choose(label, step)
         self._record("choose", self.role, self.role, label, 0)
 
     async def local(self, action: str, *args: object) -> None:

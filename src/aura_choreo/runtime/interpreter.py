@@ -66,7 +66,7 @@ class EndpointHandler:
                     label = str(await self.behaviour.decide(effect.step, ep.env))
                 except NoMatchingArm as exc:
                     raise exc.at(ep.role, ep.session.id, f"step {ep.monitor.step_count + 1}") from None
-            await ep.choose(label)
+            await ep.choose(label, step=effect.step)  # the runner knows which choice it is
             return label
         if isinstance(effect, OfferEffect):
             return await ep.offer(effect.from_, effect.labels or None)

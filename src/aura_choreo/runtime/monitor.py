@@ -10,7 +10,8 @@ Inside, the local type runs as a set of threads (one per active `par` branch), e
 loops, `rec`/`continue`, local actions and `let`) are crossed lazily, right before the next event, so
 the fields of the message just received are bound when an `if` after it is evaluated. The data types
 are in `monitor_types`, the thread/frame bookkeeping in `monitor_threads`, the crossing of silent
-steps in `monitor_settle` (this class's base) and the expression rules in `monitor_eval`; the event
+steps in `monitor_settle`, the tie of a `choose` to one of several `par` threads at a choice of that
+label in `monitor_choices` (this class's base) and the expression rules in `monitor_eval`; the event
 rules are here.
 """
 
@@ -31,8 +32,8 @@ from aura_choreo.projection.local_types import (
     Recv,
     Send,
 )
+from aura_choreo.runtime.monitor_choices import MonitorChoices, PendingChoice, branch_of
 from aura_choreo.runtime.monitor_eval import choice_error
-from aura_choreo.runtime.monitor_settle import MonitorSettle
 from aura_choreo.runtime.monitor_table import RECV, SEND, MonitorTables
 from aura_choreo.runtime.monitor_types import (
     LOOP,
@@ -59,7 +60,7 @@ __all__ = [
 ]
 
 
-class Monitor(MonitorSettle):
+class Monitor(MonitorChoices):
     """Checks one role's actions against its local type; `env` holds the role's known values.
 
     `resolve_if` decides the `if`/`match` steps whose condition cannot be evaluated from `env` (trace
@@ -94,6 +95,7 @@ class Monitor(MonitorSettle):
         """How many times silent steps were settled: while it stays the same, no block was entered
         or left and no timeout armed (see `plain_head`)."""
         self._try_entries: dict[str, int] = {}
+        self._pending: list[PendingChoice] = []
         self.armed: list[TimeoutToken] = []
         """Timeout blocks entered since the endpoint last took them (`take_armed`)."""
         self.tries: list[TryToken] = []
@@ -130,7 +132,7 @@ class Monitor(MonitorSettle):
         for thread in self._threads:
             if self._recv_match(thread, from_, label) is not None:
                 return True
-        return False
+        return bool(self._pending) and self.pending_opens((RECV, from_, label))
 
     def receivable_later(self, from_: str, label: str, ahead: Collection[str] = ()) -> bool:
         """Whether a message that is not receivable now (`accepts_receive` is False) will be, by a
@@ -180,7 +182,7 @@ class Monitor(MonitorSettle):
                 return True
             if isinstance(head, Quorum) and any(r.from_ == from_ for r in head.body):
                 return True
-        return False
+        return any(e[0] == RECV and e[1] == from_ for p in self._pending for e in self._openings(p))
 
     # ------------------------------------------------------------------ threads (for the runner)
 
@@ -251,12 +253,20 @@ class Monitor(MonitorSettle):
             head = thread.head
             if type(head) is Send and head.to == to and head.label == label:
                 return thread, head
+        found = self.pending_send(to, label) if self._pending else None
+        if found is not None:
+            return found  # the first send of a pending choice's branch (`accept_send` takes it)
         raise self._violation(f"send {label} to {to}")
 
     def accept_send(self, thread: Thread, step: Send, message: object = None) -> None:
         """Record the send `match_send` found (the caller has checked and encoded its payload)."""
         if thread.head is not step:
-            raise self._violation(f"send {step.label} to {step.to}")
+            # The send decides a pending choice (`match_send` found it in that choice's branch).
+            if not self._pending or not self._resolve_pending((SEND, step.to, step.label)):
+                raise self._violation(f"send {step.label} to {step.to}")
+            self._settle_all()
+            if thread.head is not step:
+                raise self._violation(f"send {step.label} to {step.to}")
         self.step_count += 1
         if message is not None and step.payload:
             self.bind(step.payload, message)
@@ -303,24 +313,32 @@ class Monitor(MonitorSettle):
                 self._quorum_receive(thread, head, matched)
                 self._after_event(thread, matched.payload, message)
                 return matched
+        if self._pending and self._resolve_pending((RECV, from_, label)):
+            return self.on_receive(from_, label, message)  # the choice it decided is taken
         raise self._violation(f"receive {label} from {from_}")
 
-    def on_choose(self, label: str) -> Branch:
-        """Record this role's choice of branch `label`; returns the branch."""
+    def on_choose(self, label: str, step: Choose | None = None) -> Branch:
+        """Record this role's choice of branch `label`; returns the branch. `step`: the choice it is
+        (the runner knows it); without it, a choice several `par` threads could take may stay
+        pending until the next send or receive says which (see `monitor_choices`)."""
         self._settle_all()
+        threads: list[Thread] = []
+        error: str | None = None
         for thread in self._threads:
             head = thread.head
-            if isinstance(head, Choose):
-                for branch in head.branches:
-                    if branch.label == label:
-                        got = choice_error(head, branch, self.env, self.role, self.session, self.step_count)
-                        if got is not None:
-                            raise self._violation(got)
-                        thread.stack[-1].pos += 1
-                        thread.stack.append(Frame(branch.body))
-                        self._after_event(thread, (), None)
-                        return branch
-        raise self._violation(f"choose {label}")
+            if isinstance(head, Choose) and (step is None or head is step):
+                branch = branch_of(head, label)
+                if branch is None:
+                    continue
+                got = choice_error(head, branch, self.env, self.role, self.session, self.step_count)
+                if got is None:
+                    threads.append(thread)
+                elif error is None:
+                    error = got
+        chosen = self._choose_among(label, threads) if threads else None
+        if chosen is None:
+            raise self._violation(error or f"choose {label}")
+        return chosen
 
     def on_local(self, step: Local) -> None:
         """Record that this role performed local step `step` (with `observe_locals` only)."""

@@ -155,7 +155,7 @@ def _take(
         result.events.append(WalkEvent(role, "send", head.to, head.label))
     elif isinstance(head, Choose):
         label = _choose(head, monitor, behaviour, rng, settle)
-        monitor.on_choose(label)
+        monitor.on_choose(label, head)  # this thread's choice, not another with the same label
         result.events.append(WalkEvent(role, "choose", "", label))
     elif isinstance(head, TryToken):
         monitor.on_try_outcome(head, True)
