@@ -12,7 +12,8 @@ from types import ModuleType
 import pytest
 from hypothesis import HealthCheck, settings
 
-from aura_choreo.errors import TransportError
+from aura_choreo.errors import ChoreographyError, TransportError
+from aura_choreo.protocol import Protocol, load_all
 from aura_choreo.transports.nats_server import NatsServer, nats_server_binary
 
 # CI replays the same examples on every run, so a landing never depends on a lucky draw; developers'
@@ -29,6 +30,24 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.enviro
 SHARED = Path(os.environ.get("AURA_CHOREO_SHARED") or Path(__file__).resolve().parents[1].parent / "shared")
 SEED_CORPUS = SHARED / "corpus" / "seeds"
 LITERATURE_CORPUS = SHARED / "corpus" / "literature"
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def loadable_corpus_protocols() -> list[tuple[str, Protocol]]:
+    """Every protocol of the seeds, the literature and the examples that loads, named `file:protocol`.
+
+    Files that do not load (the corpus keeps a few, for the diagnostics' tests) are other tests' business.
+    """
+    files = sorted(SEED_CORPUS.glob("*.choreo")) + sorted(LITERATURE_CORPUS.glob("*.choreo"))
+    files += sorted(EXAMPLES.glob("*.choreo"))
+    found: list[tuple[str, Protocol]] = []
+    for path in files:
+        try:
+            protocols = load_all(path)
+        except ChoreographyError:
+            continue
+        found.extend((f"{path.name}:{name}", p) for name, p in protocols.items())
+    return found
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -8,7 +8,6 @@ or receipt be accepted, which steps receive from whom) alike.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,14 +17,12 @@ from hypothesis import strategies as st
 from aura_choreo import choreography
 from aura_choreo.errors import ProtocolViolation
 from aura_choreo.projection.local_types import LocalType, Loop, Offer, Recv, Send, iter_steps
-from aura_choreo.protocol import Protocol, load_all
+from aura_choreo.protocol import Protocol
 from aura_choreo.runtime.catalog import MessageCatalog
 from aura_choreo.runtime.monitor import Monitor, TryToken, describe
 from aura_choreo.runtime.monitor_table import RECV, SEND, MonitorTables, compile_seq
 from aura_choreo.testing import walk as walk_module
-from conftest import SEED_CORPUS
-
-REPO = Path(__file__).resolve().parents[2]
+from conftest import loadable_corpus_protocols
 
 
 def test_a_send_followed_by_a_receive_moves_on_in_the_table() -> None:
@@ -173,21 +170,7 @@ def _run_twins(monkeypatch: pytest.MonkeyPatch, protocol: Protocol, seeds: range
         walk_module.walk(protocol.local_types(), seed, max_steps=400, settle_after=100)
 
 
-def _corpus() -> list[tuple[str, Protocol]]:
-    shared = SEED_CORPUS.parent
-    files = sorted((shared / "seeds").glob("*.choreo")) + sorted((shared / "literature").glob("*.choreo"))
-    files += sorted((REPO / "examples").glob("*.choreo"))
-    found: list[tuple[str, Protocol]] = []
-    for path in files:
-        try:
-            protocols = load_all(path)
-        except Exception:  # files with known errors are other tests' business
-            continue
-        found.extend((f"{path.name}:{name}", p) for name, p in protocols.items())
-    return found
-
-
-CORPUS = _corpus()
+CORPUS = loadable_corpus_protocols()
 
 
 @pytest.mark.parametrize(("name", "protocol"), CORPUS, ids=[n for n, _ in CORPUS])

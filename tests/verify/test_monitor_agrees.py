@@ -8,21 +8,17 @@ coins in between are free), and a walk that ends must end in a final state of ev
 from __future__ import annotations
 
 from collections.abc import Iterable
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from aura_choreo import choreography
-from aura_choreo.protocol import Protocol, load_all
+from aura_choreo.protocol import Protocol
 from aura_choreo.testing.walk import WalkEvent, walk
 from aura_choreo.verify.compile import compile_machine
 from aura_choreo.verify.fsm import Action, ActionKind, Machine
-from conftest import SEED_CORPUS
-
-SHARED = SEED_CORPUS.parent
-REPO = Path(__file__).resolve().parents[2]
+from conftest import loadable_corpus_protocols
 
 
 def _closure(machine: Machine, states: Iterable[int]) -> set[int]:
@@ -72,20 +68,7 @@ def check_agreement(protocol: Protocol, seeds: Iterable[int]) -> None:
             assert not problem, f"{protocol.qualified_name} seed {seed}: {problem}"
 
 
-def _corpus() -> list[tuple[str, Protocol]]:
-    files = sorted((SHARED / "seeds").glob("*.choreo")) + sorted((SHARED / "literature").glob("*.choreo"))
-    files += sorted((REPO / "examples").glob("*.choreo"))
-    found: list[tuple[str, Protocol]] = []
-    for path in files:
-        try:
-            protocols = load_all(path)
-        except Exception:  # files with known errors are other tests' business
-            continue
-        found.extend((f"{path.name}:{name}", p) for name, p in protocols.items())
-    return found
-
-
-CORPUS = _corpus()
+CORPUS = loadable_corpus_protocols()
 
 
 @pytest.mark.parametrize(("name", "protocol"), CORPUS, ids=[n for n, _ in CORPUS])
