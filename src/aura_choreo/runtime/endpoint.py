@@ -40,10 +40,12 @@ from aura_choreo.runtime.session_data import SessionData
 from aura_choreo.runtime.step_context import (
     EndpointStats,
     SendFailed,
+    SendHooks,
     after_send,
     attachments,
     clock_of,
     future_factory,
+    new_context,
     parse_timeout_ms,
     settle,
 )
@@ -109,7 +111,10 @@ class Endpoint(EndpointBlocks):
         self._record_event = session.trace.sink()
         self._now = clock_of(self._loop)
         self._new_future = future_factory(self._loop)
-        self._extensions = None if session.extensions.is_empty() else session.extensions
+        registry = self._extensions = None if session.extensions.is_empty() else session.extensions
+        # Which hooks exist is decided here, once: a do-nothing hook costs no context per message.
+        self._send_hooks = {} if registry is not None and registry.has_send_hooks() else None
+        self._receive_hooks = {} if registry is not None and registry.has_receive_hooks() else None
         self._devices = session.devices
         self._started: tuple[Extension, ...] | None = None
         """The extensions whose `on_session_start` ran (None before `start`)."""
@@ -241,10 +246,11 @@ class Endpoint(EndpointBlocks):
         extensions: tuple[Extension, ...] = ()
         ctx: StepContext | None = None
         receipt = journal = ext = None
-        if self._extensions is not None:
-            extensions = self._extensions.for_step(step.annotations)
-            if extensions:
-                ctx = self._step_context(to, label, step.annotations, msg, "send")
+        hooks = self._send_hooks
+        if hooks is not None:
+            extensions, head, peer_device = hooks.get(id(step)) or self._hook_send(step, to, label)
+            if extensions:  # the step's fixed fields, then the payload, direction, step count, device
+                ctx = new_context(StepContext, (*head, msg, "send", monitor.step_count, peer_device))
                 receipt, journal, ext = attachments(extensions, ctx)
         seq = self._seq.get(to, 0) + 1  # `_next_seq`, inlined on the hot path
         self._seq[to] = seq
@@ -262,14 +268,17 @@ class Endpoint(EndpointBlocks):
             peer is not None
             and peer.inbox.open
             and peer.epoch == peer.transport.epoch
-            and ctx is None
+            and receipt is None  # `room` is for an envelope without attachments
+            and journal is None
+            and ext is None
             and len(payload) <= room
         ):
             peer.transport.frames_sent += 1
             peer.inbox.push(envelope)
         else:
             node = self.node
-            if ctx is not None or not node.hand_off(address, envelope, node.max_frame - room + len(payload)):
+            attached = receipt is not None or journal is not None or ext is not None
+            if attached or not node.hand_off(address, envelope, node.max_frame - room + len(payload)):
                 try:
                     await node.send(address, envelope)
                 except TransportError as exc:
@@ -295,6 +304,16 @@ class Endpoint(EndpointBlocks):
         spec = self._spec(step, label, step.payload)
         plan = self._sends[id(step)] = (spec, self._devices.get(to, to), self.node.max_frame - header)
         return plan
+
+    def _hook_send(self, step: Send, to: str, label: str) -> SendHooks:
+        """A send step's extensions with send hooks and its context's fixed fields (worked out on its
+        first send)."""
+        assert self._send_hooks is not None and self._extensions is not None
+        session = self.session
+        head = (session.protocol, session.id, self.role, self.device, to, label, step.annotations)
+        senders = self._extensions.senders(step.annotations)
+        hooked = self._send_hooks[id(step)] = (senders, head, session.address(to))
+        return hooked
 
     # ------------------------------------------------------------------ receiving
 

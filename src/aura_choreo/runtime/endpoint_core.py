@@ -14,7 +14,15 @@ from typing import TYPE_CHECKING, Any
 
 from aura_choreo.effects.api import Effects
 from aura_choreo.errors import PeerTimeout, ProtocolViolation, TransportError
-from aura_choreo.projection.local_types import Branch, Choose, LocalStep, LocalType, Recv, annotation_value
+from aura_choreo.projection.local_types import (
+    AnnotationMap,
+    Branch,
+    Choose,
+    LocalStep,
+    LocalType,
+    Recv,
+    annotation_value,
+)
 from aura_choreo.runtime.deadlines import arrival
 from aura_choreo.runtime.durations import format_seconds
 from aura_choreo.runtime.extensions import Extension, ExtensionRegistry, StepContext
@@ -23,7 +31,16 @@ from aura_choreo.runtime.inbox import Inbox, InboxTimeout, Queued, Waiter
 from aura_choreo.runtime.messages import MessageSpec
 from aura_choreo.runtime.monitor import Monitor, TimeoutToken
 from aura_choreo.runtime.node import Node
-from aura_choreo.runtime.step_context import EndpointStats, SendFailed, after_send, parse_timeout_ms, settle
+from aura_choreo.runtime.step_context import (
+    NO_ATTACHMENTS,
+    EndpointStats,
+    SendFailed,
+    SendHooks,
+    after_send,
+    new_context,
+    parse_timeout_ms,
+    settle,
+)
 from aura_choreo.runtime.trace import Trace
 from aura_choreo.runtime.wire import MAX_RECURSION, Envelope, WireError, decode_payload
 from aura_choreo.transports.base import Address
@@ -63,8 +80,10 @@ class EndpointCore:
         "_new_future",
         "_now",
         "_peers",
+        "_receive_hooks",
         "_record_event",
         "_saga",
+        "_send_hooks",
         "_sends",
         "_seq",
         "_specs",
@@ -117,6 +136,12 @@ class EndpointCore:
     _now: Callable[[], float]
     _new_future: Callable[[], asyncio.Future[None]]
     _extensions: ExtensionRegistry | None
+    _send_hooks: dict[int, SendHooks] | None
+    """Per send step (by id): the extensions with send hooks and the step's part of their context;
+    None when no registered extension has a send hook (decided once, when the endpoint is made)."""
+    _receive_hooks: dict[int, tuple[tuple[Extension, ...], AnnotationMap]] | None
+    """Per receive step (by id): the extensions with an `on_receive` and the step's annotations; None
+    when no registered extension has one: a receive then builds no context and no attachments."""
     _devices: Mapping[str, Address]
     _started: tuple[Extension, ...] | None
     _ended: bool
@@ -262,8 +287,9 @@ class EndpointCore:
     def _on_dropped(self, envelope: Envelope) -> None:
         """A discarded or late message's attachments still reach the every-step extensions: its receipt
         extends the sender's chain (the next one would not, otherwise) and its journal delta merges."""
-        if self._extensions is not None and (envelope.receipt or envelope.journal or envelope.ext):
-            self._run_receive_extensions((), envelope, None)
+        if self._receive_hooks is not None and (envelope.receipt or envelope.journal or envelope.ext):
+            assert self._extensions is not None
+            self._run_receive_extensions(self._extensions.receivers(()), (), envelope, None)
 
     def _accept(self, envelope: Envelope) -> Any:
         sender, label = envelope.sender, envelope.label
@@ -282,7 +308,7 @@ class EndpointCore:
         received = self.received
         for variable, name in spec.binds:
             env[variable] = received[variable] = getattr(message, name)
-        if self._extensions is not None:
+        if self._receive_hooks is not None:
             self._on_receive_extensions(step, envelope, message)
         self.last_message = message
         self.last_sender = sender
@@ -297,19 +323,33 @@ class EndpointCore:
         return message
 
     def _on_receive_extensions(self, step: Recv | Branch, envelope: Envelope, message: object) -> None:
-        self._run_receive_extensions(step.annotations if isinstance(step, Recv) else (), envelope, message)
+        hooks = self._receive_hooks
+        assert hooks is not None and self._extensions is not None
+        hooked = hooks.get(id(step))
+        if hooked is None:
+            annotations = step.annotations if isinstance(step, Recv) else ()
+            hooked = hooks[id(step)] = (self._extensions.receivers(annotations), annotations)
+        if hooked[0]:
+            self._run_receive_extensions(hooked[0], hooked[1], envelope, message)
 
-    def _run_receive_extensions(self, annotations: Any, envelope: Envelope, message: object) -> None:
-        assert self._extensions is not None
-        extensions = self._extensions.for_step(annotations)
+    def _run_receive_extensions(
+        self,
+        extensions: tuple[Extension, ...],
+        annotations: AnnotationMap,
+        envelope: Envelope,
+        message: object,
+    ) -> None:
         if not extensions:
             return
         ctx = self._step_context(envelope.sender, envelope.label, annotations, message, "recv")
-        attachments = dict(envelope.ext or {})
-        if envelope.receipt is not None:
-            attachments["receipt"] = envelope.receipt
-        if envelope.journal is not None:
-            attachments["journal"] = envelope.journal
+        receipt, journal, ext = envelope.receipt, envelope.journal, envelope.ext
+        attachments: Mapping[str, bytes] = NO_ATTACHMENTS  # most messages carry none: no dict built
+        if receipt is not None or journal is not None or ext:
+            attachments = dict(ext or {})
+            if receipt is not None:
+                attachments["receipt"] = receipt
+            if journal is not None:
+                attachments["journal"] = journal
         for extension in extensions:
             extension.on_receive(ctx, attachments)
 
@@ -376,19 +416,11 @@ class EndpointCore:
         self, peer: str, label: str, annotations: Any, payload: object, direction: str
     ) -> StepContext:
         session = self.session
-        return StepContext(  # positional: the fields' order (protocol, session, role, ...)
-            session.protocol,
-            session.id,
-            self.role,
-            self.device,
-            peer,
-            label,
-            annotations,
-            payload,
-            direction,
-            self.monitor.step_count,
-            session.address(peer),
-        )
+        return new_context(  # positional: the fields' order (protocol, session, role, ...)
+            StepContext,
+            (session.protocol, session.id, self.role, self.device, peer, label, annotations, payload,
+             direction, self.monitor.step_count, session.address(peer)),
+        )  # fmt: skip
 
     def _record(self, kind: str, sender: str, receiver: str, label: str, seq: int) -> None:
         session = self.session

@@ -109,17 +109,20 @@ class ExtensionRegistry:
     _by_key: dict[str, list[Extension]] = field(default_factory=dict)
     _every_step: list[Extension] = field(default_factory=list)
     _cache: dict[AnnotationMap, tuple[Extension, ...]] = field(default_factory=dict)
+    _hooked: dict[tuple[str, AnnotationMap], tuple[Extension, ...]] = field(default_factory=dict)
 
     def register(self, keys: Iterable[str], extension: Extension) -> None:
         """Run `extension` on every step carrying at least one of `keys`."""
         for key in keys:
             self._by_key.setdefault(key, []).append(extension)
         self._cache.clear()
+        self._hooked.clear()
 
     def register_all(self, extension: Extension) -> None:
         """Run `extension` on every step, annotated or not (e.g. the flow guard: unannotated sends cost 1)."""
         self._every_step.append(extension)
         self._cache.clear()
+        self._hooked.clear()
 
     def known_keys(self) -> frozenset[str]:
         """The annotation keys some extension registered (the parser's `extra_annotation_keys`)."""
@@ -148,6 +151,46 @@ class ExtensionRegistry:
         self._cache[annotations] = result
         return result
 
+    def senders(self, annotations: AnnotationMap) -> tuple[Extension, ...]:
+        """Of `for_step(annotations)`, the extensions with a `before_send` or `after_send` of their own
+        (the others' hooks do nothing: the send then builds no step context for them)."""
+        return self._with_hooks("send", annotations, _SEND_HOOKS)
+
+    def receivers(self, annotations: AnnotationMap) -> tuple[Extension, ...]:
+        """Of `for_step(annotations)`, the extensions with an `on_receive` of their own."""
+        return self._with_hooks("recv", annotations, _RECEIVE_HOOKS)
+
+    def has_receive_hooks(self) -> bool:
+        """Whether some registered extension has an `on_receive` of its own (if not, an endpoint
+        decides once that a receive builds no step context and no attachments)."""
+        return any(_overrides(extension, _RECEIVE_HOOKS) for extension in self.extensions())
+
+    def has_send_hooks(self) -> bool:
+        """Whether some registered extension has a `before_send` or `after_send` of its own."""
+        return any(_overrides(extension, _SEND_HOOKS) for extension in self.extensions())
+
+    def _with_hooks(
+        self, side: str, annotations: AnnotationMap, hooks: tuple[str, ...]
+    ) -> tuple[Extension, ...]:
+        key = (side, annotations)
+        cached = self._hooked.get(key)
+        if cached is None:
+            cached = self._hooked[key] = tuple(e for e in self.for_step(annotations) if _overrides(e, hooks))
+        return cached
+
     def is_empty(self) -> bool:
         """Whether no extension is registered (the session layer then skips every hook)."""
         return not self._by_key and not self._every_step
+
+
+_SEND_HOOKS = ("before_send", "after_send")
+_RECEIVE_HOOKS = ("on_receive",)
+
+
+def _overrides(extension: Extension, hooks: tuple[str, ...]) -> bool:
+    """Whether `extension` has one of `hooks` other than `Extension`'s, which does nothing (set on the
+    instance, or by a class that does not derive from `Extension`, counts as its own)."""
+    own = getattr(extension, "__dict__", {})
+    return any(
+        name in own or getattr(type(extension), name, None) is not getattr(Extension, name) for name in hooks
+    )

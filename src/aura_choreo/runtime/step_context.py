@@ -10,23 +10,38 @@ from __future__ import annotations
 import asyncio
 import functools
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from aura_choreo.errors import TransportError
 from aura_choreo.runtime.extensions import Extension, StepContext
 from aura_choreo.syntax.ast import AnnotationValue
 
 __all__ = [
+    "NO_ATTACHMENTS",
     "EndpointStats",
     "SendFailed",
+    "SendHooks",
     "after_send",
     "attachments",
     "clock_of",
     "future_factory",
+    "new_context",
     "parse_timeout_ms",
     "settle",
 ]
+
+
+NO_ATTACHMENTS: Mapping[str, bytes] = MappingProxyType({})
+"""What `on_receive` gets for a message without attachments (read-only, shared: none is built)."""
+
+new_context: Callable[[type[StepContext], tuple[object, ...]], StepContext] = tuple.__new__
+"""`StepContext` from its fields in order, without the named tuple's `__new__` (a Python frame)."""
+
+SendHooks = tuple[tuple[Extension, ...], tuple[object, ...], str]
+"""A send step's extensions with send hooks, its context's fields before the payload (protocol,
+session, role, device, peer, label, annotations) and the peer's device: all fixed per step."""
 
 
 class SendFailed(TransportError):
