@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from aura_choreo.protocol import choreography
+from aura_choreo.runtime import endpoint_core
 from aura_choreo.runtime.endpoint_core import EndpointCore
 from aura_choreo.runtime.extensions import Attachments, Extension, ExtensionRegistry, StepContext
 from aura_choreo.runtime.runner import run_session
@@ -58,7 +59,13 @@ def contexts_built(monkeypatch: pytest.MonkeyPatch) -> list[str]:
             built.append(direction)
         return original(self, peer, label, annotations, payload, direction)
 
+    def counting_new(cls: type[StepContext], fields: tuple[object, ...]) -> StepContext:
+        if fields[8] == "recv":
+            built.append("recv")
+        return tuple.__new__(cls, fields)
+
     monkeypatch.setattr(EndpointCore, "_step_context", counting)
+    monkeypatch.setattr(endpoint_core, "new_context", counting_new, raising=False)
     return built
 
 

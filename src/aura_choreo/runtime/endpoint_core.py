@@ -14,15 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from aura_choreo.effects.api import Effects
 from aura_choreo.errors import PeerTimeout, ProtocolViolation, TransportError
-from aura_choreo.projection.local_types import (
-    AnnotationMap,
-    Branch,
-    Choose,
-    LocalStep,
-    LocalType,
-    Recv,
-    annotation_value,
-)
+from aura_choreo.projection.local_types import Branch, Choose, LocalStep, LocalType, Recv, annotation_value
 from aura_choreo.runtime.deadlines import arrival
 from aura_choreo.runtime.durations import format_seconds
 from aura_choreo.runtime.extensions import Extension, ExtensionRegistry, StepContext
@@ -32,13 +24,13 @@ from aura_choreo.runtime.messages import MessageSpec
 from aura_choreo.runtime.monitor import Monitor, TimeoutToken
 from aura_choreo.runtime.node import Node
 from aura_choreo.runtime.step_context import (
-    NO_ATTACHMENTS,
     EndpointStats,
     SendFailed,
     SendHooks,
     after_send,
     new_context,
     parse_timeout_ms,
+    received_attachments,
     settle,
 )
 from aura_choreo.runtime.trace import Trace
@@ -139,9 +131,10 @@ class EndpointCore:
     _send_hooks: dict[int, SendHooks] | None
     """Per send step (by id): the extensions with send hooks and the step's part of their context;
     None when no registered extension has a send hook (decided once, when the endpoint is made)."""
-    _receive_hooks: dict[int, tuple[tuple[Extension, ...], AnnotationMap]] | None
-    """Per receive step (by id): the extensions with an `on_receive` and the step's annotations; None
-    when no registered extension has one: a receive then builds no context and no attachments."""
+    _receive_hooks: dict[int, SendHooks] | None
+    """Per receive step (by id): the extensions with an `on_receive` and the step's part of their
+    context (as for a send); None when no registered extension has an `on_receive`: a receive then
+    builds no context and no attachments."""
     _devices: Mapping[str, Address]
     _started: tuple[Extension, ...] | None
     _ended: bool
@@ -324,32 +317,42 @@ class EndpointCore:
 
     def _on_receive_extensions(self, step: Recv | Branch, envelope: Envelope, message: object) -> None:
         hooks = self._receive_hooks
-        assert hooks is not None and self._extensions is not None
+        assert hooks is not None
+        sender, label = envelope.sender, envelope.label
         hooked = hooks.get(id(step))
-        if hooked is None:
-            annotations = step.annotations if isinstance(step, Recv) else ()
-            hooked = hooks[id(step)] = (self._extensions.receivers(annotations), annotations)
-        if hooked[0]:
-            self._run_receive_extensions(hooked[0], hooked[1], envelope, message)
+        if hooked is None or hooked[1][4] != sender or hooked[1][5] != label:
+            hooked = self._hook_receive(step, sender, label)
+        extensions, head, peer_device = hooked
+        if extensions:  # the step's fixed fields, then the payload, direction, step count, device
+            ctx = new_context(StepContext, (*head, message, "recv", self.monitor.step_count, peer_device))
+            self._call_on_receive(extensions, ctx, envelope)
+
+    def _hook_receive(self, step: Recv | Branch, sender: str, label: str) -> SendHooks:
+        """A receive step's extensions with `on_receive` and its context's fixed fields (kept per step;
+        worked out again if a message of another sender or label takes the same step)."""
+        assert self._receive_hooks is not None and self._extensions is not None
+        annotations = step.annotations if isinstance(step, Recv) else ()
+        session = self.session
+        head = (session.protocol, session.id, self.role, self.device, sender, label, annotations)
+        receivers = self._extensions.receivers(annotations)
+        hooked = self._receive_hooks[id(step)] = (receivers, head, session.address(sender))
+        return hooked
 
     def _run_receive_extensions(
         self,
         extensions: tuple[Extension, ...],
-        annotations: AnnotationMap,
+        annotations: Any,
         envelope: Envelope,
         message: object,
     ) -> None:
-        if not extensions:
-            return
-        ctx = self._step_context(envelope.sender, envelope.label, annotations, message, "recv")
-        receipt, journal, ext = envelope.receipt, envelope.journal, envelope.ext
-        attachments: Mapping[str, bytes] = NO_ATTACHMENTS  # most messages carry none: no dict built
-        if receipt is not None or journal is not None or ext:
-            attachments = dict(ext or {})
-            if receipt is not None:
-                attachments["receipt"] = receipt
-            if journal is not None:
-                attachments["journal"] = journal
+        if extensions:
+            ctx = self._step_context(envelope.sender, envelope.label, annotations, message, "recv")
+            self._call_on_receive(extensions, ctx, envelope)
+
+    def _call_on_receive(
+        self, extensions: tuple[Extension, ...], ctx: StepContext, envelope: Envelope
+    ) -> None:
+        attachments = received_attachments(envelope.receipt, envelope.journal, envelope.ext)
         for extension in extensions:
             extension.on_receive(ctx, attachments)
 

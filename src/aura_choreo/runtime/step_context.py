@@ -29,6 +29,7 @@ __all__ = [
     "future_factory",
     "new_context",
     "parse_timeout_ms",
+    "received_attachments",
     "settle",
 ]
 
@@ -40,8 +41,9 @@ new_context: Callable[[type[StepContext], tuple[object, ...]], StepContext] = tu
 """`StepContext` from its fields in order, without the named tuple's `__new__` (a Python frame)."""
 
 SendHooks = tuple[tuple[Extension, ...], tuple[object, ...], str]
-"""A send step's extensions with send hooks, its context's fields before the payload (protocol,
-session, role, device, peer, label, annotations) and the peer's device: all fixed per step."""
+"""A send (or receive) step's extensions with send (receive) hooks, its context's fields before the
+payload (protocol, session, role, device, peer, label, annotations) and the peer's device: all fixed
+per step."""
 
 
 class SendFailed(TransportError):
@@ -106,7 +108,7 @@ def attachments(
     extensions: tuple[Extension, ...], ctx: StepContext
 ) -> tuple[bytes | None, bytes | None, dict[str, bytes] | None]:
     """Run `before_send` of each extension; their attachments as (receipt, journal, other)."""
-    attachments: dict[str, bytes] = {}
+    attachments: dict[str, bytes] | None = None  # most sends attach nothing: no dict built
     for index, extension in enumerate(extensions):
         try:
             extra = extension.before_send(ctx)
@@ -116,10 +118,28 @@ def attachments(
             after_send(extensions[:index], ctx, False)
             raise
         if extra:
+            if attachments is None:
+                attachments = {}
             attachments.update(extra)
+    if attachments is None:
+        return None, None, None
     receipt = attachments.pop("receipt", None)
     journal = attachments.pop("journal", None)
     return receipt, journal, attachments or None
+
+
+def received_attachments(
+    receipt: bytes | None, journal: bytes | None, ext: Mapping[str, bytes] | None
+) -> Mapping[str, bytes]:
+    """What `on_receive` gets: a received envelope's `ext` map with its receipt and journal delta."""
+    if receipt is None and journal is None and not ext:
+        return NO_ATTACHMENTS  # most messages carry none: no dict built
+    attachments = dict(ext or {})
+    if receipt is not None:
+        attachments["receipt"] = receipt
+    if journal is not None:
+        attachments["journal"] = journal
+    return attachments
 
 
 def after_send(
