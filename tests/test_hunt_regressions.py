@@ -41,12 +41,6 @@ def deployment_policy(folder: Path) -> Path:
     return policy
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="simulate --policy with a deployment policy (pinned public keys) fails every run with "
-    "ReceiptError 'bad signature': the simulated devices sign with keys generated in-process, but "
-    "the chain verifies with the policy's pinned keys (GuardChain.public_keys)",
-)
 def test_simulate_accepts_the_deployment_policy_that_run_uses(tmp_path: Path) -> None:
     policy = deployment_policy(tmp_path)
     outcome = CliRunner().invoke(cli, ["simulate", str(TPC), "--policy", str(policy)])

@@ -10,6 +10,7 @@ import pytest
 from aura_choreo.errors import BudgetExhausted, CapabilityDenied, LeakageExceeded, ReceiptError
 from aura_choreo.guards import LeakageVector, PolicyError, load_policy, parse_policy
 from aura_choreo.guards.chain import OutgoingSend
+from aura_choreo.guards.receipts import DeviceKey
 
 TOML = """
 context = "session"
@@ -178,12 +179,24 @@ def test_receipts_from_a_device_in_another_process_verify_with_its_configured_ke
     sender_chain.commit(prepared)
     alice_key = sender_chain.device("alice").key.public_bytes().hex()
 
-    receiver_chain = parse_policy({"devices": {"alice": {"public_key": alice_key}}}).build_chain()
+    # bob's process (`run --key bob.key`): alice is remote, checked against the key the policy pins.
+    pinned = parse_policy({"devices": {"alice": {"public_key": alice_key}}})
+    receiver_chain = pinned.build_chain(own_key=DeviceKey.generate("bob"))
     receiver_chain.accept(sender_device="alice", receiver_device="bob", attachments=prepared.attachments)
 
-    stranger_chain = parse_policy({}).build_chain()
+    stranger_chain = parse_policy({}).build_chain(own_key=DeviceKey.generate("bob"))
     with pytest.raises(ReceiptError, match="bad signature"):
         stranger_chain.accept(sender_device="alice", receiver_device="bob", attachments=prepared.attachments)
+
+
+def test_devices_in_one_process_verify_with_their_own_keys_whatever_the_policy_pins() -> None:
+    # The deployment policy pins alice's key from keygen; a simulated or in-process run has not that
+    # private key, so alice signs with the key it holds here and is checked against that one.
+    pinned_key = DeviceKey.generate("alice").public_bytes().hex()
+    chain = parse_policy({"devices": {"alice": {"public_key": pinned_key}}}).build_chain(key_seed=b"s")
+    prepared = chain.prepare(OutgoingSend("p.P", "s", "A", "alice", "B", "bob", "M", ()))
+    chain.commit(prepared)
+    chain.accept(sender_device="alice", receiver_device="bob", attachments=prepared.attachments)
 
 
 def test_bad_public_key_is_a_policy_error() -> None:

@@ -28,7 +28,6 @@ from aura_choreo.effects.device import DeviceResources
 from aura_choreo.effects.stack import EffectStack, MiddlewareFactory
 from aura_choreo.effects.storage import DeviceStorage, MemoryStorage
 from aura_choreo.execution.storage import local_storage
-from aura_choreo.guards.chain import DeviceGuards
 from aura_choreo.guards.extension import GuardExtension, build_guard_extension
 from aura_choreo.guards.leakage import Clock
 from aura_choreo.guards.policy import Policy
@@ -115,19 +114,8 @@ class ExecutionStack:
         own = identity.device
         if "{device}" in policy.journal:  # one policy file, one journal per device: ".aura/{device}.db"
             policy = dataclasses.replace(policy, journal=policy.journal.replace("{device}", own))
-        chain = policy.build_chain(clock=clock)
-        make = chain.new_device
-
-        def new_device(device: str) -> DeviceGuards:
-            guards = make(device)
-            if device != own:
-                return guards
-            key = DeviceKey(own, identity.private_key)
-            return DeviceGuards(
-                device, flow=guards.flow, leakage=guards.leakage, journal=guards.journal, key=key
-            )
-
-        chain.new_device = new_device
+        # This device signs with its key file's key; every other device is checked against its pinned key.
+        chain = policy.build_chain(clock=clock, own_key=DeviceKey(own, identity.private_key))
         # Roles map to devices through the policy only: the runtime's "device" here is an address.
         chosen = policy
         return GuardExtension(

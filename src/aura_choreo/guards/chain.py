@@ -54,7 +54,8 @@ class GuardChain:
     store: JournalStore | None = None
     """Where session traces go (`record_trace`); the policy's journal store."""
     public_keys: Mapping[str, bytes] = field(default_factory=dict)
-    """Configured public keys of devices (remote ones): trusted over any key generated here."""
+    """Pinned public keys of remote devices (their private keys live in other processes): trusted over
+    any key generated here. `Policy.build_chain` decides which devices these are."""
     _routes: dict[tuple[object, ...], SendRoute] = field(default_factory=dict, init=False, repr=False)
 
     def device(self, name: str) -> DeviceGuards:

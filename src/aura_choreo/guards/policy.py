@@ -134,11 +134,23 @@ class Policy:
         return session if self.context == "session" else protocol
 
     def build_chain(
-        self, *, clock: Clock | None = None, store: JournalStore | None = None, key_seed: bytes | None = None
+        self,
+        *,
+        clock: Clock | None = None,
+        store: JournalStore | None = None,
+        key_seed: bytes | None = None,
+        own_key: DeviceKey | None = None,
     ) -> GuardChain:
         """A guard chain enforcing this policy. One journal store (from `journal`, or `store`) is shared
         by the devices' journals; `clock` (seconds) drives leakage windows and epochs (simulation's
-        virtual time). Device keys are random unless `key_seed` derives them (reproducible runs)."""
+        virtual time). Device keys are random unless `key_seed` derives them (reproducible runs).
+
+        Which key a device's receipts verify against (SPEC §5.6) is decided here: a device whose
+        private key is in this process is checked against that key; a pinned `public_key` counts only
+        for devices whose private key is elsewhere. With `own_key` (`run --key`) the chain is that one
+        device's: it signs with `own_key` and every other device is remote, checked against its pinned
+        key. Without it every device of the chain lives in this process (testing, simulation, in-process
+        runs), so the pinned keys, whose private keys this process does not have, play no part."""
         import time
 
         now = clock or time.time
@@ -169,7 +181,11 @@ class Policy:
                 )
             )
             extra = [LeakageLayer(ledger, _scope(p.scope), p.cost) for p, ledger in shared_layers]
-            key = None if key_seed is None else DeviceKey.from_seed(device, key_seed + b"/" + device.encode())
+            key: DeviceKey | None = None  # random (DeviceGuards generates one)
+            if own_key is not None and device == own_key.device:
+                key = own_key
+            elif key_seed is not None:
+                key = DeviceKey.from_seed(device, key_seed + b"/" + device.encode())
             return DeviceGuards(
                 device,
                 key=key,
@@ -193,8 +209,13 @@ class Policy:
             signing=self.signing,
             new_device=new_device,
             store=journal_store,
-            public_keys={d.name: d.public_key for d in self.devices.values() if d.public_key is not None},
+            public_keys={} if own_key is None else self._remote_keys(own_key.device),
         )
+
+    def _remote_keys(self, own: str) -> dict[str, bytes]:
+        """The pinned public keys of every device but `own` (whose receipts this chain signs)."""
+        pinned = self.devices.values()
+        return {d.name: d.public_key for d in pinned if d.public_key is not None and d.name != own}
 
 
 class _HeldCapabilities(DeviceCapabilities):
