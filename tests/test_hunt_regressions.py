@@ -48,12 +48,9 @@ def test_simulate_accepts_the_deployment_policy_that_run_uses(tmp_path: Path) ->
     assert outcome.exit_code == 0, outcome.output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a behaviour-driven role wiped and restarted from its checkpoint keeps the custom-loop "
-    "condition it drew before the crash (restored in env, but the new BehaviourAdapter's `_supplied` "
-    "is empty, so it is never asked again): sensor_fusion's `has_more_frames` loop never ends",
-)
+# Was: a behaviour-driven role wiped and restarted from its checkpoint kept the custom-loop condition
+# it drew before the crash (restored in env, but the new adapter did not know the behaviour had
+# supplied it, so never asked again): sensor_fusion's `has_more_frames` loop never ended.
 def test_a_wiped_role_draws_its_custom_loop_condition_afresh_after_restart() -> None:
     file = SHARED / "corpus" / "literature" / "sensor_fusion.choreo"
     # Without the crash the run ends within 0.02 s of virtual time; 0.2 s is ample.

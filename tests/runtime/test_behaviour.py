@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import dataclasses
 
 import pytest
 
 from aura_choreo.errors import ProtocolViolation
-from aura_choreo.projection.local_types import PayloadItem
+from aura_choreo.projection.local_types import Choose, PayloadItem, iter_steps
 from aura_choreo.protocol import choreography
 from aura_choreo.runtime.behaviour import BehaviourAdapter, DefaultBehaviour, ProtocolHints
 from aura_choreo.runtime.endpoint import Endpoint
@@ -140,3 +141,31 @@ async def test_registered_user_classes_are_decoded_and_checked() -> None:
 
     with pytest.raises(ProtocolViolation, match="p: tuple"):
         await run_session(protocol.session(user_types=registry), InMemoryTransport(), {"A": bad, "B": b})
+
+
+async def test_a_fresh_adapter_on_a_restored_environment_asks_again_for_supplied_values() -> None:
+    # A role restarted from its checkpoint gets its journaled environment back but a new adapter: the
+    # custom loop's condition drawn before the crash must be drawn again, not kept for ever.
+    protocol = choreography(
+        """
+        choreography Frames {
+            roles: A, B;
+            loop (custom: "has_more") { A -> B: Frame(n: u32); }
+        }
+        """
+    )
+    (choose,) = [s for s in iter_steps(protocol.local_types()["A"].steps) if isinstance(s, Choose)]
+
+    class Once:
+        def __init__(self, answer: bool) -> None:
+            self.answer = answer
+
+        def value_has_more(self, env: object) -> bool:
+            return self.answer
+
+    env: dict[str, object] = {}
+    await BehaviourAdapter(Once(True), DefaultBehaviour()).provide_values(choose, env)
+    assert env["has_more"] is True
+    restored = copy.deepcopy(env)  # what a checkpoint gives back
+    await BehaviourAdapter(Once(False), DefaultBehaviour()).provide_values(choose, restored)
+    assert restored["has_more"] is False

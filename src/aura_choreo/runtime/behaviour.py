@@ -254,8 +254,6 @@ class BehaviourAdapter:
     def __init__(self, behaviour: object | None, default: DefaultBehaviour) -> None:
         self.behaviour = behaviour
         self.default = default
-        self._supplied: set[str] = set()
-        """Variables whose current value came from the behaviour, not from a message or parameter."""
 
     def _method(self, name: str) -> Any:
         if self.behaviour is None or name.startswith("_"):
@@ -285,11 +283,15 @@ class BehaviourAdapter:
         know (again for those it supplied before: a decision is made afresh each time)."""
         exprs = [step.expr] if step.expr is not None else []
         exprs.extend(b.guard for b in step.branches if b.guard is not None)
+        supplied = _supplied(env)
+        asked: set[str] = set()
         for expr in exprs:
             for name in sorted(free_names(expr)):
-                if name not in env or name in self._supplied:
+                if name not in env or name in supplied:
                     env[name] = await self.value(name, env)
-                    self._supplied.add(name)
+                    asked.add(name)
+        if not asked <= supplied:
+            env[SUPPLIED_KEY] = tuple(sorted(supplied | asked))
 
     def local(self, action: str, args: tuple[object, ...], env: dict[str, object]) -> object:
         """Run a local action (its result, or an awaitable of it)."""
@@ -300,6 +302,19 @@ class BehaviourAdapter:
         """A value for variable `name` the role does not know (`value_<name>`, else the default)."""
         method = self._method(f"value_{name}")
         return await _resolved(method(env)) if method is not None else self.default.value(name, env)
+
+
+SUPPLIED_KEY = "@behaviour_supplied"
+"""The environment key naming the variables whose value came from the behaviour, not from a message,
+a parameter or a `let` (not an identifier: no variable collides). It lives in the environment, not in
+the adapter, so it is journaled with the values it describes: a role restarted from its checkpoint
+(`--crash R@T:wipe`) with a fresh adapter still asks again for them, instead of keeping a custom loop's
+condition drawn before the crash for ever."""
+
+
+def _supplied(env: Mapping[str, object]) -> set[str]:
+    names = env.get(SUPPLIED_KEY, ())
+    return set(names) if isinstance(names, tuple) else set()
 
 
 async def _resolved(value: Any) -> Any:
