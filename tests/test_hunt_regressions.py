@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from aura_choreo.cli.main import cli
@@ -70,12 +69,6 @@ class Raiser:
 """
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="`run --json` whose user behaviour raises prints no JSON document at all (stdout empty) and "
-    "calls it an internal error to report ('internal error: RuntimeError: boom'), instead of the "
-    "SPEC 5.6 document with ok false and an error naming the role",
-)
 def test_run_json_reports_a_raising_behaviour_as_a_failed_run_document(tmp_path: Path) -> None:
     policy = deployment_policy(tmp_path)
     (tmp_path / "raiser.py").write_text(RAISING_BEHAVIOUR, encoding="utf-8")
@@ -94,3 +87,16 @@ def test_run_json_reports_a_raising_behaviour_as_a_failed_run_document(tmp_path:
     assert "internal error" not in err
     document = json.loads(out)
     assert document["ok"] is False and document["error"]["role"] == "Coordinator"
+    assert document["error"]["error"] == "BehaviourError"
+    assert document["error"]["step"] == "send CommitRequest to Participant"
+    assert "Raiser raised RuntimeError: boom" in document["error"]["message"]
+
+
+def test_simulate_names_the_role_and_step_of_a_raising_behaviour(tmp_path: Path) -> None:
+    (tmp_path / "raiser.py").write_text(RAISING_BEHAVIOUR, encoding="utf-8")
+    args = ["simulate", str(TPC), "--behaviours", f"{tmp_path / 'raiser.py'}:Raiser", "--json"]
+    outcome = CliRunner().invoke(cli, args)
+    assert outcome.exit_code == 1, outcome.output
+    (failure,) = json.loads(outcome.output)["failures"]
+    assert failure["error"] == "BehaviourError" and failure["role"] == "Coordinator"
+    assert failure["step"] == "send CommitRequest to Participant"

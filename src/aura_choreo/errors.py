@@ -109,6 +109,36 @@ class LeakageExceeded(RuntimeProtocolError):
     rolled_back: tuple[object, ...] = ()
 
 
+class BehaviourError(RuntimeProtocolError):
+    """User role code (a behaviour method or an imperative role function) raised: the run fails,
+    naming the role and step, and the fault is the user's code, not aura-choreo's (SPEC §5.6)."""
+
+    def __init__(
+        self,
+        code: str,
+        error: Exception,
+        *,
+        role: str | None = None,
+        session: str | None = None,
+        step: str | None = None,
+    ):
+        self.code = code
+        self.original = error
+        super().__init__(
+            f"{code} raised {type(error).__name__}: {error}", role=role, session=session, step=step
+        )
+
+
+def user_code_name(code: object) -> str:
+    """How an error names user role code: `behaviour Raiser`, `role function coordinator`."""
+    if isinstance(code, type):
+        return f"behaviour {code.__name__}"
+    name = getattr(code, "__qualname__", None) or getattr(code, "__name__", None)
+    if isinstance(name, str) and callable(code):
+        return f"role function {name}"
+    return f"behaviour {type(code).__name__}"
+
+
 class PeerTimeout(RuntimeProtocolError):
     """A peer stayed silent past its deadline."""
 

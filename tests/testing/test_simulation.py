@@ -226,8 +226,10 @@ def test_behaviour_exception_is_a_failed_run_not_a_crash_of_the_harness() -> Non
 
     result = run_simulation(protocol, 0, roles={"A": Broken()})
     assert result.failure is not None
-    assert result.failure.error == "RuntimeError"
-    assert "boom" in result.failure.message
+    # The user's behaviour raised (not the harness): a typed failure naming the role and step.
+    assert result.failure.error == "BehaviourError"
+    assert (result.failure.role, result.failure.step) == ("A", "send Ping to B")
+    assert "Broken raised RuntimeError: boom" in result.failure.message
 
 
 def test_report_json_follows_the_spec_shape(tpc: Protocol) -> None:

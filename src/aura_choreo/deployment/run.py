@@ -39,6 +39,7 @@ from aura_choreo.runtime.program import Effect
 from aura_choreo.runtime.runner import run_role
 from aura_choreo.runtime.session import Session
 from aura_choreo.runtime.trace import Trace, TraceEvent
+from aura_choreo.runtime.user_code import as_behaviour_error, user_code_errors
 from aura_choreo.transports.carrier import NetworkTransport
 from aura_choreo.transports.mixed import MixedTransport, broker_pair, on_broker
 from aura_choreo.transports.nats_broker import NatsTransport
@@ -203,7 +204,15 @@ async def run_deployed_role(
             if on_status is not None:
                 on_status(f"session {deployment.session}: all peers ready, running {deployment.role}")
             middleware = [] if on_status is None else [_status_middleware(on_status)]
-            result = await run_role(endpoint, behaviour, seed=seed, middleware=middleware)
+            if behaviour is not None:
+                middleware.append(user_code_errors(deployment.role, behaviour, deployment.session))
+            try:
+                result = await run_role(endpoint, behaviour, seed=seed, middleware=middleware)
+            except Exception as exc:  # imperative role code raising: the user's fault, typed
+                failure = exc if behaviour is None else as_behaviour_error(exc, behaviour, deployment.role)
+                if failure is exc:
+                    raise
+                raise failure from exc
         except BaseException:
             endpoint.close(ok=False)
             transport.close_session(deployment.session)

@@ -37,6 +37,7 @@ from aura_choreo.runtime.extensions import Extension, ExtensionRegistry, StepCon
 from aura_choreo.runtime.runner import RoleCode, run_behaviour, run_session
 from aura_choreo.runtime.session import Session, start_session
 from aura_choreo.runtime.trace import Trace
+from aura_choreo.runtime.user_code import as_behaviour_error, user_code_errors
 from aura_choreo.testing.results import (
     RunFailure,
     RunResult,
@@ -192,8 +193,15 @@ def _role_runner(
             )
             return ep.env
         if inspect.iscoroutinefunction(code):
-            return await code(ep)
-        await run_behaviour(ep, code, seed, hints)
+            try:
+                return await code(ep)
+            except Exception as exc:  # the user's code raised: a failure naming the role
+                failure = as_behaviour_error(exc, code, role)
+                if failure is exc:
+                    raise
+                raise failure from exc
+        middleware = () if code is None else (user_code_errors(role, code),)
+        await run_behaviour(ep, code, seed, hints, middleware)
         return ep.env
 
     return run
