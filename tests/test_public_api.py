@@ -25,6 +25,7 @@ USER_API = {
     "SimulatedTransport",
     "Transport",
     "AuraChoreoError",
+    "BehaviourError",
     "BudgetExhausted",
     "CapabilityDenied",
     "ChoreographyError",

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from aura_choreo.errors import (
     AuraChoreoError,
+    BehaviourError,
     BudgetExhausted,
     CapabilityDenied,
     ChoreographyError,
@@ -65,6 +66,7 @@ def __getattr__(name: str) -> object:
 
 __all__ = [
     "AuraChoreoError",
+    "BehaviourError",
     "BudgetExhausted",
     "CapabilityDenied",
     "ChoreographyError",
