@@ -263,21 +263,19 @@ class Endpoint(EndpointBlocks):
         )  # fmt: skip
         # In this process (the in-memory transport), the envelope is delivered already, no await:
         # straight into the peer's inbox once it is known (`DirectPeer`), else through the node.
+        attached = receipt is not None or journal is not None or ext is not None
         peer = self._peers.get(to)
         if (
             peer is not None
+            and not attached  # `room` is for an envelope without attachments
             and peer.inbox.open
             and peer.epoch == peer.transport.epoch
-            and receipt is None  # `room` is for an envelope without attachments
-            and journal is None
-            and ext is None
             and len(payload) <= room
         ):
             peer.transport.frames_sent += 1
             peer.inbox.push(envelope)
         else:
             node = self.node
-            attached = receipt is not None or journal is not None or ext is not None
             if attached or not node.hand_off(address, envelope, node.max_frame - room + len(payload)):
                 try:
                     await node.send(address, envelope)
