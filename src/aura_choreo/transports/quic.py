@@ -33,6 +33,7 @@ from aioquic.quic.configuration import QuicConfiguration
 from aioquic.quic.connection import QuicConnection
 from aioquic.quic.events import (
     ConnectionTerminated,
+    HandshakeCompleted,
     QuicEvent,
     StreamDataReceived,
     StreamReset,
@@ -225,6 +226,12 @@ class _QuicProtocol(QuicConnectionProtocol):
         self.is_open = stream_id is not None
         self._on_open = on_open
         self._owns_socket = owns_socket
+        # The dialer waits on this, not on aioquic's `wait_connected`: that shields its own future, so
+        # a dial that timed out left it behind, and the connection's end (its close timer, seconds
+        # later) set ConnectionError on it with nobody to retrieve it: asyncio logged "Future exception
+        # was never retrieved" once per failed dial (every redial of a peer that had exited). This one
+        # is cancelled with the dial that gave up, and it ends in a value, never an exception.
+        self.handshake: asyncio.Future[ConnectionTerminated | None] = self._loop.create_future()
 
     def opened(self) -> None:
         """The peer opened the stream (listener side): the pipe is ready for its owner."""
@@ -240,9 +247,16 @@ class _QuicProtocol(QuicConnectionProtocol):
         if isinstance(event, StreamDataReceived):
             self.pipe._received(event.stream_id, event.data, event.end_stream)
         elif isinstance(event, ConnectionTerminated):
+            self._handshake_ended(event)
             self.pipe._terminated()
+        elif isinstance(event, HandshakeCompleted):
+            self._handshake_ended(None)
         elif isinstance(event, StreamReset):
             self.pipe.abort()
+
+    def _handshake_ended(self, terminated: ConnectionTerminated | None) -> None:
+        if not self.handshake.done():  # cancelled by a dial that gave up, or ended already
+            self.handshake.set_result(terminated)
 
     def release(self) -> None:
         """Close the UDP socket if this connection has its own (the dialer's)."""
@@ -330,10 +344,13 @@ class QuicCarrier(Carrier):
         )
         try:
             protocol.connect(peer)
-            await asyncio.wait_for(protocol.wait_connected(), handshake_timeout)
+            terminated = await asyncio.wait_for(protocol.handshake, handshake_timeout)
         except BaseException:
             protocol.pipe.abort()
             raise
+        if terminated is not None:
+            reason = f": {terminated.reason_phrase}" if terminated.reason_phrase else ""
+            raise ConnectionError(f"{address}: the QUIC handshake failed{reason}")
         return protocol.pipe
 
 
