@@ -1,4 +1,4 @@
-"""quic:// failures found by hunt5 (each xfail until fixed)."""
+"""quic:// failures found by hunt5 (each xfail until fixed; the timed-out dial is fixed)."""
 
 from __future__ import annotations
 
@@ -26,7 +26,6 @@ def _silent_udp_port() -> int:
 # `wait_connected()` in `asyncio.wait_for`; on the timeout only aioquic's `shield` is cancelled, its
 # `_connected_waiter` future stays, and aioquic sets ConnectionError on it when the aborted
 # connection terminates, with nobody left to retrieve it.
-@pytest.mark.xfail(strict=True, reason="hunt5: timed-out quic dial: never-retrieved ConnectionError")
 def test_a_quic_dial_that_times_out_leaves_no_unretrieved_exception(tmp_path: Path) -> None:
     require_quic()
     from aura_choreo.transports.quic import CARRIER
