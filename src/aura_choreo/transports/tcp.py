@@ -12,6 +12,7 @@ from collections.abc import Callable
 
 from aura_choreo.transports.pipes import Carrier, Listener, Pipe, PipeHandler, PushPipe, parse_address
 from aura_choreo.transports.tls import Credentials
+from aura_choreo.transports.tls_socket import dial_tls, listen_tls
 
 __all__ = ["CARRIER", "TcpCarrier", "TcpListener", "TcpPipe", "TcpProtocol", "parse_tcp_address"]
 
@@ -158,32 +159,19 @@ class TcpListener:
 
 
 class TcpCarrier(Carrier):
+    """TLS 1.3 on non-blocking `ssl.SSLSocket`s (`transports.tls_socket`): OpenSSL's record layer
+    reads and writes the socket, with no asyncio TLS protocol in between."""
+
     scheme = "tcp"
 
     async def listen(
         self, host: str, port: int, on_pipe: PipeHandler, credentials: Credentials, handshake_timeout: float
     ) -> Listener:
-        listener = TcpListener(on_pipe)
-        listener.server = await asyncio.get_running_loop().create_server(
-            lambda: TcpProtocol(TcpPipe(), listener.accepted),
-            host,
-            port,
-            ssl=credentials.ssl_context(server=True),
-            ssl_handshake_timeout=handshake_timeout,
-        )
-        return listener
+        return await listen_tls(host, port, credentials.ssl_context(server=True), on_pipe, handshake_timeout)
 
     async def dial(self, address: str, credentials: Credentials, handshake_timeout: float) -> Pipe:
         _, host, port = parse_address(address)
-        pipe = TcpPipe()
-        await asyncio.get_running_loop().create_connection(
-            lambda: TcpProtocol(pipe),
-            host,
-            port,
-            ssl=credentials.ssl_context(server=False),
-            ssl_handshake_timeout=handshake_timeout,
-        )
-        return pipe
+        return await dial_tls(host, port, credentials.ssl_context(server=False), handshake_timeout)
 
 
 CARRIER = TcpCarrier()
