@@ -48,7 +48,6 @@ def test_validate_ok_means_the_default_limits_of_run_are_met(tmp_path: Path) -> 
 # rejected: a receive before the matching send in file order is "never sent before", though every
 # event carries session, sender, receiver and sequence number (`deployment.traces` can merge them,
 # and the README documents that extra step; found with cross-process runs of generated protocols).
-@pytest.mark.xfail(strict=True, reason="hunt5: check-trace rejects the concatenated role traces (SPEC 5.6)")
 def test_check_trace_accepts_the_role_traces_concatenated(tmp_path: Path) -> None:
     recorded = tmp_path / "run.jsonl"
     runner = CliRunner()

@@ -3,7 +3,8 @@
 Each process records its own role's events in its own order; file order across processes means
 nothing, and wall clocks on two hosts disagree. `merge_role_traces` interleaves them causally: every
 role's events stay in order, and each arrival comes after the send it matches (same session, sender,
-receiver and sequence number), ties broken by time. The result is what `check-trace` reads.
+receiver and sequence number), ties broken by time (`testing.trace_merge`, the rule `check-trace`
+also applies to role traces simply concatenated). The merged file reads in the order things happened.
 
     python -m aura_choreo.deployment.traces coordinator.json participant.json > session.jsonl
 """
@@ -12,43 +13,12 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 from aura_choreo.runtime.trace import TraceEvent
+from aura_choreo.testing.trace_merge import merge_role_traces
 
-_ARRIVALS = frozenset({"recv", "discard", "late"})
-
-
-def _key(event: TraceEvent) -> tuple[str, str, str, int]:
-    return (event.session, event.sender, event.receiver, event.seq)
-
-
-def merge_role_traces(traces: Iterable[Sequence[TraceEvent]]) -> list[TraceEvent]:
-    """One causally ordered trace from per-role traces (see the module docstring)."""
-    queues = [list(t) for t in traces]
-    heads = [0] * len(queues)
-    sends = {_key(e) for q in queues for e in q if e.kind == "send" and e.seq}
-    emitted: set[tuple[str, str, str, int]] = set()
-    merged: list[TraceEvent] = []
-    while True:
-        ready: list[tuple[float, int]] = []
-        waiting: list[tuple[float, int]] = []
-        for index, queue in enumerate(queues):
-            if heads[index] >= len(queue):
-                continue
-            event = queue[heads[index]]
-            blocked = (
-                event.kind in _ARRIVALS and event.seq and _key(event) in sends and _key(event) not in emitted
-            )
-            (waiting if blocked else ready).append((event.time, index))
-        if not ready and not waiting:
-            return merged
-        _, index = min(ready or waiting)  # all blocked only if the traces are inconsistent: keep going
-        event = queues[index][heads[index]]
-        heads[index] += 1
-        if event.kind == "send":
-            emitted.add(_key(event))
-        merged.append(event)
+__all__ = ["events_of_run_document", "main", "merge_role_traces"]
 
 
 def events_of_run_document(document: object) -> list[TraceEvent]:

@@ -5,8 +5,9 @@ Two independent checks, per session:
   endpoints use). A trace carries labels, not payload values, so an `if`/`match` the monitor cannot
   evaluate takes the branch that fits the next event, backtracking if that guess fails later;
 - global consistency (`trace_channels`): every message received (or discarded as a straggler, or
-  dropped as late) was sent earlier in the trace, arrived once, and messages of one label on one
-  (sender, receiver) channel arrive in the order they were sent.
+  dropped as late) was sent, arrived once, and messages of one label on one (sender, receiver) channel
+  arrive in the order they were sent. "Before" is causal (`trace_merge`): each role's events keep their
+  order, the order between roles' events is free, so role traces concatenated in any order check.
 With `complete=True` (the default) every role must also have reached its end and every sent message
 must have arrived; a trace of a run that failed on purpose is checked with `complete=False`.
 """
@@ -25,6 +26,7 @@ from aura_choreo.runtime.saga import COMMIT, COMPENSATE, DONE, FAILED
 from aura_choreo.runtime.trace import Trace, TraceEvent
 from aura_choreo.testing.trace_channels import check_channels
 from aura_choreo.testing.trace_issues import TraceIssue, TraceReport
+from aura_choreo.testing.trace_merge import causal_order
 
 SAGA_CONTROL = frozenset({COMMIT, COMPENSATE, DONE, FAILED})
 EVENT_KINDS = frozenset({"send", "recv", "choose", "local", "discard", "late", "timeout"})
@@ -100,7 +102,9 @@ def _check_session(
             issues.append(replayed)
         else:
             given_up.update((sender, role, label) for sender, label in replayed.late)
-    issues.extend(check_channels(session, indexed, complete, given_up))
+    # Roles' events relative to each other carry no order (SPEC 5.6: the roles' traces, concatenated,
+    # pass): the channels are checked in a causal order that keeps every role's own order.
+    issues.extend(check_channels(session, causal_order(per_role.values()), complete, given_up))
     return issues
 
 
