@@ -25,7 +25,7 @@ import contextlib
 import socket
 import ssl
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from aioquic.asyncio.protocol import QuicConnectionProtocol
 from aioquic.asyncio.server import QuicServer, serve
@@ -42,6 +42,7 @@ from aioquic.tls import load_pem_x509_certificates
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from aura_choreo.transports.pipes import Carrier, Listener, Pipe, PipeHandler, PushPipe, parse_address
+from aura_choreo.transports.quic_acks import AckPolicy
 from aura_choreo.transports.tls import Credentials
 
 __all__ = ["CARRIER", "QuicCarrier", "QuicPipe"]
@@ -110,8 +111,10 @@ class QuicPipe(PushPipe):
     def write(self, data: bytes) -> None:
         if self._closing or not data or self._stream_id is None:
             return
+        protocol = self._protocol
+        protocol.acks.piggyback(protocol._loop.time())
         self._connection.send_stream_data(self._stream_id, data)
-        self._protocol.transmit()
+        protocol.transmit()
 
     def buffered(self) -> int:
         # aioquic has no public count of a stream's unacknowledged bytes; its sender's buffer is them.
@@ -222,6 +225,7 @@ class _QuicProtocol(QuicConnectionProtocol):
     ) -> None:
         super().__init__(connection)
         self.connection = connection
+        self.acks = AckPolicy(connection)
         self.pipe = QuicPipe(self, stream_id)
         self.is_open = stream_id is not None
         self._on_open = on_open
@@ -240,7 +244,10 @@ class _QuicProtocol(QuicConnectionProtocol):
             self._on_open(self)
 
     def datagram_received(self, data: bytes | str, addr: Any) -> None:
-        super().datagram_received(data, addr)
+        # aioquic's own method with our acknowledgement policy (`quic_acks`) around `receive_datagram`.
+        self.acks.receive(cast(bytes, data), addr, self._loop.time())
+        self._process_events()
+        self.transmit()
         self.pipe._acknowledged()
 
     def quic_event_received(self, event: QuicEvent) -> None:
