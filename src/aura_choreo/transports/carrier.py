@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Mapping
 
 from aura_choreo.errors import HandshakeRefused, PeerTimeout, TransportError
@@ -50,6 +50,8 @@ log = logging.getLogger("aura_choreo.tcp")
 FrameOrigin = Callable[[bytes], tuple[str, str] | None]
 """(session id, sender role) of a session-layer frame, or None if it has none (garbage)."""
 _MAX_QUEUED = 10_000
+_MAX_CLOSED = 1024
+"""How many closed sessions a transport remembers for their peers' late frames (the oldest go first)."""
 
 
 class _NetLink(ClosableLink):
@@ -120,6 +122,12 @@ class NetworkTransport(Peering, Transport):
         self._handler: FrameHandler | None = None
         self._conns: dict[str, Conn] = {}
         self._bindings: dict[str, SessionBinding] = {}
+        # Recently closed sessions (oldest first, at most `_MAX_CLOSED`). A peer's last frames arrive
+        # after we close (its final ack; a data frame resent because our ack was lost): from a device
+        # bound to the session on a connection that joined it, they still go to the session layer,
+        # which answers frames of finished endpoints (re-acks data, delivers nothing), instead of
+        # being counted as forged. Anything else about a closed session is refused as before.
+        self._closed: OrderedDict[str, SessionBinding] = OrderedDict()
         self._failures: dict[tuple[str, str], HandshakeRefused] = {}
         self._queued: dict[str, deque[bytes]] = {}
         self._dialing: dict[str, asyncio.Task[None]] = {}
@@ -275,10 +283,17 @@ class NetworkTransport(Peering, Transport):
     def register_session(self, binding: SessionBinding) -> None:
         """Accept JOINs for `binding`'s session from now on (`open_session` does this first)."""
         self._bindings[binding.session] = binding
+        self._closed.pop(binding.session, None)
 
     def close_session(self, session: str) -> None:
-        """Forget a finished session (later JOINs for it are refused as unknown)."""
-        self._bindings.pop(session, None)
+        """Forget a finished session (later JOINs for it are refused as unknown); its peers' late
+        frames still reach the session layer for a while (see `_closed`)."""
+        binding = self._bindings.pop(session, None)
+        if binding is not None:
+            self._closed[session] = binding
+            self._closed.move_to_end(session)
+            if len(self._closed) > _MAX_CLOSED:
+                self._closed.popitem(last=False)
         self._ready = {(d, s) for d, s in self._ready if s != session}
 
     def _is_open(self, device: str, session: str) -> bool:
@@ -294,7 +309,7 @@ class NetworkTransport(Peering, Transport):
         if origin is None:
             return True  # not an envelope: the session layer counts it as garbage
         session, sender = origin
-        binding = self._bindings.get(session)
+        binding = self._bindings.get(session) or self._closed.get(session)
         return (
             binding is not None
             and session in conn.state.open_sessions

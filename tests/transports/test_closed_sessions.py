@@ -1,0 +1,129 @@
+"""A peer's last frames after this side closed the session (hunt5's finding): over a live tcp://
+connection, a frame of a closed session from the device bound to it goes to the session layer, which
+answers it as a late frame (a data frame is acknowledged again, nothing is delivered), and is not
+counted as a refusal; a frame of a session never joined is still refused."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from aura_choreo.deployment.run import envelope_origin
+from aura_choreo.runtime.node import Node
+from aura_choreo.runtime.wire import (
+    KIND_ACK,
+    KIND_DATA,
+    NIL,
+    WIRE_VERSION,
+    Envelope,
+    decode_envelope,
+    encode_envelope,
+)
+from aura_choreo.transports.carrier import _MAX_CLOSED, TcpTransport
+from aura_choreo.transports.net.handshake import SessionBinding
+from aura_choreo.transports.net.identity import Identity
+from aura_choreo.transports.peering import PeerDevice
+
+ALICE, BOB = Identity.generate("alice"), Identity.generate("bob")
+BINDING = SessionBinding("a" * 64, "s1", {"Client": "alice", "Server": "bob"})
+
+
+@dataclass
+class Pair:
+    """bob (a node on a checked transport, playing Server) and alice (a bare transport, Client)."""
+
+    bob: TcpTransport
+    node: Node
+    alice: TcpTransport
+    to_alice: list[Envelope] = field(default_factory=list)
+
+    async def alice_sends(self, session: str, sender: str, kind: int = KIND_DATA, seq: int = 1) -> None:
+        envelope = Envelope(WIRE_VERSION, kind, session, "", sender, "Server", "M", seq, NIL)
+        await self.alice._post(self.bob.local_address, encode_envelope(envelope))
+
+    def close_on_bob(self) -> None:
+        """What a finished role does: its endpoint leaves the node, then the session is closed."""
+        self.node.release("s1", "Server")
+        self.bob.close_session("s1")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    for _ in range(500):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+
+
+@asynccontextmanager
+async def session_between_alice_and_bob() -> AsyncIterator[Pair]:
+    address = f"tcp://127.0.0.1:{free_port()}"
+    bob = TcpTransport(
+        BOB, {"alice": PeerDevice("alice", ALICE.public_bytes)}, listen=address, frame_origin=envelope_origin
+    )
+    alice = TcpTransport(ALICE, {"bob": PeerDevice("bob", BOB.public_bytes, address)}, handshake_timeout=2.0)
+    async with bob, Node(bob, bob.local_address, linger=0) as node, alice:
+        pair = Pair(bob, node, alice)
+        alice.attach(alice.local_address, lambda _a, frame: pair.to_alice.append(decode_envelope(frame)))
+        node.inbox("s1", "Server")  # bob's endpoint joins
+        bob.register_session(BINDING)
+        await alice.open_session(BINDING, timeout=10)
+        await until(lambda: bob._is_open("alice", "s1"))
+        yield pair
+
+
+async def test_a_data_frame_after_close_is_acknowledged_again_and_not_delivered() -> None:
+    async with session_between_alice_and_bob() as pair:
+        pair.close_on_bob()
+        await pair.alice_sends("s1", "Client")  # resent: bob's ack of it was lost
+        await until(lambda: bool(pair.to_alice))
+        assert [(e.kind, e.session, e.sender, e.receiver, e.seq) for e in pair.to_alice] == [
+            (KIND_ACK, "s1", "Server", "Client", 1)
+        ]
+        assert pair.node.stats.after_end == 1  # answered as a late frame: no inbox took it
+        assert pair.node.retained()["inboxes"] == 0
+        assert pair.bob.refusals == [] and pair.bob.forged == 0
+
+
+async def test_the_final_ack_after_close_reaches_the_session_layer_silently() -> None:
+    async with session_between_alice_and_bob() as pair:
+        last = Envelope(WIRE_VERSION, KIND_DATA, "s1", "", "Server", "Client", "M", 1, NIL)
+        await pair.node.send(pair.alice.local_address, last)
+        await until(lambda: bool(pair.to_alice))
+        pair.close_on_bob()
+        await pair.alice_sends("s1", "Client", kind=KIND_ACK)  # alice's acknowledgement of `last`
+        await until(lambda: pair.node.unacked_frames() == 0)
+        assert pair.node.unacked_frames() == 0  # bob stops retransmitting
+        assert pair.bob.refusals == [] and pair.bob.forged == 0
+
+
+async def test_frames_of_a_session_never_joined_or_another_role_are_still_refused_after_close() -> None:
+    async with session_between_alice_and_bob() as pair:
+        pair.close_on_bob()
+        await pair.alice_sends("s2", "Client")  # a session alice never joined
+        await pair.alice_sends("s1", "Server")  # the closed session, but bob's role
+        await until(lambda: pair.bob.forged == 2)
+        await pair.alice_sends("s1", "Client")  # the genuine straggler after them, answered
+        await until(lambda: bool(pair.to_alice))
+        assert pair.bob.forged == 2
+        assert pair.bob.refusals == ["dropped 1 frame(s) from alice: a session or role it has not joined"]
+        assert [(e.kind, e.session, e.seq) for e in pair.to_alice] == [(KIND_ACK, "s1", 1)]
+        assert pair.node.stats.after_end == 1
+
+
+def test_a_long_lived_transport_remembers_a_bounded_number_of_closed_sessions() -> None:
+    transport = TcpTransport(BOB, {"alice": PeerDevice("alice", ALICE.public_bytes)})
+    for n in range(_MAX_CLOSED + 10):
+        transport.register_session(SessionBinding("a" * 64, f"s{n}", BINDING.roles))
+        transport.close_session(f"s{n}")
+    assert len(transport._closed) == _MAX_CLOSED
+    assert "s0" not in transport._closed and f"s{_MAX_CLOSED + 9}" in transport._closed
