@@ -58,13 +58,15 @@ class AckPolicy:
             return
         pending = space.ack_at
         space.ack_at = None  # so that aioquic's setting it tells whether this datagram asks for an ACK
-        self._connection.receive_datagram(data, addr, now=now)
-        if space.ack_at is None:
-            space.ack_at = pending  # nothing here to acknowledge (an ACK, say): the pending one stands
-        elif pending is not None:
-            space.ack_at = now  # the second unacknowledged datagram
-        else:
-            space.ack_at = now + ACK_DELAY
+        try:
+            self._connection.receive_datagram(data, addr, now=now)
+        finally:  # (aioquic does not raise on bad input; if it did, a pending ACK must not be lost)
+            if space.ack_at is None:
+                space.ack_at = pending  # nothing here to acknowledge (an ACK, say): the pending one stands
+            elif pending is not None:
+                space.ack_at = now  # the second unacknowledged datagram
+            else:
+                space.ack_at = now + ACK_DELAY
 
     def piggyback(self, now: float) -> None:
         """Data is about to be sent: a pending ACK is made due so that it goes in the same packet."""
