@@ -236,10 +236,13 @@ class _QuicProtocol(QuicConnectionProtocol):
         # was never retrieved" once per failed dial (every redial of a peer that had exited). This one
         # is cancelled with the dial that gave up, and it ends in a value, never an exception.
         self.handshake: asyncio.Future[ConnectionTerminated | None] = self._loop.create_future()
+        self.expiry: asyncio.TimerHandle | None = None
+        """The listener's deadline for the stream to open (cancelled once it did or the pipe closed)."""
 
     def opened(self) -> None:
         """The peer opened the stream (listener side): the pipe is ready for its owner."""
         self.is_open = True
+        self._cancel_expiry()
         if self._on_open is not None:
             self._on_open(self)
 
@@ -267,8 +270,16 @@ class _QuicProtocol(QuicConnectionProtocol):
 
     def release(self) -> None:
         """Close the UDP socket if this connection has its own (the dialer's)."""
+        self._cancel_expiry()
         if self._owns_socket and self._transport is not None:
             self._transport.close()
+
+    def _cancel_expiry(self) -> None:
+        # A pending deadline would keep the closed connection (its buffers, keys, packet spaces)
+        # alive until `handshake_timeout`.
+        if self.expiry is not None:
+            self.expiry.cancel()
+            self.expiry = None
 
 
 class _QuicListener:
@@ -288,7 +299,8 @@ class _QuicListener:
         protocol = _QuicProtocol(connection, on_open=self._accepted)
         # A handshake or a stream that does not come in time is dropped (aioquic would keep it until
         # idle); from then on the connection's owner watches its handshake (`handshake_timeout`).
-        asyncio.get_running_loop().call_later(self._handshake_timeout, self._expire, protocol)
+        loop = asyncio.get_running_loop()
+        protocol.expiry = loop.call_later(self._handshake_timeout, self._expire, protocol)
         return protocol
 
     @staticmethod
