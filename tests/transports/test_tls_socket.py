@@ -14,8 +14,9 @@ import pytest
 from aura_choreo.transports import tls_socket
 from aura_choreo.transports.net.identity import Identity
 from aura_choreo.transports.pipes import Pipe
+from aura_choreo.transports.tcp import dial_tls, listen_tls
 from aura_choreo.transports.tls import Credentials
-from aura_choreo.transports.tls_socket import TlsSocketPipe, dial_tls, listen_tls
+from aura_choreo.transports.tls_socket import TlsSocketPipe
 
 ALICE, BOB = Identity.generate("alice"), Identity.generate("bob")
 
