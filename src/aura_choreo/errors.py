@@ -130,11 +130,20 @@ class BehaviourError(RuntimeProtocolError):
 
 
 def user_code_name(code: object) -> str:
-    """How an error names user role code: `behaviour Raiser`, `role function coordinator`."""
+    """How an error names user role code: `behaviour Raiser`, `role function coordinator`.
+
+    Never raises: it runs while reporting the user's error, and user code (a proxy whose
+    `__getattr__` raises for any name it does not serve) may raise on any attribute look-up; the
+    type's own name is the fallback, read from the type, which user code cannot intercept.
+    """
     if isinstance(code, type):
-        return f"behaviour {code.__name__}"
-    name = getattr(code, "__qualname__", None) or getattr(code, "__name__", None)
-    if isinstance(name, str) and callable(code):
+        return f"behaviour {type.__getattribute__(code, '__name__')}"
+    try:
+        name = getattr(code, "__qualname__", None) or getattr(code, "__name__", None)
+        named = isinstance(name, str) and callable(code)
+    except Exception:  # the user's look-up failed: name it by its type below
+        named = False
+    if named:
         return f"role function {name}"
     return f"behaviour {type(code).__name__}"
 

@@ -29,7 +29,6 @@ BEHAVIOURS = Proxy()
 # `getattr(code, "__qualname__", None)`, which only a missing attribute's AttributeError gets past,
 # so the proxy's RuntimeError escapes the rule of `runtime/user_code.py` (c2d09cf) and
 # `testing/results.py` reports it raw, blaming no role.
-@pytest.mark.xfail(strict=True, reason="hunt5: a raising behaviour look-up is not a BehaviourError")
 def test_a_behaviour_whose_lookup_raises_is_a_behaviour_error_naming_the_role(tmp_path: Path) -> None:
     module = tmp_path / "proxy.py"
     module.write_text(PROXY, encoding="utf-8")
