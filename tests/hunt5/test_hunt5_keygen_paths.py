@@ -15,7 +15,6 @@ from aura_choreo.cli.main import main
 # NotADirectoryError; under --json nothing goes to stdout. The directory is created unchecked
 # (`folder.mkdir(parents=True, exist_ok=True)` in `transports/net/identity.py`'s `write_key_file`);
 # a bad -o is the user's usage error (exit 2, naming the path).
-@pytest.mark.xfail(strict=True, reason="hunt5: keygen -o an existing file is an internal error")
 @pytest.mark.parametrize("below", ["", "sub"], ids=["a-file", "under-a-file"])
 def test_keygen_into_a_file_is_a_usage_error(
     tmp_path: Path, below: str, capsys: pytest.CaptureFixture[str]

@@ -17,7 +17,6 @@ TPC = Path(__file__).resolve().parents[2] / "examples" / "two_phase_commit.chore
 # under --json no report is printed at all (the trace is written before the JSON). `compile -o FILE`
 # shows the expected shape: "error: cannot write to `FILE`: Not a directory". Cause: the trace and
 # fixture writers (`Trace.write_jsonl`, the shrink fixture) open the path unchecked.
-@pytest.mark.xfail(strict=True, reason="hunt5: simulate --trace-out/--shrink to a bad path: internal error")
 @pytest.mark.parametrize(
     ("option", "target", "extra"),
     [

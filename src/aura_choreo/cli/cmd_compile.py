@@ -7,6 +7,7 @@ from typing import NoReturn
 
 import click
 
+from aura_choreo.cli.out_paths import require_output_dir
 from aura_choreo.cli.output import fail as print_failure
 from aura_choreo.cli.output import print_diagnostics, print_json, require_files
 from aura_choreo.cli.params import parse_params
@@ -52,6 +53,8 @@ def command(
     if out_dir is None:
         fail("no output directory", code=2, hint=f"aura-choreo compile {file} -o DIR")
     require_files(file)
+    if check is None:
+        require_output_dir(out_dir)
     compiled = _compile(file, params, None)
     for key in params:
         if key not in compiled.parameters:

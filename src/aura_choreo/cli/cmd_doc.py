@@ -10,6 +10,7 @@ from pathlib import Path
 
 import click
 
+from aura_choreo.cli.out_paths import require_output_dir, require_output_file
 from aura_choreo.cli.output import fail, fail_with_diagnostics, print_diagnostics, print_json, require_files
 from aura_choreo.cli.params import parse_params
 from aura_choreo.docs import ReportInput, TraceFileError, build_report, load_files, read_trace
@@ -37,6 +38,10 @@ def command(
     quiet: bool,
 ) -> None:
     require_files(*files)
+    if output.endswith(".html"):
+        require_output_file(output)
+    else:
+        require_output_dir(output)
     params = parse_params(param_values)
     trace = None
     if trace_file is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import click
 
+from aura_choreo.cli.out_paths import require_output_dir
 from aura_choreo.cli.output import fail, print_json
 from aura_choreo.errors import KeyFileError
 from aura_choreo.transports.net.identity import write_key_file
@@ -20,6 +21,7 @@ from aura_choreo.transports.net.identity import write_key_file
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.option("--quiet", is_flag=True, help="Print only the public key.")
 def command(device: str, directory: str, force: bool, as_json: bool, quiet: bool) -> None:
+    require_output_dir(directory)
     try:
         path, public = write_key_file(device, directory, force=force)
     except KeyFileError as exc:

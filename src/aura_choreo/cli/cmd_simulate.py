@@ -21,6 +21,7 @@ from typing import TypeVar
 
 import click
 
+from aura_choreo.cli.out_paths import require_output_file
 from aura_choreo.cli.output import fail, print_diagnostics, print_json
 from aura_choreo.cli.params import parse_params
 from aura_choreo.cli.simulate_report import describe, report_json, summary
@@ -244,6 +245,9 @@ def command(
     quiet: bool,
     verbose: bool,
 ) -> None:
+    for output in (trace_out, shrink_file):  # fail before the runs, not after them
+        if output is not None:
+            require_output_file(output)
     params = parse_params(param_values)
     fixture: SimulationFixture | None = None
     if replay_file is not None:

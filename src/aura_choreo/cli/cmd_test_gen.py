@@ -6,6 +6,7 @@ import os
 
 import click
 
+from aura_choreo.cli.out_paths import require_output_dir
 from aura_choreo.cli.output import fail, fail_with_diagnostics, print_json, require_files
 from aura_choreo.cli.params import parse_params
 from aura_choreo.docs import load_files
@@ -22,8 +23,7 @@ from aura_choreo.testgen import write_suite
 @click.option("--quiet", is_flag=True, help="Print nothing on success.")
 def command(file: str, output: str, param_values: tuple[str, ...], as_json: bool, quiet: bool) -> None:
     require_files(file)
-    if os.path.exists(output) and not os.path.isdir(output):
-        fail(f"`{output}` exists and is not a directory", code=2)
+    require_output_dir(output)
     loaded = load_files([file], parse_params(param_values))
     if not loaded.ok:
         fail_with_diagnostics(loaded.diagnostics, loaded.sources, as_json=as_json)

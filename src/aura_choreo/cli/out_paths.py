@@ -1,0 +1,44 @@
+"""Where a command writes: checked before any work, so a path that cannot be written is a usage error
+(exit 2, naming the path) up front, never an internal error after a long run (SPEC §7).
+
+    require_output_dir(args.out)      # keygen -o, compile -o, test-gen -o, doc -o DIR
+    require_output_file(trace_out)    # simulate --trace-out/--shrink, doc -o OUT.html
+
+Checks only; nothing is created here (the writer creates missing folders).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from aura_choreo.cli.output import fail
+
+
+def require_output_dir(path: str) -> None:
+    """Exit 2 unless `path` is, or can be created as, a directory this process may write into."""
+    target = Path(path)
+    if target.exists() and not target.is_dir():
+        fail(f"cannot write into `{path}`: it exists and is not a directory", code=2)
+    _require_writable_parent(path, target if target.is_dir() else target.parent)
+
+
+def require_output_file(path: str) -> None:
+    """Exit 2 unless `path` is, or can be created as, a regular file this process may write."""
+    target = Path(path)
+    if target.is_dir():
+        fail(f"cannot write `{path}`: it is a directory", code=2)
+    if target.exists() and not os.access(target, os.W_OK):
+        fail(f"cannot write `{path}`: permission denied", code=2)
+    _require_writable_parent(path, target.parent)
+
+
+def _require_writable_parent(path: str, folder: Path) -> None:
+    """The nearest existing folder of `folder` must be a writable directory (missing ones are made)."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        fail(f"cannot write `{path}`: `{existing}` is not a directory", code=2)
+    if not os.access(existing, os.W_OK | os.X_OK):
+        fail(f"cannot write `{path}`: `{existing}` is not writable", code=2)
