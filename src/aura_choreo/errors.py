@@ -189,3 +189,7 @@ class ProtocolMismatch(HandshakeRefused):
 
 class KeyFileError(AuraChoreoError):
     """A device key file that is missing, malformed or readable by others."""
+
+
+class JournalError(AuraChoreoError):
+    """A journal file that cannot be opened: a directory, not an SQLite database, below a file."""

@@ -17,7 +17,6 @@ TPC = Path(__file__).resolve().parents[2] / "examples" / "two_phase_commit.chore
 # --policy P` says ok. The policy reader names the file and key of every other bad value, exit 2
 # ("error: P: defaults.flow_limit: ...", `guards/policy_file.py`); the journal path is only opened
 # by sqlite3 (`journal/`) at run time.
-@pytest.mark.xfail(strict=True, reason="hunt5: a policy journal path sqlite cannot open: internal error")
 @pytest.mark.parametrize(
     "journal", ["", "plain", "plain/j.db"], ids=["a-directory", "a-text-file", "below-a-file"]
 )

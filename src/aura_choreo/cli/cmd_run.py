@@ -16,6 +16,7 @@ from pathlib import Path
 
 import click
 
+from aura_choreo.cli.out_paths import policy_journal
 from aura_choreo.cli.output import fail, print_diagnostics, print_json, require_files
 from aura_choreo.cli.params import parse_params
 from aura_choreo.deployment import DeploymentError, RunOutcome, plan_deployment, run_deployed_role
@@ -119,17 +120,18 @@ def command(
         return
     code = _behaviour(behaviours, role)
     show = not quiet and not as_json and sys.stderr.isatty()
-    outcome = asyncio.run(
-        run_deployed_role(
-            deployment,
-            code,
-            seed=protocol.roles.index(role) if seed is None else seed,
-            connect_timeout=connect_timeout,
-            peer_timeout=timeout,
-            on_status=(lambda line: click.echo(f"[{role}] {line}", err=True)) if show else None,
-            drop_after_frames=fault_drop_after,
+    with policy_journal(policy_file):
+        outcome = asyncio.run(
+            run_deployed_role(
+                deployment,
+                code,
+                seed=protocol.roles.index(role) if seed is None else seed,
+                connect_timeout=connect_timeout,
+                peer_timeout=timeout,
+                on_status=(lambda line: click.echo(f"[{role}] {line}", err=True)) if show else None,
+                drop_after_frames=fault_drop_after,
+            )
         )
-    )
     _report(outcome, as_json, quiet)
     if not outcome.ok:
         raise SystemExit(1)

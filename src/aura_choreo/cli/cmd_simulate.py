@@ -21,7 +21,7 @@ from typing import TypeVar
 
 import click
 
-from aura_choreo.cli.out_paths import require_output_file
+from aura_choreo.cli.out_paths import policy_journal, require_output_file
 from aura_choreo.cli.output import fail, print_diagnostics, print_json
 from aura_choreo.cli.params import parse_params
 from aura_choreo.cli.simulate_report import describe, report_json, summary
@@ -294,9 +294,10 @@ def command(
         results: list[RunResult] = []
         with _progress(len(seeds), protocol.qualified_name, show_progress) as advance:
             for run_seed in seeds:
-                result = run_simulation(
-                    protocol, run_seed, config, roles=roles, extensions=extensions, devices=devices
-                )
+                with policy_journal(policy_file):
+                    result = run_simulation(
+                        protocol, run_seed, config, roles=roles, extensions=extensions, devices=devices
+                    )
                 result = result if no_check else with_trace_check(protocol, result)
                 results.append(result)
                 if verbose and not (quiet or as_json):

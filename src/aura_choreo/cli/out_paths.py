@@ -3,6 +3,8 @@
 
     require_output_dir(args.out)      # keygen -o, compile -o, test-gen -o, doc -o DIR
     require_output_file(trace_out)    # simulate --trace-out/--shrink, doc -o OUT.html
+    with policy_journal(policy_file):  # simulate --policy, run --policy: the journal it names
+        ...
 
 Checks only; nothing is created here (the writer creates missing folders).
 """
@@ -10,9 +12,12 @@ Checks only; nothing is created here (the writer creates missing folders).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from aura_choreo.cli.output import fail
+from aura_choreo.errors import JournalError
 
 
 def require_output_dir(path: str) -> None:
@@ -42,3 +47,13 @@ def _require_writable_parent(path: str, folder: Path) -> None:
         fail(f"cannot write `{path}`: `{existing}` is not a directory", code=2)
     if not os.access(existing, os.W_OK | os.X_OK):
         fail(f"cannot write `{path}`: `{existing}` is not writable", code=2)
+
+
+@contextmanager
+def policy_journal(policy_file: str | None) -> Iterator[None]:
+    """A policy's journal that cannot be opened (a directory, not a database, below a file) is a
+    usage error naming the policy and the journal file; the run opens it, so the first run tells."""
+    try:
+        yield
+    except JournalError as exc:
+        fail(f"{policy_file}: {exc}" if policy_file else str(exc), code=2)

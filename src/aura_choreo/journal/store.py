@@ -23,6 +23,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Literal
 
+from aura_choreo.errors import JournalError
 from aura_choreo.journal.codec import TraceRow, decode_data, decode_events, encode_data, encode_events
 from aura_choreo.journal.facts import Fact, FactId
 from aura_choreo.journal.group import BudgetRow, GroupCommit, WriteBatch, WriteItem
@@ -86,17 +87,29 @@ class JournalStore:
             raise ValueError(f"synchronous must be FULL or NORMAL, got {synchronous!r}")
         self.path = str(path)
         self._memory = self.path == MEMORY
-        if self.path != MEMORY:
-            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
-        # Autocommit mode: every write below opens and commits its own explicit transaction.
-        self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-        self._lock = threading.Lock()
-        if self.path != MEMORY:
-            mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise OSError(f"journal {self.path}: SQLite refused WAL mode (got {mode})")
-        self._db.execute(f"PRAGMA synchronous={synchronous}")
-        self._db.executescript(_SCHEMA)
+        # A path that cannot hold a journal is the user's error (typed, naming the file), whatever
+        # step finds out: the folder, the connection, WAL mode or the schema of a foreign file.
+        try:
+            if self.path != MEMORY:
+                Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            # Autocommit mode: every write below opens and commits its own explicit transaction.
+            self._db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._lock = threading.Lock()
+            if self.path != MEMORY:
+                mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    raise OSError(f"SQLite refused WAL mode (got {mode})")
+            self._db.execute(f"PRAGMA synchronous={synchronous}")
+            self._db.executescript(_SCHEMA)
+        except (OSError, sqlite3.Error) as exc:
+            if hasattr(self, "_db"):
+                self._db.close()
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            if isinstance(exc, FileExistsError | NotADirectoryError):  # from mkdir: "File exists"
+                reason = "a folder on its path is a file"
+            elif Path(self.path).is_dir():  # SQLite only says "unable to open database file"
+                reason = "it is a directory"
+            raise JournalError(f"journal `{self.path}`: cannot open: {reason}") from exc
         self._behind: list[WriteItem] = []
         self._traces_behind: list[tuple[str, str, list[TraceRow]]] = []
         """Trace rows an in-memory store keeps until its traces are read (`append_trace_rows`)."""
