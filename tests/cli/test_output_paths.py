@@ -54,3 +54,17 @@ def test_simulate_output_file_that_is_a_directory_fails_before_running(
         "error": f"cannot write `{tmp_path}`: it is a directory",
         "hints": [],
     }
+
+
+@pytest.mark.parametrize(
+    ("option", "extra"),
+    [("--trace-out", ()), ("--shrink", ("--crash", "Participant@1", "--timeout", "2"))],
+)
+def test_simulate_creates_the_missing_folders_of_its_output_files(
+    tmp_path: Path, option: str, extra: tuple[str, ...]
+) -> None:
+    out = tmp_path / "new" / "deeper" / "out.json"
+    with pytest.raises(SystemExit) as ended:
+        main(["simulate", TPC, "--runs", "1", option, str(out), "--quiet", *extra])
+    assert ended.value.code in (0, 1)  # the crash fails the run; --shrink writes its fixture then
+    assert out.is_file()

@@ -21,7 +21,7 @@ from typing import TypeVar
 
 import click
 
-from aura_choreo.cli.out_paths import policy_journal, require_output_file
+from aura_choreo.cli.out_paths import make_folders_for, policy_journal, require_output_file
 from aura_choreo.cli.output import fail, print_diagnostics, print_json
 from aura_choreo.cli.params import parse_params
 from aura_choreo.cli.simulate_report import describe, report_json, summary
@@ -248,6 +248,7 @@ def command(
     for output in (trace_out, shrink_file):  # fail before the runs, not after them
         if output is not None:
             require_output_file(output)
+            make_folders_for(output)  # as `doc`, `compile` and `test-gen` do
     params = parse_params(param_values)
     fixture: SimulationFixture | None = None
     if replay_file is not None:

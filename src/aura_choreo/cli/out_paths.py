@@ -6,7 +6,8 @@
     with policy_journal(policy_file):  # simulate --policy, run --policy: the journal it names
         ...
 
-Checks only; nothing is created here (the writer creates missing folders).
+The checks create nothing; a writer that does not create missing folders itself (the trace and
+fixture writers of `simulate`) calls `make_folders_for` first.
 """
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ def require_output_file(path: str) -> None:
     if target.exists() and not os.access(target, os.W_OK):
         fail(f"cannot write `{path}`: permission denied", code=2)
     _require_writable_parent(path, target.parent)
+
+
+def make_folders_for(path: str) -> None:
+    """Create the missing folders above `path` (checked by `require_output_file` first)."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
 
 
 def _require_writable_parent(path: str, folder: Path) -> None:
