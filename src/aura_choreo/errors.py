@@ -124,9 +124,16 @@ class BehaviourError(RuntimeProtocolError):
     ):
         self.code = code
         self.original = error
-        super().__init__(
-            f"{code} raised {type(error).__name__}: {error}", role=role, session=session, step=step
-        )
+        message = f"{code} raised {type(error).__name__}: {_error_text(error)}"
+        super().__init__(message, role=role, session=session, step=step)
+
+
+def _error_text(error: BaseException) -> str:
+    """`str(error)`, or a stand-in when the user's exception cannot say what it is (`__str__` raises)."""
+    try:
+        return str(error)
+    except Exception:
+        return "(its message could not be read)"
 
 
 def user_code_name(code: object) -> str:
