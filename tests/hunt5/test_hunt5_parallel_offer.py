@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from aura_choreo.cli.main import cli
@@ -37,10 +36,10 @@ INTERLEAVED = """protocol Interleaved {
 # but `simulate` fails 34 of seeds 0-59 (0-3 among them): A records `recv Again2` and then
 # refuses the next Ping with "ProtocolViolation (A at step 4): expected receive M2 from B or receive
 # one of Again2, Done2 from B, got receive Ping from B": the Again2 it received did not advance its
-# second thread. The monitor alone walks it, so probably the runtime (the runner's offer in a parallel
-# while the other thread's M2 waits; not diagnosed further). (`run` over tcp:// passed 3 of 3:
-# other timing.)
-@pytest.mark.xfail(strict=True, reason="hunt5: an offer inside a parallel loses the received branch label")
+# second thread. (`run` over tcp:// passed 3 of 3: other timing.) Cause (fix6): A's first thread,
+# waiting for M2, found Again2 and the next round's Ping queued ahead of it; the monitor's
+# `receivable_later` said no step would ever take Ping behind Again2 (it did not follow the offer's
+# `continue` back to the loop), so Ping was taken out of turn and refused.
 def test_every_run_of_a_validated_parallel_with_an_announced_loop_ends(tmp_path: Path) -> None:
     source = tmp_path / "interleaved.choreo"
     source.write_text(INTERLEAVED, encoding="utf-8")

@@ -246,7 +246,8 @@ def _receives(step: LocalStep, sender: str, label: str) -> bool:
 def _scan(seq: LocalSeq, pos: int, sender: str, label: str, ahead: Collection[str]) -> bool | None:
     """Walk `seq` from `pos`: True when a receive of (`sender`, `label`) comes before any receive from
     `sender` that no message queued ahead can satisfy (the channel is FIFO), False when such a
-    receive comes first, None when the sequence ends (or `continue`s) without deciding."""
+    receive comes first, None when the sequence ends (or `continue`s, or a block on the way may be
+    left without receiving it) without deciding."""
     for i in range(pos, len(seq)):
         step = seq[i]
         kind = type(step)
@@ -262,7 +263,16 @@ def _scan(seq: LocalSeq, pos: int, sender: str, label: str, ahead: Collection[st
         elif kind is Continue:
             return None  # the enclosing `rec` frame decides
         else:
+            if kind is Offer:
+                assert isinstance(step, Offer)
+                if step.from_ == sender and not any(
+                    b.label == label or b.label in ahead for b in step.branches
+                ):
+                    return False  # the label deciding the offer comes first on the channel
             # A compound step (a choice, a loop, a nested par, a block): which path is taken is not
-            # known yet, so any receive of the message from here on may be the one.
-            return any(_receives(s, sender, label) for s in iter_steps(seq[i:]))
+            # known yet, so any receive of the message from here on may be the one; and a path that
+            # receives none may leave the block or `continue`: then the enclosing frames decide.
+            if any(_receives(s, sender, label) for s in iter_steps(seq[i:])):
+                return True
+            return None
     return None
