@@ -270,3 +270,15 @@ def test_a_trace_line_without_message_kind_is_a_user_message() -> None:
         TraceEvent.from_json({k: v for k, v in e.to_json().items() if k != "message_kind"}) for e in trace
     ]
     assert not check_trace(SAGA_WITH_CONTROL_NAMED_MESSAGES, old_style).ok
+
+
+def test_an_empty_trace_completes_a_protocol_whose_loops_run_zero_times() -> None:
+    zero = choreography("choreography Zero { roles: A, B\n loop (count: 0) { A -> B: M1; } }")
+    assert check_trace(zero, []).ok
+    assert simulate(zero, runs=2, check=True).ok  # the simulator checks its traces the same way
+
+
+def test_an_empty_trace_does_not_complete_a_protocol_with_work(tpc: Protocol) -> None:
+    report = check_trace(tpc, [])
+    assert not report.ok
+    assert any("has no events" in m for m in messages(report))

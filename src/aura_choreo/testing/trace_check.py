@@ -59,8 +59,13 @@ def check_trace(
     for session, indexed in by_session.items():
         issues.extend(_check_session(session, indexed, local_types, name, env, complete))
     if complete and not events:
-        # An empty trace is only a complete run of a protocol in which no role has anything to do.
-        busy = [role for role, lt in local_types.items() if lt.steps]
+        # An empty trace is a complete run only if every role can end without an event (no steps, or
+        # only loops that run zero times): the same replay as for any trace, of no events.
+        busy = [
+            role
+            for role, lt in local_types.items()
+            if isinstance(_replay_role("", lt, [], env, True), TraceIssue)
+        ]
         if busy:
             message = f"the trace has no events, but {', '.join(busy)} have steps to take"
             issues.append(TraceIssue("", message))
