@@ -56,11 +56,12 @@ class GuardExtension(Extension):
         self.device_of = device_of
         self.context_of = context_of
         # Sends between before_send and after_send, keyed by the identity of their step context (the
-        # endpoint hands the same object to both hooks); the context is kept so its id stays unique.
-        # A fast-path send (nothing but its flow counter charged) has no `PreparedSend`: None.
-        self._in_flight: dict[int, tuple[StepContext, PreparedSend | None]] = {}
-        # Of those, the ones the transport refused (keys of `_in_flight`): kept for a retry.
-        self._refused: set[int] = set()
+        # endpoint hands the same object to both hooks, and holds it in between, so its id stays
+        # unique). A fast-path send (nothing but its flow counter charged) has no `PreparedSend`: None.
+        self._in_flight: dict[int, PreparedSend | None] = {}
+        # Of those, the ones the transport refused, with their step context (kept, so its id stays
+        # unique while the send may still be retried).
+        self._refused: dict[int, StepContext] = {}
         # Per session, the roles of the endpoints that joined and how many of them have not left: the
         # trace is stored when the last one leaves, with the events of those roles (in the order they
         # happened), so an endpoint that joins later stores its own events without repeating these.
@@ -168,29 +169,29 @@ class GuardExtension(Extension):
             # The fast path: only the flow counter is charged; there is nothing to commit or abort.
             if not route.pay_counter(context):
                 route.refuse_counter(context, session, lambda: _step(ctx))
-            self._in_flight[id(ctx)] = (ctx, None)
+            self._in_flight[id(ctx)] = None
             return None
         prepared = route.prepare_plain(session, context)  # no closure naming the step: it never raises
         if prepared is None:
             prepared = route.prepare_stages(session, context, lambda: _step(ctx))
-        self._in_flight[id(ctx)] = (ctx, prepared)
+        self._in_flight[id(ctx)] = prepared
         if prepared.attachments is NO_ATTACHMENTS:
             return None
         return prepared.attachments.to_wire() or None
 
     def after_send(self, ctx: StepContext, accepted: bool) -> Awaitable[None] | None:
         key = id(ctx)
+        in_flight = self._in_flight
         if not accepted:
-            if key in self._in_flight and key not in self._refused:
-                self._refused.add(key)
+            if key in in_flight and key not in self._refused:
+                self._refused[key] = ctx
                 self.chain.metrics.sends_refused += 1
             return None
-        entry = self._in_flight.pop(key, None)
-        if entry is None:
+        if key not in in_flight:
             return None
+        prepared = in_flight.pop(key)
         if self._refused:
-            self._refused.discard(key)
-        prepared = entry[1]
+            self._refused.pop(key, None)
         if prepared is None:
             self.chain.metrics.sends_committed += 1
             return None
@@ -205,17 +206,24 @@ class GuardExtension(Extension):
 
     def _abandon(self, matches: Callable[[StepContext], bool]) -> None:
         """Abort the refused sends whose step `matches`: no retry of theirs can come any more."""
-        for key in [k for k in self._refused if matches(self._in_flight[k][0])]:
-            self._refused.discard(key)
-            prepared = self._in_flight.pop(key)[1]
+        for key in [k for k, ctx in self._refused.items() if matches(ctx)]:
+            del self._refused[key]
+            prepared = self._in_flight.pop(key)
             if prepared is None:
                 self.chain.metrics.sends_aborted += 1
             else:
                 self.chain.abort(prepared)
 
+    @property
+    def attachments_only(self) -> bool:  # type: ignore[override]  # the base class's is a plain flag
+        """Unsigned, a message without attachments has nothing to check or merge: the endpoint (which
+        reads this when it is made) does not call `on_receive` for it. Signed, every message must
+        carry a receipt, so every one is checked."""
+        return not self.chain.signing
+
     def on_receive(self, ctx: StepContext, attachments: Mapping[str, bytes]) -> None:
         if not attachments and not self.chain.signing:
-            return  # an unsigned message without a journal delta: nothing to check or merge
+            return  # another extension wants plain messages: this one has nothing to do with them
         context = self.context_of(ctx.protocol, ctx.session)
         self.chain.accept(
             sender_device=self.device_of(ctx.peer, ctx.peer_device),

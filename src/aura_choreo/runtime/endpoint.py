@@ -115,6 +115,7 @@ class Endpoint(EndpointBlocks):
         # Which hooks exist is decided here, once: a do-nothing hook costs no context per message.
         self._send_hooks = {} if registry is not None and registry.has_send_hooks() else None
         self._receive_hooks = {} if registry is not None and registry.has_receive_hooks() else None
+        self._plain_receives = registry is not None and registry.receives_plain_messages()
         self._devices = session.devices
         self._started: tuple[Extension, ...] | None = None
         """The extensions whose `on_session_start` ran (None before `start`)."""

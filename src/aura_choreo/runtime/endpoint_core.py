@@ -72,6 +72,7 @@ class EndpointCore:
         "_new_future",
         "_now",
         "_peers",
+        "_plain_receives",
         "_receive_hooks",
         "_record_event",
         "_saga",
@@ -135,6 +136,9 @@ class EndpointCore:
     """Per receive step (by id): the extensions with an `on_receive` and the step's part of their
     context (as for a send); None when no registered extension has an `on_receive`: a receive then
     builds no context and no attachments."""
+    _plain_receives: bool
+    """Whether some `on_receive` wants messages without attachments too (`Extension.attachments_only`);
+    if not, such a message builds no context either."""
     _devices: Mapping[str, Address]
     _started: tuple[Extension, ...] | None
     _ended: bool
@@ -301,7 +305,9 @@ class EndpointCore:
         received = self.received
         for variable, name in spec.binds:
             env[variable] = received[variable] = getattr(message, name)
-        if self._receive_hooks is not None:
+        if self._receive_hooks is not None and (
+            self._plain_receives or envelope.receipt or envelope.journal or envelope.ext
+        ):
             self._on_receive_extensions(step, envelope, message)
         self.last_message = message
         self.last_sender = sender

@@ -79,6 +79,11 @@ class StepContext(NamedTuple):
 class Extension:
     """Base class of extensions: override the hooks you need (the defaults do nothing)."""
 
+    attachments_only: bool = False
+    """True: `on_receive` only sees messages carrying attachments (a receipt, a journal delta or other
+    `ext` entries); a message without any costs such an extension nothing. Read when an endpoint is
+    made (like which hooks an extension has)."""
+
     def on_session_start(self, ctx: SessionContext) -> None:
         """Pre-flight check when an endpoint joins; raise to refuse the session."""
 
@@ -164,6 +169,13 @@ class ExtensionRegistry:
         """Whether some registered extension has an `on_receive` of its own (if not, an endpoint
         decides once that a receive builds no step context and no attachments)."""
         return any(_overrides(extension, _RECEIVE_HOOKS) for extension in self.extensions())
+
+    def receives_plain_messages(self) -> bool:
+        """Whether some extension with an `on_receive` of its own wants messages without attachments."""
+        return any(
+            _overrides(extension, _RECEIVE_HOOKS) and not extension.attachments_only
+            for extension in self.extensions()
+        )
 
     def has_send_hooks(self) -> bool:
         """Whether some registered extension has a `before_send` or `after_send` of its own."""
