@@ -124,3 +124,29 @@ async def test_interleaved_sessions_charge_their_own_budget_contexts() -> None:
     alice = guards.chain.device("alice").flow
     assert [alice.budget(s.id, "bob").spent for s in sessions] == [2, 2, 2]
     assert alice.budget("Plain", "bob").spent == 0
+
+
+def test_an_unsigned_guard_only_receives_messages_with_attachments() -> None:
+    # Unsigned, a message without a journal delta has nothing to check or merge; signed, a message
+    # without a receipt must be rejected, so every message is checked.
+    assert extension(signing=False).attachments_only
+    assert not extension(signing=True).attachments_only
+    assert not extension(signing=False).install(ExtensionRegistry()).receives_plain_messages()
+    assert extension(signing=True).install(ExtensionRegistry()).receives_plain_messages()
+
+
+def test_a_route_holding_its_flow_cell_sees_a_merged_replica() -> None:
+    from aura_choreo.guards.flow import FlowBudget
+    from aura_choreo.guards.send import OutgoingSend
+
+    chain = extension(flow_limit=10).chain
+    send = OutgoingSend("p.P", "s1", "A", "alice", "B", "bob", "One", ())
+    chain.commit(chain.prepare(send))  # the route now holds the (context, bob) cell
+    ledger = chain.device("alice").flow
+    ledger.merge_replica("p.P", "bob", FlowBudget(10, 9, 0))  # a replica spent 9 of 10
+    chain.commit(chain.prepare(send))
+    assert ledger.budget("p.P", "bob").spent == 10
+    with pytest.raises(BudgetExhausted):
+        chain.prepare(send)
+    ledger.rotate_epoch()
+    assert chain.prepare(send).budget_rows[0][2:] == (1, 1)  # the new epoch, charged once

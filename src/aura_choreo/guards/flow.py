@@ -62,7 +62,10 @@ class FlowLedger:
     A charge is never refunded: `spent` only grows within an epoch, which keeps replicas mergeable.
 
     Each budget is held as plain ints (a `[limit, spent, epoch]` cell) and charged in place: a send
-    pays with an addition, not a new `FlowBudget`. `budget` and `snapshot` give the values.
+    pays with an addition, not a new `FlowBudget`. `budget` and `snapshot` give the values. A cell, once
+    made, is never replaced (merges and restores write into it), so a guard route may hold the cell of
+    its (context, peer) and charge it directly (`cell`) while `clocked` is False and `manual_epoch` is
+    not past the cell's epoch.
     """
 
     def __init__(
@@ -79,30 +82,39 @@ class FlowLedger:
         self._peer_limits = dict(limits or {})
         self._epoch_seconds = epoch_seconds
         self._clock = clock
-        self._manual_epoch = 0
+        self.clocked = epoch_seconds is not None
+        """Whether epochs rotate with the clock (a held cell is then never charged directly)."""
+        self.manual_epoch = 0
+        """The epoch `rotate_epoch` (or a merged replica) moved to; a held cell of an older epoch is
+        charged through `spend`, which rotates it."""
         self._cells: dict[FlowKey, list[int]] = {}
 
     @property
     def epoch(self) -> int:
         if self._epoch_seconds is not None and self._clock is not None:
-            return max(self._manual_epoch, int(self._clock() // self._epoch_seconds))
-        return self._manual_epoch
+            return max(self.manual_epoch, int(self._clock() // self._epoch_seconds))
+        return self.manual_epoch
 
     def rotate_epoch(self, epoch: int | None = None) -> int:
         """Move to the next epoch (or to `epoch`); every budget starts it with nothing spent."""
-        self._manual_epoch = self.epoch + 1 if epoch is None else max(epoch, self.epoch)
-        return self._manual_epoch
+        self.manual_epoch = self.epoch + 1 if epoch is None else max(epoch, self.epoch)
+        return self.manual_epoch
 
     def _cell(self, context: str, peer: str) -> list[int]:
         """The `[limit, spent, epoch]` cell of (context, peer), rotated to the current epoch."""
         key = (context, peer)
         cell = self._cells.get(key)
-        epoch = self._manual_epoch if self._epoch_seconds is None else self.epoch
+        epoch = self.manual_epoch if self._epoch_seconds is None else self.epoch
         if cell is None:
             cell = self._cells[key] = [self._peer_limits.get(peer, self.default_limit), 0, epoch]
         elif epoch > cell[2]:
             cell[1], cell[2] = 0, epoch  # a newer epoch starts with nothing spent
         return cell
+
+    def cell(self, context: str, peer: str) -> list[int]:
+        """The live `[limit, spent, epoch]` cell of (context, peer), rotated to the current epoch (see
+        the class docstring for when its holder may charge it directly)."""
+        return self._cell(context, peer)
 
     def budget(self, context: str, peer: str) -> FlowBudget:
         """The current budget for (context, peer), rotated to the current epoch."""
@@ -113,7 +125,7 @@ class FlowLedger:
         """Pay `cost` if it fits: (epoch, spent after it); else None with nothing changed. `charge`
         without building the denial or a `FlowBudget` (the hot path asks this first)."""
         cell = self._cells.get((context, peer))
-        if cell is None or self._epoch_seconds is not None or self._manual_epoch > cell[2]:
+        if cell is None or self._epoch_seconds is not None or self.manual_epoch > cell[2]:
             cell = self._cell(context, peer)  # new, or maybe in a newer epoch: `_cell` rotates it
         spent = cell[1] + cost
         if spent > cell[0] or cost < 0:
@@ -154,8 +166,8 @@ class FlowLedger:
         """Merge another replica's view of the (context, peer) budget into ours."""
         merged = self.budget(context, peer).merge(replica)
         # A replica already in a newer epoch moves this ledger there too.
-        self._manual_epoch = max(self._manual_epoch, merged.epoch)
-        self._cells[(context, peer)] = [merged.limit, merged.spent, merged.epoch]
+        self.manual_epoch = max(self.manual_epoch, merged.epoch)
+        self._cell(context, peer)[:] = (merged.limit, merged.spent, merged.epoch)  # in place: cells are held
         return merged
 
     def restore(self, context: str, peer: str, epoch: int, spent: int) -> FlowBudget:

@@ -81,6 +81,9 @@ class SendRoute:
         "_cap_context",
         "_cap_policy",
         "_cap_stamp",
+        "_cell",
+        "_cell_context",
+        "_flow",
         "_owner",
         "_sends",
         "annotations",
@@ -141,6 +144,29 @@ class SendRoute:
         self._cap_context = ""
         self._sends = 0
         """Sends through the fast paths so far (which of them are timed: see `metrics.SAMPLE`)."""
+        self._flow = sender.flow
+        # The flow cell of the last context charged (the ledger never replaces a cell: see
+        # `FlowLedger`), charged in place while the ledger's epoch stays the cell's.
+        self._cell: list[int] | None = None
+        self._cell_context: str | None = None
+
+    def _spend(self, context: str) -> BudgetRow | None:
+        """Pay the route's flow cost in `context` if it fits: the budget row of the charge (context,
+        peer device, epoch, spent after it); None, with nothing charged, when there is no room."""
+        cell, flow = self._cell, self._flow
+        if cell is None or context != self._cell_context or flow.clocked or flow.manual_epoch > cell[2]:
+            peer = self.peer_device
+            charged = flow.spend(context, peer, self.cost)  # makes or rotates the cell as needed
+            if charged is None:
+                return None
+            if not flow.clocked:
+                self._cell, self._cell_context = flow.cell(context, peer), context
+            return (context, peer, *charged)
+        spent = cell[1] + self.cost
+        if spent > cell[0]:
+            return None
+        cell[1] = spent
+        return (context, self.peer_device, cell[2], spent)
 
     def _allowed_already(self, context: str) -> bool:
         """Whether the last decision allowed this context at the policy's current stamp (an undatable
@@ -182,13 +208,18 @@ class SendRoute:
         timed = sends & _SAMPLE_MASK == 1  # the clock is read at one send in `SAMPLE`
         checked = started = _clock() if timed else 0.0
         if self.check_caps:
-            if not self._allowed_already(context):
+            # `_allowed_already`, inlined: this runs at every send.
+            policy = owner.capabilities
+            if (
+                policy is not self._cap_policy
+                or context != self._cap_context
+                or policy.stamp() != self._cap_stamp
+            ):
                 return None
             if timed:
                 checked = _clock()
-        cost = self.cost
-        charged = self.sender.flow.spend(context, self.peer_device, cost)
-        if charged is None:
+        row = self._spend(context)
+        if row is None:
             return None  # `prepare_stages` raises `BudgetExhausted`
         journaled = paid = _clock() if timed else 0.0
         pending = None
@@ -199,11 +230,9 @@ class SendRoute:
         metrics = owner.metrics
         if timed:
             metrics.plain_timed(started, checked, paid, journaled, SAMPLE if sends > 1 else 1)
-        metrics.flow_charged += cost
+        metrics.flow_charged += self.cost
         metrics.sends_prepared += 1
-        epoch, spent = charged
-        rows = ((context, self.peer_device, epoch, spent),)
-        return _new_tuple(PreparedSend, (self, session, rows, NOTHING_CHARGED, pending, NO_ATTACHMENTS))
+        return _new_tuple(PreparedSend, (self, session, (row,), NOTHING_CHARGED, pending, NO_ATTACHMENTS))
 
     def prepare_stages(self, session: str, context: str, where: Where) -> PreparedSend:
         """`prepare`, every stage in turn, for any route.
@@ -231,8 +260,8 @@ class SendRoute:
                 charges = sender.leakage.charge(context, leakage, role=role, session=session, step=where())
                 metrics.leakage_charged = metrics.leakage_charged + leakage
             # Every budget allowed the send: charge the flow now (nothing ran in between to change it).
-            charged = flow.spend(context, peer, cost)
-            if charged is None:
+            row = self._spend(context)
+            if row is None:
                 flow.charge(context, peer, cost, role=role, session=session, step=where())  # raises
                 raise AssertionError("unreachable: the charge above cannot be paid")
             leaked = clock()
@@ -253,7 +282,7 @@ class SendRoute:
             if plan.merge_journal:
                 attachments = Attachments(None, journal.delta_for(peer, pending), journal.version_vector())
             journaled = clock()
-        epoch, spent = charged
+        epoch = row[2]
         signed = journaled
         if owner.signing:
             receipt = sender.signer.issue(
@@ -266,8 +295,7 @@ class SendRoute:
         metrics.stages_timed(started, checked, paid, leaked, journaled, signed)
         metrics.sends_prepared += 1
         # `PreparedSend(...)` without the named tuple's Python-level `__new__`: this runs at every send.
-        rows = ((context, peer, epoch, spent),)
-        return _new_tuple(PreparedSend, (self, session, rows, charges, pending, attachments))
+        return _new_tuple(PreparedSend, (self, session, (row,), charges, pending, attachments))
 
     def pay_counter(self, context: str) -> bool:
         """`prepare` for a `counter_only` route without signing: pay the flow cost, nothing else (no
@@ -277,7 +305,7 @@ class SendRoute:
         timed = sends & _SAMPLE_MASK == 1  # the clock is read at one send in `SAMPLE`
         started = _clock() if timed else 0.0
         cost = self.cost
-        if self.sender.flow.spend(context, self.peer_device, cost) is None:
+        if self._spend(context) is None:
             return False
         metrics = self._owner.metrics
         if timed:
