@@ -124,3 +124,25 @@ def test_malformed_wire_receipt_is_a_receipt_error(wire: dict[str, object]) -> N
 def test_seeded_keys_are_deterministic() -> None:
     assert DeviceKey.from_seed("d", b"s").public_bytes() == DeviceKey.from_seed("d", b"s").public_bytes()
     assert DeviceKey.generate("d").public_bytes() != DeviceKey.generate("d").public_bytes()
+
+
+def test_a_receipts_signed_bytes_are_built_once_on_each_side(
+    alice: ReceiptSigner, bob: ReceiptVerifier, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from aura_choreo.guards import receipts
+
+    built: list[object] = []
+    original = json.dumps
+
+    def dumps(value: object, **options: object) -> str:
+        built.append(value)
+        return original(value, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(receipts.json, "dumps", dumps)
+    receipt = send(alice)  # signed and digested (the chain's next prev_hash)
+    assert len(built) == 1
+    received = Receipt.from_wire(receipt.to_wire())
+    bob.verify(received)  # verified and digested
+    assert len(built) == 2

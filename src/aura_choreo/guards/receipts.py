@@ -11,6 +11,7 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -66,7 +67,12 @@ class Receipt:
     """What each privacy layer charged for the send, in layer order (SPEC §5.8; empty: nothing)."""
 
     def signed_bytes(self) -> bytes:
-        """The canonical bytes the signature covers (every field but the signature)."""
+        """The canonical bytes the signature covers (every field but the signature); built once per
+        receipt (signing, digesting and verifying all read them)."""
+        return self._signed
+
+    @cached_property
+    def _signed(self) -> bytes:
         body: list[object] = [
             self.context, self.sender, self.receiver, self.epoch, self.cost, self.nonce, self.prev_hash
         ]  # fmt: skip
@@ -158,7 +164,9 @@ class ReceiptSigner:
         unsigned = Receipt(
             context, self.key.device, receiver, epoch, cost, last_nonce + 1, last_hash, b"", layers
         )
-        receipt = replace(unsigned, signature=self.key.private_key.sign(unsigned.signed_bytes()))
+        body = unsigned.signed_bytes()
+        receipt = replace(unsigned, signature=self.key.private_key.sign(body))
+        receipt.__dict__["_signed"] = body  # the same fields but the signature: the same bytes
         self._last[chain] = (receipt.nonce, receipt.digest())
         return receipt
 
