@@ -270,3 +270,17 @@ def test_exhaust_option_fails_the_sender_with_budget_exhausted() -> None:
     assert (failure["role"], failure["step"]) == ("Participant", "step 2")
     unknown = run("simulate", TPC, "--exhaust", "Participant:Coordinatr@0")
     assert unknown.exit_code == 2 and "did you mean `Coordinator`" in unknown.stderr
+
+
+def test_a_run_count_beyond_the_cap_is_a_usage_error_at_once() -> None:
+    # Every run's result is kept for the report; a count with a few zeros too many used to build every
+    # seed and result until memory ran out (hunt5). Refused before any run, the JSON says why.
+    result = run("simulate", TPC, "--runs", str(10**11), "--json")
+    assert result.exit_code == 2
+    document = json.loads(result.stdout)
+    assert document["ok"] is False and "--runs" in document["error"]
+
+
+def test_seeds_of_a_sweep_are_consecutive_from_the_first() -> None:
+    document = json.loads(run("simulate", TPC, "--runs", "3", "--seed", "40", "--json").stdout)
+    assert document["runs"] == 3 and document["ok"] is True

@@ -23,7 +23,6 @@ def _limit_memory() -> None:
 # under a 1 GiB limit it ends, after 10-15 s on 2 busy cores, in "internal error: MemoryError ...
 # report it". Either refusing such a count (exit 2) or streaming the runs in bounded memory is fine.
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason="hunt5: simulate --runs N allocates memory for all N runs up front")
 def test_a_huge_run_count_is_refused_or_streamed_not_a_memory_error() -> None:
     command = [sys.executable, "-m", "aura_choreo.cli", "simulate", str(TPC), "--runs", str(10**11), "--json"]
     process = subprocess.Popen(

@@ -167,10 +167,21 @@ def _given(name: str) -> bool:
     return source is not None and source is not click.core.ParameterSource.DEFAULT
 
 
+MAX_RUNS = 100_000
+"""Runs one command may ask for: the report keeps each run's result and trace in memory."""
+
+
 @click.command(name="simulate", help=_HELP)
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the first run.")
-@click.option("--runs", type=click.IntRange(min=1), default=1, show_default=True, help="Number of runs.")
+@click.option(
+    "--runs",
+    type=click.IntRange(min=1, max=MAX_RUNS),
+    default=1,
+    show_default=True,
+    help=f"Number of runs (at most {MAX_RUNS:,}: every run's result is kept for the report; "
+    "split a longer sweep with --seed).",
+)
 @click.option("--drop", default=None, metavar="P", help="Probability that a frame is lost (0.1 or 10%).")
 @click.option("--dup", default=None, metavar="P", help="Probability that a frame is delivered twice.")
 @click.option("--delay", default=None, metavar="A..B", help="Link latency in ms: uniform A..B, or fixed.")
@@ -286,7 +297,7 @@ def command(
         except BehaviourLoadError as exc:
             fail(str(exc), code=2)
     protocols = _load(file, params, protocol_name)
-    seeds = [fixture.seed] if fixture is not None else [seed + i for i in range(runs)]
+    seeds = range(fixture.seed, fixture.seed + 1) if fixture is not None else range(seed, seed + runs)
     show_progress = not (quiet or as_json) and sys.stderr.isatty() and len(seeds) > 1
     reports: list[tuple[Protocol, SimulationReport]] = []
     for protocol in protocols:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aura_choreo.protocol import Protocol
 from aura_choreo.testing.simulation import RunResult, SimulationReport
 
@@ -35,7 +37,7 @@ def roles_text(roles: tuple[str, ...]) -> str:
     return ", ".join(parts)
 
 
-def summary(protocol: Protocol, report: SimulationReport, seeds: list[int]) -> list[str]:
+def summary(protocol: Protocol, report: SimulationReport, seeds: Sequence[int]) -> list[str]:
     runs = report.runs
     failed = report.failures
     lost = sum(r.transport.lost for r in runs)

@@ -385,7 +385,7 @@ def simulate(
     With `check`, each finished run's trace is also checked against the protocol (`check_trace`).
     `effect_middleware` wraps every role's effect handler (e.g. an `effects.EffectLog`).
     """
-    chosen = list(seeds) if seeds is not None else [seed + i for i in range(runs)]
+    chosen = seeds if seeds is not None else range(seed, seed + runs)
     simulator = Simulator(
         protocol, roles=roles, extensions=extensions, devices=devices, effect_middleware=effect_middleware
     )
