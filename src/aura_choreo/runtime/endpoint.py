@@ -41,13 +41,11 @@ from aura_choreo.runtime.step_context import (
     EndpointStats,
     SendFailed,
     SendHooks,
-    after_send,
     attachments,
     clock_of,
     future_factory,
     new_context,
     parse_timeout_ms,
-    settle,
 )
 from aura_choreo.runtime.wire import (
     KIND_DATA,
@@ -57,6 +55,8 @@ from aura_choreo.runtime.wire import (
 )
 from aura_choreo.runtime.wire import encode_envelope as _encode
 from aura_choreo.transports.base import Address
+
+SendPlan = tuple[MessageSpec, Address, int]  # see `Endpoint._send_plan`
 
 __all__ = [
     "COMMIT",
@@ -102,7 +102,7 @@ class Endpoint(EndpointBlocks):
         """The deadline (loop time) the sender of the last message received was under, if any."""
         self._seq: dict[str, int] = {}
         self._specs = session.catalog.step_specs  # shared by the sessions of this protocol
-        self._sends: dict[int, tuple[MessageSpec, Address, int]] = {}
+        self._sends: dict[int, SendPlan] = {}
         self._peers: dict[str, DirectPeer | None] = {}
         self._timeouts: list[TimeoutToken] = []
         self._saga = Saga(self)
@@ -244,31 +244,22 @@ class Endpoint(EndpointBlocks):
         env = monitor.env
         for variable, name in spec.binds:
             env[variable] = getattr(msg, name)
-        extensions: tuple[Extension, ...] = ()
-        ctx: StepContext | None = None
-        receipt = journal = ext = None
-        hooks = self._send_hooks
-        if hooks is not None:
-            extensions, head, peer_device = hooks.get(id(step)) or self._hook_send(step, to, label)
-            if extensions:  # the step's fixed fields, then the payload, direction, step count, device
-                ctx = new_context(StepContext, (*head, msg, "send", monitor.step_count, peer_device))
-                receipt, journal, ext = attachments(extensions, ctx)
+        if self._send_hooks is not None:  # some extension hooks sends (decided once per endpoint)
+            return await self._send_hooked(to, label, step, msg, payload, big, plan)
         seq = self._seq.get(to, 0) + 1  # `_next_seq`, inlined on the hot path
         self._seq[to] = seq
         session = self.session
         deadline = DEADLINE.get()  # the caller's deadline rides along (SPEC §8.6)
         envelope = Envelope(
             WIRE_VERSION, KIND_DATA, session.id, session.protocol, self.role, to, label, seq,
-            msgspec.Raw(payload), receipt, journal, ext, big,
+            msgspec.Raw(payload), None, None, None, big,
             None if deadline is None else outgoing_ms(deadline, self._now()),
         )  # fmt: skip
         # In this process (the in-memory transport), the envelope is delivered already, no await:
         # straight into the peer's inbox once it is known (`DirectPeer`), else through the node.
-        attached = receipt is not None or journal is not None or ext is not None
         peer = self._peers.get(to)
         if (
             peer is not None
-            and not attached  # `room` is for an envelope without attachments
             and peer.inbox.open
             and peer.epoch == peer.transport.epoch
             and len(payload) <= room
@@ -277,24 +268,45 @@ class Endpoint(EndpointBlocks):
             peer.inbox.push(envelope)
         else:
             node = self.node
-            if attached or not node.hand_off(address, envelope, node.max_frame - room + len(payload)):
+            if not node.hand_off(address, envelope, node.max_frame - room + len(payload)):
                 try:
                     await node.send(address, envelope)
                 except TransportError as exc:
-                    raise self._send_failed(exc, to, envelope, extensions, ctx) from exc
+                    raise self._send_failed(exc, to, envelope, (), None) from exc
             elif to in self._peers:
                 self._find_peer(to, address)  # the second envelope handed to `to`: go direct from now
             else:
                 self._peers[to] = None  # a one-message peer (short sessions) is not worth a look-up
-        if ctx is not None:
-            waits = after_send(extensions, ctx, True)
-            if waits:
-                await settle(waits)  # e.g. the send's journal facts reaching the disk
         self._record_event(
             ("send", session.id, self.role, self.role, to, label, seq, self._now(), session.protocol)
         )
 
-    def _send_plan(self, step: Send, to: str, label: str) -> tuple[MessageSpec, Address, int]:
+    async def _send_hooked(
+        self, to: str, label: str, step: Send, msg: msgspec.Struct, payload: bytes, big: bool, plan: SendPlan
+    ) -> None:
+        """The rest of `send` when extensions hook sends: their attachments ride on the envelope,
+        which then always goes through the node, and `after_send` hears how the send went."""
+        assert self._send_hooks is not None
+        extensions, head, peer_device = self._send_hooks.get(id(step)) or self._hook_send(step, to, label)
+        ctx: StepContext | None = None
+        receipt = journal = ext = None
+        if extensions:  # the step's fixed fields, then the payload, direction, step count, device
+            ctx = new_context(StepContext, (*head, msg, "send", self.monitor.step_count, peer_device))
+            receipt, journal, ext = attachments(extensions, ctx)
+        seq = self._next_seq(to)
+        session = self.session
+        deadline = DEADLINE.get()
+        envelope = Envelope(
+            WIRE_VERSION, KIND_DATA, session.id, session.protocol, self.role, to, label, seq,
+            msgspec.Raw(payload), receipt, journal, ext, big,
+            None if deadline is None else outgoing_ms(deadline, self._now()),
+        )  # fmt: skip
+        node, (_, address, room) = self.node, plan
+        attached = receipt is not None or journal is not None or ext is not None
+        handed = not attached and node.hand_off(address, envelope, node.max_frame - room + len(payload))
+        await self._deliver(to, envelope, extensions, ctx, handed)
+
+    def _send_plan(self, step: Send, to: str, label: str) -> SendPlan:
         """What a send step needs message after message: its spec, the peer's address and the room
         its payload has within the frame size limit, given the size bound of its envelope without
         payload and attachments (worked out on its first send)."""
@@ -342,23 +354,36 @@ class Endpoint(EndpointBlocks):
             timeout = self.session.peer_timeout
             if self._timeout_annotations:
                 timeout = self._receive_timeout((from_,))
-            # `inbox.add_waiter` / `remove_waiter`, inlined as well.
+            # `inbox.add_waiter` / `remove_waiter`, inlined as well. The wait `takes` the next
+            # message from `from_`: the inbox may hand it over with the wake-up (`Inbox.push`).
             future = self._new_future()
             if timeout is None:
-                waiter = Waiter(future, (from_,), None, None)
+                waiter = Waiter(future, (from_,), None, None, True)
             else:
                 deadline = self._now() + timeout
-                waiter = Waiter(future, (from_,), deadline, timeout)
+                waiter = Waiter(future, (from_,), deadline, timeout, True)
                 if deadline < inbox.timer_at:
                     inbox.arm(self._loop, deadline)
             waiters = inbox.waiters
             waiters.append(waiter)
             try:
-                await future
+                handed = await future
             except InboxTimeout:
                 raise self._peer_timeout(waiter) from None
+            except BaseException:  # cancelled: a message handed over meanwhile goes back to the queue
+                inbox.give_back_from(future)
+                raise
             finally:
                 waiters.remove(waiter)
+            if handed is not None:
+                # Taken as if from the head of the queue (above); anything else puts it back there.
+                if not inbox.control:
+                    if label is None:
+                        if monitor.in_order:
+                            return self._accept(handed[1])
+                    elif handed[1].label == label:
+                        return self._accept(handed[1])
+                inbox.give_back(handed)
 
     async def offer(self, from_: str, labels: Collection[str] | None = None) -> str:
         """Receive the message from `from_` that decides an external choice; returns its label.

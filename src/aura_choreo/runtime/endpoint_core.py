@@ -127,7 +127,7 @@ class EndpointCore:
     _trace: Trace
     _record_event: Callable[[tuple[str, str, str, str, str, str, int, float, str]], None]
     _now: Callable[[], float]
-    _new_future: Callable[[], asyncio.Future[None]]
+    _new_future: Callable[[], asyncio.Future[Any]]
     _extensions: ExtensionRegistry | None
     _send_hooks: dict[int, SendHooks] | None
     """Per send step (by id): the extensions with send hooks and the step's part of their context;
@@ -184,11 +184,15 @@ class EndpointCore:
         envelope: Envelope,
         extensions: tuple[Extension, ...],
         ctx: StepContext | None,
+        handed: bool = False,
     ) -> None:
-        try:
-            await self.node.send(self.session.address(to), envelope)
-        except TransportError as exc:
-            raise self._send_failed(exc, to, envelope, extensions, ctx) from exc
+        """Send `envelope` through the node (unless it was `handed` over in this process already),
+        then tell the extensions and record it."""
+        if not handed:
+            try:
+                await self.node.send(self.session.address(to), envelope)
+            except TransportError as exc:
+                raise self._send_failed(exc, to, envelope, extensions, ctx) from exc
         if ctx is not None:
             waits = after_send(extensions, ctx, True)
             if waits:

@@ -41,21 +41,51 @@ class Inbox:
         """False once its endpoint has left (`close`): a sender holding it must go through the node."""
 
     def push(self, envelope: Envelope) -> None:
-        """Queue an arrived envelope and wake whoever waits for its sender."""
+        """Queue an arrived envelope and wake whoever waits for its sender; or hand it straight to
+        the one waiter, when that is a receive that takes the next message from its sender (`takes`)
+        and nothing from that sender is queued before it (so per-channel order holds)."""
+        waiters = self.waiters
         if envelope.kind == KIND_CONTROL:
             self.control.append(envelope)
             sender = None
         else:
             sender = envelope.sender
+            arrivals = self._arrivals = self._arrivals + 1
             queue = self.queues.get(sender)
+            if not queue and len(waiters) == 1:
+                waiter = waiters[0]
+                future = waiter.future
+                if waiter.takes and not future.done() and sender in waiter.senders:  # type: ignore[operator]
+                    future.set_result((arrivals, envelope))  # no queueing, no second look at the inbox
+                    return
             if queue is None:
                 queue = self.queues[sender] = deque()
-            arrivals = self._arrivals = self._arrivals + 1
             queue.append((arrivals, envelope))
-        for waiter in self.waiters:
+        for waiter in waiters:
             future = waiter.future
             if not future.done() and (waiter.senders is None or sender is None or sender in waiter.senders):
                 future.set_result(None)
+
+    def give_back(self, queued: Queued) -> None:
+        """Put an envelope handed to a waiter (`push`) back at the head of its sender's queue: the
+        receive that got it did not take it (another label, a saga verdict first, cancelled). Wakes
+        the waiters for that sender, which may have started waiting while it was handed over."""
+        sender = queued[1].sender
+        queue = self.queues.get(sender)
+        if queue is None:
+            queue = self.queues[sender] = deque()
+        queue.appendleft(queued)
+        for waiter in self.waiters:
+            future = waiter.future
+            if not future.done() and (waiter.senders is None or sender in waiter.senders):
+                future.set_result(None)
+
+    def give_back_from(self, future: asyncio.Future[Queued | None]) -> None:
+        """`give_back` what a waiter's `future` was handed, if anything (its receive was cancelled)."""
+        if future.done() and not future.cancelled() and future.exception() is None:
+            queued = future.result()
+            if queued is not None:
+                self.give_back(queued)
 
     def pending(self) -> int:
         """How many data envelopes are queued."""
@@ -82,7 +112,7 @@ class Inbox:
         """Register a waiter (the caller awaits `waiter.future`, then calls `remove_waiter`)."""
         if loop is None:
             loop = asyncio.get_running_loop()
-        waiter = Waiter(loop.create_future(), senders, deadline, timeout)
+        waiter = Waiter(loop.create_future(), senders, deadline, timeout, False)
         self.waiters.append(waiter)
         if deadline is not None and deadline < self.timer_at:
             self.arm(loop, deadline)
@@ -125,13 +155,16 @@ class Inbox:
 
 
 class Waiter(msgspec.Struct):
-    """One pending wait: its future, the senders it waits for, its deadline (loop time) and timeout.
+    """One pending wait: its future, the senders it waits for, its deadline (loop time) and timeout,
+    and whether it `takes` the next message of its one sender (`push` may then hand it over: the
+    future's result is the `Queued` envelope; otherwise it is None, and the waiter looks again).
 
     A Struct rather than a plain class: one is made per wait, and a Struct is built without running
     Python code.
     """
 
-    future: asyncio.Future[None]
+    future: asyncio.Future[Queued | None]
     senders: Collection[str] | None
     deadline: float | None
     timeout: float | None
+    takes: bool

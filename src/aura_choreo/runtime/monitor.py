@@ -91,6 +91,7 @@ class Monitor(MonitorChoices):
         self._dirty = True
         self._tables = (tables or MonitorTables()) if compiled else None
         self._moves = None  # see `MonitorSettle._to_table`
+        self._wrap = 0
         self.settles = 0
         """How many times silent steps were settled: while it stays the same, no block was entered
         or left and no timeout armed (see `plain_head`)."""
@@ -242,13 +243,16 @@ class Monitor(MonitorChoices):
     def match_send(self, to: str, label: str) -> tuple[Thread, Send]:
         """The step a send of `label` to `to` would take, and its thread; nothing changes (a
         `ProtocolViolation` if no next step sends it). `accept_send` then records it."""
-        if self._dirty:
-            self._settle_all()
-        if self._moves is not None:  # one thread, at a send or receive: its table decides
-            if (SEND, to, label) in self._moves:
+        moves = self._moves
+        if moves is not None:  # one thread, at a send or receive: its table decides (never dirty)
+            if (SEND, to, label) in moves:
                 thread = self._thread
                 return thread, thread.head  # type: ignore[return-value]  # the Send of that move
             raise self._violation(f"send {label} to {to}")
+        if self._dirty:
+            self._settle_all()
+            if self._moves is not None:
+                return self.match_send(to, label)
         for thread in self._threads:
             head = thread.head
             if type(head) is Send and head.to == to and head.label == label:
@@ -260,6 +264,20 @@ class Monitor(MonitorChoices):
 
     def accept_send(self, thread: Thread, step: Send, message: object = None) -> None:
         """Record the send `match_send` found (the caller has checked and encoded its payload)."""
+        moves = self._moves
+        if moves is not None and thread is self._thread and thread.head is step:  # table mode
+            self.step_count += 1
+            if message is not None and step.payload:
+                self.bind(step.payload, message)
+            to = moves[(SEND, step.to, step.label)]
+            if to >= 0:  # `_go`'s common case, inlined
+                frame = self._frame
+                frame.pos = to
+                self._moves = self._table[to]
+                thread.head = frame.seq[to]
+            else:
+                self._go(to)
+            return
         if thread.head is not step:
             # The send decides a pending choice (`match_send` found it in that choice's branch).
             if not self._pending or not self._resolve_pending((SEND, step.to, step.label)):
@@ -278,18 +296,26 @@ class Monitor(MonitorChoices):
 
     def on_receive(self, from_: str, label: str, message: object = None) -> Recv | Branch:
         """Record the receipt of `label` from `from_`; returns the matched `Recv` (or offer `Branch`)."""
-        if self._dirty:
-            self._settle_all()
         moves = self._moves
-        if moves is not None:  # one thread, at a send or receive: its table decides
+        if moves is None and self._dirty:
+            self._settle_all()
+            moves = self._moves
+        if moves is not None:  # one thread, at a send or receive: its table decides (never dirty)
             to = moves.get((RECV, from_, label))
             if to is None:
                 raise self._violation(f"receive {label} from {from_}")
-            step: Recv = self._thread.head  # type: ignore[assignment]  # the Recv of that move
+            thread = self._thread
+            step: Recv = thread.head  # type: ignore[assignment]  # the Recv of that move
             self.step_count += 1
             if message is not None and step.payload:
                 self.bind(step.payload, message)
-            self._go(to)
+            if to >= 0:  # `_go`'s common case, inlined
+                frame = self._frame
+                frame.pos = to
+                self._moves = self._table[to]
+                thread.head = frame.seq[to]
+            else:
+                self._go(to)
             return step
         for thread in self._threads:
             head = thread.head
@@ -407,19 +433,14 @@ class Monitor(MonitorChoices):
             self._moves = self._table[to]
             self._thread.head = frame.seq[to]
             return
-        pos = ~to
-        seq = frame.seq
-        if pos == len(seq) and frame.kind == LOOP and frame.remaining > 0 and frame.var is None:
+        if to == self._wrap and frame.remaining > 0:
             frame.remaining -= 1  # the next round of a counted loop (the index needs no binding)
             frame.index += 1
             frame.pos = 0
-            moves = self._table[0]
-            if moves is not None:
-                self._moves = moves
-                self._thread.head = seq[0]
-                return
-        else:
-            frame.pos = pos
+            self._moves = self._table[0]
+            self._thread.head = frame.seq[0]
+            return
+        frame.pos = ~to
         self._thread.head = None
         self._moves = None
         self._dirty = True

@@ -96,6 +96,10 @@ class MonitorSettle(MonitorThreads):
             self._table = table
             self._frame = frame
             self._thread = thread
+            # The end of a counted loop's body that starts with a send or receive: the next round
+            # stays in the table (`Monitor._go`); 0 (never the end) otherwise.
+            wraps = frame.kind == LOOP and frame.var is None and table[0] is not None
+            self._wrap = ~len(frame.seq) if wraps else 0
 
     def _settle(self, thread: Thread) -> None:
         """Cross silent steps until `thread` reaches an observable step, a par, or its end."""

@@ -61,6 +61,9 @@ class MonitorThreads:
     _thread: Thread
     _frame: Frame
     _table: SeqTable
+    _wrap: int
+    """Table mode: the move that ends `_frame`'s sequence when the next round of its counted loop
+    goes on in the table (see `MonitorSettle._to_table`); 0 otherwise."""
     _try_entries: dict[str, int]
     armed: list[TimeoutToken]
     tries: list[TryToken]

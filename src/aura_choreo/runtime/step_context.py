@@ -13,6 +13,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
+from typing import Any
 
 from aura_choreo.errors import TransportError
 from aura_choreo.runtime.extensions import Extension, StepContext
@@ -96,7 +97,7 @@ def clock_of(loop: asyncio.AbstractEventLoop) -> Callable[[], float]:
     return loop.time
 
 
-def future_factory(loop: asyncio.AbstractEventLoop) -> Callable[[], asyncio.Future[None]]:
+def future_factory(loop: asyncio.AbstractEventLoop) -> Callable[[], asyncio.Future[Any]]:
     """`loop.create_future`, or the future class bound to the loop when that is all it does (a
     partial is called without a Python frame); a loop with its own futures keeps them."""
     if type(loop).create_future is asyncio.BaseEventLoop.create_future:
