@@ -265,6 +265,8 @@ class BehaviourAdapter:
         self, label: str, payload: Payload, env: dict[str, object], known: Mapping[str, object] | None = None
     ) -> object:
         """The payload for `label` (or an awaitable of it); `known`: the fields the role received."""
+        if self.behaviour is None:  # the simulator's default path: no method to look for
+            return self.default.payload(payload, env, known)
         method = self._method(label)
         if method is not None:
             return method(env)
