@@ -425,26 +425,6 @@ class Monitor(MonitorChoices):
         self._moves = None
         self._dirty = True
 
-    def _go(self, to: int) -> None:
-        """Take a move of the table: `to` is the next position, or `~position` (see `monitor_table`)."""
-        frame = self._frame
-        if to >= 0:  # the next send or receive, straight on
-            frame.pos = to
-            self._moves = self._table[to]
-            self._thread.head = frame.seq[to]
-            return
-        if to == self._wrap and frame.remaining > 0:
-            frame.remaining -= 1  # the next round of a counted loop (the index needs no binding)
-            frame.index += 1
-            frame.pos = 0
-            self._moves = self._table[0]
-            self._thread.head = frame.seq[0]
-            return
-        frame.pos = ~to
-        self._thread.head = None
-        self._moves = None
-        self._dirty = True
-
     def _violation(self, got: str) -> ProtocolViolation:
         return ProtocolViolation(
             self.role, self.expected(), got, session=self.session, step=f"step {self.step_count + 1}"

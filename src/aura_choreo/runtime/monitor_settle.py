@@ -97,9 +97,29 @@ class MonitorSettle(MonitorThreads):
             self._frame = frame
             self._thread = thread
             # The end of a counted loop's body that starts with a send or receive: the next round
-            # stays in the table (`Monitor._go`); 0 (never the end) otherwise.
+            # stays in the table (`_go`); 0 (never the end) otherwise.
             wraps = frame.kind == LOOP and frame.var is None and table[0] is not None
             self._wrap = ~len(frame.seq) if wraps else 0
+
+    def _go(self, to: int) -> None:
+        """Take a move of the table: `to` is the next position, or `~position` (see `monitor_table`)."""
+        frame = self._frame
+        if to >= 0:  # the next send or receive, straight on
+            frame.pos = to
+            self._moves = self._table[to]
+            self._thread.head = frame.seq[to]
+            return
+        if to == self._wrap and frame.remaining > 0:
+            frame.remaining -= 1  # the next round of a counted loop (the index needs no binding)
+            frame.index += 1
+            frame.pos = 0
+            self._moves = self._table[0]
+            self._thread.head = frame.seq[0]
+            return
+        frame.pos = ~to
+        self._thread.head = None
+        self._moves = None
+        self._dirty = True
 
     def _settle(self, thread: Thread) -> None:
         """Cross silent steps until `thread` reaches an observable step, a par, or its end."""
