@@ -20,19 +20,26 @@ from aura_choreo.cli.out_paths import policy_journal
 from aura_choreo.cli.output import fail, print_diagnostics, print_json, require_files
 from aura_choreo.cli.params import parse_params
 from aura_choreo.deployment import DeploymentError, RunOutcome, plan_deployment, run_deployed_role
+from aura_choreo.deployment.report import load_failure_json
 from aura_choreo.errors import ChoreographyError, KeyFileError
 from aura_choreo.guards import PolicyError
 from aura_choreo.protocol import Protocol, load
 from aura_choreo.transports.net.identity import load_identity
 
 
-def _protocol(file: str, name: str | None, params: dict[str, int]) -> Protocol:
+def _protocol(
+    file: str, name: str | None, params: dict[str, int], *, role: str, session: str | None, as_json: bool
+) -> Protocol:
     require_files(file)
+    protocol: Protocol | None = None
     try:
         protocol = load(file, name, params=params)
         protocol.require_bound()  # a run needs every family size: the default 3 is for analysis only
         return protocol
     except ChoreographyError as exc:
+        if as_json:  # the §5.6 result, not validate's document: `run --json` has one shape
+            named = protocol.qualified_name if protocol is not None else None
+            print_json(load_failure_json(exc, role, protocol=named, session=session))
         print_diagnostics(exc.diagnostics, exc.sources)
         raise SystemExit(1) from None
 
@@ -98,7 +105,8 @@ def command(
 ) -> None:
     if connect_timeout <= 0 or timeout <= 0:
         fail("--connect-timeout and --timeout must be positive", code=2)
-    protocol = _protocol(file, protocol_name, parse_params(param_values))
+    params = parse_params(param_values)
+    protocol = _protocol(file, protocol_name, params, role=role, session=session_id, as_json=as_json)
     policy_text = _policy_bytes(policy_file)
     try:
         from aura_choreo.guards import load_policy

@@ -24,7 +24,7 @@ import click
 from aura_choreo.cli.out_paths import make_folders_for, policy_journal, require_output_file
 from aura_choreo.cli.output import fail, print_diagnostics, print_json
 from aura_choreo.cli.params import parse_params
-from aura_choreo.cli.simulate_report import describe, report_json, summary
+from aura_choreo.cli.simulate_report import describe, load_failure_json, report_json, summary
 from aura_choreo.diagnostics import did_you_mean
 from aura_choreo.errors import ChoreographyError
 from aura_choreo.protocol import Protocol, load_all
@@ -71,12 +71,14 @@ def _network(drop: str | None, dup: str | None, delay: str | None, reorder: bool
     return NetworkModel(link)
 
 
-def _load(file: str, params: dict[str, int], only: str | None) -> list[Protocol]:
+def _load(file: str, params: dict[str, int], only: str | None, as_json: bool) -> list[Protocol]:
     if not os.path.isfile(file):
         fail(f"cannot read `{file}`: no such file", code=2)
     try:
         protocols = list(load_all(file, params=params).values())
     except ChoreographyError as exc:
+        if as_json:  # the report's shape (SPEC §7), not validate's document
+            print_json(load_failure_json(exc))
         print_diagnostics(exc.diagnostics, exc.sources)
         raise SystemExit(1) from None
     known = {name for p in protocols for name in p.params}
@@ -296,7 +298,7 @@ def command(
             roles = load_roles(behaviours)
         except BehaviourLoadError as exc:
             fail(str(exc), code=2)
-    protocols = _load(file, params, protocol_name)
+    protocols = _load(file, params, protocol_name, as_json)
     seeds = range(fixture.seed, fixture.seed + 1) if fixture is not None else range(seed, seed + runs)
     show_progress = not (quiet or as_json) and sys.stderr.isatty() and len(seeds) > 1
     reports: list[tuple[Protocol, SimulationReport]] = []

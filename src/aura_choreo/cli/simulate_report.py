@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from aura_choreo.diagnostics import sort_diagnostics
+from aura_choreo.errors import ChoreographyError
 from aura_choreo.protocol import Protocol
 from aura_choreo.testing.simulation import RunResult, SimulationReport
 
@@ -77,3 +79,10 @@ def report_json(reports: list[tuple[Protocol, SimulationReport]]) -> dict[str, o
         "trace": documents[0]["trace"] if documents else [],
         "protocols": documents,
     }
+
+
+def load_failure_json(error: ChoreographyError) -> dict[str, object]:
+    """The SPEC §7 report when the file did not load: no run, the load's diagnostics as an extra field
+    (a consumer of the report finds every field it reads; one of `validate --json` finds `diagnostics`)."""
+    diagnostics = [d.to_json() for d in sort_diagnostics(error.diagnostics)]
+    return {"ok": False, "runs": 0, "failed_runs": 0, "failures": [], "trace": [], "diagnostics": diagnostics}

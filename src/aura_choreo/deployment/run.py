@@ -28,6 +28,7 @@ from typing import Any
 import msgspec
 
 from aura_choreo.deployment.plan import Deployment, DeploymentError
+from aura_choreo.deployment.report import error_json
 from aura_choreo.errors import AuraChoreoError
 from aura_choreo.execution.modes import ExecutionStack, build_stack
 from aura_choreo.guards.extension import GuardExtension
@@ -85,16 +86,7 @@ class RunOutcome:
                 "facts_merged": metrics.facts_merged,
             }
         if self.error is not None:
-            error = self.error
-            document["error"] = {
-                "error": type(error).__name__,
-                "role": getattr(error, "role", None) or d.role,
-                "step": getattr(error, "step", None),
-                "message": str(error),
-            }
-            reason = getattr(error, "reason", None)
-            if reason:
-                document["error"]["reason"] = reason  # type: ignore[index]
+            document["error"] = error_json(self.error, d.role)
         return document
 
 
