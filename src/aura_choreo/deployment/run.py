@@ -11,8 +11,9 @@ nats://, one server connection; for tcp/ws/quic, one connection per peer device)
 
 The role runs exactly as in-process: the same monitor, behaviours, guard chain (with this device's
 own key signing receipts and the policy's pinned keys verifying the peers'), journal and trace. Order:
-capability manifest first (a refused device never opens a socket), then every peer connected and
-authenticated (`NetworkTransport.open_session`), then the role.
+capability manifest first (a refused device never opens a socket), then the flow budgets every run
+would exceed (`preflight`: every process refuses), then every peer connected and authenticated
+(`NetworkTransport.open_session`), then the role.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any
 import msgspec
 
 from aura_choreo.deployment.plan import Deployment, DeploymentError
+from aura_choreo.deployment.preflight import refuse_certain_overspend
 from aura_choreo.deployment.report import error_json
 from aura_choreo.errors import AuraChoreoError
 from aura_choreo.execution.modes import ExecutionStack, build_stack
@@ -190,6 +192,7 @@ async def run_deployed_role(
         endpoint = session.endpoint(deployment.role, node, device=deployment.device)
         try:
             endpoint.start()  # the capability manifest: refused before any connection
+            refuse_certain_overspend(deployment, guards)  # likewise a flow budget every run exceeds
             await transport.open_session(
                 deployment.binding(), peers=set(deployment.exchanges_with), timeout=connect_timeout
             )
