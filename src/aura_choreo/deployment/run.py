@@ -43,6 +43,7 @@ from aura_choreo.runtime.runner import run_role
 from aura_choreo.runtime.session import Session
 from aura_choreo.runtime.trace import Trace, TraceEvent
 from aura_choreo.runtime.user_code import as_behaviour_error, user_code_errors
+from aura_choreo.runtime.wire import Envelope, WireError, decode_envelope
 from aura_choreo.transports.carrier import NetworkTransport
 from aura_choreo.transports.mixed import MixedTransport, broker_pair, on_broker
 from aura_choreo.transports.nats_broker import NatsTransport
@@ -110,7 +111,7 @@ async def device_network(
     ends; pass it to `run_deployed_role(..., network=...)` for every session of that device."""
     transport = _transport(deployment)
     transport.on_status = on_status
-    async with transport, Node(transport, transport.local_address) as node:
+    async with transport, _node(transport) as node:
         yield DeviceNetwork(deployment.device, transport, node)
 
 
@@ -219,7 +220,7 @@ async def run_deployed_role(
         if network is not None:
             result = await play(network.node)
         else:
-            async with transport, Node(transport, transport.local_address) as node:
+            async with transport, _node(transport) as node:
                 result = await play(node)
     except AuraChoreoError as error:
         return RunOutcome(
@@ -282,6 +283,40 @@ def envelope_origin(frame: bytes) -> tuple[str, str] | None:
     return head.session, head.sender
 
 
+class EnvelopeOrigin:
+    """`envelope_origin` for one transport and its node, decoding each data frame once, not twice.
+
+    The carrier asks for a data frame's origin, then hands the same frame object to the node, which
+    decodes it again: here the envelope decoded for the check is kept for the node's decode of that
+    very frame (`Node(decode=...)`). Same answers as before: a frame that is no whole envelope gets
+    what `envelope_origin` says of its head, and the node decodes it (and counts it garbage) itself.
+    """
+
+    __slots__ = ("_decode", "_envelope", "_frame")
+
+    def __init__(self, decode: Callable[[bytes], Envelope] = decode_envelope) -> None:
+        self._decode = decode
+        self._frame: bytes | None = None
+        self._envelope: Envelope | None = None
+
+    def __call__(self, frame: bytes) -> tuple[str, str] | None:
+        try:
+            envelope = self._decode(frame)
+        except WireError:
+            self._frame = self._envelope = None
+            return envelope_origin(frame)
+        self._frame, self._envelope = frame, envelope
+        return envelope.session, envelope.sender
+
+    def decode(self, frame: bytes) -> Envelope:
+        """The node's decode: the envelope the check just decoded from this frame object, else a decode."""
+        envelope = self._envelope
+        if frame is self._frame and envelope is not None:
+            self._frame = self._envelope = None
+            return envelope
+        return self._decode(frame)
+
+
 def _transport(deployment: Deployment) -> DeployedTransport:
     """The transport the addresses' schemes call for (`transports.mixed` has the rule for mixing)."""
     own, peers = own_address(deployment), deployment.peers
@@ -290,14 +325,22 @@ def _transport(deployment: Deployment) -> DeployedTransport:
         d: dataclasses.replace(p, address=None) if on_broker(p.address) else p for d, p in peers.items()
     }
     if not on_broker(own):
-        return NetworkTransport(deployment.identity, p2p_peers, listen=own, frame_origin=envelope_origin)
+        return NetworkTransport(deployment.identity, p2p_peers, listen=own, frame_origin=EnvelopeOrigin())
     assert own is not None
     broker = NatsTransport(deployment.identity, peers, server=own)
     broker_devices = frozenset(d for d, p in peers.items() if broker_pair(own, p.address))
     if deployment.exchanges_with <= broker_devices:
         return broker
-    p2p = NetworkTransport(deployment.identity, p2p_peers, listen=None, frame_origin=envelope_origin)
+    p2p = NetworkTransport(deployment.identity, p2p_peers, listen=None, frame_origin=EnvelopeOrigin())
     return MixedTransport(p2p, broker, broker_devices)
+
+
+def _node(transport: DeployedTransport) -> Node:
+    """The device's node on `transport`, sharing the decode of each frame with its origin check."""
+    carrier = transport.p2p if isinstance(transport, MixedTransport) else transport
+    origin = getattr(carrier, "frame_origin", None)
+    decode = origin.decode if isinstance(origin, EnvelopeOrigin) else decode_envelope
+    return Node(transport, transport.local_address, decode=decode)
 
 
 def own_address(deployment: Deployment) -> str | None:

@@ -40,7 +40,7 @@ from aura_choreo.transports.inmemory import InMemoryTransport
 __all__ = ["REORDER_WINDOW", "Node", "NodeStats"]
 
 _encode = encode_envelope
-_decode = decode_envelope
+
 
 def _now() -> float:
     """The running loop's clock (virtual time in simulation), or the monotonic clock outside a loop."""
@@ -72,6 +72,7 @@ class Node(ReliableChannels):
         max_finished: int = 4096,
         ack_delay: float | None = None,
         give_up_after: float | None = 600.0,
+        decode: Callable[[bytes], Envelope] = decode_envelope,
     ) -> None:
         self.transport = transport
         self.address = address
@@ -95,6 +96,9 @@ class Node(ReliableChannels):
         self._stray_count = 0
         self._link: Link | None = None
         self._hand_off: Callable[[Address, Address, object], bool] | None = None
+        self._decode = decode
+        """How an arriving frame becomes an envelope (a transport that already decoded it to check its
+        origin hands that envelope over: `deployment.run.EnvelopeOrigin`)."""
         self._init_channels()
 
     async def __aenter__(self) -> Node:
@@ -227,7 +231,7 @@ class Node(ReliableChannels):
             self.stats.garbage += 1
             return
         try:
-            envelope = _decode(frame)
+            envelope = self._decode(frame)
         except WireError:
             self.stats.garbage += 1
             return
