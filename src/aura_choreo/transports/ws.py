@@ -8,14 +8,17 @@ WebSocket library's own pings are not used, the shared keep-alive does that job.
 
 The shell is our own, over the library's sans-I/O protocol (`websockets.client.ClientProtocol`,
 `websockets.server.ServerProtocol`: the opening handshake, framing, masking, size limits, the closing
-handshake) and the TLS pipe of `tcp.py`: bytes in, events out, and a message's payload goes to the
-connection from the socket's callback, written at once, as on tcp://. (On the library's own asyncio
-connection each message woke a receiving task and a sending task: two more turns of the event loop.)
+handshake) and tcp://'s TLS pipe (`transports.tls_socket.TlsSocketPipe`, on a non-blocking
+`ssl.SSLSocket`; dialing and listening are `tcp.py`'s): bytes in, events out, and a message's payload
+goes to the connection from the socket's callback, written at once, as on tcp://. (On the library's
+own asyncio connection each message woke a receiving task and a sending task: two more turns of the
+event loop; on asyncio's TLS protocol each record went through its Python record layer.)
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from urllib.parse import urlsplit
 
 from websockets.client import ClientProtocol
@@ -26,27 +29,37 @@ from websockets.server import ServerProtocol
 from websockets.uri import parse_uri
 
 from aura_choreo.transports.base import DEFAULT_MAX_FRAME
-from aura_choreo.transports.pipes import Carrier, Listener, Pipe, PipeHandler, parse_address
-from aura_choreo.transports.tcp import TcpListener, TcpPipe, TcpProtocol
+from aura_choreo.transports.pipes import Carrier, Listener, Pipe, PipeHandler, PushPipe, parse_address
+from aura_choreo.transports.tcp import TlsListener, dial_tls, listen_tls
 from aura_choreo.transports.tls import Credentials
+from aura_choreo.transports.tls_socket import TlsSocketPipe
 
 __all__ = ["CARRIER", "WsCarrier", "WsPipe"]
+
+log = logging.getLogger("aura_choreo.ws")
 
 _CHUNK = DEFAULT_MAX_FRAME
 _MAX_MESSAGE = 2 * DEFAULT_MAX_FRAME
 """A message is at most one chunk of our frames (plus slack); bigger ones close the connection."""
-_SERVER_NAME = "aura-choreo"
 
 
-class WsPipe(TcpPipe):
-    """A WebSocket connection over a TLS pipe: frames in and out through the sans-I/O `protocol`."""
+class WsPipe(PushPipe):
+    """A WebSocket connection over a TLS pipe: frames in and out through the sans-I/O `protocol`.
 
-    def __init__(self, protocol: ClientProtocol | ServerProtocol) -> None:
+    It is the TLS pipe's receiver (`on_data`/`on_end`, from the socket's callback) and hands the
+    messages' payloads on as its own chunks."""
+
+    def __init__(self, protocol: ClientProtocol | ServerProtocol, tls: TlsSocketPipe) -> None:
         super().__init__()
         self.protocol = protocol
+        self.tls = tls
         self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         """Done when the opening handshake succeeded (its exception: why it failed)."""
         self.opened.add_done_callback(_retrieved)
+        tls.push_to(self)
+
+    def peer_certificate(self) -> bytes | None:
+        return self.tls.peer_certificate()
 
     def write(self, data: bytes) -> None:
         if self.protocol.state is not State.OPEN:
@@ -55,22 +68,43 @@ class WsPipe(TcpPipe):
             self.protocol.send_binary(data[start : start + _CHUNK])
         self._send_out()
 
+    def buffered(self) -> int:
+        return self.tls.buffered()
+
+    def must_drain(self) -> bool:
+        return self.tls.must_drain()
+
+    async def drain(self) -> None:
+        await self.tls.drain()
+
+    def is_closing(self) -> bool:
+        return self.tls.is_closing()
+
     def close(self) -> None:
         if self.protocol.state is State.OPEN:
             self.protocol.send_close()
             self._send_out()
-        super().close()
+        self.tls.close()
 
-    # ------------------------------------------------------------------ from the protocol
+    def abort(self) -> None:
+        self.tls.abort()
 
-    def _bytes_in(self, data: bytes) -> None:
+    async def wait_closed(self) -> None:
+        await self.tls.wait_closed()
+
+    # ------------------------------------------------------------------ from the TLS pipe
+
+    def on_data(self, data: bytes) -> None:
         self.protocol.receive_data(data)
         self._take_events()
 
-    def _eof_in(self) -> None:
-        self.protocol.receive_eof()
-        self._take_events()
-        self._ended(None)
+    def on_end(self, error: Exception | None) -> None:
+        if error is None:  # the peer closed its end: the protocol says whether that was clean
+            self.protocol.receive_eof()
+            self._take_events()
+        self._ended(error)
+        if not self.opened.done():
+            self.opened.set_exception(error or ConnectionError("connection closed during the upgrade"))
 
     def _take_events(self) -> None:
         for event in self.protocol.events_received():
@@ -113,34 +147,60 @@ class WsPipe(TcpPipe):
             self.opened.set_result(None)
 
     def _send_out(self) -> None:
-        transport = self.transport
-        if transport is None:
-            return
+        tls = self.tls
         for data in self.protocol.data_to_send():
             if data:
-                transport.write(data)
-            elif not transport.is_closing():  # b"": the protocol is done with the connection
-                transport.close()
-
-    def _lost(self, error: Exception | None) -> None:
-        super()._lost(error)
-        if not self.opened.done():
-            self.opened.set_exception(error or ConnectionError("connection closed during the upgrade"))
+                tls.write(data)
+            elif not tls.is_closing():  # b"": the protocol is done with the connection
+                tls.close()
 
 
-class _WsListener(TcpListener):
-    """A listener that also drops, when it closes, the connections still in their upgrade."""
+class _WsListener:
+    """tcp.py's TLS listener, whose connections are upgraded before they go to `on_pipe`; closing it
+    also drops the connections still in their upgrade."""
 
-    def __init__(self, on_pipe: PipeHandler) -> None:
-        super().__init__(on_pipe)
-        self.upgrading: set[WsPipe] = set()
-        self.closing = False
+    def __init__(self, on_pipe: PipeHandler, handshake_timeout: float) -> None:
+        self._on_pipe = on_pipe
+        self._timeout = handshake_timeout
+        self.tls: TlsListener | None = None
+        self._upgrading: set[WsPipe] = set()
+        self._closing = False
+
+    async def serve(self, tls: Pipe) -> None:
+        """One TLS connection (in a task of the TLS listener): the upgrade, then the shared layer's."""
+        assert isinstance(tls, TlsSocketPipe)
+        pipe = WsPipe(ServerProtocol(max_size=_MAX_MESSAGE), tls)
+        self._upgrading.add(pipe)
+        try:
+            # An upgrade that does not come in time is dropped (slowloris); then the shared layer
+            # watches the handshake of its own.
+            async with asyncio.timeout(self._timeout):
+                await asyncio.shield(pipe.opened)
+        except TimeoutError:
+            log.info("WebSocket upgrade not finished in %gs: closed", self._timeout)
+            pipe.abort()
+            return
+        except Exception as exc:  # the upgrade refused or broken: the parser's, the peer's reason
+            log.info("WebSocket upgrade failed: %s", exc)
+            pipe.abort()
+            return
+        finally:
+            self._upgrading.discard(pipe)
+        if self._closing:
+            pipe.abort()
+            return
+        await self._on_pipe(pipe)
 
     def close(self) -> None:
-        self.closing = True
-        for pipe in list(self.upgrading):
+        self._closing = True
+        for pipe in list(self._upgrading):
             pipe.abort()
-        super().close()
+        if self.tls is not None:
+            self.tls.close()
+
+    async def wait_closed(self) -> None:
+        if self.tls is not None:
+            await self.tls.wait_closed()
 
 
 class WsCarrier(Carrier):
@@ -149,48 +209,18 @@ class WsCarrier(Carrier):
     async def listen(
         self, host: str, port: int, on_pipe: PipeHandler, credentials: Credentials, handshake_timeout: float
     ) -> Listener:
-        loop = asyncio.get_running_loop()
-        listener = _WsListener(on_pipe)
-
-        def connection() -> TcpProtocol:
-            pipe = WsPipe(ServerProtocol(max_size=_MAX_MESSAGE))
-            listener.upgrading.add(pipe)
-            pipe.opened.add_done_callback(lambda opened: _upgraded(pipe, opened))
-            # An upgrade that does not come in time is dropped (slowloris); then the shared layer
-            # watches the handshake of its own.
-            loop.call_later(handshake_timeout, _expire, pipe)
-            return TcpProtocol(pipe)
-
-        def _upgraded(pipe: WsPipe, opened: asyncio.Future[None]) -> None:
-            listener.upgrading.discard(pipe)
-            if opened.cancelled() or opened.exception() is not None or listener.closing:
-                pipe.abort()
-            else:
-                listener.accepted(pipe)
-
-        listener.server = await loop.create_server(
-            connection,
-            host,
-            port,
-            ssl=credentials.ssl_context(server=True),
-            ssl_handshake_timeout=handshake_timeout,
-        )
+        listener = _WsListener(on_pipe, handshake_timeout)
+        context = credentials.ssl_context(server=True)
+        listener.tls = await listen_tls(host, port, context, listener.serve, handshake_timeout)
         return listener
 
     async def dial(self, address: str, credentials: Credentials, handshake_timeout: float) -> Pipe:
         _, host, port = parse_address(address)
         parts = urlsplit(address)
         uri = parse_uri(f"wss://{parts.netloc}{parts.path or '/'}")
+        tls = await dial_tls(host, port, credentials.ssl_context(server=False), handshake_timeout)
         protocol = ClientProtocol(uri, max_size=_MAX_MESSAGE)
-        pipe = WsPipe(protocol)
-        await asyncio.get_running_loop().create_connection(
-            lambda: TcpProtocol(pipe),
-            host,
-            port,
-            ssl=credentials.ssl_context(server=False),
-            server_hostname=_SERVER_NAME,
-            ssl_handshake_timeout=handshake_timeout,
-        )
+        pipe = WsPipe(protocol, tls)
         protocol.send_request(protocol.connect())
         pipe._send_out()
         try:
@@ -205,11 +235,6 @@ def _retrieved(opened: asyncio.Future[None]) -> None:
     """Mark a failed upgrade's exception as seen (a dialer that timed out no longer awaits it)."""
     if not opened.cancelled():
         opened.exception()
-
-
-def _expire(pipe: WsPipe) -> None:
-    if not pipe.opened.done():
-        pipe.abort()
 
 
 CARRIER = WsCarrier()
