@@ -33,6 +33,7 @@ from aura_choreo.syntax import load_sources
 from aura_choreo.syntax.ast import Choreography, SourceFile
 from aura_choreo.syntax.formatter import format_role_decl
 from aura_choreo.verify import BudgetLimits, MachineCompileError, VerificationReport, verify_protocol
+from aura_choreo.verify.limits import DEFAULT_FLOW_LIMIT
 
 if TYPE_CHECKING:
     from aura_choreo.guards.policy import Policy
@@ -202,7 +203,7 @@ def _verification_stage(validation: Validation) -> None:
         if report.protocol is None:
             continue
         local_types = report.protocol.local_types()
-        limits = BudgetLimits(options.flow_limit)
+        limits = BudgetLimits(options.flow_limit, default_flow_limit=DEFAULT_FLOW_LIMIT)
         if options.policy is not None:
             # Imported here: guards/ pulls in the journal and cryptography, which only a policy needs.
             from aura_choreo.guards.policy_limits import limits_from_policy

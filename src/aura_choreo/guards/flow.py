@@ -6,9 +6,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 from aura_choreo.errors import BudgetExhausted
+from aura_choreo.verify.limits import DEFAULT_FLOW_LIMIT
 
-DEFAULT_FLOW_LIMIT = 1024
-"""Flow budget of one (context, peer) per epoch unless configured."""
+__all__ = ["DEFAULT_FLOW_LIMIT", "FlowBudget", "FlowLedger"]
 
 
 @dataclass(frozen=True)

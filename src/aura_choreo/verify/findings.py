@@ -21,6 +21,7 @@ class FindingKind(StrEnum):
     BOUND_REACHED = "bound_reached"
     STATE_LIMIT = "state_limit"
     BUDGET_UNPROVEN = "budget_unproven"
+    OVER_DEFAULT_LIMIT = "over_default_limit"
 
 
 CODES: dict[FindingKind, tuple[str, Severity, str]] = {
@@ -53,8 +54,13 @@ CODES: dict[FindingKind, tuple[str, Severity, str]] = {
         Severity.WARNING,
         "a cost is unbounded or symbolic, so a limit cannot be proven",
     ),
+    FindingKind.OVER_DEFAULT_LIMIT: (
+        "W109",
+        Severity.WARNING,
+        "no flow limit configured, and a worst-case flow cost over the guard chain's default limit",
+    ),
 }
-"""Verification codes: E100-E104 errors, W105-W108 warnings (kind -> code, severity, meaning)."""
+"""Verification codes: E100-E104 errors, W105-W109 warnings (kind -> code, severity, meaning)."""
 
 
 @dataclass(frozen=True)

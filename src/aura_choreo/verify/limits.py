@@ -13,6 +13,10 @@ from dataclasses import dataclass, field
 from aura_choreo.verify.budgets import OBSERVERS, Cost, RoleBudget
 from aura_choreo.verify.findings import Finding, FindingKind
 
+DEFAULT_FLOW_LIMIT = 1024
+"""The flow budget of one (context, peer) per epoch when a policy configures none (SPEC §5.3); the guard
+chain's default (`guards.flow` takes it from here, so `validate` and `run` cannot disagree on it)."""
+
 
 @dataclass(frozen=True)
 class RoleLimits:
@@ -30,6 +34,9 @@ class BudgetLimits:
 
     flow_limit: int | None = None
     roles: Mapping[str, RoleLimits] = field(default_factory=dict)
+    default_flow_limit: int | None = None
+    """Where no limit is configured: a worst case certainly over this one is a warning (W109), since the
+    guard chain of `run` or `simulate --policy` enforces it unless the policy says otherwise."""
 
     def for_role(self, role: str) -> RoleLimits:
         own = self.roles.get(role) or self.roles.get(role.partition("[")[0]) or RoleLimits()
@@ -39,7 +46,8 @@ class BudgetLimits:
         )
 
     def with_flow_limit(self, limit: int | None) -> BudgetLimits:
-        return BudgetLimits(limit if limit is not None else self.flow_limit, self.roles)
+        flow_limit = limit if limit is not None else self.flow_limit
+        return BudgetLimits(flow_limit, self.roles, self.default_flow_limit)
 
 
 def _compare(cost: Cost, limit: int, what: str, roles: tuple[str, ...]) -> Finding | None:
@@ -55,6 +63,19 @@ def _compare(cost: Cost, limit: int, what: str, roles: tuple[str, ...]) -> Findi
     return None
 
 
+def _over_default(cost: Cost, default: int, role: str, peer: str) -> Finding | None:
+    value = cost.value
+    if value is None or value <= default:
+        return None  # an unbounded or symbolic cost says nothing certain about an unconfigured limit
+    return Finding(
+        FindingKind.OVER_DEFAULT_LIMIT,
+        f"worst-case flow cost {role} -> {peer} is {value}, over the default limit {default} that the guard "
+        f"chain enforces (`run`, `simulate --policy`) when the policy sets none: give the devices a "
+        f"`flow_limit` in the policy, and check it with `validate --policy`",
+        (role, peer),
+    )
+
+
 def check_limits(
     budgets: Mapping[str, RoleBudget], manifests: Mapping[str, tuple[str, ...]], limits: BudgetLimits
 ) -> list[Finding]:
@@ -64,6 +85,10 @@ def check_limits(
         role_limits = limits.for_role(role)
         for peer, peer_budget in budget.peers.items():
             limit = role_limits.peer_flow_limits.get(peer, role_limits.flow_limit)
+            if limit is None and limits.default_flow_limit is not None:
+                found = _over_default(peer_budget.flow, limits.default_flow_limit, role, peer)
+                if found:
+                    findings.append(found)
             if limit is not None and not peer_budget.flow.is_zero:
                 found = _compare(
                     peer_budget.flow, limit, f"worst-case flow cost {role} -> {peer}", (role, peer)
