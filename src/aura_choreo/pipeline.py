@@ -13,7 +13,7 @@ Three stages, each adding diagnostics and per-protocol results to one `Validatio
    (E012..E090, W100..W104, I001). Each file is one load with the files it imports: calls resolve,
    and E090 applies, within that load only.
 3. verification: model check (`deadlock_free`, `states`), branch reachability, budgets and manifests
-   against `flow_limit` and the run-time policy (E100..E109, W105..W108), each finding with its
+   against `flow_limit` and the run-time policy (E100..E109, W105..W109), each finding with its
    shortest run as a hint.
 
 Every protocol keeps its own results on its own `ProtocolReport`, never looked up by name: two files

@@ -2,7 +2,8 @@
 
 Codes: E100 deadlock, E101 unspecified reception, E102 orphan message, E103 a role cannot reach its
 end, E104 over a budget/capability limit, W105 unreachable branch, W106 stuck at the channel bound,
-W107 state limit reached, W108 budget not provable (symbolic/unbounded), E109 no finite machine.
+W107 state limit reached, W108 budget not provable (symbolic/unbounded), W109 over the guard chain's
+default flow limit with no limit configured, E109 no finite machine.
 """
 
 from aura_choreo.verify.budgets import role_budget, role_manifest
