@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import os
+import socket
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
@@ -31,6 +32,14 @@ SHARED = Path(os.environ.get("AURA_CHOREO_SHARED") or Path(__file__).resolve().p
 SEED_CORPUS = SHARED / "corpus" / "seeds"
 LITERATURE_CORPUS = SHARED / "corpus" / "literature"
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def free_port() -> int:
+    """A TCP port on loopback that was free a moment ago (for a listener a test starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
 
 
 def loadable_corpus_protocols() -> list[tuple[str, Protocol]]:

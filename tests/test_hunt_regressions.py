@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,15 +11,9 @@ from click.testing import CliRunner
 
 from aura_choreo.cli.main import cli
 from aura_choreo.transports.net.identity import write_key_file
-from conftest import SHARED
+from conftest import SHARED, free_port
 
 TPC = Path(__file__).resolve().parents[1] / "examples" / "two_phase_commit.choreo"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def deployment_policy(folder: Path) -> Path:

@@ -6,7 +6,6 @@ counted as a refusal; a frame of a session never joined is still refused."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ from aura_choreo.transports.carrier import _MAX_CLOSED, TcpTransport
 from aura_choreo.transports.net.handshake import SessionBinding
 from aura_choreo.transports.net.identity import Identity
 from aura_choreo.transports.peering import PeerDevice
+from conftest import free_port
 
 ALICE, BOB = Identity.generate("alice"), Identity.generate("bob")
 BINDING = SessionBinding("a" * 64, "s1", {"Client": "alice", "Server": "bob"})
@@ -48,13 +48,6 @@ class Pair:
         """What a finished role does: its endpoint leaves the node, then the session is closed."""
         self.node.release("s1", "Server")
         self.bob.close_session("s1")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 async def until(condition: Callable[[], bool]) -> None:

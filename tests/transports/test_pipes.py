@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import pytest
 
@@ -13,16 +12,9 @@ from aura_choreo.transports.net.identity import Identity
 from aura_choreo.transports.peering import PeerDevice, carrier_for
 from aura_choreo.transports.pipes import Pipe, PushPipe
 from aura_choreo.transports.tls import Credentials
-from conftest import require_quic
+from conftest import free_port, require_quic
 
 ALICE, BOB = Identity.generate("alice"), Identity.generate("bob")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class _Pipe(PushPipe):

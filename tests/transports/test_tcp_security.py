@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-import socket
 import ssl
 
 import pytest
@@ -20,19 +19,12 @@ from aura_choreo.transports.net.handshake import Connection, SessionBinding
 from aura_choreo.transports.net.identity import Identity
 from aura_choreo.transports.peering import PeerDevice
 from aura_choreo.transports.tls import tls_context as _context
-from conftest import require_quic
+from conftest import free_port, require_quic
 
 CARRIERS = pytest.mark.parametrize("scheme", ["tcp", "ws", "quic"])
 ALICE, BOB, MALLORY = Identity.generate("alice"), Identity.generate("bob"), Identity.generate("mallory")
 HASH = "a" * 64
 BINDING = SessionBinding(HASH, "s1", {"Client": "alice", "Server": "bob"})
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 class Server:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import random
-import socket
 import sys
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
@@ -42,7 +41,7 @@ from aura_choreo.transports.net.signed import subject_for
 from aura_choreo.transports.network import LinkModel, NetworkModel, UniformLatency
 from aura_choreo.transports.peering import PeerDevice, carrier_for
 from aura_choreo.transports.simulated import SimulatedTransport
-from conftest import require_nats, require_quic
+from conftest import free_port, require_nats, require_quic
 
 TPC = Path(__file__).resolve().parents[2] / "examples" / "two_phase_commit.choreo"
 KINDS = ["inmemory", "simulated", "tcp", "ws", "quic", "nats"]
@@ -50,13 +49,6 @@ NETWORK = ["tcp", "ws", "quic", "nats"]
 ALICE, BOB, MALLORY = Identity.generate("alice"), Identity.generate("bob"), Identity.generate("mallory")
 FAULTY = NetworkModel(LinkModel(latency=UniformLatency(0.2, 3.0), drop=0.1, duplicate=0.1, reorder=True))
 ROLES = {"Coordinator": "alice", "Participant": "bob"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass

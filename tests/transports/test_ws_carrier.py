@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -18,15 +17,9 @@ from aura_choreo.transports.pipes import Pipe
 from aura_choreo.transports.tls import Credentials
 from aura_choreo.transports.tls_socket import TlsSocketPipe
 from aura_choreo.transports.ws import _MAX_MESSAGE, CARRIER, WsPipe
+from conftest import free_port
 
 ALICE, BOB = Identity.generate("alice"), Identity.generate("bob")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @asynccontextmanager
