@@ -23,7 +23,8 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any
 
 import msgspec
@@ -59,6 +60,9 @@ log = logging.getLogger("aura_choreo.nats")
 
 StatusCallback = Callable[[str], None]
 _MAX_REFUSALS_KEPT = 200
+_MAX_CLOSED = 1024
+"""How many closed sessions a transport stays subscribed to for their peers' late frames (the oldest
+go first), as `carrier.NetworkTransport` remembers them for tcp://, ws:// and quic://."""
 
 
 class _NatsLink(ClosableLink):
@@ -115,6 +119,13 @@ class NatsTransport(Transport):
         """Frames not handed to the server (disconnected with a full buffer): retransmitted above."""
         self._handler: FrameHandler | None = None
         self._bindings: dict[str, SessionBinding] = {}
+        # Recently closed sessions (oldest first, at most `_MAX_CLOSED`), still subscribed. A peer's last
+        # frames arrive after we close (its final ack; a data frame resent because our ack was lost),
+        # and our session layer still sends some (an ack of such a resend): both still flow, verified
+        # as before, and the session layer answers them as late frames (re-acks data, delivers
+        # nothing) so the peer stops retransmitting. The subscriptions and replay counters of a
+        # session go when it leaves this memory, so a long-lived transport holds a bounded number.
+        self._closed: OrderedDict[str, SessionBinding] = OrderedDict()
         self._subscriptions: dict[str, list[Any]] = {}
         self._verifier = FrameVerifier(self.directory, max_skew)
         self._sign = frame_signer(identity)
@@ -149,8 +160,12 @@ class NatsTransport(Transport):
 
     async def aclose(self) -> None:
         self._closing = True
-        for task in list(self._tasks):
-            task.cancel()
+        tasks = list(self._tasks)
+        if tasks:  # unsubscriptions finish (bounded); the rest (answers to HELLOs) are cancelled
+            await asyncio.wait(tasks, timeout=1.0)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
         nc, self._nc = self._nc, None
         if nc is not None:
             with contextlib.suppress(Exception):
@@ -218,6 +233,7 @@ class NatsTransport(Transport):
         deadline = loop.time() + timeout
         nc = await self._connect(timeout)
         self._bindings[binding.session] = binding
+        self._closed.pop(binding.session, None)  # reopened: still subscribed
         if binding.session not in self._subscriptions:
             subscriptions = []
             for role in binding.roles_of(self.device):
@@ -264,18 +280,42 @@ class NatsTransport(Transport):
             await self._publish(subject, hello_frame(binding.protocol_hash, binding.session, wants_reply))
 
     def close_session(self, session: str) -> None:
-        """Forget a finished session: unsubscribe (later frames for it are not delivered)."""
-        self._bindings.pop(session, None)
-        for subscription in self._subscriptions.pop(session, []):
-            asyncio.get_running_loop().create_task(self._unsubscribe(subscription))
+        """Forget a finished session; its peers' late frames (and the session layer's answers to them)
+        still flow for a while (see `_closed`), then it is unsubscribed."""
+        binding = self._bindings.pop(session, None)
+        if binding is not None:
+            self._closed[session] = binding
+            self._closed.move_to_end(session)
+            while len(self._closed) > _MAX_CLOSED:
+                self._unsubscribe(self._closed.popitem(last=False)[0])
+        elif session not in self._closed:
+            self._unsubscribe(session)  # never opened here, or a failed open: nothing to answer
         self._heard = {(d, s) for d, s in self._heard if s != session}
         self._failures.pop(session, None)
-        self._verifier.forget(self._subjects.pop(session, ()))
 
-    @staticmethod
-    async def _unsubscribe(subscription: Any) -> None:
-        with contextlib.suppress(Exception):
-            await subscription.unsubscribe()
+    def _unsubscribe(self, session: str) -> None:
+        self._verifier.forget(self._subjects.pop(session, ()))
+        subscriptions = self._subscriptions.pop(session, [])
+        if subscriptions and self._nc is not None:
+            self._spawn(self._unsubscribe_all(session, subscriptions))
+
+    async def _unsubscribe_all(self, session: str, subscriptions: list[Any]) -> None:
+        for subscription in subscriptions:
+            try:
+                await subscription.unsubscribe()
+            except Exception as exc:  # closed or draining: the server forgets it with the connection
+                log.info("%s: unsubscribing session %s: %r", self.device, session, exc)
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        """Run `coroutine` as a task this transport owns (`aclose` ends it); its failure is logged."""
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and (exc := task.exception()) is not None:
+            log.error("%s: NATS transport task %s failed: %r", self.device, task.get_name(), exc)
 
     # ------------------------------------------------------------------ frames
 
@@ -290,10 +330,10 @@ class NatsTransport(Transport):
             head = HEAD.decode(frame)
         except (msgspec.DecodeError, msgspec.ValidationError):
             return  # not an envelope: nothing to route it by
-        binding = self._bindings.get(head.session)
+        binding = self._bindings.get(head.session) or self._closed.get(head.session)
         nc = self._nc
         if binding is None or nc is None:
-            return  # the session is not open here (yet, or any more); the session layer retransmits
+            return  # the session is not open here (yet, or long gone); the session layer retransmits
         self.published += 1
         if self.drop_after_frames is not None and self.published >= self.drop_after_frames:
             self.drop_after_frames = None
@@ -328,12 +368,14 @@ class NatsTransport(Transport):
             return self._reject(subject, verdict.device, verdict.reason)
         if verdict.hello is not None:
             return self._on_hello(binding, subject, verdict.device, verdict.hello)
-        if (verdict.device, binding.session) not in self._heard:  # a frame proves presence as a HELLO does
-            self._heard.add((verdict.device, binding.session))
+        session = binding.session
+        is_open = session in self._bindings
+        if is_open and (verdict.device, session) not in self._heard:  # a frame proves presence, as HELLO
+            self._heard.add((verdict.device, session))
             if self._changed is not None:
                 self._changed.set()
         handler = self._handler
-        if handler is not None and binding.session in self._bindings:
+        if handler is not None and (is_open or session in self._closed):
             try:
                 handler(self.address_of(verdict.device), verdict.frame)
             except Exception as exc:  # the contract says handlers never raise; a bug must not stop delivery
@@ -342,14 +384,12 @@ class NatsTransport(Transport):
 
     def _on_hello(self, binding: SessionBinding, subject: str, device: str, hello: Hello) -> bool:
         if hello.wants_reply:  # answer on the asker's own protocol's subject, matching or not
-            task = asyncio.get_running_loop().create_task(self._answer(binding, hello.protocol_hash, device))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._spawn(self._answer(binding, hello.protocol_hash, device))
         if hello.protocol_hash != binding.protocol_hash:
             error = ProtocolMismatch(binding.protocol_hash, hello.protocol_hash, session=binding.session)
             self._failures.setdefault(binding.session, error)
             self._reject(subject, device, str(error))
-        else:
+        elif binding.session in self._bindings:  # not for a closed session: `_heard` stays bounded
             self._heard.add((device, binding.session))
         if self._changed is not None:
             self._changed.set()
