@@ -120,3 +120,21 @@ def test_a_long_lived_transport_remembers_a_bounded_number_of_closed_sessions() 
         transport.close_session(f"s{n}")
     assert len(transport._closed) == _MAX_CLOSED
     assert "s0" not in transport._closed and f"s{_MAX_CLOSED + 9}" in transport._closed
+
+
+async def test_a_rejoin_after_the_listener_closed_is_admitted_and_a_resend_is_acknowledged() -> None:
+    """The connection drops after bob closed s1, which alice still runs: she reconnects and re-joins
+    it. bob admits the JOIN of a session he remembers as closed (it was refused as `unknown-session`
+    and retried every 0.2 s) and answers her resend on the new connection (it was counted as forged)."""
+    async with session_between_alice_and_bob() as pair:
+        pair.close_on_bob()
+        connections = pair.alice.connections_made
+        pair.alice.drop_connections()
+        await until(lambda: pair.alice.connections_made > connections and bool(pair.bob._conns))
+        await asyncio.sleep(0.5)  # time for a refused JOIN to be retried and logged
+        await pair.alice_sends("s1", "Client")  # resent: bob's ack of it was lost with the connection
+        await until(lambda: bool(pair.to_alice))
+        assert [(e.kind, e.session, e.seq) for e in pair.to_alice] == [(KIND_ACK, "s1", 1)]
+        assert pair.bob.refusals == [] and pair.alice.refusals == []
+        assert pair.bob.forged == 0 and pair.node.stats.after_end == 1
+        assert ("alice", "s1") not in pair.bob._ready  # a closed session does not become ready again

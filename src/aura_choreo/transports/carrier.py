@@ -296,6 +296,9 @@ class NetworkTransport(Peering, Transport):
                 self._closed.popitem(last=False)
         self._ready = {(d, s) for d, s in self._ready if s != session}
 
+    def _joinable(self, session: str) -> SessionBinding | None:
+        return self._bindings.get(session) or self._closed.get(session)
+
     def _is_open(self, device: str, session: str) -> bool:
         # Sticky: a peer that was ready once stays ready. It may already have finished its role and
         # closed the connection (its last frames acknowledged) before our other peers were ready.

@@ -108,6 +108,11 @@ class Peering(ABC):
     def _deliver(self, conn: Conn, payload: bytes) -> None:
         """Hand a data frame that arrived on `conn` to the session layer."""
 
+    @abstractmethod
+    def _joinable(self, session: str) -> SessionBinding | None:
+        """The binding of a session a peer may JOIN here: an open one, or one recently closed (its
+        peer, reconnecting, re-joins it to have its last frames answered)."""
+
     # ------------------------------------------------------------------ connections
 
     async def _dial_loop(self, device: str) -> None:
@@ -168,7 +173,7 @@ class Peering(ABC):
             self._refused("?", "no Ed25519 client certificate")
             pipe.abort()
             return
-        state = Connection(self.identity, self.directory, self._bindings.get, dialer=False, peer_key=peer_key)
+        state = Connection(self.identity, self.directory, self._joinable, dialer=False, peer_key=peer_key)
         conn = Conn(self, pipe, state)
         self._handshaking += 1
         self._serving.add(conn)
@@ -203,8 +208,9 @@ class Peering(ABC):
         self._changed.set()
 
     def _session_opened(self, conn: Conn, session: str) -> None:
-        self._ready.add((conn.peer, session))
-        self._status(f"session {session}: {conn.peer} ready")
+        if session in self._bindings:  # not a closed session re-joined: `_ready` stays bounded
+            self._ready.add((conn.peer, session))
+            self._status(f"session {session}: {conn.peer} ready")
         queued = self._queued.pop(conn.peer, None)
         while queued:
             self._write_data(conn, queued.popleft())
