@@ -45,9 +45,11 @@ def load_roles(spec: str) -> Roles:
         raise BehaviourLoadError(f"expected --behaviours MODULE:OBJECT, got {spec!r}")
     try:
         module = _import(module_name)
-    except BehaviourLoadError:
+    except (BehaviourLoadError, KeyboardInterrupt):
         raise
-    except Exception as exc:  # the user's module may raise anything while importing
+    # The user's module may raise anything while importing, `SystemExit(3)` and other BaseExceptions
+    # included: every one is the module's failure to load, not this process's exit (only Ctrl-C is).
+    except BaseException as exc:
         raise BehaviourLoadError(f"cannot import {module_name}: {type(exc).__name__}: {exc}") from None
     found = getattr(module, attribute, None)
     if found is None:
