@@ -6,14 +6,24 @@ Exit 1 when a file does not check (diagnostics printed, nothing written), 2 on u
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
 
 from aura_choreo.cli.out_paths import require_output_dir, require_output_file
-from aura_choreo.cli.output import fail, fail_with_diagnostics, print_diagnostics, print_json, require_files
+from aura_choreo.cli.output import (
+    distinct_files,
+    fail,
+    fail_with_diagnostics,
+    print_diagnostics,
+    print_json,
+    require_files,
+)
 from aura_choreo.cli.params import parse_params
 from aura_choreo.docs import ReportInput, TraceFileError, build_report, load_files, read_trace
+from aura_choreo.protocol import Protocol
+from aura_choreo.runtime.trace import TraceEvent
 
 
 @click.command(name="doc", help="Write HTML documentation with sequence diagrams.")
@@ -49,7 +59,7 @@ def command(
             trace = read_trace(trace_file)
         except TraceFileError as exc:
             fail(str(exc), code=2)
-    loaded = load_files(list(files), params)
+    loaded = load_files(distinct_files(files), params)
     if not loaded.ok:
         fail_with_diagnostics(loaded.diagnostics, loaded.sources, as_json=as_json)
     if not loaded.protocols:
@@ -57,6 +67,8 @@ def command(
             "no choreography to document",
             hint="a choreography reads `choreography Name { roles: A, B; ... }`",
         )
+    if trace is not None and trace_file is not None:
+        _require_trace_of(loaded.protocols, trace, trace_file)
     target = Path(output) if output.endswith(".html") else Path(output) / "index.html"
     html = build_report(ReportInput(loaded.protocols, loaded.sources, (), trace, title))
     try:
@@ -71,3 +83,19 @@ def command(
         print_json({"ok": True, "output": str(target), "protocols": names})
     elif not quiet:
         click.echo(f"wrote {target} ({len(loaded.protocols)} protocol(s))")
+
+
+def _require_trace_of(protocols: Sequence[Protocol], trace: Sequence[TraceEvent], trace_file: str) -> None:
+    """A trace naming a protocol none of the files defines is a usage error (exit 2), as `check-trace`
+    refuses it: drawn beside the wrong specification it would say nothing, with exit 0."""
+    documented = {name for p in protocols for name in (p.name, p.qualified_name)}
+    foreign = sorted({e.protocol for e in trace if e.protocol and e.protocol not in documented})
+    if foreign:
+        theirs = ", ".join(f"`{name}`" for name in foreign)
+        ours = ", ".join(f"`{p.qualified_name}`" for p in protocols)
+        fail(
+            f"`{trace_file}` is a trace of {theirs}, which the documented file(s) do not define "
+            f"(they define {ours})",
+            code=2,
+            hint="document the file that defines the traced protocol, or pass a trace of one of these",
+        )

@@ -7,12 +7,9 @@ result: diagnostics with carets, or the SPEC §7 JSON report.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Sequence
-
 import click
 
-from aura_choreo.cli.output import fail, print_diagnostics, print_json, require_files
+from aura_choreo.cli.output import distinct_files, fail, print_diagnostics, print_json, require_files
 from aura_choreo.diagnostics import did_you_mean
 from aura_choreo.pipeline import ValidateOptions, Validation, validate_paths
 
@@ -92,7 +89,7 @@ def command(
         policy=policy,
         max_states=max_states,
     )
-    validation = validate_paths(_distinct_files(files), options)
+    validation = validate_paths(distinct_files(files), options)
     _check_params_used(validation, [key for key, _ in params])
     if as_json:
         print_json(validation.to_json())
@@ -124,15 +121,3 @@ def _check_params_used(validation: Validation, given: list[str]) -> None:
         if key not in known:
             hint = did_you_mean(key, known) or f"parameters: {', '.join(sorted(known)) or 'none'}"
             fail(f"unknown parameter `{key}`", code=2, hint=hint)
-
-
-def _distinct_files(files: Sequence[str]) -> list[str]:
-    """Each file once however it is spelled (`a.choreo`, `/abs/a.choreo`), in its first spelling."""
-    seen: set[str] = set()
-    distinct: list[str] = []
-    for f in files:
-        real = os.path.realpath(f)
-        if real not in seen:
-            seen.add(real)
-            distinct.append(f)
-    return distinct

@@ -73,6 +73,19 @@ def require_files(*paths: str) -> None:
             fail(f"cannot read `{path}`: no such file", code=2)
 
 
+def distinct_files(paths: Sequence[str]) -> list[str]:
+    """Each file once however it is spelled (`a.choreo`, `./a.choreo`, `/abs/a.choreo`), in its first
+    spelling: what every command taking `FILE...` reads (`validate`, `doc`)."""
+    seen: set[str] = set()
+    distinct: list[str] = []
+    for path in paths:
+        real = os.path.realpath(path)
+        if real not in seen:
+            seen.add(real)
+            distinct.append(path)
+    return distinct
+
+
 def fail(message: str, *, code: int = 1, hint: str | None = None) -> None:
     """Print `error: message` (and a hint) on stderr and exit with `code`.
 
