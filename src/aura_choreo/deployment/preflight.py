@@ -8,8 +8,9 @@ policy, so each refuses with the same `BudgetExhausted` (naming the role that wo
 peer and the numbers) and no process sends or connects.
 
 Only a certain failure is refused. The cost counted is the floor of `verify.budget_floor` (the
-cheapest branch of every choice, nothing inside a saga), priced by the guard chain's own profiles
-(a policy's message guards included), against the limits `validate --policy` checks (E104). A policy
+cheapest branch of every choice, nothing inside a saga), each send priced as `validate --policy`
+prices it (`guards.policy_limits.send_price`: the guard chain's profiles, a policy's message guards
+first), against the limits `validate --policy` checks (E104). A policy
 whose epochs rotate on a clock (`epoch_seconds`) may reset a budget mid-session, so it refuses
 nothing. A budget that only some runs exceed is left to the guard chain at the send.
 """
@@ -19,7 +20,7 @@ from __future__ import annotations
 from aura_choreo.deployment.plan import Deployment
 from aura_choreo.errors import BudgetExhausted
 from aura_choreo.guards.extension import GuardExtension
-from aura_choreo.guards.policy_limits import limits_from_policy
+from aura_choreo.guards.policy_limits import limits_from_policy, send_price
 from aura_choreo.projection.local_types import Send
 from aura_choreo.verify.budget_floor import least_flow
 
@@ -30,10 +31,10 @@ def refuse_certain_overspend(deployment: Deployment, guards: GuardExtension) -> 
     policy = deployment.policy
     if policy.epoch_seconds is not None:
         return
-    profiles = guards.chain.profiles
+    price = send_price(guards.chain.profiles)
 
     def cost_of(send: Send) -> int:
-        return profiles.profile_for(send.label, send.annotations).flow_cost
+        return price(send).flow
 
     protocol = deployment.protocol
     limits = limits_from_policy(policy, protocol.roles)

@@ -200,17 +200,22 @@ class Policy:
                 journal=Journal(device, journal_store),
             )
 
-        profiles = GuardProfiles(default=self.default_guard)
-        for label, profile in self.message_guards.items():
-            profiles.register_message_guard(label, profile)
         return GuardChain(
             CapabilityPolicy(tuple(layers)),
-            profiles=profiles,
+            profiles=self.guard_profiles(),
             signing=self.signing,
             new_device=new_device,
             store=journal_store,
             public_keys={} if own_key is None else self._remote_keys(own_key.device),
         )
+
+    def guard_profiles(self) -> GuardProfiles:
+        """How this policy's chain guards each message: its message guards, else the message's
+        annotations, else its default guard (`validate --policy` prices sends by these too)."""
+        profiles = GuardProfiles(default=self.default_guard)
+        for label, profile in self.message_guards.items():
+            profiles.register_message_guard(label, profile)
+        return profiles
 
     def _remote_keys(self, own: str) -> dict[str, bytes]:
         """The pinned public keys of every device but `own` (whose receipts this chain signs)."""

@@ -2,7 +2,8 @@
 
 Each role runs on a device (`[roles]`, else a device named after the role) whose `flow_limit`,
 `peer_flow_limits`, `leakage_limits` and `capabilities` apply; devices not listed get the policy's
-defaults and hold no capabilities. So `validate --policy` predicts what the guard chain will refuse.
+defaults and hold no capabilities; each send is priced by the chain's profile for it (`send_price`:
+a message guard of the policy first). So `validate --policy` predicts what the guard chain will refuse.
 """
 
 from __future__ import annotations
@@ -10,7 +11,23 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from aura_choreo.guards.policy import Policy
+from aura_choreo.guards.profile import GuardProfiles
+from aura_choreo.projection.local_types import Send
+from aura_choreo.verify.budgets import SendCost, SendPrice
 from aura_choreo.verify.limits import BudgetLimits, RoleLimits
+
+
+def send_price(profiles: GuardProfiles) -> SendPrice:
+    """What the guard chain guarding with `profiles` charges for a send: the one price of a send under
+    a policy, for `validate --policy`'s budgets (E104) and `run`'s refusal of a session every run of
+    which overspends (`deployment.preflight`), as the chain itself charges it (`profile_for`)."""
+
+    def price(send: Send) -> SendCost:
+        profile = profiles.profile_for(send.label, send.annotations)
+        leakage = profile.leakage
+        return SendCost(profile.flow_cost, (leakage.external, leakage.neighbor, leakage.group))
+
+    return price
 
 
 def limits_from_policy(policy: Policy, roles: Collection[str], flow_limit: int | None = None) -> BudgetLimits:
@@ -29,4 +46,4 @@ def limits_from_policy(policy: Policy, roles: Collection[str], flow_limit: int |
         per_role[role] = RoleLimits(
             device.flow_limit, peers, (leak.external, leak.neighbor, leak.group), device.capabilities
         )
-    return BudgetLimits(flow_limit, per_role)
+    return BudgetLimits(flow_limit, per_role, price=send_price(policy.guard_profiles()))

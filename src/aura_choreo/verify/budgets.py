@@ -2,8 +2,11 @@
 
 Per role and peer: the worst-case `flow_cost` and `leakage_budget` charged by the role's sends to that
 peer in one session. Branches take the worst branch, counted loops multiply (symbolically when the
-count is not a literal), `rec` and decided/open loops make a non-zero cost `unbounded`. A send's cost
-is its `flow_cost`, else 100 when it carries any annotation, else 1 (the default profile).
+count is not a literal), `rec` and decided/open loops make a non-zero cost `unbounded`. A send's price
+is the caller's `SendPrice`; by default its annotations' (`price_by_annotations`: its `flow_cost`, else
+100 when it carries any annotation, else 1), and under a run-time policy the guard chain's profile for
+it (`guards.policy_limits.send_price`: the policy's message guards first), so that `validate --policy`
+counts what the guard chain will charge.
 """
 
 from __future__ import annotations
@@ -158,14 +161,27 @@ class RoleBudget:
 Usage = dict[str, PeerBudget]
 
 
+@dataclass(frozen=True)
+class SendCost:
+    """What one send charges: its flow cost and its leakage `(external, neighbor, group)`."""
+
+    flow: int
+    leakage: tuple[int, int, int] = (0, 0, 0)
+
+
+SendPrice = Callable[[Send], SendCost]
+"""How a send is priced (see the module docstring)."""
+
+
+def price_by_annotations(send: Send) -> SendCost:
+    """A send's price by its annotations alone (SPEC §1.5): the price with no run-time policy."""
+    read = read_guard_annotations(send.annotations)
+    return SendCost(read.flow_cost, read.leakage)
+
+
 def send_flow_cost(annotations: AnnotationMap) -> int:
     """The flow cost of one send: `flow_cost`, else 100 if annotated at all, else 1 (SPEC §1.5)."""
     return read_guard_annotations(annotations).flow_cost
-
-
-def send_leakage(annotations: AnnotationMap) -> Leakage:
-    external, neighbor, group = read_guard_annotations(annotations).leakage
-    return (Cost.of(external), Cost.of(neighbor), Cost.of(group))
 
 
 def _add(a: Usage, b: Usage) -> Usage:
@@ -195,43 +211,45 @@ def _scale(usage: Usage, f: str | int | None) -> Usage:
     }
 
 
-def _usage(seq: LocalSeq) -> Usage:
+def _usage(seq: LocalSeq, price: SendPrice) -> Usage:
     total: Usage = {}
     for step in seq:
-        total = _add(total, _step_usage(step))
+        total = _add(total, _step_usage(step, price))
     return total
 
 
-def _step_usage(step: object) -> Usage:
+def _step_usage(step: object, price: SendPrice) -> Usage:
     if isinstance(step, Send):
-        return {
-            step.to: PeerBudget(Cost.of(send_flow_cost(step.annotations)), send_leakage(step.annotations))
-        }
+        cost = price(step)
+        external, neighbor, group = cost.leakage
+        leakage = (Cost.of(external), Cost.of(neighbor), Cost.of(group))
+        return {step.to: PeerBudget(Cost.of(cost.flow), leakage)}
     if isinstance(step, Choose | Offer | If):
-        return _worst(_usage(b.body) for b in step.branches)
+        return _worst(_usage(b.body, price) for b in step.branches)
     if isinstance(step, Loop):
         count = literal_int(step.count)
-        body = _usage(step.body)
+        body = _usage(step.body, price)
         return _scale(body, max(count, 0) if count is not None else expr_text(step.count))
     if isinstance(step, Rec):
-        body = _usage(step.body)
+        body = _usage(step.body, price)
         repeats = any(isinstance(s, Continue) and s.label == step.label for s in iter_steps(step.body))
         return _scale(body, None) if repeats else body
     if isinstance(step, Par):
         total: Usage = {}
         for branch in step.branches:
-            total = _add(total, _usage(branch))
+            total = _add(total, _usage(branch, price))
         return total
     if isinstance(step, Timeout):
-        return _add(_usage(step.body), _usage(step.alt))
+        return _add(_usage(step.body, price), _usage(step.alt, price))
     if isinstance(step, Try):
-        return _add(_usage(step.body), _usage(step.comp))
+        return _add(_usage(step.body, price), _usage(step.comp, price))
     return {}
 
 
-def role_budget(local_type: LocalType) -> RoleBudget:
-    """Worst-case flow cost and leakage per peer for one session of `local_type`'s role."""
-    return RoleBudget(local_type.role, dict(sorted(_usage(local_type.steps).items())))
+def role_budget(local_type: LocalType, price: SendPrice = price_by_annotations) -> RoleBudget:
+    """Worst-case flow cost and leakage per peer for one session of `local_type`'s role, each send
+    priced by `price` (default: by its annotations)."""
+    return RoleBudget(local_type.role, dict(sorted(_usage(local_type.steps, price).items())))
 
 
 def role_manifest(local_type: LocalType) -> tuple[str, ...]:

@@ -7,10 +7,11 @@ file (guards/ is a later stage than verify/ and may import it, not the other way
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from aura_choreo.verify.budgets import OBSERVERS, Cost, RoleBudget
+from aura_choreo.verify.budgets import OBSERVERS, Cost, RoleBudget, SendPrice
 from aura_choreo.verify.findings import Finding, FindingKind
 
 DEFAULT_FLOW_LIMIT = 1024
@@ -37,6 +38,9 @@ class BudgetLimits:
     default_flow_limit: int | None = None
     """Where no limit is configured: a worst case certainly over this one is a warning (W109), since the
     guard chain of `run` or `simulate --policy` enforces it unless the policy says otherwise."""
+    price: SendPrice | None = field(default=None, compare=False)
+    """How the run time these limits come from prices a send (a policy's guard profiles, its message
+    guards first: `guards.policy_limits.send_price`); None: by the annotations alone."""
 
     def for_role(self, role: str) -> RoleLimits:
         own = self.roles.get(role) or self.roles.get(role.partition("[")[0]) or RoleLimits()
@@ -46,8 +50,7 @@ class BudgetLimits:
         )
 
     def with_flow_limit(self, limit: int | None) -> BudgetLimits:
-        flow_limit = limit if limit is not None else self.flow_limit
-        return BudgetLimits(flow_limit, self.roles, self.default_flow_limit)
+        return dataclasses.replace(self, flow_limit=limit if limit is not None else self.flow_limit)
 
 
 def _compare(cost: Cost, limit: int, what: str, roles: tuple[str, ...]) -> Finding | None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field, replace
 
 from aura_choreo.diagnostics import UNKNOWN_SPAN, Diagnostic, Span
 from aura_choreo.projection.local_types import LocalType
-from aura_choreo.verify.budgets import RoleBudget, role_budget, role_manifest
+from aura_choreo.verify.budgets import RoleBudget, price_by_annotations, role_budget, role_manifest
 from aura_choreo.verify.compile import COLLECT_FROM, compile_machine
 from aura_choreo.verify.explore import ExplorationResult, explore
 from aura_choreo.verify.findings import Finding, FindingKind
@@ -198,7 +198,8 @@ def verify_protocol(
     result, findings = verify_machines(
         machines, bound=bound, por=por, max_states=max_states, symmetry=symmetry
     )
-    budgets = {role: role_budget(lt) for role, lt in local_types.items()}
+    price = limits.price if limits is not None and limits.price is not None else price_by_annotations
+    budgets = {role: role_budget(lt, price) for role, lt in local_types.items()}
     manifests = {role: role_manifest(lt) for role, lt in local_types.items()}
     if limits is not None:
         findings += check_limits(budgets, manifests, limits)
