@@ -38,14 +38,24 @@ _POOL: weakref.WeakKeyDictionary[Transport, dict[Address, _Shared]] = weakref.We
 
 @asynccontextmanager
 async def shared_node(
-    transport: Transport, address: Address, *, retransmit_after: float
+    transport: Transport,
+    address: Address,
+    *,
+    retransmit_after: float,
+    max_retransmit_after: float = 5.0,
 ) -> AsyncIterator[Node]:
     """`async with shared_node(t, a) as node:` the node of `address` on `t`, attached for as long as
-    some caller is inside such a block (see the module docstring)."""
+    some caller is inside such a block (see the module docstring). The retransmission delays apply
+    to a node this call attaches (a node already attached keeps its own)."""
     try:
         nodes = _POOL.setdefault(transport, {})
     except TypeError:  # a transport that cannot be weakly referenced or hashed: one node per call
-        async with Node(transport, address, retransmit_after=retransmit_after) as node:
+        async with Node(
+            transport,
+            address,
+            retransmit_after=retransmit_after,
+            max_retransmit_after=max_retransmit_after,
+        ) as node:
             yield node
         return
     while True:
@@ -55,7 +65,13 @@ async def shared_node(
         await asyncio.shield(shared.closed)  # the last user is detaching it: attach afresh after
     owner = shared is None
     if shared is None:
-        shared = nodes[address] = _Shared(Node(transport, address, retransmit_after=retransmit_after))
+        node = Node(
+            transport,
+            address,
+            retransmit_after=retransmit_after,
+            max_retransmit_after=max_retransmit_after,
+        )
+        shared = nodes[address] = _Shared(node)
     shared.users += 1
     try:
         if owner:

@@ -102,6 +102,7 @@ async def run_session(
     seed: int = 0,
     middleware: Sequence[MiddlewareFactory] = (),
     retransmit_after: float = 0.2,
+    max_retransmit_after: float = 5.0,
     hints: ProtocolHints | None = None,
 ) -> dict[str, Any]:
     """Run every role of `session` over `transport` concurrently; returns each role's result.
@@ -110,7 +111,8 @@ async def run_session(
     manifest) run before any role's code, so a refused session fails with nothing sent. Roles missing
     from `roles` run the default behaviour (seeded with `seed` + the role's index). The first typed
     error of any role is raised as itself (not wrapped in an exception group). `retransmit_after` is
-    the nodes' first retransmission delay (unreliable transports only). `hints` are the behaviour hints
+    the nodes' first retransmission delay (unreliable transports only), doubled per retry up to
+    `max_retransmit_after`. `hints` are the behaviour hints
     of the session's local types (`ProtocolHints.from_local_types`); pass them when running many
     sessions of one protocol, to build them once.
     """
@@ -124,7 +126,12 @@ async def run_session(
             address = session.address(role)
             if address not in nodes:
                 # Shared with any other `run_session` on this transport (one node per address).
-                shared = shared_node(transport, address, retransmit_after=retransmit_after)
+                shared = shared_node(
+                    transport,
+                    address,
+                    retransmit_after=retransmit_after,
+                    max_retransmit_after=max_retransmit_after,
+                )
                 nodes[address] = await stack.enter_async_context(shared)
         endpoints = {
             role: session.endpoint(role, nodes[session.address(role)]) for role in session.local_types
