@@ -3,16 +3,16 @@
 Only what is specific to WebSocket lives here. The bytes inside binary messages are the same
 length-prefixed frames as on TCP (a message may hold several frames or part of one: the frame decoder
 does not care), so the handshake, limits, keep-alive and reconnection are the shared layer's. Like
-every carrier it runs over TLS 1.3 with the device certificates (on the wire that is `wss`); the
-WebSocket library's own pings are not used, the shared keep-alive does that job.
+every carrier it runs over TLS 1.3 with the device certificates (on the wire that is `wss`); WebSocket
+pings are answered but never sent, the shared keep-alive does that job.
 
-The shell is our own, over the library's sans-I/O protocol (`websockets.client.ClientProtocol`,
-`websockets.server.ServerProtocol`: the opening handshake, framing, masking, size limits, the closing
-handshake) and tcp://'s TLS pipe (`transports.tls_socket.TlsSocketPipe`, on a non-blocking
-`ssl.SSLSocket`; dialing and listening are `tcp.py`'s): bytes in, events out, and a message's payload
-goes to the connection from the socket's callback, written at once, as on tcp://. (On the library's
-own asyncio connection each message woke a receiving task and a sending task: two more turns of the
-event loop; on asyncio's TLS protocol each record went through its Python record layer.)
+The shell is our own, on tcp://'s TLS pipe (`transports.tls_socket.TlsSocketPipe`, a non-blocking
+`ssl.SSLSocket`; dialing and listening are `tcp.py`'s). The opening handshake (the HTTP upgrade) is
+`websockets`' sans-I/O protocol (`websockets.client.ClientProtocol`, `websockets.server.ServerProtocol`);
+every frame after it is `transports.ws_frames`' (its generator-based parser cost ~35 us a message).
+A message's payload goes to the connection from the socket's callback and a write goes out at once,
+as on tcp://. Every close says why: a status code (1000 normal, 1002 protocol error, 1003 text, 1009
+too big) and, for an error, a log line.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import logging
 from urllib.parse import urlsplit
 
 from websockets.client import ClientProtocol
-from websockets.frames import Frame, Opcode
 from websockets.http11 import Request, Response
 from websockets.protocol import State
 from websockets.server import ServerProtocol
@@ -33,6 +32,19 @@ from aura_choreo.transports.pipes import Carrier, Listener, Pipe, PipeHandler, P
 from aura_choreo.transports.tcp import TlsListener, dial_tls, listen_tls
 from aura_choreo.transports.tls import Credentials
 from aura_choreo.transports.tls_socket import TlsSocketPipe
+from aura_choreo.transports.ws_frames import (
+    BINARY,
+    CLOSE,
+    PING,
+    PONG,
+    TEXT,
+    CloseCode,
+    FrameReader,
+    FrameWriter,
+    WsError,
+    close_payload,
+    parse_close,
+)
 
 __all__ = ["CARRIER", "WsCarrier", "WsPipe"]
 
@@ -40,11 +52,13 @@ log = logging.getLogger("aura_choreo.ws")
 
 _CHUNK = DEFAULT_MAX_FRAME
 _MAX_MESSAGE = 2 * DEFAULT_MAX_FRAME
-"""A message is at most one chunk of our frames (plus slack); bigger ones close the connection."""
+"""A message is at most one chunk of our frames (plus slack); bigger ones close the connection (1009)."""
+_END_OF_HEAD = b"\r\n\r\n"
 
 
 class WsPipe(PushPipe):
-    """A WebSocket connection over a TLS pipe: frames in and out through the sans-I/O `protocol`.
+    """A WebSocket connection over a TLS pipe: the upgrade through the sans-I/O `protocol`, then frames
+    through `ws_frames`.
 
     It is the TLS pipe's receiver (`on_data`/`on_end`, from the socket's callback) and hands the
     messages' payloads on as its own chunks."""
@@ -53,6 +67,14 @@ class WsPipe(PushPipe):
         super().__init__()
         self.protocol = protocol
         self.tls = tls
+        client = isinstance(protocol, ClientProtocol)
+        self._reader = FrameReader(masked=not client, max_size=_MAX_MESSAGE)
+        self._writer = FrameWriter(masked=client)
+        self._open = False
+        """After the upgrade, until a close frame went out: binary messages may be sent."""
+        self._upgraded = False
+        self._tail = b""
+        """The upgrade's last bytes seen (its end, a blank line, may span two chunks)."""
         self.opened: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         """Done when the opening handshake succeeded (its exception: why it failed)."""
         self.opened.add_done_callback(_retrieved)
@@ -62,11 +84,13 @@ class WsPipe(PushPipe):
         return self.tls.peer_certificate()
 
     def write(self, data: bytes) -> None:
-        if self.protocol.state is not State.OPEN:
+        if not self._open:
+            return
+        if len(data) <= _CHUNK:
+            self.tls.write(self._writer.binary(data))
             return
         for start in range(0, len(data), _CHUNK):
-            self.protocol.send_binary(data[start : start + _CHUNK])
-        self._send_out()
+            self.tls.write(self._writer.binary(data[start : start + _CHUNK]))
 
     def buffered(self) -> int:
         return self.tls.buffered()
@@ -81,12 +105,11 @@ class WsPipe(PushPipe):
         return self.tls.is_closing()
 
     def close(self) -> None:
-        if self.protocol.state is State.OPEN:
-            self.protocol.send_close()
-            self._send_out()
+        self._send_close(CloseCode.NORMAL)
         self.tls.close()
 
     def abort(self) -> None:
+        self._open = False
         self.tls.abort()
 
     async def wait_closed(self) -> None:
@@ -95,45 +118,98 @@ class WsPipe(PushPipe):
     # ------------------------------------------------------------------ from the TLS pipe
 
     def on_data(self, data: bytes) -> None:
-        self.protocol.receive_data(data)
-        self._take_events()
+        if self._eof:  # after a close frame or an error: what else comes is not read
+            return
+        if not self._upgraded:
+            data = self._upgrade(data)
+            if not data:
+                return
+        try:
+            events = self._reader.feed(data)
+        except WsError as exc:
+            self._fail(exc)
+            return
+        for opcode, payload in events:
+            if opcode == BINARY:
+                self._arrived(payload)
+            elif not self._control(opcode, payload):
+                return
 
     def on_end(self, error: Exception | None) -> None:
-        if error is None:  # the peer closed its end: the protocol says whether that was clean
+        if error is None and not self._upgraded:  # the protocol says whether the upgrade was cut short
             self.protocol.receive_eof()
-            self._take_events()
+            self._take_upgrade()
+        elif error is None and self._reader.buffered:
+            error = ConnectionError(f"peer closed mid-message ({self._reader.buffered} bytes)")
+        self._open = False
         self._ended(error)
         if not self.opened.done():
             self.opened.set_exception(error or ConnectionError("connection closed during the upgrade"))
 
-    def _take_events(self) -> None:
+    def _control(self, opcode: int, payload: bytes) -> bool:
+        """Answer a control frame or a text message; False when the connection ends with it."""
+        if opcode == PING:
+            if self._open:
+                self.tls.write(self._writer.frame(PONG, payload))
+        elif opcode == CLOSE:  # echo its code (RFC 6455 §5.5.1), then the peer or we close the socket
+            code, _ = parse_close(payload)
+            self._send_close(code)
+            self._ended(None)
+            self.tls.close()
+            return False
+        elif opcode == TEXT:
+            self._fail(WsError(CloseCode.UNSUPPORTED_DATA, "text message on a binary-only connection"))
+            return False
+        return True  # a pong: nothing to do (we send no pings)
+
+    def _fail(self, exc: WsError) -> None:
+        """Close with `exc`'s code after input that breaks the protocol or our limits; say so."""
+        log.warning("WebSocket connection closed with %d: %s", exc.code, exc)
+        self._send_close(exc.code, str(exc))
+        self.tls.close()
+        self._ended(exc)
+        if not self.opened.done():
+            self.opened.set_exception(exc)
+
+    def _send_close(self, code: int, reason: str = "") -> None:
+        if self._open:
+            self._open = False
+            self.tls.write(self._writer.frame(CLOSE, close_payload(code, reason)))
+
+    # ------------------------------------------------------------------ the opening handshake
+
+    def _upgrade(self, data: bytes) -> bytes:
+        """Give the upgrade's bytes to the protocol; what follows its end is frames (returned)."""
+        seen = self._tail + data
+        end = seen.find(_END_OF_HEAD)
+        if end < 0:
+            self._tail = seen[-3:]
+            self.protocol.receive_data(data)
+            self._take_upgrade()
+            return b""
+        cut = end + len(_END_OF_HEAD) - len(self._tail)
+        self.protocol.receive_data(data[:cut])
+        self._take_upgrade()
+        return data[cut:] if self._upgraded else b""
+
+    def _take_upgrade(self) -> None:
         for event in self.protocol.events_received():
-            if isinstance(event, Frame):
-                if event.opcode is Opcode.BINARY or event.opcode is Opcode.CONT:
-                    self._arrived(bytes(event.data))
-                elif event.opcode is Opcode.TEXT:
-                    self._ended(ValueError("text message on a binary-only connection"))
-                    self.abort()
-                    return
-                elif event.opcode is Opcode.CLOSE:
-                    self._ended(None)  # the protocol answers it (below); the peer then closes
-            elif isinstance(event, Request):
+            if isinstance(event, Request):
                 self._answer(event)
             elif isinstance(event, Response):
                 self._answered()
         self._send_out()
         exc = self.protocol.parser_exc
-        if exc is not None:  # too large, malformed: the protocol has queued its close frame
+        if exc is not None and not self.opened.done():  # malformed: the protocol has queued its answer
             self._ended(exc)
-            if not self.opened.done():
-                self.opened.set_exception(exc)
+            self.opened.set_exception(exc)
 
     def _answer(self, request: Request) -> None:
         assert isinstance(self.protocol, ServerProtocol)
         response = self.protocol.accept(request)
         self.protocol.send_response(response)
         if self.protocol.state is State.OPEN:
-            self.opened.set_result(None)
+            self._opened()
         elif not self.opened.done():
             self.opened.set_exception(ConnectionError(f"WebSocket upgrade refused: {response.status_code}"))
 
@@ -144,7 +220,11 @@ class WsPipe(PushPipe):
         if exc is not None or self.protocol.state is not State.OPEN:
             self.opened.set_exception(exc or ConnectionError("WebSocket upgrade failed"))
         else:
-            self.opened.set_result(None)
+            self._opened()
+
+    def _opened(self) -> None:
+        self._upgraded = self._open = True
+        self.opened.set_result(None)
 
     def _send_out(self) -> None:
         tls = self.tls
