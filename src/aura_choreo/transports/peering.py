@@ -205,6 +205,10 @@ class Peering(ABC):
             self._last_error[device] = conn.reason
             if not self._closing:
                 self._status(f"connection to {device} lost ({conn.reason})")
+        elif not conn.authenticated and not self._closing:  # no table knew it: say here why it ended
+            side = "to" if conn.state.dialer else "from"
+            why = conn.reason
+            log.info("%s: connection %s %s closed unauthenticated (%s)", self.device, side, conn.peer, why)
         self._changed.set()
 
     def _session_opened(self, conn: Conn, session: str) -> None:
