@@ -71,5 +71,7 @@ def test_run_with_an_unusable_journal_is_a_usage_error(
     captured = capsys.readouterr()
     assert "internal error" not in captured.err, captured.err
     assert ended.value.code == 2
-    error = json.loads(captured.out)["error"]
-    assert error == f"{policy}: journal `{folder / journal}`: cannot open: {reason}"
+    message = f"{policy}: journal `{folder / journal}`: cannot open: {reason}"
+    error = json.loads(captured.out)["error"]  # the §5.6 error object, as every `run --json` failure
+    assert error["error"] == "JournalError" and error["message"] == message
+    assert f"error: {message}" in captured.err

@@ -11,17 +11,17 @@ the run failed, 2 on a usage error (bad flags, policy or key).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import sys
 from pathlib import Path
 
 import click
 
-from aura_choreo.cli.out_paths import policy_journal
 from aura_choreo.cli.output import fail, print_diagnostics, print_json, require_files
 from aura_choreo.cli.params import parse_params
 from aura_choreo.deployment import DeploymentError, RunOutcome, plan_deployment, run_deployed_role
 from aura_choreo.deployment.report import load_failure_json
-from aura_choreo.errors import ChoreographyError, KeyFileError
+from aura_choreo.errors import ChoreographyError, JournalError, KeyFileError
 from aura_choreo.guards import PolicyError
 from aura_choreo.protocol import Protocol, load
 from aura_choreo.transports.net.identity import load_identity
@@ -128,18 +128,22 @@ def command(
         return
     code = _behaviour(behaviours, role)
     show = not quiet and not as_json and sys.stderr.isatty()
-    with policy_journal(policy_file):
-        outcome = asyncio.run(
-            run_deployed_role(
-                deployment,
-                code,
-                seed=protocol.roles.index(role) if seed is None else seed,
-                connect_timeout=connect_timeout,
-                peer_timeout=timeout,
-                on_status=(lambda line: click.echo(f"[{role}] {line}", err=True)) if show else None,
-                drop_after_frames=fault_drop_after,
-            )
+    outcome = asyncio.run(
+        run_deployed_role(
+            deployment,
+            code,
+            seed=protocol.roles.index(role) if seed is None else seed,
+            connect_timeout=connect_timeout,
+            peer_timeout=timeout,
+            on_status=(lambda line: click.echo(f"[{role}] {line}", err=True)) if show else None,
+            drop_after_frames=fault_drop_after,
         )
+    )
+    if isinstance(outcome.error, JournalError):  # the policy's journal or storage file: a usage error
+        named = JournalError(f"{policy_file}: {outcome.error}")  # which policy names the file
+        if as_json:
+            print_json(dataclasses.replace(outcome, error=named).to_json())
+        fail(str(named), code=2)
     _report(outcome, as_json, quiet)
     if not outcome.ok:
         raise SystemExit(1)

@@ -3,7 +3,7 @@
 
     require_output_dir(args.out)      # keygen -o, compile -o, test-gen -o, doc -o DIR
     require_output_file(trace_out)    # simulate --trace-out/--shrink, doc -o OUT.html
-    with policy_journal(policy_file):  # simulate --policy, run --policy: the journal it names
+    with policy_journal(policy_file):  # simulate --policy: the journal it names (`run` reads its outcome)
         ...
 
 The checks create nothing; a writer that does not create missing folders itself (the trace and

@@ -170,7 +170,9 @@ async def run_deployed_role(
     network: DeviceNetwork | None = None,
 ) -> RunOutcome:
     """Run `deployment.role` to its end; never raises an `AuraChoreoError` (it is in the outcome),
-    except `DeploymentError` for a `network` of another device.
+    except `DeploymentError` for a `network` of another device. A journal or device storage that
+    cannot be opened is a `JournalError` in the outcome, before any connection (callers running
+    many sessions get one outcome per session whatever failed; `run` reports it as a usage error).
 
     `behaviour` is role code as for `run_role` (a behaviour object, an async function of the
     endpoint, a `Program`) or None for the seeded default behaviour. With `network` (see
@@ -186,8 +188,15 @@ async def run_deployed_role(
     if network is None:
         transport.on_status = transport.on_status or on_status
         transport.drop_after_frames = drop_after_frames
-    guards = guard_extension_for(deployment)
-    session = build_session(deployment, transport, peer_timeout=peer_timeout, guards=guards)
+    try:
+        # The policy's journal and this device's storage open here, before any connection: a file
+        # that cannot be opened (`JournalError`, naming it) ends the run at once, in its outcome. The
+        # storage would otherwise open at the role's first store effect, after its peers joined.
+        guards = guard_extension_for(deployment)
+        session = build_session(deployment, transport, peer_timeout=peer_timeout, guards=guards)
+        session.effects.resources(deployment.device)
+    except AuraChoreoError as error:
+        return RunOutcome(deployment, False, (), error)
 
     async def play(node: Node) -> Any:
         endpoint = session.endpoint(deployment.role, node, device=deployment.device)

@@ -3,7 +3,10 @@ device alone, seen through the small `DeviceStorage` interface the storage effec
 
 from __future__ import annotations
 
+import sqlite3
+
 from aura_choreo.effects.ops import EffectError, StoreValue
+from aura_choreo.journal.store import cannot_open
 from aura_choreo.orchestration.crdt import VectorClock
 from aura_choreo.orchestration.exchange import Device
 from aura_choreo.orchestration.storage import StorageCoordinator, StorageStore
@@ -39,8 +42,15 @@ class CoordinatorStorage:
 
 def local_storage(device: str, path: str) -> CoordinatorStorage:
     """This device's own storage in SQLite at `path` (`:memory:` for tests): a one-replica coordinator
-    allowed its own namespace, so reads and writes never leave the process."""
-    store = StorageStore(path)
+    allowed its own namespace, so reads and writes never leave the process.
+
+    Raises `JournalError` naming `path` when it cannot be opened (a directory, not a database, below
+    a file), as the journal beside it does: the user's configuration, not the role's failure.
+    """
+    try:
+        store = StorageStore(path)
+    except (OSError, sqlite3.Error) as exc:
+        raise cannot_open("device storage", path, exc) from exc
     allowed = {f"storage:read:{NAMESPACE}", f"storage:write:{NAMESPACE}"}
     node = Device(device, InMemoryTransport())  # named only: a single replica never exchanges
     return CoordinatorStorage(StorageCoordinator(node, store, lambda _d: allowed, n=1, w=1, r=1))

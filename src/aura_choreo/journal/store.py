@@ -76,6 +76,17 @@ _UPSERT_BUDGET = (
 )
 
 
+def cannot_open(what: str, path: str, exc: OSError | sqlite3.Error) -> JournalError:
+    """The typed error for an SQLite file of the journal's (`what`: "journal", "device storage") that
+    `exc` kept from opening, naming the file and saying why in the user's terms."""
+    reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    if isinstance(exc, FileExistsError | NotADirectoryError):  # from mkdir: "File exists"
+        reason = "a folder on its path is a file"
+    elif Path(path).is_dir():  # SQLite only says "unable to open database file"
+        reason = "it is a directory"
+    return JournalError(f"{what} `{path}`: cannot open: {reason}")
+
+
 class JournalStore:
     """Facts per owning device, flow-budget charges and trace events per session, in SQLite.
 
@@ -104,12 +115,7 @@ class JournalStore:
         except (OSError, sqlite3.Error) as exc:
             if hasattr(self, "_db"):
                 self._db.close()
-            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-            if isinstance(exc, FileExistsError | NotADirectoryError):  # from mkdir: "File exists"
-                reason = "a folder on its path is a file"
-            elif Path(self.path).is_dir():  # SQLite only says "unable to open database file"
-                reason = "it is a directory"
-            raise JournalError(f"journal `{self.path}`: cannot open: {reason}") from exc
+            raise cannot_open("journal", self.path, exc) from exc
         self._behind: list[WriteItem] = []
         self._traces_behind: list[tuple[str, str, list[TraceRow]]] = []
         """Trace rows an in-memory store keeps until its traces are read (`append_trace_rows`)."""
