@@ -49,8 +49,12 @@ def test_simulate_output_file_that_is_a_directory_fails_before_running(
         main(["simulate", TPC, option, str(tmp_path), "--json"])
     captured = capsys.readouterr()
     assert ended.value.code == 2
-    assert json.loads(captured.out) == {
+    assert json.loads(captured.out) == {  # simulate's report (SPEC §7), as every usage error under --json
         "ok": False,
+        "runs": 0,
+        "failed_runs": 0,
+        "failures": [],
+        "trace": [],
         "error": f"cannot write `{tmp_path}`: it is a directory",
         "hints": [],
     }

@@ -17,13 +17,14 @@ from pathlib import Path
 
 import click
 
-from aura_choreo.cli.output import fail, print_diagnostics, print_json, require_files
+from aura_choreo.cli.output import fail, print_diagnostics, print_json, remember, require_files
 from aura_choreo.cli.params import parse_params
 from aura_choreo.deployment import DeploymentError, RunOutcome, plan_deployment, run_deployed_role
 from aura_choreo.deployment.report import load_failure_json
 from aura_choreo.errors import ChoreographyError, JournalError, KeyFileError
 from aura_choreo.guards import PolicyError
 from aura_choreo.protocol import Protocol, load
+from aura_choreo.protocol_value import protocol_hash
 from aura_choreo.transports.net.identity import load_identity
 
 
@@ -107,11 +108,14 @@ def command(
         fail("--connect-timeout and --timeout must be positive", code=2)
     params = parse_params(param_values)
     protocol = _protocol(file, protocol_name, params, role=role, session=session_id, as_json=as_json)
+    remember(protocol=protocol.qualified_name, protocol_hash=protocol_hash(protocol))
     policy_text = _policy_bytes(policy_file)
     try:
         from aura_choreo.guards import load_policy
 
         policy = load_policy(policy_file)
+        if role in protocol.roles:
+            remember(device=policy.device_of(role))
         identity = load_identity(key_file, device=policy.device_of(role) if role in protocol.roles else None)
         deployment = plan_deployment(
             protocol,

@@ -11,6 +11,7 @@ import traceback
 
 import click
 
+from aura_choreo.cli.failure_json import KNOWN, failure_json
 from aura_choreo.cli.registry import COMMANDS
 from aura_choreo.version import __version__
 
@@ -74,8 +75,12 @@ def main(argv: list[str] | None = None) -> None:
     except SystemExit:
         raise
     except click.ClickException as exc:  # usage errors: exit 2, and a JSON answer under --json
-        if _json_requested(args):
-            click.echo(json.dumps({"ok": False, "error": exc.format_message(), "hints": []}))
+        if _json_requested(args):  # the command's own document, as `fail` prints it
+            ctx = getattr(exc, "ctx", None)
+            name = ctx.command.name if ctx is not None and ctx.command is not cli else None
+            params = ctx.params if ctx is not None else {}
+            known = ctx.meta.get(KNOWN, {}) if ctx is not None else {}
+            click.echo(json.dumps(failure_json(name, exc.format_message(), [], params, known)))
         exc.show()
         raise SystemExit(exc.exit_code) from None
     except click.exceptions.Abort:

@@ -10,6 +10,7 @@ from typing import NoReturn
 
 import click
 
+from aura_choreo.cli.failure_json import KNOWN, failure_json
 from aura_choreo.diagnostics import Diagnostic, render_all, sort_diagnostics
 
 
@@ -66,6 +67,14 @@ def fail_with_diagnostics(
     raise SystemExit(1)
 
 
+def remember(**known: object) -> None:
+    """Record what the running command learnt (`run`: its protocol, hash and device), for the
+    `--json` document of a usage error found later (`failure_json`)."""
+    context = click.get_current_context(silent=True)
+    if context is not None:
+        context.meta.setdefault(KNOWN, {}).update(known)
+
+
 def require_files(*paths: str) -> None:
     """Exit 2 naming the first of `paths` that is not a readable regular file (before any loading)."""
     for path in paths:
@@ -89,12 +98,15 @@ def distinct_files(paths: Sequence[str]) -> list[str]:
 def fail(message: str, *, code: int = 1, hint: str | None = None) -> None:
     """Print `error: message` (and a hint) on stderr and exit with `code`.
 
-    Under `--json`, stdout also gets `{"ok": false, "error": message, "hints": [...]}` unless the
-    command already printed its JSON answer, so stdout is always one JSON document.
+    Under `--json`, stdout also gets the command's own document of a failure (`failure_json`: its
+    contract's fields, `ok` false, `error` and `hints`) unless the command already printed its JSON
+    answer, so stdout is always one JSON document.
     """
     context = click.get_current_context(silent=True)
     if json_requested() and context is not None and not context.meta.get(_JSON_PRINTED):
-        print_json({"ok": False, "error": message, "hints": [hint] if hint else []})
+        name = context.command.name
+        known = context.meta.get(KNOWN, {})
+        print_json(failure_json(name, message, [hint] if hint else [], context.params, known))
     click.echo(f"error: {message}", err=True)
     if hint:
         click.echo(f"  = help: {hint}", err=True)
