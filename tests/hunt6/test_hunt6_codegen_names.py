@@ -1,0 +1,131 @@
+"""Names the DSL accepts that the generated package (SPEC §6) cannot carry, found by hunt6.
+
+SPEC §1.2 lets any identifier name a role or a field (keywords are reserved only where the grammar needs
+them), and SPEC §6 says every generated package is importable Python that passes `mypy --strict`. Each
+test accepts either fix: compile refuses the name with a `CodegenError` that names it, or the package
+it writes is sound. Each is xfail (strict) until one of them lands.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import pytest
+
+from aura_choreo.codegen import CodegenError, write
+from aura_choreo.codegen.build import compile_file
+from aura_choreo.codegen.package import Package
+
+
+def _compile(tmp_path: Path, text: str) -> list[Package] | CodegenError:
+    source = tmp_path / "names.choreo"
+    source.write_text(text, encoding="utf-8")
+    try:
+        return compile_file(str(source)).packages
+    except CodegenError as exc:
+        return exc
+
+
+def _role_modules(package: Package) -> set[str]:
+    return {
+        path.rsplit("/", 1)[1]
+        for path in package.files
+        if path.rsplit("/", 1)[1] not in {"__init__.py", "messages.py"}
+    }
+
+
+@pytest.mark.xfail(strict=True, reason="hunt6: role `class` -> __init__.py is a SyntaxError")
+def test_a_role_named_after_a_python_keyword_gives_importable_code(tmp_path: Path) -> None:
+    result = _compile(tmp_path, "protocol K { roles: class, B; class -> B: Ping; B -> class: Pong; }")
+    if isinstance(result, CodegenError):
+        assert "class" in str(result)
+        return
+    for package in result:
+        for path, text in package.files.items():
+            compile(text, path, "exec")  # raises SyntaxError today (`from .class import ...`)
+    out = tmp_path / "out"
+    for package in result:
+        write(package, str(out))
+    sys.path.insert(0, str(out))
+    try:
+        module = importlib.import_module("k")
+        assert len([name for name in dir(module) if name.startswith("start_")]) == 2
+    finally:
+        sys.path.remove(str(out))
+        for name in [m for m in sys.modules if m == "k" or m.startswith("k.")]:
+            del sys.modules[name]
+
+
+@pytest.mark.xfail(strict=True, reason="hunt6: a role named `Messages` overwrites the package's messages.py")
+def test_a_role_named_messages_does_not_replace_the_message_module(tmp_path: Path) -> None:
+    text = "protocol K { roles: Messages, B; Messages -> B: Ping; B -> Messages: Pong; }"
+    result = _compile(tmp_path, text)
+    if isinstance(result, CodegenError):
+        assert "Messages" in str(result)
+        return
+    (package,) = result
+    # Today `k/messages.py` is the role module of `Messages`: the message Structs are gone, and
+    # `b.py`'s `messages.Ping` is an AttributeError at run time.
+    assert "class Ping(" in package.files["k/messages.py"]
+    assert len(_role_modules(package)) == 2
+
+
+@pytest.mark.xfail(strict=True, reason="hunt6: roles with one snake_case name share a module")
+@pytest.mark.parametrize("roles", [("FooBar", "Foo_Bar"), ("A", "a")])
+def test_roles_with_colliding_module_names_each_get_their_api(tmp_path: Path, roles: tuple[str, str]) -> None:
+    first, second = roles
+    text = f"protocol K {{ roles: {first}, {second}; {first} -> {second}: Ping; {second} -> {first}: Pong; }}"
+    result = _compile(tmp_path, text)
+    if isinstance(result, CodegenError):
+        assert first in str(result) and second in str(result)
+        return
+    (package,) = result
+    # Today one file is written for both roles (the later overwrites the earlier), so `start_<first>`
+    # builds the API of `second`, and running it raises "this API is for role ..., but the endpoint
+    # plays ...".
+    assert len(_role_modules(package)) == 2, sorted(package.files)
+
+
+def _mypy_strict(tmp_path: Path, packages: list[Package]) -> tuple[int, str]:
+    from mypy import api
+
+    out = tmp_path / "out"
+    for package in packages:
+        write(package, str(out))
+    config = tmp_path / "mypy.ini"
+    config.write_text("[mypy]\n", encoding="utf-8")
+    limit = sys.getrecursionlimit()  # mypy raises it for the whole process; other tests rely on it
+    try:
+        stdout, stderr, status = api.run(
+            [
+                "--strict",
+                "--config-file",
+                str(config),
+                "--cache-dir",
+                str(tmp_path / "cache"),
+                "--no-error-summary",
+                str(out),
+            ]
+        )
+    finally:
+        sys.setrecursionlimit(limit)
+    return status, stdout + stderr
+
+
+# Two fields in one message, one of them named after a builtin type that the other field's annotation
+# uses: inside the generated Struct `str: str` then `x: str` makes mypy read `x`'s type as the field.
+# Likewise a field named `__class__` or `__struct_fields__` clashes with what the Struct inherits.
+@pytest.mark.xfail(strict=True, reason="hunt6: fields `str`/`__class__` fail mypy --strict")
+def test_field_names_that_shadow_types_or_struct_attributes_pass_mypy(tmp_path: Path) -> None:
+    # One mypy run for both shapes (each alone fails today): mypy is the slow part of this file.
+    text = (
+        "protocol Shadow { roles: A, B; A -> B: M(str: String, x: String); B -> A: R; }\n"
+        "protocol Inherited { roles: A, B; A -> B: M(__class__: i32); B -> A: R; }\n"
+    )
+    result = _compile(tmp_path, text)
+    if isinstance(result, CodegenError):
+        return
+    status, report = _mypy_strict(tmp_path, result)
+    assert status == 0, report
