@@ -1,0 +1,88 @@
+"""A peer can plant a "checkpoint" in another device's journal, and pickle runs it: found by hunt6.
+
+`resilience/checkpoint.py` pickles checkpoints and, because "pickle is not for untrusted bytes", reads
+back only facts whose id names this device (`fact.id.device == own`). But a fact's id is whatever the
+sender writes: `Journal.merge` (reached from `GuardChain.accept` for a `journal_merge` delta on any
+message, and from anti-entropy over journals) stores a peer's fact `(victim, 1000)` like any other, so
+`Checkpoints.latest` returns the peer's bytes as the victim's own checkpoint and `restore` unpickles
+them: arbitrary code on the victim the next time it recovers a role. Suspects: `journal/journal.py`
+(`merge` accepts facts claiming the receiving device itself, which it alone writes) and
+`resilience/checkpoint.py` (trusting the id, and `pickle.Unpickler` with no `find_class` limit).
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import pickle
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from aura_choreo import load
+from aura_choreo.errors import AuraChoreoError
+from aura_choreo.guards.attachments import Attachments
+from aura_choreo.guards.chain import OutgoingSend
+from aura_choreo.guards.policy_file import parse_policy
+from aura_choreo.journal.facts import Fact, FactId, FactLog
+from aura_choreo.resilience.checkpoint import CHECKPOINT, Checkpoints
+
+TPC = Path(__file__).resolve().parents[2] / "examples" / "two_phase_commit.choreo"
+
+
+class _Touch:
+    """Unpickling this creates `path` (a stand-in for any code the attacker wants run)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple[object, tuple[Path]]:
+        return (Path.touch, (self.path,))
+
+
+@pytest.mark.xfail(
+    strict=True, reason="hunt6: a peer's journal delta plants a checkpoint that restore unpickles"
+)
+def test_a_checkpoint_planted_through_a_journal_delta_is_never_unpickled(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    chain = parse_policy(
+        {
+            "roles": {"Coordinator": "attacker", "Participant": "victim"},
+            "devices": {"attacker": {}, "victim": {}},
+        }
+    ).build_chain(clock=lambda: 0.0)
+    forged = Fact(
+        FactId("victim", 1000),  # the victim's own device name: only the victim writes such facts
+        CHECKPOINT,
+        protocol="TwoPhaseCommit",
+        session="s1",
+        role="Participant",
+        data={"state": base64.b64encode(pickle.dumps(_Touch(marker))).decode("ascii"), "step": 99},
+    )
+    # The attacker is a device of the session with its own key: its send is signed as usual, and it
+    # puts facts of its choosing in the journal delta that rides on the message.
+    send = OutgoingSend(
+        "TwoPhaseCommit", "s1", "Coordinator", "attacker", "Participant", "victim", "PrepareRequest",
+        (("journal_merge", True),),
+    )  # fmt: skip
+    signed = chain.prepare(send).attachments
+    wire = dataclasses.replace(signed, journal_delta=FactLog.of([forged])).to_wire()
+    try:
+        chain.accept(
+            sender_device="attacker",
+            receiver_device="victim",
+            attachments=Attachments.from_wire(wire),
+            channel=send.channel,
+        )
+    except AuraChoreoError:
+        return  # refused at the boundary: fixed
+    participant = load(str(TPC)).local_types()["Participant"]
+    endpoint = SimpleNamespace(session=SimpleNamespace(id="s1"), role="Participant", local_type=participant)
+    checkpoints = Checkpoints(chain.device("victim").journal)
+    try:
+        checkpoints.restore(endpoint)  # type: ignore[arg-type]  # restore reads only these fields first
+    except (AuraChoreoError, AttributeError, TypeError, KeyError):
+        pass  # what the forged state does after the payload ran does not matter
+    assert not marker.exists(), "the peer's pickle ran on the victim"
+    assert checkpoints.latest("s1", "Participant") is None
