@@ -23,10 +23,11 @@ import pytest
 from aura_choreo import load
 from aura_choreo.errors import AuraChoreoError
 from aura_choreo.guards.attachments import Attachments
-from aura_choreo.guards.chain import OutgoingSend
+from aura_choreo.guards.chain import GuardChain, OutgoingSend
 from aura_choreo.guards.policy_file import parse_policy
 from aura_choreo.journal.facts import Fact, FactId, FactLog
 from aura_choreo.resilience.checkpoint import CHECKPOINT, Checkpoints
+from aura_choreo.resilience.saga import SagaLog
 
 TPC = Path(__file__).resolve().parents[2] / "examples" / "two_phase_commit.choreo"
 
@@ -41,25 +42,17 @@ class _Touch:
         return (Path.touch, (self.path,))
 
 
-@pytest.mark.xfail(
-    strict=True, reason="hunt6: a peer's journal delta plants a checkpoint that restore unpickles"
-)
-def test_a_checkpoint_planted_through_a_journal_delta_is_never_unpickled(tmp_path: Path) -> None:
-    marker = tmp_path / "pwned"
-    chain = parse_policy(
+def _victims_chain() -> GuardChain:
+    return parse_policy(
         {
             "roles": {"Coordinator": "attacker", "Participant": "victim"},
             "devices": {"attacker": {}, "victim": {}},
         }
     ).build_chain(clock=lambda: 0.0)
-    forged = Fact(
-        FactId("victim", 1000),  # the victim's own device name: only the victim writes such facts
-        CHECKPOINT,
-        protocol="TwoPhaseCommit",
-        session="s1",
-        role="Participant",
-        data={"state": base64.b64encode(pickle.dumps(_Touch(marker))).decode("ascii"), "step": 99},
-    )
+
+
+def _plant(chain: GuardChain, forged: Fact) -> bool:
+    """Send `forged` from the attacker to the victim on a message's journal delta; whether it got in."""
     # The attacker is a device of the session with its own key: its send is signed as usual, and it
     # puts facts of its choosing in the journal delta that rides on the message.
     send = OutgoingSend(
@@ -76,7 +69,26 @@ def test_a_checkpoint_planted_through_a_journal_delta_is_never_unpickled(tmp_pat
             channel=send.channel,
         )
     except AuraChoreoError:
-        return  # refused at the boundary: fixed
+        return False  # refused at the boundary
+    return True
+
+
+@pytest.mark.xfail(
+    strict=True, reason="hunt6: a peer's journal delta plants a checkpoint that restore unpickles"
+)
+def test_a_checkpoint_planted_through_a_journal_delta_is_never_unpickled(tmp_path: Path) -> None:
+    marker = tmp_path / "pwned"
+    chain = _victims_chain()
+    forged = Fact(
+        FactId("victim", 1000),  # the victim's own device name: only the victim writes such facts
+        CHECKPOINT,
+        protocol="TwoPhaseCommit",
+        session="s1",
+        role="Participant",
+        data={"state": base64.b64encode(pickle.dumps(_Touch(marker))).decode("ascii"), "step": 99},
+    )
+    if not _plant(chain, forged):
+        return  # fixed at the boundary
     participant = load(str(TPC)).local_types()["Participant"]
     endpoint = SimpleNamespace(session=SimpleNamespace(id="s1"), role="Participant", local_type=participant)
     checkpoints = Checkpoints(chain.device("victim").journal)
@@ -86,3 +98,18 @@ def test_a_checkpoint_planted_through_a_journal_delta_is_never_unpickled(tmp_pat
         pass  # what the forged state does after the payload ran does not matter
     assert not marker.exists(), "the peer's pickle ran on the victim"
     assert checkpoints.latest("s1", "Participant") is None
+
+
+# The same hole, without pickle: `SagaLog` also trusts `fact.id.device == own`, so a planted
+# `saga.end` closes the victim's open saga and `recover_sagas` never compensates its completed steps.
+@pytest.mark.xfail(strict=True, reason="hunt6: a peer's journal delta closes the victim's open saga")
+def test_a_saga_end_planted_through_a_journal_delta_does_not_close_an_open_saga() -> None:
+    chain = _victims_chain()
+    log = SagaLog(chain.device("victim").journal)
+    log.record("order-1", "begin", definition="order", steps="reserve\x1fcharge")
+    log.record("order-1", "start", "reserve", index=0)
+    log.record("order-1", "done", "reserve")  # then the victim crashes: the saga is open
+    assert log.open_sagas() == ["order-1"]
+    forged = Fact(FactId("victim", 1000), "saga.end", protocol="saga", session="order-1", label="end")
+    _plant(chain, forged)
+    assert log.open_sagas() == ["order-1"]
