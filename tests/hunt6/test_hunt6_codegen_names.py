@@ -50,8 +50,12 @@ def test_a_role_named_after_a_python_keyword_gives_importable_code(tmp_path: Pat
         write(package, str(out))
     sys.path.insert(0, str(out))
     try:
-        module = importlib.import_module("k")
-        assert len([name for name in dir(module) if name.startswith("start_")]) == 2
+        package = importlib.import_module("k")
+        roles = [name for name in package.__all__ if name != "messages"]
+        assert len(roles) == 2, package.__all__
+        for name in roles:  # each role module imports and has its start function
+            module = importlib.import_module(f"k.{name}")
+            assert [f for f in dir(module) if f.startswith("start_")], name
     finally:
         sys.path.remove(str(out))
         for name in [m for m in sys.modules if m == "k" or m.startswith("k.")]:
