@@ -235,7 +235,7 @@ def test_project_of_a_file_without_choreographies_says_so(tmp_path: Path) -> Non
     path = write(tmp_path, "empty.choreo", "// nothing here yet\n")
     result = run("project", path)
     assert result.exit_code == 1
-    assert "holds no choreography" in result.output
+    assert "declares no choreography" in result.output
     assert json.loads(run("project", "--json", path).stdout)["ok"] is False
 
 

@@ -9,7 +9,7 @@ import click
 
 from aura_choreo.cli.out_paths import require_output_dir
 from aura_choreo.cli.output import fail as print_failure
-from aura_choreo.cli.output import print_diagnostics, print_json, require_files
+from aura_choreo.cli.output import print_diagnostics, print_json, require_choreography, require_files
 from aura_choreo.cli.params import parse_params
 from aura_choreo.codegen import CodegenError
 from aura_choreo.codegen.build import Compiled, compile_file, find_origins, resolve_source, stale, write_all
@@ -56,6 +56,7 @@ def command(
     if check is None:
         require_output_dir(out_dir)
     compiled = _compile(file, params, None)
+    require_choreography(len(compiled.packages), file)
     for key in params:
         if key not in compiled.parameters:
             known = ", ".join(sorted(compiled.parameters)) or "none"

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
-from aura_choreo.cli.output import fail, fail_with_diagnostics, print_diagnostics, print_json, require_files
+from aura_choreo.cli.output import (
+    fail,
+    fail_with_diagnostics,
+    print_diagnostics,
+    print_json,
+    require_choreography,
+    require_files,
+)
 from aura_choreo.cli.params import parse_params
 from aura_choreo.docs import load_files
 from aura_choreo.profile import ProtocolProfile, profile_protocol
@@ -115,14 +122,10 @@ def command(
     loaded = load_files([file], params)
     if not loaded.ok:
         fail_with_diagnostics(loaded.diagnostics, loaded.sources, as_json=as_json)
+    require_choreography(len(loaded.protocols), file)
     protocols = [p for p in loaded.protocols if protocol_name in (None, p.name, p.qualified_name)]
     if not protocols:
-        fail(
-            f"no choreography `{protocol_name}` in `{file}`"
-            if protocol_name
-            else f"`{file}` holds no choreography",
-            code=2,
-        )
+        fail(f"no choreography `{protocol_name}` in `{file}`", code=2)
     known = {k for p in protocols for k in p.params}
     for key in [*params, *sizes]:
         if key not in known:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from aura_choreo.cli.output import fail, print_diagnostics, print_json, require_files
+from aura_choreo.cli.output import fail, print_diagnostics, print_json, require_choreography, require_files
 from aura_choreo.cli.params import parse_params
 from aura_choreo.cli.role_hints import unknown_role_hint
 from aura_choreo.diagnostics import Diagnostic, did_you_mean, has_errors
@@ -94,11 +94,7 @@ def command(
             print_json({"ok": False, "diagnostics": [d.to_json() for d in diagnostics]})
         print_diagnostics(diagnostics, sources)
         raise SystemExit(1)
-    if not protocols:
-        fail(
-            f"`{file}` holds no choreography",
-            hint="a choreography reads `choreography Name { roles: A, B; ... }`",
-        )
+    require_choreography(len(protocols), file)
     protocols = _select(protocols, protocol_name)
     _check_params(protocols, params)
     types = _types(protocols, role)

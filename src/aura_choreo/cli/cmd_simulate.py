@@ -22,7 +22,7 @@ from typing import TypeVar
 import click
 
 from aura_choreo.cli.out_paths import make_folders_for, policy_journal, require_output_file
-from aura_choreo.cli.output import fail, print_diagnostics, print_json
+from aura_choreo.cli.output import fail, print_diagnostics, print_json, require_choreography
 from aura_choreo.cli.params import parse_params
 from aura_choreo.cli.simulate_report import describe, load_failure_json, report_json, summary
 from aura_choreo.diagnostics import did_you_mean
@@ -81,6 +81,7 @@ def _load(file: str, params: dict[str, int], only: str | None, as_json: bool) ->
             print_json(load_failure_json(exc))
         print_diagnostics(exc.diagnostics, exc.sources)
         raise SystemExit(1) from None
+    require_choreography(len(protocols), file)
     known = {name for p in protocols for name in p.params}
     for key in params:
         if key not in known:

@@ -7,7 +7,13 @@ import os
 import click
 
 from aura_choreo.cli.out_paths import require_output_dir
-from aura_choreo.cli.output import fail, fail_with_diagnostics, print_json, require_files
+from aura_choreo.cli.output import (
+    fail,
+    fail_with_diagnostics,
+    print_json,
+    require_choreography,
+    require_files,
+)
 from aura_choreo.cli.params import parse_params
 from aura_choreo.docs import load_files
 from aura_choreo.testgen import write_suite
@@ -27,8 +33,7 @@ def command(file: str, output: str, param_values: tuple[str, ...], as_json: bool
     loaded = load_files([file], parse_params(param_values))
     if not loaded.ok:
         fail_with_diagnostics(loaded.diagnostics, loaded.sources, as_json=as_json)
-    if not loaded.protocols:
-        fail(f"`{file}` holds no choreography", code=1)
+    require_choreography(len(loaded.protocols), file)
     try:
         written = write_suite(loaded.protocols, [file] * len(loaded.protocols), output)
     except OSError as exc:

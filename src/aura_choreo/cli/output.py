@@ -67,6 +67,14 @@ def fail_with_diagnostics(
     raise SystemExit(1)
 
 
+def require_choreography(count: int, file: str) -> None:
+    """Exit 1 when `file` declares no choreography (`count` 0) and the command works on one: the
+    load's own words (E020, as `run`, `subtype` and `check-trace` say it), never a silent success."""
+    if count == 0:
+        hint = "a choreography reads `choreography Name { roles: A, B; ... }`"
+        fail(f"`{file}` declares no choreography", code=1, hint=hint)
+
+
 def remember(**known: object) -> None:
     """Record what the running command learnt (`run`: its protocol, hash and device), for the
     `--json` document of a usage error found later (`failure_json`)."""
