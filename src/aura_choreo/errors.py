@@ -167,6 +167,11 @@ class ReceiptError(RuntimeProtocolError):
     """A receipt is forged, out of order or replayed."""
 
 
+class ForgedFact(RuntimeProtocolError):
+    """A peer's journal delta holds a fact under the receiving device's own id, which only that device
+    writes (a peer cannot add to a device's own history, e.g. plant a checkpoint for it to restore)."""
+
+
 class HandshakeRefused(TransportError):
     """A network peer was refused before any envelope reached the session layer (SPEC §5.6).
 

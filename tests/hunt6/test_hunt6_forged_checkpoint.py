@@ -18,8 +18,6 @@ import pickle
 from pathlib import Path
 from types import SimpleNamespace
 
-import pytest
-
 from aura_choreo import load
 from aura_choreo.errors import AuraChoreoError
 from aura_choreo.guards.attachments import Attachments
@@ -73,9 +71,6 @@ def _plant(chain: GuardChain, forged: Fact) -> bool:
     return True
 
 
-@pytest.mark.xfail(
-    strict=True, reason="hunt6: a peer's journal delta plants a checkpoint that restore unpickles"
-)
 def test_a_checkpoint_planted_through_a_journal_delta_is_never_unpickled(tmp_path: Path) -> None:
     marker = tmp_path / "pwned"
     chain = _victims_chain()
@@ -102,7 +97,6 @@ def test_a_checkpoint_planted_through_a_journal_delta_is_never_unpickled(tmp_pat
 
 # The same hole, without pickle: `SagaLog` also trusts `fact.id.device == own`, so a planted
 # `saga.end` closes the victim's open saga and `recover_sagas` never compensates its completed steps.
-@pytest.mark.xfail(strict=True, reason="hunt6: a peer's journal delta closes the victim's open saga")
 def test_a_saga_end_planted_through_a_journal_delta_does_not_close_an_open_saga() -> None:
     chain = _victims_chain()
     log = SagaLog(chain.device("victim").journal)

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from aura_choreo.errors import CapabilityDenied, ReceiptError, RuntimeProtocolError
+from aura_choreo.errors import CapabilityDenied, ForgedFact, ReceiptError, RuntimeProtocolError
 from aura_choreo.guards.attachments import Attachments as Attachments  # re-exported: callers import it here
 from aura_choreo.guards.capabilities import CapabilityPolicy, DeviceCapabilities, check_manifest
 from aura_choreo.guards.device import DeviceGuards as DeviceGuards  # re-exported: policies build them
@@ -262,11 +262,14 @@ class GuardChain:
         merged: tuple[Fact, ...] = ()
         if attachments.journal_delta is not None:
             with _Stage(self.metrics, "journal"):
-                merged = receiver.journal.merge(
-                    attachments.journal_delta,
-                    from_device=sender_device,
-                    sender_known=attachments.journal_known,
-                )
+                try:
+                    merged = receiver.journal.merge(
+                        attachments.journal_delta,
+                        from_device=sender_device,
+                        sender_known=attachments.journal_known,
+                    )
+                except ForgedFact as exc:
+                    raise ForgedFact(exc.detail, role=role, session=session) from None
                 if attachments.journal_known is not None:
                     receiver.journal.note_known(sender_device, attachments.journal_known)
                 self.metrics.facts_merged += len(merged)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 
+from aura_choreo.errors import ForgedFact
 from aura_choreo.journal.facts import Fact, FactId, FactLog, FactValue, VersionVector
 from aura_choreo.journal.group import BudgetRow
 from aura_choreo.journal.pending import FactTemplate
@@ -187,8 +188,21 @@ class Journal:
         lack, so a counter still missing here below it is one no fact has (a void counter of its
         device) and this journal's version vector passes it too, up to the highest fact it holds of
         that device. Without that, a gap would hold the vector back and every later delta to this
-        journal would carry every fact past the gap again."""
+        journal would carry every fact past the gap again.
+
+        Raises `ForgedFact` (storing nothing) when the delta holds a fact under this journal's own
+        device that it does not hold: only this device writes those."""
         new = tuple(f for f in delta if f.id not in self)
+        claimed = [f.id for f in new if f.id.device == self.device]
+        if claimed:
+            # Ours we already hold are filtered above (a peer may echo them back); one we do not hold
+            # can only be forged: nothing of a delta is stored then.
+            shown = ", ".join(f"#{i.counter}" for i in claimed[:3]) + (", ..." if len(claimed) > 3 else "")
+            source = f"{from_device}'s" if from_device else "a"
+            raise ForgedFact(
+                f"{source} journal delta claims facts of this device ({self.device}) that it never "
+                f"wrote: {shown}; only {self.device} writes its own facts, so the delta is refused"
+            )
         self.store.append_facts(self.device, new)
         for fact in new:
             self._add(fact)

@@ -23,15 +23,19 @@ the role code, as a broker's queue survives its consumer.
 
 Encoding: `pickle`, with every node of the local type written as a reference (its index in a walk of
 the local type), so a restored monitor points at the session's own steps. Only checkpoints this
-device wrote itself are read back (never facts merged from a peer): pickle is not for untrusted bytes.
+device wrote itself are read back (the journal refuses a peer's fact under this device's id:
+`ForgedFact`), and reading one loads only data classes (`_Unpickler.find_class`): pickle is not for
+untrusted bytes, and a journal file is only as trusted as its directory.
 """
 
 from __future__ import annotations
 
 import base64
 import dataclasses
+import enum
 import io
 import pickle
+import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -81,10 +85,48 @@ class _Pickler(pickle.Pickler):
         return self._index.get(id(obj))
 
 
+_PLAIN = {
+    "builtins": frozenset(
+        "bool bytearray bytes complex dict float frozenset int list object range set slice str tuple".split()
+    ),
+    "collections": frozenset(("OrderedDict", "defaultdict", "deque", "Counter")),
+    "datetime": frozenset(("date", "datetime", "time", "timedelta", "timezone")),
+    "decimal": frozenset(("Decimal",)),
+    "fractions": frozenset(("Fraction",)),
+    "uuid": frozenset(("UUID",)),
+    "copyreg": frozenset(("_reconstructor",)),
+}
+"""Standard-library names a role's known values may need (data types; no function that acts)."""
+_MONITOR_STATE = frozenset(("aura_choreo.runtime.monitor_types", "aura_choreo.runtime.monitor_table"))
+"""The modules of the monitor's own state classes (slotted classes, not dataclasses)."""
+
+
+def _is_data_class(value: object) -> bool:
+    """A class whose instances are data: a dataclass, an enum or a msgspec Struct (built by fields)."""
+    if not isinstance(value, type):
+        return False
+    if dataclasses.is_dataclass(value) or issubclass(value, enum.Enum):
+        return True
+    return any(base.__module__ == "msgspec" and base.__name__ == "Struct" for base in value.__mro__)
+
+
 class _Unpickler(pickle.Unpickler):
     def __init__(self, file: io.BytesIO, nodes: list[object]) -> None:
         super().__init__(file)
         self._nodes = nodes
+
+    def find_class(self, module: str, name: str) -> Any:
+        """Only data: the standard types above, the monitor's state classes, and data classes of
+        modules already loaded (the runtime's and the role's message types; never a module imported
+        because a checkpoint names it, and never a function, which is how a pickle runs code)."""
+        if name in _PLAIN.get(module, ()):
+            return super().find_class(module, name)
+        loaded = sys.modules.get(module)
+        found = getattr(loaded, name, None) if loaded is not None and "." not in name else None
+        state = module in _MONITOR_STATE and isinstance(found, type)
+        if found is None or not (state or _is_data_class(found)):
+            raise pickle.UnpicklingError(f"a checkpoint holds data only, not {module}.{name}")
+        return found
 
     def persistent_load(self, pid: Any) -> Any:
         if not isinstance(pid, int) or not 0 <= pid < len(self._nodes):
