@@ -126,6 +126,9 @@ def test_garbage_and_truncated_input_raise_only_a_close_code_and_stay_bounded(
         assert reader.buffered <= 1000 + 14  # one frame's payload and header at most
 
 
+OPCODES = [BINARY, TEXT, PING, CLOSE, CONT]
+
+
 def header(first: int, length: int, *, masked: bool = True) -> bytes:
     bit = 0x80 if masked else 0
     if length < 126:
@@ -200,3 +203,24 @@ def test_mask_keys_come_from_the_random_source_in_blocks() -> None:
     assert frames[0][2:6] == b"\0\1\2\3" and frames[1][2:6] == b"\4\5\6\7"
     assert frames[0][6:] == b"\0\1\2\3"  # zeros masked: the key itself
     assert calls == [1024, 1024]
+
+
+@given(
+    st.booleans(),
+    st.lists(st.tuples(st.sampled_from(OPCODES), st.binary(max_size=140)), max_size=5),
+    st.integers(min_value=0),
+    st.integers(min_value=1, max_value=255),
+)
+def test_frames_with_one_byte_changed_raise_only_a_close_code(
+    masked: bool, frames: list[tuple[int, bytes]], where: int, flip: int
+) -> None:
+    """Near-valid input reaches the checks past the first header byte (lengths, masks, fragments)."""
+    writer = FrameWriter(masked=masked)
+    wire = bytearray(b"".join(writer.frame(op, p[:125] if op >= CLOSE else p) for op, p in frames))
+    if wire:
+        wire[where % len(wire)] ^= flip
+    reader = FrameReader(masked=masked, max_size=1000)
+    try:
+        reader.feed(bytes(wire))
+    except WsError as exc:
+        assert exc.code in (CloseCode.PROTOCOL_ERROR, CloseCode.TOO_BIG, CloseCode.INVALID_DATA)
