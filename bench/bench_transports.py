@@ -40,6 +40,15 @@ ratios (quic first, then quic after tcp and ws, in one process) went 1.28/1.51, 
 the spread is the machine's load, not the order. Under that load one turn's ratio ranged 0.66-1.59;
 the best of 3 turns each side gave 0.87-1.34 over four runs, the best of 6 gave 1.09-1.16: hence 5 turns.
 
+ws:// (measured 2026-12, load avg 10-14 from other work): websockets' generator-based frame parser and
+its serialiser cost ~35 us a message, so ws:// reads and writes frames after the HTTP upgrade with its
+own codec (`transports.ws_frames`; websockets still does the upgrade). By instructions (cachegrind,
+1200 minus 200 round trips, both ends in this process) a round trip then cost 350k, against 441k
+before, 279k for the raw websockets echo (1.26x; was 1.58x) and 397k for the raw echo over TLS, whose
+asyncio TLS layer is Python: the runtime over ws:// does less work than a raw websockets echo with
+the same encryption. Wall clock, alternating runs of this file with `1000 ws`: before 1.82-1.97x, after
+1.38-1.51x (and one 0.79x), the raw baselines themselves varying 1.2k-2.5k round trips/s with the load.
+
 Where the time goes (profiled, loaded 2-core machine, 1000 round trips over tcp://): a raw TLS 1.3
 round trip is 2-4x a plain TCP one (asyncio's TLS layer is Python); the runtime alone, both roles in
 one process over the in-memory transport (no network), already costs more than a raw TCP round trip;
