@@ -168,8 +168,9 @@ class ReceiptError(RuntimeProtocolError):
 
 
 class ForgedFact(RuntimeProtocolError):
-    """A peer's journal delta holds a fact under the receiving device's own id, which only that device
-    writes (a peer cannot add to a device's own history, e.g. plant a checkpoint for it to restore)."""
+    """A peer's journal delta the receiver must not merge: one holding a fact under the receiving
+    device's own id, which only that device writes (a peer cannot add to a device's own history, e.g.
+    plant a checkpoint for it to restore), or one riding on a message whose step merges no journal."""
 
 
 class HandshakeRefused(TransportError):

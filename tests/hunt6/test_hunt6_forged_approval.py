@@ -16,8 +16,6 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
-import pytest
-
 from aura_choreo.errors import AuraChoreoError
 from aura_choreo.guards import parse_policy
 from aura_choreo.guards.chain import OutgoingSend
@@ -37,9 +35,6 @@ def custodian_answers(recovery: object, journal: Path) -> list[str]:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True, reason="hunt6: the Owner's request carries a forged approval fact that is merged"
-)
 def test_a_request_cannot_carry_the_approval_that_authorises_it(tmp_path: Path) -> None:
     recovery = load_all(EXAMPLES / "two_phase_recovery.choreo")["examples.Recovery"]
     journal = tmp_path / "journal.db"

@@ -219,12 +219,15 @@ class GuardChain:
         role: str | None = None,
         session: str | None = None,
         channel: str | None = None,
+        delta_allowed: bool | None = None,
     ) -> tuple[Fact, ...]:
         """On the receiving device: verify the receipt (if signing) and merge the journal delta.
 
         `channel` (see `receipt_channel`) is the channel the message arrived on; a receipt naming
-        another one is rejected. Returns the facts that were new to the receiver's journal. Raises
-        `ReceiptError`.
+        another one is rejected. `delta_allowed=False` says the message's step merges no journal (no
+        `journal_merge`): a delta on it is refused, as the sender's own chain would never have put it
+        there (None: not checked). Returns the facts that were new to the receiver's
+        journal. Raises `ReceiptError`, `ForgedFact`.
         """
         if not self.signing and attachments.journal_delta is None:
             return ()  # nothing to check or merge (the fast path of unsigned sends)
@@ -261,6 +264,13 @@ class GuardChain:
                 self.metrics.receipts_verified += 1
         merged: tuple[Fact, ...] = ()
         if attachments.journal_delta is not None:
+            if delta_allowed is False:
+                raise ForgedFact(
+                    f"a message from {sender_device} carries a journal delta, but its step merges "
+                    "none (no journal_merge): refused, nothing merged",
+                    role=role,
+                    session=session,
+                )
             with _Stage(self.metrics, "journal"):
                 try:
                     merged = receiver.journal.merge(

@@ -23,7 +23,7 @@ from aura_choreo.guards.policy import Policy
 from aura_choreo.guards.profile import GuardProfile
 from aura_choreo.guards.route import SendRoute
 from aura_choreo.journal import JournalStore
-from aura_choreo.projection.local_types import LocalType
+from aura_choreo.projection.local_types import LocalType, Offer, Recv
 from aura_choreo.runtime.extensions import Extension, ExtensionRegistry, SessionContext, StepContext
 from aura_choreo.runtime.session import Session
 from aura_choreo.runtime.trace import Trace
@@ -68,15 +68,20 @@ class GuardExtension(Extension):
         self._joined: dict[str, tuple[set[str], list[int]]] = {}
         self._routes: dict[tuple[object, ...], SendRoute] = {}
         self._last_context: tuple[str | None, str | None, str] = (None, None, "")
+        self._merging: dict[tuple[str, str], frozenset[tuple[str, str]]] = {}
 
     def on_session_start(self, ctx: SessionContext) -> None:
         roles, active = self._joined.setdefault(ctx.session, (set(), [0]))
         roles.add(ctx.role)
         active[0] += 1  # counted even if the check below refuses: on_session_end still follows
+        # Which messages may carry a journal delta (a late or discarded one is received without its
+        # step's annotations, so this is worked out from the local type, once per session and role).
+        self._merging[(ctx.session, ctx.role)] = self._merging_receives(ctx.local_type)
         self._check_manifest(ctx)
 
     def on_session_end(self, ctx: SessionContext, trace: Trace, ok: bool) -> None:
         self._abandon(lambda c: c.session == ctx.session and c.role == ctx.role)
+        self._merging.pop((ctx.session, ctx.role), None)
         joined = self._joined.get(ctx.session)
         if joined is None:
             return
@@ -232,7 +237,28 @@ class GuardExtension(Extension):
             role=ctx.role,
             session=ctx.session,
             channel=receipt_channel(context, ctx.session, ctx.peer, ctx.role),
+            delta_allowed=self._delta_allowed(ctx),
         )
+
+    def _delta_allowed(self, ctx: StepContext) -> bool:
+        """Whether the received message may carry a journal delta: its step merges journals."""
+        merging = self._merging.get((ctx.session, ctx.role))
+        if merging is not None:
+            return (ctx.peer, ctx.label) in merging
+        return self.chain.profiles.plan_for(ctx.label, ctx.annotations).merge_journal
+
+    def _merging_receives(self, local_type: LocalType) -> frozenset[tuple[str, str]]:
+        """(sender, label) of the receives of `local_type` whose guard plan merges a journal delta.
+        A message deciding an offer keeps no annotations in the receiver's local type: its branch
+        labels are allowed, as the sender may have annotated it."""
+        plan_for = self.chain.profiles.plan_for
+        allowed: set[tuple[str, str]] = set()
+        for step in local_type.iter_steps():
+            if isinstance(step, Recv) and plan_for(step.label, step.annotations).merge_journal:
+                allowed.add((step.from_, step.label))
+            elif isinstance(step, Offer):
+                allowed.update((step.from_, branch.label) for branch in step.branches)
+        return frozenset(allowed)
 
     def record_trace(self, session: str, protocol: str, events: Iterable[object]) -> None:
         """Store a session's trace alongside the journal (sessions run with this extension registered
