@@ -104,6 +104,9 @@ class ReliableChannels:
         self._resend_at = math.inf
         self._sending: set[asyncio.Task[None]] = set()
         self._drained: asyncio.Future[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        """The loop the node runs in (set when it is entered). Asked of asyncio once per message, it
+        cost a `getpid` system call each time (Python 3.11 checks the loop's process on every call)."""
 
     def _push(self, envelope: Envelope) -> None:
         raise NotImplementedError  # the node's
@@ -131,7 +134,9 @@ class ReliableChannels:
             raise too_large(envelope, len(frame), self.max_frame)
         if owed is not None:
             self.stats.acks_piggybacked += 1
-        loop = asyncio.get_running_loop()
+        loop = self._loop
+        if loop is None:
+            loop = self._loop = asyncio.get_running_loop()
         now = loop.time()
         channel = (session, sender, receiver)
         frames = self._unacked.get(channel)
