@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import socket
 from collections.abc import AsyncIterator, Callable
 
@@ -194,3 +195,46 @@ async def test_a_port_nobody_listens_on_is_an_os_error() -> None:
         port = s.getsockname()[1]
     with pytest.raises(OSError):
         await dial_tls("127.0.0.1", port, Credentials(ALICE).ssl_context(server=False), 1.0)
+
+
+async def test_garbage_after_the_handshake_ends_the_pipe_with_an_error_not_an_exception(
+    pair: tuple[TlsSocketPipe, TlsSocketPipe],
+) -> None:
+    client, server = pair
+    receiver = _Receiver()
+    server.push_to(receiver)
+    client.write(b"before")
+    await receiver.until(lambda: bytes(receiver.data) == b"before")
+    # Bytes that are no TLS record, straight onto the client's socket (under its TLS layer).
+    os.write(client._fd, b"\x17\x03\x03\x00\x10" + b"not a sealed record")
+    await receiver.until(lambda: bool(receiver.ends))
+    await server.wait_closed()
+    assert bytes(receiver.data) == b"before"
+    assert len(receiver.ends) == 1 and isinstance(receiver.ends[0], OSError)
+
+
+async def test_records_written_in_one_turn_are_all_delivered_in_order(
+    pair: tuple[TlsSocketPipe, TlsSocketPipe],
+) -> None:
+    client, server = pair
+    receiver = _Receiver()
+    server.push_to(receiver)
+    # One record each (16 KiB at most); the server reads them only after this turn, many at once.
+    messages = [_pattern(1 + (k * 977) % 20_000, k) for k in range(300)]
+    for message in messages:
+        client.write(message)
+    expected = b"".join(messages)
+    await receiver.until(lambda: len(receiver.data) >= len(expected))
+    assert bytes(receiver.data) == expected
+    assert receiver.ends == []
+
+
+async def test_the_listener_sends_no_session_tickets(pair: tuple[TlsSocketPipe, TlsSocketPipe]) -> None:
+    client, server = pair
+    # No connection is ever resumed (one lives as long as its transport): tickets would only be
+    # work for both sides after every handshake.
+    assert Credentials(BOB).ssl_context(server=True).num_tickets == 0
+    receiver = _Receiver()
+    client.push_to(receiver)
+    server.write(b"first")
+    await receiver.until(lambda: bytes(receiver.data) == b"first")

@@ -15,6 +15,8 @@ def tls_context(identity: Identity, *, server: bool) -> ssl.SSLContext:
     """A TLS 1.3-only context presenting `identity`'s certificate and requiring the peer's."""
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER if server else ssl.PROTOCOL_TLS_CLIENT)
     context.minimum_version = ssl.TLSVersion.TLSv1_3
+    if server:  # nobody resumes a session (a connection lives as long as the transport): no tickets
+        context.num_tickets = 0
     context.check_hostname = False
     context.verify_mode = ssl.CERT_REQUIRED
     anchor = anchor_pem()
