@@ -12,8 +12,10 @@ tcp/ws/quic, per-frame Ed25519 signatures for nats):
 
 Targets (issue 13): round trip <= 1.3x raw for tcp, <= 1.5x for the others. The raw baselines carry no
 authentication at all, so the ratios include the price of TLS (tcp, ws) or of signatures (nats); for
-tcp and ws the same exchange over TLS 1.3 is printed too (quic's raw stream is encrypted already),
-and so is the floor no runtime can go under: raw TLS / raw (tcp, ws), and for nats the same raw
+tcp and ws the same exchange over TLS 1.3 with asyncio streams is printed too (quic's raw stream is
+encrypted already), and so is the floor no runtime can go under: raw TLS / raw for ws; for tcp, whose
+TLS is not asyncio's (`transports.tls_socket`: non-blocking SSLSockets driven by readiness callbacks),
+the same ping-pong done that way with no runtime ("raw TLS, lean"), lean / raw; for nats the same raw
 request/reply with each message signed by its sender and verified by its receiver (SPEC §5.7 asks
 that of every envelope: at least 2 Ed25519 signs + 2 verifies per round trip, acks riding on data).
 
@@ -62,6 +64,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 import struct
 import sys
 import time
@@ -151,6 +154,66 @@ async def raw_tcp(rounds: int, tls: bool = False) -> float:
     server.close()
     await server.wait_closed()
     return elapsed
+
+
+async def raw_tls_socket(rounds: int) -> float:
+    """The same ping-pong over TLS 1.3 (the same contexts) the way tcp:// does TLS
+    (`transports.tls_socket`): non-blocking `ssl.SSLSocket`s that OpenSSL reads and writes itself, from
+    the event loop's readiness callbacks, with no runtime, no streams and no asyncio TLS layer: the
+    floor of tcp://."""
+    loop = asyncio.get_running_loop()
+    with socket.create_server(("127.0.0.1", 0)) as listening:
+        plain = socket.create_connection(listening.getsockname())
+        accepted, _ = listening.accept()
+    for sock in (plain, accepted):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    client = Credentials(ALICE).ssl_context(server=False).wrap_socket(plain, do_handshake_on_connect=False)
+    server = Credentials(BOB).ssl_context(server=True).wrap_socket(
+        accepted, server_side=True, do_handshake_on_connect=False
+    )
+    # Blocking handshakes, one thread each (not timed); then both ends non-blocking in this loop.
+    await asyncio.gather(asyncio.to_thread(client.do_handshake), asyncio.to_thread(server.do_handshake))
+    client.setblocking(False)
+    server.setblocking(False)
+    # OpenSSL's own objects, called as tls_socket calls them (SSLSocket.read/write add a Python check).
+    client_tls: Any = getattr(client, "_sslobj", None) or client
+    server_tls: Any = getattr(server, "_sslobj", None) or server
+    frame = _LEN.pack(len(PAYLOAD)) + PAYLOAD
+    received, echoing = bytearray(), bytearray()
+    waiter: asyncio.Future[None] | None = None
+
+    def echo() -> None:
+        try:
+            echoing.extend(server_tls.read(65536))
+        except ssl.SSLWantReadError:
+            return
+        while len(echoing) >= 4 and len(echoing) >= (end := 4 + _LEN.unpack_from(echoing)[0]):
+            server_tls.write(echoing[:end])  # a few bytes: the socket takes them at once
+            del echoing[:end]
+
+    def answer() -> None:
+        try:
+            received.extend(client_tls.read(65536))
+        except ssl.SSLWantReadError:
+            return
+        if len(received) >= len(frame) and waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    loop.add_reader(server.fileno(), echo)
+    loop.add_reader(client.fileno(), answer)
+    try:
+        started = time.perf_counter()
+        for _ in range(rounds):
+            waiter = loop.create_future()
+            client_tls.write(frame)
+            await waiter
+            del received[: len(frame)]
+        return time.perf_counter() - started
+    finally:
+        loop.remove_reader(server.fileno())
+        loop.remove_reader(client.fileno())
+        client.close()
+        server.close()
 
 
 async def raw_ws(rounds: int, tls: bool = False) -> float:
@@ -331,7 +394,7 @@ async def main(rounds: int, carriers: list[str]) -> None:
         for kind, baseline in baselines.items():
             if carriers and kind not in carriers:
                 continue
-            raws, runs, tlss, signing = [], [], [], []
+            raws, runs, tlss, signing, leans = [], [], [], [], []
             for _ in range(REPEATS):  # in turns, so the runtime and its baselines see the same load
                 raws.append(await baseline())
                 runs.append(await runtime(kind, server, rounds))
@@ -339,6 +402,8 @@ async def main(rounds: int, carriers: list[str]) -> None:
                     tlss.append(await encrypted[kind]())
                 if kind == "nats":
                     signing.append(signatures(rounds))
+                if kind == "tcp":
+                    leans.append(await raw_tls_socket(rounds))
             raw, trips, sessions = min(raws), min(r[0] for r in runs), min(r[1] for r in runs)
             print(f"{kind}://")
             print(f"  runtime round trips : {rounds / trips:9.0f}/s   {names[kind]}: {rounds / raw:9.0f}/s")
@@ -346,7 +411,14 @@ async def main(rounds: int, carriers: list[str]) -> None:
             if tlss and kind != "nats":
                 tls = min(tlss)
                 print(f"  raw with TLS 1.3    : {rounds / tls:9.0f}/s   runtime/raw TLS: {trips / tls:.2f}x")
-                print(f"  TLS alone           : raw TLS / raw = {tls / raw:.2f}x (the floor of the ratio)")
+                floor = f"raw TLS / raw = {tls / raw:.2f}x"
+                if leans:  # tcp:// does not use asyncio's TLS layer: its floor is the lean ping-pong
+                    lean = min(leans)
+                    print(f"  asyncio's TLS alone : {floor} (asyncio.sslproto, not tcp://'s TLS)")
+                    ratio = f"runtime/lean TLS: {trips / lean:.2f}x"
+                    print(f"  raw TLS, lean       : {rounds / lean:9.0f}/s   {ratio}")
+                    floor = f"lean TLS / raw = {lean / raw:.2f}x"
+                print(f"  TLS alone           : {floor} (the floor of the ratio)")
             if signing:
                 signed, floor = min(signing), min(tlss)
                 library = "libsodium (PyNaCl)" if SODIUM is not None else "OpenSSL (cryptography)"
