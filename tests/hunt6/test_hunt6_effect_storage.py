@@ -39,7 +39,6 @@ async def _round_trip(storage: DeviceStorage, value: object) -> str:
     return "refused" if refused else "ok"
 
 
-@pytest.mark.xfail(strict=True, reason="hunt6: store_put of a tuple/float corrupts the key in production")
 @pytest.mark.parametrize("value", [(1, 2), 1.5, math.nan], ids=["tuple", "float", "nan"])
 def test_a_value_outside_store_value_is_refused_or_kept_and_the_same_in_every_mode(value: object) -> None:
     production = asyncio.run(_round_trip(local_storage("dev", ":memory:"), value))

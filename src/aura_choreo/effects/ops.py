@@ -37,6 +37,17 @@ class EffectError(AuraChoreoError):
         super().__init__(f"{effect}: {reason}")
 
 
+def require_store_value(key: str, value: object) -> None:
+    """Raise `EffectError` unless `value` is a `StoreValue`: every device storage refuses the rest
+    alike, so role code that stores a tuple or a float fails in testing and simulation as in
+    production (whose SQLite registers could not decode it back, breaking the key for good)."""
+    if value is not None and not isinstance(value, str | int | bytes):
+        raise EffectError(
+            f"store_put {key}",
+            f"cannot store a {type(value).__name__}: a stored value is str, int, bytes, bool or None",
+        )
+
+
 @dataclass(frozen=True)
 class Now(Effect):
     """The event loop's clock, in seconds (virtual time in simulation)."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
-from aura_choreo.effects.ops import FactQuery, StoreValue
+from aura_choreo.effects.ops import FactQuery, StoreValue, require_store_value
 from aura_choreo.journal.facts import Fact
 
 
@@ -35,6 +35,7 @@ class MemoryStorage:
         return self.values.get(key)
 
     async def put(self, key: str, value: StoreValue) -> None:
+        require_store_value(key, value)
         self.values[key] = value
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 
-from aura_choreo.effects.ops import EffectError, StoreValue
+from aura_choreo.effects.ops import EffectError, StoreValue, require_store_value
 from aura_choreo.journal.store import cannot_open
 from aura_choreo.orchestration.crdt import VectorClock
 from aura_choreo.orchestration.exchange import Device
@@ -32,6 +32,7 @@ class CoordinatorStorage:
         return result.values[0] if result.values else None
 
     async def put(self, key: str, value: StoreValue) -> None:
+        require_store_value(key, value)  # before anything is written: a register must decode again
         if key not in self._seen:
             await self.get(key)  # learn the versions this write replaces
         try:
