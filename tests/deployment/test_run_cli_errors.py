@@ -103,3 +103,10 @@ def test_two_devices_without_addresses_is_a_usage_error(deployment: tuple[Path, 
     policy.write_text(text + "\n", encoding="utf-8")
     code, out = run(policy, folder / "coord.key", "--role", "Coordinator")
     assert code == 2 and "neither coord nor part has an address" in out
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc: a folder no one can create")
+def test_keygen_into_a_folder_that_cannot_be_made_is_a_usage_error() -> None:
+    code, out = invoke("keygen", "alice", "-o", "/proc/aura-choreo-nope")
+    assert code == 2, out
+    assert "cannot write into `/proc/aura-choreo-nope`" in out and "internal error" not in out

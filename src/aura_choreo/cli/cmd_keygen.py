@@ -27,6 +27,9 @@ def command(device: str, directory: str, force: bool, as_json: bool, quiet: bool
     except KeyFileError as exc:
         fail(str(exc), code=2)
         return
+    except OSError as exc:  # the folder passed the checks but cannot be made (e.g. under /proc)
+        fail(f"cannot write into `{directory}`: {exc.strerror or exc}", code=2)
+        return
     if as_json:
         print_json({"ok": True, "device": device, "key_file": str(path), "public_key": public})
         return
