@@ -1,7 +1,7 @@
 """The plumbing under an endpoint's imperative API (`endpoint.Endpoint`): taking messages off the
 inbox (stale and late drops, label matching), accepting them through the monitor, arming waits and
-peer deadlines, delivering and retrying sends, and the step context, trace records and violations the
-API's calls share. One role's state lives here; `Endpoint` adds the calls role code makes.
+peer deadlines, and the step context, trace records and violations the API's calls share. One role's
+state lives here; `Endpoint` adds the calls role code makes (sends: `endpoint_send.EndpointSend`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from sys import getrecursionlimit
 from typing import TYPE_CHECKING, Any
 
 from aura_choreo.effects.api import Effects
-from aura_choreo.errors import PeerTimeout, ProtocolViolation, TransportError
+from aura_choreo.errors import PeerTimeout, ProtocolViolation
 from aura_choreo.projection.local_types import Branch, Choose, LocalStep, LocalType, Recv, annotation_value
 from aura_choreo.runtime.deadlines import arrival
 from aura_choreo.runtime.durations import format_seconds
@@ -25,13 +25,10 @@ from aura_choreo.runtime.monitor import Monitor, TimeoutToken
 from aura_choreo.runtime.node import Node
 from aura_choreo.runtime.step_context import (
     EndpointStats,
-    SendFailed,
     SendHooks,
-    after_send,
     new_context,
     parse_timeout_ms,
     received_attachments,
-    settle,
 )
 from aura_choreo.runtime.trace import Trace
 from aura_choreo.runtime.wire import MAX_RECURSION, Envelope, WireError, decode_payload
@@ -175,52 +172,6 @@ class EndpointCore:
                 for name in choice_fact_names(step):
                     facts = await self.effects.journal_facts(name)
                     self.env[facts_key(name)] = [fact_view(fact) for fact in facts]
-
-    # ------------------------------------------------------------------ sending
-
-    async def _deliver(
-        self,
-        to: str,
-        envelope: Envelope,
-        extensions: tuple[Extension, ...],
-        ctx: StepContext | None,
-        handed: bool = False,
-    ) -> None:
-        """Send `envelope` through the node (unless it was `handed` over in this process already),
-        then tell the extensions and record it."""
-        if not handed:
-            try:
-                await self.node.send(self.session.address(to), envelope)
-            except TransportError as exc:
-                raise self._send_failed(exc, to, envelope, extensions, ctx) from exc
-        if ctx is not None:
-            waits = after_send(extensions, ctx, True)
-            if waits:
-                await settle(waits)  # e.g. the send's journal facts reaching the disk
-        self._record("send", self.role, to, envelope.label, envelope.seq)
-
-    def _find_peer(self, to: str, address: Address) -> None:
-        """After hand-offs to `to`: remember its inbox, so that the next sends go straight there."""
-        transport = self.node.transport
-        if isinstance(transport, InMemoryTransport):
-            inbox = transport.target(address, (self.session.id, to))
-            if type(inbox) is Inbox:
-                self._peers[to] = DirectPeer(inbox, transport)
-
-    def _send_failed(
-        self,
-        exc: TransportError,
-        to: str,
-        envelope: Envelope,
-        extensions: tuple[Extension, ...],
-        ctx: StepContext | None,
-    ) -> SendFailed:
-        after_send(extensions, ctx, False)
-
-        async def retry() -> None:
-            await self._deliver(to, envelope, extensions, ctx)
-
-        return SendFailed(exc.detail, retry, role=self.role, session=self.session.id, step=self._step())
 
     def _next_seq(self, to: str) -> int:
         """The next sequence number on the channel to `to` (data and saga control share it)."""
