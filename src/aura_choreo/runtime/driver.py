@@ -18,7 +18,7 @@ from typing import Any
 from aura_choreo.errors import ProtocolViolation
 from aura_choreo.projection.local_types import Choose, Local, LocalStep, Offer, Quorum, Recv, Send
 from aura_choreo.runtime.endpoint import Endpoint
-from aura_choreo.runtime.interpreter import Handler, first_error
+from aura_choreo.runtime.interpreter import EndpointHandler, Handler, first_error
 from aura_choreo.runtime.monitor import Thread, TimeoutToken, TryToken
 from aura_choreo.runtime.program import (
     ChooseEffect,
@@ -41,7 +41,10 @@ class Driver:
         self.endpoint = endpoint
         self.monitor = endpoint.monitor
         self.handle = handler.handle
+        # With no middleware, the straight-line sends and receives skip the handler's dispatch.
+        self._performer = handler.performer if type(handler) is EndpointHandler else self._via_handle
         self._effects: dict[int, Effect] = {}
+        self._performers: dict[int, Callable[[], Awaitable[Any]]] = {}
 
     async def run(self) -> None:
         """Run the role from its current state to its end."""
@@ -51,8 +54,7 @@ class Driver:
     async def _run_thread(self, thread: Thread) -> None:
         monitor = self.monitor
         arm = self.endpoint.arm_timeouts
-        effects = self._effects
-        handle = self.handle
+        performers = self._performers
         settled = -1
         scopes: list[Scope] = []
         while True:
@@ -61,10 +63,10 @@ class Driver:
                 # block was entered and no timeout armed): perform the next send or receive at once.
                 plain = monitor.plain_head(thread)
                 if plain is not None:
-                    effect = effects.get(id(plain))
-                    if effect is None:
-                        effect = effects[id(plain)] = _effect_of(plain)
-                    await handle(effect)
+                    perform = performers.get(id(plain))
+                    if perform is None:
+                        perform = performers[id(plain)] = self._performer(self._effect(plain))
+                    await perform()
                     continue
             head = monitor.head_of(thread)
             arm()
@@ -88,12 +90,19 @@ class Driver:
         if isinstance(step, Quorum):
             await self.handle(RecvAnyEffect(self.monitor.quorum_senders(thread)))
             return
+        await self.handle(self._effect(step))
+        if isinstance(step, Local):
+            self.monitor.on_local(step)
+
+    def _effect(self, step: LocalStep) -> Effect:
+        """The leaf effect of `step`, made once per step."""
         effect = self._effects.get(id(step))
         if effect is None:
             effect = self._effects[id(step)] = _effect_of(step)
-        await self.handle(effect)
-        if isinstance(step, Local):
-            self.monitor.on_local(step)
+        return effect
+
+    def _via_handle(self, effect: Effect) -> Callable[[], Awaitable[Any]]:
+        return partial(self.handle, effect)
 
     async def _run_branches(self, branches: list[Thread]) -> None:
         try:

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from aura_choreo.effects.ops import Handler as Handler  # re-exported: one protocol for all effects
@@ -42,16 +44,7 @@ class EndpointHandler:
     async def handle(self, effect: Effect) -> Any:
         ep = self.endpoint
         if isinstance(effect, SendEffect):
-            message = effect.message
-            step = effect.step
-            if message is None and step is not None:
-                message = self.behaviour.payload(step.label, step.payload, ep.env, ep.received)
-                if type(message) is not dict and inspect.isawaitable(message):
-                    message = await message  # an `async` behaviour method (the default's is plain)
-                if message is None:
-                    message = step.label if not step.payload else None
-            await ep.send(effect.to, message, label=effect.label)
-            return None
+            return await self._send(effect)
         if isinstance(effect, RecvEffect):
             return await ep.recv(effect.from_, effect.label)
         if isinstance(effect, RecvAnyEffect):
@@ -83,6 +76,28 @@ class EndpointHandler:
             await ep.local(effect.action, *args)
             return result
         raise TypeError(f"not a leaf effect: {type(effect).__name__}")
+
+    def performer(self, effect: Effect) -> Callable[[], Awaitable[Any]]:
+        """A call doing what `handle(effect)` does, for a caller that performs the same effect again
+        and again (the behaviour-driven runner, per step): a send or receive skips `handle`'s
+        dispatch and its frame, the rest goes through `handle`."""
+        if type(effect) is RecvEffect:
+            return partial(self.endpoint.recv, effect.from_, effect.label)
+        if type(effect) is SendEffect:
+            return partial(self._send, effect)
+        return partial(self.handle, effect)
+
+    async def _send(self, effect: SendEffect) -> None:
+        ep = self.endpoint
+        message = effect.message
+        step = effect.step
+        if message is None and step is not None:
+            message = self.behaviour.payload(step.label, step.payload, ep.env, ep.received)
+            if type(message) is not dict and inspect.isawaitable(message):
+                message = await message  # an `async` behaviour method (the default's is plain)
+            if message is None:
+                message = step.label if not step.payload else None
+        await ep.send(effect.to, message, label=effect.label)
 
 
 async def _resolved(value: Any) -> Any:
