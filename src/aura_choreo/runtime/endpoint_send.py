@@ -58,12 +58,9 @@ class EndpointSend(EndpointBlocks):
         msg = message if type(message) is spec.cls else coerce_message(spec, message)
         if msg is None:
             raise self._violation(spec.signature(), spec.mismatch(message))
-        for name, kind in spec.exact:
-            if type(getattr(msg, name)) is not kind:
-                raise self._violation(spec.signature(), f"{label}({', '.join(spec.bad_fields(msg))})")
-        for name, check in spec.checks:
-            if not check(getattr(msg, name)):
-                raise self._violation(spec.signature(), f"{label}({', '.join(spec.bad_fields(msg))})")
+        valid = spec.valid  # every field's type (and a sized integer's range), in one call
+        if valid is not None and not valid(msg):
+            raise self._violation(spec.signature(), f"{label}({', '.join(spec.bad_fields(msg))})")
         try:
             try:
                 payload = _encode(msg)  # `encode_payload`'s common case, inlined

@@ -206,6 +206,9 @@ class MessageSpec:
     """(variable, field) for each named payload item: what a send or receipt makes known (SPEC §3.6)."""
     int_fields: frozenset[str] = frozenset()
     """Fields of a sized integer type (`u64`, `i8`...), range-checked on send and on receipt."""
+    valid: Callable[[Any], bool] | None = None
+    """`exact` and `checks` as one predicate over the message (True: no `bad_fields`); None when
+    there is nothing to check. What a send calls."""
 
     def bad_fields(self, message: msgspec.Struct) -> list[str]:
         """Fields of `message` whose value does not have the declared type (empty when fine)."""
@@ -268,8 +271,55 @@ def build_spec(label: str, payload: Payload, user_types: UserTypes | None = None
 
     binds = tuple((item.name, n) for item, n in zip(payload, names, strict=True) if item.name is not None)
     return MessageSpec(
-        label, payload, cls, names, types, checks, payload_decoder(cls), exact, binds, frozenset(ranges)
+        label, payload, cls, names, types, checks, payload_decoder(cls), exact, binds, frozenset(ranges),
+        compile_valid(exact, checks, ranges),
+    )  # fmt: skip
+
+
+def compile_valid(
+    exact: tuple[tuple[str, type], ...],
+    checks: tuple[tuple[str, Check], ...],
+    ranges: Mapping[str, tuple[int, int]],
+) -> Callable[[Any], bool] | None:
+    """One predicate doing what `exact` and `checks` do field by field (`MessageSpec.valid`).
+
+    Every send checks its payload, so the tests are compiled into one expression: an exact type is
+    `type(m.f) is T`, a sized integer's range is tested inline, any other check is called. Field names
+    are the struct's (identifiers, keywords escaped by `field_names`); the types, bounds and checks
+    are the expression's constants, never text. A name that is not a plain identifier falls back to
+    the loops.
+    """
+    parts: list[str] = []
+    constants: dict[str, object] = {}
+    for i, (name, kind) in enumerate(exact):
+        if not name.isidentifier() or keyword.iskeyword(name):
+            return _valid_by_loops(exact, checks)
+        constants[f"T{i}"] = kind
+        parts.append(f"type(m.{name}) is T{i}")
+    for i, (name, check) in enumerate(checks):
+        if not name.isidentifier() or keyword.iskeyword(name):
+            return _valid_by_loops(exact, checks)
+        if name in ranges:
+            constants[f"L{i}"], constants[f"H{i}"] = ranges[name]
+            parts.append(f"(type(v := m.{name}) is int and L{i} <= v <= H{i})")
+        else:
+            constants[f"C{i}"] = check
+            parts.append(f"C{i}(m.{name})")
+    if not parts:
+        return None
+    valid: Callable[[Any], bool] = eval(
+        f"lambda m: {' and '.join(parts)}", {"__builtins__": {"type": type, "int": int}, **constants}
     )
+    return valid
+
+
+def _valid_by_loops(
+    exact: tuple[tuple[str, type], ...], checks: tuple[tuple[str, Check], ...]
+) -> Callable[[Any], bool]:
+    def valid(m: Any) -> bool:
+        return all(type(getattr(m, n)) is k for n, k in exact) and all(c(getattr(m, n)) for n, c in checks)
+
+    return valid
 
 
 def _range_check(bounds: tuple[int, int]) -> Check:
