@@ -146,10 +146,10 @@ class DefaultBehaviour:
             )
             entry = self._fields[id(payload)] = (payload, items)
         known = known or {}
-        return {
-            n: known[name] if name is not None and name in known else self.synthesise(type_expr, name)
-            for n, name, type_expr in entry[1]
-        }
+        values: dict[str, object] = {}  # a loop, not a comprehension: no function made per message
+        for n, name, kind in entry[1]:
+            values[n] = known[name] if name is not None and name in known else self.synthesise(kind, name)
+        return values
 
     def synthesise(self, type_expr: TypeExpr | None, name: str | None = None) -> Any:
         """A random value of a declared type; unknown types become records or enum patterns."""
