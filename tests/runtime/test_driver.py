@@ -8,7 +8,13 @@ import pytest
 
 from aura_choreo.errors import ProtocolViolation
 from aura_choreo.protocol import choreography
+from aura_choreo.runtime.behaviour import BehaviourAdapter, DefaultBehaviour, ProtocolHints
+from aura_choreo.runtime.driver import Driver
+from aura_choreo.runtime.interpreter import EndpointHandler, Handler
+from aura_choreo.runtime.node import Node
+from aura_choreo.runtime.program import Effect
 from aura_choreo.runtime.runner import run_session
+from aura_choreo.runtime.trace import Trace
 from aura_choreo.testing.results import SimulationConfig
 from aura_choreo.testing.simulation import simulate
 from aura_choreo.transports.inmemory import InMemoryTransport
@@ -159,3 +165,64 @@ def test_a_relay_forwards_the_value_it_received() -> None:
     )
     report = simulate(protocol, seeds=range(30), config=SimulationConfig(horizon=60.0))
     assert report.ok, report.summary()
+
+
+LOOPED = choreography(
+    """
+    choreography Looped {
+        roles: A, B;
+        loop (count: 5) { A -> B: Ping(n: i64); B -> A: Pong(n: i64); }
+    }
+    """
+)
+
+
+class PassThrough:
+    """A middleware that only counts the effects it passes on."""
+
+    def __init__(self, inner: Handler) -> None:
+        self.inner = inner
+        self.seen: list[str] = []
+
+    async def handle(self, effect: Effect) -> object:
+        self.seen.append(type(effect).__name__)
+        return await self.inner.handle(effect)
+
+
+def _rows(trace: Trace) -> list[tuple[str, str, str, str, int]]:
+    return [(e.kind, e.role, e.sender, e.label, e.seq) for e in trace.events]
+
+
+async def test_middleware_sees_every_send_and_receive_of_straight_line_code() -> None:
+    stacks: list[PassThrough] = []
+
+    def factory(inner: Handler) -> Handler:
+        stacks.append(PassThrough(inner))
+        return stacks[-1]
+
+    plain, wrapped = LOOPED.session(), LOOPED.session()
+    await run_session(plain, InMemoryTransport(), {}, seed=3)
+    await run_session(wrapped, InMemoryTransport(), {}, seed=3, middleware=[factory])
+    assert sorted(len(stack.seen) for stack in stacks) == [10, 10]  # 5 rounds x (a send + a receive)
+    assert _rows(plain.trace) == _rows(wrapped.trace)  # the shortcut without middleware does the same
+
+
+async def test_a_handler_subclass_overriding_handle_is_asked_for_every_effect() -> None:
+    seen: list[str] = []
+
+    class Counting(EndpointHandler):
+        async def handle(self, effect: Effect) -> object:
+            seen.append(type(effect).__name__)
+            return await super().handle(effect)
+
+    session = LOOPED.session()
+    transport = InMemoryTransport()
+    hints = ProtocolHints.from_local_types(session.local_types.values())
+
+    async def role(name: str, node: Node) -> None:
+        async with session.endpoint(name, node) as ep:
+            await Driver(ep, Counting(ep, BehaviourAdapter(None, DefaultBehaviour(0, hints)))).run()
+
+    async with Node(transport, "A") as a, Node(transport, "B") as b:
+        await asyncio.gather(role("A", a), role("B", b))
+    assert seen.count("SendEffect") == 10 and seen.count("RecvEffect") == 10
