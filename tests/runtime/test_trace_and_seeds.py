@@ -31,6 +31,17 @@ def test_trace_round_trips_through_jsonl(tmp_path: Path) -> None:
     assert first.startswith('{"from": "A", "kind": "send", "label": "Ping"')
 
 
+def test_count_counts_events_of_the_kinds_recorded_and_materialised() -> None:
+    trace = Trace([TraceEvent("send", "s1", "A", "A", "B", "Ping", 1, 0.5, "P")])
+    trace.record_fields("recv", "s1", "B", "A", "B", "Ping", 1, 0.75, "P")
+    trace.record_control("recv", "s1", "B", "A", "B", "Done", 2, 0.8, "P")
+    trace.record_fields("send", "s1", "B", "B", "A", "Pong", 1, 0.9, "P")
+    counts = (trace.count("recv"), trace.count("send"), trace.count("send", "recv"), trace.count())
+    assert counts == (2, 2, 4, 0)
+    assert trace.count("recv") == len(trace.of_kind("recv"))  # now materialised: the same answer
+    assert trace.count("recv") == 2
+
+
 def _loadable(path: Path) -> list[str]:
     try:
         return list(load_all(path))

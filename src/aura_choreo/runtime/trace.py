@@ -179,6 +179,11 @@ class Trace:
         """The events of the given kinds, in order."""
         return [e for e in self.events if e.kind in kinds]
 
+    def count(self, *kinds: str) -> int:
+        """How many events are of the given kinds (without making a `TraceEvent` of each)."""
+        pending = sum(1 for fields in self._pending if fields[0] in kinds)
+        return pending + sum(1 for e in self._events if e.kind in kinds)
+
     def deliveries(self) -> list[TraceEvent]:
         """The receive events: the messages delivered to roles, in delivery order."""
         return self.of_kind("recv")
