@@ -286,18 +286,18 @@ def compile_valid(
     Every send checks its payload, so the tests are compiled into one expression: an exact type is
     `type(m.f) is T`, a sized integer's range is tested inline, any other check is called. Field names
     are the struct's (identifiers, keywords escaped by `field_names`); the types, bounds and checks
-    are the expression's constants, never text. A name that is not a plain identifier falls back to
-    the loops.
+    are the expression's constants, never text. A name that is not a plain ASCII identifier falls
+    back to the loops.
     """
     parts: list[str] = []
     constants: dict[str, object] = {}
     for i, (name, kind) in enumerate(exact):
-        if not name.isidentifier() or keyword.iskeyword(name):
+        if not _plain_name(name):
             return _valid_by_loops(exact, checks)
         constants[f"T{i}"] = kind
         parts.append(f"type(m.{name}) is T{i}")
     for i, (name, check) in enumerate(checks):
-        if not name.isidentifier() or keyword.iskeyword(name):
+        if not _plain_name(name):
             return _valid_by_loops(exact, checks)
         if name in ranges:
             constants[f"L{i}"], constants[f"H{i}"] = ranges[name]
@@ -311,6 +311,12 @@ def compile_valid(
         f"lambda m: {' and '.join(parts)}", {"__builtins__": {"type": type, "int": int}, **constants}
     )
     return valid
+
+
+def _plain_name(name: str) -> bool:
+    """Whether `m.<name>` in source reads the field `name`: an ASCII identifier, not a keyword (a
+    non-ASCII name would be NFKC-normalised by the compiler and could read another attribute)."""
+    return name.isascii() and name.isidentifier() and not keyword.iskeyword(name)
 
 
 def _valid_by_loops(
