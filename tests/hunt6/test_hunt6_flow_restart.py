@@ -19,13 +19,13 @@ import pytest
 from aura_choreo.errors import BudgetExhausted
 from aura_choreo.guards.chain import OutgoingSend
 from aura_choreo.guards.policy_file import parse_policy
+from aura_choreo.guards.receipts import DeviceKey
 
 SEND = OutgoingSend(
     "P", "s1", "A", "dev-a", "B", "dev-b", "M", (("flow_cost", 60), ("journal_facts", "sent"))
 )
 
 
-@pytest.mark.xfail(strict=True, reason="hunt6: a restarted process starts its flow budgets from 0")
 def test_a_restarted_device_keeps_what_it_spent_of_its_flow_budget(tmp_path: Path) -> None:
     policy = parse_policy(
         {
@@ -35,13 +35,15 @@ def test_a_restarted_device_keeps_what_it_spent_of_its_flow_budget(tmp_path: Pat
             "devices": {"dev-a": {}, "dev-b": {}},
         }
     )
-    first = policy.build_chain(clock=lambda: 0.0)
+    # The deployed device's chain (`run --key`): its own key, its own journal.
+    key = DeviceKey.generate("dev-a")
+    first = policy.build_chain(clock=lambda: 0.0, own_key=key)
     first.commit(first.prepare(SEND))  # 60 of 100 spent, on disk with its fact
     assert first.store is not None
     assert first.store.load_budgets("dev-a") == [("P", "dev-b", 0, 60)]
     first.store.close()
 
-    restarted = policy.build_chain(clock=lambda: 0.0)  # the same device, a new process, same epoch
+    restarted = policy.build_chain(clock=lambda: 0.0, own_key=key)  # a new process, same epoch
     assert [f.name for f in restarted.device("dev-a").journal.facts()] == ["sent"]  # the facts are back
     with pytest.raises(BudgetExhausted):
         restarted.prepare(SEND)  # 60 + 60 > 100: today it is charged as if nothing had been spent

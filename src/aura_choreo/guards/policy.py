@@ -149,8 +149,11 @@ class Policy:
         private key is in this process is checked against that key; a pinned `public_key` counts only
         for devices whose private key is elsewhere. With `own_key` (`run --key`) the chain is that one
         device's: it signs with `own_key` and every other device is remote, checked against its pinned
-        key. Without it every device of the chain lives in this process (testing, simulation, in-process
-        runs), so the pinned keys, whose private keys this process does not have, play no part."""
+        key, and resumes the flow budgets its journal recorded (a restarted process does not spend
+        them again). Without it every device of the chain lives in this process (testing, simulation,
+        in-process runs: each chain models devices fresh from their budgets' point of view, so runs
+        stay independent), and the pinned keys, whose private keys this process does not have, play
+        no part."""
         import time
 
         now = clock or time.time
@@ -186,16 +189,22 @@ class Policy:
                 key = own_key
             elif key_seed is not None:
                 key = DeviceKey.from_seed(device, key_seed + b"/" + device.encode())
+            # Peer limits may name the peer's role or its device; the ledger is keyed by device.
+            flow = FlowLedger(
+                default_limit=spec.flow_limit,
+                limits={self.device_of(peer): limit for peer, limit in spec.peer_flow_limits.items()},
+                epoch_seconds=self.epoch_seconds,
+                clock=now,
+            )
+            if own_key is not None and device == own_key.device:
+                # A deployed device resumes what it spent before (an earlier process on its journal):
+                # the limit is per device and epoch (SPEC §5.3), not per process.
+                for context, peer, epoch, spent in journal_store.load_budgets(device):
+                    flow.restore(context, peer, epoch, spent)
             return DeviceGuards(
                 device,
                 key=key,
-                # Peer limits may name the peer's role or its device; the ledger is keyed by device.
-                flow=FlowLedger(
-                    default_limit=spec.flow_limit,
-                    limits={self.device_of(peer): limit for peer, limit in spec.peer_flow_limits.items()},
-                    epoch_seconds=self.epoch_seconds,
-                    clock=now,
-                ),
+                flow=flow,
                 leakage=LayeredLeakage([own, *extra]),
                 journal=Journal(device, journal_store),
             )
