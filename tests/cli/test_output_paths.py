@@ -72,3 +72,18 @@ def test_simulate_creates_the_missing_folders_of_its_output_files(
         main(["simulate", TPC, "--runs", "1", option, str(out), "--quiet", *extra])
     assert ended.value.code in (0, 1)  # the crash fails the run; --shrink writes its fixture then
     assert out.is_file()
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux /proc: a folder no one can create")
+@pytest.mark.parametrize("args", COMMANDS[:5], ids=lambda a: " ".join(x for x in a if x != TPC))
+def test_an_output_folder_that_cannot_be_made_is_a_usage_error_naming_it(
+    args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = "/proc/aura-choreo-nope"  # passes the up-front checks (root may write /proc), mkdir fails
+    with pytest.raises(SystemExit) as ended:
+        main([a.replace("{out}", out) for a in args] + ["--json"])
+    captured = capsys.readouterr()
+    assert "internal error" not in captured.err, captured.err
+    assert ended.value.code == 2, captured.err
+    answer = json.loads(captured.out)
+    assert answer["ok"] is False and out in answer["error"]

@@ -72,7 +72,7 @@ def command(
     try:
         write_all(compiled, out_dir)
     except OSError as exc:
-        fail(f"cannot write to `{out_dir}`: {exc.strerror or exc}", code=1)
+        fail(f"cannot write to `{out_dir}`: {exc.strerror or exc}", code=2)
     if as_json:
         print_json(
             {
