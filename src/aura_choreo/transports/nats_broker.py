@@ -70,6 +70,12 @@ class _NatsLink(ClosableLink):
         super().__init__(address)
         self._transport = transport
 
+    def send(self, to: Address, frame: bytes) -> Awaitable[None]:
+        # Once per frame: the transport's coroutine itself, not one more wrapped around it.
+        if self._closed:
+            raise TransportError(f"link {self._address!r} is closed")
+        return self._transport._send(frame)
+
     async def _deliver(self, to: Address, frame: bytes) -> None:
         await self._transport._send(frame)
 

@@ -121,9 +121,12 @@ def frame_verifier(public_key: bytes) -> Verifier:
 
 def signed_bytes(subject: str, device: str, counter: int, frame: bytes) -> bytes:
     """What the sender signs: everything the broker could otherwise change or reuse."""
-    return b"".join(
-        (_DOMAIN, subject.encode(), b"\x00", device.encode(), b"\x00", counter.to_bytes(8, "big"), frame)
-    )
+    return b"".join((_signed_prefix(subject, device), counter.to_bytes(8, "big"), frame))
+
+
+@functools.lru_cache(maxsize=4096)  # one per (subject, device): built for every frame sent and received
+def _signed_prefix(subject: str, device: str) -> bytes:
+    return b"".join((_DOMAIN, subject.encode(), b"\x00", device.encode(), b"\x00"))
 
 
 class Hello(msgspec.Struct, array_like=True, frozen=True):
@@ -206,11 +209,11 @@ class FrameVerifier:
             return Rejected(device, "stale counter (replayed?)")
         if signed.counter <= self.last.get((device, subject), 0):
             return Rejected(device, "counter not fresher than the last accepted (replayed)")
-        if device not in binding.devices():
-            return Rejected(device, f"a device with no role in session {binding.session}")
         try:
             head = HEAD.decode(signed.frame)
         except (msgspec.DecodeError, msgspec.ValidationError):
+            if device not in binding.devices():  # (an envelope's sender role says it, below)
+                return Rejected(device, f"a device with no role in session {binding.session}")
             try:
                 hello = HELLO.decode(signed.frame)
             except (msgspec.DecodeError, msgspec.ValidationError):
@@ -221,11 +224,11 @@ class FrameVerifier:
             return Verified(device, signed.frame, hello)
         if subject != subject_for(binding.protocol_hash, binding.session, role):
             return Rejected(device, "an envelope on another protocol's subject")
-        if (
-            head.session != binding.session
-            or head.receiver != role
-            or binding.roles.get(head.sender) != device
-        ):
+        if binding.roles.get(head.sender) != device:  # also: a device of the session
+            if device not in binding.devices():
+                return Rejected(device, f"a device with no role in session {binding.session}")
+            return Rejected(device, f"envelope {head.sender}->{head.receiver} is not for it")
+        if head.session != binding.session or head.receiver != role:
             return Rejected(device, f"envelope {head.sender}->{head.receiver} is not for it")
         self.last[(device, subject)] = signed.counter
         return Verified(device, signed.frame)
