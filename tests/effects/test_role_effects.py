@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import math
 import time
 
 import pytest
@@ -239,3 +240,12 @@ async def test_the_runtimes_trace_and_metrics_middleware_wrap_role_effects_too()
     await _run(EffectStack(middleware=[trace, count]), a)
     assert [r.effect for r in traces[0].records] == ["sleep 0", "store_put k", "store_get k"]
     assert metrics[0].counts == {"Sleep": 1, "StorePut": 1, "StoreGet": 1}
+
+
+@pytest.mark.parametrize("seconds", [-1.0, math.nan, math.inf, -math.inf])
+def test_a_sleep_that_is_not_a_finite_non_negative_time_is_refused(seconds: float) -> None:
+    from aura_choreo.effects import DeviceHandler, Effects, session_rng
+
+    effects = Effects(DeviceHandler(DeviceResources("A"), session_rng(0, "s", "A")))
+    with pytest.raises(EffectError, match="finite, non-negative"):
+        asyncio.run(effects.sleep(seconds))

@@ -12,8 +12,6 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-import pytest
-
 from aura_choreo.effects import role_effects
 from aura_choreo.effects.ops import EffectError
 from aura_choreo.protocol import load
@@ -22,7 +20,6 @@ from aura_choreo.testing.pytest_plugin import ChoreoSim
 SIGNED_ORDER = Path(__file__).resolve().parents[1] / "effects" / "signed_order.choreo"
 
 
-@pytest.mark.xfail(strict=True, reason="hunt6: effects.sleep(nan) is accepted and stalls until another timer")
 def test_a_nan_sleep_is_refused_like_a_negative_one() -> None:
     seen: list[str] = []
 

@@ -25,7 +25,7 @@ from aura_choreo.effects.ops import (
     StoreGet,
     StorePut,
     Verify,
-    describe,
+    require_sleep_seconds,
 )
 from aura_choreo.effects.storage import DeviceStorage, FactSource, MemoryStorage, NoFacts, matching
 from aura_choreo.transports.net.identity import Identity, verify_signature
@@ -66,8 +66,7 @@ class DeviceHandler:
         if isinstance(effect, Now):
             return asyncio.get_running_loop().time()
         if isinstance(effect, Sleep):
-            if effect.seconds < 0:
-                raise EffectError(describe(effect), "a sleep cannot be negative")
+            require_sleep_seconds(effect)
             await asyncio.sleep(effect.seconds)
             return None
         if isinstance(effect, Random):

@@ -8,6 +8,7 @@ effects (`runtime.program`) share the `Effect` base, so one middleware class wra
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -46,6 +47,15 @@ def require_store_value(key: str, value: object) -> None:
             f"store_put {key}",
             f"cannot store a {type(value).__name__}: a stored value is str, int, bytes, bool or None",
         )
+
+
+def require_sleep_seconds(effect: Sleep) -> None:
+    """Raise `EffectError` unless `effect` sleeps a finite, non-negative time. NaN must be refused
+    here, not by `< 0` (false for NaN): the event loop's timer heap cannot order a NaN deadline, so
+    such a sleep ended whenever some other timer fired and the stall was blamed on a peer; an infinite
+    sleep never ends and is the same mistake."""
+    if not math.isfinite(effect.seconds) or effect.seconds < 0:
+        raise EffectError(describe(effect), "a sleep lasts a finite, non-negative number of seconds")
 
 
 @dataclass(frozen=True)
