@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from aura_choreo.cli.main import cli
@@ -15,7 +14,6 @@ from aura_choreo.cli.main import cli
 DUNDER_FIELD = "protocol K { roles: A, B; A -> B: M(__y: i32); }\n"
 
 
-@pytest.mark.xfail(strict=True, reason="hunt6: field `__y` validates, simulate: internal error")
 def test_a_field_name_that_validates_also_simulates(tmp_path: Path) -> None:
     source = tmp_path / "dunder.choreo"
     source.write_text(DUNDER_FIELD, encoding="utf-8")

@@ -300,3 +300,19 @@ def test_continue_of_an_outer_rec_inside_a_loop_is_not_followed_by_the_loop_jump
     choice = next(s for s in core.walk(checked.body) if isinstance(s, core.Choice))
     again, stop = choice.branches
     assert again.body[-1] == core.Continue("L") and not any(isinstance(s, core.Continue) for s in stop.body)
+
+
+def test_a_payload_field_python_would_mangle_is_e015_once_per_field() -> None:
+    # hunt6: `__y` validated, then the runtime's msgspec Struct refused it (an internal error under
+    # simulate); the message sits in a loop over a family so the field is expanded three times.
+    text = (
+        "choreography K { roles: A, B[3]\n"
+        " for i in 0..3 { A -> B[i]: M(ok: i32, __y: i32, __class__: i32) } }"
+    )
+    parsed = parse_source(text, "t.choreo")
+    checked = check_choreography(parsed.file.choreographies[0])
+    found = [d for d in checked.diagnostics if d.code == "E015"]
+    assert [d.is_error for d in found] == [True, True]
+    assert "`__y`" in found[0].message and "`__class__`" in found[1].message
+    assert (found[0].span.line, found[0].span.column) == (2, 40)
+    assert "leading `__`" in render_all(found, {"t.choreo": text})

@@ -97,9 +97,28 @@ class MessageExpander:
     def _label(self, message: ast.Message | None, ctx: Ctx) -> tuple[str, tuple[PayloadItem, ...]]:
         if message is None:
             return ctx.block.next_label(), ()
+        self._reserved_fields(message)
         payload = payload_of(message)
         self.variables.update(p.name for p in payload if p.name)
         return message.label, payload
+
+    def _reserved_fields(self, message: ast.Message) -> None:
+        """E015 on a payload field named `__x`: the runtime and the generated code carry a payload as a
+        msgspec Struct whose attributes are the field names, and in a class body Python mangles `__x`
+        (msgspec refuses it) while `__class__`-style names clash with what every Struct inherits."""
+        for f in message.fields:
+            if f.name is None or not f.name.startswith("__"):
+                continue
+            if any(d.code == "E015" and d.span == f.span for d in self.diagnostics):
+                continue  # the same message expanded again (a loop, a family, a call)
+            self.diagnostics.append(
+                error(
+                    "E015",
+                    f.span,
+                    f"payload field `{f.name}` starts with `__`, which Python reserves inside a class",
+                    "rename it without the leading `__`",
+                )
+            )
 
     def _send(self, stmt: ast.Send, ctx: Ctx) -> list[core.CoreStmt]:
         label, payload = self._label(stmt.message, ctx)
