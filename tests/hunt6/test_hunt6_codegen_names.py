@@ -36,7 +36,6 @@ def _role_modules(package: Package) -> set[str]:
     }
 
 
-@pytest.mark.xfail(strict=True, reason="hunt6: role `class` -> __init__.py is a SyntaxError")
 def test_a_role_named_after_a_python_keyword_gives_importable_code(tmp_path: Path) -> None:
     result = _compile(tmp_path, "protocol K { roles: class, B; class -> B: Ping; B -> class: Pong; }")
     if isinstance(result, CodegenError):
@@ -62,7 +61,6 @@ def test_a_role_named_after_a_python_keyword_gives_importable_code(tmp_path: Pat
             del sys.modules[name]
 
 
-@pytest.mark.xfail(strict=True, reason="hunt6: a role named `Messages` overwrites the package's messages.py")
 def test_a_role_named_messages_does_not_replace_the_message_module(tmp_path: Path) -> None:
     text = "protocol K { roles: Messages, B; Messages -> B: Ping; B -> Messages: Pong; }"
     result = _compile(tmp_path, text)
@@ -76,7 +74,6 @@ def test_a_role_named_messages_does_not_replace_the_message_module(tmp_path: Pat
     assert len(_role_modules(package)) == 2
 
 
-@pytest.mark.xfail(strict=True, reason="hunt6: roles with one snake_case name share a module")
 @pytest.mark.parametrize("roles", [("FooBar", "Foo_Bar"), ("A", "a")])
 def test_roles_with_colliding_module_names_each_get_their_api(tmp_path: Path, roles: tuple[str, str]) -> None:
     first, second = roles
@@ -138,7 +135,6 @@ def test_field_names_that_shadow_types_or_struct_attributes_pass_mypy(tmp_path: 
 # Two choreographies of one file (SPEC §1.1 allows both: distinct qualified names) whose packages land
 # in one directory: `FooBar` and `Foo_Bar` both become `foo_bar/`; a choreography `K` and the namespace
 # `k` of another both own `k/__init__.py`. The later package's files replace the earlier's on disk.
-@pytest.mark.xfail(strict=True, reason="hunt6: two choreographies compile into one package directory")
 @pytest.mark.parametrize(
     "text",
     [
@@ -158,7 +154,6 @@ def test_choreographies_of_one_file_never_write_the_same_file(tmp_path: Path, te
 # Python reads identifiers in NFKC form (PEP 3131), the DSL does not: roles `ﬁx` (with the ligature)
 # and `fix` are two roles and two files, `ﬁx.py` and `fix.py`, but `import k.ﬁx` imports `k.fix`, so
 # the first role's API cannot be imported at all.
-@pytest.mark.xfail(strict=True, reason="hunt6: role modules that are one name under NFKC (ﬁx/fix)")
 def test_role_modules_are_distinct_as_python_reads_them(tmp_path: Path) -> None:
     import unicodedata
 

@@ -5,7 +5,8 @@ files; `write` and `stale_files` put them on disk and compare them; generated co
 `aura_choreo.codegen.support`.
 """
 
-from aura_choreo.codegen.package import Package, generate, snake_case, stale_files, write
+from aura_choreo.codegen.names import snake_case
+from aura_choreo.codegen.package import Package, generate, stale_files, write
 from aura_choreo.codegen.states import CodegenError
 from aura_choreo.codegen.support import StateReused
 

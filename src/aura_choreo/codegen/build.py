@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from aura_choreo.codegen.package import MARKER, Package, generate, stale_files, write
+from aura_choreo.codegen.states import CodegenError
 from aura_choreo.protocol import load_all
 
 
@@ -35,7 +36,26 @@ def compile_file(
     protocols = load_all(path, params=dict(params or {}))
     name = (source or path).replace(os.sep, "/")
     known = {key for protocol in protocols.values() for key in protocol.params}
-    return Compiled([generate(protocol, name) for protocol in protocols.values()], known)
+    packages = [generate(protocol, name) for protocol in protocols.values()]
+    _refuse_shared_files(packages)
+    return Compiled(packages, known)
+
+
+def _refuse_shared_files(packages: list[Package]) -> None:
+    """Raise `CodegenError` when two packages would write one file with different text (`FooBar` and
+    `Foo_Bar` both become `foo_bar/`; a choreography `K` and the namespace `k` of another both own
+    `k/__init__.py`): on disk the later would silently replace the earlier. The `__init__.py` of a
+    namespace two choreographies share is the same text, written twice harmlessly. Not renamed: see
+    `codegen.names`."""
+    owner: dict[str, Package] = {}
+    for package in packages:
+        for path in sorted(package.files):
+            first = owner.setdefault(path, package)
+            if first.files[path] != package.files[path]:
+                raise CodegenError(
+                    f"choreographies `{first.protocol}` and `{package.protocol}` would both write"
+                    f" `{path}`: rename one of them, or give one a different `#[namespace]`"
+                )
 
 
 def write_all(compiled: Compiled, out_dir: str) -> list[str]:
