@@ -16,11 +16,12 @@ both processes' CPU per round trip, printed for the runtime and the TLS ping-pon
 send, one to read the answer). What the runtime adds beyond TLS is its own work per message (endpoint,
 monitor, behaviour: see bench_runtime.py) plus the network path (envelopes, acknowledgements, frames).
 
-Instructions per round trip, both devices in one process (cachegrind, 2026-12, not this script): the
-runtime over tcp:// 346k; the in-memory runtime 153k; the network transport alone (TLS pipe,
-connection, framing) 136k, of which the bare TLS pipe ping-pong (`transports.tls_socket`) 94k; the
-asyncio streams TLS ping-pong (this script's TLS baseline) 236k. tcp:// on asyncio's own TLS (before
-`tls_socket`) was 455k: its record layer is Python.
+Instructions per round trip, both devices in one process (cachegrind, 2026-12, not this script; the
+node's timers pushed out, +-10k between runs): the runtime over tcp:// 299-310k; the in-memory
+runtime 149k; the network transport alone (TLS pipe, connection, framing) 127k, of which the bare TLS
+pipe ping-pong (`transports.tls_socket`) 95k; plain asyncio TCP streams 114k; the asyncio streams TLS
+ping-pong (this script's TLS baseline) 235k. tcp:// on asyncio's own TLS (before `tls_socket`) was
+455k: its record layer is Python. bench_transports.py prints the lean TLS floor in one process.
 """
 
 from __future__ import annotations

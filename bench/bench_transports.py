@@ -60,13 +60,20 @@ asyncio TLS layer is Python: the runtime over ws:// does less work than a raw we
 the same encryption. Wall clock, alternating runs of this file with `1000 ws`: before 1.82-1.97x, after
 1.38-1.51x (and one 0.79x), the raw baselines themselves varying 1.2k-2.5k round trips/s with the load.
 
-Where the time goes (profiled, loaded 2-core machine, 1000 round trips over tcp://): a raw TLS 1.3
-round trip is 2-4x a plain TCP one (asyncio's TLS layer is Python); the runtime alone, both roles in
-one process over the in-memory transport (no network), already costs more than a raw TCP round trip;
-and with both ends in this one process every round trip pays both devices' runtime one after the
-other, which a real two-process deployment overlaps (`bench_tcp.py` measures that). The carriers' own
-code (framing, connection, link) is under 15% of the profile. (Before acknowledgements rode on data
-frames, the session layer's per-frame acks and resend wakeups were another ~30% over tcp://.)
+Where the time goes over tcp:// (2026-12; both devices in this process; instructions per round trip by
+cachegrind with the node's ack and resend timers pushed out, so that only per-message work counts,
++-10k between runs; system calls by strace -c): raw asyncio TCP framing 114k instructions and 8 system
+calls; the lean TLS ping-pong (tcp://'s TLS floor) 95k and 9 (OpenSSL reads a record with two reads);
+asyncio streams over TLS 235k; the runtime over the in-memory transport, no bytes at all, 149k; the
+network transport alone (TLS pipe, connection, framing; no session layer) 127k; the runtime over
+tcp:// 299-310k and 10 (12 before the node stopped asking asyncio for its loop per message: on
+Python 3.11 that is a getpid() system call). So TLS done tcp://'s way costs no more than asyncio's
+plain streams, and the ratio is the runtime's own: its work per round trip without any network
+(149k) is already 1.3x a whole raw TCP round trip, and with both ends in this one process each pays
+both devices' runtime one after the other, which a real two-process deployment overlaps
+(`bench_tcp.py` measures that). <= 1.3x raw TCP would need runtime, session layer and carrier
+together to cost what asyncio's streams alone cost. (Before acknowledgements rode on data frames,
+the session layer's per-frame acks and resend wakeups were another ~30% over tcp://.)
 """
 
 from __future__ import annotations
