@@ -9,6 +9,7 @@ object the generator does not see.
 from __future__ import annotations
 
 import keyword
+import re
 import types
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -104,19 +105,50 @@ class MessageTable:
         """The source of `messages.py`."""
         body: list[str] = []
         ordered = sorted(self.classes.values(), key=lambda c: c.name)
-        uses_any = any("Any" in source for c in ordered for _, source in c.fields)
-        lines = [header, "", "from __future__ import annotations", ""]
-        if uses_any:
-            lines += ["from typing import Any", ""]
-        lines += ["from aura_choreo.codegen.support import Message", ""]
+        qualified: set[str] = set()
         for cls in ordered:
             body += ["", "", f"class {cls.name}(Message, frozen=True):"]
             where = f" ({_short(cls.file)}:{cls.line})" if cls.line else ""
             body.append(f'    """`{_doc(cls.signature())}`{where}."""')
             if cls.fields:
                 body.append("")
-                body += [f"    {name}: {source}" for name, source in cls.fields]
+                shadowed = {name for name, _ in cls.fields} & set(_QUALIFIED)
+                body += [f"    {name}: {_annotation(src, shadowed, qualified)}" for name, src in cls.fields]
+        stdlib = [f"import {module}" for module in sorted({_QUALIFIED[n].split(".")[0] for n in qualified})]
+        if any(_TYPE_NAME_ANY.search(line) for line in body if not line.startswith('    """')):
+            stdlib.append("from typing import Any")
+        lines = [header, "", "from __future__ import annotations", ""]
+        if stdlib:
+            lines += [*stdlib, ""]
+        lines += ["from aura_choreo.codegen.support import Message", ""]
         return "\n".join(lines[:-1] + body) + "\n"
+
+
+_QUALIFIED = {
+    **{name: f"builtins.{name}" for name in ("int", "float", "str", "bool", "bytes", "list", "dict")},
+    "Any": "typing.Any",
+}
+"""Type names a generated annotation may use, and their qualified spelling: inside a Struct whose field
+is named `str`, a later `x: str` means that field to mypy and to `get_type_hints` (hunt6)."""
+
+_TYPE_NAME = re.compile(r"\b[A-Za-z_]\w*\b")
+
+
+_TYPE_NAME_ANY = re.compile(r"(?<![.\w])Any\b(?!:)")
+"""`Any` used unqualified in an annotation (not a field named `Any`, not `typing.Any`)."""
+
+
+def _annotation(source: str, shadowed: set[str], qualified: set[str]) -> str:
+    """`source` with every type name a field of its class shadows qualified (noted in `qualified`)."""
+
+    def qualify(match: re.Match[str]) -> str:
+        name = match.group(0)
+        if name not in shadowed:
+            return name
+        qualified.add(name)
+        return _QUALIFIED[name]
+
+    return _TYPE_NAME.sub(qualify, source) if shadowed else source
 
 
 def _short(file: str) -> str:
