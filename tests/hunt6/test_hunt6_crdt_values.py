@@ -25,7 +25,6 @@ OPERATIONS: dict[str, Callable[[], tuple[Any, Any]]] = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="hunt6: CRDT ops accept values their from_bytes refuses")
 @pytest.mark.parametrize("name", sorted(OPERATIONS))
 def test_what_an_operation_accepts_survives_its_byte_format(name: str) -> None:
     try:

@@ -3,7 +3,13 @@
 
 from aura_choreo.orchestration.crdt.base import Crdt, Dot, VectorClock, entry_id, entry_map
 from aura_choreo.orchestration.crdt.causal import CausalBuffer, Operation
-from aura_choreo.orchestration.crdt.codec import CrdtDecodeError, CrdtMergeError, Element, Value
+from aura_choreo.orchestration.crdt.codec import (
+    CrdtDecodeError,
+    CrdtMergeError,
+    CrdtValueError,
+    Element,
+    Value,
+)
 from aura_choreo.orchestration.crdt.counters import GCounter, PNCounter
 from aura_choreo.orchestration.crdt.maps import KINDS, ORMap, decode
 from aura_choreo.orchestration.crdt.registers import LWWRegister, MVRegister, Sibling
@@ -15,6 +21,7 @@ __all__ = [
     "Crdt",
     "CrdtDecodeError",
     "CrdtMergeError",
+    "CrdtValueError",
     "Dot",
     "Element",
     "GCounter",

@@ -152,6 +152,8 @@ class VectorClock(Crdt):
 
     def increment(self, replica: str) -> tuple[VectorClock, VectorClock]:
         """Count one more event of `replica`; the delta is that replica's new count."""
+        codec.text_arg(replica, self.KIND)
+        codec.count_arg(1, self.KIND, "count", minimum=1, used=self[replica])
         delta = VectorClock.of({replica: self[replica] + 1})
         return self.merge(delta), delta
 

@@ -10,10 +10,16 @@ A serialised CRDT is one MessagePack array `[magic, version, kind, body]`:
 Decoding is a trust boundary (bytes come from peers): anything malformed (not MessagePack, a wrong
 magic or version, a wrong shape, a count that is not a positive integer, inputs past `MAX_BYTES`)
 raises `CrdtDecodeError`, never another exception.
+
+The other direction is the value rule below: what each operation accepts (a replica id, a register
+value, a set element, a counter amount, a timestamp) is checked by the same predicates the decoder
+uses, before anything changes, so everything an operation accepts round-trips through the format.
+A refused value raises `CrdtValueError` naming it and what is allowed.
 """
 
 from __future__ import annotations
 
+import reprlib
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -33,11 +39,20 @@ holding it could never compare equal to its own round trip."""
 Element = str | int | bytes
 """What a set holds, and what keys a map: hashable, orderable through its encoding, never float."""
 
+MIN_INT = -(2**63)
+MAX_UINT = 2**64 - 1
+"""MessagePack carries integers from `MIN_INT` to `MAX_UINT` only."""
+
 _ENCODER = msgspec.msgpack.Encoder()
 
 
 class CrdtDecodeError(AuraChoreoError):
     """Bytes that are not a valid serialised CRDT (of the expected type)."""
+
+
+class CrdtValueError(AuraChoreoError, ValueError):
+    """A value a CRDT operation refuses because its byte format could not carry it back (the
+    operation changed nothing). A `ValueError`, as the counters' amount check always raised."""
 
 
 class CrdtMergeError(AuraChoreoError):
@@ -118,16 +133,81 @@ def as_int(raw: object, what: str) -> int:
     return raw
 
 
+# The value rule, one predicate per kind of value, shared by the decoder (`as_*`) and the operations
+# (`*_arg`). Exact types: a subclass (bool for int, an enum, a str subclass) would come back as its
+# base type or not encode at all, and a float is left out (see `Value`).
+_MIB = f"{MAX_BYTES >> 20} MiB"
+ELEMENT_RULE = f"str (valid UTF-8), int (-2**63..2**64-1) or bytes, each at most {_MIB}"
+VALUE_RULE = f"None, bool, {ELEMENT_RULE}"
+TEXT_RULE = f"str (valid UTF-8, at most {_MIB})"
+
+
+def is_text(raw: object) -> bool:
+    if type(raw) is not str:
+        return False
+    try:
+        return len(raw.encode("utf-8")) <= MAX_BYTES  # lone surrogates do not encode
+    except UnicodeEncodeError:
+        return False
+
+
+def is_element(raw: object) -> bool:
+    kind = type(raw)
+    if kind is int:
+        return MIN_INT <= raw <= MAX_UINT  # type: ignore[operator]
+    if kind is bytes:
+        return len(raw) <= MAX_BYTES  # type: ignore[arg-type]
+    return is_text(raw)
+
+
+def is_value(raw: object) -> bool:
+    return raw is None or type(raw) is bool or is_element(raw)
+
+
 def as_value(raw: object, what: str) -> Value:
-    if raw is None or isinstance(raw, str | int | bytes | bool):
-        return raw
-    raise CrdtDecodeError(f"{what}: expected str, int, bytes, bool or nil")
+    if is_value(raw):
+        return raw  # type: ignore[return-value]
+    raise CrdtDecodeError(f"{what}: expected {VALUE_RULE}")
 
 
 def as_element(raw: object, what: str) -> Element:
-    if isinstance(raw, str | int | bytes) and not isinstance(raw, bool):
-        return raw
-    raise CrdtDecodeError(f"{what}: expected str, int or bytes")
+    if is_element(raw):
+        return raw  # type: ignore[return-value]
+    raise CrdtDecodeError(f"{what}: expected {ELEMENT_RULE}")
+
+
+def _refuse(kind: str, what: str, raw: object, allowed: str) -> CrdtValueError:
+    return CrdtValueError(f"{kind}: {what} {reprlib.repr(raw)} refused: the byte format holds {allowed}")
+
+
+def text_arg(raw: object, kind: str, what: str = "replica") -> str:
+    """A replica id or map key an operation was given (`CrdtValueError` unless the format holds it)."""
+    if not is_text(raw):
+        raise _refuse(kind, what, raw, TEXT_RULE)
+    return raw  # type: ignore[return-value]
+
+
+def element_arg(raw: object, kind: str) -> Element:
+    """A set element an operation was given."""
+    if not is_element(raw):
+        raise _refuse(kind, "element", raw, ELEMENT_RULE)
+    return raw  # type: ignore[return-value]
+
+
+def value_arg(raw: object, kind: str) -> Value:
+    """A register value an operation was given."""
+    if not is_value(raw):
+        raise _refuse(kind, "value", raw, VALUE_RULE)
+    return raw  # type: ignore[return-value]
+
+
+def count_arg(raw: object, kind: str, what: str, *, minimum: int, used: int = 0) -> int:
+    """An integer an operation was given (an amount, a timestamp): at least `minimum`, and `used +
+    raw` (what it adds to) still within `MAX_UINT`."""
+    if type(raw) is not int or not minimum <= raw <= MAX_UINT - used:
+        at = f" (it adds to {used})" if used else ""
+        raise _refuse(kind, what, raw, f"an int from {minimum} to {MAX_UINT - used} here{at}")
+    return raw
 
 
 def as_pair(raw: object, what: str) -> tuple[object, object]:

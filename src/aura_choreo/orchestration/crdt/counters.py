@@ -10,9 +10,11 @@ from aura_choreo.orchestration.crdt import codec
 from aura_choreo.orchestration.crdt.base import Crdt, VectorClock
 
 
-def _positive(amount: int) -> None:
-    if not isinstance(amount, int) or isinstance(amount, bool) or amount < 1:
-        raise ValueError(f"a counter changes by a positive integer, got {amount!r}")
+def _checked(kind: str, replica: str, amount: int, used: int) -> None:
+    """The counters' value rule: a replica id, and a positive int amount that keeps the replica's
+    count (`used` before it) within what the byte format carries."""
+    codec.text_arg(replica, kind)
+    codec.count_arg(amount, kind, "amount", minimum=1, used=used)
 
 
 @dataclass(frozen=True)
@@ -35,7 +37,7 @@ class GCounter(Crdt):
         return sum(n for _, n in self.counts.counts)
 
     def increment(self, replica: str, amount: int = 1) -> tuple[GCounter, GCounter]:
-        _positive(amount)
+        _checked(self.KIND, replica, amount, self.counts[replica])
         delta = GCounter(VectorClock.of({replica: self.counts[replica] + amount}))
         return self.merge(delta), delta
 
@@ -79,12 +81,18 @@ class PNCounter(Crdt):
     def value(self) -> int:
         return self.increments.value - self.decrements.value
 
+    def _room(self, replica: str, amount: int) -> None:
+        # A replica's version is the sum of its two counts, and the version is shipped too.
+        _checked(self.KIND, replica, amount, self.version()[replica])
+
     def increment(self, replica: str, amount: int = 1) -> tuple[PNCounter, PNCounter]:
+        self._room(replica, amount)
         _, delta = self.increments.increment(replica, amount)
         d = PNCounter(delta, GCounter())
         return self.merge(d), d
 
     def decrement(self, replica: str, amount: int = 1) -> tuple[PNCounter, PNCounter]:
+        self._room(replica, amount)
         _, delta = self.decrements.increment(replica, amount)
         d = PNCounter(GCounter(), delta)
         return self.merge(d), d

@@ -78,12 +78,14 @@ class ORMap(Crdt):
         self, replica: str, key: str, default: C, op: Callable[[C], tuple[C, C]]
     ) -> tuple[ORMap, ORMap]:
         """Apply `op` (a CRDT operation returning `(new, delta)`) to `key`'s value (`default` if absent)."""
+        codec.text_arg(key, self.KIND, "key")
         _, key_delta = self.keys.add(replica, key)
         _, value_delta = op(self.get(key, default))
         delta = ORMap._of(key_delta, {key: value_delta})
         return self.merge(delta), delta
 
     def remove(self, replica: str, key: str) -> tuple[ORMap, ORMap]:
+        codec.text_arg(key, self.KIND, "key")
         _, key_delta = self.keys.remove(replica, key)
         delta = ORMap(key_delta)
         return self.merge(delta), delta

@@ -41,7 +41,13 @@ class LWWRegister(Crdt):
         self, replica: str, value: Value, timestamp: int | None = None
     ) -> tuple[LWWRegister, LWWRegister]:
         """Write `value`; `timestamp` (e.g. wall-clock ms) is raised past the current one if needed."""
+        codec.text_arg(replica, self.KIND)
+        codec.value_arg(value, self.KIND)
+        if timestamp is not None:
+            codec.count_arg(timestamp, self.KIND, "timestamp", minimum=0)
+        codec.count_arg(1, self.KIND, "count", minimum=1, used=self.clock[replica])
         stamp = max(self.timestamp + 1, timestamp if timestamp is not None else 0)
+        codec.count_arg(stamp, self.KIND, "timestamp", minimum=0)  # the current one + 1 may not fit
         delta = LWWRegister(stamp, replica, value, VectorClock.of({replica: self.clock[replica] + 1}))
         return self.merge(delta), delta
 
@@ -130,6 +136,8 @@ class MVRegister(Crdt):
 
     def assign(self, replica: str, value: Value) -> tuple[MVRegister, MVRegister]:
         """Write `value` over every sibling this replica holds."""
+        codec.text_arg(replica, self.KIND)
+        codec.value_arg(value, self.KIND)
         seen = self.version()
         clock, _ = seen.increment(replica)
         delta = MVRegister(frozenset({Sibling(replica, clock, value)}))

@@ -148,12 +148,19 @@ class ORSet(Crdt):
         yield from (d for _, d in self.adds)
         yield from (t.dot for t in self.removes)
 
+    def _checked(self, replica: str, element: Element) -> None:
+        codec.text_arg(replica, self.KIND)
+        codec.element_arg(element, self.KIND)
+        codec.count_arg(1, self.KIND, "count", minimum=1, used=self._top()[replica])
+
     def add(self, replica: str, element: Element) -> tuple[ORSet, ORSet]:
+        self._checked(replica, element)
         delta = ORSet(frozenset({(element, self._next_dot(replica))}))
         return self.merge(delta), delta
 
     def remove(self, replica: str, element: Element) -> tuple[ORSet, ORSet]:
         """Remove the adds of `element` seen here (a no-op with an empty delta when there are none)."""
+        self._checked(replica, element)
         removed = self._removed()
         tags = frozenset(d for e, d in self.adds if e == element and d not in removed)
         if not tags:
