@@ -66,8 +66,9 @@ class GuardExtension(Extension):
         # trace is stored when the last one leaves, with the events of those roles (in the order they
         # happened), so an endpoint that joins later stores its own events without repeating these.
         self._joined: dict[str, tuple[set[str], list[int]]] = {}
-        self._routes: dict[tuple[object, ...], SendRoute] = {}
-        self._last_context: tuple[str | None, str | None, str] = (None, None, "")
+        # Per step of a session (the step context's first seven fields: protocol, session, role,
+        # device, peer, label, annotations): its route and its budget context, decided once.
+        self._routes: dict[tuple[object, ...], tuple[SendRoute, str]] = {}
         self._merging: dict[tuple[str, str], frozenset[tuple[str, str]]] = {}
 
     def on_session_start(self, ctx: SessionContext) -> None:
@@ -133,16 +134,19 @@ class GuardExtension(Extension):
                 SessionContext(session.protocol, session.id, role, session.address(role), local_type)
             )
 
-    def _route(self, ctx: StepContext, key: tuple[object, ...]) -> SendRoute:
+    def _route(self, ctx: StepContext, key: tuple[object, ...]) -> tuple[SendRoute, str]:
         """The chain's route for this kind of step, with the sender's and receiver's devices named by
-        `device_of` (which may match role families with a regular expression): decided once."""
+        `device_of` (which may match role families with a regular expression), and the session's budget
+        context (`context_of`): decided once per step of a session (both are functions of their
+        arguments)."""
         if len(self._routes) >= _MAX_CACHED:
             self._routes.clear()
-        route = self._routes[key] = self.chain.route(
+        route = self.chain.route(
             ctx.protocol, ctx.role, self.device_of(ctx.role, ctx.device), ctx.peer,
             self.device_of(ctx.peer, ctx.peer_device), ctx.label, ctx.annotations,
         )  # fmt: skip
-        return route
+        entry = self._routes[key] = (route, self.context_of(ctx.protocol, ctx.session))
+        return entry
 
     def register_message_guard(self, label: str, profile: GuardProfile) -> None:
         """Guard messages labelled `label` with `profile` instead of their annotations."""
@@ -154,22 +158,14 @@ class GuardExtension(Extension):
             self._abandon(
                 lambda c: c.session == ctx.session and c.role == ctx.role and c.peer == ctx.peer
             )  # a new send on the channel: the refused one before it will not be retried
-        # Keyed by the identity of the step's annotation map (hashing the map itself, a nested tuple,
-        # cost more than the rest of the key); the route holds the map, so its id stays unique.
-        annotations = ctx.annotations
-        key = (id(annotations), ctx.label, ctx.protocol, ctx.role, ctx.device, ctx.peer, ctx.peer_device)
-        route = self._routes.get(key)
-        if route is None or route.annotations is not annotations:
-            route = self._route(ctx, key)
-        # The budget context: `context_of`'s answer for the last (protocol, session) asked is kept
-        # (consecutive sends are mostly of one session: two comparisons instead of a call per send).
-        session, protocol = ctx.session, ctx.protocol
-        last = self._last_context
-        if last[1] is session and last[0] is protocol:
-            context = last[2]
-        else:
-            context = self.context_of(protocol, session)
-            self._last_context = (protocol, session, context)
+        # The step's fixed fields in one slice (cheaper than a key of seven attributes): the peer's
+        # device is not among them, but within one session a role's device is fixed.
+        key = ctx[:7]
+        entry = self._routes.get(key)
+        if entry is None:
+            entry = self._route(ctx, key)
+        route, context = entry
+        session = ctx.session
         if route.counter_only and not self.chain.signing:
             # The fast path: only the flow counter is charged; there is nothing to commit or abort.
             if not route.pay_counter(context):

@@ -200,13 +200,14 @@ class SendRoute:
         The common case: an unsigned `plain` route whose capabilities were allowed at the policy's
         current stamp and whose flow budget has room. Anything else (a decision to take, a denial,
         leakage, a delta, a receipt) is `prepare_stages`' job, from the start. Needs no `where`: it
-        never raises, so the runtime builds no closure naming the step for it."""
+        never raises, so the runtime builds no closure naming the step for it. One send in `SAMPLE`
+        goes through `_prepare_plain_timed`, the same steps with the clock read between them."""
         owner = self._owner
         if not self.plain or owner.signing:
             return None
         sends = self._sends = self._sends + 1
-        timed = sends & _SAMPLE_MASK == 1  # the clock is read at one send in `SAMPLE`
-        checked = started = _clock() if timed else 0.0
+        if sends & _SAMPLE_MASK == 1:
+            return self._prepare_plain_timed(session, context, sends)
         if self.check_caps:
             # `_allowed_already`, inlined: this runs at every send.
             policy = owner.capabilities
@@ -216,20 +217,38 @@ class SendRoute:
                 or policy.stamp() != self._cap_stamp
             ):
                 return None
-            if timed:
-                checked = _clock()
         row = self._spend(context)
         if row is None:
             return None  # `prepare_stages` raises `BudgetExhausted`
-        journaled = paid = _clock() if timed else 0.0
+        pending = self.sender.journal.reserve_template(self.facts, session) if self.write_facts else None
+        metrics = owner.metrics
+        metrics.flow_charged += self.cost
+        metrics.sends_prepared += 1
+        return _new_tuple(PreparedSend, (self, session, (row,), NOTHING_CHARGED, pending, NO_ATTACHMENTS))
+
+    def _prepare_plain_timed(self, session: str, context: str, sends: int) -> PreparedSend | None:
+        """`prepare_plain`'s steps with the clock read around each (one send in `SAMPLE`)."""
+        owner = self._owner
+        checked = started = _clock()
+        if self.check_caps:
+            policy = owner.capabilities
+            if (
+                policy is not self._cap_policy
+                or context != self._cap_context
+                or policy.stamp() != self._cap_stamp
+            ):
+                return None
+            checked = _clock()
+        row = self._spend(context)
+        if row is None:
+            return None
+        journaled = paid = _clock()
         pending = None
         if self.write_facts:
             pending = self.sender.journal.reserve_template(self.facts, session)
-            if timed:
-                journaled = _clock()
+            journaled = _clock()
         metrics = owner.metrics
-        if timed:
-            metrics.plain_timed(started, checked, paid, journaled, SAMPLE if sends > 1 else 1)
+        metrics.plain_timed(started, checked, paid, journaled, SAMPLE if sends > 1 else 1)
         metrics.flow_charged += self.cost
         metrics.sends_prepared += 1
         return _new_tuple(PreparedSend, (self, session, (row,), NOTHING_CHARGED, pending, NO_ATTACHMENTS))
