@@ -17,6 +17,12 @@ process's CPU time (the machine is shared: wall time would measure the neighbour
 times, each time right next to a run of its baseline (signed variants send fewer messages, against a
 baseline of as many): a ratio is the median of the R pairs' ratios, printed with their range, so a
 load swing on the shared machine hits both sides of a pair and shows up as spread, not as a result.
+R is 31 by default (it was 9): on the shared 2-core machine a ratio over 9 rounds moved between runs
+by as much as its own spread (unsigned 1.9-3.2x); the median of 31 alternating pairs moves far less.
+Each timed run includes its one-off costs (building the guard extension and its in-memory journal,
+the session's set-up and its trace stored at the end: about 0.9 ms of CPU per guarded run, ~0.45 us per
+send at 2000 sends), so a ratio slightly overstates the per-send cost. `cachegrind` instruction counts
+of N and 3N sends (their difference over 2N) give the per-send cost alone.
 
 A third table is the durable journal (a file, WAL, `synchronous=FULL`, real disk syncs, wall time):
 16 concurrent sessions each sending guarded messages with a journal fact through `send_guarded`. The
@@ -388,7 +394,7 @@ def durable_runtime_run(path: str, sends: int) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description="Per-send overhead of the guard chain.")
     parser.add_argument("--sends", type=int, default=2000)
-    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--rounds", type=int, default=31)
     parser.add_argument("--durable-seconds", type=float, default=3.0)
     args = parser.parse_args()
     n, r = args.sends, args.rounds
