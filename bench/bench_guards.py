@@ -3,8 +3,10 @@
 All variants run in the same process and run: a two-role session `Admin -> User: Ping(n)` repeated in
 a counted loop over the in-memory transport, driven by the default behaviour.
 - bare runtime (baseline): no extension registered;
-- extension hooks only: an extension on every step whose hooks do nothing (what the runtime's
-  extension calls cost before any guard work: the floor of the guarded variants);
+- extension hooks only: an extension on every step whose `before_send` and `after_send` do nothing
+  (what the runtime's hooked send path costs before any guard work: the floor of the guarded
+  variants; until this round it registered the base `Extension`, whose hooks the runtime skips, so
+  it measured the bare path again);
 - guard chain, default profile: the same protocol without annotations under a policy (the fast path:
   only the flow counter is charged);
 - guard chain, no signing: capability check, flow and leakage budgets, journal facts committed to an
@@ -62,7 +64,7 @@ from aura_choreo.guards.chain import Attachments, OutgoingSend
 from aura_choreo.guards.receipts import DeviceKey, ReceiptSigner
 from aura_choreo.journal import Fact, FactId, JournalStore
 from aura_choreo.protocol import Protocol, choreography
-from aura_choreo.runtime.extensions import Extension, ExtensionRegistry
+from aura_choreo.runtime.extensions import Extension, ExtensionRegistry, StepContext
 from aura_choreo.runtime.runner import run_session
 from aura_choreo.transports.inmemory import InMemoryTransport
 
@@ -107,6 +109,16 @@ def policy(*, signing: bool) -> Policy:
     )
 
 
+class NoOpHooks(Extension):
+    """Send hooks of its own that do nothing: the runtime takes its hooked send path for them."""
+
+    def before_send(self, ctx: StepContext) -> None:
+        return None
+
+    def after_send(self, ctx: StepContext, accepted: bool) -> None:
+        return None
+
+
 def runtime_run(
     sends: int, guards: Policy | None, *, annotated: bool = True, hooks_only: bool = False
 ) -> Callable[[], Awaitable[None]]:
@@ -117,7 +129,7 @@ def runtime_run(
         if guards is not None:
             build_guard_extension(guards).install(registry)
         if hooks_only:
-            registry.register_all(Extension())  # the base class's hooks do nothing
+            registry.register_all(NoOpHooks())
         await run_session(bench.session(extensions=registry), InMemoryTransport())
 
     return run
