@@ -63,7 +63,12 @@ async def session_between_alice_and_bob() -> AsyncIterator[Pair]:
     bob = TcpTransport(
         BOB, {"alice": PeerDevice("alice", ALICE.public_bytes)}, listen=address, frame_origin=envelope_origin
     )
-    alice = TcpTransport(ALICE, {"bob": PeerDevice("bob", BOB.public_bytes, address)}, handshake_timeout=2.0)
+    alice = TcpTransport(
+        ALICE,
+        {"bob": PeerDevice("bob", BOB.public_bytes, address)},
+        handshake_timeout=2.0,
+        frame_origin=envelope_origin,
+    )
     async with bob, Node(bob, bob.local_address, linger=0) as node, alice:
         pair = Pair(bob, node, alice)
         alice.attach(alice.local_address, lambda _a, frame: pair.to_alice.append(decode_envelope(frame)))
@@ -138,3 +143,55 @@ async def test_a_rejoin_after_the_listener_closed_is_admitted_and_a_resend_is_ac
         assert pair.bob.refusals == [] and pair.alice.refusals == []
         assert pair.bob.forged == 0 and pair.node.stats.after_end == 1
         assert ("alice", "s1") not in pair.bob._ready  # a closed session does not become ready again
+
+
+async def _reconnect_after_alice_closed(pair: Pair) -> None:
+    """alice (the dialer) finishes s1 and closes it while bob still runs it; the connection drops."""
+    pair.alice.close_session("s1")
+    connections = pair.alice.connections_made
+    pair.alice.drop_connections()
+    await until(lambda: pair.alice.connections_made > connections and bool(pair.bob._conns))
+
+
+async def _bob_sends_his_last_frame_and_alice_acknowledges_it(pair: Pair) -> None:
+    last = Envelope(WIRE_VERSION, KIND_DATA, "s1", "", "Server", "Client", "M", 1, NIL)
+    await pair.node.send(pair.alice.local_address, last)  # resent: alice's ack was lost with the connection
+    await until(lambda: bool(pair.to_alice))
+    assert [(e.kind, e.session, e.seq) for e in pair.to_alice] == [(KIND_DATA, "s1", 1)]
+    await pair.alice_sends("s1", "Client", kind=KIND_ACK)  # her session layer answers it as a late frame
+    await until(lambda: pair.node.unacked_frames() == 0)
+    assert pair.node.unacked_frames() == 0  # bob stops retransmitting
+    assert pair.alice.forged == 0 and pair.bob.forged == 0
+    assert pair.alice.refusals == [] and pair.bob.refusals == []
+
+
+async def test_a_dialer_rejoins_a_session_it_closed_so_the_listeners_resend_reaches_it() -> None:
+    """The dialing side of the re-JOIN (nats5's finding): the new connection joined only open
+    sessions, so with none open it never opened and bob's resend waited in his queue for good."""
+    async with session_between_alice_and_bob() as pair:
+        await _reconnect_after_alice_closed(pair)
+        await _bob_sends_his_last_frame_and_alice_acknowledges_it(pair)
+        assert ("bob", "s1") not in pair.alice._ready  # a closed session does not become ready again
+
+
+async def test_a_dialers_rejoin_of_a_closed_session_is_not_counted_forged_beside_an_open_one() -> None:
+    """Same, with another session open on the new connection: bob's resend of s1 was written on it
+    and alice counted it as forged (s1 not joined there)."""
+    async with session_between_alice_and_bob() as pair:
+        other = SessionBinding("a" * 64, "s2", BINDING.roles)
+        pair.bob.register_session(other)
+        await pair.alice.open_session(other, timeout=10)
+        await _reconnect_after_alice_closed(pair)
+        await until(lambda: "s2" in pair.alice._conns["bob"].state.open_sessions)
+        await _bob_sends_his_last_frame_and_alice_acknowledges_it(pair)
+
+
+async def test_a_closed_session_the_listener_forgot_is_dropped_quietly_on_rejoin() -> None:
+    """alice re-joins s1 after a reconnect, but bob no longer knows it: the refusal is logged, not
+    reported as a refusal of a live session, and nothing waits on it."""
+    async with session_between_alice_and_bob() as pair:
+        pair.close_on_bob()
+        pair.bob._closed.clear()  # bob forgot s1 (evicted from his closed-session memory)
+        await _reconnect_after_alice_closed(pair)
+        await asyncio.sleep(0.5)  # time for the refused JOIN to come back
+        assert pair.alice.refusals == [] and pair.alice._failures == {}

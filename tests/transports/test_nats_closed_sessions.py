@@ -152,3 +152,45 @@ async def test_closing_the_transport_finishes_pending_unsubscriptions(
         assert len(tasks) == 1
     assert all(task.done() and not task.cancelled() and task.exception() is None for task in tasks)
     assert all(subscription._closed for subscription in subscriptions)
+
+
+async def _restart(server: NatsServer, *transports: NatsTransport) -> None:
+    """The broker connection drops (a server restart) and every transport reconnects."""
+    before = [t.connections_made for t in transports]
+    await asyncio.to_thread(server.restart)
+    await until(lambda: all(t.connections_made > n for t, n in zip(transports, before, strict=True)))
+    assert all(t.connections_made > n for t, n in zip(transports, before, strict=True))
+
+
+async def test_a_resend_to_a_closed_session_is_answered_after_a_broker_reconnect(
+    nats_server: NatsServer,
+) -> None:
+    """alice finished s1 and closed it; bob's last frame (whose ack the drop lost) is resent after the
+    reconnect: it reaches alice's session layer, and her ack of it reaches bob's, which stops
+    retransmitting (the dialing side of the re-JOIN on tcp://; nats:// has no JOIN to repeat)."""
+    async with session_between_alice_and_bob(nats_server) as pair:
+        pair.alice.close_session("s1")
+        await _restart(nats_server, pair.alice, pair.bob)
+        last = Envelope(WIRE_VERSION, KIND_DATA, "s1", "", "Server", "Client", "M", 1, NIL)
+        await pair.node.send(pair.alice.local_address, last)
+        await until(lambda: bool(pair.to_alice))
+        assert [(e.kind, e.session, e.seq) for e in pair.to_alice] == [(KIND_DATA, "s1", 1)]
+        ack = Envelope(WIRE_VERSION, KIND_ACK, "s1", "", "Client", "Server", "M", 1, NIL)
+        await pair.alice._send(encode_envelope(ack))  # what her session layer answers to a late frame
+        await until(lambda: pair.node.unacked_frames() == 0)
+        assert pair.node.unacked_frames() == 0
+        assert pair.alice.rejected == 0 and pair.bob.rejected == 0
+
+
+async def test_a_resend_after_both_closed_and_a_broker_reconnect_is_acknowledged(
+    nats_server: NatsServer,
+) -> None:
+    async with session_between_alice_and_bob(nats_server) as pair:
+        pair.close_on_bob()
+        pair.alice.close_session("s1")
+        await _restart(nats_server, pair.alice, pair.bob)
+        await pair.alice_sends()  # resent: bob's ack of it was lost with the connection
+        await until(lambda: bool(pair.to_alice))
+        assert [(e.kind, e.session, e.seq) for e in pair.to_alice] == [(KIND_ACK, "s1", 1)]
+        assert pair.node.stats.after_end == 1
+        assert pair.alice.rejected == 0 and pair.bob.rejected == 0

@@ -14,7 +14,7 @@ import importlib
 import logging
 import ssl
 from abc import ABC, abstractmethod
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -93,6 +93,7 @@ class Peering(ABC):
     connections_made: int
     _conns: dict[str, Conn]
     _bindings: dict[str, SessionBinding]
+    _closed: OrderedDict[str, SessionBinding]
     _failures: dict[tuple[str, str], HandshakeRefused]
     _queued: dict[str, deque[bytes]]
     _last_error: dict[str, str]
@@ -142,7 +143,10 @@ class Peering(ABC):
                 expected_device=device,
                 peer_key=peer_key,
             )
-            for binding in self._bindings.values():
+            # Closed sessions too (the ones still remembered): the peer may still run one we finished,
+            # with a frame whose ack the dropped connection lost. Without the JOIN its resend has no
+            # connection that carries that session (queued for good, or dropped as forged here).
+            for binding in (*self._bindings.values(), *self._closed.values()):
                 if device in binding.devices():
                     state.join(binding)
             conn = Conn(self, pipe, state)
@@ -222,6 +226,11 @@ class Peering(ABC):
 
     def _session_refused(self, conn: Conn, event: SessionRefused) -> None:
         error = event.error
+        if event.by_peer and event.session in self._closed and event.session not in self._bindings:
+            # Our re-JOIN of a session we finished, which the peer has finished and forgotten too:
+            # nothing is waiting on it, so it is no refusal to report.
+            log.info("%s: closed session %s not re-joined: %s", self.device, event.session, error.reason)
+            return
         side = "refused by" if event.by_peer else "refused"
         self._refused(
             conn.peer, f"session {event.session}: {side} {conn.peer}: {error.reason}: {error.detail}"
