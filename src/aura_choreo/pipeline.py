@@ -8,7 +8,8 @@
 
 Three stages, each adding diagnostics and per-protocol results to one `Validation`:
 
-1. syntax: parse every file and what it imports; name and annotation checks (E001..E060, W101).
+1. syntax: parse every file and what it imports; name and annotation checks (E001..E060, W101); a
+   given file that parses but declares no choreography is E091 (never "ok: 0 choreographies").
 2. semantics + projection: check and project every choreography whose file has no error so far
    (E012..E090, W100..W104, I001). Each file is one load with the files it imports: calls resolve,
    and E090 applies, within that load only.
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from aura_choreo.diagnostics import Diagnostic, error, has_errors, promote_warnings, sort_diagnostics
-from aura_choreo.protocol import Protocol, build_protocol, load_scope
+from aura_choreo.protocol import Protocol, build_protocol, load_scope, no_choreography
 from aura_choreo.syntax import load_sources
 from aura_choreo.syntax.ast import Choreography, SourceFile
 from aura_choreo.syntax.formatter import format_role_decl
@@ -147,6 +148,9 @@ def _syntax_stage(validation: Validation, paths: Sequence[str]) -> None:
     for path in paths:
         loaded = load_sources(path, extra_annotation_keys=validation.options.extra_annotation_keys)
         validation.diagnostics.extend(loaded.diagnostics)
+        root = loaded.files.get(os.path.normpath(path))
+        if root is not None and not root.choreographies and not has_errors(loaded.diagnostics):
+            validation.diagnostics.append(no_choreography(os.path.normpath(path)))
         validation.sources.update(loaded.sources)
         for name, file in loaded.files.items():
             if name in validation.files:

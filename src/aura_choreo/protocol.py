@@ -20,6 +20,7 @@ from aura_choreo.semantics.checker import build_registry, duplicate_names
 from aura_choreo.syntax.ast import Choreography
 
 __all__ = [
+    "NO_CHOREOGRAPHY",
     "BuildResult",
     "FileBuild",
     "LoadScope",
@@ -31,6 +32,7 @@ __all__ = [
     "load",
     "load_all",
     "load_scope",
+    "no_choreography",
     "protocol_hash",
 ]
 
@@ -196,24 +198,40 @@ def load(
     return protocols[chosen.qualified_name]
 
 
+NO_CHOREOGRAPHY = "E091"
+"""The code of a load with no choreography to use: the file declares none, or none by the name asked
+for, or several and no name says which. Load-level, like E090 (SPEC §2's list needs it: 'E091 no
+choreography to load'); it was E020, which SPEC §2 gives to an undefined sub-protocol."""
+
+
+def no_choreography(where: str) -> Diagnostic:
+    """E091 for a file that declares no choreography (empty, only comments, or only imports): what
+    `load`, `validate` and every command that works on one choreography say of it."""
+    return error(
+        NO_CHOREOGRAPHY,
+        Span.point(where, 1, 1),
+        f"`{where}` declares no choreography",
+        "a choreography reads `choreography Name { roles: A, B; ... }`",
+    )
+
+
 def _choose(choreographies: list[Choreography], name: str | None, where: str) -> Choreography:
     names = [c.qualified_name for c in choreographies]
+    if not choreographies and name is None:
+        raise ChoreographyError([no_choreography(where)])
     if name is None:
         if len(choreographies) == 1:
             return choreographies[0]
-        message = (
-            f"`{where}` declares no choreography"
-            if not choreographies
-            else f"`{where}` declares {len(choreographies)} choreographies; say which one: {', '.join(names)}"
-        )
-        raise ChoreographyError([error("E020", Span.point(where, 1, 1), message)])
+        count = len(choreographies)
+        message = f"`{where}` declares {count} choreographies; say which one: {', '.join(names)}"
+        raise ChoreographyError([error(NO_CHOREOGRAPHY, Span.point(where, 1, 1), message)])
     for c in choreographies:
         if name in (c.qualified_name, c.name):
             return c
     raise ChoreographyError(
         [
             error(
-                "E020",
+                NO_CHOREOGRAPHY,
                 Span.point(where, 1, 1),
                 f"`{where}` has no choreography `{name}` (it declares: {', '.join(names) or 'none'})",
                 did_you_mean(name, names),

@@ -12,6 +12,7 @@ import click
 
 from aura_choreo.cli.failure_json import KNOWN, failure_json
 from aura_choreo.diagnostics import Diagnostic, render_all, sort_diagnostics
+from aura_choreo.protocol import no_choreography
 
 
 def use_colour() -> bool:
@@ -69,10 +70,11 @@ def fail_with_diagnostics(
 
 def require_choreography(count: int, file: str) -> None:
     """Exit 1 when `file` declares no choreography (`count` 0) and the command works on one: the
-    load's own words (E020, as `run`, `subtype` and `check-trace` say it), never a silent success."""
+    load's own words and code (E091, as `run`, `subtype` and `validate` say it), never a silent
+    success."""
     if count == 0:
-        hint = "a choreography reads `choreography Name { roles: A, B; ... }`"
-        fail(f"`{file}` declares no choreography", code=1, hint=hint)
+        found = no_choreography(file)
+        fail(found.message, code=1, hint=found.hints[0], kind=f"error[{found.code}]")
 
 
 def remember(**known: object) -> None:
@@ -103,8 +105,9 @@ def distinct_files(paths: Sequence[str]) -> list[str]:
     return distinct
 
 
-def fail(message: str, *, code: int = 1, hint: str | None = None) -> None:
-    """Print `error: message` (and a hint) on stderr and exit with `code`.
+def fail(message: str, *, code: int = 1, hint: str | None = None, kind: str = "error") -> None:
+    """Print `error: message` (`kind` instead of `error`, e.g. `error[E091]`; and a hint) on stderr
+    and exit with `code`.
 
     Under `--json`, stdout also gets the command's own document of a failure (`failure_json`: its
     contract's fields, `ok` false, `error` and `hints`) unless the command already printed its JSON
@@ -115,7 +118,7 @@ def fail(message: str, *, code: int = 1, hint: str | None = None) -> None:
         name = context.command.name
         known = context.meta.get(KNOWN, {})
         print_json(failure_json(name, message, [hint] if hint else [], context.params, known))
-    click.echo(f"error: {message}", err=True)
+    click.echo(f"{kind}: {message}", err=True)
     if hint:
         click.echo(f"  = help: {hint}", err=True)
     raise SystemExit(code)
