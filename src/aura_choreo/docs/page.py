@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from html import escape
 
+from aura_choreo.docs.escape import escape
 from aura_choreo.docs.svg import DEFS_SVG, FONT
 
 CSS = f"""

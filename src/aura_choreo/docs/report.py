@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from html import escape
 
 from aura_choreo.diagnostics import Diagnostic, Span
+from aura_choreo.docs.escape import escape
 from aura_choreo.docs.page import page, source_listing, table
 from aura_choreo.docs.runview import RunDiagram, events_from_steps, events_from_trace
 from aura_choreo.docs.sequence import sequence_svg
@@ -50,7 +50,14 @@ class _Links:
 
 
 def _anchor(protocol: Protocol) -> str:
-    return "p-" + "".join(ch if ch.isalnum() else "-" for ch in protocol.qualified_name)
+    """`p-` and the qualified name, one-to-one: ASCII letters, digits, `_` and `.` stay, any other
+    character becomes `-<hex>-`. Since `-` only ever opens such an escape, no protocol's anchor equals
+    another's, nor another's plus a section suffix (`-roles` cannot be an escape): two protocols
+    `X` and `X_roles` used to share the id `p-X-roles` and the table of contents led to the wrong one."""
+    return "p-" + "".join(
+        ch if ch.isascii() and (ch.isalnum() or ch in "_.") else f"-{ord(ch):x}-"
+        for ch in protocol.qualified_name
+    )
 
 
 def build_report(data: ReportInput) -> str:

@@ -9,7 +9,8 @@ faces on Debian), so an estimate is never narrower than the rendered text.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from html import escape
+
+from aura_choreo.docs.escape import escape, visible
 
 FONT_SIZE = 12
 CHAR_W = 7.6
@@ -20,11 +21,12 @@ FONT = "DejaVu Sans Mono, Liberation Mono, Menlo, Consolas, monospace"
 
 def text_width(text: str) -> float:
     """Estimated rendered width of `text` (px)."""
-    return len(text) * CHAR_W
+    return len(visible(text)) * CHAR_W
 
 
 def fit(text: str, width: float) -> str:
     """`text` shortened with an ellipsis so that it fits in `width` px (never empty if text is not)."""
+    text = visible(text)  # measured and cut as shown
     if text_width(text) <= width:
         return text
     keep = max(1, int(width // CHAR_W) - 1)
