@@ -18,6 +18,7 @@ from types import ModuleType
 from typing import Any
 
 from aura_choreo.guards import build_guard_extension, parse_policy
+from aura_choreo.projection.render_text import render_text
 from aura_choreo.protocol import Protocol, load
 from aura_choreo.runtime import ExtensionRegistry
 from aura_choreo.runtime.trace import Trace
@@ -143,8 +144,18 @@ class Harness:
         )
 
     # -- what the generated tests call ------------------------------------------------------------------
-    def happy_path(self, role: str, seed: int = 0) -> None:
-        """A run with the user's behaviours finishes, follows the protocol, and `role` takes part."""
+    def happy_path(self, role: str, seed: int = 0, local_type: str | None = None) -> None:
+        """A run with the user's behaviours finishes, follows the protocol, and `role` takes part.
+
+        `local_type` is the role's local type (as `project` prints it) when the test was generated:
+        the protocol is loaded afresh from its file and every run is checked against it, so without
+        this pin an edited protocol (messages swapped, added, dropped) would pass as "the protocol"."""
+        if local_type is not None:
+            now = render_text(self.protocol.local_type(role))
+            assert now == local_type, (
+                f"happy path ({role}): the protocol changed since `aura-choreo test-gen` wrote this test; "
+                f"rerun it (behaviours.py is kept).\n{role}'s local type was:\n{local_type}now:\n{now}"
+            )
         result = self.run(seed=seed)
         _ok(result, f"happy path ({role})")
         report = check_trace(self.protocol, result.trace)

@@ -16,6 +16,7 @@ from pathlib import Path
 from pprint import pformat
 
 from aura_choreo.projection.local_types import LocalSeq, Send, iter_steps
+from aura_choreo.projection.render_text import render_text
 from aura_choreo.protocol import Protocol
 from aura_choreo.runtime.behaviour import DefaultBehaviour, ProtocolHints
 from aura_choreo.testgen.plan import Plan, family, plan_protocol
@@ -174,7 +175,11 @@ H = Harness.load(
         tests.append(f"\n\n{decorators}def {unique}() -> None:\n{body}")
 
     for role in protocol.roles:
-        add(_test_name("happy_path", role), f"    H.happy_path({role!r})\n")
+        pinned = pformat(render_text(protocol.local_type(role)), width=92).replace("\n", "\n" + " " * 18)
+        add(
+            _test_name("happy_path", role),
+            f"    H.happy_path(\n        {role!r},\n        local_type={pinned},\n    )\n",
+        )
     for spec in plan.branches:
         add(_test_name("branch", spec["choice"], spec["label"]), f"    H.branch({_literal(spec)})\n")
     for spec in plan.unforceable:
