@@ -140,3 +140,15 @@ def test_a_refusal_names_the_value_and_what_is_allowed(op: Callable[[], object],
         op()
     assert named in str(caught.value)
     assert isinstance(caught.value, ValueError)  # as the counters' amount check always was
+
+
+def test_a_register_write_built_from_its_clock_keeps_the_value_rule() -> None:
+    """`MVRegister.written` (what a storage write ships) refuses what `assign` refuses, and a clock
+    that does not count the write itself (its bytes would not decode: `Sibling.from_body`)."""
+    clock = VectorClock.of({"a": 2})
+    assert MVRegister.written("a", clock, "x").value == ("x",)
+    assert MVRegister.from_bytes(MVRegister.written("a", clock, 7).to_bytes()).value == (7,)
+    with pytest.raises(CrdtValueError, match=r"value 1\.5 refused"):
+        MVRegister.written("a", clock, 1.5)  # type: ignore[arg-type]
+    with pytest.raises(CrdtValueError, match="must count the write"):
+        MVRegister.written("b", clock, "x")

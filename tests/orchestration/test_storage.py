@@ -7,6 +7,7 @@ from contextlib import AsyncExitStack
 import pytest
 
 from aura_choreo.errors import CapabilityDenied
+from aura_choreo.orchestration.crdt import CrdtValueError
 from aura_choreo.orchestration.exchange import Device, ExchangeOptions
 from aura_choreo.orchestration.storage import QuorumNotReached, StorageCoordinator, StorageStore
 from aura_choreo.testing.virtual_time import run_virtual
@@ -132,3 +133,22 @@ def test_store_is_a_durable_sqlite_file(tmp_path: object) -> None:
     store.close()
     again = StorageStore(path)
     assert again.get("ns", "k") == register and again.next_counter("a") == 2
+
+
+@pytest.mark.parametrize("value", [1.5, 2**64, "\ud800", bytearray(b"x"), ("tuple",)], ids=repr)
+async def test_a_value_the_register_format_cannot_carry_is_refused_before_anything_is_written(
+    value: object,
+) -> None:
+    """A storage write builds its `MVRegister` sibling directly, so it skipped the CRDT value rule
+    (fix10's note): `put("app", k, 1.5)` stored bytes every `get` then failed to decode, on every
+    replica, for good. It is refused with `CrdtValueError` naming the value, and nothing is stored."""
+    transport = InMemoryTransport()
+    async with AsyncExitStack() as stack:
+        devices = [await stack.enter_async_context(Device(n, transport)) for n in NAMES]
+        nodes = cluster(devices)
+        with pytest.raises(CrdtValueError, match=r"MVRegister: value .* refused"):
+            await nodes[0].put("app", "broken", value)  # type: ignore[arg-type]
+        assert all(node.store.keys("app") == [] for node in nodes)
+        assert nodes[0].store.next_counter("s0") == 1  # no write counter spent on it
+        await nodes[0].put("app", "broken", "fine")
+        assert (await nodes[1].get("app", "broken")).values == ("fine",)

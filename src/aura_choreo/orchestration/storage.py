@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from aura_choreo.errors import CapabilityDenied
-from aura_choreo.orchestration.crdt import MVRegister, Sibling, Value, VectorClock
+from aura_choreo.orchestration.crdt import MVRegister, Value, VectorClock, codec
 from aura_choreo.orchestration.exchange import Device, ExchangeOptions, run_exchange, shipped_protocol
 from aura_choreo.orchestration.retry import CoordinationError
 from aura_choreo.runtime import Endpoint
@@ -156,11 +156,15 @@ class StorageCoordinator:
     async def put(
         self, namespace: str, key: str, value: Value, context: VectorClock | None = None
     ) -> VectorClock:
-        """Write `value`, replacing the versions `context` covers; returns the write's clock."""
+        """Write `value`, replacing the versions `context` covers; returns the write's clock.
+
+        A value the register's byte format cannot carry is refused (`CrdtValueError`) before a write
+        counter is spent or anything is sent."""
         self._require(self.device.name, "write", namespace)
+        codec.value_arg(value, MVRegister.KIND)  # before a counter is spent: a refusal changes nothing
         counter = self.store.next_counter(self.device.name)
         clock = (context or VectorClock()).merge(VectorClock.of({self.device.name: counter}))
-        register = MVRegister(frozenset({Sibling(self.device.name, clock, value)}))
+        register = MVRegister.written(self.device.name, clock, value)
         targets = self.preference_list(namespace, key)
         outcomes = await asyncio.gather(
             *(self._store_on(t, namespace, key, register) for t in targets), return_exceptions=True

@@ -134,6 +134,17 @@ class MVRegister(Crdt):
     def _sorted(self) -> list[Sibling]:
         return sorted(self.siblings, key=Sibling._key)
 
+    @classmethod
+    def written(cls, replica: str, clock: VectorClock, value: Value) -> MVRegister:
+        """One write of `value` by `replica` at `clock` (which must count it), as a register: what a
+        write that carries its own context ships (`StorageCoordinator.put`). The value rule applies
+        as in `assign` (`CrdtValueError`), so what it builds always round-trips."""
+        codec.text_arg(replica, cls.KIND)
+        codec.value_arg(value, cls.KIND)
+        if clock[replica] < 1:
+            raise codec.CrdtValueError(f"{cls.KIND}: a write's clock must count the write ({replica!r} is 0)")
+        return cls(frozenset({Sibling(replica, clock, value)}))
+
     def assign(self, replica: str, value: Value) -> tuple[MVRegister, MVRegister]:
         """Write `value` over every sibling this replica holds."""
         codec.text_arg(replica, self.KIND)
