@@ -6,6 +6,7 @@ from aura_choreo.orchestration.crdt.causal import CausalBuffer, Operation
 from aura_choreo.orchestration.crdt.codec import (
     CrdtDecodeError,
     CrdtMergeError,
+    CrdtSizeError,
     CrdtValueError,
     Element,
     Value,
@@ -21,6 +22,7 @@ __all__ = [
     "Crdt",
     "CrdtDecodeError",
     "CrdtMergeError",
+    "CrdtSizeError",
     "CrdtValueError",
     "Dot",
     "Element",

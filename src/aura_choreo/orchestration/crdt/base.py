@@ -25,6 +25,9 @@ from typing import Any, Self
 from aura_choreo.orchestration.crdt import codec
 
 ENTRY_ID_BYTES = 16
+_SIZE = "_bytes_at_most"
+"""Instance-dict key of a value's size bound (see `Crdt._apply`): a cache, as `functools.cached_property`
+keeps one on a frozen dataclass, outside its fields (equality and hashing never see it)."""
 
 
 class Crdt(ABC):
@@ -70,6 +73,27 @@ class Crdt(ABC):
     def is_empty(self) -> bool:
         return self == self.empty()
 
+    def _apply(self, delta: Self) -> tuple[Self, Self]:
+        """What an operation returns, `(self.merge(delta), delta)`, or `CrdtSizeError` (nothing
+        changes) when the new value would encode past `codec.MAX_BYTES`, which no peer's `from_bytes`
+        takes: past it a replica could never sync again, so the operation that would get it there is
+        the one refused.
+
+        Measuring every new value would make each operation cost as much as encoding the whole value.
+        A value carries an upper bound of its size instead: a join holds only entries of its two
+        sides (the larger of an entry both hold), so its bytes are at most the sum of theirs plus a
+        few header bytes per list both sides have, which is within 4x the delta's size. Only when the
+        bound passes the limit is the new value measured, and the measured size becomes its bound.
+        """
+        new = self.merge(delta)
+        bound = _bytes_at_most(self) + 4 * _bytes_at_most(delta)
+        if bound > codec.MAX_BYTES:
+            bound = codec.packed_size(new.KIND, new.body())
+            if bound > codec.MAX_BYTES:
+                raise codec.too_large(self.KIND, bound, "value after this operation")
+        new.__dict__[_SIZE] = bound
+        return new, delta
+
     def to_bytes(self) -> bytes:
         """The versioned byte format of `codec`."""
         return codec.pack(self.KIND, self.body())
@@ -87,6 +111,14 @@ class Crdt(ABC):
         for item in values:
             result = result.merge(item)
         return result
+
+
+def _bytes_at_most(value: Crdt) -> int:
+    """An upper bound of `len(value.to_bytes())`: the one an operation left, else measured once."""
+    known: int | None = value.__dict__.get(_SIZE)
+    if known is None:
+        known = value.__dict__[_SIZE] = codec.packed_size(value.KIND, value.body())
+    return known
 
 
 def entry_id(entry: Crdt) -> bytes:
@@ -152,10 +184,14 @@ class VectorClock(Crdt):
 
     def increment(self, replica: str) -> tuple[VectorClock, VectorClock]:
         """Count one more event of `replica`; the delta is that replica's new count."""
+        return self._apply(self.next_event(replica))
+
+    def next_event(self, replica: str) -> VectorClock:
+        """The delta of `increment(replica)`, checked by the value rule (for a clock that is only a
+        step of another operation, e.g. a register write, whose own value is size-checked)."""
         codec.text_arg(replica, self.KIND)
         codec.count_arg(1, self.KIND, "count", minimum=1, used=self[replica])
-        delta = VectorClock.of({replica: self[replica] + 1})
-        return self.merge(delta), delta
+        return VectorClock.of({replica: self[replica] + 1})
 
     def covers(self, dot: Dot) -> bool:
         return dot.counter <= self[dot.replica]

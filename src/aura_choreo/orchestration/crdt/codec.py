@@ -14,7 +14,9 @@ raises `CrdtDecodeError`, never another exception.
 The other direction is the value rule below: what each operation accepts (a replica id, a register
 value, a set element, a counter amount, a timestamp) is checked by the same predicates the decoder
 uses, before anything changes, so everything an operation accepts round-trips through the format.
-A refused value raises `CrdtValueError` naming it and what is allowed.
+A refused value raises `CrdtValueError` naming it and what is allowed. Size is part of the rule:
+an operation whose new value would encode past `MAX_BYTES` is refused with `CrdtSizeError` (see
+`Crdt._apply`), and `pack` refuses to write such bytes, since no peer's decoder would take them.
 """
 
 from __future__ import annotations
@@ -55,6 +57,12 @@ class CrdtValueError(AuraChoreoError, ValueError):
     operation changed nothing). A `ValueError`, as the counters' amount check always raised."""
 
 
+class CrdtSizeError(CrdtValueError):
+    """An operation refused because the value it would make encodes past `MAX_BYTES` (which no
+    `from_bytes` takes: the replica could never sync again), or bytes `pack` will not write for that
+    reason. The operation changed nothing."""
+
+
 class CrdtMergeError(AuraChoreoError):
     """Two values that cannot be joined (different CRDT types under one map key)."""
 
@@ -69,7 +77,24 @@ def sort_key(value: object) -> bytes:
 
 
 def pack(kind: str, body: object) -> bytes:
-    return _ENCODER.encode([MAGIC, FORMAT_VERSION, kind, body])
+    """The bytes of a `kind` value with this `body`; `CrdtSizeError` past `MAX_BYTES` (a peer's
+    `unpack` would refuse them: better said here, where the value is, than by every peer)."""
+    data = _ENCODER.encode([MAGIC, FORMAT_VERSION, kind, body])
+    if len(data) > MAX_BYTES:
+        raise too_large(kind, len(data))
+    return data
+
+
+def packed_size(kind: str, body: object) -> int:
+    """How many bytes `pack(kind, body)` writes (measured even past `MAX_BYTES`)."""
+    return len(_ENCODER.encode([MAGIC, FORMAT_VERSION, kind, body]))
+
+
+def too_large(kind: str, size: int, what: str = "value") -> CrdtSizeError:
+    return CrdtSizeError(
+        f"{kind}: the {what} would encode to {size} bytes, past the byte format's limit of {MAX_BYTES} "
+        "(no replica could decode it); split the data over several CRDTs, or collect removed entries"
+    )
 
 
 def unpack(data: bytes, expected: str | None = None) -> tuple[str, object]:

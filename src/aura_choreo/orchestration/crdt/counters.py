@@ -39,7 +39,7 @@ class GCounter(Crdt):
     def increment(self, replica: str, amount: int = 1) -> tuple[GCounter, GCounter]:
         _checked(self.KIND, replica, amount, self.counts[replica])
         delta = GCounter(VectorClock.of({replica: self.counts[replica] + amount}))
-        return self.merge(delta), delta
+        return self._apply(delta)
 
     def merge(self, other: Self) -> Self:
         return type(self)(self.counts.merge(other.counts))
@@ -89,13 +89,13 @@ class PNCounter(Crdt):
         self._room(replica, amount)
         _, delta = self.increments.increment(replica, amount)
         d = PNCounter(delta, GCounter())
-        return self.merge(d), d
+        return self._apply(d)
 
     def decrement(self, replica: str, amount: int = 1) -> tuple[PNCounter, PNCounter]:
         self._room(replica, amount)
         _, delta = self.decrements.increment(replica, amount)
         d = PNCounter(GCounter(), delta)
-        return self.merge(d), d
+        return self._apply(d)
 
     def merge(self, other: Self) -> Self:
         return type(self)(self.increments.merge(other.increments), self.decrements.merge(other.decrements))

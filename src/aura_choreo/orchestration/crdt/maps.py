@@ -82,13 +82,13 @@ class ORMap(Crdt):
         _, key_delta = self.keys.add(replica, key)
         _, value_delta = op(self.get(key, default))
         delta = ORMap._of(key_delta, {key: value_delta})
-        return self.merge(delta), delta
+        return self._apply(delta)
 
     def remove(self, replica: str, key: str) -> tuple[ORMap, ORMap]:
         codec.text_arg(key, self.KIND, "key")
         _, key_delta = self.keys.remove(replica, key)
         delta = ORMap(key_delta)
-        return self.merge(delta), delta
+        return self._apply(delta)
 
     def merge(self, other: Self) -> Self:
         merged = self.nested()

@@ -49,7 +49,7 @@ class LWWRegister(Crdt):
         stamp = max(self.timestamp + 1, timestamp if timestamp is not None else 0)
         codec.count_arg(stamp, self.KIND, "timestamp", minimum=0)  # the current one + 1 may not fit
         delta = LWWRegister(stamp, replica, value, VectorClock.of({replica: self.clock[replica] + 1}))
-        return self.merge(delta), delta
+        return self._apply(delta)
 
     def merge(self, other: Self) -> Self:
         winner = self if self._rank() >= other._rank() else other
@@ -150,9 +150,9 @@ class MVRegister(Crdt):
         codec.text_arg(replica, self.KIND)
         codec.value_arg(value, self.KIND)
         seen = self.version()
-        clock, _ = seen.increment(replica)
+        clock = seen.merge(seen.next_event(replica))
         delta = MVRegister(frozenset({Sibling(replica, clock, value)}))
-        return self.merge(delta), delta
+        return self._apply(delta)
 
     def resolve(
         self, replica: str, merge: Callable[[tuple[Value, ...]], Value] | None = None

@@ -156,7 +156,7 @@ class ORSet(Crdt):
     def add(self, replica: str, element: Element) -> tuple[ORSet, ORSet]:
         self._checked(replica, element)
         delta = ORSet(frozenset({(element, self._next_dot(replica))}))
-        return self.merge(delta), delta
+        return self._apply(delta)
 
     def remove(self, replica: str, element: Element) -> tuple[ORSet, ORSet]:
         """Remove the adds of `element` seen here (a no-op with an empty delta when there are none)."""
@@ -166,7 +166,7 @@ class ORSet(Crdt):
         if not tags:
             return self, ORSet()
         delta = ORSet(removes=frozenset({Tombstone(self._next_dot(replica), tags)}))
-        return self.merge(delta), delta
+        return self._apply(delta)
 
     def merge(self, other: Self) -> Self:
         adds, removes, floor = self.adds | other.adds, self.removes | other.removes, self.floor
