@@ -6,7 +6,8 @@
   deltas it received, buffered; past `compact_after` buffered deltas they are joined into one), with
   its version; the responder answers with `delta_since` that version;
 - `operations`: operations are stamped with vector clocks and delivered in causal order
-  (`CausalBuffer`); each side sends the operations the other has not delivered.
+  (`CausalBuffer`, holding at most `max_pending` early ones); each side sends the operations the
+  other has not delivered.
 
 Whatever the mode, a completed sync leaves both replicas with the join of their values.
 """
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeVar
 
 from aura_choreo.orchestration.crdt import CausalBuffer, Crdt, CrdtDecodeError, Operation, VectorClock, codec
+from aura_choreo.orchestration.crdt.causal import DEFAULT_MAX_PENDING
 from aura_choreo.orchestration.exchange import Device, ExchangeOptions, run_exchange, shipped_protocol
 from aura_choreo.orchestration.retry import CoordinationError, RetryPolicy, run_with_retry
 from aura_choreo.runtime import Endpoint
@@ -42,6 +44,8 @@ class SyncMetrics:
     latency_total: float = 0.0
     last_latency: float = 0.0
     compactions: int = 0
+    dropped_operations: int = 0
+    """Early operations the causal buffer dropped (full: `max_pending`); their senders send them again."""
 
     @property
     def mean_latency(self) -> float:
@@ -71,6 +75,7 @@ class CrdtCoordinator(Generic[C]):
         *,
         mode: Mode = "delta",
         compact_after: int = 32,
+        max_pending: int = DEFAULT_MAX_PENDING,
         options: ExchangeOptions = DEFAULT_OPTIONS,
     ) -> None:
         if mode not in MODES:
@@ -84,7 +89,7 @@ class CrdtCoordinator(Generic[C]):
         self._deltas: list[tuple[int, C]] = []  # (sequence number, delta), oldest first
         self._seq = 0
         self._acked: dict[str, int] = {}  # peer device -> last sequence number it holds
-        self._causal = CausalBuffer()
+        self._causal = CausalBuffer(max_pending=max_pending)
         self._ops: list[Operation] = []
         self._peer_delivered: dict[str, VectorClock] = {}
 
@@ -212,7 +217,9 @@ class CrdtCoordinator(Generic[C]):
         return [op for op in self._ops if op.clock[op.origin] > peer_delivered[op.origin]]
 
     def _deliver(self, ops: list[Operation]) -> None:
+        before = self._causal.dropped
         self._causal, ready = self._causal.receive(ops)
+        self.metrics.dropped_operations += self._causal.dropped - before
         for op in ready:
             self.value = self.value.merge(self._kind.from_bytes(op.payload))
             self._ops.append(op)

@@ -2,7 +2,7 @@
 `delta_since`, a versioned byte format (`codec`) and causal delivery for operation-based use."""
 
 from aura_choreo.orchestration.crdt.base import Crdt, Dot, VectorClock, entry_id, entry_map
-from aura_choreo.orchestration.crdt.causal import CausalBuffer, Operation
+from aura_choreo.orchestration.crdt.causal import CausalBuffer, Operation, PendingLimitReached
 from aura_choreo.orchestration.crdt.codec import (
     CrdtDecodeError,
     CrdtMergeError,
@@ -33,6 +33,7 @@ __all__ = [
     "ORSet",
     "Operation",
     "PNCounter",
+    "PendingLimitReached",
     "Sibling",
     "Tombstone",
     "Value",

@@ -4,14 +4,34 @@ Each replica stamps the operations it makes with its delivered clock plus one ev
 receiver applies an operation only once everything it causally depends on has been applied, buffers
 those that arrive early, and drops duplicates (an operation whose own event it has already applied).
 Operations are opaque bytes here (the coordinator ships CRDT deltas), so any payload works.
+
+The early ones wait in a bounded buffer (`max_pending`, by default `DEFAULT_MAX_PENDING`): a peer
+that sends only operations whose causes never come (a bug, or on purpose) would otherwise grow it
+without limit. Past the bound the newest arrivals are dropped, logged as `PendingLimitReached` and
+counted (`dropped`). Dropping loses nothing for good: a sender keeps every operation until the
+receiver's delivered clock covers it, and sends it again at the next sync, when its causes may have
+come.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import logging
+from dataclasses import dataclass, field, replace
 
+from aura_choreo.errors import AuraChoreoError
 from aura_choreo.orchestration.crdt import codec
 from aura_choreo.orchestration.crdt.base import VectorClock
+
+log = logging.getLogger("aura_choreo.crdt")
+
+DEFAULT_MAX_PENDING = 10_000
+"""How many early operations a `CausalBuffer` holds by default (one sync message may carry up to
+`coordinator.MAX_OPERATIONS`, 100,000; a replica that missed a few syncs holds far fewer early ones)."""
+
+
+class PendingLimitReached(AuraChoreoError):
+    """Early operations dropped because the causal buffer already held `max_pending` of them (logged
+    as a warning; the sender sends them again at a later sync)."""
 
 
 @dataclass(frozen=True)
@@ -42,11 +62,19 @@ class CausalBuffer:
 
     delivered: VectorClock = field(default_factory=VectorClock)
     pending: tuple[Operation, ...] = ()
+    max_pending: int = DEFAULT_MAX_PENDING
+    """At most this many operations wait for their causes (see the module doc)."""
+    dropped: int = 0
+    """Early operations dropped so far because `pending` was full."""
+
+    def __post_init__(self) -> None:
+        if type(self.max_pending) is not int or self.max_pending < 0:
+            raise ValueError(f"max_pending must be an int >= 0, got {self.max_pending!r}")
 
     def stamp(self, origin: str, payload: bytes) -> tuple[CausalBuffer, Operation]:
         """A local operation: it counts as delivered here at once."""
         clock, _ = self.delivered.increment(origin)
-        return CausalBuffer(clock, self.pending), Operation(origin, clock, payload)
+        return replace(self, delivered=clock), Operation(origin, clock, payload)
 
     def _ready(self, op: Operation) -> bool:
         if op.clock[op.origin] != self.delivered[op.origin] + 1:
@@ -58,11 +86,14 @@ class CausalBuffer:
 
     def receive(self, ops: tuple[Operation, ...] | list[Operation]) -> tuple[CausalBuffer, list[Operation]]:
         """Take operations from a peer; returns the new buffer and the operations now deliverable, in
-        causal order. Duplicates (already applied, or already waiting) are dropped."""
+        causal order. Duplicates (already applied, or already waiting) are dropped, and so are the
+        newest early ones past `max_pending` (logged as `PendingLimitReached`, counted in `dropped`)."""
         waiting = list(self.pending)
+        known = set(waiting)
         for op in ops:
-            if not self._stale(op) and op not in waiting:
+            if not self._stale(op) and op not in known:
                 waiting.append(op)
+                known.add(op)
         delivered = self.delivered
         ready: list[Operation] = []
         progress = True
@@ -78,4 +109,17 @@ class CausalBuffer:
                     delivered = delivered.merge(op.clock)
                     state = CausalBuffer(delivered)
                     progress = True
-        return CausalBuffer(delivered, tuple(waiting)), ready
+        excess = len(waiting) - self.max_pending
+        if excess > 0:  # after delivery: whatever this batch made deliverable was delivered
+            origins = ", ".join(sorted({op.origin for op in waiting[self.max_pending :]})[:5])
+            log.warning(
+                "%s",
+                PendingLimitReached(
+                    f"dropped {excess} operation(s) from {origins} waiting for causes not delivered "
+                    f"here: the causal buffer holds at most {self.max_pending} (they come again at a "
+                    "later sync)"
+                ),
+            )
+            waiting = waiting[: self.max_pending]
+        dropped = self.dropped + max(excess, 0)
+        return replace(self, delivered=delivered, pending=tuple(waiting), dropped=dropped), ready
