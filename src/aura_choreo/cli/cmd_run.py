@@ -19,6 +19,7 @@ import click
 
 from aura_choreo.cli.output import fail, print_diagnostics, print_json, remember, require_files
 from aura_choreo.cli.params import parse_params
+from aura_choreo.cli.policy_arg import read_policy
 from aura_choreo.deployment import DeploymentError, RunOutcome, plan_deployment, run_deployed_role
 from aura_choreo.deployment.report import load_failure_json
 from aura_choreo.errors import ChoreographyError, JournalError, KeyFileError
@@ -111,9 +112,7 @@ def command(
     remember(protocol=protocol.qualified_name, protocol_hash=protocol_hash(protocol))
     policy_text = _policy_bytes(policy_file)
     try:
-        from aura_choreo.guards import load_policy
-
-        policy = load_policy(policy_file)
+        policy = read_policy(policy_file)
         if role in protocol.roles:
             remember(device=policy.device_of(role))
         identity = load_identity(key_file, device=policy.device_of(role) if role in protocol.roles else None)

@@ -114,14 +114,10 @@ def _policy_setup(
 ) -> tuple[ExtensionsFactory | None, dict[str, str]]:
     if policy_file is None:
         return None, {}
+    from aura_choreo.cli.policy_arg import read_policy
     from aura_choreo.execution import build_stack
-    from aura_choreo.guards import PolicyError, load_policy
 
-    try:
-        policy = load_policy(policy_file)
-    except PolicyError as exc:
-        fail(str(exc), code=2)
-        raise
+    policy = read_policy(policy_file)
     stack = build_stack(protocol, policy, "simulation")  # the guard chain of each run (SPEC §5.8)
     return (lambda clock: stack.parts(clock).extensions), stack.devices
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import click
 
 from aura_choreo.cli.output import distinct_files, fail, print_diagnostics, print_json, require_files
+from aura_choreo.cli.policy_arg import read_policy
 from aura_choreo.diagnostics import did_you_mean
 from aura_choreo.pipeline import ValidateOptions, Validation, validate_paths
 
@@ -71,13 +72,7 @@ def command(
     require_files(*files)
     policy = None
     if policy_path is not None:
-        from aura_choreo.guards.policy import PolicyError
-        from aura_choreo.guards.policy_file import load_policy
-
-        try:
-            policy = load_policy(policy_path)
-        except PolicyError as exc:
-            fail(str(exc), code=2)
+        policy = read_policy(policy_path)
     params = tuple(parse_params(param_values).items())
     options = ValidateOptions(
         strict=strict,
