@@ -8,6 +8,8 @@ that the diagrams link to.
 
 from __future__ import annotations
 
+import os
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -60,14 +62,36 @@ def _anchor(protocol: Protocol) -> str:
     )
 
 
+def _headings(protocols: Sequence[Protocol]) -> list[tuple[str, str]]:
+    """(anchor, contents entry) per protocol section. Two files may each define `Ping` (each file is
+    its own load): a name an earlier section already has gets `~2`, `~3`, ... after its anchor
+    (`_anchor` never writes `~`, so no suffix meets another anchor), and every section of such a name
+    is told apart by its file's name in the contents and under its heading."""
+    seen: dict[str, int] = {}
+    counts = Counter(_anchor(p) for p in protocols)
+    out = []
+    for protocol in protocols:
+        anchor = _anchor(protocol)
+        seen[anchor] = seen.get(anchor, 0) + 1
+        entry = protocol.qualified_name
+        if counts[anchor] > 1:
+            entry += f" ({_file_name(protocol)})"
+        out.append((anchor if seen[anchor] == 1 else f"{anchor}~{seen[anchor]}", entry))
+    return out
+
+
+def _file_name(protocol: Protocol) -> str:
+    return os.path.basename(protocol.origin.choreography.span.file)
+
+
 def build_report(data: ReportInput) -> str:
     """The complete HTML document."""
     links = _Links(data.sources)
     toc: list[tuple[str, str]] = []
     sections: list[str] = []
-    for protocol in data.protocols:
-        toc.append((_anchor(protocol), protocol.qualified_name))
-        sections.append(_protocol_section(protocol, links, data))
+    for protocol, (anchor, entry) in zip(data.protocols, _headings(data.protocols), strict=True):
+        toc.append((anchor, entry))
+        sections.append(_protocol_section(protocol, anchor, entry != protocol.qualified_name, links, data))
     if data.diagnostics:
         items = "".join(f"<li><code>{escape(_diag_text(d))}</code></li>" for d in data.diagnostics)
         sections.append(f'<section id="diagnostics"><h2>Diagnostics</h2><ul>{items}</ul></section>')
@@ -82,13 +106,15 @@ def _diag_text(d: Diagnostic) -> str:
     return f"{d.span.file}:{d.span.line}:{d.span.column}: {d.severity.value}[{d.code}]: {d.message}"
 
 
-def _protocol_section(protocol: Protocol, links: _Links, data: ReportInput) -> str:
-    anchor = _anchor(protocol)
+def _protocol_section(
+    protocol: Protocol, anchor: str, name_file: bool, links: _Links, data: ReportInput
+) -> str:
     roles = protocol.roles
     params = ", ".join(f"{k} = {v}" for k, v in protocol.params.items())
     head = (
         f'<section class="protocol" id="{anchor}"><h2>{escape(protocol.qualified_name)}</h2>'
-        f"<p>Roles: {escape(', '.join(roles))}"
+        + (f"<p>From <code>{escape(_file_name(protocol))}</code></p>" if name_file else "")
+        + f"<p>Roles: {escape(', '.join(roles))}"
         + (f"<br>Parameters: {escape(params)}" if params else "")
         + "</p>"
     )
