@@ -163,10 +163,13 @@ Usage = dict[str, PeerBudget]
 
 @dataclass(frozen=True)
 class SendCost:
-    """What one send charges: its flow cost and its leakage `(external, neighbor, group)`."""
+    """What one send charges, its flow cost and its leakage `(external, neighbor, group)`, and the
+    capabilities it requires of its sender (what the role's manifest unions)."""
 
     flow: int
     leakage: tuple[int, int, int] = (0, 0, 0)
+    capabilities: tuple[str, ...] | None = None
+    """None: this price does not say, and the send's `guard_capability` annotation counts."""
 
 
 SendPrice = Callable[[Send], SendCost]
@@ -176,7 +179,7 @@ SendPrice = Callable[[Send], SendCost]
 def price_by_annotations(send: Send) -> SendCost:
     """A send's price by its annotations alone (SPEC §1.5): the price with no run-time policy."""
     read = read_guard_annotations(send.annotations)
-    return SendCost(read.flow_cost, read.leakage)
+    return SendCost(read.flow_cost, read.leakage, read.capabilities)
 
 
 def send_flow_cost(annotations: AnnotationMap) -> int:
@@ -252,13 +255,19 @@ def role_budget(local_type: LocalType, price: SendPrice = price_by_annotations) 
     return RoleBudget(local_type.role, dict(sorted(_usage(local_type.steps, price).items())))
 
 
-def role_manifest(local_type: LocalType) -> tuple[str, ...]:
-    """The capabilities the role needs, sorted: the union of its sends' `guard_capability` lists.
+def role_manifest(local_type: LocalType, price: SendPrice = price_by_annotations) -> tuple[str, ...]:
+    """The capabilities the role needs, sorted: the union of what its sends require, each send read
+    as `price` reads it (default: its `guard_capability` annotation; under a run-time policy the guard
+    chain's profile, whose message guard may require other capabilities than the annotation).
 
-    The one manifest: `validate` reports it and the guard chain checks it before a session starts.
+    The one manifest: `validate` reports it and the guard chain checks it before a session starts,
+    so it must hold every capability a send of the role will be checked for (SPEC §5.2).
     """
     needed: set[str] = set()
     for step in local_type.iter_steps():
-        if isinstance(step, Send) and step.annotations:
-            needed.update(read_guard_annotations(step.annotations).capabilities)
+        if isinstance(step, Send):
+            required = price(step).capabilities
+            if required is None:
+                required = price_by_annotations(step).capabilities or ()
+            needed.update(required)
     return tuple(sorted(needed))

@@ -200,7 +200,7 @@ def verify_protocol(
     )
     price = limits.price if limits is not None and limits.price is not None else price_by_annotations
     budgets = {role: role_budget(lt, price) for role, lt in local_types.items()}
-    manifests = {role: role_manifest(lt) for role, lt in local_types.items()}
+    manifests = {role: role_manifest(lt, price) for role, lt in local_types.items()}
     if limits is not None:
         findings += check_limits(budgets, manifests, limits)
     protocol = next((lt.protocol for lt in local_types.values()), "")
