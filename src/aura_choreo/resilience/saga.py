@@ -139,11 +139,35 @@ class SagaLog:
         return [saga_id for saga_id, state in self._states().items() if not state.ended]
 
 
+def _storable(text: str) -> bool:
+    """Whether the journal (UTF-8) can hold `text`: not if it has a lone surrogate."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _describe(exc: BaseException) -> str:
+    """An error as the journal records it. A message may hold lone surrogates (an `OSError` about a file
+    name that is not UTF-8 carries them, as `os.fsdecode` makes them), which UTF-8 cannot encode: they
+    are written as `\\udcff`, since a fact that cannot be committed would leave the saga uncompensated
+    (and every recovery failing the same way)."""
+    try:
+        message = str(exc)
+    except Exception:  # a user's exception whose __str__ fails must not stop the compensation
+        message = "<the error's message could not be read>"
+    text = f"{type(exc).__name__}: {message}"
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 async def run_saga(saga_id: str, definition: str, steps: Sequence[SagaStep], log: SagaLog) -> SagaResult:
     """Run `steps` in order, journaled; on a failing step compensate the completed ones (LIFO)."""
     names = [s.name for s in steps]
-    if len(set(names)) != len(names) or any("\x1f" in n for n in names):
-        raise SagaError(f"saga {definition!r}: step names must be distinct and printable")
+    if len(set(names)) != len(names) or not all(_storable(n) and n and "\x1f" not in n for n in names):
+        raise SagaError(f"saga {definition!r}: step names must be distinct, non-empty and printable")
+    if not _storable(saga_id) or not _storable(definition):
+        raise SagaError(f"saga {saga_id!r} ({definition!r}): its id and definition must be valid Unicode")
     log.record(saga_id, BEGIN, definition=definition, steps="\x1f".join(names))
     return await _forward(saga_id, steps, 0, [], log)
 
@@ -157,7 +181,7 @@ async def _forward(
         try:
             await step.action()
         except Exception as exc:
-            error = f"{type(exc).__name__}: {exc}"
+            error = _describe(exc)
             log.record(saga_id, FAILED, step.name, error=error)
             return await _compensate(saga_id, steps, completed, [], [], log, step.name, error)
         log.record(saga_id, DONE, step.name)
@@ -187,7 +211,7 @@ async def _compensate(
             try:
                 await compensation()
             except Exception as exc:
-                problem = f"{type(exc).__name__}: {exc}"
+                problem = _describe(exc)
                 log.record(saga_id, COMP_FAILED, name, error=problem)
                 errors.append((name, problem))
                 continue
@@ -206,7 +230,7 @@ async def _settle_in_flight(saga_id: str, steps: Sequence[SagaStep], state: _Sta
     try:
         await step.action()
     except Exception as exc:
-        log.record(saga_id, FAILED, step.name, error=f"{type(exc).__name__}: {exc}")
+        log.record(saga_id, FAILED, step.name, error=_describe(exc))
         return
     log.record(saga_id, DONE, step.name)
     state.completed.append(step.name)
