@@ -37,6 +37,7 @@ import io
 import pickle
 import sys
 from collections.abc import Iterator
+from types import BuiltinFunctionType, FunctionType
 from typing import TYPE_CHECKING, Any
 
 from aura_choreo.errors import AuraChoreoError
@@ -82,7 +83,15 @@ class _Pickler(pickle.Pickler):
         self._index = index
 
     def persistent_id(self, obj: Any) -> Any:
-        return self._index.get(id(obj))
+        """A local-type node by its index; and every class or function the pickle would name must be
+        one `_Unpickler` admits, so that a value which could not be read back after a crash is refused
+        now, when it is written, not when the role needs it to restart."""
+        node = self._index.get(id(obj))
+        if node is None and isinstance(obj, type | FunctionType | BuiltinFunctionType):
+            module, name = getattr(obj, "__module__", None) or "", getattr(obj, "__qualname__", "")
+            if _admitted(module, name) is not obj:
+                raise pickle.PicklingError(f"{module}.{name} is not data a checkpoint can be read back with")
+        return node
 
 
 _PLAIN = {
@@ -102,12 +111,28 @@ _MONITOR_STATE = frozenset(("aura_choreo.runtime.monitor_types", "aura_choreo.ru
 
 
 def _is_data_class(value: object) -> bool:
-    """A class whose instances are data: a dataclass, an enum or a msgspec Struct (built by fields)."""
+    """A class whose instances are data: a dataclass, an enum, a named tuple or a msgspec Struct (built
+    by fields)."""
     if not isinstance(value, type):
         return False
     if dataclasses.is_dataclass(value) or issubclass(value, enum.Enum):
         return True
+    if issubclass(value, tuple) and isinstance(getattr(value, "_fields", None), tuple):
+        return True
     return any(base.__module__ == "msgspec" and base.__name__ == "Struct" for base in value.__mro__)
+
+
+def _admitted(module: str, name: str) -> object | None:
+    """The class `module.name` if a checkpoint may name it, else None. Only data: the standard types
+    above, the monitor's state classes, and data classes of modules already loaded (the runtime's and
+    the role's message types; never a module imported because a checkpoint names it, and never a
+    function, which is how a pickle runs code)."""
+    loaded = sys.modules.get(module)
+    found = getattr(loaded, name, None) if loaded is not None and "." not in name else None
+    if name in _PLAIN.get(module, ()):
+        return found
+    state = module in _MONITOR_STATE and isinstance(found, type)
+    return found if found is not None and (state or _is_data_class(found)) else None
 
 
 class _Unpickler(pickle.Unpickler):
@@ -116,15 +141,8 @@ class _Unpickler(pickle.Unpickler):
         self._nodes = nodes
 
     def find_class(self, module: str, name: str) -> Any:
-        """Only data: the standard types above, the monitor's state classes, and data classes of
-        modules already loaded (the runtime's and the role's message types; never a module imported
-        because a checkpoint names it, and never a function, which is how a pickle runs code)."""
-        if name in _PLAIN.get(module, ()):
-            return super().find_class(module, name)
-        loaded = sys.modules.get(module)
-        found = getattr(loaded, name, None) if loaded is not None and "." not in name else None
-        state = module in _MONITOR_STATE and isinstance(found, type)
-        if found is None or not (state or _is_data_class(found)):
+        found = _admitted(module, name)
+        if found is None:
             raise pickle.UnpicklingError(f"a checkpoint holds data only, not {module}.{name}")
         return found
 
