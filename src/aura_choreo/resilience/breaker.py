@@ -9,7 +9,8 @@ States and transitions (everything that changes state is in this module, in `_on
   the count);
 - open: calls fail fast with `CircuitOpen` (nothing runs) until `recovery_timeout` seconds have passed
   since it opened; then it is half-open;
-- half-open: at most `half_open_max` probe calls run at a time (others fail fast); a failing probe
+- half-open: at most `half_open_max` probe calls run at a time, counting probes of an earlier half-open
+  period that are still running (others fail fast); a failing probe
   opens the circuit again (a new recovery period); `success_threshold` successful probes (default
   `half_open_max`) close it.
 
@@ -104,6 +105,8 @@ class CircuitBreaker:
         self._failures = 0
         self._probe_successes = 0
         self._in_flight = 0
+        """Probes running now, admitted in this or an earlier half-open period: a probe that outlives
+        its period (the circuit opened again meanwhile) still loads the peer, so it still counts."""
         self._opened_at = 0.0
         self._generation = 0
         """Bumped at every state change, so a call admitted before it cannot count in the new state."""
@@ -117,7 +120,6 @@ class CircuitBreaker:
         if self._state is BreakerState.OPEN and self._now() >= self._opened_at + self.recovery_timeout:
             self._state = BreakerState.HALF_OPEN
             self._probe_successes = 0
-            self._in_flight = 0
             self._generation += 1
         return self._state
 
@@ -127,7 +129,7 @@ class CircuitBreaker:
 
     def acquire(self) -> int:
         """Admit one call or raise `CircuitOpen`; an admitted call must end in exactly one `record_*`,
-        given the token returned here."""
+        given the token returned here (the state's generation, times two, plus one for a probe)."""
         state = self.state
         if state is BreakerState.OPEN or (
             state is BreakerState.HALF_OPEN and self._in_flight >= self.half_open_max
@@ -138,15 +140,22 @@ class CircuitBreaker:
         self.metrics.calls += 1
         if state is BreakerState.HALF_OPEN:
             self._in_flight += 1
-        return self._generation
+            return self._generation * 2 + 1
+        return self._generation * 2
+
+    def _settle(self, token: int) -> bool:
+        """End the call `token` admitted: a probe stops counting as in flight. Whether its outcome
+        counts (it was admitted in the current state)."""
+        if token & 1:
+            self._in_flight = max(0, self._in_flight - 1)
+        return token >> 1 == self._generation
 
     def record_success(self, token: int) -> None:
         """The admitted call succeeded."""
         self.metrics.successes += 1
-        if token != self._generation:
+        if not self._settle(token):
             return
         if self._state is BreakerState.HALF_OPEN:
-            self._in_flight = max(0, self._in_flight - 1)
             self._probe_successes += 1
             if self._probe_successes >= self.success_threshold:
                 self._state = BreakerState.CLOSED
@@ -159,7 +168,7 @@ class CircuitBreaker:
     def record_failure(self, token: int) -> None:
         """The admitted call failed (with an error that counts)."""
         self.metrics.failures += 1
-        if token != self._generation:
+        if not self._settle(token):
             return
         if self._state is BreakerState.HALF_OPEN:
             self._open()
@@ -170,15 +179,13 @@ class CircuitBreaker:
 
     def record_neutral(self, token: int) -> None:
         """The admitted call ended with an error that does not count (or was cancelled)."""
-        if token == self._generation and self._state is BreakerState.HALF_OPEN:
-            self._in_flight = max(0, self._in_flight - 1)
+        self._settle(token)
 
     def _open(self) -> None:
         self._state = BreakerState.OPEN
         self._opened_at = self._now()
         self._failures = 0
         self._probe_successes = 0
-        self._in_flight = 0
         self._generation += 1
         self.metrics.opened += 1
 
