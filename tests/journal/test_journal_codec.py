@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aura_choreo.journal import FactId, Journal, JournalStore
-from aura_choreo.journal.codec import decode_data, decode_events, encode_data, encode_events
+from aura_choreo.journal import Fact, FactId, Journal, JournalStore
+from aura_choreo.journal.codec import decode_data, decode_events, decode_signed, encode_data, encode_events
 
 SCALARS = (
     st.none()
@@ -79,3 +79,33 @@ def test_a_database_written_as_json_text_is_still_read(tmp_path: Path) -> None:
             {"kind": "send", "label": "Grant"},
             {"kind": "recv", "label": "Ack"},
         ]
+
+
+def test_the_codec_stores_a_signature_only_for_signed_facts() -> None:
+    signature = bytes(range(64))
+    assert encode_data({"a": 1}) == encode_data({"a": 1}, b"")  # unsigned rows keep version 1
+    assert encode_data({"a": 1})[0] == 1 and encode_data({"a": 1}, signature)[0] == 2
+    assert decode_signed(encode_data({"a": 1}, signature)) == ({"a": 1}, signature)
+    assert decode_signed(encode_data({}, signature)) == ({}, signature)
+    assert decode_signed(encode_data({"a": 1})) == ({"a": 1}, b"")
+    assert decode_signed('{"a": 1}') == ({"a": 1}, b"")
+
+
+def test_a_fact_signature_survives_the_store(tmp_path: Path) -> None:
+    signed = Fact(FactId("alice", 1), "approved", data={"ticket": 1}, signature=bytes(range(64)))
+    with JournalStore(tmp_path / "j.db") as store:
+        store.append_facts("bob", [signed, Fact(FactId("alice", 2), "plain")])
+    with JournalStore(tmp_path / "j.db") as store:
+        loaded = store.load_facts("bob")
+    assert [f.signature for f in loaded] == [bytes(range(64)), b""]
+    assert loaded[0] == signed and loaded[0].data == {"ticket": 1}
+
+
+def test_a_malformed_signature_on_the_wire_is_a_decoding_error() -> None:
+    fact = Fact(FactId("alice", 1), "approved").to_wire()
+    with pytest.raises(ValueError):
+        Fact.from_wire({**fact, "signature": "zz"})
+    with pytest.raises(TypeError):
+        Fact.from_wire({**fact, "signature": "00" * 65})
+    with pytest.raises(TypeError):
+        Fact.from_wire({**fact, "signature": 7})

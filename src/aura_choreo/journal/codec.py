@@ -5,6 +5,10 @@ several versions: databases written before the binary format hold TEXT (JSON) in
 they are still read (a TEXT value is JSON; a BLOB starts with its version byte). Binary because the
 JSON round trip (`json.dumps(..., sort_keys=True)` per fact and per trace event) was a fifth of the
 guard chain's per-send cost; msgpack via msgspec is several times cheaper and decodes to the same values.
+
+A fact's data BLOB also carries the fact's author signature when it has one (version 2): a device
+relays the signed facts it merged, after a restart too. Unsigned facts keep version 1 (the hot path of
+unkeyed journals writes what it wrote before), and rows of both versions, and JSON text, are read.
 """
 
 from __future__ import annotations
@@ -18,10 +22,15 @@ from aura_choreo.journal.facts import FactValue
 
 MSGPACK_V1 = 1
 """Format version 1: the version byte, then a msgpack map."""
+SIGNED_V2 = 2
+"""Format version 2 (fact data only): the version byte, then a msgpack array [data map, signature]."""
 
 _VERSION_1 = bytes([MSGPACK_V1])
+_VERSION_2 = bytes([SIGNED_V2])
 _EMPTY_MAP = _VERSION_1 + msgspec.msgpack.encode({})
-_data_decoder = msgspec.msgpack.Decoder(dict[str, str | int | float | bool | None])
+_Data = dict[str, str | int | float | bool | None]
+_data_decoder = msgspec.msgpack.Decoder(_Data)
+_signed_decoder = msgspec.msgpack.Decoder(tuple[_Data, bytes])
 _events_decoder = msgspec.msgpack.Decoder(list[dict[str, object] | list[object]])
 _encoder = msgspec.msgpack.Encoder()
 
@@ -35,21 +44,32 @@ def _event_value(value: object) -> object:
 _event_encoder = msgspec.msgpack.Encoder(enc_hook=_event_value)
 
 
-def encode_data(data: Mapping[str, FactValue]) -> bytes:
-    """A fact's data as a versioned BLOB."""
+def encode_data(data: Mapping[str, FactValue], signature: bytes = b"") -> bytes:
+    """A fact's data (and its author's signature, when it has one) as a versioned BLOB."""
+    if signature:
+        return _VERSION_2 + _encoder.encode((data, signature))
     if not data:
         return _EMPTY_MAP
     return _VERSION_1 + _encoder.encode(data)
 
 
-def decode_data(stored: bytes | str) -> dict[str, FactValue]:
-    """A fact's data from `encode_data` output, or from the JSON text of older databases."""
+def decode_signed(stored: bytes | str) -> tuple[dict[str, FactValue], bytes]:
+    """A fact's data and signature (empty when unsigned) from `encode_data` output, or from the JSON
+    text of older databases (unsigned)."""
     if isinstance(stored, str):
         value = json.loads(stored)
         if not isinstance(value, dict):
             raise ValueError("stored fact data is not a JSON object")
-        return value
-    return _data_decoder.decode(_payload(stored))
+        return value, b""
+    if stored[:1] == _VERSION_2:
+        data, signature = _signed_decoder.decode(memoryview(stored)[1:])
+        return dict(data), bytes(signature)
+    return _data_decoder.decode(_payload(stored)), b""
+
+
+def decode_data(stored: bytes | str) -> dict[str, FactValue]:
+    """A fact's data from `encode_data` output, or from the JSON text of older databases."""
+    return decode_signed(stored)[0]
 
 
 TRACE_FIELDS = ("kind", "session", "role", "from", "to", "label", "seq", "time", "protocol", "message_kind")
@@ -88,5 +108,5 @@ def decode_events(stored: bytes | str) -> list[dict[str, object]]:
 def _payload(stored: bytes) -> memoryview:
     if not stored or stored[0] != MSGPACK_V1:
         version = stored[0] if stored else None
-        raise ValueError(f"unknown journal encoding version {version} (this build reads 1)")
+        raise ValueError(f"unknown journal encoding version {version} (this build reads 1 and 2)")
     return memoryview(stored)[1:]

@@ -20,7 +20,10 @@ class FactId:
 
 @dataclass(frozen=True)
 class Fact:
-    """One journaled fact. Facts with the same id are the same fact."""
+    """One journaled fact. Facts with the same id are the same fact.
+
+    `signature` is its author's (`id.device`) Ed25519 signature over `journal.signing.signed_bytes`
+    (empty: unsigned). It is not part of the fact's value: a fact equals its signed copy."""
 
     id: FactId
     name: str
@@ -30,9 +33,10 @@ class Fact:
     label: str = ""
     lamport: int = 0
     data: Mapping[str, FactValue] = field(default_factory=dict, hash=False)
+    signature: bytes = field(default=b"", compare=False, repr=False)
 
     def to_wire(self) -> dict[str, object]:
-        return {
+        wire: dict[str, object] = {
             "device": self.id.device,
             "counter": self.id.counter,
             "name": self.name,
@@ -43,6 +47,9 @@ class Fact:
             "lamport": self.lamport,
             "data": dict(self.data),
         }
+        if self.signature:  # only then: unsigned facts keep the wire form of earlier versions
+            wire["signature"] = self.signature.hex()
+        return wire
 
     @classmethod
     def from_wire(cls, raw: Mapping[str, object]) -> Fact:
@@ -55,6 +62,9 @@ class Fact:
             raise TypeError("fact text fields must be strings")
         if not all(v is None or isinstance(v, str | int | float | bool) for v in data.values()):
             raise TypeError("fact data values must be scalars")
+        signature = raw.get("signature", "")
+        if not isinstance(signature, str) or len(signature) > 2 * MAX_SIGNATURE:
+            raise TypeError(f"a fact's signature is a hex string of at most {MAX_SIGNATURE} bytes")
         return cls(
             id=FactId(str(texts["device"]), counter),
             name=str(texts["name"]),
@@ -64,10 +74,21 @@ class Fact:
             label=str(texts["label"]),
             lamport=lamport,
             data={str(k): v for k, v in data.items()},
+            signature=bytes.fromhex(signature),
         )
 
 
+MAX_SIGNATURE = 64
+"""An Ed25519 signature's size: a longer one in input is malformed, not merely wrong."""
+
 _new = object.__new__
+
+
+def with_signature(fact: Fact, signature: bytes) -> Fact:
+    """`fact` with `signature` (the same value; built like `new_fact`, without `dataclasses.replace`)."""
+    signed = _new(Fact)
+    signed.__dict__.update(fact.__dict__, signature=signature)
+    return signed
 
 
 def new_fact(
@@ -171,7 +192,10 @@ class FactLog:
 
 def _pick(current: Fact | None, incoming: Fact) -> Fact:
     # Ids are unique by construction, so two different facts with one id only come from a broken
-    # peer; picking deterministically keeps merge commutative even then.
-    if current is None or current == incoming:
+    # peer; picking deterministically keeps merge commutative even then. Of two copies of one fact, the
+    # signed one is kept (the signature is not part of the value).
+    if current is None:
         return incoming
+    if current == incoming:
+        return current if current.signature and not incoming.signature else incoming
     return max(current, incoming, key=lambda f: repr(f.to_wire()))

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Literal
 
 from aura_choreo.errors import JournalError
-from aura_choreo.journal.codec import TraceRow, decode_data, decode_events, encode_data, encode_events
+from aura_choreo.journal.codec import TraceRow, decode_events, decode_signed, encode_data, encode_events
 from aura_choreo.journal.facts import Fact, FactId
 from aura_choreo.journal.group import BudgetRow, GroupCommit, WriteBatch, WriteItem
 
@@ -179,7 +179,7 @@ class JournalStore:
         Returns how many facts were new."""
         rows = [
             (owner, f.id.device, f.id.counter, f.name, f.protocol, f.session, f.role, f.label, f.lamport,
-             encode_data(f.data))
+             encode_data(f.data, f.signature))
             for owner, facts, _ in batch
             for f in facts
         ]  # fmt: skip
@@ -218,7 +218,7 @@ class JournalStore:
                 (owner,),
             ).fetchall()
         return [
-            Fact(FactId(d, c), name, protocol, session, role, label, lamport, decode_data(data))
+            Fact(FactId(d, c), name, protocol, session, role, label, lamport, *decode_signed(data))
             for d, c, name, protocol, session, role, label, lamport, data in rows
         ]
 
