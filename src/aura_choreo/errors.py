@@ -170,7 +170,8 @@ class ReceiptError(RuntimeProtocolError):
 class ForgedFact(RuntimeProtocolError):
     """A peer's journal delta the receiver must not merge: one holding a fact under the receiving
     device's own id, which only that device writes (a peer cannot add to a device's own history, e.g.
-    plant a checkpoint for it to restore), or one riding on a message whose step merges no journal."""
+    plant a checkpoint for it to restore), one riding on a message whose step merges no journal, or (in
+    a deployed, keyed journal) one holding a fact its claimed author's pinned key did not sign."""
 
 
 class HandshakeRefused(TransportError):

@@ -23,6 +23,7 @@ class Attachments:
 
     The journal delta goes with the sender's version vector (`journal_known`): the receiver learns what
     the sender holds, which acknowledges the deltas it sent there before (they are resent until then).
+    Each fact of a keyed journal's delta carries its author's signature (`journal.signing`).
     """
 
     receipt: Receipt | None = None

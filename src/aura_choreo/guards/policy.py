@@ -30,7 +30,7 @@ from aura_choreo.guards.leakage import (
 )
 from aura_choreo.guards.profile import DEFAULT_PROFILE, GuardProfile, GuardProfiles
 from aura_choreo.guards.receipts import DeviceKey
-from aura_choreo.journal import Journal, JournalStore
+from aura_choreo.journal import FactAuthors, Journal, JournalStore
 from aura_choreo.journal.store import MEMORY, Synchronous
 
 
@@ -150,10 +150,11 @@ class Policy:
         for devices whose private key is elsewhere. With `own_key` (`run --key`) the chain is that one
         device's: it signs with `own_key` and every other device is remote, checked against its pinned
         key, and resumes the flow budgets its journal recorded (a restarted process does not spend
-        them again). Without it every device of the chain lives in this process (testing, simulation,
-        in-process runs: each chain models devices fresh from their budgets' point of view, so runs
-        stay independent), and the pinned keys, whose private keys this process does not have, play
-        no part."""
+        them again); its journal signs its facts and merges only facts signed by their authors' pinned
+        keys (`journal.signing`). Without it every device of the chain lives in this process
+        (testing, simulation, in-process runs: each chain models devices fresh from their budgets'
+        point of view, so runs stay independent), and the pinned keys, whose private keys this process
+        does not have, play no part: facts are neither signed nor checked there."""
         import time
 
         now = clock or time.time
@@ -196,17 +197,20 @@ class Policy:
                 epoch_seconds=self.epoch_seconds,
                 clock=now,
             )
+            authors = None
             if own_key is not None and device == own_key.device:
                 # A deployed device resumes what it spent before (an earlier process on its journal):
                 # the limit is per device and epoch (SPEC §5.3), not per process.
                 for context, peer, epoch, spent in journal_store.load_budgets(device):
                     flow.restore(context, peer, epoch, spent)
+                # Its journal signs its facts and merges only facts their authors' pinned keys sign.
+                authors = FactAuthors(device, own_key.private_key.sign, self._remote_keys(device))
             return DeviceGuards(
                 device,
                 key=key,
                 flow=flow,
                 leakage=LayeredLeakage([own, *extra]),
-                journal=Journal(device, journal_store),
+                journal=Journal(device, journal_store, authors=authors),
             )
 
         return GuardChain(

@@ -2,12 +2,14 @@
 
 from aura_choreo.journal.facts import Fact, FactId, FactLog, FactValue, VersionVector
 from aura_choreo.journal.journal import Journal, PendingFacts, event_to_json
+from aura_choreo.journal.signing import FactAuthors
 from aura_choreo.journal.store import DEFAULT_JOURNAL_PATH, MEMORY, JournalStore
 
 __all__ = [
     "DEFAULT_JOURNAL_PATH",
     "MEMORY",
     "Fact",
+    "FactAuthors",
     "FactId",
     "FactLog",
     "FactValue",

@@ -10,6 +10,7 @@ from aura_choreo.journal.facts import Fact, FactId, FactLog, FactValue, VersionV
 from aura_choreo.journal.group import BudgetRow
 from aura_choreo.journal.pending import FactTemplate
 from aura_choreo.journal.pending import PendingFacts as PendingFacts  # re-exported
+from aura_choreo.journal.signing import FactAuthors
 from aura_choreo.journal.store import JournalStore
 
 
@@ -20,11 +21,20 @@ class Journal:
     given back when the send is refused; facts reach the store only through `commit` and `merge`.
     Committed reservations join the index when something reads the replica (`_settle`): until then
     their facts need not be built.
+
+    With `authors` (a keyed journal: a deployed device, SPEC §5.6) the facts are author-signed: this
+    device signs its own facts when they first go into a delta (`delta_for`; a fact no delta carries is
+    never signed, so sends that merge no journal pay nothing), signatures are stored with the facts and
+    travel with them, and `merge` refuses a delta holding a fact of another device that its author's
+    pinned key does not sign (`journal.signing`). Without `authors` (testing, simulation, in-process
+    runs, where every device lives in one process and no key is pinned) facts are neither signed nor
+    checked: the journal trusts its peers' deltas as before, apart from facts under its own id.
     """
 
-    def __init__(self, device: str, store: JournalStore) -> None:
+    def __init__(self, device: str, store: JournalStore, *, authors: FactAuthors | None = None) -> None:
         self.device = device
         self.store = store
+        self.authors = authors
         # Indexed per device with the contiguous prefix kept up to date, so commits, merges and
         # deltas cost what they touch rather than the size of the whole journal.
         self._by_device: dict[str, dict[int, Fact]] = {}
@@ -191,18 +201,22 @@ class Journal:
         journal would carry every fact past the gap again.
 
         Raises `ForgedFact` (storing nothing) when the delta holds a fact under this journal's own
-        device that it does not hold: only this device writes those."""
+        device that it does not hold (only this device writes those), or, in a keyed journal, a new
+        fact whose author's signature is missing or does not verify. Facts already held are not
+        checked again: they merge nothing."""
         new = tuple(f for f in delta if f.id not in self)
         claimed = [f.id for f in new if f.id.device == self.device]
+        source = f"{from_device}'s journal delta" if from_device else "a journal delta"
         if claimed:
             # Ours we already hold are filtered above (a peer may echo them back); one we do not hold
             # can only be forged: nothing of a delta is stored then.
             shown = ", ".join(f"#{i.counter}" for i in claimed[:3]) + (", ..." if len(claimed) > 3 else "")
-            source = f"{from_device}'s" if from_device else "a"
             raise ForgedFact(
-                f"{source} journal delta claims facts of this device ({self.device}) that it never "
+                f"{source} claims facts of this device ({self.device}) that it never "
                 f"wrote: {shown}; only {self.device} writes its own facts, so the delta is refused"
             )
+        if self.authors is not None:
+            self.authors.check(new, source)  # every one before any is stored
         self.store.append_facts(self.device, new)
         for fact in new:
             self._add(fact)
@@ -216,7 +230,11 @@ class Journal:
         return new
 
     def delta_for(self, peer: str, pending: PendingFacts | None = None) -> FactLog:
-        """What `peer` is not known to have: committed facts past its version vector, plus `pending`."""
+        """What `peer` is not known to have: committed facts past its version vector, plus `pending`.
+
+        In a keyed journal every fact of it is signed: this device's own facts are signed here the
+        first time a delta carries them (and keep the signature: the index holds the signed copy, and
+        `pending` commits its signed facts)."""
         self._settle()
         known = self._peer_known.get(peer, VersionVector())
         unknown = []
@@ -225,7 +243,14 @@ class Journal:
             if seen >= self._highest.get(device, 0):
                 continue
             unknown += [fact for counter, fact in facts.items() if counter > seen]
-        return FactLog.of([*unknown, *(pending.facts if pending else ())])
+        authors = self.authors
+        if authors is None:
+            return FactLog.of([*unknown, *(pending.facts if pending else ())])
+        own = self._by_device.get(self.device, {})
+        for i, fact in enumerate(unknown):
+            if not fact.signature and fact.id.device == self.device:
+                unknown[i] = own[fact.id.counter] = authors.sign(fact)
+        return FactLog.of([*unknown, *(pending.sign(authors.sign) if pending else ())])
 
     def note_known(self, peer: str, known: VersionVector) -> None:
         """Record `peer`'s version vector (carried back on its journal delta): the acknowledgement of

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import NamedTuple, overload
 
 from aura_choreo.journal.facts import Fact, FactValue, new_fact
@@ -62,6 +62,12 @@ class PendingFacts(Sequence[Fact]):
                 new_fact(device, first + i, name, protocol, session, role, label, lamport + i, dict(data))
                 for i, name in enumerate(names)
             )
+        return built
+
+    def sign(self, signed: Callable[[Fact], Fact]) -> tuple[Fact, ...]:
+        """The facts as `signed` returns them (their signed copies), kept: these are what `commit`
+        then stores (a keyed journal signs its pending facts when they first ride on a delta)."""
+        built = self._built = tuple(map(signed, self.facts))
         return built
 
     @property
