@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -38,7 +39,27 @@ def compile_file(
     known = {key for protocol in protocols.values() for key in protocol.params}
     packages = [generate(protocol, name) for protocol in protocols.values()]
     _refuse_shared_files(packages)
+    _refuse_shadowing(packages)
     return Compiled(packages, known)
+
+
+_IMPORTED = frozenset({"aura_choreo", "msgspec"})
+"""What generated code imports besides the standard library."""
+
+
+def _refuse_shadowing(packages: list[Package]) -> None:
+    """Raise `CodegenError` when a package's top-level directory has the name of a module the generated
+    code (or Python itself) imports: a choreography `Typing`, `Queue` or `Msgspec` would write
+    `typing/`, `queue/`, `msgspec/`, which hides that module from every import below the output
+    directory, and mypy refuses to check it at all ("shadows library module"). Not renamed, like two
+    packages that share files (see `codegen.names`); a `#[namespace]` puts it below a parent package."""
+    for package in packages:
+        top = package.directory.split("/", 1)[0]
+        if top in sys.stdlib_module_names or top in _IMPORTED:
+            raise CodegenError(
+                f"choreography `{package.protocol}` would be the top-level package `{top}`, which hides"
+                f" the module `{top}` that Python code imports: rename it, or give it a `#[namespace]`"
+            )
 
 
 def _refuse_shared_files(packages: list[Package]) -> None:

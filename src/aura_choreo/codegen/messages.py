@@ -65,7 +65,9 @@ def class_name(label: str) -> str:
     return name
 
 
-_RESERVED = frozenset({"Any", "Message", "None", "True", "False"})
+_RESERVED = frozenset({"Any", "Message", "None", "True", "False", "annotations", "builtins", "typing"})
+"""Names `messages.py` binds itself (its imports, `from __future__ import annotations`) or that are not
+class names; a label spelled like one gets the `M_` prefix (`annotations`: hunt7)."""
 
 
 class MessageTable:
