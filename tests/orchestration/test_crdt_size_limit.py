@@ -83,3 +83,27 @@ def test_the_size_an_operation_leaves_is_never_below_the_real_size(kind: type[Cr
             assert _bytes_at_most(value) >= len(value.to_bytes())
 
     check()
+
+
+def test_an_operation_after_a_sync_does_not_measure_the_whole_value_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A replica merged with what a peer sent (decoded: its bound is the bytes' length) or with a
+    join of such pieces keeps a size bound, so its next operation measures only its delta."""
+    value, _ = ORSet().add("a", "first")
+    for i in range(300):
+        value, _ = value.add("a", f"element-{i}")
+    peer, _ = ORSet().add("b", "theirs")
+    value = value.merge(ORSet.from_bytes(peer.to_bytes()))
+    value = value.merge(ORSet.join_all([ORSet.from_bytes(peer.to_bytes())]))
+    measured: list[int] = []
+    real = codec.packed_size
+
+    def counted(kind: str, body: object) -> int:
+        measured.append(real(kind, body))
+        return measured[-1]
+
+    monkeypatch.setattr(codec, "packed_size", counted)
+    value, _ = value.add("a", "after the sync")
+    assert measured and max(measured) < 100  # the delta only, not the 300-element set
+    assert _bytes_at_most(value) >= len(value.to_bytes())

@@ -40,9 +40,19 @@ class Crdt(ABC):
     def empty(cls) -> Self:
         """The bottom of the lattice (merging it changes nothing)."""
 
-    @abstractmethod
     def merge(self, other: Self) -> Self:
-        """The join of two values."""
+        """The join of two values (`_merge`); the result's size bound (see `_apply`) follows from the
+        two sides' when both have one, so a value merged with what a peer sent (whose bound is the
+        length of its bytes) is not measured again at its next operation."""
+        new = self._merge(other)
+        mine, theirs = self.__dict__.get(_SIZE), other.__dict__.get(_SIZE)
+        if mine is not None and theirs is not None and _SIZE not in new.__dict__:
+            new.__dict__[_SIZE] = _join_bound(mine, theirs)
+        return new
+
+    @abstractmethod
+    def _merge(self, other: Self) -> Self:
+        """The join of two values (what each type defines; `merge` is what callers use)."""
 
     @property
     @abstractmethod
@@ -80,13 +90,11 @@ class Crdt(ABC):
         the one refused.
 
         Measuring every new value would make each operation cost as much as encoding the whole value.
-        A value carries an upper bound of its size instead: a join holds only entries of its two
-        sides (the larger of an entry both hold), so its bytes are at most the sum of theirs plus a
-        few header bytes per list both sides have, which is within 4x the delta's size. Only when the
-        bound passes the limit is the new value measured, and the measured size becomes its bound.
+        A value carries an upper bound of its size instead (`_join_bound`). Only when the bound
+        passes the limit is the new value measured, and the measured size becomes its bound.
         """
-        new = self.merge(delta)
-        bound = _bytes_at_most(self) + 4 * _bytes_at_most(delta)
+        new = self._merge(delta)
+        bound = _join_bound(_bytes_at_most(self), _bytes_at_most(delta))
         if bound > codec.MAX_BYTES:
             bound = codec.packed_size(new.KIND, new.body())
             if bound > codec.MAX_BYTES:
@@ -102,15 +110,28 @@ class Crdt(ABC):
     def from_bytes(cls, data: bytes) -> Self:
         """Decode `to_bytes` output; `CrdtDecodeError` on anything else."""
         _, body = codec.unpack(data, cls.KIND)
-        return codec.checked(cls.from_body, body, cls.KIND)
+        value = codec.checked(cls.from_body, body, cls.KIND)
+        # Its size bound: a decoded value holds only what the bytes held, each part written back at
+        # its shortest, so its own bytes are never longer than these.
+        value.__dict__[_SIZE] = len(data)
+        return value
 
     @classmethod
     def join_all(cls, values: Iterable[Self]) -> Self:
         """The join of many values (the empty value when there are none)."""
         result = cls.empty()
+        _bytes_at_most(result)  # a few bytes to measure; the joins' bounds then follow from the items'
         for item in values:
             result = result.merge(item)
         return result
+
+
+def _join_bound(a: int, b: int) -> int:
+    """An upper bound of the bytes of the join of two values of `a` and `b` bytes. A join holds only
+    entries of its two sides (of an entry both hold, the larger), so its bytes are at most the sum of
+    theirs, plus what a list both sides have adds to its header (at most 3 bytes over the two headers
+    it replaces, and such lists are fewer than the bytes of either side)."""
+    return a + b + 3 * min(a, b)
 
 
 def _bytes_at_most(value: Crdt) -> int:
@@ -196,7 +217,7 @@ class VectorClock(Crdt):
     def covers(self, dot: Dot) -> bool:
         return dot.counter <= self[dot.replica]
 
-    def merge(self, other: Self) -> Self:
+    def _merge(self, other: Self) -> Self:
         merged = dict(self.counts)
         for name, count in other.counts:
             merged[name] = max(merged.get(name, 0), count)

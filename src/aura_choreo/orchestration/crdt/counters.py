@@ -41,7 +41,7 @@ class GCounter(Crdt):
         delta = GCounter(VectorClock.of({replica: self.counts[replica] + amount}))
         return self._apply(delta)
 
-    def merge(self, other: Self) -> Self:
+    def _merge(self, other: Self) -> Self:
         return type(self)(self.counts.merge(other.counts))
 
     def version(self) -> VectorClock:
@@ -97,7 +97,7 @@ class PNCounter(Crdt):
         d = PNCounter(GCounter(), delta)
         return self._apply(d)
 
-    def merge(self, other: Self) -> Self:
+    def _merge(self, other: Self) -> Self:
         return type(self)(self.increments.merge(other.increments), self.decrements.merge(other.decrements))
 
     def version(self) -> VectorClock:

@@ -90,7 +90,7 @@ class ORMap(Crdt):
         delta = ORMap(key_delta)
         return self._apply(delta)
 
-    def merge(self, other: Self) -> Self:
+    def _merge(self, other: Self) -> Self:
         merged = self.nested()
         for key, theirs in other.values:
             mine = merged.get(key)

@@ -51,7 +51,7 @@ class LWWRegister(Crdt):
         delta = LWWRegister(stamp, replica, value, VectorClock.of({replica: self.clock[replica] + 1}))
         return self._apply(delta)
 
-    def merge(self, other: Self) -> Self:
+    def _merge(self, other: Self) -> Self:
         winner = self if self._rank() >= other._rank() else other
         return type(self)(winner.timestamp, winner.writer, winner.current, self.clock.merge(other.clock))
 
@@ -162,7 +162,7 @@ class MVRegister(Crdt):
         chosen = merge(values) if merge is not None else (values[0] if values else None)
         return self.assign(replica, chosen)
 
-    def merge(self, other: Self) -> Self:
+    def _merge(self, other: Self) -> Self:
         return type(self)(_maximal(self.siblings | other.siblings))
 
     def version(self) -> VectorClock:

@@ -168,7 +168,7 @@ class ORSet(Crdt):
         delta = ORSet(removes=frozenset({Tombstone(self._next_dot(replica), tags)}))
         return self._apply(delta)
 
-    def merge(self, other: Self) -> Self:
+    def _merge(self, other: Self) -> Self:
         adds, removes, floor = self.adds | other.adds, self.removes | other.removes, self.floor
         if self.floor.counts or other.floor.counts:
             floor = self.floor.merge(other.floor)
