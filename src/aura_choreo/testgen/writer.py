@@ -42,8 +42,16 @@ def _snake(text: str) -> str:
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", _ident(text)).lower()
 
 
-def _class_name(protocol: Protocol, role_family: str) -> str:
-    return f"{_ident(protocol.name)}{_ident(role_family)}"
+def _class_name(protocol: Protocol, role_family: str, taken: set[str]) -> str:
+    """`<Protocol><Role>`, made unique in the file: `x.P` and `y.P` (one name, two namespaces), or
+    protocol `Foo` role `BarA` and protocol `FooBar` role `A`, would otherwise define one class twice
+    and both protocols' behaviours would be the later one's."""
+    base = name = f"{_ident(protocol.name)}{_ident(role_family)}"
+    n = 2
+    while name in taken:
+        name, n = f"{base}_{n}", n + 1
+    taken.add(name)
+    return name
 
 
 def _example(protocol: Protocol, role_family: str, label: str) -> str:
@@ -98,10 +106,11 @@ def behaviours_source(protocols: Sequence[Protocol], plans: Sequence[Plan]) -> s
         "",
     ]
     registry: list[str] = []
+    taken: set[str] = set()
     for protocol, plan in zip(protocols, plans, strict=True):
         entries = []
         for role_family in dict.fromkeys(family(r) for r in protocol.roles):
-            name = _class_name(protocol, role_family)
+            name = _class_name(protocol, role_family, taken)
             entries.append(f"        {role_family!r}: {name},")
             lines += [
                 "",
@@ -223,9 +232,17 @@ def write_suite(
         behaviours.write_text(behaviours_source(protocols, plans), encoding="utf-8")
         written.append(str(behaviours))
     count = 0
+    names: set[str] = set()
     for protocol, plan, source in zip(protocols, plans, sources, strict=True):
         text, n = tests_source(protocol, plan, os.path.abspath(source))
-        path = folder / f"test_{_snake(protocol.qualified_name)}.py"
+        # `FooBar` and `Foo_Bar` (or `a.B` and `a_B`) have one snake_case name: the later protocol's
+        # file would replace the earlier's, whose tests were then counted but never run.
+        stem = base = f"test_{_snake(protocol.qualified_name)}"
+        k = 2
+        while stem in names:
+            stem, k = f"{base}_{k}", k + 1
+        names.add(stem)
+        path = folder / f"{stem}.py"
         path.write_text(text, encoding="utf-8")
         written.append(str(path))
         count += n
