@@ -163,3 +163,19 @@ def test_an_old_journal_opens_and_keeps_new_signed_facts_beside_its_unsigned_one
         facts = store.load_facts("bob")
     assert [bool(f.signature) for f in facts] == [False, False, True]
     assert [f.data for f in facts[:2]] == [{"ticket": 1}, {"ticket": 2}]
+
+
+def test_anti_entropy_between_keyed_journals_sends_signed_facts() -> None:
+    """`JournalEntries` sends facts outside any delta: a keyed journal's own facts go signed there too
+    (before, the keyed peer refused its unsigned ones), and relayed ones keep their authors' signatures."""
+    from aura_choreo.orchestration.bloom import BloomFilter
+    from aura_choreo.orchestration.entries import JournalEntries
+
+    alice, bob = keyed("alice"), keyed("bob")
+    for name in ("a", "b"):  # committed, never carried by a delta: unsigned so far
+        alice.commit(alice.reserve([name], protocol="p", session="s", role="R", label="L"))
+    alice.merge(on_the_wire(approve(keyed("carol"), "alice")), from_device="carol")
+    sent = JournalEntries(alice).entries_not_in(BloomFilter(16))
+    assert JournalEntries(bob).absorb(sent) == 3
+    assert {f.id for f in bob.facts()} == {FactId("alice", 1), FactId("alice", 2), FactId("carol", 1)}
+    assert all(f.signature for f in alice.facts())  # kept signed: the next exchange signs nothing

@@ -246,11 +246,31 @@ class Journal:
         authors = self.authors
         if authors is None:
             return FactLog.of([*unknown, *(pending.facts if pending else ())])
-        own = self._by_device.get(self.device, {})
-        for i, fact in enumerate(unknown):
-            if not fact.signature and fact.id.device == self.device:
-                unknown[i] = own[fact.id.counter] = authors.sign(fact)
-        return FactLog.of([*unknown, *(pending.sign(authors.sign) if pending else ())])
+        return FactLog.of([*self._sign_own(unknown), *(pending.sign(authors.sign) if pending else ())])
+
+    def signed(self, facts: Iterable[Fact]) -> list[Fact]:
+        """`facts` (committed facts of this journal) as they leave this device: in a keyed journal this
+        device's own facts signed (and kept signed, as `delta_for` does), others' as merged, with their
+        authors' signatures. Anything that sends facts to a peer other than a delta (anti-entropy) sends
+        these: a keyed peer refuses unsigned ones. Without `authors`, `facts` as they are."""
+        chosen = list(facts)
+        if self.authors is None:
+            return chosen
+        self._settle()
+        return self._sign_own(chosen)
+
+    def _sign_own(self, facts: list[Fact]) -> list[Fact]:
+        """Sign this device's unsigned facts in `facts` (in place), keeping the signed copies in the index."""
+        authors, device = self.authors, self.device
+        if authors is None:
+            return facts
+        own = self._by_device.get(device, {})
+        for i, fact in enumerate(facts):
+            if not fact.signature and fact.id.device == device:
+                facts[i] = signed = authors.sign(fact)
+                if fact.id.counter in own:
+                    own[fact.id.counter] = signed
+        return facts
 
     def note_known(self, peer: str, known: VersionVector) -> None:
         """Record `peer`'s version vector (carried back on its journal delta): the acknowledgement of

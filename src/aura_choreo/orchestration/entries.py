@@ -124,7 +124,8 @@ class JournalEntries:
     def entries_not_in(self, digest: BloomFilter) -> list[bytes]:
         facts = self.journal.facts()
         absent = digest.absent([fact_entry_id(f.id) for f in facts])
-        return [_FACT_ENCODER.encode(facts[i].to_wire()) for i in absent]
+        # As they leave the device: a keyed journal's own facts signed (a keyed peer refuses unsigned ones).
+        return [_FACT_ENCODER.encode(f.to_wire()) for f in self.journal.signed(facts[i] for i in absent)]
 
     def absorb(self, entries: list[bytes]) -> int:
         facts = []
