@@ -16,6 +16,7 @@ from aura_choreo.syntax.ast import (
     UnaryOp,
 )
 from aura_choreo.syntax.cursor import Cursor, ParseFailure
+from aura_choreo.syntax.node_build import binop, literal, name
 from aura_choreo.syntax.tokens import DURATION, IDENT, INT, KIND, NEWLINE_BEFORE, STRING, TEXT, VALUE, Token
 
 _WORD_LITERALS: dict[str, bool | None] = {
@@ -106,7 +107,7 @@ def _expression(c: Cursor, min_level: int) -> Expr:
             return left
         c.advance()
         right = _expression(c, entry[1] + 1)
-        left = BinOp(entry[0], left, right, span=c.span_from(start))
+        left = binop(entry[0], left, right, c.span_from(start))
 
 
 def _not(c: Cursor) -> Expr:
@@ -174,7 +175,7 @@ def _atom(c: Cursor) -> Expr:
     kind = token[KIND]
     if kind == INT or kind == STRING:
         c.advance()
-        return Literal(token[VALUE], span=c.span_from(token))
+        return literal(token[VALUE], c.span_from(token))
     if kind == DURATION:
         c.advance()
         assert isinstance(token[VALUE], int)
@@ -182,12 +183,12 @@ def _atom(c: Cursor) -> Expr:
     if kind == IDENT:
         c.advance()
         if token[TEXT] in _WORD_LITERALS:
-            return Literal(_WORD_LITERALS[token[TEXT]], span=c.span_from(token))
-        name = token[TEXT]
+            return literal(_WORD_LITERALS[token[TEXT]], c.span_from(token))
+        path = token[TEXT]
         while c.at("::") and c.peek()[KIND] == IDENT:
             c.advance()
-            name += "::" + c.advance()[TEXT]
-        return Name(name, span=c.span_from(token))
+            path += "::" + c.advance()[TEXT]
+        return name(path, c.span_from(token))
     if kind == "(":
         c.advance()
         c.descend()

@@ -27,7 +27,16 @@ from aura_choreo.syntax.ast import (
 )
 from aura_choreo.syntax.cursor import Cursor
 from aura_choreo.syntax.expressions import parse_expression, parse_expression_list
-from aura_choreo.syntax.node_build import message, participant, payload_field, role_ref, send, type_ref
+from aura_choreo.syntax.node_build import (
+    message,
+    participant,
+    payload_field,
+    plain_field,
+    plain_participant,
+    role_ref,
+    send,
+    type_ref,
+)
 from aura_choreo.syntax.tokens import IDENT, INT, KIND, NEWLINE_BEFORE, TEXT, VALUE, Token
 
 BUILTIN_TYPES = frozenset(
@@ -57,6 +66,12 @@ def parse_role_ref(c: Cursor) -> RoleRef:
 def parse_participant(c: Cursor) -> Participant:
     """A role reference with the annotations written on it: `A[flow_cost = 5]`, `R[0][@cost = 1]`."""
     start = c.token
+    if start[KIND] == IDENT:
+        token = c.tokens[c.pos + 1]  # (an identifier is never the last token: an EOF follows)
+        if token[KIND] != "[" or token[NEWLINE_BEFORE]:  # no index, no annotations: most participants
+            c.pos += 1
+            c.token = token
+            return plain_participant(c.file, start)
     role = parse_role_ref(c)
     annotations: Annotations = ()
     token = c.token
@@ -148,27 +163,41 @@ def parse_message(c: Cursor) -> Message:
     """`Label`, `Label<T>`, `Label(fields)`, `Label<T>(fields)`."""
     start = c.expect_ident("a message label")
     type_args: tuple[TypeExpr, ...] = ()
-    if c.token[KIND] == "<":
-        type_args = parse_type_args(c)
     token = c.token
+    if token[KIND] == "<":
+        type_args = parse_type_args(c)
+        token = c.token
     if token[KIND] != "(" or token[NEWLINE_BEFORE]:
         return message(start[TEXT], type_args, (), c.span_from(start))
-    c.advance()
+    tokens = c.tokens
+    c.pos += 1
+    token = c.token = tokens[c.pos]
     fields: list[PayloadField] = []
-    while c.token[KIND] != ")":
+    while token[KIND] != ")":
         fields.append(_payload_field(c))
-        if c.token[KIND] != ",":
+        token = c.token
+        if token[KIND] != ",":
             break
-        c.advance()
+        c.pos += 1
+        token = c.token = tokens[c.pos]
     c.expect(")", "`,` or `)`")
     return message(start[TEXT], type_args, tuple(fields), c.span_from(start))
 
 
+_FIELD_END = frozenset({",", ")"})
+
+
 def _payload_field(c: Cursor) -> PayloadField:
-    start = c.token
-    if start[KIND] == IDENT and c.tokens[c.pos + 1][KIND] == ":":  # (the cursor's list ends in two EOFs)
-        c.advance()
-        c.advance()
+    tokens, pos = c.tokens, c.pos
+    start = tokens[pos]
+    if start[KIND] == IDENT and tokens[pos + 1][KIND] == ":":  # (the cursor's list ends in two EOFs)
+        type_token, after = tokens[pos + 2], tokens[pos + 3]
+        if type_token[KIND] == IDENT and after[KIND] in _FIELD_END:  # `name: T`: most fields
+            c.pos = pos + 3
+            c.token = after
+            return plain_field(c.file, start, type_token)
+        c.pos = pos + 2
+        c.token = tokens[pos + 2]
         return payload_field(start[TEXT], parse_type(c), c.span_from(start))
     item = parse_type(c)
     if isinstance(item, TypeRef) and not item.args and is_bare_field_name(item.name):
@@ -184,9 +213,14 @@ def parse_participant_statement(c: Cursor, annotations: Annotations) -> Stmt:
     if kind == "->":  # a send or chain: the common case, tested first
         participants: list[Participant] = [first]
         while c.token[KIND] == "->":
-            c.advance()
+            c.pos += 1
+            c.token = c.tokens[c.pos]
             participants.append(parse_participant(c))
-        message_ = _optional_message(c)
+        message_ = None
+        if c.token[KIND] == ":":
+            c.pos += 1
+            c.token = c.tokens[c.pos]
+            message_ = parse_message(c)
         span = c.span_from(start)
         if len(participants) == 2:
             return send(participants[0], participants[1], message_, annotations, span)

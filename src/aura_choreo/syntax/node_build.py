@@ -28,7 +28,15 @@ from aura_choreo.syntax.ast import (
     Annotation,
     Annotations,
     AnnotationValue,
+    BinOp,
+    Block,
+    Branch,
+    Choice,
+    Expr,
+    Literal,
+    Loop,
     Message,
+    Name,
     Participant,
     PayloadField,
     RoleIndex,
@@ -37,6 +45,7 @@ from aura_choreo.syntax.ast import (
     TypeExpr,
     TypeRef,
 )
+from aura_choreo.syntax.tokens import COLUMN, LINE, TEXT, Token
 
 _new = object.__new__
 _Setter = Callable[[Any, Any], None]
@@ -162,5 +171,146 @@ def annotation(key: str, value: AnnotationValue, span: Span) -> Annotation:
     return node  # type: ignore[no-any-return]  # (a Annotation now; `cast` would cost a call)
 
 
+_BranchDraft = draft_class(Branch, "label", "guard", "body", "span")
+
+
+def branch(label: str, guard: Expr | None, body: Block, span: Span) -> Branch:
+    node = _BranchDraft()
+    node.label = label
+    node.guard = guard
+    node.body = body
+    node.span = span
+    node.__class__ = Branch
+    return node  # type: ignore[no-any-return]  # (a Branch now; `cast` would cost a call)
+
+
+_choice_decider, _choice_branches, _choice_annotations, _choice_span = _slot_setters(
+    Choice, "decider", "branches", "annotations", "span"
+)
+
+
+def choice(decider: RoleRef, branches: tuple[Branch, ...], annotations: Annotations, span: Span) -> Choice:
+    node = _new(Choice)
+    _choice_decider(node, decider)
+    _choice_branches(node, branches)
+    _choice_annotations(node, annotations)
+    _choice_span(node, span)
+    return node
+
+
+_loop_setters = _slot_setters(Loop, "kind", "body", "count", "decider", "condition", "annotations", "span")
+
+
+def loop(
+    kind: str,
+    body: Block,
+    count: Expr | None,
+    decider: RoleRef | None,
+    condition: str | None,
+    annotations: Annotations,
+    span: Span,
+) -> Loop:
+    node = _new(Loop)
+    set_kind, set_body, set_count, set_decider, set_condition, set_annotations, set_span = _loop_setters
+    set_kind(node, kind)
+    set_body(node, body)
+    set_count(node, count)
+    set_decider(node, decider)
+    set_condition(node, condition)
+    set_annotations(node, annotations)
+    set_span(node, span)
+    return node
+
+
+# expression nodes: subclasses of `Expr`, so built through their slot setters like `send`
+_literal_value, _literal_span = _slot_setters(Literal, "value", "span")
+
+
+def literal(value: int | str | bool | None, span: Span) -> Literal:
+    node = _new(Literal)
+    _literal_value(node, value)
+    _literal_span(node, span)
+    return node
+
+
+_name_name, _name_span = _slot_setters(Name, "name", "span")
+
+
+def name(name_: str, span: Span) -> Name:
+    node = _new(Name)
+    _name_name(node, name_)
+    _name_span(node, span)
+    return node
+
+
+_binop_op, _binop_left, _binop_right, _binop_span = _slot_setters(BinOp, "op", "left", "right", "span")
+
+
+def binop(op: str, left: Expr, right: Expr, span: Span) -> BinOp:
+    node = _new(BinOp)
+    _binop_op(node, op)
+    _binop_left(node, left)
+    _binop_right(node, right)
+    _binop_span(node, span)
+    return node
+
+
 SpanDraft = draft_class(Span, "file", "line", "column", "end_line", "end_column")
 """Drafts of spans, for `Cursor.span_from` to fill in inline (it runs once per node)."""
+
+
+# ---------------------------------------------------------------- one-token nodes, span included
+# The commonest participants and types are one identifier token. Building the span and the node(s)
+# in one call (not span_from, then role_ref, then participant) saves the calls, which cost as much
+# as the building; the span is the token's, exactly as `Cursor.span_from(token)` makes it.
+
+
+def plain_participant(file: str, token: Token) -> Participant:
+    """The participant `R` (a role named by `token`, no index, no annotations); it shares its role's span."""
+    span = SpanDraft()
+    span.file = file
+    span.line = line = token[LINE]
+    span.column = column = token[COLUMN]
+    span.end_line = line
+    span.end_column = column + (len(token[TEXT]) or 1)
+    span.__class__ = Span
+    role = _RoleRefDraft()
+    role.name = token[TEXT]
+    role.index = None
+    role.span = span
+    role.__class__ = RoleRef
+    node = _ParticipantDraft()
+    node.role = role
+    node.annotations = ()
+    node.span = span
+    node.__class__ = Participant
+    return node  # type: ignore[no-any-return]  # (a Participant now; `cast` would cost a call)
+
+
+def plain_field(file: str, name: Token, type_: Token) -> PayloadField:
+    """The payload field `name: T` whose type is the one identifier `type_` (on the same or a later line)."""
+    span = SpanDraft()
+    span.file = file
+    span.line = type_line = type_[LINE]
+    span.column = column = type_[COLUMN]
+    span.end_line = type_line
+    span.end_column = end_column = column + (len(type_[TEXT]) or 1)
+    span.__class__ = Span
+    typ = _TypeRefDraft()
+    typ.name = type_[TEXT]
+    typ.args = ()
+    typ.span = span
+    typ.__class__ = TypeRef
+    span = SpanDraft()
+    span.file = file
+    span.line = name[LINE]
+    span.column = name[COLUMN]
+    span.end_line = type_line
+    span.end_column = end_column
+    span.__class__ = Span
+    node = _PayloadFieldDraft()
+    node.name = name[TEXT]
+    node.type = typ
+    node.span = span
+    node.__class__ = PayloadField
+    return node  # type: ignore[no-any-return]  # (a PayloadField now; `cast` would cost a call)

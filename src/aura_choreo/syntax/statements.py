@@ -19,13 +19,11 @@ from aura_choreo.syntax.ast import (
     Branch,
     Break,
     CallProtocol,
-    Choice,
     Continue,
     Expr,
     For,
     If,
     Let,
-    Loop,
     Match,
     MatchArm,
     NamedBlock,
@@ -40,6 +38,7 @@ from aura_choreo.syntax.ast import (
 from aura_choreo.syntax.cursor import Cursor, ParseFailure
 from aura_choreo.syntax.expressions import parse_expression
 from aura_choreo.syntax.messages import parse_participant_statement, parse_role_ref
+from aura_choreo.syntax.node_build import branch, choice, loop
 from aura_choreo.syntax.tokens import EOF, IDENT, INT, KIND, NEWLINE_BEFORE, STRING, TEXT, VALUE, Token
 
 STATEMENT = "a statement"
@@ -149,7 +148,7 @@ def _choice(c: Cursor, annotations: Annotations) -> Stmt:
     branches: list[Branch] = []
     _separated_items(c, lambda: branches.append(_branch(c)))
     close_block(c, opening)
-    return Choice(decider, tuple(branches), annotations=annotations, span=c.span_from(start))
+    return choice(decider, tuple(branches), annotations, c.span_from(start))
 
 
 _MISSING_BRACE = "is a `}` missing above? A statement cannot stand here"
@@ -163,7 +162,7 @@ def _branch(c: Cursor) -> Branch:
     if not (c.accept(":") or c.accept("=>")):
         c.fail("`:` after the branch label" if guard else "`when` or `:` after the branch label")
     body = _arm_body(c)
-    return Branch(start[TEXT], guard, body, span=c.span_from(start))
+    return branch(start[TEXT], guard, body, c.span_from(start))
 
 
 def _arm_body(c: Cursor) -> Block:
@@ -246,7 +245,7 @@ def _if(c: Cursor, annotations: Annotations) -> Stmt:
 def _loop(c: Cursor, annotations: Annotations) -> Stmt:
     start = c.advance()
     if not c.accept("("):
-        return Loop("open", parse_block(c), annotations=annotations, span=c.span_from(start))
+        return loop("open", parse_block(c), None, None, None, annotations, c.span_from(start))
     kind_token = c.token
     kind = kind_token[TEXT] if kind_token[KIND] == IDENT else ""
     if kind not in ("count", "decides", "custom"):
@@ -267,7 +266,7 @@ def _loop(c: Cursor, annotations: Annotations) -> Stmt:
         condition = str(c.advance()[VALUE])
     c.expect(")", "`)`")
     body = parse_block(c)
-    return Loop(kind, body, count, decider, condition, annotations=annotations, span=c.span_from(start))
+    return loop(kind, body, count, decider, condition, annotations, c.span_from(start))
 
 
 def _for(c: Cursor, annotations: Annotations) -> Stmt:
