@@ -228,6 +228,10 @@ class Harness:
             expected = "BudgetExhausted"
             policy = self._policy(flow_limit=(spec["role"], int(spec["cost"]) - 1))
         result = self.run(spec, policy=policy)
+        if spec.get("in_try") and result.failure is None:  # the step failed; its saga compensated
+            compensated = [e for e in result.trace if e.is_control and e.label == "Compensate"]
+            assert compensated, f"{what}: denied by policy inside a try block, yet nothing was compensated"
+            return
         assert result.failure is not None, f"{what}: denied by policy, yet the run succeeded"
         assert result.failure.error == expected, f"{what}: expected {expected}, got {result.failure}"
         assert result.failure.role == spec["role"], f"{what}: the refusal names {result.failure.role}"

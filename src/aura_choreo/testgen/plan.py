@@ -60,6 +60,24 @@ def _labels(seq: core.CoreSeq) -> set[str]:
     return {m.label for m in core.messages_in(seq) if not m.notification}
 
 
+def _sure_labels(seq: core.CoreSeq) -> set[str]:
+    """Labels sent on every run through `seq`: not those of one branch of a nested choice only, nor of
+    a loop, timeout or try body that may stop before them (hunt7: payment_channel's `unilateral`
+    branch counted `NoContest`, which one branch of a nested `choice at Bob` sends, as proof)."""
+    sure: set[str] = set()
+    for stmt in seq:
+        if isinstance(stmt, core.Message):
+            if not stmt.notification:
+                sure.add(stmt.label)
+        elif isinstance(stmt, core.Choice | core.Conditional):
+            branches = [_sure_labels(b.body) for b in stmt.branches]
+            sure |= set.intersection(*branches) if branches else set()
+        elif isinstance(stmt, core.Parallel):
+            for child in core.children(stmt):
+                sure |= _sure_labels(child)
+    return sure
+
+
 class _Planner:
     def __init__(self, protocol: Protocol):
         self.protocol = protocol
@@ -67,6 +85,8 @@ class _Planner:
         self.sources = _field_sources(protocol.body)
         self.seen: set[tuple[str, str]] = set()
         self.everywhere = Counter(m.label for m in core.messages_in(protocol.body))
+        self.in_try = 0
+        """Depth of `try` bodies around the statement walked: a guard denied there is compensated."""
 
     def walk(self, seq: core.CoreSeq, path: list[Force]) -> None:
         for stmt in seq:
@@ -97,7 +117,7 @@ class _Planner:
                 key = (f"cap:{m.sender}", cap)
                 if key not in self.seen:
                     self.seen.add(key)
-                    self.plan.guards.append(
+                    self._guard(
                         {
                             "kind": "capability",
                             "role": m.sender,
@@ -114,9 +134,7 @@ class _Planner:
             and (f"flow:{m.sender}", "") not in self.seen
         ):
             self.seen.add((f"flow:{m.sender}", ""))
-            self.plan.guards.append(
-                {"kind": "flow", "role": m.sender, "cost": cost, "label": m.label, "path": path}
-            )
+            self._guard({"kind": "flow", "role": m.sender, "cost": cost, "label": m.label, "path": path})
         leakage = annotation_value(m.sender_annotations, "leakage_budget")
         charges = (
             [x for x in leakage if isinstance(x, int) and not isinstance(x, bool)]
@@ -125,15 +143,22 @@ class _Planner:
         )
         if len(charges) == 3 and any(x > 0 for x in charges) and (f"leakage:{m.sender}", "") not in self.seen:
             self.seen.add((f"leakage:{m.sender}", ""))
-            self.plan.guards.append(
+            self._guard(
                 {"kind": "leakage", "role": m.sender, "budget": charges, "label": m.label, "path": path}
             )
+
+    def _guard(self, spec: dict[str, object]) -> None:
+        # Inside a `try` body the denial fails the step and the saga compensates (the run itself
+        # succeeds): the harness then expects the compensation, not a failed run (hunt7:
+        # payment_channel's `PublishFunding`).
+        self.plan.guards.append({**spec, "in_try": True} if self.in_try else spec)
 
     def _branch_labels(
         self, branches: tuple[core.CoreBranch, ...], index: int
     ) -> tuple[list[str], list[str]]:
-        """Labels only this branch sends, and labels only the other branches send (and nothing else)."""
-        mine = _labels(branches[index].body)
+        """Labels only this branch sends (on every run through it), and labels only the other branches
+        send (and nothing else)."""
+        mine = _sure_labels(branches[index].body)
         others: set[str] = set()
         inside: Counter[str] = Counter()
         for i, b in enumerate(branches):
@@ -146,36 +171,51 @@ class _Planner:
     def choice(self, c: core.Choice, path: list[Force]) -> None:
         for index, branch in enumerate(c.branches):
             force: Force = {"kind": "choose", "role": c.decider, "choice": c.name, "label": branch.label}
+            forces = [force]
+            if c.expr is not None:
+                # A `match`/`if` only its decider can evaluate: the monitor checks that the choice
+                # agrees with the value, so forcing the choice alone fails whenever the behaviours
+                # send another value (hunt7: mqtt_qos2_publish's `match reason`).
+                field = self._field_force(c.expr, branch)
+                if field is None:
+                    self._unforceable(c.construct, c.name, branch.label)
+                    self.walk(branch.body, path)
+                    continue
+                forces = [field, force]
             seen, absent = self._branch_labels(c.branches, index)
-            self._add_branch(c.construct, c.name, branch.label, [*path, force], seen, absent, c.decider)
-            self.walk(branch.body, [*path, force])
+            self._add_branch(c.construct, c.name, branch.label, [*path, *forces], seen, absent, c.decider)
+            self.walk(branch.body, [*path, *forces])
+
+    def _field_force(self, expr: object, branch: core.CoreBranch) -> Force | None:
+        """The payload field value that selects `branch` of a `match`/`if` on `expr`, if `expr` is a
+        payload field a behaviour sends and the branch has a value (not `_`)."""
+        subject = expr.name if isinstance(expr, Name) else None
+        source = self.sources.get(subject) if subject else None
+        value: object = branch.pattern if branch.pattern not in (None, "_") else None
+        if branch.label in ("then", "else") and branch.pattern is None:
+            value = branch.label == "then"
+        if source is None or value is None:
+            return None
+        return {"kind": "field", "role": source[0], "label": source[1], "field": subject, "value": value}
+
+    def _unforceable(self, construct: str, choice: str, label: str) -> None:
+        self.plan.unforceable.append(
+            {
+                "construct": construct,
+                "choice": choice,
+                "label": label,
+                "why": "its condition is not a payload field a behaviour sends",
+            }
+        )
 
     def conditional(self, c: core.Conditional, path: list[Force]) -> None:
-        subject = c.expr.name if isinstance(c.expr, Name) else None
-        source = self.sources.get(subject) if subject else None
         for index, branch in enumerate(c.branches):
-            value: object = branch.pattern if branch.pattern not in (None, "_") else None
-            if branch.label in ("then", "else") and branch.pattern is None:
-                value = branch.label == "then"
             seen, absent = self._branch_labels(c.branches, index)
-            if source is None or value is None:
-                self.plan.unforceable.append(
-                    {
-                        "construct": c.construct,
-                        "choice": c.name,
-                        "label": branch.label,
-                        "why": "its condition is not a payload field a behaviour sends",
-                    }
-                )
+            force = self._field_force(c.expr, branch)
+            if force is None:
+                self._unforceable(c.construct, c.name, branch.label)
                 self.walk(branch.body, path)
                 continue
-            force: Force = {
-                "kind": "field",
-                "role": source[0],
-                "label": source[1],
-                "field": subject,
-                "value": value,
-            }
             self._add_branch(c.construct, c.name, branch.label, [*path, force], seen, absent, "")
             self.walk(branch.body, [*path, force])
 
@@ -222,7 +262,9 @@ class _Planner:
             self.plan.sagas.append(
                 {"coordinator": t.coordinator, "role": first.sender, "label": first.label, "path": path}
             )
+        self.in_try += 1
         self.walk(t.body, path)
+        self.in_try -= 1
         self.walk(t.comp, path)
 
 
