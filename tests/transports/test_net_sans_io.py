@@ -85,6 +85,27 @@ def test_a_truncated_frame_is_held_not_delivered() -> None:
     assert decoder.buffered == 8
 
 
+@given(st.binary(max_size=40), st.integers(0, 12))
+def test_one_data_answers_exactly_for_one_whole_data_frame_as_feed_would(body: bytes, cut: int) -> None:
+    """The fast path of a chunk (`one_data`) gives what `feed` gives for one whole, valid data frame,
+    and nothing (the decoder left as it was) for anything else."""
+    for chunk in (encode_data(body), encode_data(body)[:-cut or None], encode_frame(FrameKind.PING, body),
+                  encode_data(body) * 2, b"\x00\x00\x00\x00\x05"):  # fmt: skip
+        decoder = FrameDecoder(max_frame=20)
+        fast = decoder.one_data(chunk)
+        assert decoder.buffered == 0
+        assert (fast is not None) == (chunk == encode_data(body) and len(body) <= 20)
+        if fast is not None:
+            assert FrameDecoder(max_frame=20).feed(chunk) == [(FrameKind.DATA, fast)]
+
+
+def test_one_data_leaves_a_decoder_holding_part_of_a_frame_to_feed() -> None:
+    decoder = FrameDecoder()
+    decoder.feed(encode_data(b"hello")[:3])
+    assert decoder.one_data(encode_data(b"next")) is None
+    assert decoder.buffered == 3
+
+
 # ---------------------------------------------------------------- handshake
 
 

@@ -17,6 +17,7 @@ stray buffer bounded in frames (`max_stray`) and age (`stray_ttl`); what falls o
 from __future__ import annotations
 
 import asyncio
+import sys
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
@@ -26,7 +27,9 @@ from aura_choreo.errors import TransportError
 from aura_choreo.runtime.inbox import Inbox
 from aura_choreo.runtime.node_channels import REORDER_WINDOW, NodeStats, ReliableChannels, too_large
 from aura_choreo.runtime.wire import (
+    ENVELOPE_DECODER,
     KIND_ACK,
+    MAX_RECURSION,
     READABLE_VERSIONS,
     Envelope,
     OutgoingEnvelope,
@@ -40,6 +43,7 @@ from aura_choreo.transports.inmemory import InMemoryTransport
 __all__ = ["REORDER_WINDOW", "Node", "NodeStats"]
 
 _encode = encode_envelope
+_recursion_limit = sys.getrecursionlimit
 
 
 def _now() -> float:
@@ -99,6 +103,7 @@ class Node(ReliableChannels):
         self._decode = decode
         """How an arriving frame becomes an envelope (a transport that already decoded it to check its
         origin hands that envelope over: `deployment.run.EnvelopeOrigin`)."""
+        self._fast_decode = ENVELOPE_DECODER.decode if decode is decode_envelope else None
         self._init_channels()
 
     async def __aenter__(self) -> Node:
@@ -232,7 +237,12 @@ class Node(ReliableChannels):
             self.stats.garbage += 1
             return
         try:
-            envelope = self._decode(frame)
+            # `decode_envelope`'s common case without its call frame (once per message).
+            fast = self._fast_decode
+            if fast is not None and _recursion_limit() <= MAX_RECURSION:
+                envelope = fast(frame)
+            else:
+                envelope = self._decode(frame)
         except WireError:
             self.stats.garbage += 1
             return

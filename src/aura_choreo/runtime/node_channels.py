@@ -152,8 +152,9 @@ class ReliableChannels:
 
     def _on_unreliable(self, sender: Address, envelope: Envelope) -> None:
         session, receiver, seq = envelope.session, envelope.receiver, envelope.seq
-        if envelope.ack:
-            self._acked(session, receiver, envelope.sender, envelope.ack)
+        ack = envelope.ack
+        if ack and self._unacked:
+            self._acked(session, receiver, envelope.sender, ack)
         channel = (session, envelope.sender, receiver)
         state = self._receiving.get(channel)
         if state is None:

@@ -68,7 +68,8 @@ class Conn:
         # Whether bytes came in / went out since the watchdog last looked: it stamps them on the clock
         # when it wakes (a flag per chunk is cheaper than reading the clock per chunk; see `_watchdog`).
         self._heard = False
-        self._wrote = False
+        self.wrote = False
+        """Set by whoever writes to `pipe` (`write`, the transport's data path), cleared by the watchdog."""
         self.peer_address: str | None = None
         """The peer's address as the session layer knows it (set by the owner at the first data frame)."""
         self.reason = ""
@@ -84,7 +85,7 @@ class Conn:
         replies, so there is nothing to batch: deferring each write to the next turn of the event loop
         (to join it with what else that turn writes) cost a turn per message and saved no system call."""
         self.pipe.write(data)
-        self._wrote = True
+        self.wrote = True
 
     def flush(self) -> None:
         if self.state.has_output:
@@ -140,6 +141,16 @@ class Conn:
         """Bytes pushed by the pipe (`Pipe.push_to`): handled in the turn they arrive."""
         if self._ended.done():
             return
+        state = self.state
+        if state.open_sessions and not state.closed:  # `state.is_open`, read without a call
+            # The common chunk, one whole data frame: what `_feed` does for it, without its loop.
+            body = self.decoder.one_data(data)
+            if body is not None:
+                self._heard = True
+                self.transport._deliver(self, body)
+                if state.closed:  # the session layer's handling closed it (a test hook's abort)
+                    self._ended.set_result(None)
+                return
         try:
             going_on = self._feed(data)
         except Exception as exc:  # as in `serve`: this connection ends, nothing else
@@ -202,8 +213,8 @@ class Conn:
             if self._heard:
                 self._heard = False
                 keepalive.received(now)
-            if self._wrote:
-                self._wrote = False
+            if self.wrote:
+                self.wrote = False
                 keepalive.sent(now)
             if not self.authenticated and now - self.started >= self.transport.handshake_timeout:
                 self.transport._refused(self.peer, "handshake not finished in time (slowloris?)")

@@ -15,6 +15,9 @@ from aura_choreo.transports.base import DEFAULT_MAX_FRAME
 
 _HEADER = struct.Struct(">IB")
 HEADER_SIZE = _HEADER.size
+pack_header = _HEADER.pack
+"""`pack_header(len(body) + 1, kind)`: a frame's header (a C call: a writer that sends a frame per
+message puts it before the body itself instead of calling `encode_data`)."""
 
 
 class FrameKind(enum.IntEnum):
@@ -69,6 +72,16 @@ class FrameDecoder:
     def buffered(self) -> int:
         """Bytes of an incomplete frame held (0 between frames: a truncated stream shows here)."""
         return len(self._buffer)
+
+    def one_data(self, data: bytes) -> bytes | None:
+        """The body of `data` if it is exactly one whole, valid DATA frame and nothing is buffered
+        (the common chunk: one message); None otherwise, and nothing done (then `feed` it)."""
+        if self._buffer or len(data) < HEADER_SIZE:
+            return None
+        length, kind = _HEADER.unpack_from(data)
+        if kind == _DATA and len(data) == length + 4 and length <= self.max_frame + 1:
+            return data[HEADER_SIZE:]
+        return None
 
     def feed(self, data: bytes) -> list[tuple[FrameKind, bytes]]:
         """Every frame completed by `data`, in order; raises `FramingError` on invalid input."""
