@@ -103,3 +103,19 @@ async def test_frames_that_arrive_before_their_endpoint_joins_are_still_delivere
     inbox = node.inbox("nobody-1", "B")
     assert [e.label for _, e in inbox.queues["A"]] == ["Ping"]
     assert node.retained()["stray_frames"] == 0
+
+
+def test_a_channel_that_began_before_its_endpoint_joined_delivers_in_order_after_it_joins() -> None:
+    """Over an unreliable transport the first frames wait as strays; once the endpoint has joined,
+    the channel's later frames reach its inbox behind them (the channel finds the inbox then)."""
+    node = Node(SimulatedTransport(), "b", max_stray=10)
+    node._on_frame("a", _stray(7, seq=1))
+    node._on_frame("a", _stray(7, seq=2))
+    inbox = node.inbox("nobody-7", "B")
+    node._on_frame("a", _stray(7, seq=3))
+    node._on_frame("a", _stray(7, seq=3))  # a duplicate
+    assert [e.seq for _, e in inbox.queues["A"]] == [1, 2, 3]
+    assert node.stats.duplicates == 1
+    node.release("nobody-7", "B")
+    node._on_frame("a", _stray(7, seq=4))  # after it left: counted, not delivered
+    assert node.stats.after_end == 1 and node.retained()["receiving"] == 0

@@ -108,7 +108,7 @@ class Node(ReliableChannels):
 
     async def __aenter__(self) -> Node:
         transport = self.transport
-        self._loop = asyncio.get_running_loop()
+        self._enter_loop(asyncio.get_running_loop())
         self._link = transport.attach(self.address, self._on_frame)
         if isinstance(transport, InMemoryTransport) and transport.direct:
             transport.attach_direct(self.address, self._on_object, self._inboxes)

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Awaitable, Coroutine
+import time
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,11 +74,14 @@ def too_large(envelope: Envelope | OutgoingEnvelope, size: int, limit: int) -> T
 class _Receiving:
     """Receive state of one channel over an unreliable transport."""
 
-    __slots__ = ("buffer", "next_seq")
+    __slots__ = ("buffer", "inbox", "next_seq")
 
     def __init__(self) -> None:
         self.next_seq = 1
         self.buffer: dict[int, Envelope] = {}
+        self.inbox: Inbox | None = None
+        """The receiving endpoint's inbox, once looked up (it lives as long as this state: leaving
+        forgets both together, `Node.release`)."""
 
 
 class ReliableChannels:
@@ -107,6 +111,17 @@ class ReliableChannels:
         self._loop: asyncio.AbstractEventLoop | None = None
         """The loop the node runs in (set when it is entered). Asked of asyncio once per message, it
         cost a `getpid` system call each time (Python 3.11 checks the loop's process on every call)."""
+        self._clock: Callable[[], float] = time.monotonic
+        """`self._loop.time`, read once per message: asyncio's own `time` is a Python method that only
+        calls `time.monotonic`, so for an asyncio loop that does not override it, that is called
+        directly (a loop with its own clock, as a simulation's virtual time, is asked)."""
+
+    def _enter_loop(self, loop: asyncio.AbstractEventLoop) -> asyncio.AbstractEventLoop:
+        """Run in `loop` from now on (the node calls this when it is entered)."""
+        self._loop = loop
+        plain = type(loop).time is asyncio.BaseEventLoop.time
+        self._clock = time.monotonic if plain else loop.time
+        return loop
 
     def _push(self, envelope: Envelope) -> None:
         raise NotImplementedError  # the node's
@@ -136,8 +151,8 @@ class ReliableChannels:
             self.stats.acks_piggybacked += 1
         loop = self._loop
         if loop is None:
-            loop = self._loop = asyncio.get_running_loop()
-        now = loop.time()
+            loop = self._enter_loop(asyncio.get_running_loop())
+        now = self._clock()
         channel = (session, sender, receiver)
         frames = self._unacked.get(channel)
         if frames is None:
@@ -151,11 +166,12 @@ class ReliableChannels:
     # ------------------------------------------------------------------ arrivals
 
     def _on_unreliable(self, sender: Address, envelope: Envelope) -> None:
-        session, receiver, seq = envelope.session, envelope.receiver, envelope.seq
+        session, sender_role, receiver = envelope.session, envelope.sender, envelope.receiver
+        seq = envelope.seq
         ack = envelope.ack
         if ack and self._unacked:
-            self._acked(session, receiver, envelope.sender, ack)
-        channel = (session, envelope.sender, receiver)
+            self._acked(session, receiver, sender_role, ack)
+        channel = (session, sender_role, receiver)
         state = self._receiving.get(channel)
         if state is None:
             endpoint = (session, receiver)
@@ -171,16 +187,19 @@ class ReliableChannels:
             self._channels_to.setdefault(endpoint, []).append(channel)
         next_seq = state.next_seq
         if seq == next_seq:  # the common case: the next frame, in order
-            inbox = self._inboxes.get((session, receiver))
+            inbox = state.inbox
+            if inbox is None:  # not joined yet when the channel began (or the first frame)
+                inbox = state.inbox = self._inboxes.get((session, receiver))
             if inbox is not None:
                 inbox.push(envelope)
             else:
                 self._push(envelope)
             next_seq += 1
             buffer = state.buffer
-            while next_seq in buffer:
-                self._push(buffer.pop(next_seq))
-                next_seq += 1
+            if buffer:
+                while next_seq in buffer:
+                    self._push(buffer.pop(next_seq))
+                    next_seq += 1
             state.next_seq = next_seq
         elif seq < next_seq or seq in state.buffer:
             self.stats.duplicates += 1
@@ -193,7 +212,7 @@ class ReliableChannels:
             self.stats.reordered += 1
             state.buffer[seq] = envelope
         # Acknowledge cumulatively (also on duplicates: the previous ack may have been lost).
-        self._acks[(sender, channel)] = state.next_seq - 1
+        self._acks[(sender, channel)] = next_seq - 1
         if self._ack_timer is None:
             self._arm_ack()
 
