@@ -241,3 +241,33 @@ async def test_an_authenticated_peer_cannot_speak_for_another_role_or_session(sc
             await asyncio.sleep(0.01)
         assert server.delivered == [genuine]
         assert server.transport.forged == 2
+
+
+async def test_a_frame_check_that_raises_ends_that_connection_not_the_event_loop_callback(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A bug in the per-frame origin check must not raise out of the transport (through the TLS pipe's
+    readiness callback into asyncio): the connection ends with a logged reason and the server serves on."""
+
+    def origin(payload: bytes) -> tuple[str, str] | None:
+        if payload == b"boom":
+            raise RuntimeError("origin check bug")
+        return None  # not an envelope: delivered, the session layer counts it
+
+    async with Server() as server:
+        server.transport.frame_origin = origin
+        with caplog.at_level(logging.WARNING):
+            async with client(ALICE, server) as alice:
+                alice.attach(alice.local_address, lambda _a, _f: None)
+                await alice.open_session(BINDING, timeout=10)
+                await alice._post(server.address, b"boom")
+                for _ in range(200):
+                    if any("origin check bug" in r.getMessage() for r in caplog.records):
+                        break
+                    await asyncio.sleep(0.01)
+        assert any(
+            r.name == "aura_choreo.tcp" and "origin check bug" in r.getMessage() for r in caplog.records
+        )
+        assert not [r for r in caplog.records if r.name == "asyncio" and r.levelno >= logging.ERROR]
+        assert b"boom" not in server.delivered
+        await legit_session_opens(server)

@@ -142,17 +142,16 @@ class Conn:
         if self._ended.done():
             return
         state = self.state
-        if state.open_sessions and not state.closed:  # `state.is_open`, read without a call
-            # The common chunk, one whole data frame: what `_feed` does for it, without its loop.
-            body = self.decoder.one_data(data)
+        try:
+            # `state.is_open` read without a call; then the common chunk, one whole data frame, gets
+            # what `_feed` does for it without its loop.
+            body = self.decoder.one_data(data) if state.open_sessions and not state.closed else None
             if body is not None:
                 self._heard = True
                 self.transport._deliver(self, body)
-                if state.closed:  # the session layer's handling closed it (a test hook's abort)
-                    self._ended.set_result(None)
-                return
-        try:
-            going_on = self._feed(data)
+                going_on = True
+            else:
+                going_on = self._feed(data)
         except Exception as exc:  # as in `serve`: this connection ends, nothing else
             log.warning("%s: connection to %s failed: %r", self.transport.device, self.peer, exc)
             self.abort(f"connection error: {exc!r}")
