@@ -9,7 +9,10 @@ SPEC §7: `test-gen` writes a suite that passes as generated. Three plan mistake
 - a branch's proof listed every label inside it, also those of one branch of a nested choice, so a
   forced branch "never sent" them when the nested choice went the other way (payment_channel);
 - a guard denied inside a `try` body makes the saga compensate and the run succeed, but the test
-  expected the run to fail (payment_channel's `PublishFunding`).
+  expected the run to fail (payment_channel's `PublishFunding`);
+- a forced field was forced on every send of its message, so forcing the `else` of `if end_stream
+  { break }` in a loop kept the loop going for ever (http_cancellation's test never ended). A field
+  is now forced once, like a choice.
 """
 
 from __future__ import annotations
@@ -63,6 +66,15 @@ protocol Fund {
     }
 }
 """
+LOOP_ENDED_BY_A_FIELD = """\
+protocol Stream {
+    roles: Origin, Proxy;
+    loop {
+        Origin -> Proxy: Data(chunk: u32, end_stream: bool);
+        if end_stream { break; }
+    }
+}
+"""
 
 
 def _tests(tmp_path: Path, text: str) -> dict[str, object]:
@@ -84,8 +96,11 @@ def _tests(tmp_path: Path, text: str) -> dict[str, object]:
     return {k: v for k, v in vars(module).items() if k.startswith("test_") and "faulty" not in k}
 
 
+@pytest.mark.timeout(60)
 @pytest.mark.parametrize(
-    "text", [ONE_ROLE_MATCH, NESTED_CHOICE, GUARD_IN_TRY], ids=["match", "nested", "try"]
+    "text",
+    [ONE_ROLE_MATCH, NESTED_CHOICE, GUARD_IN_TRY, LOOP_ENDED_BY_A_FIELD],
+    ids=["match", "nested", "try", "loop"],
 )
 def test_the_suite_passes_as_generated(tmp_path: Path, text: str) -> None:
     tests = _tests(tmp_path, text)

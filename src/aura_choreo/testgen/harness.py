@@ -69,7 +69,6 @@ class _Role:
             raise MissingBehaviour(
                 f"{self._where} has no method `{label}`: the payload {self._role} sends as `{label}`"
             )
-        overrides = self._fields.get(label, {})
         slow = self._slow if self._slow and self._slow["label"] == label else None
         fail = self._fail if self._fail and self._fail["label"] == label else None
 
@@ -77,6 +76,9 @@ class _Role:
             if fail is not None:
                 raise InjectedFailure(f"injected failure of `{label}` (saga test)")
             value = method(env)
+            # Forced once, like a choice: a field that ends a loop (`if end_stream { break }`) forced
+            # to stay in it on every send kept the loop going for ever (hunt7: http_cancellation).
+            overrides = self._fields.pop(label, None)
             if overrides and isinstance(value, dict):
                 value = {**value, **overrides}
             if slow is None:
