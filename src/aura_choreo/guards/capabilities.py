@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, cast
 
 from aura_choreo.errors import CapabilityDenied
 from aura_choreo.guards.profile import parse_name_list
@@ -57,6 +57,12 @@ class CapabilityLayer(Protocol):
     name: str
 
     def refine(self, context: CapabilityContext) -> CapabilityContext: ...
+
+
+class VersionedLayer(CapabilityLayer, Protocol):
+    """A layer whose decisions change only with its `version` (the built-in layers)."""
+
+    version: int
 
 
 @dataclass(frozen=True)
@@ -140,12 +146,17 @@ class CapabilityPolicy:
     _versioned: tuple[CapabilityLayer, ...] | None = field(
         default=None, init=False, repr=False, compare=False
     )
+    only_layer: VersionedLayer | None = field(default=None, init=False, repr=False, compare=False)
+    """The one layer of a one-layer policy whose decisions are dated (None otherwise): its `version`
+    is the policy's `stamp()`, which a guarded send then reads without a call."""
 
     def __post_init__(self) -> None:
         # The layers whose decisions only change with their `version` (the built-in ones), or None when
         # some layer's cannot be dated (a `RefiningLayer` or a layer of the user's).
         versioned = all(isinstance(getattr(layer, "version", None), int) for layer in self.layers)
         object.__setattr__(self, "_versioned", self.layers if versioned else None)
+        only = cast(VersionedLayer, self.layers[0]) if versioned and len(self.layers) == 1 else None
+        object.__setattr__(self, "only_layer", only)
 
     def stamp(self) -> int | None:
         """A number that changes whenever a layer's decisions may have (a grant or a revoke), so a

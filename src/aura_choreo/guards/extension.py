@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from itertools import compress
 from operator import itemgetter
+from typing import Any
 
 from aura_choreo.guards.attachments import NO_ATTACHMENTS, Attachments
 from aura_choreo.guards.chain import GuardChain, PreparedSend, receipt_channel
@@ -23,7 +24,7 @@ from aura_choreo.guards.policy import Policy
 from aura_choreo.guards.profile import GuardProfile
 from aura_choreo.guards.route import SendRoute
 from aura_choreo.journal import JournalStore
-from aura_choreo.projection.local_types import LocalType, Offer, Recv
+from aura_choreo.projection.local_types import AnnotationMap, LocalType, Offer, Recv
 from aura_choreo.runtime.extensions import Extension, ExtensionRegistry, SessionContext, StepContext
 from aura_choreo.runtime.session import Session
 from aura_choreo.runtime.trace import Trace
@@ -32,6 +33,8 @@ from aura_choreo.verify.budgets import role_manifest
 ManifestOf = Callable[[LocalType], object]
 _ROLE_FIELD = itemgetter(2)
 """The role of a trace row (`journal.codec.TRACE_FIELDS`)."""
+_NOT_IN_FLIGHT: Any = object()
+"""What `after_send` finds for a send whose `before_send` it did not see."""
 _MAX_CACHED = 4096
 """Role -> device answers kept (bounded: roles and devices of long-running processes come and go)."""
 
@@ -66,9 +69,11 @@ class GuardExtension(Extension):
         # trace is stored when the last one leaves, with the events of those roles (in the order they
         # happened), so an endpoint that joins later stores its own events without repeating these.
         self._joined: dict[str, tuple[set[str], list[int]]] = {}
-        # Per step of a session (the step context's first seven fields: protocol, session, role,
-        # device, peer, label, annotations): its route and its budget context, decided once.
-        self._routes: dict[tuple[object, ...], tuple[SendRoute, str]] = {}
+        # Per step of a session (the step context's first six fields: protocol, session, role, device,
+        # peer, label): its annotation map, route and budget context, decided once. The annotations are
+        # compared by identity first (a step hands the same map at every send): hashing a key holding
+        # them cost more than the rest of the look-up.
+        self._routes: dict[tuple[object, ...], tuple[AnnotationMap, SendRoute, str]] = {}
         self._merging: dict[tuple[str, str], frozenset[tuple[str, str]]] = {}
 
     def on_session_start(self, ctx: SessionContext) -> None:
@@ -134,7 +139,7 @@ class GuardExtension(Extension):
                 SessionContext(session.protocol, session.id, role, session.address(role), local_type)
             )
 
-    def _route(self, ctx: StepContext, key: tuple[object, ...]) -> tuple[SendRoute, str]:
+    def _route(self, ctx: StepContext, key: tuple[object, ...]) -> tuple[AnnotationMap, SendRoute, str]:
         """The chain's route for this kind of step, with the sender's and receiver's devices named by
         `device_of` (which may match role families with a regular expression), and the session's budget
         context (`context_of`): decided once per step of a session (both are functions of their
@@ -145,7 +150,7 @@ class GuardExtension(Extension):
             ctx.protocol, ctx.role, self.device_of(ctx.role, ctx.device), ctx.peer,
             self.device_of(ctx.peer, ctx.peer_device), ctx.label, ctx.annotations,
         )  # fmt: skip
-        entry = self._routes[key] = (route, self.context_of(ctx.protocol, ctx.session))
+        entry = self._routes[key] = (ctx.annotations, route, self.context_of(ctx.protocol, ctx.session))
         return entry
 
     def register_message_guard(self, label: str, profile: GuardProfile) -> None:
@@ -158,13 +163,13 @@ class GuardExtension(Extension):
             self._abandon(
                 lambda c: c.session == ctx.session and c.role == ctx.role and c.peer == ctx.peer
             )  # a new send on the channel: the refused one before it will not be retried
-        # The step's fixed fields in one slice (cheaper than a key of seven attributes): the peer's
-        # device is not among them, but within one session a role's device is fixed.
-        key = ctx[:7]
+        # The step's fixed fields in one slice (cheaper than a key of attributes): the peer's device is
+        # not among them, but within one session a role's device is fixed.
+        key = ctx[:6]
         entry = self._routes.get(key)
-        if entry is None:
+        if entry is None or (entry[0] is not ctx[6] and entry[0] != ctx[6]):
             entry = self._route(ctx, key)
-        route, context = entry
+        _, route, context = entry
         session = ctx.session
         if route.counter_only and not self.chain.signing:
             # The fast path: only the flow counter is charged; there is nothing to commit or abort.
@@ -182,24 +187,30 @@ class GuardExtension(Extension):
 
     def after_send(self, ctx: StepContext, accepted: bool) -> Awaitable[None] | None:
         key = id(ctx)
-        in_flight = self._in_flight
         if not accepted:
-            if key in in_flight and key not in self._refused:
+            if key in self._in_flight and key not in self._refused:
                 self._refused[key] = ctx
                 self.chain.metrics.sends_refused += 1
             return None
-        if key not in in_flight:
+        prepared = self._in_flight.pop(key, _NOT_IN_FLIGHT)
+        if prepared is _NOT_IN_FLIGHT:
             return None
-        prepared = in_flight.pop(key)
         if self._refused:
             self._refused.pop(key, None)
+        metrics = self.chain.metrics
         if prepared is None:
-            self.chain.metrics.sends_committed += 1
+            metrics.sends_committed += 1
             return None
-        if prepared.route.durable and self.chain.group_commits(prepared):
+        route = prepared.route
+        if route.durable and self.chain.group_commits(prepared):
             # The endpoint waits for the batch holding these facts to reach the disk.
             return self._commit_durable(prepared)
-        self.chain.commit_send(prepared)
+        # `GuardChain.commit_send`, inlined (this runs at every guarded send).
+        pending = prepared.pending
+        if pending is not None:
+            route.sender.journal.append(pending, prepared.budget_rows)
+            metrics.facts_committed += pending.size
+        metrics.sends_committed += 1
         return None
 
     async def _commit_durable(self, prepared: PreparedSend) -> None:

@@ -16,7 +16,7 @@ from typing import NamedTuple, Protocol
 
 from aura_choreo.errors import RuntimeProtocolError
 from aura_choreo.guards.attachments import NO_ATTACHMENTS, Attachments
-from aura_choreo.guards.capabilities import CapabilityPolicy, CapabilityRequest
+from aura_choreo.guards.capabilities import CapabilityPolicy, CapabilityRequest, VersionedLayer
 from aura_choreo.guards.device import DeviceGuards
 from aura_choreo.guards.flow import FlowBudget
 from aura_choreo.guards.leakage import NOTHING_CHARGED, PrivacyReceipt
@@ -79,11 +79,13 @@ class SendRoute:
 
     __slots__ = (
         "_cap_context",
+        "_cap_layer",
         "_cap_policy",
         "_cap_stamp",
         "_cell",
         "_cell_context",
         "_flow",
+        "_journal",
         "_owner",
         "_sends",
         "annotations",
@@ -140,11 +142,13 @@ class SendRoute:
         data: dict[str, FactValue] = {"to": peer_role, "cost": self.cost}
         self.facts = FactTemplate.of(plan.profile.journal_facts, protocol, role, label, data)
         self._cap_policy: CapabilityPolicy | None = None
+        self._cap_layer: VersionedLayer | None = None
         self._cap_stamp: int | None = None
         self._cap_context = ""
         self._sends = 0
         """Sends through the fast paths so far (which of them are timed: see `metrics.SAMPLE`)."""
         self._flow = sender.flow
+        self._journal = sender.journal
         # The flow cell of the last context charged (the ledger never replaces a cell: see
         # `FlowLedger`), charged in place while the ledger's epoch stays the cell's.
         self._cell: list[int] | None = None
@@ -188,6 +192,7 @@ class SendRoute:
         # A decision that cannot be dated is not kept: the next send asks the policy again.
         self._cap_policy = policy if stamp is not None else None
         self._cap_stamp, self._cap_context = stamp, context
+        self._cap_layer = policy.only_layer
 
     def prepare(self, session: str, context: str, where: Where) -> PreparedSend:
         """Run every stage in order; raise the first denial (typed) with nothing charged or written."""
@@ -209,18 +214,29 @@ class SendRoute:
         if sends & _SAMPLE_MASK == 1:
             return self._prepare_plain_timed(session, context, sends)
         if self.check_caps:
-            # `_allowed_already`, inlined: this runs at every send.
+            # `_allowed_already`, inlined (this runs at every send): a one-layer policy's stamp is its
+            # layer's version, read without calling `stamp()`.
             policy = owner.capabilities
+            layer = self._cap_layer
             if (
                 policy is not self._cap_policy
                 or context != self._cap_context
-                or policy.stamp() != self._cap_stamp
+                or (policy.stamp() if layer is None else layer.version) != self._cap_stamp
             ):
                 return None
-        row = self._spend(context)
-        if row is None:
-            return None  # `prepare_stages` raises `BudgetExhausted`
-        pending = self.sender.journal.reserve_template(self.facts, session) if self.write_facts else None
+        # `_spend`, inlined for the held cell (see `_spend` for when it is held and may be charged).
+        cell = self._cell
+        if cell is None or context != self._cell_context or self._flow.manual_epoch > cell[2]:
+            row = self._spend(context)
+            if row is None:
+                return None  # `prepare_stages` raises `BudgetExhausted`
+        else:
+            spent = cell[1] + self.cost
+            if spent > cell[0]:
+                return None
+            cell[1] = spent
+            row = (context, self.peer_device, cell[2], spent)
+        pending = self._journal.reserve_template(self.facts, session) if self.write_facts else None
         metrics = owner.metrics
         metrics.flow_charged += self.cost
         metrics.sends_prepared += 1
