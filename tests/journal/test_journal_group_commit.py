@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from aura_choreo.guards import parse_policy
 from aura_choreo.guards.chain import Attachments, OutgoingSend
 from aura_choreo.guards.flow import FlowLedger
 from aura_choreo.journal import Fact, FactId, Journal, JournalStore
-from aura_choreo.journal.group import GroupCommit, WriteBatch
+from aura_choreo.journal.group import GroupCommit, TraceChunk, WriteBatch
 
 
 def fact(counter: int, name: str = "f") -> Fact:
@@ -32,7 +33,7 @@ async def test_sends_waiting_together_share_one_transaction(tmp_path: Path) -> N
 async def test_a_failed_batch_fails_every_send_in_it_and_stores_nothing() -> None:
     written: list[WriteBatch] = []
 
-    def write(batch: WriteBatch) -> int:
+    def write(batch: WriteBatch, traces: Sequence[TraceChunk] = ()) -> int:
         if any(facts and facts[0].name == "poison" for _, facts, _ in batch):
             raise OSError("disk full")
         written.append(batch)
@@ -56,7 +57,7 @@ async def test_a_cancelled_waiter_still_gets_its_write_and_its_durable_callback(
     gate = threading.Event()
     written: list[WriteBatch] = []
 
-    def write(batch: WriteBatch) -> int:
+    def write(batch: WriteBatch, traces: Sequence[TraceChunk] = ()) -> int:
         gate.wait(10)
         written.append(batch)
         return len(batch)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,3 +155,19 @@ def test_trace_rows_kept_behind_read_back_in_order(memory: bool, tmp_path: Path)
     events = store.trace_events("s1")
     assert [e["kind"] for e in events] == ["send", "note", "recv"]
     assert events[2]["time"] == 0.75 and events[2]["from"] == "A"
+
+
+async def test_trace_chunks_queued_for_the_group_commit_read_back_in_order(tmp_path: Path) -> None:
+    # A file store streams a running session's trace through its group-commit batches (off the loop);
+    # a read, or events written at once, must still find every chunk in the order it was given.
+    with JournalStore(tmp_path / "j.db") as store:
+        rows = [("send", "s1", "A", "A", "B", "Ping", n, 0.5, "P") for n in range(1, 5)]
+        store.append_trace_rows("s1", "P", rows[:1], grouped=True)
+        store.append_trace_rows("s1", "P", rows[1:2], grouped=True)
+        store.append_trace_events("s1", "P", [{"kind": "note"}])
+        store.append_trace_rows("s1", "P", rows[2:], grouped=True)
+        assert [e.get("seq", "note") for e in store.trace_events("s1")] == [1, 2, "note", 3, 4]
+        store.append_trace_rows("s2", "P", rows[:1], grouped=True)
+        await asyncio.sleep(0)
+    with JournalStore(tmp_path / "j.db") as reader:  # closing wrote what was still queued
+        assert reader.sessions() == ["s1", "s2"]

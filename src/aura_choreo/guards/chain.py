@@ -14,7 +14,6 @@ On the receiving device, `accept(...)` verifies the receipt and merges a piggyba
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -31,6 +30,7 @@ from aura_choreo.guards.route import SendRoute
 from aura_choreo.guards.send import OutgoingSend as OutgoingSend
 from aura_choreo.guards.send import receipt_channel as receipt_channel
 from aura_choreo.journal import Fact, JournalStore, event_to_json
+from aura_choreo.journal.group import on_real_clock
 from aura_choreo.projection.local_types import AnnotationMap
 
 _MAX_ROUTES = 4096
@@ -172,7 +172,7 @@ class GuardChain:
         stays deterministic and never waits on a thread: its sends commit at once.)"""
         if prepared.pending is None or not prepared.route.durable:
             return False
-        return type(asyncio.get_running_loop()).time is asyncio.BaseEventLoop.time
+        return on_real_clock()
 
     async def commit_durable(self, prepared: PreparedSend) -> tuple[Fact, ...]:
         """`commit`, sharing the disk sync with concurrent sends when the journal is a file (group

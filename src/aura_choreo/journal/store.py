@@ -26,7 +26,7 @@ from typing import Literal
 from aura_choreo.errors import JournalError
 from aura_choreo.journal.codec import TraceRow, decode_events, decode_signed, encode_data, encode_events
 from aura_choreo.journal.facts import Fact, FactId
-from aura_choreo.journal.group import BudgetRow, GroupCommit, WriteBatch, WriteItem
+from aura_choreo.journal.group import BudgetRow, GroupCommit, TraceChunk, WriteBatch, WriteItem
 
 DEFAULT_JOURNAL_PATH = Path(".aura") / "journal.db"
 MEMORY = ":memory:"
@@ -68,6 +68,7 @@ CREATE TABLE IF NOT EXISTS flow_budgets (
 # old `event` is one JSON event; a new one is a chunk of events (one per `append_trace_events`).
 
 _INSERT_FACT = "INSERT OR IGNORE INTO facts VALUES (?,?,?,?,?,?,?,?,?,?)"
+_INSERT_TRACE = "INSERT INTO trace_events (session, protocol, event) VALUES (?,?,?)"
 # A budget only moves forward: a newer epoch, or more spent in the same one (charges are never refunded).
 _UPSERT_BUDGET = (
     "INSERT INTO flow_budgets VALUES (?,?,?,?,?) ON CONFLICT (owner, context, peer) DO UPDATE SET "
@@ -117,7 +118,7 @@ class JournalStore:
                 self._db.close()
             raise cannot_open("journal", self.path, exc) from exc
         self._behind: list[WriteItem] = []
-        self._traces_behind: list[tuple[str, str, list[TraceRow]]] = []
+        self._traces_behind: list[TraceChunk] = []
         """Trace rows an in-memory store keeps until its traces are read (`append_trace_rows`)."""
         self.group = GroupCommit(self.write_batch)
         """Group commit of sends waiting on durability (see `GroupCommit`)."""
@@ -173,8 +174,9 @@ class JournalStore:
             self._behind.clear()  # in place: `write_behind()` handed out its `append`
             self.write_batch(batch)
 
-    def write_batch(self, batch: WriteBatch) -> int:
-        """Write the facts and budget charges of many sends in one transaction (a group commit).
+    def write_batch(self, batch: WriteBatch, traces: Sequence[TraceChunk] = ()) -> int:
+        """Write the facts and budget charges of many sends, and chunks of session traces (in order),
+        in one transaction (a group commit).
 
         Returns how many facts were new."""
         rows = [
@@ -191,10 +193,11 @@ class JournalStore:
                 if latest.get(key, (-1, -1)) < (epoch, spent):
                     latest[key] = (epoch, spent)
         charges = [(*key, *charge) for key, charge in latest.items()]
+        events = [(session, protocol, encode_events(chunk)) for session, protocol, chunk in traces if chunk]
         with self._lock:
             db = self._db
             before = db.total_changes
-            if len(rows) == 1 and not charges:
+            if len(rows) == 1 and not charges and not events:
                 db.execute(_INSERT_FACT, rows[0])  # one statement is its own transaction
                 return db.total_changes - before
             db.execute("BEGIN IMMEDIATE")
@@ -202,6 +205,7 @@ class JournalStore:
                 db.executemany(_INSERT_FACT, rows)
                 new = db.total_changes - before
                 db.executemany(_UPSERT_BUDGET, charges)
+                db.executemany(_INSERT_TRACE, events)
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
@@ -249,25 +253,45 @@ class JournalStore:
         if chunk is None:
             return
         with self._lock:
-            row = (session, protocol, chunk)
-            self._db.execute("INSERT INTO trace_events (session, protocol, event) VALUES (?,?,?)", row)
+            self._db.execute(_INSERT_TRACE, (session, protocol, chunk))
 
-    def append_trace_rows(self, session: str, protocol: str, rows: list[TraceRow]) -> None:
+    def append_trace_rows(
+        self, session: str, protocol: str, rows: Sequence[TraceRow], *, grouped: bool = False
+    ) -> None:
         """`append_trace_events` for rows of `codec.TRACE_FIELDS` (tuples: nothing can change them
-        later). An in-memory store keeps them as they are and encodes them when its traces are read:
-        a session's trace costs nothing more when it ends (it was a tenth of an unsigned guarded send)."""
-        if not self._memory:
+        later), e.g. the next chunk of a running session's trace.
+
+        An in-memory store keeps them as they are and encodes them when its traces are read: a session's
+        trace costs nothing more while it runs or when it ends. A file store with `grouped` (called on
+        a loop with the real clock) writes them with its next group-commit batch, off the loop; without
+        it, at once. Either way chunks are stored in the order they were given, and every read sees
+        every chunk given before it."""
+        if self._memory:
+            if rows:
+                self._traces_behind.append((session, protocol, rows))
+        elif grouped:
+            if rows:
+                self.group.submit_trace((session, protocol, rows))
+        else:
             self.append_trace_events(session, protocol, rows)
-        elif rows:
-            self._traces_behind.append((session, protocol, rows))
 
     def _traces_written(self) -> None:
-        """Write the traces an in-memory store kept (before anything reads or adds to its traces)."""
-        if self._traces_behind:
-            kept = list(self._traces_behind)
-            self._traces_behind.clear()
-            for session, protocol, rows in kept:
-                self.append_trace_events(session, protocol, rows)
+        """Write the trace chunks not written yet, in order: those an in-memory store kept, and those
+        queued for a file store's next group-commit batch (once the batch being written has committed).
+        Runs before anything reads or adds to the store's traces."""
+        kept = self._traces_behind if self._memory else self.group.drain()
+        if kept:
+            chunks = list(kept)
+            kept.clear()
+            events = [(session, protocol, encode_events(rows)) for session, protocol, rows in chunks if rows]
+            with self._lock:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    self._db.executemany(_INSERT_TRACE, events)
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
 
     def trace_events(self, session: str) -> list[dict[str, object]]:
         """A session's stored trace events, in the order they were recorded."""
