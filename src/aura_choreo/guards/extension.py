@@ -3,7 +3,8 @@
 Registered for every step (unannotated sends cost the default profile's 1), it checks each role's
 capability manifest when its endpoint joins, runs `prepare` before each send, `commit` once the
 transport accepted it, verifies receipts and merges journal deltas on receive, and stores each session's
-trace in the journal when the last of its endpoints (in this process) leaves (SPEC §5.4).
+trace in the journal: a file journal as it grows, in chunks, an in-memory one when the last of its
+endpoints (in this process) leaves (SPEC §5.4, `trace_stream`).
 
 A send the transport refuses keeps its reservation (fact ids, receipt slot): the endpoint may resend the
 very same frame (`SendFailed.retry()`, `RetryMiddleware`), which then commits. It is aborted only once
@@ -13,8 +14,6 @@ it is abandoned: the next send on the same channel supersedes it, or its role le
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from itertools import compress
-from operator import itemgetter
 from typing import Any
 
 from aura_choreo.guards.attachments import NO_ATTACHMENTS, Attachments
@@ -23,6 +22,7 @@ from aura_choreo.guards.leakage import Clock
 from aura_choreo.guards.policy import Policy
 from aura_choreo.guards.profile import GuardProfile
 from aura_choreo.guards.route import SendRoute
+from aura_choreo.guards.trace_stream import TRACE_CHUNK, SessionTraces
 from aura_choreo.journal import JournalStore
 from aura_choreo.projection.local_types import AnnotationMap, LocalType, Offer, Recv
 from aura_choreo.runtime.extensions import Extension, ExtensionRegistry, SessionContext, StepContext
@@ -31,8 +31,6 @@ from aura_choreo.runtime.trace import Trace
 from aura_choreo.verify.budgets import role_manifest
 
 ManifestOf = Callable[[LocalType], object]
-_ROLE_FIELD = itemgetter(2)
-"""The role of a trace row (`journal.codec.TRACE_FIELDS`)."""
 _NOT_IN_FLIGHT: Any = object()
 """What `after_send` finds for a send whose `before_send` it did not see."""
 _MAX_CACHED = 4096
@@ -54,6 +52,7 @@ class GuardExtension(Extension):
         *,
         device_of: Callable[[str, str], str] = lambda _role, device: device,
         context_of: Callable[[str, str], str] = lambda protocol, _session: protocol,
+        trace_chunk: int = TRACE_CHUNK,
     ) -> None:
         self.chain = chain
         self.device_of = device_of
@@ -65,10 +64,11 @@ class GuardExtension(Extension):
         # Of those, the ones the transport refused, with their step context (kept, so its id stays
         # unique while the send may still be retried).
         self._refused: dict[int, StepContext] = {}
-        # Per session, the roles of the endpoints that joined and how many of them have not left: the
-        # trace is stored when the last one leaves, with the events of those roles (in the order they
-        # happened), so an endpoint that joins later stores its own events without repeating these.
-        self._joined: dict[str, tuple[set[str], list[int]]] = {}
+        # Per session, the roles of the endpoints that joined, how many of them have not left, and how
+        # far its trace was stored: a file journal stores it as it grows, the rest when the last
+        # endpoint leaves (`SessionTraces`).
+        self._traces = SessionTraces(chain.store, chunk=trace_chunk)
+        self._streaming = self._traces.streaming
         # Per step of a session (the step context's first six fields: protocol, session, role, device,
         # peer, label): its annotation map, route and budget context, decided once. The annotations are
         # compared by identity first (a step hands the same map at every send): hashing a key holding
@@ -77,9 +77,7 @@ class GuardExtension(Extension):
         self._merging: dict[tuple[str, str], frozenset[tuple[str, str]]] = {}
 
     def on_session_start(self, ctx: SessionContext) -> None:
-        roles, active = self._joined.setdefault(ctx.session, (set(), [0]))
-        roles.add(ctx.role)
-        active[0] += 1  # counted even if the check below refuses: on_session_end still follows
+        self._traces.join(ctx)  # counted even if the check below refuses: on_session_end still follows
         # Which messages may carry a journal delta (a late or discarded one is received without its
         # step's annotations, so this is worked out from the local type, once per session and role).
         self._merging[(ctx.session, ctx.role)] = self._merging_receives(ctx.local_type)
@@ -88,22 +86,8 @@ class GuardExtension(Extension):
     def on_session_end(self, ctx: SessionContext, trace: Trace, ok: bool) -> None:
         self._abandon(lambda c: c.session == ctx.session and c.role == ctx.role)
         self._merging.pop((ctx.session, ctx.role), None)
-        joined = self._joined.get(ctx.session)
-        if joined is None:
-            return
-        roles, active = joined
-        active[0] -= 1
-        if active[0] > 0:
-            return
-        del self._joined[ctx.session]
-        self._forget_receipt_chains(ctx)
-        store = self.chain.store
-        if store is not None:
-            # The raw field rows of the trace (role is field 2), encoded in one pass: no event object,
-            # no JSON, one stored row per session; filtered without a Python frame per row.
-            rows = list(trace.field_rows(ctx.session))
-            ours = list(compress(rows, map(roles.__contains__, map(_ROLE_FIELD, rows))))
-            store.append_trace_rows(ctx.session, ctx.protocol, ours)
+        if self._traces.leave(ctx, trace):
+            self._forget_receipt_chains(ctx)
 
     def _forget_receipt_chains(self, ctx: SessionContext) -> None:
         """The session is over in this process: its receipt chains (one per channel) are forgotten, so
@@ -192,6 +176,8 @@ class GuardExtension(Extension):
                 self._refused[key] = ctx
                 self.chain.metrics.sends_refused += 1
             return None
+        if self._streaming:
+            self._traces.sent(ctx.session)  # a file journal stores the session's trace as it grows
         prepared = self._in_flight.pop(key, _NOT_IN_FLIGHT)
         if prepared is _NOT_IN_FLIGHT:
             return None

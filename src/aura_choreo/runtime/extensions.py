@@ -47,6 +47,10 @@ class SessionContext:
     role: str
     device: str
     local_type: LocalType
+    trace: Trace | None = None
+    """The trace the endpoint records its events in (shared with the session's other endpoints in
+    this process; it may hold other sessions' events too): an extension may read it while the session
+    runs, e.g. to store it as it grows."""
 
 
 class StepContext(NamedTuple):

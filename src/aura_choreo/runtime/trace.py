@@ -13,7 +13,7 @@ without it (traces written before it existed) is a user message.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -156,6 +156,21 @@ class Trace:
         for fields in self._pending:
             if fields[1] == session:
                 yield fields
+
+    def rows_since(self, start: int) -> Sequence[tuple[str | int | float, ...]]:
+        """The events from position `start` on (an event's position is how many were recorded before
+        it) as raw field tuples, as `field_rows` gives them: what a journal streams while its sessions
+        run (`start` is the length of the trace it had already read)."""
+        done = len(self._events)
+        if start >= done:
+            return self._pending[start - done :]
+        rows: list[tuple[str | int | float, ...]] = [
+            (event.kind, event.session, event.role, event.sender, event.receiver, event.label,
+             event.seq, event.time, event.protocol, event.message_kind)
+            for event in self._events[start:]
+        ]  # fmt: skip
+        rows += self._pending
+        return rows
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Trace) and self.events == other.events
