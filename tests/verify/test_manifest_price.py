@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from aura_choreo import choreography
@@ -41,12 +40,6 @@ def test_verification_checks_the_manifest_its_limits_price_against_the_capabilit
     assert [f.code for f in report.findings] == ["E104"] and "`send:ping`" in report.findings[0].message
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs guards.policy_limits.send_price to hand the profile's capabilities to SendCost "
-    "(one argument; guards/ is guard6's this round), and GuardExtension._check_manifest to pass "
-    "send_price(self.chain.profiles) to role_manifest so the run refuses at session start too",
-)
 def test_validate_policy_lists_and_checks_a_message_guards_capability(tmp_path: Path) -> None:
     protocol, policy = tmp_path / "p.choreo", tmp_path / "policy.toml"
     protocol.write_text(PING, encoding="utf-8")

@@ -20,6 +20,7 @@ from aura_choreo.guards.attachments import NO_ATTACHMENTS, Attachments
 from aura_choreo.guards.chain import GuardChain, PreparedSend, receipt_channel
 from aura_choreo.guards.leakage import Clock
 from aura_choreo.guards.policy import Policy
+from aura_choreo.guards.policy_limits import send_price
 from aura_choreo.guards.profile import GuardProfile
 from aura_choreo.guards.route import SendRoute
 from aura_choreo.guards.trace_stream import TRACE_CHUNK, SessionTraces
@@ -106,7 +107,7 @@ class GuardExtension(Extension):
         self.chain.check_session_start(
             role=ctx.role,
             device=self.device_of(ctx.role, ctx.device),
-            manifest=role_manifest(ctx.local_type),
+            manifest=role_manifest(ctx.local_type, send_price(self.chain.profiles)),
             context=self.context_of(ctx.protocol, ctx.session),
             session=ctx.session,
         )

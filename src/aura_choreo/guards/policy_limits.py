@@ -25,7 +25,8 @@ def send_price(profiles: GuardProfiles) -> SendPrice:
     def price(send: Send) -> SendCost:
         profile = profiles.profile_for(send.label, send.annotations)
         leakage = profile.leakage
-        return SendCost(profile.flow_cost, (leakage.external, leakage.neighbor, leakage.group))
+        leaks = (leakage.external, leakage.neighbor, leakage.group)
+        return SendCost(profile.flow_cost, leaks, profile.capabilities)
 
     return price
 
