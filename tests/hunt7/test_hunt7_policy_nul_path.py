@@ -1,11 +1,11 @@
-"""A policy whose `journal` path holds a NUL character, found by hunt7 (xfail until fixed).
+"""A policy whose `journal` path holds a NUL character, found by hunt7.
 
 TOML lets a string carry `\\u0000`. `simulate FILE --policy P --json` with `journal = "a\\u0000b"` ends in
 "internal error: ValueError: embedded null byte ... report it", exit 1, and nothing on stdout (no §7
 document). The other unusable journal paths (a directory, a text file: tests/hunt5) are a usage error
 naming the journal since `JournalStore.__init__` (journal/store.py) turns OSError and sqlite3.Error
-into `JournalError`; `Path.mkdir` and `sqlite3.connect` raise ValueError for a NUL, which it does not
-catch. Suspect: journal/store.py, `JournalStore.__init__` (`except (OSError, sqlite3.Error)`).
+into `JournalError`; `Path.mkdir` and `sqlite3.connect` raise ValueError for a NUL, which it did not
+catch (fixed in journal/store.py, `JournalStore.__init__`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from aura_choreo.cli.main import main
 TPC = Path(__file__).resolve().parents[2] / "examples" / "two_phase_commit.choreo"
 
 
-@pytest.mark.xfail(strict=True, reason="JournalStore does not catch the ValueError of a NUL in its path")
 def test_a_nul_in_the_journal_path_is_a_usage_error_in_json(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

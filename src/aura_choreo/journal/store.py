@@ -113,7 +113,8 @@ class JournalStore:
                     raise OSError(f"SQLite refused WAL mode (got {mode})")
             self._db.execute(f"PRAGMA synchronous={synchronous}")
             self._db.executescript(_SCHEMA)
-        except (OSError, sqlite3.Error) as exc:
+        except (OSError, sqlite3.Error, ValueError) as exc:
+            # ValueError: a path with a NUL (TOML strings may carry one), refused by mkdir and connect.
             if hasattr(self, "_db"):
                 self._db.close()
             raise cannot_open("journal", self.path, exc) from exc
