@@ -46,6 +46,7 @@ _BINARY: dict[str, tuple[str, int]] = {
     "%": ("%", 6),
 }
 _BINARY_WORDS: dict[str, tuple[str, int]] = {"or": ("or", 1), "and": ("and", 2), "in": ("in", 4)}
+_POSTFIX_STARTS = frozenset({".", "[", "("})
 _NOT_LEVEL = 3  # `not` binds looser than comparisons and tighter than `and`, as in Python
 
 
@@ -99,7 +100,7 @@ def _depth(expr: Expr) -> int:
 def _expression(c: Cursor, min_level: int) -> Expr:
     """Precedence climbing over the binary operators; operators of one level associate to the left."""
     start = c.token
-    left = _not(c) if c.at_word("not") else _unary(c)
+    left = _not(c) if start[KIND] == IDENT and start[VALUE] == "not" else _unary(c)
     while True:
         token = c.token
         entry = _BINARY_WORDS.get(token[TEXT]) if token[KIND] == IDENT else _BINARY.get(token[KIND])
@@ -121,6 +122,9 @@ def _not(c: Cursor) -> Expr:
 
 
 def _unary(c: Cursor) -> Expr:
+    start = c.token
+    if start[KIND] != "!" and start[KIND] != "-":  # no prefix: most operands
+        return _postfix(c, start, _atom(c))
     prefixes: list[Token] = []
     while c.at("!") or (c.at("-") and c.peek()[KIND] != INT):
         prefixes.append(c.advance())
@@ -139,6 +143,8 @@ def _unary(c: Cursor) -> Expr:
 def _postfix(c: Cursor, start: Token, value: Expr) -> Expr:
     while True:
         token = c.token
+        if token[KIND] not in _POSTFIX_STARTS:
+            return value
         if token[KIND] == "." and c.peek()[KIND] == IDENT:
             c.advance()
             value = Attribute(value, str(c.advance()[VALUE]), span=c.span_from(start))
