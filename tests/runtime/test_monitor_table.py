@@ -117,7 +117,7 @@ class TwinMonitor(Monitor):
         assert self.expected() == twin.expected(), where
         assert [describe(h) for h in self.next_steps()] == [describe(h) for h in twin.next_steps()], where
         assert (self.step_count, self.done, self.sequential) == (twin.step_count, twin.done, twin.sequential)
-        assert self.in_order == twin.in_order == (self.sequential and not self.drops_pending), where
+        assert self.in_order() == twin.in_order() == (self.sequential and not self.drops_pending), where
         assert (self.discards, self.late) == (twin.discards, twin.late), where
         for peer, label in self.alphabet:
             for probe in ("match_send", "accepts_receive", "expects_from", "receivable_later"):

@@ -179,9 +179,7 @@ class Endpoint(EndpointSend):
 
     def _session_context(self) -> SessionContext:
         session = self.session
-        return SessionContext(
-            session.protocol, session.id, self.role, self.device, self.local_type, self._trace
-        )
+        return SessionContext(session.protocol, session.id, self.role, self.device, self.local_type)
 
     def finish(self) -> None:
         """Check that the role ran to its end and that no message is left unread."""
@@ -209,7 +207,7 @@ class Endpoint(EndpointSend):
             queue = inbox.queues.get(from_)
             if queue:
                 if label is None:
-                    if monitor.in_order:
+                    if monitor.in_order():
                         return self._accept(queue.popleft()[1])  # the common case
                 elif queue[0][1].label == label:
                     return self._accept(queue.popleft()[1])  # what `_take` takes first: the label's
@@ -247,7 +245,7 @@ class Endpoint(EndpointSend):
                 # Taken as if from the head of the queue (above); anything else puts it back there.
                 if not inbox.control:
                     if label is None:
-                        if monitor.in_order:
+                        if monitor.in_order():
                             return self._accept(handed[1])
                     elif handed[1].label == label:
                         return self._accept(handed[1])
