@@ -179,7 +179,9 @@ class Endpoint(EndpointSend):
 
     def _session_context(self) -> SessionContext:
         session = self.session
-        return SessionContext(session.protocol, session.id, self.role, self.device, self.local_type)
+        return SessionContext(
+            session.protocol, session.id, self.role, self.device, self.local_type, self._trace
+        )
 
     def finish(self) -> None:
         """Check that the role ran to its end and that no message is left unread."""
