@@ -77,12 +77,15 @@ _UPSERT_BUDGET = (
 )
 
 
-def cannot_open(what: str, path: str, exc: OSError | sqlite3.Error) -> JournalError:
+def cannot_open(what: str, path: str, exc: OSError | sqlite3.Error | ValueError) -> JournalError:
     """The typed error for an SQLite file of the journal's (`what`: "journal", "device storage") that
     `exc` kept from opening, naming the file and saying why in the user's terms."""
     reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
     if isinstance(exc, FileExistsError | NotADirectoryError):  # from mkdir: "File exists"
         reason = "a folder on its path is a file"
+    elif isinstance(exc, ValueError):  # mkdir's and connect's "embedded null byte"
+        reason = "the path holds a NUL character"
+        path = path.replace("\0", "\\0")
     elif Path(path).is_dir():  # SQLite only says "unable to open database file"
         reason = "it is a directory"
     return JournalError(f"{what} `{path}`: cannot open: {reason}")
@@ -114,7 +117,6 @@ class JournalStore:
             self._db.execute(f"PRAGMA synchronous={synchronous}")
             self._db.executescript(_SCHEMA)
         except (OSError, sqlite3.Error, ValueError) as exc:
-            # ValueError: a path with a NUL (TOML strings may carry one), refused by mkdir and connect.
             if hasattr(self, "_db"):
                 self._db.close()
             raise cannot_open("journal", self.path, exc) from exc
