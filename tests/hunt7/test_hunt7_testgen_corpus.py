@@ -17,11 +17,10 @@ SPEC §7: `test-gen` writes a suite that passes as generated. Three plan mistake
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
+from hunt7_suites import generated_tests
 
 from aura_choreo.docs import load_files
 from aura_choreo.testgen import write_suite
@@ -84,16 +83,7 @@ def _tests(tmp_path: Path, text: str) -> dict[str, object]:
     assert loaded.ok, [str(d) for d in loaded.diagnostics if d.is_error]
     write_suite(loaded.protocols, [str(source)], tmp_path / "suite")
     (path,) = (tmp_path / "suite").glob("test_*.py")
-    name = f"hunt7_corpus_{abs(hash(str(path)))}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        del sys.modules[name]
-    return {k: v for k, v in vars(module).items() if k.startswith("test_") and "faulty" not in k}
+    return {k: v for k, v in generated_tests(path, "hunt7_corpus").items() if "faulty" not in k}
 
 
 @pytest.mark.timeout(60)

@@ -10,12 +10,11 @@ fails (saying to rerun `test-gen`) when the protocol no longer projects to it.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from hunt7_suites import generated_tests
 
 from aura_choreo.docs import load_files
 from aura_choreo.testgen import write_suite
@@ -49,16 +48,8 @@ def _suite(tmp_path: Path) -> tuple[Path, dict[str, Callable[[], None]]]:
 
 
 def _happy_paths(path: Path) -> dict[str, Callable[[], None]]:
-    name = f"hunt7_generated_{abs(hash(str(path)))}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        del sys.modules[name]
-    return {k: v for k, v in vars(module).items() if k.startswith("test_happy_path")}
+    tests = generated_tests(path, "hunt7_generated")
+    return {k: v for k, v in tests.items() if k.startswith("test_happy_path")}
 
 
 def test_the_suite_passes_as_generated(tmp_path: Path) -> None:

@@ -9,9 +9,9 @@ were counted ("6 tests") but never written.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
+
+from hunt7_suites import generated_tests
 
 from aura_choreo.docs import load_files
 from aura_choreo.testgen import write_suite
@@ -33,16 +33,7 @@ def _suite(tmp_path: Path, text: str) -> tuple[Path, int]:
 
 
 def _run_happy_paths(path: Path) -> int:
-    name = f"hunt7_names_{path.stem}_{abs(hash(str(path)))}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        del sys.modules[name]
-    tests = [v for k, v in vars(module).items() if k.startswith("test_happy_path")]
+    tests = [v for k, v in generated_tests(path, "hunt7_names").items() if k.startswith("test_happy_path")]
     for test in tests:
         test()
     return len(tests)
