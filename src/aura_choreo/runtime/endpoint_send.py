@@ -85,9 +85,7 @@ class EndpointSend(EndpointBlocks):
             msgspec.Raw(payload), None, None, None, big,
             None if deadline is None else outgoing_ms(deadline, self._now()),
         )  # fmt: skip
-        # In this process (the in-memory transport), the envelope is delivered already, no await:
-        # straight into the peer's inbox once it is known (`DirectPeer`), else through the node.
-        peer = self._peers.get(to)
+        peer = self._peers.get(to)  # `_hand_over`'s common case, inlined on the hot path
         if (
             peer is not None
             and peer.inbox.open
@@ -96,17 +94,11 @@ class EndpointSend(EndpointBlocks):
         ):
             peer.transport.frames_sent += 1
             peer.inbox.push(envelope)
-        else:
-            node = self.node
-            if not node.hand_off(address, envelope, node.max_frame - room + len(payload)):
-                try:
-                    await node.send(address, envelope)
-                except TransportError as exc:
-                    raise self._send_failed(exc, to, envelope, (), None) from exc
-            elif to in self._peers:
-                self._find_peer(to, address)  # the second envelope handed to `to`: go direct from now
-            else:
-                self._peers[to] = None  # a one-message peer (short sessions) is not worth a look-up
+        elif not self._hand_over(to, envelope, address, len(payload), room):
+            try:
+                await self.node.send(address, envelope)
+            except TransportError as exc:
+                raise self._send_failed(exc, to, envelope, (), None) from exc
         self._record_event(
             ("send", session.id, self.role, self.role, to, label, seq, self._now(), session.protocol)
         )
@@ -114,8 +106,9 @@ class EndpointSend(EndpointBlocks):
     async def _send_hooked(
         self, to: str, label: str, step: Send, msg: msgspec.Struct, payload: bytes, big: bool, plan: SendPlan
     ) -> None:
-        """The rest of `send` when extensions hook sends: their attachments ride on the envelope,
-        which then always goes through the node, and `after_send` hears how the send went."""
+        """The rest of `send` when extensions hook sends: their attachments ride on the envelope
+        (one with attachments always goes through the node), and `after_send` hears how the send
+        went."""
         assert self._send_hooks is not None
         extensions, head, peer_device = self._send_hooks.get(id(step)) or self._hook_send(step, to, label)
         ctx: StepContext | None = None
@@ -131,10 +124,34 @@ class EndpointSend(EndpointBlocks):
             msgspec.Raw(payload), receipt, journal, ext, big,
             None if deadline is None else outgoing_ms(deadline, self._now()),
         )  # fmt: skip
-        node, (_, address, room) = self.node, plan
+        _, address, room = plan
         attached = receipt is not None or journal is not None or ext is not None
-        handed = not attached and node.hand_off(address, envelope, node.max_frame - room + len(payload))
-        await self._deliver(to, envelope, extensions, ctx, handed)
+        if attached or not self._hand_over(to, envelope, address, len(payload), room):
+            await self._deliver(to, envelope, extensions, ctx)
+            return
+        if ctx is not None:  # `_deliver`'s tail, without a coroutine of its own for a delivered envelope
+            waits = after_send(extensions, ctx, True)
+            if waits:
+                await settle(waits)
+        self._record("send", self.role, to, label, seq)
+
+    def _hand_over(self, to: str, envelope: Envelope, address: Address, size: int, room: int) -> bool:
+        """Deliver `envelope` (no attachments, a payload of `size` bytes) in this process, with no
+        await: straight into the peer's inbox once it is known (`DirectPeer`), else through the
+        node's hand-off (the in-memory transport). False, nothing done: send it through the node."""
+        peer = self._peers.get(to)
+        if peer is not None and peer.inbox.open and peer.epoch == peer.transport.epoch and size <= room:
+            peer.transport.frames_sent += 1
+            peer.inbox.push(envelope)
+            return True
+        node = self.node
+        if not node.hand_off(address, envelope, node.max_frame - room + size):
+            return False
+        if to in self._peers:
+            self._find_peer(to, address)  # the second envelope handed to `to`: go direct from now
+        else:
+            self._peers[to] = None  # a one-message peer (short sessions) is not worth a look-up
+        return True
 
     def _send_plan(self, step: Send, to: str, label: str) -> SendPlan:
         """What a send step needs message after message: its spec, the peer's address and the room
@@ -162,15 +179,12 @@ class EndpointSend(EndpointBlocks):
         envelope: Envelope,
         extensions: tuple[Extension, ...],
         ctx: StepContext | None,
-        handed: bool = False,
     ) -> None:
-        """Send `envelope` through the node (unless it was `handed` over in this process already),
-        then tell the extensions and record it."""
-        if not handed:
-            try:
-                await self.node.send(self.session.address(to), envelope)
-            except TransportError as exc:
-                raise self._send_failed(exc, to, envelope, extensions, ctx) from exc
+        """Send `envelope` through the node, then tell the extensions and record it."""
+        try:
+            await self.node.send(self.session.address(to), envelope)
+        except TransportError as exc:
+            raise self._send_failed(exc, to, envelope, extensions, ctx) from exc
         if ctx is not None:
             waits = after_send(extensions, ctx, True)
             if waits:
