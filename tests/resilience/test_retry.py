@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import math
 import random
 
 import pytest
@@ -210,6 +211,12 @@ def test_a_ceiling_past_the_float_range_is_the_cap_not_an_overflow(factor: float
     assert backoff_ceiling(1025, 1.0, 0.0, factor) == 0.0
     assert backoff_ceiling(5000, 1.0, 30.0, factor) == 30.0
     assert backoff_ceiling(3, 0.5, 30.0, factor) == min(30.0, 0.5 * factor**2)
+
+
+def test_a_tiny_base_under_a_factor_past_the_float_range_is_a_number_not_an_overflow() -> None:
+    # 2.0**1024 overflows although 5e-324 * 2**1024 = 2**-50 is far under the cap (found by hypothesis).
+    assert math.isclose(backoff_ceiling(1025, 5e-324, 1.0), 2.0**-50, rel_tol=1e-9)
+    assert backoff_ceiling(1025, 5e-324, 1e-20) == 1e-20
 
 
 def test_the_runtime_retry_middleware_uses_the_same_backoff_rule() -> None:

@@ -37,7 +37,10 @@ def backoff_ceiling(attempt: int, base: float, max_delay: float, factor: float =
     # max_delay stops mattering.
     if factor > 1 and exponent * math.log(factor) + math.log(base) >= math.log(max(max_delay, 1e-300)):
         return float(max_delay)
-    return float(min(max_delay, base * factor**exponent))
+    try:
+        return float(min(max_delay, base * factor**exponent))
+    except OverflowError:  # a tiny base (5e-324) under a factor**exponent past the float range
+        return float(min(max_delay, math.exp(exponent * math.log(factor) + math.log(base))))
 
 
 def backoff_delay(
