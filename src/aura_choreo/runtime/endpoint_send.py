@@ -74,17 +74,27 @@ class EndpointSend(EndpointBlocks):
         env = monitor.env
         for variable, name in spec.binds:
             env[variable] = getattr(msg, name)
-        if self._send_hooks is not None:  # some extension hooks sends (decided once per endpoint)
-            return await self._send_hooked(to, label, step, msg, payload, big, plan)
+        receipt = journal = ext = None
+        ctx: StepContext | None = None
+        extensions: tuple[Extension, ...] = ()
+        hooks = self._send_hooks
+        if hooks is not None:  # some extension hooks sends (decided once per endpoint)
+            extensions, head, peer_device = hooks.get(id(step)) or self._hook_send(step, to, label)
+            if extensions:  # the step's fixed fields, then the payload, direction, step count, device
+                ctx = new_context(StepContext, (*head, msg, "send", monitor.step_count, peer_device))
+                receipt, journal, ext = attachments(extensions, ctx)
         seq = self._seq.get(to, 0) + 1  # `_next_seq`, inlined on the hot path
         self._seq[to] = seq
         session = self.session
         deadline = DEADLINE.get()  # the caller's deadline rides along (SPEC §8.6)
         envelope = Envelope(
             WIRE_VERSION, KIND_DATA, session.id, session.protocol, self.role, to, label, seq,
-            msgspec.Raw(payload), None, None, None, big,
+            msgspec.Raw(payload), receipt, journal, ext, big,
             None if deadline is None else outgoing_ms(deadline, self._now()),
         )  # fmt: skip
+        if receipt is not None or journal is not None or ext is not None:
+            await self._deliver(to, envelope, extensions, ctx)  # attachments: through the node
+            return
         peer = self._peers.get(to)  # `_hand_over`'s common case, inlined on the hot path
         if (
             peer is not None
@@ -95,45 +105,15 @@ class EndpointSend(EndpointBlocks):
             peer.transport.frames_sent += 1
             peer.inbox.push(envelope)
         elif not self._hand_over(to, envelope, address, len(payload), room):
-            try:
-                await self.node.send(address, envelope)
-            except TransportError as exc:
-                raise self._send_failed(exc, to, envelope, (), None) from exc
+            await self._deliver(to, envelope, extensions, ctx)
+            return
+        if ctx is not None:  # `_deliver`'s tail for an envelope delivered in this process already
+            waits = after_send(extensions, ctx, True)
+            if waits:
+                await settle(waits)  # e.g. the send's journal facts reaching the disk
         self._record_event(
             ("send", session.id, self.role, self.role, to, label, seq, self._now(), session.protocol)
         )
-
-    async def _send_hooked(
-        self, to: str, label: str, step: Send, msg: msgspec.Struct, payload: bytes, big: bool, plan: SendPlan
-    ) -> None:
-        """The rest of `send` when extensions hook sends: their attachments ride on the envelope
-        (one with attachments always goes through the node), and `after_send` hears how the send
-        went."""
-        assert self._send_hooks is not None
-        extensions, head, peer_device = self._send_hooks.get(id(step)) or self._hook_send(step, to, label)
-        ctx: StepContext | None = None
-        receipt = journal = ext = None
-        if extensions:  # the step's fixed fields, then the payload, direction, step count, device
-            ctx = new_context(StepContext, (*head, msg, "send", self.monitor.step_count, peer_device))
-            receipt, journal, ext = attachments(extensions, ctx)
-        seq = self._next_seq(to)
-        session = self.session
-        deadline = DEADLINE.get()
-        envelope = Envelope(
-            WIRE_VERSION, KIND_DATA, session.id, session.protocol, self.role, to, label, seq,
-            msgspec.Raw(payload), receipt, journal, ext, big,
-            None if deadline is None else outgoing_ms(deadline, self._now()),
-        )  # fmt: skip
-        _, address, room = plan
-        attached = receipt is not None or journal is not None or ext is not None
-        if attached or not self._hand_over(to, envelope, address, len(payload), room):
-            await self._deliver(to, envelope, extensions, ctx)
-            return
-        if ctx is not None:  # `_deliver`'s tail, without a coroutine of its own for a delivered envelope
-            waits = after_send(extensions, ctx, True)
-            if waits:
-                await settle(waits)
-        self._record("send", self.role, to, label, seq)
 
     def _hand_over(self, to: str, envelope: Envelope, address: Address, size: int, room: int) -> bool:
         """Deliver `envelope` (no attachments, a payload of `size` bytes) in this process, with no
