@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, Mapping
 
@@ -145,6 +146,12 @@ class NetworkTransport(Peering, Transport):
         self._done: asyncio.Future[None] | None = None
         self._data_frames = 0
         self._credentials = Credentials(identity)
+        self.instance = secrets.token_bytes(16)
+        """This transport's (process's) HELLO token: a peer sees a restart by its change."""
+        self._instances: dict[str, dict[str, bytes]] = {}
+        """session -> peer device -> the instance of the device the session was opened with."""
+        self._spoken: set[bytes] = set()
+        """Peer instances whose frames reached the session layer."""
 
     # ------------------------------------------------------------------ addresses
 
@@ -295,7 +302,9 @@ class NetworkTransport(Peering, Transport):
             self._closed[session] = binding
             self._closed.move_to_end(session)
             if len(self._closed) > _MAX_CLOSED:
-                self._closed.popitem(last=False)
+                forgotten, _ = self._closed.popitem(last=False)
+                self._instances.pop(forgotten, None)
+                self._spoken &= {i for devices in self._instances.values() for i in devices.values()}
         self._ready = {(d, s) for d, s in self._ready if s != session}
 
     def _joinable(self, session: str) -> SessionBinding | None:
@@ -343,6 +352,9 @@ class NetworkTransport(Peering, Transport):
         address = conn.peer_address
         if address is None:  # data flows only once the peer is authenticated: its device is known
             address = conn.peer_address = self.address_of(conn.peer)
+            # The peer's process has now spoken to the session layer (data or an ack): a restart of it
+            # can no longer rejoin its sessions (see `Peering._instance_of`).
+            self._spoken.add(conn.state.peer_instance)
         try:
             handler(address, payload)
         except Exception as exc:  # the contract says handlers never raise; a bug must not kill the socket

@@ -104,6 +104,9 @@ class Peering(ABC):
     _closing: bool
     _data_frames: int
     _credentials: Credentials
+    instance: bytes
+    _instances: dict[str, dict[str, bytes]]
+    _spoken: set[bytes]
 
     @abstractmethod
     def _deliver(self, conn: Conn, payload: bytes) -> None:
@@ -142,6 +145,8 @@ class Peering(ABC):
                 dialer=True,
                 expected_device=device,
                 peer_key=peer_key,
+                instance=self.instance,
+                earlier_instance=self._instance_of,
             )
             # Closed sessions too (the ones still remembered): the peer may still run one we finished,
             # with a frame whose ack the dropped connection lost. Without the JOIN its resend has no
@@ -177,7 +182,15 @@ class Peering(ABC):
             self._refused("?", "no Ed25519 client certificate")
             pipe.abort()
             return
-        state = Connection(self.identity, self.directory, self._joinable, dialer=False, peer_key=peer_key)
+        state = Connection(
+            self.identity,
+            self.directory,
+            self._joinable,
+            dialer=False,
+            peer_key=peer_key,
+            instance=self.instance,
+            earlier_instance=self._instance_of,
+        )
         conn = Conn(self, pipe, state)
         self._handshaking += 1
         self._serving.add(conn)
@@ -215,7 +228,16 @@ class Peering(ABC):
             log.info("%s: connection %s %s closed unauthenticated (%s)", self.device, side, conn.peer, why)
         self._changed.set()
 
+    def _instance_of(self, device: str, session: str) -> bytes | None:
+        """The process (instance) of `device` that opened `session` here, if its frames reached the
+        session layer: they used up sequence numbers a new process of the device would use again.
+        (If none did, nothing it sent was acknowledged either, so a new process starts cleanly.)"""
+        instance = self._instances.get(session, {}).get(device)
+        return instance if instance in self._spoken else None
+
     def _session_opened(self, conn: Conn, session: str) -> None:
+        # The first process of the peer's device to open the session owns it (see `net.handshake`).
+        self._instances.setdefault(session, {}).setdefault(conn.peer, conn.state.peer_instance)
         if session in self._bindings:  # not a closed session re-joined: `_ready` stays bounded
             self._ready.add((conn.peer, session))
             self._status(f"session {session}: {conn.peer} ready")

@@ -18,6 +18,10 @@ and each side proves possession of its device key whatever the carrier's own aut
 listener checks the peer's key against the device it claims (`directory`), that the session exists
 here, that the protocol hashes agree (else `ProtocolMismatch` naming both) and that the device plays a
 role in the session. Any refusal is sent to the peer (who raises it) and reported locally.
+
+A restarted process numbers its frames from 1 again: its peer, mid-session, would drop them as
+duplicates and splice in the rest. So HELLO carries the transport's random `instance`, and a session
+opened with one instance of a device is refused (`peer-restarted`) to another, by either side.
 """
 
 from __future__ import annotations
@@ -40,6 +44,8 @@ class Hello(msgspec.Struct, array_like=True, frozen=True):
     version: int
     device: str
     nonce: bytes
+    instance: bytes = b""
+    """Random per transport (process): a device that comes back with another one was restarted."""
 
 
 class Join(msgspec.Struct, array_like=True, frozen=True):
@@ -156,6 +162,8 @@ class Connection:
         expected_device: str | None = None,
         peer_key: bytes | None = None,
         nonce: Callable[[], bytes] = lambda: secrets.token_bytes(32),
+        instance: bytes = b"",
+        earlier_instance: Callable[[str, str], bytes | None] = lambda _device, _session: None,
     ) -> None:
         self.identity = identity
         self.directory = directory
@@ -164,6 +172,10 @@ class Connection:
         self.expected_device = expected_device
         self.peer_key = peer_key
         self.peer_device: str | None = None
+        self.instance = instance
+        self.peer_instance = b""
+        self.earlier_instance = earlier_instance
+        """(device, session) -> the instance of that device the session was opened with, if any."""
         self.open_sessions: set[str] = set()
         self.closed = False
         self._nonce = nonce()
@@ -186,7 +198,7 @@ class Connection:
                         "wrong-key",
                         f"the peer at this address does not hold {self.expected_device}'s pinned key",
                     )
-            self._send(FrameKind.HELLO, _encode(Hello(NET_VERSION, self.identity.device, self._nonce)))
+            self._send(FrameKind.HELLO, self._hello())
         return []
 
     def join(self, binding: SessionBinding) -> None:
@@ -196,7 +208,7 @@ class Connection:
         if self.peer_device is None:
             self._pending_joins[binding.session] = binding
         else:
-            self._send_join(binding)
+            self._send_join(binding)  # a refusal (the peer restarted) is on its way to the peer
 
     def data(self, payload: bytes) -> bytes:
         """The bytes of a DATA frame (only meaningful once a session is open)."""
@@ -256,7 +268,7 @@ class Connection:
             return self._refuse_connection(
                 "version", f"network protocol version {hello.version} is not ours ({NET_VERSION})"
             )
-        if len(hello.nonce) != 32 or not hello.device or len(hello.device) > _MAX_NAME:
+        if len(hello.nonce) != 32 or not 0 < len(hello.device) <= _MAX_NAME or len(hello.instance) > 64:
             return self._refuse_connection("malformed", "malformed HELLO")
         pinned = self.directory.get(hello.device)
         if pinned is None:
@@ -273,12 +285,29 @@ class Connection:
             )
         self.peer_device = hello.device
         self._peer_nonce = hello.nonce
+        self.peer_instance = hello.instance
         if not self.dialer:
-            self._send(FrameKind.HELLO, _encode(Hello(NET_VERSION, self.identity.device, self._nonce)))
+            self._send(FrameKind.HELLO, self._hello())
         pending, self._pending_joins = self._pending_joins, {}
+        events: list[Event] = [Authenticated(hello.device)]
         for binding in pending.values():
-            self._send_join(binding)
-        return [Authenticated(hello.device)]
+            events += self._send_join(binding)
+        return events
+
+    def _hello(self) -> bytes:
+        return _encode(Hello(NET_VERSION, self.identity.device, self._nonce, self.instance))
+
+    def _restarted(self, session: str) -> str | None:
+        """Why the peer may not have `session` on this connection: its device opened it from another
+        process (instance) that has since gone. None if not (an unknown instance is no restart)."""
+        peer = self.peer_device or ""
+        earlier = self.earlier_instance(peer, session)
+        if not earlier or not self.peer_instance or earlier == self.peer_instance:
+            return None
+        return (
+            f"device {peer} restarted mid-session {session[:64]}: its new process's frames cannot be "
+            "told from those its earlier process sent; run the roles again under a new --session id"
+        )
 
     def _nonces(self) -> tuple[bytes, bytes]:
         return (self._nonce, self._peer_nonce) if self.dialer else (self._peer_nonce, self._nonce)
@@ -287,7 +316,10 @@ class Connection:
         peer = self.peer_device or ""
         return (self.identity.device, peer) if self.dialer else (peer, self.identity.device)
 
-    def _send_join(self, binding: SessionBinding) -> None:
+    def _send_join(self, binding: SessionBinding) -> list[Event]:
+        restarted = self._restarted(binding.session)
+        if restarted is not None:  # tell the new process, which waits for this JOIN, why none comes
+            return self._refuse_session(binding.session, "peer-restarted", restarted)
         dialer, listener = self._devices()
         signature = self.identity.sign(_transcript("join", binding, dialer, listener, self._nonces()))
         self._sent_joins[binding.session] = binding
@@ -295,6 +327,7 @@ class Connection:
             FrameKind.JOIN,
             _encode(Join(binding.protocol_hash, binding.session, dict(binding.roles), signature)),
         )
+        return []
 
     def _on_join(self, join: Join) -> list[Event]:
         peer = self.peer_device or ""
@@ -332,6 +365,9 @@ class Connection:
                 "replayed",
                 "JOIN signature does not cover this connection's nonces (a replayed or forged handshake)",
             )
+        restarted = self._restarted(binding.session)
+        if restarted is not None:
+            return self._refuse_session(binding.session, "peer-restarted", restarted)
         accept = self.identity.sign(_transcript("accept", binding, dialer, listener, self._nonces()))
         self._send(FrameKind.ACCEPT, _encode(Accept(binding.session, accept)))
         self.open_sessions.add(binding.session)
