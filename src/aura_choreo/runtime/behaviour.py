@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import inspect
 import random
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from aura_choreo.projection.local_types import (
     Choose,
@@ -118,6 +118,15 @@ def _expressions(step: object) -> list[Expr]:
     return found
 
 
+class PayloadTarget(Protocol):
+    """What `DefaultBehaviour.sender` sends through: an endpoint."""
+
+    @property
+    def received(self) -> Mapping[str, object]: ...
+
+    def send(self, to: str, message: object, *, label: str | None = None) -> Awaitable[None]: ...
+
+
 class DefaultBehaviour:
     """Synthesises valid payloads from types and picks random valid branches; seeded, so reproducible."""
 
@@ -139,16 +148,64 @@ class DefaultBehaviour:
         A named field the role already received (`known`) keeps that value: a relay forwards what it
         was told, so every role evaluates a later `if`/`match` on it alike (SPEC §3.6).
         """
+        items = self._items(payload)
+        values = self._values(items, known or {})
+        return dict(zip([n for n, _, _ in items], values, strict=True))
+
+    def sender(
+        self,
+        payload: Payload,
+        cls: Callable[..., object],
+        fields: tuple[str, ...],
+        endpoint: PayloadTarget,
+        to: str,
+        label: str,
+    ) -> Callable[[], Awaitable[None]] | None:
+        """A call sending what `payload` gives, built as the message class `cls` (fields `fields`)
+        instead of a dict to coerce: `endpoint.send(to, message, label=label)`, with the fields
+        `endpoint.received` holds at the time of the call. Made once per send step (the behaviour-driven
+        runner's, with no user behaviour); it draws from the generator exactly as `payload` does. None
+        when `cls`'s fields are not the payload's (then `payload` and the send's coercion decide)."""
+        items = self._items(payload)
+        if tuple(n for n, _, _ in items) != fields:
+            return None
+        send = endpoint.send
+        name = items[0][1] if len(items) == 1 else None
+        if name is not None:
+            # The common case, `_values` inlined: one frame per message, no list.
+            kind = items[0][2]
+            synthesise = self.synthesise
+
+            def one() -> Awaitable[None]:
+                known = endpoint.received
+                value = known[name] if name in known else synthesise(kind, name)
+                return send(to, cls(value), label=label)
+
+            return one
+        values = self._values
+
+        def each() -> Awaitable[None]:
+            return send(to, cls(*values(items, endpoint.received)), label=label)
+
+        return each
+
+    def _items(self, payload: Payload) -> tuple[tuple[str, str | None, TypeExpr | None], ...]:
         entry = self._fields.get(id(payload))
         if entry is None or entry[0] is not payload:
             items = tuple(
                 (n, item.name, item.type) for n, item in zip(field_names(payload), payload, strict=True)
             )
             entry = self._fields[id(payload)] = (payload, items)
-        known = known or {}
-        values: dict[str, object] = {}  # a loop, not a comprehension: no function made per message
-        for n, name, kind in entry[1]:
-            values[n] = known[name] if name is not None and name in known else self.synthesise(kind, name)
+        return entry[1]
+
+    def _values(
+        self, items: tuple[tuple[str, str | None, TypeExpr | None], ...], known: Mapping[str, object]
+    ) -> list[object]:
+        """The value of each item, in order: a named item `known` holds keeps that value, the others
+        are synthesised (the rule of `payload`, in one place)."""
+        values: list[object] = []  # a loop, not a comprehension: no function made per message
+        for _, name, kind in items:
+            values.append(known[name] if name is not None and name in known else self.synthesise(kind, name))
         return values
 
     def synthesise(self, type_expr: TypeExpr | None, name: str | None = None) -> Any:

@@ -11,7 +11,7 @@ thread (SPEC §4.5); a failing step inside a try block settles the saga as faile
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from functools import partial
 from typing import Any
 
@@ -46,28 +46,32 @@ class Driver:
         self._effects: dict[int, Effect] = {}
         self._performers: dict[int, Callable[[], Awaitable[Any]]] = {}
 
-    async def run(self) -> None:
-        """Run the role from its current state to its end."""
+    def run(self) -> Coroutine[Any, Any, None]:
+        """Run the role from its current state to its end: the coroutine to await (the root
+        thread's own, so a role's task resumes one frame fewer at every message it waits for)."""
         self.monitor.observe_locals = True  # local actions and `let`s ask the behaviour
-        await self._run_thread(self.monitor.root)
+        return self._run_thread(self.monitor.root)
 
     async def _run_thread(self, thread: Thread) -> None:
         monitor = self.monitor
         arm = self.endpoint.arm_timeouts
         performers = self._performers
+        plan = performers.get
+        plain_head = monitor.plain_head
         settled = -1
         scopes: list[Scope] = []
         while True:
-            if monitor.settles == settled and not scopes:
+            if not scopes:
                 # Straight-line code since the last full look (the monitor settled nothing, so no
                 # block was entered and no timeout armed): perform the next send or receive at once.
-                plain = monitor.plain_head(thread)
-                if plain is not None:
-                    perform = performers.get(id(plain))
+                while monitor.settles == settled:
+                    plain = plain_head(thread)
+                    if plain is None:
+                        break
+                    perform = plan(id(plain))
                     if perform is None:
                         perform = performers[id(plain)] = self._performer(self._effect(plain))
                     await perform()
-                    continue
             head = monitor.head_of(thread)
             arm()
             scopes = monitor.scopes(thread)

@@ -16,7 +16,8 @@ from typing import Any
 
 from aura_choreo.effects.ops import Handler as Handler  # re-exported: one protocol for all effects
 from aura_choreo.errors import AuraChoreoError
-from aura_choreo.runtime.behaviour import BehaviourAdapter
+from aura_choreo.projection.local_types import Send
+from aura_choreo.runtime.behaviour import BehaviourAdapter, DefaultBehaviour
 from aura_choreo.runtime.branching import NoMatchingArm
 from aura_choreo.runtime.endpoint import Endpoint
 from aura_choreo.runtime.expressions import ExpressionError, evaluate
@@ -84,8 +85,20 @@ class EndpointHandler:
         if type(effect) is RecvEffect:
             return partial(self.endpoint.recv, effect.from_, effect.label)
         if type(effect) is SendEffect:
+            step = effect.step
+            if effect.message is None and step is not None and _default_only(self.behaviour):
+                return self._default_sender(effect.to, step)
             return partial(self._send, effect)
         return partial(self.handle, effect)
+
+    def _default_sender(self, to: str, step: Send) -> Callable[[], Awaitable[Any]]:
+        """`_send` of the default behaviour's payload for `step`, planned once: the message is built
+        as the spec's class directly (no dict, no coercion), and the call returns the endpoint's
+        `send` coroutine itself (no frame of its own)."""
+        ep = self.endpoint
+        spec = ep.session.catalog.step_spec(step, step.label, step.payload)
+        perform = self.behaviour.default.sender(step.payload, spec.cls, spec.fields, ep, to, step.label)
+        return perform or partial(self._send, SendEffect(to, step.label, None, step))
 
     async def _send(self, effect: SendEffect) -> None:
         ep = self.endpoint
@@ -98,6 +111,16 @@ class EndpointHandler:
             if message is None:
                 message = step.label if not step.payload else None
         await ep.send(effect.to, message, label=effect.label)
+
+
+def _default_only(behaviour: BehaviourAdapter) -> bool:
+    """Whether every payload comes from `DefaultBehaviour.payload` as it is (no user behaviour, no
+    subclass overriding it): what `_default_sender` builds in its stead."""
+    return (
+        type(behaviour) is BehaviourAdapter
+        and behaviour.behaviour is None
+        and type(behaviour.default) is DefaultBehaviour
+    )
 
 
 async def _resolved(value: Any) -> Any:

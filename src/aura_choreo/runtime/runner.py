@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import inspect
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping, Sequence
 from contextlib import AsyncExitStack
 from typing import Any, cast
 
@@ -67,21 +67,24 @@ async def run_role(
         return ep.env
 
 
-async def run_behaviour(
+def run_behaviour(
     ep: Endpoint,
     code: RoleCode,
     seed: int,
     hints: ProtocolHints,
     middleware: Sequence[MiddlewareFactory] = (),
-) -> None:
+) -> Coroutine[Any, Any, None]:
     """Run a hand-built `Program`, or the role's local type driven by behaviour `code` (None: the
-    default behaviour, seeded with `seed`), on an entered endpoint."""
+    default behaviour, seeded with `seed`), on an entered endpoint: the coroutine to await.
+
+    Not itself a coroutine function: it returns the interpreter's or driver's own coroutine, so a
+    role's task resumes one frame fewer at every message it waits for.
+    """
     user = None if isinstance(code, Program) else code
     handler = build_handler(ep, BehaviourAdapter(user, DefaultBehaviour(seed, hints)), middleware)
     if isinstance(code, Program):
-        await Interpreter(ep, handler).run(code)
-    else:
-        await Driver(ep, handler).run()
+        return Interpreter(ep, handler).run(code)
+    return Driver(ep, handler).run()
 
 
 def _is_role_function(code: object) -> bool:
@@ -119,7 +122,7 @@ async def run_session(
     roles = roles or {}
     if hints is None and not all(_is_role_function(roles.get(role)) for role in session.local_types):
         hints = ProtocolHints.from_local_types(session.local_types.values())
-    results: dict[str, Any] = {}
+    results: dict[str, Any] = {}  # by role, in the session's role order
     async with AsyncExitStack() as stack:
         nodes: dict[str, Node] = {}
         for role in session.local_types:
@@ -139,17 +142,25 @@ async def run_session(
         try:
             start_all(endpoints.values())
 
-            async def one(index: int, role: str) -> None:
-                results[role] = await run_role(
-                    endpoints[role], roles.get(role), seed=seed + index, hints=hints, middleware=middleware
-                )
-
+            # Each task runs `run_role` itself (no wrapper storing its result): a frame fewer to
+            # resume at every message a role waits for. Results are read once all have finished.
+            tasks: dict[str, asyncio.Task[Any]] = {}
             try:
                 async with asyncio.TaskGroup() as group:
                     for index, role in enumerate(session.local_types):
-                        group.create_task(one(index, role))
+                        tasks[role] = group.create_task(
+                            run_role(
+                                endpoints[role],
+                                roles.get(role),
+                                seed=seed + index,
+                                hints=hints,
+                                middleware=middleware,
+                            )
+                        )
             except BaseExceptionGroup as errors:
                 raise first_error(errors) from None
+            # A role whose task was cancelled (a crash the simulator injects) has no result.
+            results = {role: task.result() for role, task in tasks.items() if not task.cancelled()}
         finally:
             # A role cancelled before its code ran never entered its endpoint: end it here (once).
             for endpoint in endpoints.values():
