@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from aura_choreo.projection.local_types import annotation_value
 from aura_choreo.protocol import Protocol
 from aura_choreo.semantics import core
-from aura_choreo.syntax.ast import Name
+from aura_choreo.semantics.expressions import variables
+from aura_choreo.syntax.ast import Expr, Name
 
 Force = dict[str, object]
 """A decision on a branch's path: `{"kind": "choose", "role", "choice", "label"}` (a choice), or
@@ -56,6 +57,19 @@ def _field_sources(body: core.CoreSeq) -> dict[str, tuple[str, str]]:
     return found
 
 
+def _let_names(seq: core.CoreSeq) -> set[str]:
+    """Names bound inside the protocol: `let`s and counted loops' variables."""
+    names: set[str] = set()
+    for stmt in seq:
+        if isinstance(stmt, core.Let):
+            names.add(stmt.name)
+        elif isinstance(stmt, core.CountedLoop) and stmt.var:
+            names.add(stmt.var)
+        for child in core.children(stmt):
+            names |= _let_names(child)
+    return names
+
+
 def _labels(seq: core.CoreSeq) -> set[str]:
     return {m.label for m in core.messages_in(seq) if not m.notification}
 
@@ -83,6 +97,8 @@ class _Planner:
         self.protocol = protocol
         self.plan = Plan()
         self.sources = _field_sources(protocol.body)
+        self.known = set(self.sources) | set(protocol.params) | _let_names(protocol.body)
+        """Names a role may learn from the protocol: payload fields, parameters, `let`s."""
         self.seen: set[tuple[str, str]] = set()
         self.everywhere = Counter(m.label for m in core.messages_in(protocol.body))
         self.in_try = 0
@@ -172,7 +188,7 @@ class _Planner:
         for index, branch in enumerate(c.branches):
             force: Force = {"kind": "choose", "role": c.decider, "choice": c.name, "label": branch.label}
             forces = [force]
-            if c.expr is not None:
+            if c.expr is not None and not self._supplied_by_decider(c.expr):
                 # A `match`/`if` only its decider can evaluate: the monitor checks that the choice
                 # agrees with the value, so forcing the choice alone fails whenever the behaviours
                 # send another value (hunt7: mqtt_qos2_publish's `match reason`).
@@ -185,6 +201,15 @@ class _Planner:
             seen, absent = self._branch_labels(c.branches, index)
             self._add_branch(c.construct, c.name, branch.label, [*path, *forces], seen, absent, c.decider)
             self.walk(branch.body, [*path, *forces])
+
+    def _supplied_by_decider(self, expr: Expr) -> bool:
+        """Whether only the decider's behaviour can give `expr` a value (a custom loop's
+        `has_more_frames`): no payload field, `let` or parameter names it, so the monitor cannot check
+        the choice against it and forcing the choice alone takes the branch. Left unforced, a custom
+        loop's guard test ran on whatever the default behaviour drew, and sensor_fusion's loop ran
+        zero rounds, so its flow-budget denial was never reached."""
+        names = set(variables(expr))
+        return bool(names) and not names & self.known
 
     def _field_force(self, expr: object, branch: core.CoreBranch) -> Force | None:
         """The payload field value that selects `branch` of a `match`/`if` on `expr`, if `expr` is a
