@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
@@ -46,10 +47,12 @@ from aura_choreo.transports.net.signed import (
     VERSION,
     FrameVerifier,
     Hello,
+    Instances,
     Rejected,
     SignedFrame,
     frame_signer,
     hello_frame,
+    refused_by,
     session_pattern,
     signed_bytes,
     subject_for,
@@ -134,6 +137,8 @@ class NatsTransport(Transport):
         self._closed: OrderedDict[str, SessionBinding] = OrderedDict()
         self._subscriptions: dict[str, list[Any]] = {}
         self._verifier = FrameVerifier(self.directory, max_skew)
+        self.instance = secrets.token_bytes(16)
+        self._instances = Instances()
         self._sign = frame_signer(identity)
         self._subjects: dict[str, list[str]] = {}
         self._heard: set[tuple[str, str]] = set()
@@ -273,17 +278,18 @@ class NatsTransport(Transport):
                     session=binding.session,
                 )
             for device in missing:
-                await self._hello(binding, binding.protocol_hash, device, wants_reply=True)
+                await self._hello(binding, binding.protocol_hash, device, True)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(changed.wait(), min(0.2, max(deadline - loop.time(), 0.01)))
 
     async def _hello(
-        self, binding: SessionBinding, protocol_hash: str, device: str, *, wants_reply: bool
+        self, binding: SessionBinding, hash_: str, device: str, reply: bool, no: str = ""
     ) -> None:
+        """Our presence on `device`'s subject of protocol `hash_` (`no`: refusing its process the session)."""
         roles = binding.roles_of(device)
         if roles:
-            subject = subject_for(protocol_hash, binding.session, roles[0])
-            await self._publish(subject, hello_frame(binding.protocol_hash, binding.session, wants_reply))
+            hello = hello_frame(binding.protocol_hash, binding.session, reply, self.instance, no)
+            await self._publish(subject_for(hash_, binding.session, roles[0]), hello)
 
     def close_session(self, session: str) -> None:
         """Forget a finished session; its peers' late frames (and the session layer's answers to them)
@@ -300,6 +306,7 @@ class NatsTransport(Transport):
         self._failures.pop(session, None)
 
     def _unsubscribe(self, session: str) -> None:
+        self._instances.forget(session)
         self._verifier.forget(self._subjects.pop(session, ()))
         subscriptions = self._subscriptions.pop(session, [])
         if subscriptions and self._nc is not None:
@@ -382,6 +389,7 @@ class NatsTransport(Transport):
                 self._changed.set()
         handler = self._handler
         if handler is not None and (is_open or session in self._closed):
+            self._instances.spoke(verdict.device, session)
             try:
                 handler(self.address_of(verdict.device), verdict.frame)
             except Exception as exc:  # the contract says handlers never raise; a bug must not stop delivery
@@ -389,20 +397,24 @@ class NatsTransport(Transport):
         return True
 
     def _on_hello(self, binding: SessionBinding, subject: str, device: str, hello: Hello) -> bool:
+        session, same = binding.session, hello.protocol_hash == binding.protocol_hash
+        if hello.refused:  # our process is not the one `device` has this session with
+            self._failures.setdefault(session, refused_by(device, session, hello.refused))
+        # Another process of `device` than the one the session is with? (Another protocol: see below.)
+        restarted = self._instances.restart(device, session, hello.instance) if same else None
         if hello.wants_reply:  # answer on the asker's own protocol's subject, matching or not
-            self._spawn(self._answer(binding, hello.protocol_hash, device))
-        if hello.protocol_hash != binding.protocol_hash:
-            error = ProtocolMismatch(binding.protocol_hash, hello.protocol_hash, session=binding.session)
-            self._failures.setdefault(binding.session, error)
+            self._spawn(self._hello(binding, hello.protocol_hash, device, False, restarted or ""))
+        if restarted is not None or hello.refused:
+            self._reject(subject, device, restarted or f"refused us: {hello.refused[:500]}")
+        elif not same:
+            error = ProtocolMismatch(binding.protocol_hash, hello.protocol_hash, session=session)
+            self._failures.setdefault(session, error)
             self._reject(subject, device, str(error))
-        elif binding.session in self._bindings:  # not for a closed session: `_heard` stays bounded
-            self._heard.add((device, binding.session))
+        elif session in self._bindings:  # not for a closed session: `_heard` stays bounded
+            self._heard.add((device, session))
         if self._changed is not None:
             self._changed.set()
-        return hello.protocol_hash == binding.protocol_hash
-
-    async def _answer(self, binding: SessionBinding, protocol_hash: str, device: str) -> None:
-        await self._hello(binding, protocol_hash, device, wants_reply=False)
+        return same and restarted is None and not hello.refused
 
     def _reject(self, subject: str, device: str, reason: str) -> bool:
         self.rejected += 1

@@ -20,6 +20,7 @@ from typing import Any
 import msgspec
 from cryptography.hazmat.primitives import serialization
 
+from aura_choreo.errors import HandshakeRefused
 from aura_choreo.transports.net.handshake import SessionBinding
 from aura_choreo.transports.net.identity import Identity, verify_signature
 
@@ -137,13 +138,57 @@ class Hello(msgspec.Struct, array_like=True, frozen=True):
     protocol_hash: str
     session: str
     wants_reply: bool
+    instance: bytes = b""
+    """The sender transport's (process's) random token (see `Instances`)."""
+    refused: str = ""
+    """An answer refusing the asker this session, with the reason (its process is not the one here)."""
 
 
 HELLO = msgspec.msgpack.Decoder(Hello)
 
 
-def hello_frame(protocol_hash: str, session: str, wants_reply: bool) -> bytes:
-    return msgspec.msgpack.encode(Hello("hello", protocol_hash, session, wants_reply))
+def hello_frame(
+    protocol_hash: str, session: str, wants_reply: bool, instance: bytes = b"", refused: str = ""
+) -> bytes:
+    return msgspec.msgpack.encode(Hello("hello", protocol_hash, session, wants_reply, instance, refused))
+
+
+class Instances:
+    """Which process (instance) of each peer device a session is with, as `net.handshake` keeps it for
+    the point-to-point carriers: a restarted process numbers its frames from 1 again, so once the
+    first process of a device spoke in a session (its frames used up sequence numbers), a HELLO from
+    another process of that device there is a restart, refused; before that it may replace it."""
+
+    def __init__(self) -> None:
+        self._first: dict[str, dict[str, bytes]] = {}
+        """session -> device -> the instance the session is with."""
+        self._spoke: dict[str, set[str]] = {}
+        """session -> devices whose frames reached the session layer there."""
+
+    def spoke(self, device: str, session: str) -> None:
+        self._spoke.setdefault(session, set()).add(device)
+
+    def restart(self, device: str, session: str, instance: bytes) -> str | None:
+        """Why `instance` of `device` may not have `session` (None: it may, and is now the one)."""
+        first = self._first.setdefault(session, {})
+        earlier = first.get(device)
+        if earlier and instance and earlier != instance and device in self._spoke.get(session, ()):
+            return (
+                f"device {device} restarted mid-session {session[:64]}: its new process's frames cannot "
+                "be told from those its earlier process sent; run the roles again under a new --session id"
+            )
+        if instance:
+            first[device] = instance
+        return None
+
+    def forget(self, session: str) -> None:
+        self._first.pop(session, None)
+        self._spoke.pop(session, None)
+
+
+def refused_by(device: str, session: str, reason: str) -> HandshakeRefused:
+    """What a process raises when `device` answered its HELLO refusing it `session` (`Instances`)."""
+    return HandshakeRefused("peer-restarted", f"refused by {device}: {reason[:500]}", session=session)
 
 
 def session_pattern(session: str, role: str) -> str:
