@@ -9,7 +9,10 @@
   (`CausalBuffer`, holding at most `max_pending` early ones); each side sends the operations the
   other has not delivered.
 
-Whatever the mode, a completed sync leaves both replicas with the join of their values.
+Whatever the mode, a completed sync leaves both replicas with the join of their values. A join that
+would encode past the byte format's limit (`codec.MAX_BYTES`; each replica's own operations stay under
+it, two replicas together may not) fails the sync with `CrdtSizeError` and leaves the replica that
+refused it as it was, so it can still send its value.
 """
 
 from __future__ import annotations
@@ -125,7 +128,7 @@ class CrdtCoordinator(Generic[C]):
         self.metrics.compactions += 1
 
     def _absorb(self, incoming: C) -> None:
-        self.value = self.value.merge(incoming)
+        self.value = self.value.merge_within_limit(incoming)
         self._buffer(incoming)
 
     def _decode(self, data: bytes) -> C:
@@ -176,11 +179,11 @@ class CrdtCoordinator(Generic[C]):
             "Responder", ep.message("PushState", crdt=self.name, state=self._sent(self.value.to_bytes()))
         )
         reply = await ep.recv("Responder", "PullState")
-        self.value = self.value.merge(self._decode(reply.state))
+        self.value = self.value.merge_within_limit(self._decode(reply.state))
 
     async def _answer_state(self, ep: Endpoint, peer: str) -> None:
         push = await self._expect(ep, "PushState")
-        self.value = self.value.merge(self._decode(push.state))
+        self.value = self.value.merge_within_limit(self._decode(push.state))
         await ep.send("Initiator", ep.message("PullState", state=self._sent(self.value.to_bytes())))
 
     async def _push_delta(self, ep: Endpoint, peer: str) -> None:
@@ -217,12 +220,13 @@ class CrdtCoordinator(Generic[C]):
         return [op for op in self._ops if op.clock[op.origin] > peer_delivered[op.origin]]
 
     def _deliver(self, ops: list[Operation]) -> None:
-        before = self._causal.dropped
-        self._causal, ready = self._causal.receive(ops)
-        self.metrics.dropped_operations += self._causal.dropped - before
-        for op in ready:
-            self.value = self.value.merge(self._kind.from_bytes(op.payload))
-            self._ops.append(op)
+        causal, ready = self._causal.receive(ops)
+        value = self.value
+        for op in ready:  # all or nothing: refused operations must not count as delivered
+            value = value.merge_within_limit(self._kind.from_bytes(op.payload))
+        self.metrics.dropped_operations += causal.dropped - self._causal.dropped
+        self._causal, self.value = causal, value
+        self._ops.extend(ready)
 
     async def _push_operations(self, ep: Endpoint, peer: str) -> None:
         await ep.choose("operations")

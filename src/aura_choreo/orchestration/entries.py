@@ -78,7 +78,7 @@ class CrdtEntries(Generic[C]):
 
     def _grow(self, merged: C) -> None:
         current = self._entries()
-        self.value = self.value.merge(merged)
+        self.value = self.value.merge_within_limit(merged)  # CrdtSizeError: nothing changes
         fresh = entry_map(merged)
         self._added += len(fresh)
         current.update(fresh)

@@ -93,14 +93,25 @@ class Crdt(ABC):
         A value carries an upper bound of its size instead (`_join_bound`). Only when the bound
         passes the limit is the new value measured, and the measured size becomes its bound.
         """
-        new = self._merge(delta)
-        bound = _join_bound(_bytes_at_most(self), _bytes_at_most(delta))
+        return self._join_within_limit(delta, "value after this operation"), delta
+
+    def merge_within_limit(self, other: Self) -> Self:
+        """`merge`, or `CrdtSizeError` (nothing changes) when the join would encode past
+        `codec.MAX_BYTES`. What a replica takes from a peer is joined this way: each side's operations
+        kept it under the limit, yet the join of two replicas can pass it, and a replica that kept
+        such a join could never send its value again (SPEC §8.2: a sync leaves both replicas with the
+        join, which here no peer could decode). `merge` itself stays total: it is the lattice's join."""
+        return self._join_within_limit(other, "join with what a peer sent")
+
+    def _join_within_limit(self, other: Self, what: str) -> Self:
+        new = self._merge(other)
+        bound = _join_bound(_bytes_at_most(self), _bytes_at_most(other))
         if bound > codec.MAX_BYTES:
             bound = codec.packed_size(new.KIND, new.body())
             if bound > codec.MAX_BYTES:
-                raise codec.too_large(self.KIND, bound, "value after this operation")
+                raise codec.too_large(self.KIND, bound, what)
         new.__dict__[_SIZE] = bound
-        return new, delta
+        return new
 
     def to_bytes(self) -> bytes:
         """The versioned byte format of `codec`."""

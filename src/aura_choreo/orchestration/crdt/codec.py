@@ -58,9 +58,9 @@ class CrdtValueError(AuraChoreoError, ValueError):
 
 
 class CrdtSizeError(CrdtValueError):
-    """An operation refused because the value it would make encodes past `MAX_BYTES` (which no
-    `from_bytes` takes: the replica could never sync again), or bytes `pack` will not write for that
-    reason. The operation changed nothing."""
+    """An operation, or a join with what a peer sent (`Crdt.merge_within_limit`), refused because the
+    value it would make encodes past `MAX_BYTES` (which no `from_bytes` takes: the replica could never
+    sync again), or bytes `pack` will not write for that reason. The refused step changed nothing."""
 
 
 class CrdtMergeError(AuraChoreoError):
