@@ -97,8 +97,12 @@ def _check_block(
 ) -> None:
     for stmt in block:
         if type(stmt) is Send:  # most statements: the same checks without the generic walk
-            _check_ref(stmt.sender.role, declared, params, out)
-            _check_ref(stmt.receiver.role, declared, params, out)
+            # a declared role without an index is fine whatever the scope: `_check_ref` only for others
+            sender, receiver = stmt.sender.role, stmt.receiver.role
+            if sender.index is not None or sender.name not in declared:
+                _check_ref(sender, declared, params, out)
+            if receiver.index is not None or receiver.name not in declared:
+                _check_ref(receiver, declared, params, out)
             if stmt.message is not None and len(stmt.message.fields) > 1:
                 out.extend(_duplicate_fields(stmt.message))
             continue
