@@ -4,7 +4,13 @@ Every wait is on the event loop's clock, so under the simulator's virtual time r
 periods cost no real time.
 """
 
-from aura_choreo.resilience.breaker import BreakerMetrics, BreakerState, CircuitBreaker, CircuitOpen
+from aura_choreo.resilience.breaker import (
+    BreakerMetrics,
+    BreakerState,
+    CircuitBreaker,
+    CircuitOpen,
+    ProbeTimedOut,
+)
 from aura_choreo.resilience.checkpoint import CheckpointError, Checkpoints
 from aura_choreo.resilience.middleware import CircuitBreakerMiddleware
 from aura_choreo.resilience.recovery import Outage, RecoveryLog, run_recoverable
@@ -39,6 +45,7 @@ __all__ = [
     "CircuitOpen",
     "MaxRetriesExceeded",
     "Outage",
+    "ProbeTimedOut",
     "RecoveryLog",
     "RetryPolicy",
     "SagaError",

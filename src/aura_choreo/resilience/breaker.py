@@ -12,17 +12,28 @@ States and transitions (everything that changes state is in this module, in `_on
 - half-open: at most `half_open_max` probe calls run at a time, counting probes of an earlier half-open
   period that are still running (others fail fast); a failing probe
   opens the circuit again (a new recovery period); `success_threshold` successful probes (default
-  `half_open_max`) close it.
+  `half_open_max`) close it. With `probe_timeout`, a probe `call` still running after that many
+  seconds is cancelled and counts as a failing probe (`ProbeTimedOut`): without it, a probe that never
+  returns holds its slot, and the circuit stays half-open, refusing every other call, for ever.
 
 Which errors count as failures is `is_failure` (default: every `Exception`); an error that does not
 count passes through and changes nothing. Time is read from `clock` (default: the running loop's
-`time()`), so under the virtual-time loop a recovery period costs no real time.
+`time()`), so under the virtual-time loop a recovery period costs no real time; a probe's timeout is
+always on the loop's clock (`asyncio.timeout`).
+
+SPEC §9 names no probe timeout; `probe_timeout` follows resilience4j's `maxWaitDurationInHalfOpenState`
+(the longest a breaker stays half-open waiting for its probes, then it opens again; by default,
+there as here, no limit, so existing callers keep their behaviour). Unlike resilience4j, the late probe
+is also cancelled: this breaker keeps counting a running probe against `half_open_max`, so a probe
+left running would still hold its slot in the next half-open period. Only `call` can bound a probe;
+a caller of `acquire`/`record_*` bounds its own.
 """
 
 from __future__ import annotations
 
 import asyncio
 import enum
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
@@ -36,6 +47,20 @@ class BreakerState(enum.Enum):
     CLOSED = "closed"
     OPEN = "open"
     HALF_OPEN = "half_open"
+
+
+class ProbeTimedOut(AuraChoreoError, TimeoutError):
+    """A half-open breaker's probe ran past `probe_timeout`: it was cancelled and counted as a failing
+    probe (the circuit is open again)."""
+
+    def __init__(self, name: str, seconds: float) -> None:
+        self.name = name
+        self.seconds = seconds
+        where = f"circuit {name!r}" if name else "circuit"
+        super().__init__(
+            f"{where}: the probe call ran past its {seconds:.3g}s probe_timeout and was cancelled; "
+            "the circuit is open again (the peer is not taken as recovered)"
+        )
 
 
 class CircuitOpen(AuraChoreoError):
@@ -86,11 +111,15 @@ class CircuitBreaker:
         name: str = "",
         is_failure: Callable[[BaseException], bool] = _every_exception,
         clock: Callable[[], float] | None = None,
+        probe_timeout: float | None = None,
     ) -> None:
         if failure_threshold < 1 or half_open_max < 1:
             raise ValueError("a circuit breaker needs failure_threshold >= 1 and half_open_max >= 1")
         if not recovery_timeout >= 0:  # also refuses nan
             raise ValueError(f"recovery_timeout must be >= 0, got {recovery_timeout}")
+        if probe_timeout is not None and not 0 < probe_timeout < math.inf:
+            raise ValueError(f"probe_timeout must be > 0 and finite (or None: no limit), got {probe_timeout}")
+        self.probe_timeout = probe_timeout
         self.failure_threshold = failure_threshold
         self.recovery_timeout = recovery_timeout
         self.half_open_max = half_open_max
@@ -192,10 +221,13 @@ class CircuitBreaker:
     async def call(self, operation: Callable[[], Awaitable[T]]) -> T:
         """Run `operation` through the breaker (`CircuitOpen` without running it while open)."""
         token = self.acquire()
+        if token & 1 and self.probe_timeout is not None:
+            operation = _bounded(operation, self.name, self.probe_timeout)
         try:
             result = await operation()
         except Exception as error:
-            if self.is_failure(error):
+            # A late probe fails whatever `is_failure` says: the breaker itself judged it.
+            if isinstance(error, ProbeTimedOut) or self.is_failure(error):
                 self.record_failure(token)
             else:
                 self.record_neutral(token)
@@ -205,3 +237,19 @@ class CircuitBreaker:
             raise
         self.record_success(token)
         return result
+
+
+def _bounded(operation: Callable[[], Awaitable[T]], name: str, seconds: float) -> Callable[[], Awaitable[T]]:
+    """`operation`, cancelled after `seconds` on the loop's clock with `ProbeTimedOut`."""
+
+    async def bounded() -> T:
+        limit = asyncio.timeout(seconds)
+        try:
+            async with limit:
+                return await operation()
+        except TimeoutError:
+            if limit.expired():
+                raise ProbeTimedOut(name, seconds) from None
+            raise
+
+    return bounded

@@ -4,7 +4,8 @@
 
 Sends to and receives from a peer go through that peer's breaker; a transport failure or a silent peer
 (`PeerTimeout`) counts as the peer's failure; any other error (a protocol violation, a guard denial) is
-not the peer's health and passes through without counting. While a peer's circuit is open, effects
+not the peer's health and passes through without counting (`probe_timeout`: see `CircuitBreaker`;
+a probe towards a peer that never answers is cancelled then). While a peer's circuit is open, effects
 towards it fail fast with `CircuitOpen` before reaching the inner handler. Effects with no peer (local
 actions, choices) pass straight through. A stack may share one middleware's breakers across sessions
 by passing the same `breakers` dict to each.
@@ -47,11 +48,13 @@ class CircuitBreakerMiddleware:
         half_open_max: int = 1,
         breakers: dict[str, CircuitBreaker] | None = None,
         clock: Callable[[], float] | None = None,
+        probe_timeout: float | None = None,
     ) -> None:
         self.inner = inner
         self.breakers = {} if breakers is None else breakers
         self._settings = (failure_threshold, recovery_timeout, half_open_max)
         self._clock = clock
+        self._probe_timeout = probe_timeout
 
     def breaker(self, peer: str) -> CircuitBreaker:
         """The breaker of `peer` (created closed on first use)."""
@@ -59,7 +62,13 @@ class CircuitBreakerMiddleware:
         if breaker is None:
             threshold, recovery, probes = self._settings
             breaker = self.breakers[peer] = CircuitBreaker(
-                threshold, recovery, probes, name=peer, is_failure=peer_failure, clock=self._clock
+                threshold,
+                recovery,
+                probes,
+                name=peer,
+                is_failure=peer_failure,
+                clock=self._clock,
+                probe_timeout=self._probe_timeout,
             )
         return breaker
 
