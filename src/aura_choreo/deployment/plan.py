@@ -21,6 +21,7 @@ from aura_choreo.protocol_value import protocol_hash
 from aura_choreo.transports.mixed import broker_pair, on_broker
 from aura_choreo.transports.net.handshake import SessionBinding
 from aura_choreo.transports.net.identity import Identity, format_public_key
+from aura_choreo.transports.net.signed import subject_too_long
 from aura_choreo.transports.peering import PeerDevice
 from aura_choreo.transports.pipes import parse_address
 
@@ -130,12 +131,17 @@ def plan_deployment(
             )
     _check_reachable(listening, {o: peers[o].address for o in sorted(exchanges)}, device)
     hash_ = protocol_hash(protocol)
+    session = session or default_session_id(hash_, policy_text)
+    if any(on_broker(a) for a in (listening, *(p.address for p in peers.values())) if a is not None):
+        too_long = subject_too_long(hash_, session, protocol.roles)
+        if too_long is not None:
+            raise DeploymentError(too_long)
     return Deployment(
         protocol=protocol,
         policy=policy,
         identity=identity,
         role=role,
-        session=session or default_session_id(hash_, policy_text),
+        session=session,
         protocol_hash=hash_,
         devices=devices,
         peers=peers,

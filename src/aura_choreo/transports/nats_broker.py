@@ -56,6 +56,7 @@ from aura_choreo.transports.net.signed import (
     session_pattern,
     signed_bytes,
     subject_for,
+    subject_too_long,
 )
 from aura_choreo.transports.peering import PeerDevice
 
@@ -240,6 +241,8 @@ class NatsTransport(Transport):
         for device in sorted(wanted | set(binding.devices())):
             if device not in self.directory:
                 raise HandshakeRefused("unknown-device", f"device {device} has no public key in the policy")
+        if (too_long := subject_too_long(binding.protocol_hash, binding.session, binding.roles)) is not None:
+            raise TransportError(too_long)  # before the server closes the connection every session shares
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         nc = await self._connect(timeout)

@@ -79,6 +79,23 @@ def subject_for(protocol_hash: str, session: str, role: str) -> str:
     return f"aura.{_token(protocol_hash)}.{_token(session)}.{_token(role)}"
 
 
+MAX_SUBJECT = 4000
+"""The longest subject used: a NATS server closes the connection of a client whose SUB or PUB line is
+over its `max_control_line` (4096 bytes by default), ending every session that shares it."""
+
+
+def subject_too_long(protocol_hash: str, session: str, roles: Iterable[str]) -> str | None:
+    """Why a session's subjects are too long for a NATS server (a session id, escaped, can be 9x its
+    length in characters), or None."""
+    longest = max((len(subject_for(protocol_hash, session, role)) for role in roles), default=0)
+    if longest <= MAX_SUBJECT:
+        return None
+    return (
+        f"session id `{session[:40]}...` ({len(session)} characters) makes a NATS subject {longest} bytes "
+        f"long, over the {MAX_SUBJECT} a NATS server accepts: pass a shorter --session"
+    )
+
+
 Signer = Callable[[bytes], bytes]
 Verifier = Callable[[bytes, bytes], bool]
 """(signature, data) -> whether the signature is sound; never raises."""
