@@ -44,7 +44,7 @@ class Driver:
         # With no middleware, the straight-line sends and receives skip the handler's dispatch.
         self._performer = handler.performer if type(handler) is EndpointHandler else self._via_handle
         self._effects: dict[int, Effect] = {}
-        self._performers: dict[int, Callable[[], Awaitable[Any]]] = {}
+        self._plans: dict[int, _Plan] = {}
 
     def run(self) -> Coroutine[Any, Any, None]:
         """Run the role from its current state to its end: the coroutine to await (the root
@@ -55,9 +55,8 @@ class Driver:
     async def _run_thread(self, thread: Thread) -> None:
         monitor = self.monitor
         arm = self.endpoint.arm_timeouts
-        performers = self._performers
-        plan = performers.get
         plain_head = monitor.plain_head
+        last = _Plan(None, _nothing)  # the plan of the step this thread performed last (none yet)
         settled = -1
         scopes: list[Scope] = []
         while True:
@@ -68,9 +67,11 @@ class Driver:
                     plain = plain_head(thread)
                     if plain is None:
                         break
-                    perform = plan(id(plain))
-                    if perform is None:
-                        perform = performers[id(plain)] = self._performer(self._effect(plain))
+                    plan = last.next
+                    if plan.step is not plain:  # not the step that followed it last time
+                        plan = last.next = self._plan(plain)
+                    last = plan
+                    perform = plan.perform  # an attribute load: `plan.perform()` is a slower method call
                     await perform()
             head = monitor.head_of(thread)
             arm()
@@ -97,6 +98,13 @@ class Driver:
         await self.handle(self._effect(step))
         if isinstance(step, Local):
             self.monitor.on_local(step)
+
+    def _plan(self, step: Send | Recv) -> _Plan:
+        """The plan of a straight-line send or receive, made once per step."""
+        plan = self._plans.get(id(step))
+        if plan is None:
+            plan = self._plans[id(step)] = _Plan(step, self._performer(self._effect(step)))
+        return plan
 
     def _effect(self, step: LocalStep) -> Effect:
         """The leaf effect of `step`, made once per step."""
@@ -150,6 +158,24 @@ class Driver:
                 await self._scoped(outer, partial(self.endpoint.settle_try, token, True))
                 return
             raise
+
+
+class _Plan:
+    """How the driver performs one straight-line step, and the plan of the step that followed it
+    the last time: in a loop's body the next step is nearly always the same one, so the driver finds
+    its plan by one identity test (`next.step is` the monitor's next step) rather than a look-up."""
+
+    __slots__ = ("next", "perform", "step")
+
+    def __init__(self, step: LocalStep | None, perform: Callable[[], Awaitable[Any]]) -> None:
+        self.step = step
+        self.perform = perform
+        self.next: _Plan = self  # a plan of its own step: replaced at the first step that follows
+
+
+async def _nothing() -> None:
+    """What a thread's plan before its first step performs: never called (its step, None, is no
+    monitor step, so it is never taken as the next step's plan)."""
 
 
 def _effect_of(step: LocalStep) -> Effect:

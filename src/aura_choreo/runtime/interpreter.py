@@ -83,7 +83,8 @@ class EndpointHandler:
         and again (the behaviour-driven runner, per step): a send or receive skips `handle`'s
         dispatch and its frame, the rest goes through `handle`."""
         if type(effect) is RecvEffect:
-            return partial(self.endpoint.recv, effect.from_, effect.label)
+            ep = self.endpoint  # the class's function, not a bound method: one call layer less per message
+            return partial(type(ep).recv, ep, effect.from_, effect.label)
         if type(effect) is SendEffect:
             step = effect.step
             if effect.message is None and step is not None and _default_only(self.behaviour):
