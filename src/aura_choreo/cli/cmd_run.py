@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import signal
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -131,8 +134,9 @@ def command(
         return
     code = _behaviour(behaviours, role)
     show = not quiet and not as_json and sys.stderr.isatty()
-    outcome = asyncio.run(
-        run_deployed_role(
+
+    def role_run(interrupt: asyncio.Future[str]) -> Coroutine[Any, Any, RunOutcome]:
+        return run_deployed_role(
             deployment,
             code,
             seed=protocol.roles.index(role) if seed is None else seed,
@@ -140,8 +144,10 @@ def command(
             peer_timeout=timeout,
             on_status=(lambda line: click.echo(f"[{role}] {line}", err=True)) if show else None,
             drop_after_frames=fault_drop_after,
+            interrupt=interrupt,
         )
-    )
+
+    outcome = asyncio.run(_until_signalled(role_run))
     if isinstance(outcome.error, JournalError):  # the policy's journal or storage file: a usage error
         named = JournalError(f"{policy_file}: {outcome.error}")  # which policy names the file
         if as_json:
@@ -150,6 +156,26 @@ def command(
     _report(outcome, as_json, quiet)
     if not outcome.ok:
         raise SystemExit(1)
+
+
+async def _until_signalled(run: Any) -> RunOutcome:
+    """`run(interrupt)`, where SIGINT (Ctrl-C) or SIGTERM (a process manager) resolves `interrupt`: the
+    role stops and its result, with the trace so far, is still reported (`--json` stays JSON)."""
+    loop = asyncio.get_running_loop()
+    interrupt: asyncio.Future[str] = loop.create_future()
+
+    def stop(name: str) -> None:
+        if not interrupt.done():
+            interrupt.set_result(name)
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop, sig.name)
+    try:
+        outcome: RunOutcome = await run(interrupt)
+    finally:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
+    return outcome
 
 
 def _behaviour(spec: str | None, role: str) -> object:

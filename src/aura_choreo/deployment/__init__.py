@@ -13,6 +13,7 @@ from aura_choreo.deployment.plan import (
 )
 from aura_choreo.deployment.run import (
     DeviceNetwork,
+    RunInterrupted,
     RunOutcome,
     build_session,
     device_network,
@@ -27,6 +28,7 @@ __all__ = [
     "DeploymentError",
     "DeviceNetwork",
     "Identity",
+    "RunInterrupted",
     "RunOutcome",
     "build_session",
     "default_session_id",

@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,7 +31,7 @@ import msgspec
 from aura_choreo.deployment.plan import Deployment, DeploymentError
 from aura_choreo.deployment.preflight import refuse_certain_overspend
 from aura_choreo.deployment.report import error_json
-from aura_choreo.errors import AuraChoreoError
+from aura_choreo.errors import AuraChoreoError, RuntimeProtocolError
 from aura_choreo.execution.modes import ExecutionStack, build_stack
 from aura_choreo.guards.extension import GuardExtension
 from aura_choreo.runtime.extensions import ExtensionRegistry
@@ -52,6 +52,11 @@ from aura_choreo.transports.peering import StatusCallback
 DeployedTransport = NetworkTransport | NatsTransport | MixedTransport
 """A point-to-point transport (tcp://, ws://, quic://), the broker (nats://), or both for a device on
 the broker with point-to-point peers: chosen by the addresses' schemes alone."""
+
+
+class RunInterrupted(RuntimeProtocolError):
+    """The run was stopped from outside (`interrupt`: a signal to `aura-choreo run`) before the role
+    ended; its peers see it as a peer that went silent."""
 
 
 @dataclass(frozen=True)
@@ -168,6 +173,7 @@ async def run_deployed_role(
     drop_after_frames: int | None = None,
     transport_factory: Callable[[Deployment], DeployedTransport] | None = None,
     network: DeviceNetwork | None = None,
+    interrupt: asyncio.Future[str] | None = None,
 ) -> RunOutcome:
     """Run `deployment.role` to its end; never raises an `AuraChoreoError` (it is in the outcome),
     except `DeploymentError` for a `network` of another device. A journal or device storage that
@@ -177,7 +183,9 @@ async def run_deployed_role(
     `behaviour` is role code as for `run_role` (a behaviour object, an async function of the
     endpoint, a `Program`) or None for the seeded default behaviour. With `network` (see
     `device_network`) the role runs on that shared transport and node and leaves them open;
-    otherwise it opens its own for the run.
+    otherwise it opens its own for the run. When `interrupt` is resolved (with what stopped the run,
+    e.g. a signal's name) before the role ends, the role is cancelled and its connections closed:
+    the outcome's error is `RunInterrupted`, its events those of the run so far.
     """
     if network is not None and network.device != deployment.device:
         raise DeploymentError(
@@ -225,12 +233,17 @@ async def run_deployed_role(
         transport.close_session(deployment.session)
         return result
 
-    try:
+    async def played() -> Any:
         if network is not None:
-            result = await play(network.node)
+            return await play(network.node)
+        async with transport, _node(transport) as node:
+            return await play(node)
+
+    try:
+        if interrupt is None:
+            result = await played()
         else:
-            async with transport, _node(transport) as node:
-                result = await play(node)
+            result = await _unless(interrupt, played(), deployment)
     except AuraChoreoError as error:
         return RunOutcome(
             deployment,
@@ -250,6 +263,26 @@ async def run_deployed_role(
         guards=guards,
         connections=transport.connections_made,
         refusals=tuple(transport.refusals),
+    )
+
+
+async def _unless(interrupt: asyncio.Future[str], work: Awaitable[Any], deployment: Deployment) -> Any:
+    """`work`'s result, unless `interrupt` resolves first: then `work` is cancelled (and has closed the
+    session and its transport) and `RunInterrupted` is raised."""
+    task = asyncio.ensure_future(work)
+    try:
+        await asyncio.wait({task, interrupt}, return_when=asyncio.FIRST_COMPLETED)
+    except BaseException:  # our caller was cancelled: so is the role
+        task.cancel()
+        raise
+    if task.done():
+        return task.result()
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    raise RunInterrupted(
+        f"stopped by {interrupt.result()} before the role ended",
+        role=deployment.role,
+        session=deployment.session,
     )
 
 
