@@ -98,6 +98,8 @@ def _check_block(block: Block, accepted: frozenset[str], out: list[Diagnostic]) 
 
 
 def _participants(stmt: Stmt) -> tuple[Participant, ...]:
+    if not isinstance(stmt, (Send, Chain, Exchange, Broadcast)):  # one check for most statements
+        return ()
     if isinstance(stmt, Send):
         return (stmt.sender, stmt.receiver)
     if isinstance(stmt, Chain):

@@ -124,7 +124,10 @@ def _not(c: Cursor) -> Expr:
 def _unary(c: Cursor) -> Expr:
     start = c.token
     if start[KIND] != "!" and start[KIND] != "-":  # no prefix: most operands
-        return _postfix(c, start, _atom(c))
+        value = _atom(c)
+        if c.token[KIND] not in _POSTFIX_STARTS:  # nor a suffix: `_postfix` would return it as is
+            return value
+        return _postfix(c, start, value)
     prefixes: list[Token] = []
     while c.at("!") or (c.at("-") and c.peek()[KIND] != INT):
         prefixes.append(c.advance())
@@ -179,24 +182,24 @@ def parse_expression_list(c: Cursor, closer: str) -> tuple[Expr, ...]:
 def _atom(c: Cursor) -> Expr:
     token = c.token
     kind = token[KIND]
+    if kind == IDENT or kind == INT or kind == STRING or kind == "(":  # step over it (it is not the EOF)
+        c.pos += 1
+        c.token = c.tokens[c.pos]
     if kind == INT or kind == STRING:
-        c.advance()
         return literal(token[VALUE], c.span_from(token))
     if kind == DURATION:
         c.advance()
         assert isinstance(token[VALUE], int)
         return Duration(token[VALUE], token[TEXT], span=c.span_from(token))
     if kind == IDENT:
-        c.advance()
         if token[TEXT] in _WORD_LITERALS:
             return literal(_WORD_LITERALS[token[TEXT]], c.span_from(token))
         path = token[TEXT]
-        while c.at("::") and c.peek()[KIND] == IDENT:
+        while c.token[KIND] == "::" and c.peek()[KIND] == IDENT:
             c.advance()
             path += "::" + c.advance()[TEXT]
         return name(path, c.span_from(token))
     if kind == "(":
-        c.advance()
         c.descend()
         inner = parse_expression(c)
         c.expect(")", "`)`")

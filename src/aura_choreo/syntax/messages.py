@@ -161,15 +161,18 @@ def parse_type_args(c: Cursor) -> tuple[TypeExpr, ...]:
 
 def parse_message(c: Cursor) -> Message:
     """`Label`, `Label<T>`, `Label(fields)`, `Label<T>(fields)`."""
-    start = c.expect_ident("a message label")
+    start = c.token
+    if start[KIND] != IDENT:
+        c.fail("a message label")
+    tokens = c.tokens
+    c.pos += 1
+    token = c.token = tokens[c.pos]
     type_args: tuple[TypeExpr, ...] = ()
-    token = c.token
     if token[KIND] == "<":
         type_args = parse_type_args(c)
         token = c.token
     if token[KIND] != "(" or token[NEWLINE_BEFORE]:
         return message(start[TEXT], type_args, (), c.span_from(start))
-    tokens = c.tokens
     c.pos += 1
     token = c.token = tokens[c.pos]
     fields: list[PayloadField] = []
@@ -180,7 +183,10 @@ def parse_message(c: Cursor) -> Message:
             break
         c.pos += 1
         token = c.token = tokens[c.pos]
-    c.expect(")", "`,` or `)`")
+    if token[KIND] != ")":
+        c.fail("`,` or `)`")
+    c.pos += 1
+    c.token = tokens[c.pos]
     return message(start[TEXT], type_args, tuple(fields), c.span_from(start))
 
 
@@ -208,14 +214,27 @@ def _payload_field(c: Cursor) -> PayloadField:
 def parse_participant_statement(c: Cursor, annotations: Annotations) -> Stmt:
     """A statement that starts with a participant: send, chain, exchange, broadcast, local action."""
     start = c.token
-    first = parse_participant(c)
+    tokens = c.tokens
+    token = tokens[c.pos + 1]  # (the cursor's list ends in two EOFs)
+    if start[KIND] == IDENT and (token[KIND] != "[" or token[NEWLINE_BEFORE]):  # as `parse_participant`
+        c.pos += 1
+        c.token = token
+        first = plain_participant(c.file, start)
+    else:
+        first = parse_participant(c)
     kind = c.token[KIND]
     if kind == "->":  # a send or chain: the common case, tested first
         participants: list[Participant] = [first]
         while c.token[KIND] == "->":
             c.pos += 1
-            c.token = c.tokens[c.pos]
-            participants.append(parse_participant(c))
+            token = c.token = tokens[c.pos]
+            following = tokens[c.pos + 1]  # (`->` is never the last token)
+            if token[KIND] == IDENT and (following[KIND] != "[" or following[NEWLINE_BEFORE]):
+                c.pos += 1
+                c.token = following
+                participants.append(plain_participant(c.file, token))
+            else:
+                participants.append(parse_participant(c))
         message_ = None
         if c.token[KIND] == ":":
             c.pos += 1

@@ -106,15 +106,20 @@ def _check_block(
             if stmt.message is not None and len(stmt.message.fields) > 1:
                 out.extend(_duplicate_fields(stmt.message))
             continue
-        for ref in role_refs(stmt):
-            _check_ref(ref, declared, params, out)
-        message = getattr(stmt, "message", None)
-        if isinstance(message, Message) and len(message.fields) > 1:
-            out.extend(_duplicate_fields(message))
         inner_params = params
-        if isinstance(stmt, ProtocolDef):
-            inner_params = params | frozenset(stmt.params)
-            out.extend(_duplicate_params(stmt))
+        if isinstance(stmt, (Choice, Loop)):  # the commonest blocks: a decider at most, no message
+            decider = stmt.decider
+            if decider is not None and (decider.index is not None or decider.name not in declared):
+                _check_ref(decider, declared, params, out)
+        else:
+            for ref in role_refs(stmt):
+                _check_ref(ref, declared, params, out)
+            message = getattr(stmt, "message", None)
+            if isinstance(message, Message) and len(message.fields) > 1:
+                out.extend(_duplicate_fields(message))
+            if isinstance(stmt, ProtocolDef):
+                inner_params = params | frozenset(stmt.params)
+                out.extend(_duplicate_params(stmt))
         for inner in child_blocks(stmt):
             _check_block(inner, declared, inner_params, out)
 

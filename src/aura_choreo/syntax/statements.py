@@ -79,7 +79,11 @@ def parse_statements(c: Cursor, stops: frozenset[str]) -> Block:
         start = c.pos
         try:
             statements.append(parse_statement(c))
-            end_statement(c, stops)
+            if c.token[KIND] == ";":  # the common end, without `end_statement`'s call
+                c.pos += 1
+                c.token = c.tokens[c.pos]
+            else:
+                end_statement(c, stops)
         except ParseFailure:
             c.depth = depth
             c.synchronise(start)

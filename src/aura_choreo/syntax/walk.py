@@ -4,6 +4,7 @@ expressions nested in an expression. The one walker of each kind: semantics and 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from operator import attrgetter
 
 from aura_choreo.syntax.ast import (
     Attribute,
@@ -43,14 +44,20 @@ _LEAVES = frozenset(
 )
 
 
+_BODY = attrgetter("body")
+_BODY_ONLY = frozenset({Loop, For, Rec, NamedBlock, ProtocolDef})
+
+
 def child_blocks(stmt: Stmt) -> tuple[Block, ...]:
     """The blocks directly inside `stmt` (branches, bodies, alternatives), in source order."""
     if type(stmt) in _LEAVES:  # most statements: answered without the chain of isinstance checks
         return ()
+    if type(stmt) in _BODY_ONLY:  # and most blocks
+        return (stmt.body,)  # type: ignore[attr-defined]
     if isinstance(stmt, Choice):
-        return tuple(b.body for b in stmt.branches)
+        return tuple(map(_BODY, stmt.branches))
     if isinstance(stmt, Match):
-        return tuple(a.body for a in stmt.arms)
+        return tuple(map(_BODY, stmt.arms))
     if isinstance(stmt, If):
         return (stmt.then_body,) if stmt.else_body is None else (stmt.then_body, stmt.else_body)
     if isinstance(stmt, Loop | For | Rec | NamedBlock | ProtocolDef):
