@@ -94,10 +94,35 @@ def seed_files() -> list[Path]:
     return sorted(SEED_CORPUS.glob("*.choreo"))
 
 
+VIRTUAL_TIME = "virtual_time"
+"""The marker that runs a module's or a test's async tests on virtual time (`pytestmark =
+pytest.mark.virtual_time`): their sleeps and peer deadlines take no wall-clock time and never depend
+on the machine's load."""
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", f"{VIRTUAL_TIME}: run async tests on a virtual-time event loop")
+
+
+def pytest_asyncio_loop_factories(
+    config: pytest.Config, item: pytest.Item
+) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
+    """The event loop of each async test: virtual time where marked `virtual_time`, else asyncio's.
+
+    pytest-asyncio (1.x) deprecates overriding its `event_loop_policy` fixture and asks for this hook
+    instead; once a hook is defined it must name a loop for every async test. asyncio's own
+    `new_event_loop` goes through the current policy, so a module that still overrides
+    `event_loop_policy` (with `VirtualTimePolicy`) keeps its loop until it moves to the marker."""
+    if item.get_closest_marker(VIRTUAL_TIME) is not None:
+        from aura_choreo.testing.virtual_time import VirtualTimeEventLoop
+
+        return {VIRTUAL_TIME: VirtualTimeEventLoop}
+    return {"asyncio": asyncio.new_event_loop}
+
+
 class VirtualTimePolicy(asyncio.DefaultEventLoopPolicy):
-    """Loops on virtual time. A test module opts in by overriding pytest-asyncio's policy fixture
-    (`def event_loop_policy(): return VirtualTimePolicy()`), so its sleeps and peer deadlines take no
-    wall-clock time and never depend on the machine's load."""
+    """Loops on virtual time, for a module that overrides pytest-asyncio's (deprecated) policy fixture
+    (`def event_loop_policy(): return VirtualTimePolicy()`); the `virtual_time` marker replaces it."""
 
     def new_event_loop(self) -> asyncio.AbstractEventLoop:
         from aura_choreo.testing.virtual_time import VirtualTimeEventLoop
