@@ -27,7 +27,9 @@ from aura_choreo.transports.carrier import TcpTransport
 from aura_choreo.transports.net.handshake import SessionBinding
 from aura_choreo.transports.net.identity import Identity
 from aura_choreo.transports.peering import PeerDevice
-from conftest import free_port
+from conftest import free_port, require_quic
+
+CARRIERS = pytest.mark.parametrize("scheme", ["tcp", "ws", "quic"])
 
 ALICE, BOB = Identity.generate("alice"), Identity.generate("bob")
 BINDING = SessionBinding("a" * 64, "s1", {"Client": "alice", "Server": "bob"})
@@ -54,8 +56,15 @@ async def until(condition: Callable[[], bool]) -> None:
         await asyncio.sleep(0.01)
 
 
-async def test_a_restarted_dialer_is_refused_the_session_its_earlier_process_opened() -> None:
-    address = f"tcp://127.0.0.1:{free_port()}"
+def address_on(scheme: str) -> str:
+    if scheme == "quic":
+        require_quic()
+    return f"{scheme}://127.0.0.1:{free_port()}"
+
+
+@CARRIERS
+async def test_a_restarted_dialer_is_refused_the_session_its_earlier_process_opened(scheme: str) -> None:
+    address = address_on(scheme)
     delivered: list[bytes] = []
     async with bob_listening(address, delivered) as bob:
         bob.register_session(BINDING)
@@ -75,8 +84,9 @@ async def test_a_restarted_dialer_is_refused_the_session_its_earlier_process_ope
         assert any("peer-restarted" in r for r in bob.refusals)
 
 
-async def test_a_restarted_listener_is_refused_by_the_dialer_still_in_the_session() -> None:
-    address = f"tcp://127.0.0.1:{free_port()}"
+@CARRIERS
+async def test_a_restarted_listener_is_refused_by_the_dialer_still_in_the_session(scheme: str) -> None:
+    address = address_on(scheme)
     first_delivered: list[bytes] = []
     to_alice: list[bytes] = []
     async with alice_dialing(address, to_alice) as alice:

@@ -120,7 +120,11 @@ class NetworkTransport(Peering, Transport):
         self.directory = {d: p.public_key for d, p in self.peers.items()}
         self.directory[self.device] = identity.public_bytes
         self.refusals: list[str] = []
-        """Every refusal, with its reason, in order (also logged)."""
+        """The refusals, with their reasons, in order (also logged): each once, at most 200."""
+        self.refused = 0
+        """Every refusal counted, repeats included."""
+        self._elsewhere: dict[str, str] = {}
+        """device -> why it has not joined our session: it is on another one (see `_session_refused`)."""
         self.connections_made = 0
         self._handler: FrameHandler | None = None
         self._conns: dict[str, Conn] = {}
@@ -281,7 +285,10 @@ class NetworkTransport(Peering, Transport):
                 return
             remaining = deadline - loop.time()
             if remaining <= 0:
-                details = "; ".join(f"{d}: {self._last_error.get(d, 'no connection')}" for d in waiting)
+                details = "; ".join(
+                    self._elsewhere.get(d) or f"{d}: {self._last_error.get(d, 'no connection')}"
+                    for d in waiting
+                )
                 raise PeerTimeout(
                     f"could not connect to {', '.join(waiting)} within {timeout:g}s ({details})",
                     session=binding.session,

@@ -277,7 +277,7 @@ class NatsTransport(Transport):
             if loop.time() >= deadline:
                 raise PeerTimeout(
                     f"{', '.join(missing)} did not appear on session {binding.session} at the NATS server "
-                    f"{self.server} within {timeout:g}s",
+                    f"{self.server} within {timeout:g}s (running the same protocol, --param and --session?)",
                     session=binding.session,
                 )
             for device in missing:

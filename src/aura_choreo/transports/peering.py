@@ -36,6 +36,8 @@ from aura_choreo.transports.tls import Credentials
 log = logging.getLogger("aura_choreo.tcp")
 
 StatusCallback = Callable[[str], None]
+_MAX_REFUSALS_KEPT = 200
+_SAME_RUN = "do both sides run the same protocol, --param and --session?"
 
 
 @dataclass(frozen=True)
@@ -90,6 +92,8 @@ class Peering(ABC):
     on_status: StatusCallback | None
     drop_after_frames: int | None
     refusals: list[str]
+    refused: int
+    _elsewhere: dict[str, str]
     connections_made: int
     _conns: dict[str, Conn]
     _bindings: dict[str, SessionBinding]
@@ -236,6 +240,7 @@ class Peering(ABC):
         return instance if instance in self._spoken else None
 
     def _session_opened(self, conn: Conn, session: str) -> None:
+        self._elsewhere.pop(conn.peer, None)
         # The first process of the peer's device to open the session owns it (see `net.handshake`).
         self._instances.setdefault(session, {}).setdefault(conn.peer, conn.state.peer_instance)
         if session in self._bindings:  # not a closed session re-joined: `_ready` stays bounded
@@ -258,6 +263,12 @@ class Peering(ABC):
             conn.peer, f"session {event.session}: {side} {conn.peer}: {error.reason}: {error.detail}"
         )
         binding = self._bindings.get(event.session)
+        if error.reason in RETRYABLE:  # what a PeerTimeout should say, if it comes to that
+            self._elsewhere[conn.peer] = (
+                f"{conn.peer} has no session {event.session[:64]} (yet?): {_SAME_RUN}"
+                if event.by_peer
+                else f"{conn.peer} asked for session {event.session[:64]}, not this one: {_SAME_RUN}"
+            )
         if event.by_peer and error.reason in RETRYABLE and binding is not None:
             loop = asyncio.get_running_loop()
             loop.call_later(0.2, self._rejoin, conn, binding)
@@ -289,6 +300,12 @@ class Peering(ABC):
         loop.call_later(0.05, conn.close, f"refused: {error.reason}")
 
     def _refused(self, peer: str, message: str) -> None:
+        # Counted always; kept, logged and shown once (a peer retrying, or a stranger connecting in a
+        # loop, would grow the list and the log without bound) and at most `_MAX_REFUSALS_KEPT` of them.
+        self.refused += 1
+        if len(self.refusals) >= _MAX_REFUSALS_KEPT or message in self.refusals:
+            log.debug("%s: %s (again)", self.device, message)
+            return
         self.refusals.append(message)
         log.warning("%s: %s", self.device, message)
         self._status(message)
