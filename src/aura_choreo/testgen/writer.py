@@ -56,8 +56,8 @@ def _class_name(protocol: Protocol, role_family: str, taken: set[str]) -> str:
 
 def _example(protocol: Protocol, role_family: str, label: str) -> str:
     """Source of an example payload: fixed values, except that values the protocol decides on (a
-    boolean, or a record whose attributes a condition reads) are drawn from `self.coin`, so that a
-    loop that ends on them ends (with probability 1) instead of running forever."""
+    boolean, a field a `match` reads, or a record whose attributes a condition reads) are drawn from
+    `self.coin`, so that a loop that ends on them ends (with probability 1) instead of running forever."""
     hints = ProtocolHints.from_local_types(protocol.local_types().values())
     synth = DefaultBehaviour(seed=sum(map(ord, label)), hints=hints)
     payload = next(
@@ -76,7 +76,14 @@ def _example(protocol: Protocol, role_family: str, label: str) -> str:
     items = []
     for (key, value), item in zip(values.items(), payload, strict=True):
         reads = hints.fields.get(item.name or "", frozenset())
-        if reads:
+        arms = hints.patterns.get(item.name or "", ())
+        if len(arms) > 1:
+            # A field a `match` reads: any of its arms, so that a loop one arm continues (recursive_dns's
+            # `Cname => continue Chase`) ends; a fixed value could be the arm that loops for ever.
+            one = [ProtocolHints(patterns={item.name or "": (arm,)}) for arm in arms]
+            options = [DefaultBehaviour(seed=0, hints=h).synthesise(item.type, item.name) for h in one]
+            items.append(f"{key!r}: self.coin.choice({options!r})")
+        elif reads:
             record = ", ".join(f"{attr!r}: self.coin.random() < 0.5" for attr in sorted(reads))
             items.append(f"{key!r}: {{{record}}}")
         elif isinstance(value, bool):
