@@ -111,13 +111,17 @@ _MONITOR_STATE = frozenset(("aura_choreo.runtime.monitor_types", "aura_choreo.ru
 
 
 def _is_data_class(value: object) -> bool:
-    """A class whose instances are data: a dataclass, an enum, a named tuple or a msgspec Struct (built
-    by fields)."""
+    """A class whose instances are data: a dataclass, an enum, a named tuple, an attrs class or a
+    msgspec Struct (built by fields). These are the user types a session takes (`UserTypes.register`;
+    a TypedDict's values are plain dicts): an attrs payload used to be refused here, so a role that
+    received one could not be checkpointed at all."""
     if not isinstance(value, type):
         return False
     if dataclasses.is_dataclass(value) or issubclass(value, enum.Enum):
         return True
     if issubclass(value, tuple) and isinstance(getattr(value, "_fields", None), tuple):
+        return True
+    if isinstance(value.__dict__.get("__attrs_attrs__"), tuple):
         return True
     return any(base.__module__ == "msgspec" and base.__name__ == "Struct" for base in value.__mro__)
 
