@@ -1,4 +1,4 @@
-"""The lexer's two paths: the fast one for plain text and `_Lexer` for everything else agree exactly."""
+"""The lexer's two paths: `plain_lexer` for plain text and `_Lexer` for everything else agree exactly."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aura_choreo.syntax import lexer
+from aura_choreo.syntax import lexer, plain_lexer
 from aura_choreo.syntax.tokens import PUNCTUATION
 from conftest import LITERATURE_CORPUS, seed_files
 
@@ -23,7 +23,7 @@ def general(text: str) -> tuple[list[object], list[object], list[object]]:
 
 
 def assert_paths_agree(text: str) -> None:
-    plain = lexer._plain_tokens(text)
+    plain = plain_lexer.plain_tokens(text)
     tokens, diagnostics, comments = general(text)
     if plain is not None:
         assert diagnostics == []  # the fast path never takes a text that has a lexical error
@@ -35,7 +35,7 @@ def assert_paths_agree(text: str) -> None:
 @pytest.mark.parametrize("path", CORPUS, ids=lambda p: p.name)
 def test_corpus_files_take_the_fast_path_with_the_same_tokens(path: Path) -> None:
     text = path.read_text(encoding="utf-8")
-    assert lexer._plain_tokens(text) is not None
+    assert plain_lexer.plain_tokens(text) is not None
     assert_paths_agree(text)
 
 
@@ -58,7 +58,7 @@ def test_corpus_files_take_the_fast_path_with_the_same_tokens(path: Path) -> Non
     ],
 )
 def test_what_is_not_plain_goes_to_the_general_lexer(text: str) -> None:
-    assert lexer._plain_tokens(text) is None
+    assert plain_lexer.plain_tokens(text) is None
     assert_paths_agree(text)
 
 
@@ -77,10 +77,15 @@ def test_what_is_not_plain_goes_to_the_general_lexer(text: str) -> None:
         'a "" "x y" b',
         "é -> 名前: Ünïcode(٣: x)",
         "1..5 a[0..2] -1",
+        'a  "x  y"  b // c "d\n  e',  # a string with spaces and a comment: the line is lexed whole
+        'x"y z"w "a"b',
+        '"//" x\n"a" "b c"',
+        "\ta\t b \t\n \t",
+        "a//b c\n  d",
     ],
 )
 def test_plain_texts_take_the_fast_path(text: str) -> None:
-    assert lexer._plain_tokens(text) is not None
+    assert plain_lexer.plain_tokens(text) is not None
     assert_paths_agree(text)
 
 
@@ -135,5 +140,5 @@ _PLAIN_PIECES = [*PUNCTUATION, "a", "é", "R1", "0", "1_000", "30s", "5ms", '"s 
 @given(st.lists(st.sampled_from(_PLAIN_PIECES), max_size=40))
 def test_plain_pieces_apart_take_the_fast_path(pieces: list[str]) -> None:
     text = " ".join(pieces)
-    assert lexer._plain_tokens(text) is not None
+    assert plain_lexer.plain_tokens(text) is not None
     assert_paths_agree(text)

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Final
 
 from aura_choreo.diagnostics import Diagnostic, Span, error
+from aura_choreo.syntax.plain_lexer import MAX_INT_DIGITS, MILLIS_PER_UNIT, plain_tokens
+from aura_choreo.syntax.plain_lexer import NUMBER as _NUMBER
 from aura_choreo.syntax.tokens import (
     DURATION,
     EOF,
@@ -54,30 +55,8 @@ _LINE_BREAK = re.compile("\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 _STRING = re.compile(r'"((?:[^"\\\n]|\\.)*)"')
 _ESCAPE = re.compile(r"\\(u\{[0-9A-Fa-f]{1,6}\}|.)", re.DOTALL)
 _SIMPLE_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", '"': '"', "'": "'"}
-_NUMBER = re.compile(r"(\d(?:[\d_]*\d)?)(_?)([A-Za-z][A-Za-z0-9_]*)?")
-
-MAX_INT_DIGITS = 1000
 _INT_HINT = "integers in a choreography are sizes, counts and durations: a few digits are enough"
 _DURATION_HINT = "durations are written like `500ms`, `30s`, `2m`, `1h` or `30_seconds`"
-MILLIS_PER_UNIT = {
-    "ms": 1,
-    "millis": 1,
-    "millisecond": 1,
-    "milliseconds": 1,
-    "s": 1000,
-    "sec": 1000,
-    "secs": 1000,
-    "second": 1000,
-    "seconds": 1000,
-    "m": 60_000,
-    "min": 60_000,
-    "mins": 60_000,
-    "minute": 60_000,
-    "minutes": 60_000,
-    "h": 3_600_000,
-    "hour": 3_600_000,
-    "hours": 3_600_000,
-}
 
 
 def tokenize(text: str, file: str = "<string>") -> tuple[list[Token], list[Diagnostic]]:
@@ -90,101 +69,12 @@ def tokenize_with_comments(
     text: str, file: str = "<string>"
 ) -> tuple[list[Token], list[Diagnostic], list[Comment]]:
     """`tokenize`, plus the comments in source order (the parser skips them; the formatter puts them back)."""
-    plain = _plain_tokens(text)
+    plain = plain_tokens(text)
     if plain is not None:
         return plain[0], [], plain[1]
     lexer = _Lexer(text, file)
     tokens, diagnostics = lexer.run()
     return tokens, diagnostics, lexer.comments
-
-
-# ---------------------------------------------------------------- the fast path, for plain text
-# Most files hold only words, punctuation, plain numbers and durations, strings without escapes, `//`
-# comments and `\n` line breaks. Those are lexed here without a match object per token: `findall`
-# returns each token with the blanks before it as one string (a "part"), and each distinct part is
-# classified once per text, in a dictionary, so that the loop does little more than a look-up and a
-# tuple per token (issue 19: lexing bench_parse's file takes 67k instructions per statement, not 97k).
-# Anything else (a lexical error, an escape, a raw string, a block comment, another line break, a
-# byte-order mark) makes `_plain_tokens` give up and `_Lexer` lex the whole text: it alone reports
-# errors. Both give the same tokens and comments for a plain text (tests/syntax/test_lexer_paths.py).
-
-_PLAIN_PART = re.compile(
-    r"""[ \t]*(?:r\#"|[^\W\d]\w*"""
-    r"""|-(?:>\*?)?|<(?:->|=)?|=[>=]?|::?|\.\.?|!=?|>=?|&&?|\|\|?|[{}()\[\],;+*%@\#?]"""
-    r"""|\n(?:[ \t]*\n)*|//[^\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]*|/\*?"""
-    r"""|\d[\d_]*(?:[A-Za-z_][A-Za-z0-9_]*)?|"[^"\\\n]*"|[^ \t])"""
-)
-"""Blanks, then one token, run of line breaks or other character: `_TOKEN`'s alternatives, without
-named groups and with the punctuation grouped by its first character (sre skips an alternative that
-starts with a literal or a class after one comparison, but enters one that starts with a group). A
-part that is not plain (`r#"`, `/*`, a `"` that starts no plain string, any other character) is
-refused by `_PartKinds`."""
-_PLAIN_ASCII_PART = re.compile(_PLAIN_PART.pattern, re.ASCII)
-r"""`_PLAIN_PART` for an ASCII text, where it matches the same (`\w` and `\d` agree on ASCII characters)
-and its classes are cheaper to test."""
-_PUNCTUATION_SET = frozenset(PUNCTUATION)
-_WORD_START = re.compile(r"[^\W\d]")
-_LINE_BREAKS: Final = "line breaks"
-_COMMENT: Final = "comment"
-_Part = tuple[str, str, "int | str", int, int]
-"""How a part lexes: (kind, text, value, blanks before the token, width of the part); for a run of
-line breaks (kind `_LINE_BREAKS`) the last field is the number of lines it ends instead."""
-
-
-class _NotPlain(Exception):
-    """A part the fast path leaves to `_Lexer`."""
-
-
-class _PartKinds(dict[str, _Part]):
-    """Each part of one text, classified the first time it is seen."""
-
-    def __missing__(self, part: str) -> _Part:
-        text = part.lstrip(" \t")
-        blanks, width = len(part) - len(text), len(part)
-        entry: _Part
-        if text in _PUNCTUATION_SET:
-            entry = (text, text, text, blanks, width)
-        elif text[0] == "\n":
-            entry = (_LINE_BREAKS, "", "", 0, text.count("\n"))
-        elif text.startswith("//"):
-            entry = (_COMMENT, text, text, blanks, width)
-        elif text[0] == '"' and len(text) > 1:  # a whole string without escapes (a lone `"` is not)
-            entry = (STRING, text, text[1:-1], blanks, width)
-        elif text != RAW_OPEN and _WORD_START.match(text):
-            entry = (IDENT, text, text, blanks, width)
-        elif (number := _plain_number(text)) is not None:
-            entry = (number[0], text, number[1], blanks, width)
-        else:
-            raise _NotPlain
-        self[part] = entry
-        return entry
-
-
-def _plain_tokens(text: str) -> tuple[list[Token], list[Comment]] | None:
-    """The tokens and comments of a plain `text`, or None if `_Lexer` must lex it."""
-    parts = _PartKinds()
-    tokens: list[Token] = []
-    comments: list[Comment] = []
-    append = tokens.append
-    line, column, newline = 1, 1, True  # `column`: that of the next part's first character
-    try:
-        for part in (_PLAIN_ASCII_PART if text.isascii() else _PLAIN_PART).findall(text):
-            kind, token_text, value, blanks, width = parts[part]
-            if kind is _LINE_BREAKS:
-                line += width
-                column, newline = 1, True
-            elif kind is _COMMENT:
-                comments.append(Comment(line, column + blanks, line, token_text))
-                column += width
-            else:
-                append((kind, token_text, value, line, column + blanks, newline))
-                column += width
-                newline = False
-    except _NotPlain:
-        return None
-    # blanks at the very end are in no part; the end of file is just after the text
-    append((EOF, "", "", line, len(text) - text.rfind("\n"), True))
-    return tokens, comments
 
 
 def collect_comments(text: str) -> list[Comment]:
@@ -365,21 +255,6 @@ class _Lexer:
         column = start - self.line_start + 1
         span = Span.point(self.file, self.line, column, width)
         self.diagnostics.append(error("E001", span, message, *hints))
-
-
-def _plain_number(text: str) -> tuple[str, int] | None:
-    """The kind and value of a number that `_Lexer._number` reads without a diagnostic, else None."""
-    m = _NUMBER.fullmatch(text)
-    if m is None:
-        return None
-    digits, underscore, unit = m.groups()
-    digits = digits.replace("_", "")
-    if len(digits) > MAX_INT_DIGITS:
-        return None
-    if unit is None:
-        return None if underscore else (INT, int(digits))
-    millis = MILLIS_PER_UNIT.get(unit)
-    return None if millis is None else (DURATION, int(digits) * millis)
 
 
 def _is_plain_integer(text: str) -> bool:
