@@ -136,3 +136,23 @@ async def test_a_process_that_never_spoke_may_be_replaced() -> None:
             await until(lambda: bool(delivered))
         assert delivered == [b"from the second process"]
         assert not [r for r in bob.refusals if "restarted" in r]
+
+
+async def test_the_process_that_replaced_a_silent_one_is_the_one_a_third_must_not_replace() -> None:
+    """The first process never spoke and was replaced; its successor spoke and died: a third process
+    of the device is a restart of the second, refused (not compared with the silent first one)."""
+    address = address_on("tcp")
+    delivered: list[bytes] = []
+    async with bob_listening(address, delivered) as bob:
+        bob.register_session(BINDING)
+        async with alice_dialing(address) as first:
+            await first.open_session(BINDING, timeout=10)
+        async with alice_dialing(address) as second:
+            await second.open_session(BINDING, timeout=10)
+            await second._post(address, b"from the second process")
+            await until(lambda: bool(delivered))
+        async with alice_dialing(address) as third:
+            with pytest.raises(HandshakeRefused) as refused:
+                await third.open_session(BINDING, timeout=10)
+        assert refused.value.reason == "peer-restarted"
+        assert delivered == [b"from the second process"]

@@ -241,8 +241,11 @@ class Peering(ABC):
 
     def _session_opened(self, conn: Conn, session: str) -> None:
         self._elsewhere.pop(conn.peer, None)
-        # The first process of the peer's device to open the session owns it (see `net.handshake`).
-        self._instances.setdefault(session, {}).setdefault(conn.peer, conn.state.peer_instance)
+        # The process of the peer's device that opened the session owns it (see `net.handshake`), unless
+        # it never spoke: then its successor (allowed in by `_instance_of`) takes its place.
+        owners = self._instances.setdefault(session, {})
+        if owners.get(conn.peer) not in self._spoken:
+            owners[conn.peer] = conn.state.peer_instance
         if session in self._bindings:  # not a closed session re-joined: `_ready` stays bounded
             self._ready.add((conn.peer, session))
             self._status(f"session {session}: {conn.peer} ready")
