@@ -281,3 +281,28 @@ def test_session_start_refuses_a_device_missing_a_manifest_capability() -> None:
         )
     assert denied.value.capability == "admin"
     assert denied.value.step == "session start"
+
+
+def test_facts_riding_on_nothing_take_their_ids_when_the_send_commits() -> None:
+    # Without journal_merge a send's facts travel with nothing: they are reserved at commit, so a
+    # refused send leaves no counter behind, whatever order sends are prepared and committed in.
+    chain = make_chain(signing=False)
+    first, second, refused = (chain.prepare(outgoing(GUARDED, label=label)) for label in ("A", "B", "C"))
+    assert first.pending is None and first.attachments.journal_delta is None
+    assert [(f.label, f.id.counter) for f in chain.commit(second)] == [("B", 1)]
+    chain.abort(refused)
+    assert [(f.label, f.id.counter) for f in chain.commit(first)] == [("A", 2)]
+    journal = chain.device("alice").journal
+    assert [(f.label, f.id.counter) for f in journal.facts()] == [("B", 1), ("A", 2)]
+    assert journal.version_vector().counters == {"alice": 2}
+    assert chain.metrics.facts_committed == 2 and chain.metrics.sends_aborted == 1
+
+
+def test_facts_riding_on_a_delta_are_reserved_when_prepared() -> None:
+    chain = make_chain(signing=False)
+    merging: AnnotationMap = (("flow_cost", 1), ("journal_facts", "sent"), ("journal_merge", True))
+    prepared = chain.prepare(outgoing(merging))
+    assert prepared.pending is not None
+    delta = prepared.attachments.journal_delta
+    assert delta is not None and [f.id.counter for f in delta] == [1]
+    assert [f.id for f in chain.commit(prepared)] == [f.id for f in delta]

@@ -10,6 +10,7 @@ from aura_choreo.errors import BudgetExhausted, CapabilityDenied, TransportError
 from aura_choreo.guards import GuardProfile, build_guard_extension, parse_policy
 from aura_choreo.guards.extension import GuardExtension
 from aura_choreo.guards.profile import GuardPlan
+from aura_choreo.projection.local_types import AnnotationMap
 from aura_choreo.protocol import choreography
 from aura_choreo.runtime.endpoint import Endpoint, SendFailed
 from aura_choreo.runtime.extensions import ExtensionRegistry
@@ -150,3 +151,29 @@ def test_a_route_holding_its_flow_cell_sees_a_merged_replica() -> None:
         chain.prepare(send)
     ledger.rotate_epoch()
     assert chain.prepare(send).budget_rows[0][2:] == (1, 1)  # the new epoch, charged once
+
+
+def test_sends_prepared_before_either_is_told_commit_each_their_own_facts() -> None:
+    # The extension keeps the last prepared send apart from the others in flight: a second send
+    # prepared before the first is told (it waits on its transport) must not take its place.
+    from aura_choreo.runtime.extensions import StepContext
+
+    guards = extension()
+    facts: AnnotationMap = (("flow_cost", 1), ("journal_facts", "sent"))
+
+    def ctx(label: str, step: int) -> StepContext:
+        return StepContext("Plain", "s1", "A", "alice", "B", label, facts, None, "send", step, "bob")
+
+    one, two, three = ctx("One", 1), ctx("Two", 2), ctx("Three", 3)
+    assert guards.before_send(one) is None and guards.before_send(two) is None
+    assert guards.after_send(one, True) is None
+    guards.after_send(two, False)  # refused: kept for a retry
+    guards.after_send(two, True)  # the retry went through
+    guards.after_send(two, True)  # told again: nothing is in flight for it any more
+    guards.before_send(three)
+    guards.after_send(three, False)
+    guards.before_send(ctx("Four", 4))  # a new send on the channel abandons the refused one
+    journal = guards.chain.device("alice").journal
+    assert [(f.label, f.id.counter) for f in journal.facts()] == [("One", 1), ("Two", 2)]
+    metrics = guards.chain.metrics
+    assert (metrics.sends_committed, metrics.sends_refused, metrics.sends_aborted) == (2, 2, 1)

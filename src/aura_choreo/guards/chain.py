@@ -4,7 +4,8 @@ Two phases around the transport:
 1. `prepare(send)` runs every stage in order. A stage that denies raises its typed error and leaves the
    budgets of the stages before it as they were, so a capability denial charges nothing and a budget
    denial writes no fact. Once every stage allowed the send, flow and leakage are charged, the
-   send's facts get their ids, and the receipt is issued.
+   send's facts get their ids if they ride on it (a journal delta; the others get theirs when it
+   commits), and the receipt is issued.
 2. The caller hands the attachments to the transport, then calls `commit(prepared)` if the transport
    accepted the frame (facts written in one transaction) or `abort(prepared)` if it refused it (no fact
    written, the receipt's place in its chain given back; leakage stays charged, SPEC §5.3; flow stays
@@ -154,31 +155,38 @@ class GuardChain:
         """The transport accepted the send: write its facts, with its flow charge, in one transaction.
         Its journal delta counts as delivered only once the peer's version vector says so (`accept`):
         the transport may still lose it."""
-        self.commit_send(prepared)
+        self.commit_send(prepared := _reserved(prepared))
         return () if prepared.pending is None else prepared.pending.facts
 
     def commit_send(self, prepared: PreparedSend) -> None:
         """`commit`, without building the facts to return (the journal builds them when read)."""
         pending = prepared.pending
         metrics = self.metrics
+        route = prepared.route
         if pending is not None:
-            prepared.route.sender.journal.append(pending, prepared.budget_rows)
+            route.sender.journal.append(pending, prepared.budget_rows)
             metrics.facts_committed += pending.size
+        elif route.write_facts:  # facts that rode on nothing: they take their ids now
+            route.sender.journal.append_next(route.facts, prepared.session, prepared.budget_rows[0])
+            metrics.facts_committed += route.fact_count
         metrics.sends_committed += 1
 
     def group_commits(self, prepared: PreparedSend) -> bool:
         """Whether `commit_durable` shares a disk sync for this send: it has facts, its journal is a file
         and the loop runs on the real clock. (A loop with its own clock, the simulator's virtual time,
         stays deterministic and never waits on a thread: its sends commit at once.)"""
-        if prepared.pending is None or not prepared.route.durable:
+        route = prepared.route
+        if not route.durable or (prepared.pending is None and not route.write_facts):
             return False
         return on_real_clock()
 
     async def commit_durable(self, prepared: PreparedSend) -> tuple[Fact, ...]:
         """`commit`, sharing the disk sync with concurrent sends when the journal is a file (group
         commit): returns once the facts are on disk. Otherwise (`group_commits`) it commits at once."""
-        if prepared.pending is None or not self.group_commits(prepared):
+        if not self.group_commits(prepared):
             return self.commit(prepared)
+        prepared = _reserved(prepared)
+        assert prepared.pending is not None  # `group_commits`: the send has facts
         journal = prepared.route.sender.journal
         facts = await journal.commit_grouped(prepared.pending, prepared.budget_rows)
         self.metrics.facts_committed += len(facts)
@@ -290,6 +298,14 @@ class GuardChain:
         if self.store is None:
             raise ValueError("this guard chain has no journal store to record traces in")
         self.store.append_trace_events(session, protocol, (event_to_json(e) for e in events))
+
+
+def _reserved(prepared: PreparedSend) -> PreparedSend:
+    """`prepared` with its facts reserved: those that rode on nothing take their ids now (at commit)."""
+    route = prepared.route
+    if prepared.pending is not None or not route.write_facts:
+        return prepared
+    return prepared._replace(pending=route.sender.journal.reserve_template(route.facts, prepared.session))
 
 
 class _Stage:

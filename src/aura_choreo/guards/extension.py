@@ -65,6 +65,11 @@ class GuardExtension(Extension):
         # Of those, the ones the transport refused, with their step context (kept, so its id stays
         # unique while the send may still be retried).
         self._refused: dict[int, StepContext] = {}
+        # The last send prepared, kept apart from `_in_flight` (its step context held, so compared by
+        # identity): the endpoint calls after_send right after before_send unless the send waits on the
+        # transport, so most sends never go through `_in_flight` (the next send moves it there).
+        self._last_ctx: StepContext | None = None
+        self._last: PreparedSend | None = None
         # Per session, the roles of the endpoints that joined, how many of them have not left, and how
         # far its trace was stored: a file journal stores it as it grows, the rest when the last
         # endpoint leaves (`SessionTraces`).
@@ -160,30 +165,35 @@ class GuardExtension(Extension):
             # The fast path: only the flow counter is charged; there is nothing to commit or abort.
             if not route.pay_counter(context):
                 route.refuse_counter(context, session, lambda: _step(ctx))
-            self._in_flight[id(ctx)] = None
-            return None
-        prepared = route.prepare_plain(session, context)  # no closure naming the step: it never raises
-        if prepared is None:
-            prepared = route.prepare_stages(session, context, lambda: _step(ctx))
-        self._in_flight[id(ctx)] = prepared
-        if prepared.attachments is NO_ATTACHMENTS:
+            prepared = None
+        else:
+            prepared = route.prepare_plain(session, context)  # no closure naming the step: never raises
+            if prepared is None:
+                prepared = route.prepare_stages(session, context, lambda: _step(ctx))
+        last = self._last_ctx
+        if last is not None:  # a send not told yet (it waits on the transport): kept by identity
+            self._in_flight[id(last)] = self._last
+        self._last_ctx, self._last = ctx, prepared
+        if prepared is None or prepared.attachments is NO_ATTACHMENTS:
             return None
         return prepared.attachments.to_wire() or None
 
     def after_send(self, ctx: StepContext, accepted: bool) -> Awaitable[None] | None:
-        key = id(ctx)
         if not accepted:
-            if key in self._in_flight and key not in self._refused:
-                self._refused[key] = ctx
-                self.chain.metrics.sends_refused += 1
+            self._refuse(ctx)
             return None
         if self._streaming:
             self._traces.sent(ctx.session)  # a file journal stores the session's trace as it grows
-        prepared = self._in_flight.pop(key, _NOT_IN_FLIGHT)
-        if prepared is _NOT_IN_FLIGHT:
-            return None
-        if self._refused:
-            self._refused.pop(key, None)
+        if ctx is self._last_ctx:
+            self._last_ctx = None
+            prepared = self._last
+        else:
+            key = id(ctx)
+            prepared = self._in_flight.pop(key, _NOT_IN_FLIGHT)
+            if prepared is _NOT_IN_FLIGHT:
+                return None
+            if self._refused:
+                self._refused.pop(key, None)
         metrics = self.chain.metrics
         if prepared is None:
             metrics.sends_committed += 1
@@ -197,8 +207,22 @@ class GuardExtension(Extension):
         if pending is not None:
             route.sender.journal.append(pending, prepared.budget_rows)
             metrics.facts_committed += pending.size
+        elif route.write_facts:
+            route.sender.journal.append_next(route.facts, prepared.session, prepared.budget_rows[0])
+            metrics.facts_committed += route.fact_count
         metrics.sends_committed += 1
         return None
+
+    def _refuse(self, ctx: StepContext) -> None:
+        """The transport refused the send of `ctx`: it keeps what it reserved until it is retried or
+        abandoned (`_abandon`)."""
+        if ctx is self._last_ctx:
+            self._last_ctx = None
+            self._in_flight[id(ctx)] = self._last
+        key = id(ctx)
+        if key in self._in_flight and key not in self._refused:
+            self._refused[key] = ctx
+            self.chain.metrics.sends_refused += 1
 
     async def _commit_durable(self, prepared: PreparedSend) -> None:
         await self.chain.commit_durable(prepared)

@@ -71,13 +71,13 @@ class GuardMetrics:
         """A sampled default-profile send's flow stage took `seconds`; it stands for `weight` sends."""
         self._seconds[_FLOW] += seconds * weight
 
-    def plain_timed(self, t0: float, t1: float, t2: float, t3: float, weight: int) -> None:
+    def plain_timed(self, t0: float, t1: float, t2: float, weight: int) -> None:
         """A sampled send of the plain path (`SendRoute.prepare_plain`), standing for `weight` sends:
-        capability from `t0` to `t1`, flow to `t2`, journal to `t3`; no leakage, no receipt."""
+        capability from `t0` to `t1`, flow to `t2`; no leakage, no receipt, and its facts take their ids
+        when it commits (no journal work before)."""
         seconds = self._seconds
         seconds[0] += (t1 - t0) * weight
         seconds[1] += (t2 - t1) * weight
-        seconds[3] += (t3 - t2) * weight
 
     def stages_timed(self, t0: float, t1: float, t2: float, t3: float, t4: float, t5: float) -> None:
         """One send's stage boundaries (perf_counter readings around the `STAGES`): each stage's time.

@@ -4,8 +4,9 @@ A `SendRoute` is the guard chain's work for one (label, annotations, protocol, s
 receiver role and device): the label's `GuardPlan` (which stages have work), the sender's budgets and
 journal, the flow cost, the fact names and data, and the last capability decision with the stamp of
 the capability policy it was taken at (a grant or revoke changes the stamp, and the next send checks
-again). Per send, `prepare` then only charges plain ints, reserves the facts and, when signing, issues
-the receipt; what it charged and reserved is a `PreparedSend` (a named tuple: it is built per send).
+again). Per send, `prepare` then only charges plain ints, reserves the facts that ride on the send
+(the others take their ids when it commits) and, when signing, issues the receipt; what it charged and
+reserved is a `PreparedSend` (a named tuple: it is built per send).
 """
 
 from __future__ import annotations
@@ -50,6 +51,8 @@ class PreparedSend(NamedTuple):
     epoch, spent after this send's charge). Built when the charge is made: commit writes it as is."""
     leakage: PrivacyReceipt
     pending: PendingFacts | None
+    """The send's facts, reserved when prepared, if they ride on it (in its journal delta). Facts that
+    ride on nothing take their ids when the send commits (`SendRoute.write_facts`): None here."""
     attachments: Attachments
 
     @property
@@ -85,7 +88,6 @@ class SendRoute:
         "_cell",
         "_cell_context",
         "_flow",
-        "_journal",
         "_owner",
         "_sends",
         "annotations",
@@ -93,6 +95,7 @@ class SendRoute:
         "cost",
         "counter_only",
         "durable",
+        "fact_count",
         "facts",
         "label",
         "peer_device",
@@ -141,6 +144,7 @@ class SendRoute:
         # Every fact of this route records whom it went to and what it cost.
         data: dict[str, FactValue] = {"to": peer_role, "cost": self.cost}
         self.facts = FactTemplate.of(plan.profile.journal_facts, protocol, role, label, data)
+        self.fact_count = len(self.facts.names)
         self._cap_policy: CapabilityPolicy | None = None
         self._cap_layer: VersionedLayer | None = None
         self._cap_stamp: int | None = None
@@ -148,7 +152,6 @@ class SendRoute:
         self._sends = 0
         """Sends through the fast paths so far (which of them are timed: see `metrics.SAMPLE`)."""
         self._flow = sender.flow
-        self._journal = sender.journal
         # The flow cell of the last context charged (the ledger never replaces a cell: see
         # `FlowLedger`), charged in place while the ledger's epoch stays the cell's.
         self._cell: list[int] | None = None
@@ -236,11 +239,11 @@ class SendRoute:
                 return None
             cell[1] = spent
             row = (context, self.peer_device, cell[2], spent)
-        pending = self._journal.reserve_template(self.facts, session) if self.write_facts else None
+        # A plain send's facts ride on nothing: their ids are taken when it commits (`PreparedSend`).
         metrics = owner.metrics
         metrics.flow_charged += self.cost
         metrics.sends_prepared += 1
-        return _new_tuple(PreparedSend, (self, session, (row,), NOTHING_CHARGED, pending, NO_ATTACHMENTS))
+        return _new_tuple(PreparedSend, (self, session, (row,), NOTHING_CHARGED, None, NO_ATTACHMENTS))
 
     def _prepare_plain_timed(self, session: str, context: str, sends: int) -> PreparedSend | None:
         """`prepare_plain`'s steps with the clock read around each (one send in `SAMPLE`)."""
@@ -258,16 +261,12 @@ class SendRoute:
         row = self._spend(context)
         if row is None:
             return None
-        journaled = paid = _clock()
-        pending = None
-        if self.write_facts:
-            pending = self.sender.journal.reserve_template(self.facts, session)
-            journaled = _clock()
+        paid = _clock()
         metrics = owner.metrics
-        metrics.plain_timed(started, checked, paid, journaled, SAMPLE if sends > 1 else 1)
+        metrics.plain_timed(started, checked, paid, SAMPLE if sends > 1 else 1)
         metrics.flow_charged += self.cost
         metrics.sends_prepared += 1
-        return _new_tuple(PreparedSend, (self, session, (row,), NOTHING_CHARGED, pending, NO_ATTACHMENTS))
+        return _new_tuple(PreparedSend, (self, session, (row,), NOTHING_CHARGED, None, NO_ATTACHMENTS))
 
     def prepare_stages(self, session: str, context: str, where: Where) -> PreparedSend:
         """`prepare`, every stage in turn, for any route.
@@ -310,12 +309,12 @@ class SendRoute:
         pending = None
         attachments = NO_ATTACHMENTS
         journaled = leaked
-        if plan.write_facts or plan.merge_journal:
+        if plan.merge_journal:
+            # The send's facts ride on it: their ids are taken now (otherwise when it commits).
             journal = sender.journal
             if plan.write_facts:
                 pending = journal.reserve_template(self.facts, session)
-            if plan.merge_journal:
-                attachments = Attachments(None, journal.delta_for(peer, pending), journal.version_vector())
+            attachments = Attachments(None, journal.delta_for(peer, pending), journal.version_vector())
             journaled = clock()
         epoch = row[2]
         signed = journaled

@@ -56,6 +56,10 @@ class Journal:
         self._unsettled: list[PendingFacts] = []
         """Committed reservations not yet in the index (every reader settles them first)."""
         self._behind = store.write_behind()
+        self._run: PendingFacts | None = None
+        """The last of `_unsettled` if `append_next` made it and may still grow it (see there)."""
+        self._run_budgets: list[BudgetRow] = []
+        """The budget charges written with `_run` (the furthest of each budget: see `append_next`)."""
 
     def _settle(self) -> None:
         if self._unsettled:
@@ -143,6 +147,7 @@ class Journal:
 
     def reserve_template(self, template: FactTemplate, session: str) -> PendingFacts:
         """`reserve` the facts of `template` in `session`."""
+        self._run = None  # the counters after the run are taken
         pending = PendingFacts(self.device, self._next_counter, self._lamport + 1, session, template)
         self._next_counter += pending.size
         self._lamport += pending.size
@@ -164,6 +169,40 @@ class Journal:
             behind((self.device, pending, budgets))
         self._unsettled.append(pending)
 
+    def append_next(self, template: FactTemplate, session: str, budget: BudgetRow) -> None:
+        """`append` the facts of `template` in `session` with the next counters, reserved here: for
+        facts that ride on no message (no delta carries them), so the send needed no reservation, and
+        a refused send none given back.
+
+        An in-memory store takes consecutive such commits of one kind as one run (one `PendingFacts`
+        grown in place, its facts built when first read): a guarded send then adds no object to the
+        journal or to its store. A run stops growing once something reads it (its facts are built),
+        another reservation or a merge moves the counters, or its template or session changes; of
+        each flow budget only the furthest charge is kept with it (what the store keeps anyway)."""
+        run = self._run
+        if run is not None and run.built is None and run.template is template and run.session == session:
+            width = len(template.names)
+            run.size += width
+            self._next_counter += width
+            self._lamport += width
+            budgets = self._run_budgets
+            last = budgets[-1]
+            if last[0] != budget[0] or last[1] != budget[1]:
+                budgets.append(budget)  # another budget: kept apart (rows of one budget only grow)
+            elif budget > last:  # same context and peer: the later (epoch, spent) is the one kept
+                budgets[-1] = budget
+            return
+        pending = PendingFacts(self.device, self._next_counter, self._lamport + 1, session, template)
+        self._next_counter += pending.size
+        self._lamport += pending.size
+        behind = self._behind
+        if behind is None:  # a file store: written at once, nothing to grow
+            self.store.append_facts(self.device, pending, (budget,))
+        else:
+            self._run, self._run_budgets = pending, [budget]
+            behind((self.device, pending, self._run_budgets))
+        self._unsettled.append(pending)
+
     async def commit_grouped(
         self, pending: PendingFacts, budgets: Sequence[BudgetRow] = ()
     ) -> tuple[Fact, ...]:
@@ -178,6 +217,7 @@ class Journal:
         """Give back the counters of a refused send (when no later reservation took counters after them)."""
         if not pending:
             return
+        self._run = None
         if pending.last == self._next_counter - 1:
             self._next_counter = pending.first
         else:  # a later reservation took the counters after these: they stay unused for good
@@ -217,6 +257,7 @@ class Journal:
             )
         if self.authors is not None:
             self.authors.check(new, source)  # every one before any is stored
+        self._run = None  # the Lamport clock may move past the run
         self.store.append_facts(self.device, new)
         for fact in new:
             self._add(fact)

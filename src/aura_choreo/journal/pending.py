@@ -38,10 +38,12 @@ class PendingFacts(Sequence[Fact]):
     A reservation holds its device, first counter and Lamport time, session and `FactTemplate`, and
     builds the `Fact` values the first time they are read (`facts`, or as a sequence): a guarded send
     reserves and commits facts at every send, and a committed fact nothing reads back is never built.
-    Fact i has counter `first + i` and Lamport time `lamport + i`.
+    Fact i has counter `first + i`, Lamport time `lamport + i` and name `names[i % len(names)]`: a
+    journal may grow its last commit into a run of several sends' facts (`Journal.append_next`), until
+    their facts are first built (`built`).
     """
 
-    __slots__ = ("_built", "device", "first", "lamport", "session", "size", "template")
+    __slots__ = ("built", "device", "first", "lamport", "session", "size", "template")
 
     def __init__(self, device: str, first: int, lamport: int, session: str, template: FactTemplate) -> None:
         self.device = device
@@ -50,24 +52,27 @@ class PendingFacts(Sequence[Fact]):
         self.lamport = lamport
         self.session = session
         self.template = template
-        self._built: tuple[Fact, ...] | None = None
+        self.built: tuple[Fact, ...] | None = None
+        """The facts, once first read (built then, and kept: read-only from then on)."""
 
     @property
     def facts(self) -> tuple[Fact, ...]:
-        built = self._built
+        built = self.built
         if built is None:
             device, first, lamport, session = self.device, self.first, self.lamport, self.session
             names, protocol, role, label, data = self.template
-            built = self._built = tuple(
-                new_fact(device, first + i, name, protocol, session, role, label, lamport + i, dict(data))
-                for i, name in enumerate(names)
-            )
+            width = len(names)
+            built = self.built = tuple(
+                new_fact(device, first + i, names[i % width], protocol, session, role, label, lamport + i,
+                         dict(data))
+                for i in range(self.size)
+            )  # fmt: skip
         return built
 
     def sign(self, signed: Callable[[Fact], Fact]) -> tuple[Fact, ...]:
         """The facts as `signed` returns them (their signed copies), kept: these are what `commit`
         then stores (a keyed journal signs its pending facts when they first ride on a delta)."""
-        built = self._built = tuple(map(signed, self.facts))
+        built = self.built = tuple(map(signed, self.facts))
         return built
 
     @property
