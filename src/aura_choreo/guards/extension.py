@@ -25,6 +25,7 @@ from aura_choreo.guards.profile import GuardProfile
 from aura_choreo.guards.route import SendRoute
 from aura_choreo.guards.trace_stream import TRACE_CHUNK, SessionTraces
 from aura_choreo.journal import JournalStore
+from aura_choreo.journal.group import BudgetRow
 from aura_choreo.projection.local_types import AnnotationMap, LocalType, Offer, Recv
 from aura_choreo.runtime.extensions import Extension, ExtensionRegistry, SessionContext, StepContext
 from aura_choreo.runtime.session import Session
@@ -67,9 +68,13 @@ class GuardExtension(Extension):
         self._refused: dict[int, StepContext] = {}
         # The last send prepared, kept apart from `_in_flight` (its step context held, so compared by
         # identity): the endpoint calls after_send right after before_send unless the send waits on the
-        # transport, so most sends never go through `_in_flight` (the next send moves it there).
+        # transport, so most sends never go through `_in_flight` (the next send moves it there). A
+        # plain send is kept as its route and flow charge (`SendRoute.charge_plain`), with no
+        # `PreparedSend` built unless it moves.
         self._last_ctx: StepContext | None = None
         self._last: PreparedSend | None = None
+        self._last_route: SendRoute | None = None
+        self._last_row: BudgetRow = ("", "", 0, 0)
         # Per session, the roles of the endpoints that joined, how many of them have not left, and how
         # far its trace was stored: a file journal stores it as it grows, the rest when the last
         # endpoint leaves (`SessionTraces`).
@@ -160,23 +165,32 @@ class GuardExtension(Extension):
         if entry is None or (entry[0] is not ctx[6] and entry[0] != ctx[6]):
             entry = self._route(ctx, key)
         _, route, context = entry
-        session = ctx.session
+        if self._last_ctx is not None:
+            self._park()  # a send not told yet (it waits on the transport)
         if route.counter_only and not self.chain.signing:
             # The fast path: only the flow counter is charged; there is nothing to commit or abort.
             if not route.pay_counter(context):
-                route.refuse_counter(context, session, lambda: _step(ctx))
-            prepared = None
-        else:
-            prepared = route.prepare_plain(session, context)  # no closure naming the step: never raises
-            if prepared is None:
-                prepared = route.prepare_stages(session, context, lambda: _step(ctx))
-        last = self._last_ctx
-        if last is not None:  # a send not told yet (it waits on the transport): kept by identity
-            self._in_flight[id(last)] = self._last
-        self._last_ctx, self._last = ctx, prepared
-        if prepared is None or prepared.attachments is NO_ATTACHMENTS:
+                route.refuse_counter(context, ctx.session, lambda: _step(ctx))
+            self._last_ctx, self._last_route, self._last = ctx, None, None
+            return None
+        row = route.charge_plain(context)  # no closure naming the step: it never raises
+        if row is not None:
+            self._last_ctx, self._last_route, self._last_row = ctx, route, row
+            return None
+        prepared = route.prepare_stages(ctx.session, context, lambda: _step(ctx))
+        self._last_ctx, self._last_route, self._last = ctx, None, prepared
+        if prepared.attachments is NO_ATTACHMENTS:
             return None
         return prepared.attachments.to_wire() or None
+
+    def _park(self) -> None:
+        """Move the last send prepared to `_in_flight` (keyed by the identity of its step context)."""
+        ctx = self._last_ctx
+        assert ctx is not None
+        self._last_ctx = None
+        route = self._last_route
+        prepared = self._last if route is None else route.plain_prepared(ctx.session, self._last_row)
+        self._in_flight[id(ctx)] = prepared
 
     def after_send(self, ctx: StepContext, accepted: bool) -> Awaitable[None] | None:
         if not accepted:
@@ -186,7 +200,17 @@ class GuardExtension(Extension):
             self._traces.sent(ctx.session)  # a file journal stores the session's trace as it grows
         if ctx is self._last_ctx:
             self._last_ctx = None
-            prepared = self._last
+            route = self._last_route
+            if route is not None and not route.durable:
+                # A plain send (the common case): only its facts to commit, the next counters taken
+                # now (`GuardChain.commit_send`, inlined: this runs at every guarded send).
+                metrics = self.chain.metrics
+                if route.write_facts:
+                    route.journal.append_next(route.facts, ctx.session, self._last_row)
+                    metrics.facts_committed += route.fact_count
+                metrics.sends_committed += 1
+                return None
+            prepared = self._last if route is None else route.plain_prepared(ctx.session, self._last_row)
         else:
             key = id(ctx)
             prepared = self._in_flight.pop(key, _NOT_IN_FLIGHT)
@@ -205,10 +229,10 @@ class GuardExtension(Extension):
         # `GuardChain.commit_send`, inlined (this runs at every guarded send).
         pending = prepared.pending
         if pending is not None:
-            route.sender.journal.append(pending, prepared.budget_rows)
+            route.journal.append(pending, prepared.budget_rows)
             metrics.facts_committed += pending.size
         elif route.write_facts:
-            route.sender.journal.append_next(route.facts, prepared.session, prepared.budget_rows[0])
+            route.journal.append_next(route.facts, prepared.session, prepared.budget_rows[0])
             metrics.facts_committed += route.fact_count
         metrics.sends_committed += 1
         return None
@@ -217,8 +241,7 @@ class GuardExtension(Extension):
         """The transport refused the send of `ctx`: it keeps what it reserved until it is retried or
         abandoned (`_abandon`)."""
         if ctx is self._last_ctx:
-            self._last_ctx = None
-            self._in_flight[id(ctx)] = self._last
+            self._park()
         key = id(ctx)
         if key in self._in_flight and key not in self._refused:
             self._refused[key] = ctx

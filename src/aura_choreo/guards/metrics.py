@@ -72,7 +72,7 @@ class GuardMetrics:
         self._seconds[_FLOW] += seconds * weight
 
     def plain_timed(self, t0: float, t1: float, t2: float, weight: int) -> None:
-        """A sampled send of the plain path (`SendRoute.prepare_plain`), standing for `weight` sends:
+        """A sampled send of the plain path (`SendRoute.charge_plain`), standing for `weight` sends:
         capability from `t0` to `t1`, flow to `t2`; no leakage, no receipt, and its facts take their ids
         when it commits (no journal work before)."""
         seconds = self._seconds

@@ -97,6 +97,7 @@ class SendRoute:
         "durable",
         "fact_count",
         "facts",
+        "journal",
         "label",
         "peer_device",
         "peer_role",
@@ -133,6 +134,7 @@ class SendRoute:
         self.check_caps = plan.check_capabilities
         self.write_facts = plan.write_facts
         self.sender = sender
+        self.journal = sender.journal
         self.durable = sender.journal.store.durable
         """Whether the sender's journal is a file (its commits cost a disk sync: sends share them)."""
         self.protocol = protocol
@@ -208,14 +210,27 @@ class SendRoute:
         The common case: an unsigned `plain` route whose capabilities were allowed at the policy's
         current stamp and whose flow budget has room. Anything else (a decision to take, a denial,
         leakage, a delta, a receipt) is `prepare_stages`' job, from the start. Needs no `where`: it
-        never raises, so the runtime builds no closure naming the step for it. One send in `SAMPLE`
-        goes through `_prepare_plain_timed`, the same steps with the clock read between them."""
+        never raises, so the runtime builds no closure naming the step for it."""
+        row = self.charge_plain(context)
+        return None if row is None else self.plain_prepared(session, row)
+
+    def plain_prepared(self, session: str, row: BudgetRow) -> PreparedSend:
+        """The `PreparedSend` of a plain send in `session` whose flow charge is `row` (`charge_plain`):
+        nothing else charged, no fact reserved (a plain send's facts ride on nothing: they take their
+        ids when it commits), no attachments."""
+        return _new_tuple(PreparedSend, (self, session, (row,), NOTHING_CHARGED, None, NO_ATTACHMENTS))
+
+    def charge_plain(self, context: str) -> BudgetRow | None:
+        """`prepare_plain`'s work (every check, the flow charge) without building the `PreparedSend`:
+        the flow charge's budget row, or None (nothing charged) when it is not the common case. One
+        send in `SAMPLE` goes through `_charge_plain_timed`, the same steps with the clock read
+        between them."""
         owner = self._owner
         if not self.plain or owner.signing:
             return None
         sends = self._sends = self._sends + 1
         if sends & _SAMPLE_MASK == 1:
-            return self._prepare_plain_timed(session, context, sends)
+            return self._charge_plain_timed(context, sends)
         if self.check_caps:
             # `_allowed_already`, inlined (this runs at every send): a one-layer policy's stamp is its
             # layer's version, read without calling `stamp()`.
@@ -239,14 +254,13 @@ class SendRoute:
                 return None
             cell[1] = spent
             row = (context, self.peer_device, cell[2], spent)
-        # A plain send's facts ride on nothing: their ids are taken when it commits (`PreparedSend`).
         metrics = owner.metrics
         metrics.flow_charged += self.cost
         metrics.sends_prepared += 1
-        return _new_tuple(PreparedSend, (self, session, (row,), NOTHING_CHARGED, None, NO_ATTACHMENTS))
+        return row
 
-    def _prepare_plain_timed(self, session: str, context: str, sends: int) -> PreparedSend | None:
-        """`prepare_plain`'s steps with the clock read around each (one send in `SAMPLE`)."""
+    def _charge_plain_timed(self, context: str, sends: int) -> BudgetRow | None:
+        """`charge_plain`'s steps with the clock read around each (one send in `SAMPLE`)."""
         owner = self._owner
         checked = started = _clock()
         if self.check_caps:
@@ -266,7 +280,7 @@ class SendRoute:
         metrics.plain_timed(started, checked, paid, SAMPLE if sends > 1 else 1)
         metrics.flow_charged += self.cost
         metrics.sends_prepared += 1
-        return _new_tuple(PreparedSend, (self, session, (row,), NOTHING_CHARGED, None, NO_ATTACHMENTS))
+        return row
 
     def prepare_stages(self, session: str, context: str, where: Where) -> PreparedSend:
         """`prepare`, every stage in turn, for any route.

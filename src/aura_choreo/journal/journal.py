@@ -57,8 +57,11 @@ class Journal:
         """Committed reservations not yet in the index (every reader settles them first)."""
         self._behind = store.write_behind()
         self._run: PendingFacts | None = None
-        """The last of `_unsettled` if `append_next` made it and may still grow it (see there)."""
+        """The last of `_unsettled` if `append_next` made it and may still grow it (see there). While
+        it is set, the counters and the Lamport clock stand where it began (`_close_run`)."""
         self._run_budgets: list[BudgetRow] = []
+        self._run_width = 0
+        """Facts per commit of `_run` (its template's names)."""
         """The budget charges written with `_run` (the furthest of each budget: see `append_next`)."""
 
     def _settle(self) -> None:
@@ -122,6 +125,7 @@ class Journal:
 
     @property
     def lamport(self) -> int:
+        self._close_run()
         return self._lamport
 
     def facts(self) -> list[Fact]:
@@ -147,7 +151,7 @@ class Journal:
 
     def reserve_template(self, template: FactTemplate, session: str) -> PendingFacts:
         """`reserve` the facts of `template` in `session`."""
-        self._run = None  # the counters after the run are taken
+        self._close_run()
         pending = PendingFacts(self.device, self._next_counter, self._lamport + 1, session, template)
         self._next_counter += pending.size
         self._lamport += pending.size
@@ -181,27 +185,40 @@ class Journal:
         each flow budget only the furthest charge is kept with it (what the store keeps anyway)."""
         run = self._run
         if run is not None and run.built is None and run.template is template and run.session == session:
-            width = len(template.names)
-            run.size += width
-            self._next_counter += width
-            self._lamport += width
+            # Only the run grows: the counters and the clock catch up when it closes (`_close_run`).
+            run.size += self._run_width
             budgets = self._run_budgets
-            last = budgets[-1]
-            if last[0] != budget[0] or last[1] != budget[1]:
-                budgets.append(budget)  # another budget: kept apart (rows of one budget only grow)
-            elif budget > last:  # same context and peer: the later (epoch, spent) is the one kept
-                budgets[-1] = budget
+            last = budgets[0]  # the run's latest budget (at 0: a list's fast index)
+            # The same budget (its route's: the very same strings) in the same epoch: only the
+            # furthest charge is kept (a send prepared earlier may commit later). Another budget or
+            # epoch takes its place, the one before kept too: the store keeps the furthest of each.
+            if budget[0] is last[0] and budget[1] is last[1] and budget[2] == last[2]:
+                if budget[3] > last[3]:
+                    budgets[0] = budget
+            else:
+                budgets.append(last)
+                budgets[0] = budget
             return
+        self._close_run()
         pending = PendingFacts(self.device, self._next_counter, self._lamport + 1, session, template)
-        self._next_counter += pending.size
-        self._lamport += pending.size
         behind = self._behind
         if behind is None:  # a file store: written at once, nothing to grow
+            self._next_counter += pending.size
+            self._lamport += pending.size
             self.store.append_facts(self.device, pending, (budget,))
         else:
-            self._run, self._run_budgets = pending, [budget]
+            self._run, self._run_budgets, self._run_width = pending, [budget], pending.size
             behind((self.device, pending, self._run_budgets))
         self._unsettled.append(pending)
+
+    def _close_run(self) -> None:
+        """Stop growing the open run (if any), and bring the counters and the clock past it: every
+        reader of them calls this first."""
+        run = self._run
+        if run is not None:
+            self._run = None
+            self._next_counter = run.first + run.size
+            self._lamport = max(self._lamport, run.lamport + run.size - 1)
 
     async def commit_grouped(
         self, pending: PendingFacts, budgets: Sequence[BudgetRow] = ()
@@ -217,7 +234,7 @@ class Journal:
         """Give back the counters of a refused send (when no later reservation took counters after them)."""
         if not pending:
             return
-        self._run = None
+        self._close_run()
         if pending.last == self._next_counter - 1:
             self._next_counter = pending.first
         else:  # a later reservation took the counters after these: they stay unused for good
@@ -257,7 +274,7 @@ class Journal:
             )
         if self.authors is not None:
             self.authors.check(new, source)  # every one before any is stored
-        self._run = None  # the Lamport clock may move past the run
+        self._close_run()  # before merged facts move the clock
         self.store.append_facts(self.device, new)
         for fact in new:
             self._add(fact)

@@ -110,20 +110,26 @@ def attachments(
 ) -> tuple[bytes | None, bytes | None, dict[str, bytes] | None]:
     """Run `before_send` of each extension; their attachments as (receipt, journal, other)."""
     attachments: dict[str, bytes] | None = None  # most sends attach nothing: no dict built
-    for index, extension in enumerate(extensions):
-        try:
-            extra = extension.before_send(ctx)
-        except BaseException:
-            # The earlier extensions prepared this send (reserved fact ids, receipt slots): it will
-            # not happen, so they hear that it was refused.
-            after_send(extensions[:index], ctx, False)
-            raise
-        if extra:
-            if attachments is None:
-                attachments = {}
-            attachments.update(extra)
-    if attachments is None:
-        return None, None, None
+    if len(extensions) == 1:  # the common case (e.g. the guard chain alone): no loop, no earlier one
+        extra = extensions[0].before_send(ctx)
+        if not extra:
+            return None, None, None
+        attachments = dict(extra)
+    else:
+        for index, extension in enumerate(extensions):
+            try:
+                extra = extension.before_send(ctx)
+            except BaseException:
+                # The earlier extensions prepared this send (reserved fact ids, receipt slots): it
+                # will not happen, so they hear that it was refused.
+                after_send(extensions[:index], ctx, False)
+                raise
+            if extra:
+                if attachments is None:
+                    attachments = {}
+                attachments.update(extra)
+        if attachments is None:
+            return None, None, None
     receipt = attachments.pop("receipt", None)
     journal = attachments.pop("journal", None)
     return receipt, journal, attachments or None
@@ -147,12 +153,16 @@ def after_send(
     extensions: tuple[Extension, ...], ctx: StepContext | None, accepted: bool
 ) -> list[Awaitable[None]] | None:
     """Run `after_send` of each extension; what they returned to wait on (see `Extension.after_send`)."""
+    if ctx is None:
+        return None
+    if len(extensions) == 1:  # the common case: no loop
+        wait = extensions[0].after_send(ctx, accepted)
+        return None if wait is None else [wait]
     waits: list[Awaitable[None]] | None = None
-    if ctx is not None:
-        for extension in extensions:
-            wait = extension.after_send(ctx, accepted)
-            if wait is not None:
-                waits = [wait] if waits is None else [*waits, wait]
+    for extension in extensions:
+        wait = extension.after_send(ctx, accepted)
+        if wait is not None:
+            waits = [wait] if waits is None else [*waits, wait]
     return waits
 
 
