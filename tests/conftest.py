@@ -110,24 +110,12 @@ def pytest_asyncio_loop_factories(
     """The event loop of each async test: virtual time where marked `virtual_time`, else asyncio's.
 
     pytest-asyncio (1.x) deprecates overriding its `event_loop_policy` fixture and asks for this hook
-    instead; once a hook is defined it must name a loop for every async test. asyncio's own
-    `new_event_loop` goes through the current policy, so a module that still overrides
-    `event_loop_policy` (with `VirtualTimePolicy`) keeps its loop until it moves to the marker."""
+    instead; once a hook is defined it must name a loop for every async test."""
     if item.get_closest_marker(VIRTUAL_TIME) is not None:
         from aura_choreo.testing.virtual_time import VirtualTimeEventLoop
 
         return {VIRTUAL_TIME: VirtualTimeEventLoop}
     return {"asyncio": asyncio.new_event_loop}
-
-
-class VirtualTimePolicy(asyncio.DefaultEventLoopPolicy):
-    """Loops on virtual time, for a module that overrides pytest-asyncio's (deprecated) policy fixture
-    (`def event_loop_policy(): return VirtualTimePolicy()`); the `virtual_time` marker replaces it."""
-
-    def new_event_loop(self) -> asyncio.AbstractEventLoop:
-        from aura_choreo.testing.virtual_time import VirtualTimeEventLoop
-
-        return VirtualTimeEventLoop()
 
 
 def require_nats() -> ModuleType:

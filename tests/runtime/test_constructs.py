@@ -15,12 +15,8 @@ from aura_choreo.runtime.runner import run_session
 from aura_choreo.runtime.session import Session
 from aura_choreo.runtime.trace import Trace
 from aura_choreo.transports.inmemory import InMemoryTransport
-from conftest import VirtualTimePolicy
 
-
-@pytest.fixture(scope="module")
-def event_loop_policy() -> asyncio.AbstractEventLoopPolicy:
-    return VirtualTimePolicy()  # sleeps and peer deadlines take virtual time, not wall-clock time
+pytestmark = pytest.mark.virtual_time  # sleeps and peer deadlines take virtual time, not wall-clock time
 
 
 async def run(session: Session, **roles: object) -> dict[str, Any]:

@@ -16,12 +16,8 @@ from aura_choreo.runtime.runner import run_session
 from aura_choreo.runtime.session import start_session
 from aura_choreo.runtime.wire import KIND_DATA, WIRE_VERSION, Envelope, encode_envelope, encode_payload
 from aura_choreo.transports.inmemory import InMemoryTransport
-from conftest import VirtualTimePolicy
 
-
-@pytest.fixture(scope="module")
-def event_loop_policy() -> asyncio.AbstractEventLoopPolicy:
-    return VirtualTimePolicy()  # sleeps and peer deadlines take virtual time, not wall-clock time
+pytestmark = pytest.mark.virtual_time  # sleeps and peer deadlines take virtual time, not wall-clock time
 
 STREAM = choreography(
     """

@@ -20,7 +20,6 @@ from aura_choreo.testing.results import SimulationConfig
 from aura_choreo.testing.simulation import simulate
 from aura_choreo.transports.inmemory import InMemoryTransport
 from aura_choreo.transports.network import LinkModel, NetworkModel, UniformLatency
-from conftest import VirtualTimePolicy
 
 SHARED = choreography(
     """
@@ -33,9 +32,7 @@ SHARED = choreography(
 WORKERS = ("W[0]", "W[1]")
 
 
-@pytest.fixture(scope="module")
-def event_loop_policy() -> asyncio.AbstractEventLoopPolicy:
-    return VirtualTimePolicy()
+pytestmark = pytest.mark.virtual_time  # sleeps and peer deadlines take virtual time, not wall-clock time
 
 
 async def b_branch_two_first(ep: Endpoint) -> None:

@@ -13,12 +13,8 @@ from aura_choreo.protocol import choreography
 from aura_choreo.runtime.endpoint import Endpoint
 from aura_choreo.runtime.runner import run_session
 from aura_choreo.transports.inmemory import InMemoryTransport
-from conftest import VirtualTimePolicy
 
-
-@pytest.fixture(scope="module")
-def event_loop_policy() -> asyncio.AbstractEventLoopPolicy:
-    return VirtualTimePolicy()
+pytestmark = pytest.mark.virtual_time  # sleeps and peer deadlines take virtual time, not wall-clock time
 
 
 ROUNDS = choreography(
