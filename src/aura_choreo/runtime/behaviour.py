@@ -118,6 +118,27 @@ def _expressions(step: object) -> list[Expr]:
     return found
 
 
+Items = tuple[tuple[str | None, TypeExpr | None], ...]
+"""(name, type) of each payload item."""
+
+_SHAPES: dict[int, tuple[Payload, tuple[str, ...], Items]] = {}
+"""A payload's field names and items, by the payload's identity (kept, to check the identity): a
+bounded memo of a pure function, shared by every session (a new session's default behaviour works out
+nothing again for the payloads of a protocol already run)."""
+SHAPE_MEMO = 4096
+
+
+def _shape(payload: Payload) -> tuple[tuple[str, ...], Items]:
+    """The field names of `payload` (`field_names`) and its items."""
+    entry = _SHAPES.get(id(payload))
+    if entry is None or entry[0] is not payload:
+        if len(_SHAPES) >= SHAPE_MEMO:  # protocols loaded again and again: start afresh
+            _SHAPES.clear()
+        items = tuple((item.name, item.type) for item in payload)
+        entry = _SHAPES[id(payload)] = (payload, field_names(payload), items)
+    return entry[1], entry[2]
+
+
 class PayloadTarget(Protocol):
     """What `DefaultBehaviour.sender` sends through: an endpoint."""
 
@@ -131,12 +152,19 @@ class DefaultBehaviour:
     """Synthesises valid payloads from types and picks random valid branches; seeded, so reproducible."""
 
     def __init__(self, seed: int = 0, hints: ProtocolHints | None = None) -> None:
-        self.rng = random.Random(seed)
+        self.seed = seed
+        self._rng: random.Random | None = None
         self.hints = hints or ProtocolHints()
         self._counter = 0
-        self._fields: dict[int, tuple[Payload, tuple[tuple[str, str | None, TypeExpr | None], ...]]] = {}
-        """Per payload (by id, with the payload kept to check the id): (field name, item name, type)
-        of each item, worked out once instead of at every message."""
+
+    @property
+    def rng(self) -> random.Random:
+        """The generator, seeded with `seed` at the first draw (seeding one costs about as much as a
+        short session's messages, and many roles never draw: a relay forwards what it received)."""
+        rng = self._rng
+        if rng is None:
+            rng = self._rng = random.Random(self.seed)
+        return rng
 
     # ---------------------------------------------------------------- payloads
 
@@ -148,9 +176,8 @@ class DefaultBehaviour:
         A named field the role already received (`known`) keeps that value: a relay forwards what it
         was told, so every role evaluates a later `if`/`match` on it alike (SPEC §3.6).
         """
-        items = self._items(payload)
-        values = self._values(items, known or {})
-        return dict(zip([n for n, _, _ in items], values, strict=True))
+        names, items = _shape(payload)
+        return dict(zip(names, self._values(items, known or {}), strict=True))
 
     def sender(
         self,
@@ -166,14 +193,14 @@ class DefaultBehaviour:
         `endpoint.received` holds at the time of the call. Made once per send step (the behaviour-driven
         runner's, with no user behaviour); it draws from the generator exactly as `payload` does. None
         when `cls`'s fields are not the payload's (then `payload` and the send's coercion decide)."""
-        items = self._items(payload)
-        if tuple(n for n, _, _ in items) != fields:
+        names, items = _shape(payload)
+        if names != fields:
             return None
         send = endpoint.send
-        name = items[0][1] if len(items) == 1 else None
+        name = items[0][0] if len(items) == 1 else None
         if name is not None:
             # The common case, `_values` inlined: one frame per message, no list.
-            kind = items[0][2]
+            kind = items[0][1]
             synthesise = self.synthesise
 
             def one() -> Awaitable[None]:
@@ -189,22 +216,11 @@ class DefaultBehaviour:
 
         return each
 
-    def _items(self, payload: Payload) -> tuple[tuple[str, str | None, TypeExpr | None], ...]:
-        entry = self._fields.get(id(payload))
-        if entry is None or entry[0] is not payload:
-            items = tuple(
-                (n, item.name, item.type) for n, item in zip(field_names(payload), payload, strict=True)
-            )
-            entry = self._fields[id(payload)] = (payload, items)
-        return entry[1]
-
-    def _values(
-        self, items: tuple[tuple[str, str | None, TypeExpr | None], ...], known: Mapping[str, object]
-    ) -> list[object]:
+    def _values(self, items: Items, known: Mapping[str, object]) -> list[object]:
         """The value of each item, in order: a named item `known` holds keeps that value, the others
         are synthesised (the rule of `payload`, in one place)."""
         values: list[object] = []  # a loop, not a comprehension: no function made per message
-        for _, name, kind in items:
+        for name, kind in items:
             values.append(known[name] if name is not None and name in known else self.synthesise(kind, name))
         return values
 

@@ -42,7 +42,9 @@ class Driver:
         self.monitor = endpoint.monitor
         self.handle = handler.handle
         # With no middleware, the straight-line sends and receives skip the handler's dispatch.
-        self._performer = handler.performer if type(handler) is EndpointHandler else self._via_handle
+        self._performer = (
+            handler.step_performer if type(handler) is EndpointHandler else self._via_handle
+        )
         self._effects: dict[int, Effect] = {}
         self._plans: dict[int, _Plan] = {}
 
@@ -103,7 +105,7 @@ class Driver:
         """The plan of a straight-line send or receive, made once per step."""
         plan = self._plans.get(id(step))
         if plan is None:
-            plan = self._plans[id(step)] = _Plan(step, self._performer(self._effect(step)))
+            plan = self._plans[id(step)] = _Plan(step, self._performer(step))
         return plan
 
     def _effect(self, step: LocalStep) -> Effect:
@@ -113,8 +115,8 @@ class Driver:
             effect = self._effects[id(step)] = _effect_of(step)
         return effect
 
-    def _via_handle(self, effect: Effect) -> Callable[[], Awaitable[Any]]:
-        return partial(self.handle, effect)
+    def _via_handle(self, step: Send | Recv) -> Callable[[], Awaitable[Any]]:
+        return partial(self.handle, self._effect(step))
 
     async def _run_branches(self, branches: list[Thread]) -> None:
         try:

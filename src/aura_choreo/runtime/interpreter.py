@@ -16,7 +16,7 @@ from typing import Any
 
 from aura_choreo.effects.ops import Handler as Handler  # re-exported: one protocol for all effects
 from aura_choreo.errors import AuraChoreoError
-from aura_choreo.projection.local_types import Send
+from aura_choreo.projection.local_types import Recv, Send
 from aura_choreo.runtime.behaviour import BehaviourAdapter, DefaultBehaviour
 from aura_choreo.runtime.branching import NoMatchingArm
 from aura_choreo.runtime.endpoint import Endpoint
@@ -41,6 +41,8 @@ class EndpointHandler:
     def __init__(self, endpoint: Endpoint, behaviour: BehaviourAdapter) -> None:
         self.endpoint = endpoint
         self.behaviour = behaviour
+        self._default = behaviour.default if _default_only(behaviour) else None
+        """The default behaviour when it supplies every payload as it is (see `step_performer`)."""
 
     async def handle(self, effect: Effect) -> Any:
         ep = self.endpoint
@@ -78,28 +80,22 @@ class EndpointHandler:
             return result
         raise TypeError(f"not a leaf effect: {type(effect).__name__}")
 
-    def performer(self, effect: Effect) -> Callable[[], Awaitable[Any]]:
-        """A call doing what `handle(effect)` does, for a caller that performs the same effect again
-        and again (the behaviour-driven runner, per step): a send or receive skips `handle`'s
-        dispatch and its frame, the rest goes through `handle`."""
-        if type(effect) is RecvEffect:
-            ep = self.endpoint  # the class's function, not a bound method: one call layer less per message
-            return partial(type(ep).recv, ep, effect.from_, effect.label)
-        if type(effect) is SendEffect:
-            step = effect.step
-            if effect.message is None and step is not None and _default_only(self.behaviour):
-                return self._default_sender(effect.to, step)
-            return partial(self._send, effect)
-        return partial(self.handle, effect)
-
-    def _default_sender(self, to: str, step: Send) -> Callable[[], Awaitable[Any]]:
-        """`_send` of the default behaviour's payload for `step`, planned once: the message is built
-        as the spec's class directly (no dict, no coercion), and the call returns the endpoint's
-        `send` coroutine itself (no frame of its own)."""
+    def step_performer(self, step: Send | Recv) -> Callable[[], Awaitable[Any]]:
+        """A call doing what `handle` does with the effect of a send or receive step (the payload of
+        a send left to the behaviour), for a caller that performs the step again and again (the
+        behaviour-driven runner): it skips `handle`'s dispatch and its frame, and a default payload
+        is built as the spec's class directly (no dict, no coercion; `DefaultBehaviour.sender`)."""
         ep = self.endpoint
-        spec = ep.session.catalog.step_spec(step, step.label, step.payload)
-        perform = self.behaviour.default.sender(step.payload, spec.cls, spec.fields, ep, to, step.label)
-        return perform or partial(self._send, SendEffect(to, step.label, None, step))
+        if type(step) is Recv:
+            # The class's function, not a bound method: one call layer less per message.
+            return partial(type(ep).recv, ep, step.from_, step.label)
+        assert type(step) is Send
+        if self._default is not None:
+            spec = ep.session.catalog.step_spec(step, step.label, step.payload)
+            perform = self._default.sender(step.payload, spec.cls, spec.fields, ep, step.to, step.label)
+            if perform is not None:
+                return perform
+        return partial(self._send, SendEffect(step.to, step.label, None, step))
 
     async def _send(self, effect: SendEffect) -> None:
         ep = self.endpoint
