@@ -18,7 +18,8 @@ class Journal:
     """One device's replica of the fact CRDT.
 
     Counters are reserved when a send is prepared (so the facts can ride on that very message) and
-    given back when the send is refused; facts reach the store only through `commit` and `merge`.
+    given back when the send is refused; facts that ride on no message take theirs when their send
+    commits (`append_next`). Facts reach the store only through `commit`, `append_next` and `merge`.
     Committed reservations join the index when something reads the replica (`_settle`): until then
     their facts need not be built.
 
