@@ -177,3 +177,27 @@ def test_sends_prepared_before_either_is_told_commit_each_their_own_facts() -> N
     assert [(f.label, f.id.counter) for f in journal.facts()] == [("One", 1), ("Two", 2)]
     metrics = guards.chain.metrics
     assert (metrics.sends_committed, metrics.sends_refused, metrics.sends_aborted) == (2, 2, 1)
+
+
+def test_the_plain_path_times_one_send_in_sample_standing_for_the_sends_since(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A clock that moves by one second at every read: each timed send's flow stage takes 1 s, counted
+    # once for the first send and SAMPLE times for each later timed one (1st, 17th, 33rd, ...).
+    from aura_choreo.guards import route
+    from aura_choreo.guards.metrics import SAMPLE
+    from aura_choreo.guards.send import OutgoingSend
+
+    ticks = iter(range(10**6))
+    monkeypatch.setattr(route, "_clock", lambda: float(next(ticks)))
+    chain = extension().chain
+    annotations: AnnotationMap = (("flow_cost", 1), ("journal_facts", "sent"))
+    send = OutgoingSend("p.P", "s1", "A", "alice", "B", "bob", "One", annotations)
+    seen = []
+    for _ in range(2 * SAMPLE + 1):
+        chain.commit(chain.prepare(send))
+        seen.append(chain.metrics.stage_seconds["flow"])
+    assert seen[0] == 1 and seen[SAMPLE - 1] == 1  # the 1st send, timed for itself
+    assert seen[SAMPLE] == 1 + SAMPLE  # the 17th, standing for the 16 since
+    assert seen[2 * SAMPLE] == 1 + 2 * SAMPLE
+    assert chain.metrics.sends_prepared == chain.metrics.sends_committed == 2 * SAMPLE + 1

@@ -74,7 +74,6 @@ class PreparedSend(NamedTuple):
 
 _new_tuple = tuple.__new__
 _clock = time.perf_counter
-_SAMPLE_MASK = SAMPLE - 1
 
 
 class SendRoute:
@@ -89,7 +88,8 @@ class SendRoute:
         "_cell_context",
         "_flow",
         "_owner",
-        "_sends",
+        "_untimed",
+        "_weight",
         "annotations",
         "check_caps",
         "cost",
@@ -151,8 +151,11 @@ class SendRoute:
         self._cap_layer: VersionedLayer | None = None
         self._cap_stamp: int | None = None
         self._cap_context = ""
-        self._sends = 0
-        """Sends through the fast paths so far (which of them are timed: see `metrics.SAMPLE`)."""
+        self._untimed = 0
+        """Sends through the fast paths before the next timed one (one in `metrics.SAMPLE`: the 1st,
+        17th, 33rd, ...). A countdown rather than a count of sends: it stays a small int."""
+        self._weight = 1
+        """How many sends the next timed one stands for (the first only for itself)."""
         self._flow = sender.flow
         # The flow cell of the last context charged (the ledger never replaces a cell: see
         # `FlowLedger`), charged in place while the ledger's epoch stays the cell's.
@@ -228,9 +231,10 @@ class SendRoute:
         owner = self._owner
         if not self.plain or owner.signing:
             return None
-        sends = self._sends = self._sends + 1
-        if sends & _SAMPLE_MASK == 1:
-            return self._charge_plain_timed(context, sends)
+        untimed = self._untimed
+        if not untimed:
+            return self._charge_plain_timed(context)
+        self._untimed = untimed - 1
         if self.check_caps:
             # `_allowed_already`, inlined (this runs at every send): a one-layer policy's stamp is its
             # layer's version, read without calling `stamp()`.
@@ -259,8 +263,9 @@ class SendRoute:
         metrics.sends_prepared += 1
         return row
 
-    def _charge_plain_timed(self, context: str, sends: int) -> BudgetRow | None:
+    def _charge_plain_timed(self, context: str) -> BudgetRow | None:
         """`charge_plain`'s steps with the clock read around each (one send in `SAMPLE`)."""
+        weight = self._next_timed()
         owner = self._owner
         checked = started = _clock()
         if self.check_caps:
@@ -277,7 +282,7 @@ class SendRoute:
             return None
         paid = _clock()
         metrics = owner.metrics
-        metrics.plain_timed(started, checked, paid, SAMPLE if sends > 1 else 1)
+        metrics.plain_timed(started, checked, paid, weight)
         metrics.flow_charged += self.cost
         metrics.sends_prepared += 1
         return row
@@ -349,19 +354,27 @@ class SendRoute:
         """`prepare` for a `counter_only` route without signing: pay the flow cost, nothing else (no
         capability, no leakage, no fact, no receipt: nothing to commit or abort afterwards). False, with
         nothing charged, when the budget has no room: `refuse_counter` then raises the denial."""
-        sends = self._sends = self._sends + 1
-        timed = sends & _SAMPLE_MASK == 1  # the clock is read at one send in `SAMPLE`
-        started = _clock() if timed else 0.0
+        untimed = self._untimed
+        weight = 0 if untimed else self._next_timed()  # the clock is read at one send in `SAMPLE`
+        if untimed:
+            self._untimed = untimed - 1
+        started = _clock() if weight else 0.0
         cost = self.cost
         if self._spend(context) is None:
             return False
         metrics = self._owner.metrics
-        if timed:
-            metrics.counter_timed(_clock() - started, SAMPLE if sends > 1 else 1)
+        if weight:
+            metrics.counter_timed(_clock() - started, weight)
         metrics.flow_charged += cost
         metrics.sends_prepared += 1
         metrics.counter_sends += 1
         return True
+
+    def _next_timed(self) -> int:
+        """Start the countdown to the next timed send; how many sends this timed one stands for."""
+        self._untimed = SAMPLE - 1
+        weight, self._weight = self._weight, SAMPLE
+        return weight
 
     def refuse_counter(self, context: str, session: str, where: Where) -> None:
         """Raise the `BudgetExhausted` of a `pay_counter` that found no room (naming `where()`)."""
