@@ -58,7 +58,7 @@ class Driver:
         monitor = self.monitor
         arm = self.endpoint.arm_timeouts
         plain_head = monitor.plain_head
-        last = _Plan(None, _nothing)  # the plan of the step this thread performed last (none yet)
+        last = _Plan(_START, _nothing)  # the plan of the step this thread performed last (none yet)
         settled = -1
         scopes: list[Scope] = []
         while True:
@@ -67,10 +67,10 @@ class Driver:
                 # block was entered and no timeout armed): perform the next send or receive at once.
                 while monitor.settles == settled:
                     plain = plain_head(thread)
-                    if plain is None:
-                        break
                     plan = last.next
                     if plan.step is not plain:  # not the step that followed it last time
+                        if plain is None:
+                            break  # (a plan's step is never None: tested only on a miss)
                         plan = last.next = self._plan(plain)
                     last = plan
                     perform = plan.perform  # an attribute load: `plan.perform()` is a slower method call
@@ -96,6 +96,9 @@ class Driver:
     async def _perform(self, thread: Thread, step: LocalStep) -> None:
         if isinstance(step, Quorum):
             await self.handle(RecvAnyEffect(self.monitor.quorum_senders(thread)))
+            return
+        if type(step) is Send or type(step) is Recv:
+            await self._plan(step).perform()  # as `handle` would, planned (e.g. in a timeout block)
             return
         await self.handle(self._effect(step))
         if isinstance(step, Local):
@@ -169,14 +172,18 @@ class _Plan:
 
     __slots__ = ("next", "perform", "step")
 
-    def __init__(self, step: LocalStep | None, perform: Callable[[], Awaitable[Any]]) -> None:
+    def __init__(self, step: object, perform: Callable[[], Awaitable[Any]]) -> None:
         self.step = step
         self.perform = perform
         self.next: _Plan = self  # a plan of its own step: replaced at the first step that follows
 
 
+_START = object()
+"""The step of a thread's plan before its first step: no monitor step (nor None) is it."""
+
+
 async def _nothing() -> None:
-    """What a thread's plan before its first step performs: never called (its step, None, is no
+    """What a thread's plan before its first step performs: never called (its step, `_START`, is no
     monitor step, so it is never taken as the next step's plan)."""
 
 
