@@ -49,7 +49,11 @@ def interrupted(result_out: str) -> dict[str, object]:
     return document
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize(
+    "sig",
+    [pytest.param(signal.SIGINT, marks=pytest.mark.slow), signal.SIGTERM],  # about 2.5 s each
+    ids=["SIGINT", "SIGTERM"],
+)
 def test_a_role_interrupted_while_waiting_for_its_peers_prints_its_json_result(
     sig: signal.Signals, tmp_path: Path
 ) -> None:

@@ -31,9 +31,12 @@ def failure_json(
     hints: list[str],
     params: Mapping[str, object],
     known: Mapping[str, object],
+    *,
+    kind: str = "UsageError",
 ) -> dict[str, object]:
     """The `--json` answer of `command` ending with the usage error `message` (see the module doc);
-    `params` are the command's parsed options so far, `known` what it recorded under `KNOWN`."""
+    `params` are the command's parsed options so far, `known` what it recorded under `KNOWN`. `kind`
+    names the error in `run`'s error object (`Interrupted`: stopped by a signal, not a usage error)."""
     if command == "run":
         # Imported here: the deployment package pulls in the network carriers, which only `run` needs.
         from aura_choreo.deployment.report import not_started_json
@@ -41,7 +44,7 @@ def failure_json(
         role = _text(params.get("role"))
         document = not_started_json(
             role,
-            "UsageError",
+            kind,
             message,
             protocol=_text(known.get("protocol")),
             protocol_hash=_text(known.get("protocol_hash")),

@@ -6,8 +6,14 @@ import importlib
 import importlib.util
 import itertools
 import json
+import logging
+import signal
 import sys
 import traceback
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
 
 import click
 
@@ -71,7 +77,8 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args or bool(_env_debug())
     try:
-        exit_code = cli.main(args=args, prog_name="aura-choreo", standalone_mode=False)
+        with _signals_interrupt():
+            exit_code = cli.main(args=args, prog_name="aura-choreo", standalone_mode=False)
     except SystemExit:
         raise
     except click.ClickException as exc:  # usage errors: exit 2, and a JSON answer under --json
@@ -83,12 +90,13 @@ def main(argv: list[str] | None = None) -> None:
             click.echo(json.dumps(failure_json(name, exc.format_message(), [], params, known)))
         exc.show()
         raise SystemExit(exc.exit_code) from None
-    except click.exceptions.Abort:
-        click.echo("Aborted!", err=True)
-        raise SystemExit(1) from None
-    except KeyboardInterrupt:
+    except (click.exceptions.Abort, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+        if _json_requested(args):  # still the command's own document (SPEC §7)
+            document = failure_json(_command_of(args), "interrupted", [], {}, {}, kind="Interrupted")
+            click.echo(json.dumps(document))
         click.echo("interrupted", err=True)
-        raise SystemExit(130) from None
+        _quiet_teardown()
+        raise SystemExit(1) from None
     except Exception as exc:  # the last line of defence: a user never sees a raw traceback
         if debug:
             traceback.print_exc()
@@ -97,6 +105,53 @@ def main(argv: list[str] | None = None) -> None:
             click.echo("  = help: rerun with --debug to see the traceback, and report it", err=True)
         raise SystemExit(1) from None
     raise SystemExit(exit_code if isinstance(exit_code, int) else 0)
+
+
+@contextmanager
+def _signals_interrupt() -> Iterator[None]:
+    """SIGINT and SIGTERM (what a process manager sends) raise KeyboardInterrupt wherever the command
+    is, also inside an event loop: asyncio.run installs its own SIGINT handler only over Python's
+    default one, and that handler merely cancels the main task, which a simulated run may absorb and
+    carry on. Restored afterwards (tests call `main` in-process); not off the main thread."""
+
+    def interrupt(signum: int, _frame: FrameType | None) -> None:
+        import asyncio  # here: most commands never start an event loop
+
+        name = signal.Signals(signum).name
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise KeyboardInterrupt(name) from None
+        # Raised from a callback of the loop, it ends the loop's run; raised here, it could end
+        # inside one of its tasks, which would keep it (asyncio then logs it as never retrieved).
+        loop.call_soon_threadsafe(_raise_interrupt, name)
+
+    try:
+        previous = {sig: signal.signal(sig, interrupt) for sig in (signal.SIGINT, signal.SIGTERM)}
+    except ValueError:  # not the main thread: signals are not ours to handle
+        yield
+        return
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _quiet_teardown() -> None:
+    """The process ends interrupted: what the interrupt cut short (an event loop not closed, a task
+    holding the KeyboardInterrupt) must not print tracebacks as it is collected on the way out."""
+    sys.unraisablehook = lambda _unraisable: None
+    logging.getLogger("asyncio").disabled = True
+    warnings.simplefilter("ignore")  # a coroutine the interrupt left never awaited
+
+
+def _raise_interrupt(name: str) -> None:
+    raise KeyboardInterrupt(name)
+
+
+def _command_of(args: list[str]) -> str | None:
+    return next((a for a in args if a in COMMANDS), None)
 
 
 def _json_requested(args: list[str]) -> bool:

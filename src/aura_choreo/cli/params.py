@@ -18,7 +18,10 @@ def parse_params(values: tuple[str, ...]) -> dict[str, int]:
         if not sep or not key.isidentifier() or number < 0:
             fail(f"bad --param `{item}`", code=2, hint="write --param NAME=INTEGER, e.g. --param N=5")
         if params.get(key, number) != number:
-            fail(f"--param {key} is given twice, as {params[key]} and {number}", code=2,
-                 hint=f"keep one --param {key}=...")
+            fail(
+                f"--param {key} is given twice, as {params[key]} and {number}",
+                code=2,
+                hint=f"keep one --param {key}=...",
+            )
         params[key] = number
     return params
