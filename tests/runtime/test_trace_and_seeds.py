@@ -66,3 +66,27 @@ async def test_every_well_formed_seed_runs_with_the_default_behaviour(path: Path
         steps = [step for lt in protocol.local_types().values() for step in lt.iter_steps()]
         if not any(isinstance(step, Quorum) for step in steps):
             assert received == sent  # no quorum: every message sent is received exactly once
+
+
+def test_recorded_events_read_back_in_order_through_every_view() -> None:
+    trace = Trace([TraceEvent("send", "s1", "A", "A", "B", "Ping", 1, 0.5, "P")])
+    trace.record_fields("recv", "s1", "B", "A", "B", "Ping", 1, 0.75, "P")
+    trace.sink()(("send", "s2", "B", "B", "A", "Pong", 3, 0.8, "Q"))
+    trace.record_control("recv", "s1", "B", "A", "B", "Done", 2, 0.9, "P")
+    user = ("recv", "s1", "B", "A", "B", "Ping", 1, 0.75, "P")
+    control = ("recv", "s1", "B", "A", "B", "Done", 2, 0.9, "P", "control")
+    assert len(trace) == 4
+    assert trace.rows_since(1) == [user, ("send", "s2", "B", "B", "A", "Pong", 3, 0.8, "Q"), control]
+    assert trace.rows_since(3) == [control]
+    assert list(trace.field_rows("s1"))[1:] == [user, control]
+    events = trace.events
+    assert [(e.kind, e.session, e.seq, e.time, e.protocol, e.is_control) for e in events] == [
+        ("send", "s1", 1, 0.5, "P", False),
+        ("recv", "s1", 1, 0.75, "P", False),
+        ("send", "s2", 3, 0.8, "Q", False),
+        ("recv", "s1", 2, 0.9, "P", True),
+    ]
+    trace.record(TraceEvent("local", "s1", "A", "A", "A", "tick", 0, 1.0, "P", "user"))
+    assert (len(trace), trace.count("recv"), trace.rows_since(4)) == (
+        5, 2, [("local", "s1", "A", "A", "A", "tick", 0, 1.0, "P", "user")]
+    )

@@ -222,18 +222,21 @@ class Endpoint(EndpointSend):
             timeout = self.session.peer_timeout
             if self._timeout_annotations:
                 timeout = self._receive_timeout((from_,))
-            # `inbox.add_waiter` / `remove_waiter`, inlined as well. The wait `takes` the next
-            # message from `from_`: the inbox may hand it over with the wake-up (`Inbox.push`).
+            # `inbox.add_waiter` / `remove_waiter`, inlined as well. The wait takes the next message
+            # from `from_`: as the inbox's `taker`, it may be handed over with the wake-up (`push`).
             future = self._new_future()
             if timeout is None:
-                waiter = Waiter(future, (from_,), None, None, True)
+                waiter = Waiter(future, (from_,), None, None)
             else:
                 deadline = self._now() + timeout
-                waiter = Waiter(future, (from_,), deadline, timeout, True)
+                waiter = Waiter(future, (from_,), deadline, timeout)
                 if deadline < inbox.timer_at:
                     inbox.arm(self._loop, deadline)
-            waiters = inbox.waiters
-            waiters.append(waiter)
+            taker = inbox.taker is None  # else another receive is the taker: wait in the list
+            if taker:
+                inbox.taker = waiter
+            else:
+                inbox.waiters.append(waiter)
             try:
                 handed = await future
             except InboxTimeout:
@@ -242,7 +245,10 @@ class Endpoint(EndpointSend):
                 inbox.give_back_from(future)
                 raise
             finally:
-                waiters.remove(waiter)
+                if taker:
+                    inbox.taker = None
+                else:
+                    inbox.waiters.remove(waiter)
             if handed is not None:
                 # Taken as if from the head of the queue (above); anything else puts it back there.
                 if not inbox.control:

@@ -248,18 +248,20 @@ class EndpointCore:
         monitor = self.monitor
         step = monitor.on_receive(sender, label)
         spec = self._specs.get(id(step)) or self._spec(step, label, step.payload)
+        payload = envelope.payload
         try:
-            if envelope.big or getrecursionlimit() > MAX_RECURSION:
-                message = decode_payload(spec.decoder, spec.cls, envelope.payload, envelope.big)
+            # A payload of n bytes nests at most n deep (a MessagePack array or map takes a byte at
+            # least), so one of up to MAX_RECURSION bytes needs no bound, whatever the limit.
+            if envelope.big or (len(payload) > MAX_RECURSION and getrecursionlimit() > MAX_RECURSION):
+                message = decode_payload(spec.decoder, spec.cls, payload, envelope.big)
             else:
-                message = spec.decoder.decode(envelope.payload)  # the common case, inlined
+                message = spec.decoder.decode(payload)  # the common case, inlined
         except WireError as exc:
             got = f"{label} from {sender} with a bad payload: {exc}"
             raise self._violation(spec.signature(), got) from None
-        env = monitor.env
-        received = self.received
-        for variable, name in spec.binds:
-            env[variable] = received[variable] = getattr(message, name)
+        bind = spec.bind_received
+        if bind is not None:
+            bind(message, monitor.env, self.received)
         if self._receive_hooks is not None and (
             self._plain_receives or envelope.receipt or envelope.journal or envelope.ext
         ):

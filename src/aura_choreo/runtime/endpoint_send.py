@@ -71,9 +71,9 @@ class EndpointSend(EndpointBlocks):
             got = f"{label} with an unencodable value: {exc}"
             raise self._violation(spec.signature(), got) from None
         monitor.accept_send(thread, step)
-        env = monitor.env
-        for variable, name in spec.binds:
-            env[variable] = getattr(msg, name)
+        bind = spec.bind_sent
+        if bind is not None:
+            bind(msg, monitor.env)
         receipt = journal = ext = None
         ctx: StepContext | None = None
         extensions: tuple[Extension, ...] = ()

@@ -26,13 +26,17 @@ class InboxTimeout(Exception):
 class Inbox:
     """Per-sender FIFO queues and the waiters of one endpoint."""
 
-    __slots__ = ("_arrivals", "_timer", "control", "open", "queues", "timer_at", "waiters")
+    __slots__ = ("_arrivals", "_timer", "control", "open", "queues", "taker", "timer_at", "waiters")
 
     def __init__(self) -> None:
         self.queues: dict[str, deque[Queued]] = {}
         self.control: deque[Envelope] = deque()
         self.waiters: list[Waiter] = []
-        """The pending waits (`add_waiter` adds one; the endpoint's receive adds its own inline)."""
+        """The pending waits but `taker` (`add_waiter` adds one; a receive adds its own inline when
+        `taker` is in use)."""
+        self.taker: Waiter | None = None
+        """A receive waiting for the next message of its one sender (set and cleared by the receive
+        itself, no list kept per wait): when it is the only wait, `push` hands it that message."""
         self._arrivals = 0
         self._timer: asyncio.TimerHandle | None = None
         self.timer_at = math.inf
@@ -42,9 +46,10 @@ class Inbox:
 
     def push(self, envelope: Envelope) -> None:
         """Queue an arrived envelope and wake whoever waits for its sender; or hand it straight to
-        the one waiter, when that is a receive that takes the next message from its sender (`takes`)
-        and nothing from that sender is queued before it (so per-channel order holds)."""
+        `taker`, when that is the only wait, for this sender, and nothing from that sender is queued
+        before it (so per-channel order holds)."""
         waiters = self.waiters
+        taker = self.taker
         if envelope.kind == KIND_CONTROL:
             self.control.append(envelope)
             sender = None
@@ -52,19 +57,26 @@ class Inbox:
             sender = envelope.sender
             arrivals = self._arrivals = self._arrivals + 1
             queue = self.queues.get(sender)
-            if not queue and len(waiters) == 1:
-                waiter = waiters[0]
-                future = waiter.future
-                if waiter.takes and not future.done() and sender in waiter.senders:  # type: ignore[operator]
+            if taker is not None and not queue and not waiters:
+                future = taker.future
+                if not future.done() and sender in taker.senders:  # type: ignore[operator]
                     future.set_result((arrivals, envelope))  # no queueing, no second look at the inbox
                     return
             if queue is None:
                 queue = self.queues[sender] = deque()
             queue.append((arrivals, envelope))
+        if taker is not None:
+            self._wake(taker, sender)
         for waiter in waiters:
-            future = waiter.future
-            if not future.done() and (waiter.senders is None or sender is None or sender in waiter.senders):
-                future.set_result(None)
+            self._wake(waiter, sender)
+
+    @staticmethod
+    def _wake(waiter: Waiter, sender: str | None) -> None:
+        """Wake `waiter` (to look at the inbox again) if it waits for `sender` (None: a control
+        message, which every wait hears)."""
+        future = waiter.future
+        if not future.done() and (waiter.senders is None or sender is None or sender in waiter.senders):
+            future.set_result(None)
 
     def give_back(self, queued: Queued) -> None:
         """Put an envelope handed to a waiter (`push`) back at the head of its sender's queue: the
@@ -75,10 +87,10 @@ class Inbox:
         if queue is None:
             queue = self.queues[sender] = deque()
         queue.appendleft(queued)
+        if self.taker is not None:
+            self._wake(self.taker, sender)
         for waiter in self.waiters:
-            future = waiter.future
-            if not future.done() and (waiter.senders is None or sender in waiter.senders):
-                future.set_result(None)
+            self._wake(waiter, sender)
 
     def give_back_from(self, future: asyncio.Future[Queued | None]) -> None:
         """`give_back` what a waiter's `future` was handed, if anything (its receive was cancelled)."""
@@ -112,7 +124,7 @@ class Inbox:
         """Register a waiter (the caller awaits `waiter.future`, then calls `remove_waiter`)."""
         if loop is None:
             loop = asyncio.get_running_loop()
-        waiter = Waiter(loop.create_future(), senders, deadline, timeout, False)
+        waiter = Waiter(loop.create_future(), senders, deadline, timeout)
         self.waiters.append(waiter)
         if deadline is not None and deadline < self.timer_at:
             self.arm(loop, deadline)
@@ -135,7 +147,8 @@ class Inbox:
         self.timer_at = math.inf
         now = loop.time()
         upcoming: float | None = None
-        for waiter in self.waiters:
+        waiters = self.waiters if self.taker is None else [self.taker, *self.waiters]
+        for waiter in waiters:
             if waiter.deadline is None or waiter.future.done():
                 continue
             if waiter.deadline <= now:
@@ -155,9 +168,9 @@ class Inbox:
 
 
 class Waiter(msgspec.Struct):
-    """One pending wait: its future, the senders it waits for, its deadline (loop time) and timeout,
-    and whether it `takes` the next message of its one sender (`push` may then hand it over: the
-    future's result is the `Queued` envelope; otherwise it is None, and the waiter looks again).
+    """One pending wait: its future, the senders it waits for, its deadline (loop time) and timeout.
+    The future's result is None (the waiter looks at the inbox again), or for the `Inbox.taker`, the
+    `Queued` envelope `push` handed it.
 
     A Struct rather than a plain class: one is made per wait, and a Struct is built without running
     Python code.
@@ -167,4 +180,3 @@ class Waiter(msgspec.Struct):
     senders: Collection[str] | None
     deadline: float | None
     timeout: float | None
-    takes: bool

@@ -209,6 +209,10 @@ class MessageSpec:
     valid: Callable[[Any], bool] | None = None
     """`exact` and `checks` as one predicate over the message (True: no `bad_fields`); None when
     there is nothing to check. What a send calls."""
+    bind_sent: Callable[[Any, dict[str, object]], None] | None = None
+    """`binds` done on a sent message: `bind_sent(message, env)` (None: nothing to bind)."""
+    bind_received: Callable[[Any, dict[str, object], dict[str, object]], None] | None = None
+    """`binds` done on a received one: `bind_received(message, env, received)`, both dicts."""
 
     def bad_fields(self, message: msgspec.Struct) -> list[str]:
         """Fields of `message` whose value does not have the declared type (empty when fine)."""
@@ -272,8 +276,27 @@ def build_spec(label: str, payload: Payload, user_types: UserTypes | None = None
     binds = tuple((item.name, n) for item, n in zip(payload, names, strict=True) if item.name is not None)
     return MessageSpec(
         label, payload, cls, names, types, checks, payload_decoder(cls), exact, binds, frozenset(ranges),
-        compile_valid(exact, checks, ranges),
+        compile_valid(exact, checks, ranges), *compile_binds(binds),
     )  # fmt: skip
+
+
+def compile_binds(binds: tuple[tuple[str, str], ...]) -> tuple[Any, Any]:
+    """`MessageSpec.bind_sent` and `bind_received` for `binds`: one statement per bound field, as
+    `compile_valid` compiles the checks (every message binds; a loop of `getattr`s cost more).
+    Variable names, and field names that are not plain identifiers, are constants, never text."""
+    if not binds:
+        return None, None
+    constants: dict[str, object] = {"getattr": getattr}
+    reads = []
+    for i, (variable, name) in enumerate(binds):
+        constants[f"V{i}"], constants[f"N{i}"] = variable, name
+        reads.append(f"m.{name}" if _plain_name(name) else f"getattr(m, N{i})")
+    source = "def sent(m, e):\n" + "".join(f"    e[V{i}] = {read}\n" for i, read in enumerate(reads))
+    source += "def received(m, e, r):\n"
+    source += "".join(f"    e[V{i}] = r[V{i}] = {read}\n" for i, read in enumerate(reads))
+    namespace: dict[str, Any] = {"__builtins__": {}, **constants}
+    exec(source, namespace)
+    return namespace["sent"], namespace["received"]
 
 
 def compile_valid(
