@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from operator import itemgetter
 from pathlib import Path
 
 USER_MESSAGE = "user"
@@ -25,7 +24,6 @@ CONTROL_MESSAGE = "control"
 _UserFields = tuple[str, str, str, str, str, str, int, float, str]
 _Fields = _UserFields | tuple[str, str, str, str, str, str, int, float, str, str]
 """A pending event's fields: without `message_kind` (a user message) or with it."""
-_KIND: Callable[[_Fields], str] = itemgetter(0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +196,9 @@ class Trace:
 
     def count(self, *kinds: str) -> int:
         """How many events are of the given kinds (without making a `TraceEvent` of each)."""
-        pending = sum(map(kinds.__contains__, map(_KIND, self._pending)))  # no bytecode per event
+        # A generator: measured faster than `map`s of `itemgetter` and `kinds.__contains__` (called
+        # with an argument tuple per event on 3.11).
+        pending = sum(1 for fields in self._pending if fields[0] in kinds)
         return pending + sum(1 for e in self._events if e.kind in kinds)
 
     def deliveries(self) -> list[TraceEvent]:
