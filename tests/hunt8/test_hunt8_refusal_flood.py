@@ -63,6 +63,9 @@ async def test_roles_on_different_sessions_say_so_once_not_per_retry() -> None:
     assert "bob" in alice_error and "no session s-alice" in alice_error and "--session" in alice_error
     assert len(bob.refusals) == 1 and len(alice.refusals) == 1
     assert bob.refused > 1  # alice retried
+    # Each side's line names the refusing side once ("refused by bob: refused by bob: ..." before).
+    assert alice.refusals[0].count("refused by bob") == 1, alice.refusals
+    assert "refused alice" in bob.refusals[0] and "refused by" not in bob.refusals[0], bob.refusals
 
 
 def test_at_most_200_distinct_refusals_are_kept() -> None:

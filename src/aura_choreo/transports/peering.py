@@ -261,10 +261,9 @@ class Peering(ABC):
             # nothing is waiting on it, so it is no refusal to report.
             log.info("%s: closed session %s not re-joined: %s", self.device, event.session, error.reason)
             return
-        side = "refused by" if event.by_peer else "refused"
-        self._refused(
-            conn.peer, f"session {event.session}: {side} {conn.peer}: {error.reason}: {error.detail}"
-        )
+        # A peer's refusal already reads "refused by <peer>: ..." (`Connection._on_refuse`).
+        side = "" if event.by_peer else f"refused {conn.peer}: "
+        self._refused(conn.peer, f"session {event.session}: {side}{error.reason}: {error.detail}")
         binding = self._bindings.get(event.session)
         if error.reason in RETRYABLE:  # what a PeerTimeout should say, if it comes to that
             self._elsewhere[conn.peer] = (
@@ -290,8 +289,8 @@ class Peering(ABC):
 
     def _connection_refused(self, conn: Conn, event: ConnectionRefused) -> None:
         error = event.error
-        side = "refused by" if event.by_peer else "refused"
-        self._refused(conn.peer, f"connection {side} {conn.peer}: {error.reason}: {error.detail}")
+        side = "" if event.by_peer else f"refused {conn.peer}: "
+        self._refused(conn.peer, f"connection: {side}{error.reason}: {error.detail}")
         if conn.state.expected_device is not None:  # the device we dialed refused us, or we it
             for session, binding in self._bindings.items():
                 if conn.state.expected_device in binding.devices():
