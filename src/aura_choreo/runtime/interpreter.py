@@ -112,7 +112,7 @@ class EndpointHandler:
 
 def _default_only(behaviour: BehaviourAdapter) -> bool:
     """Whether every payload comes from `DefaultBehaviour.payload` as it is (no user behaviour, no
-    subclass overriding it): what `_default_sender` builds in its stead."""
+    subclass overriding it): then `step_performer` builds a send's message with `DefaultBehaviour.sender`."""
     return (
         type(behaviour) is BehaviourAdapter
         and behaviour.behaviour is None
