@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import importlib.util
 import os
 import socket
+import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -154,3 +157,18 @@ def nats_server() -> Iterator[NatsServer]:
     require_nats()
     with NatsServer() as server:
         yield server
+
+
+def generated_tests(path: Path, prefix: str) -> dict[str, Any]:
+    """The `test_*` functions of a test file `test-gen` wrote (`path`), imported under a name unique to it
+    (`prefix` plus a hash of the path), and removed from `sys.modules` again after its import."""
+    name = f"{prefix}_{path.stem}_{abs(hash(str(path)))}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[name]
+    return {k: v for k, v in vars(module).items() if k.startswith("test_")}

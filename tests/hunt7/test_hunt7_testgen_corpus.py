@@ -20,10 +20,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from hunt7_suites import generated_tests
 
 from aura_choreo.docs import load_files
 from aura_choreo.testgen import write_suite
+from conftest import generated_tests
 
 ONE_ROLE_MATCH = """\
 protocol Publish {

@@ -14,10 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from hunt7_suites import generated_tests
 
 from aura_choreo.docs import load_files
 from aura_choreo.testgen import write_suite
+from conftest import generated_tests
 
 TPC = (Path(__file__).resolve().parents[2] / "examples" / "two_phase_commit.choreo").read_text(
     encoding="utf-8"

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hunt7_suites import generated_tests
-
 from aura_choreo.docs import load_files
 from aura_choreo.testgen import write_suite
+from conftest import generated_tests
 
 NAMESPACES = (
     '#[namespace = "x"]\nprotocol P { roles: A, B; A -> B: M(v: u32); }\n'

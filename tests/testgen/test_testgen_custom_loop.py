@@ -8,8 +8,6 @@ failed ("denied by policy, yet the run succeeded").
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,7 +15,7 @@ import pytest
 from aura_choreo import load
 from aura_choreo.docs import load_files
 from aura_choreo.testgen import plan_protocol, write_suite
-from conftest import LITERATURE_CORPUS
+from conftest import LITERATURE_CORPUS, generated_tests
 
 SENSOR_FUSION = LITERATURE_CORPUS / "sensor_fusion.choreo"
 CONTINUE = {"kind": "choose", "role": "Clock", "choice": "has_more_frames", "label": "continue"}
@@ -48,16 +46,7 @@ def test_the_sensor_fusion_suite_passes_as_generated(tmp_path: Path) -> None:
     assert loaded.ok
     write_suite(loaded.protocols, [str(SENSOR_FUSION)], tmp_path / "suite")
     (path,) = (tmp_path / "suite").glob("test_*.py")
-    name = f"fix12_generated_{abs(hash(str(path)))}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        del sys.modules[name]
-    tests = {k: v for k, v in vars(module).items() if k.startswith("test_") and "faulty" not in k}
+    tests = {k: v for k, v in generated_tests(path, "fix12_generated").items() if "faulty" not in k}
     assert "test_guard_denies_lidar_flow_budget" in tests and "test_branch_has_more_frames_continue" in tests
     for test in tests.values():
         test()

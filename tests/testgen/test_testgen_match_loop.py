@@ -7,15 +7,13 @@ and the generated tests of `cache_miss` and of `Cname` failed with a PeerTimeout
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
 
 from aura_choreo.docs import load_files
 from aura_choreo.testgen import write_suite
-from conftest import LITERATURE_CORPUS
+from conftest import LITERATURE_CORPUS, generated_tests
 
 RECURSIVE_DNS = LITERATURE_CORPUS / "recursive_dns.choreo"
 
@@ -25,16 +23,7 @@ def _suite(tmp_path: Path) -> tuple[Path, dict[str, object]]:
     assert loaded.ok
     write_suite(loaded.protocols, [str(RECURSIVE_DNS)], tmp_path / "suite")
     (path,) = (tmp_path / "suite").glob("test_*.py")
-    name = f"fix12_dns_{abs(hash(str(path)))}"
-    spec = importlib.util.spec_from_file_location(name, path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        del sys.modules[name]
-    return tmp_path / "suite", {k: v for k, v in vars(module).items() if k.startswith("test_")}
+    return tmp_path / "suite", generated_tests(path, "fix12_dns")
 
 
 @pytest.mark.timeout(120)
