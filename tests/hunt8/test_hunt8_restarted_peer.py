@@ -121,6 +121,17 @@ async def test_reconnecting_without_a_restart_keeps_the_session() -> None:
         assert not [r for r in bob.refusals + alice.refusals if "restarted" in r]
 
 
+async def _silent_first_then_a_second_that_speaks(address: str, delivered: list[bytes]) -> None:
+    """Alice's first process opens the session and ends without a word; her second one opens it again,
+    posts one message and ends once bob has it."""
+    async with alice_dialing(address) as first:
+        await first.open_session(BINDING, timeout=10)
+    async with alice_dialing(address) as second:
+        await second.open_session(BINDING, timeout=10)
+        await second._post(address, b"from the second process")
+        await until(lambda: bool(delivered))
+
+
 async def test_a_process_that_never_spoke_may_be_replaced() -> None:
     """Nothing of the first process reached the session layer (so nothing it was sent was acknowledged
     either): its successor starts the session cleanly, as if the first had never run."""
@@ -128,12 +139,7 @@ async def test_a_process_that_never_spoke_may_be_replaced() -> None:
     delivered: list[bytes] = []
     async with bob_listening(address, delivered) as bob:
         bob.register_session(BINDING)
-        async with alice_dialing(address) as first:
-            await first.open_session(BINDING, timeout=10)
-        async with alice_dialing(address) as second:
-            await second.open_session(BINDING, timeout=10)
-            await second._post(address, b"from the second process")
-            await until(lambda: bool(delivered))
+        await _silent_first_then_a_second_that_speaks(address, delivered)
         assert delivered == [b"from the second process"]
         assert not [r for r in bob.refusals if "restarted" in r]
 
@@ -145,12 +151,7 @@ async def test_the_process_that_replaced_a_silent_one_is_the_one_a_third_must_no
     delivered: list[bytes] = []
     async with bob_listening(address, delivered) as bob:
         bob.register_session(BINDING)
-        async with alice_dialing(address) as first:
-            await first.open_session(BINDING, timeout=10)
-        async with alice_dialing(address) as second:
-            await second.open_session(BINDING, timeout=10)
-            await second._post(address, b"from the second process")
-            await until(lambda: bool(delivered))
+        await _silent_first_then_a_second_that_speaks(address, delivered)
         async with alice_dialing(address) as third:
             with pytest.raises(HandshakeRefused) as refused:
                 await third.open_session(BINDING, timeout=10)
